@@ -1,0 +1,186 @@
+/*
+ * zinst_format.h - the zinst profile file format, version 1.
+ *
+ * The one definition shared by the writer (runtime/profile_writer.c) and the
+ * reader (cli/profile_reader.c). docs/profile-format.md explains every field.
+ *
+ * Layout of a file:
+ *
+ *   offset 0                 struct zinst_file_header (64 bytes)
+ *   header.section_table     section_count x struct zinst_section_entry
+ *   each section's offset    its payload, 8-byte aligned
+ *
+ * All integers are in the producer's byte order, recorded in
+ * header.byte_order; a reader on a machine of the other byte order refuses
+ * the file with a message rather than guessing. Every string is stored once
+ * in the STRINGS section and referenced by its byte offset there.
+ *
+ * A file is self-describing: function names, source files and lines, thread
+ * identities and the counter frequency are inside it, so reading it needs
+ * neither the binary nor a symbolizer.
+ *
+ * Compatibility rule: array sections carry their entry_size. A producer may
+ * append fields to a record (and bump ZINST_PROFILE_MINOR); a reader
+ * accepts entry_size >= the size it knows and ignores the tail. Any other
+ * change bumps ZINST_PROFILE_VERSION, which readers check exactly.
+ */
+#ifndef ZINST_FORMAT_H
+#define ZINST_FORMAT_H
+
+#include <stdint.h>
+
+#define ZINST_PROFILE_MAGIC "ZINSTPRF" /* 8 bytes, no NUL stored */
+#define ZINST_PROFILE_MAGIC_SIZE 8
+#define ZINST_PROFILE_VERSION 1u
+#define ZINST_PROFILE_MINOR 0u
+/* Written as a native uint32_t: reads back as this value only when the
+ * reader has the producer's byte order. */
+#define ZINST_BYTE_ORDER_MARK 0x01020304u
+#define ZINST_BYTE_ORDER_SWAPPED 0x04030201u
+
+/* Index value meaning "none" (no parent, no string). */
+#define ZINST_NONE UINT32_MAX
+
+struct zinst_file_header {
+  char magic[ZINST_PROFILE_MAGIC_SIZE];
+  uint32_t version;       /* ZINST_PROFILE_VERSION */
+  uint32_t byte_order;    /* ZINST_BYTE_ORDER_MARK, native order */
+  uint32_t header_size;   /* sizeof(struct zinst_file_header) */
+  uint32_t section_count; /* entries in the section table */
+  uint64_t section_table_offset;
+  uint64_t file_size;     /* total size; a shorter file is truncated */
+  uint32_t checksum;      /* zinst_profile_checksum(): the whole file, this field as 0 */
+  uint32_t minor;         /* ZINST_PROFILE_MINOR of the producer */
+  uint8_t reserved[16];   /* zero */
+};
+
+enum zinst_section_kind {
+  ZINST_SECTION_STRINGS = 1,   /* NUL-terminated strings, referenced by offset */
+  ZINST_SECTION_PROCESS = 2,   /* exactly one struct zinst_process_record */
+  ZINST_SECTION_MODULES = 3,   /* struct zinst_module_record[] */
+  ZINST_SECTION_FUNCTIONS = 4, /* struct zinst_function_record[] */
+  ZINST_SECTION_THREADS = 5,   /* struct zinst_thread_record[] */
+  ZINST_SECTION_NODES = 6,     /* struct zinst_node_record[] */
+};
+
+struct zinst_section_entry {
+  uint32_t kind;       /* enum zinst_section_kind; unknown kinds are skipped */
+  uint32_t entry_size; /* bytes per record; 1 for STRINGS */
+  uint64_t offset;     /* from the start of the file, 8-byte aligned */
+  uint64_t size;       /* bytes; == count * entry_size */
+  uint64_t count;      /* records; == size for STRINGS */
+};
+
+/* clock_flags */
+#define ZINST_CLOCK_TSC 0x1u           /* ticks are x86 rdtsc cycles */
+#define ZINST_CLOCK_TSC_INVARIANT 0x2u /* CPUID says the TSC is invariant */
+#define ZINST_CLOCK_NANOSECONDS 0x4u   /* ticks are CLOCK_MONOTONIC ns (fallback) */
+#define ZINST_CLOCK_VIRTUAL_COUNTER 0x8u /* ticks are the aarch64 virtual counter */
+
+/* mode */
+#define ZINST_MODE_TIME 0u  /* counts and cycle totals */
+#define ZINST_MODE_COUNT 1u /* counts only; all cycle fields are zero */
+
+/* dump_reason */
+#define ZINST_DUMP_EXIT 0u   /* normal exit: return from main or exit() */
+#define ZINST_DUMP_API 1u    /* zinst_dump() called by the program */
+#define ZINST_DUMP_SIGNAL 2u /* SIGINT/SIGTERM handler */
+
+struct zinst_process_record {
+  uint64_t pid;
+  uint64_t start_unix_ns;  /* CLOCK_REALTIME when the runtime started */
+  uint64_t dump_unix_ns;   /* CLOCK_REALTIME when this file was produced */
+  uint64_t ticks_per_second; /* calibrated counter frequency; 0 = unknown */
+  uint64_t elapsed_ticks;  /* counter ticks from start to dump */
+  uint64_t elapsed_ns;     /* CLOCK_MONOTONIC ns from start to dump */
+  uint64_t depth_overflow_calls; /* calls made deeper than max_depth */
+  uint64_t lost_calls;     /* calls not recorded (node arena exhausted) */
+  uint32_t exe_path;       /* string offset */
+  uint32_t command_line;   /* string offset; arguments separated by spaces */
+  uint32_t hostname;       /* string offset */
+  uint32_t runtime_version; /* string offset, e.g. "zinst 0.1.0" */
+  uint32_t mode;           /* ZINST_MODE_* */
+  uint32_t clock_flags;    /* ZINST_CLOCK_* */
+  uint32_t max_depth;      /* shadow stack bound in force */
+  uint32_t dump_reason;    /* ZINST_DUMP_* */
+};
+
+/* module flags */
+#define ZINST_MODULE_UNLOADED 0x1u /* dlclose'd before the dump */
+
+struct zinst_module_record {
+  uint32_t name;           /* string offset: source file the module was compiled from */
+  uint32_t first_function; /* index into FUNCTIONS */
+  uint32_t function_count;
+  uint32_t flags;          /* ZINST_MODULE_* */
+};
+
+/* function flags */
+#define ZINST_FUNCTION_DEBUG_INFO 0x1u /* file and line come from debug info */
+
+struct zinst_function_record {
+  uint32_t name;         /* string offset: display name (demangled) */
+  uint32_t linkage_name; /* string offset: symbol name */
+  uint32_t file;         /* string offset: source path; module source if no debug info */
+  uint32_t line;         /* 0 = unknown */
+  uint32_t module;       /* index into MODULES */
+  uint32_t flags;        /* ZINST_FUNCTION_* */
+};
+
+/* thread flags */
+#define ZINST_THREAD_EXITED 0x1u /* the thread had ended before the dump */
+#define ZINST_THREAD_MERGED 0x2u /* several exited threads summed into one tree */
+#define ZINST_THREAD_MAIN 0x4u   /* the process's main thread */
+
+struct zinst_thread_record {
+  uint64_t tid;            /* kernel thread id (gettid); 0 for a merged record */
+  uint32_t name;           /* string offset; thread name if known */
+  uint32_t flags;          /* ZINST_THREAD_* */
+  uint32_t first_node;     /* index into NODES */
+  uint32_t node_count;     /* this thread's nodes are [first_node, first_node + node_count) */
+  uint32_t thread_count;   /* threads summed into this record (1 unless MERGED) */
+  uint32_t reserved;
+};
+
+/*
+ * One calling context: the function `function` called along the path
+ * parent -> ... -> root. `parent` is an absolute NODES index inside the same
+ * thread's range and smaller than this node's own index, or ZINST_NONE for a
+ * call made with nothing instrumented on the stack.
+ *
+ * inclusive_ticks covers the whole activation, children included; frames
+ * still open when the file is written count up to that moment.
+ * exclusive_ticks = inclusive_ticks - sum of the children's inclusive_ticks
+ * (floored at 0). Both are 0 in ZINST_MODE_COUNT.
+ */
+struct zinst_node_record {
+  uint32_t parent;
+  uint32_t function; /* index into FUNCTIONS */
+  uint64_t calls;
+  uint64_t inclusive_ticks;
+  uint64_t exclusive_ticks;
+};
+
+#ifdef __cplusplus
+#define ZINST_FORMAT_ASSERT static_assert
+#else
+#define ZINST_FORMAT_ASSERT _Static_assert
+#endif
+ZINST_FORMAT_ASSERT(sizeof(struct zinst_file_header) == 64, "header is 64 bytes");
+ZINST_FORMAT_ASSERT(sizeof(struct zinst_section_entry) == 32, "section entry is 32 bytes");
+ZINST_FORMAT_ASSERT(sizeof(struct zinst_process_record) == 96, "process record is 96 bytes");
+ZINST_FORMAT_ASSERT(sizeof(struct zinst_module_record) == 16, "module record is 16 bytes");
+ZINST_FORMAT_ASSERT(sizeof(struct zinst_function_record) == 24, "function record is 24 bytes");
+ZINST_FORMAT_ASSERT(sizeof(struct zinst_thread_record) == 32, "thread record is 32 bytes");
+ZINST_FORMAT_ASSERT(sizeof(struct zinst_node_record) == 32, "node record is 32 bytes");
+
+/* CRC-32 (IEEE 802.3, reflected, poly 0xEDB88320). Start with crc = 0; feed
+ * chunks in order. Defined in format/crc32.c. */
+uint32_t zinst_crc32(uint32_t crc, const void *data, uint64_t size);
+
+/* header.checksum of a profile image of `size` bytes (size >= the header):
+ * the CRC-32 of the whole image with the checksum field read as zero, so the
+ * header's own fields are protected too. */
+uint32_t zinst_profile_checksum(const void *image, uint64_t size);
+
+#endif /* ZINST_FORMAT_H */
