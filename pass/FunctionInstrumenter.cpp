@@ -1,0 +1,182 @@
+//===- FunctionInstrumenter.cpp - entry/exit hooks in every function ------===//
+#include "FunctionInstrumenter.h"
+#include "ModuleTable.h"
+
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/IR/DebugInfoMetadata.h"
+#include "llvm/IR/Function.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/Instructions.h"
+#include "llvm/IR/Module.h"
+
+#include <vector>
+
+using namespace llvm;
+
+namespace zinst {
+namespace {
+
+/// Marks a function this pass already instrumented.
+constexpr const char *InstrumentedAttr = "zinst-instrumented";
+
+/// Why a function gets no hooks, whatever the options say.
+bool mustSkip(const Function &F) {
+  // Nothing to instrument.
+  if (F.isDeclaration())
+    return true;
+  // A naked function has no prologue: the body is inline assembly that owns
+  // the stack, and a call inserted into it would run on an unset-up frame.
+  if (F.hasFnAttribute(Attribute::Naked))
+    return true;
+  // The definition is a copy for the optimizer; the module that owns the
+  // function emits (and instruments) the real one.
+  if (F.hasAvailableExternallyLinkage())
+    return true;
+  // The runtime's own functions and this pass's ctor/dtor: instrumenting them
+  // would recurse into the hooks.
+  if (F.getName().starts_with("__zinst"))
+    return true;
+  // Already instrumented by an earlier run (ThinLTO pre- and post-link with
+  // LLVM 19, `-passes=zinst,zinst`).
+  if (F.hasFnAttribute(InstrumentedAttr))
+    return true;
+  return false;
+}
+
+/// The instruction before which the function's frame ends on the path that
+/// leaves through Ret: a musttail call, or a call marked `tail` whose result
+/// Ret returns (or that precedes `ret void`) and that the backend may emit
+/// as a sibling call; otherwise Ret itself. Exiting before such a call puts
+/// the hook where the CPU really leaves the caller and keeps the sibling call
+/// possible.
+Instruction *frameEndBefore(ReturnInst &Ret) {
+  if (CallInst *MustTail = Ret.getParent()->getTerminatingMustTailCall())
+    return MustTail;
+  // Both supported majors keep debug info in records, not instructions, so
+  // the previous instruction is the previous real one.
+  auto *Call = dyn_cast_or_null<CallInst>(Ret.getPrevNode());
+  if (Call == nullptr || !Call->isTailCall())
+    return &Ret;
+  // Intrinsics and inline assembly are not calls the backend turns into a
+  // sibling call of a user function.
+  if (Call->isInlineAsm())
+    return &Ret;
+  if (const Function *Callee = Call->getCalledFunction(); Callee && Callee->isIntrinsic())
+    return &Ret;
+  Value *Returned = Ret.getReturnValue();
+  if (Returned != nullptr && Returned != Call)
+    return &Ret;
+  return Call;
+}
+
+struct Hooks {
+  FunctionCallee Enter;
+  FunctionCallee Exit;
+};
+
+Hooks declareHooks(Module &M) {
+  LLVMContext &Ctx = M.getContext();
+  FunctionType *HookTy = FunctionType::get(
+      Type::getVoidTy(Ctx), {PointerType::getUnqual(Ctx), Type::getInt32Ty(Ctx)}, false);
+  // nounwind: calls to the hooks never need an invoke or a landing pad.
+  AttributeList Attrs =
+      AttributeList::get(Ctx, AttributeList::FunctionIndex, {Attribute::NoUnwind});
+  return {M.getOrInsertFunction("__zinst_enter", HookTy, Attrs),
+          M.getOrInsertFunction("__zinst_exit", HookTy, Attrs)};
+}
+
+void instrument(Function &F, const Hooks &H, GlobalVariable *ModuleInfo, uint32_t Index) {
+  LLVMContext &Ctx = F.getContext();
+  Value *Args[] = {ModuleInfo, ConstantInt::get(Type::getInt32Ty(Ctx), Index)};
+  // Line 0 says "compiler-generated" while keeping the call in the function's
+  // scope, as the verifier wants for calls in functions with debug info.
+  DebugLoc Loc;
+  if (DISubprogram *SP = F.getSubprogram())
+    Loc = DILocation::get(Ctx, 0, 0, SP);
+
+  // Find every way out before inserting anything.
+  //  - `ret`: the function returns (possibly through a tail call, see
+  //    frameEndBefore).
+  //  - `resume`: an exception continues to unwind out of this frame after
+  //    its cleanups ran. A landing pad that catches continues in the
+  //    function and is no way out.
+  // Calls that unwind through this frame without a landing pad, longjmp and
+  // noreturn calls leave no instruction to hook; the runtime detects those
+  // frames by their stack pointer and closes them, so no landing pads are
+  // added here (they would change the code the optimizer produced).
+  SmallVector<Instruction *, 8> ExitPoints;
+  for (BasicBlock &BB : F) {
+    Instruction *Term = BB.getTerminator();
+    if (auto *Ret = dyn_cast<ReturnInst>(Term))
+      ExitPoints.push_back(frameEndBefore(*Ret));
+    else if (isa<ResumeInst>(Term))
+      ExitPoints.push_back(Term);
+  }
+
+  // `notail`: a pass that runs later (LLVM 19 runs the ThinLTO and full-LTO
+  // link-time optimizers over modules instrumented at compile time) must not
+  // turn the exit hook into a sibling call made after the caller's frame is
+  // gone; the runtime relates hooks to frames by the stack pointer.
+  auto EmitHook = [&](IRBuilder<> &B, FunctionCallee Hook) {
+    B.SetCurrentDebugLocation(Loc);
+    B.CreateCall(Hook, Args)->setTailCallKind(CallInst::TCK_NoTail);
+  };
+
+  BasicBlock &Entry = F.getEntryBlock();
+  // An iterator insertion point (not an Instruction *) places the call before
+  // any debug records attached to the first instruction.
+  IRBuilder<> EntryBuilder(&Entry, Entry.getFirstInsertionPt());
+  EmitHook(EntryBuilder, H.Enter);
+  for (Instruction *Point : ExitPoints) {
+    IRBuilder<> ExitBuilder(Point);
+    EmitHook(ExitBuilder, H.Exit);
+  }
+  // The hooks read and write memory F never touched (the runtime's state and
+  // the module descriptor) and may synchronize with other threads and free
+  // memory. Attributes inferred before the pass ran (memory(none), nosync,
+  // nofree) would let a later pass (LTO's) delete or merge calls to F and
+  // with them the hooks.
+  F.removeFnAttr(Attribute::Memory); // no attribute = may touch any memory
+  F.removeFnAttr(Attribute::NoSync);
+  F.removeFnAttr(Attribute::NoFree);
+  F.addFnAttr(InstrumentedAttr);
+}
+
+} // namespace
+
+FunctionInstrumenterPass::FunctionInstrumenterPass(Expected<Options> Parsed) {
+  if (Parsed)
+    Opts = std::move(*Parsed);
+  else
+    OptionsError = toString(Parsed.takeError());
+}
+
+PreservedAnalyses FunctionInstrumenterPass::run(Module &M, ModuleAnalysisManager &) {
+  if (!OptionsError.empty()) {
+    // An error diagnostic: clang fails the compile, opt exits non-zero.
+    M.getContext().emitError(OptionsError);
+    return PreservedAnalyses::all();
+  }
+  if (Opts.Disabled)
+    return PreservedAnalyses::all();
+
+  std::vector<FunctionDescription> Selected;
+  for (Function &F : M) {
+    if (mustSkip(F))
+      continue;
+    FunctionDescription Desc = describeFunction(F);
+    if (!Opts.selects(Desc.DisplayName, F.getName(), Desc.File, F.getInstructionCount()))
+      continue;
+    Selected.push_back(std::move(Desc));
+  }
+  if (Selected.empty())
+    return PreservedAnalyses::all();
+
+  GlobalVariable *ModuleInfo = emitModuleTable(M, Selected);
+  Hooks H = declareHooks(M);
+  for (size_t Index = 0; Index < Selected.size(); ++Index)
+    instrument(*Selected[Index].Function, H, ModuleInfo, static_cast<uint32_t>(Index));
+  return PreservedAnalyses::none();
+}
+
+} // namespace zinst

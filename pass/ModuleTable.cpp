@@ -1,0 +1,140 @@
+//===- ModuleTable.cpp - the per-module function table and its registration ===//
+#include "ModuleTable.h"
+
+#include "zinst_abi.h"
+
+#include "llvm/ADT/SmallString.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Demangle/Demangle.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/DebugInfoMetadata.h"
+#include "llvm/IR/DerivedTypes.h"
+#include "llvm/IR/Function.h"
+#include "llvm/IR/GlobalVariable.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Transforms/Utils/ModuleUtils.h"
+
+#include <vector>
+
+using namespace llvm;
+
+namespace zinst {
+
+FunctionDescription describeFunction(Function &F) {
+  FunctionDescription Desc;
+  Desc.Function = &F;
+  StringRef LinkageName = F.getName();
+  // Only Itanium C++ names are demangled: Zig and C names (`main.Env.step`)
+  // are already what the user wrote, and must not be mistaken for another
+  // scheme's mangling.
+  Desc.DisplayName =
+      LinkageName.starts_with("_Z") ? demangle(LinkageName.str()) : LinkageName.str();
+
+  if (const DISubprogram *SP = F.getSubprogram()) {
+    StringRef Name = SP->getFilename();
+    StringRef Directory = SP->getDirectory();
+    if (sys::path::is_absolute(Name) || Directory.empty()) {
+      Desc.File = Name.str();
+    } else {
+      SmallString<256> Joined(Directory);
+      sys::path::append(Joined, Name);
+      Desc.File = Joined.str().str();
+    }
+    Desc.Line = SP->getLine();
+    Desc.FromDebugInfo = true;
+  } else {
+    Desc.File = F.getParent()->getSourceFileName();
+  }
+  return Desc;
+}
+
+namespace {
+
+/// Builds the module's constant strings, one global per distinct text (many
+/// functions share a file name).
+class StringPool {
+public:
+  explicit StringPool(Module &M) : M(M) {}
+
+  Constant *get(StringRef Text) {
+    auto [It, Inserted] = Cache.try_emplace(Text, nullptr);
+    if (!Inserted)
+      return It->second;
+    Constant *Init = ConstantDataArray::getString(M.getContext(), Text, /*AddNull=*/true);
+    auto *GV = new GlobalVariable(M, Init->getType(), /*isConstant=*/true,
+                                  GlobalValue::PrivateLinkage, Init, "__zinst_str");
+    GV->setUnnamedAddr(GlobalValue::UnnamedAddr::Global);
+    GV->setAlignment(Align(1));
+    It->second = GV;
+    return GV;
+  }
+
+private:
+  Module &M;
+  StringMap<Constant *> Cache;
+};
+
+/// Emits `define internal void @Name() { call void @Hook(ptr @ModuleInfo) }`.
+/// Its name starts with __zinst, so the pass never instruments it.
+Function *emitRegistrationCall(Module &M, StringRef Name, StringRef HookName,
+                               GlobalVariable *ModuleInfo) {
+  LLVMContext &Ctx = M.getContext();
+  Type *VoidTy = Type::getVoidTy(Ctx);
+  FunctionCallee Hook =
+      M.getOrInsertFunction(HookName, FunctionType::get(VoidTy, {PointerType::getUnqual(Ctx)},
+                                                        /*isVarArg=*/false));
+  Function *F = Function::Create(FunctionType::get(VoidTy, /*isVarArg=*/false),
+                                 GlobalValue::InternalLinkage, Name, M);
+  F->addFnAttr(Attribute::NoUnwind);
+  IRBuilder<> B(BasicBlock::Create(Ctx, "entry", F));
+  B.CreateCall(Hook, {ModuleInfo});
+  B.CreateRetVoid();
+  return F;
+}
+
+} // namespace
+
+GlobalVariable *emitModuleTable(Module &M, ArrayRef<FunctionDescription> Functions) {
+  LLVMContext &Ctx = M.getContext();
+  Type *PtrTy = PointerType::getUnqual(Ctx);
+  Type *I32Ty = Type::getInt32Ty(Ctx);
+  StringPool Strings(M);
+
+  // struct zinst_function_info {name, linkage_name, file, line, flags}
+  StructType *InfoTy = StructType::get(Ctx, {PtrTy, PtrTy, PtrTy, I32Ty, I32Ty});
+  std::vector<Constant *> Rows;
+  Rows.reserve(Functions.size());
+  for (const FunctionDescription &Desc : Functions) {
+    uint32_t Flags = Desc.FromDebugInfo ? ZINST_FUNCTION_INFO_DEBUG : 0;
+    Rows.push_back(ConstantStruct::get(
+        InfoTy, {Strings.get(Desc.DisplayName), Strings.get(Desc.Function->getName()),
+                 Strings.get(Desc.File), ConstantInt::get(I32Ty, Desc.Line),
+                 ConstantInt::get(I32Ty, Flags)}));
+  }
+  ArrayType *TableTy = ArrayType::get(InfoTy, Rows.size());
+  auto *Table = new GlobalVariable(M, TableTy, /*isConstant=*/true, GlobalValue::PrivateLinkage,
+                                   ConstantArray::get(TableTy, Rows), "__zinst_functions");
+
+  // struct zinst_module_info {abi_version, function_count, functions,
+  // source_file, id_base, reserved}; the runtime writes the last two, so the
+  // descriptor is not constant.
+  StructType *ModuleTy = StructType::get(Ctx, {I32Ty, I32Ty, PtrTy, PtrTy, I32Ty, I32Ty});
+  Constant *ModuleInit = ConstantStruct::get(
+      ModuleTy,
+      {ConstantInt::get(I32Ty, ZINST_ABI_VERSION), ConstantInt::get(I32Ty, Rows.size()), Table,
+       Strings.get(M.getSourceFileName()), ConstantInt::get(I32Ty, 0), ConstantInt::get(I32Ty, 0)});
+  auto *ModuleInfo = new GlobalVariable(M, ModuleTy, /*isConstant=*/false,
+                                        GlobalValue::InternalLinkage, ModuleInit, "__zinst_module");
+
+  appendToGlobalCtors(
+      M, emitRegistrationCall(M, "__zinst_ctor", "__zinst_register_module", ModuleInfo),
+      ZINST_CTOR_PRIORITY);
+  appendToGlobalDtors(
+      M, emitRegistrationCall(M, "__zinst_dtor", "__zinst_unregister_module", ModuleInfo),
+      ZINST_CTOR_PRIORITY);
+  return ModuleInfo;
+}
+
+} // namespace zinst

@@ -1,0 +1,45 @@
+//===- ModuleTable.h - the per-module function table and its registration -===//
+//
+// Emits what runtime/zinst_abi.h calls the module's table: one constant
+// struct zinst_function_info per instrumented function, the writable struct
+// zinst_module_info that points at them, and the constructor/destructor pair
+// that registers the module with the runtime.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ZINST_PASS_MODULETABLE_H
+#define ZINST_PASS_MODULETABLE_H
+
+#include "llvm/ADT/ArrayRef.h"
+
+#include <string>
+
+namespace llvm {
+class Function;
+class GlobalVariable;
+class Module;
+} // namespace llvm
+
+namespace zinst {
+
+/// One row of the table: how the profile names a function and where it is.
+struct FunctionDescription {
+  llvm::Function *Function = nullptr;
+  std::string DisplayName; // demangled for C++, else the linkage name
+  std::string File;        // from the DISubprogram, else the module's source file
+  unsigned Line = 0;       // 0 without debug info
+  bool FromDebugInfo = false;
+};
+
+/// Names and locates F for the table (and for the file/name filters).
+FunctionDescription describeFunction(llvm::Function &F);
+
+/// Emits the table for Functions (row i describes the function whose hooks
+/// pass index i), the module descriptor, and the ctor/dtor that register it.
+/// Returns the module descriptor, the first argument of every hook. Existing
+/// tables of M are left alone: a second call adds a second, independent table.
+llvm::GlobalVariable *emitModuleTable(llvm::Module &M,
+                                      llvm::ArrayRef<FunctionDescription> Functions);
+
+} // namespace zinst
+
+#endif // ZINST_PASS_MODULETABLE_H

@@ -1,0 +1,199 @@
+//===- Options.cpp - command-line and environment options of zinst --------===//
+#include "Options.h"
+
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/Twine.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdlib>
+#include <optional>
+#include <string>
+
+using namespace llvm;
+
+namespace zinst {
+namespace {
+
+cl::opt<bool> DisableOpt("zinst-disable",
+                         cl::desc("zinst: instrument nothing (env ZINST_DISABLE=1)"));
+
+cl::opt<std::string>
+    IncludeOpt("zinst-include", cl::value_desc("glob[,glob...]"),
+               cl::desc("zinst: only instrument functions whose display or linkage name "
+                        "matches one of the globs (env ZINST_INCLUDE)"));
+
+cl::opt<std::string> ExcludeOpt("zinst-exclude", cl::value_desc("glob[,glob...]"),
+                                cl::desc("zinst: never instrument functions whose display or "
+                                         "linkage name matches one of the globs (env "
+                                         "ZINST_EXCLUDE)"));
+
+cl::opt<std::string>
+    IncludeFileOpt("zinst-include-file", cl::value_desc("glob[,glob...]"),
+                   cl::desc("zinst: only instrument functions whose source file path matches "
+                            "one of the globs (env ZINST_INCLUDE_FILE)"));
+
+cl::opt<std::string>
+    ExcludeFileOpt("zinst-exclude-file", cl::value_desc("glob[,glob...]"),
+                   cl::desc("zinst: never instrument functions whose source file path "
+                            "matches one of the globs (env ZINST_EXCLUDE_FILE)"));
+
+cl::opt<unsigned> MinSizeOpt("zinst-min-size", cl::value_desc("N"),
+                             cl::desc("zinst: skip functions with fewer than N IR "
+                                      "instructions when the pass runs (env ZINST_MIN_SIZE)"));
+
+/// One option's raw text and where it came from, for error messages.
+struct Setting {
+  std::string Text;
+  std::string Source; // "-zinst-include" or "ZINST_INCLUDE"
+};
+
+/// The command line wins; an unset or empty environment variable is absent.
+template <typename T>
+std::optional<Setting> lookup(const cl::opt<T> &Opt, const char *EnvName,
+                              const std::string &CommandLineText) {
+  if (Opt.getNumOccurrences() > 0)
+    return Setting{CommandLineText, "-" + Opt.ArgStr.str()};
+  const char *Env = std::getenv(EnvName);
+  if (Env == nullptr || *Env == '\0')
+    return std::nullopt;
+  return Setting{Env, EnvName};
+}
+
+Error badValue(const Setting &S, const Twine &Problem) {
+  return createStringError(inconvertibleErrorCode(), Twine("zinst: bad value '") + S.Text +
+                                                         "' for " + S.Source + ": " + Problem);
+}
+
+/// Splits a glob list at the commas that separate globs: a comma inside a
+/// `{a,b}` alternation or a `[...]` class, or escaped with `\`, belongs to the
+/// glob (C++ display names such as `f(int, int)` can be matched as `f(int\, int)`
+/// or with `?`).
+SmallVector<StringRef, 4> splitGlobList(StringRef List) {
+  SmallVector<StringRef, 4> Items;
+  size_t Start = 0;
+  unsigned BraceDepth = 0;
+  bool InClass = false;
+  for (size_t I = 0; I < List.size(); ++I) {
+    char C = List[I];
+    if (C == '\\') {
+      ++I; // the next character is literal
+    } else if (InClass) {
+      if (C == ']')
+        InClass = false;
+    } else if (C == '[') {
+      InClass = true;
+      // A `]` right after `[`, `[^` or `[!` is a literal member of the class.
+      if (I + 1 < List.size() && (List[I + 1] == '^' || List[I + 1] == '!'))
+        ++I;
+      if (I + 1 < List.size() && List[I + 1] == ']')
+        ++I;
+    } else if (C == '{') {
+      ++BraceDepth;
+    } else if (C == '}' && BraceDepth > 0) {
+      --BraceDepth;
+    } else if (C == ',' && BraceDepth == 0) {
+      Items.push_back(List.slice(Start, I));
+      Start = I + 1;
+    }
+  }
+  Items.push_back(List.substr(Start));
+  return Items;
+}
+
+/// Fills List from the option; on error List is left partly filled.
+Error parseGlobs(const cl::opt<std::string> &Opt, const char *EnvName, GlobList &List) {
+  std::optional<Setting> S = lookup(Opt, EnvName, Opt.getValue());
+  if (!S || S->Text.empty())
+    return Error::success();
+  List.Text = std::make_unique<std::string>(S->Text);
+  for (StringRef Item : splitGlobList(*List.Text)) {
+    if (Item.empty())
+      return badValue(*S, "empty pattern in the list");
+    // Brace expansion is opt-in in GlobPattern; 1024 alternatives is far more
+    // than a hand-written filter needs and bounds the matcher's memory.
+    Expected<GlobPattern> Glob = GlobPattern::create(Item, /*MaxSubPatterns=*/1024);
+    if (!Glob)
+      return badValue(*S, "pattern '" + Item + "': " + toString(Glob.takeError()));
+    List.Globs.push_back(std::move(*Glob));
+  }
+  return Error::success();
+}
+
+Expected<bool> parseDisable() {
+  std::optional<Setting> S =
+      lookup(DisableOpt, "ZINST_DISABLE", DisableOpt.getValue() ? "true" : "false");
+  if (!S)
+    return false;
+  if (DisableOpt.getNumOccurrences() > 0)
+    return DisableOpt.getValue();
+  std::string Text = StringRef(S->Text).lower();
+  if (Text == "1" || Text == "true" || Text == "yes" || Text == "on")
+    return true;
+  if (Text == "0" || Text == "false" || Text == "no" || Text == "off")
+    return false;
+  return badValue(*S, "expected 1/true/yes/on or 0/false/no/off");
+}
+
+Expected<unsigned> parseMinSize() {
+  std::optional<Setting> S = lookup(MinSizeOpt, "ZINST_MIN_SIZE", utostr(MinSizeOpt.getValue()));
+  if (!S)
+    return 0;
+  if (MinSizeOpt.getNumOccurrences() > 0)
+    return MinSizeOpt.getValue(); // cl::opt<unsigned> already rejected non-numbers
+  unsigned Value = 0;
+  if (StringRef(S->Text).getAsInteger(10, Value))
+    return badValue(*S, "expected a non-negative instruction count");
+  return Value;
+}
+
+} // namespace
+
+bool GlobList::matches(StringRef Subject) const {
+  for (const GlobPattern &Glob : Globs)
+    if (Glob.match(Subject))
+      return true;
+  return false;
+}
+
+Expected<Options> Options::fromCommandLineAndEnvironment() {
+  Options Opts;
+  Expected<bool> Disabled = parseDisable();
+  if (!Disabled)
+    return Disabled.takeError();
+  Opts.Disabled = *Disabled;
+  if (Opts.Disabled)
+    return std::move(Opts);
+  if (Error E = parseGlobs(IncludeOpt, "ZINST_INCLUDE", Opts.IncludeNames))
+    return std::move(E);
+  if (Error E = parseGlobs(ExcludeOpt, "ZINST_EXCLUDE", Opts.ExcludeNames))
+    return std::move(E);
+  if (Error E = parseGlobs(IncludeFileOpt, "ZINST_INCLUDE_FILE", Opts.IncludeFiles))
+    return std::move(E);
+  if (Error E = parseGlobs(ExcludeFileOpt, "ZINST_EXCLUDE_FILE", Opts.ExcludeFiles))
+    return std::move(E);
+  Expected<unsigned> MinSize = parseMinSize();
+  if (!MinSize)
+    return MinSize.takeError();
+  Opts.MinInstructions = *MinSize;
+  return std::move(Opts);
+}
+
+bool Options::selects(StringRef DisplayName, StringRef LinkageName, StringRef File,
+                      unsigned InstructionCount) const {
+  if (InstructionCount < MinInstructions)
+    return false;
+  if (!IncludeNames.empty() && !IncludeNames.matches(DisplayName) &&
+      !IncludeNames.matches(LinkageName))
+    return false;
+  if (ExcludeNames.matches(DisplayName) || ExcludeNames.matches(LinkageName))
+    return false;
+  if (!IncludeFiles.empty() && !IncludeFiles.matches(File))
+    return false;
+  if (ExcludeFiles.matches(File))
+    return false;
+  return true;
+}
+
+} // namespace zinst

@@ -1,0 +1,63 @@
+/*
+ * A minimal stand-in for the zinst runtime, for the lit tests only: it checks
+ * that instrumented code calls the hooks as runtime/zinst_abi.h promises and
+ * prints, when the module unregisters, each table row with its call counts.
+ * Single module, single thread; it owns no heap memory.
+ */
+#include "zinst_abi.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+enum { MAX_FUNCTIONS = 64 };
+
+static struct zinst_module_info *registered;
+static unsigned long enter_count[MAX_FUNCTIONS];
+static unsigned long exit_count[MAX_FUNCTIONS];
+static long depth;
+
+static void fail(const char *what) {
+  fprintf(stderr, "stub runtime: %s\n", what);
+  exit(3);
+}
+
+static void check(struct zinst_module_info *module, uint32_t index) {
+  if (module != registered)
+    fail("hook called with an unregistered module");
+  if (index >= module->function_count || index >= MAX_FUNCTIONS)
+    fail("hook index out of range");
+}
+
+void __zinst_register_module(struct zinst_module_info *module) {
+  if (module->abi_version != ZINST_ABI_VERSION)
+    fail("wrong ABI version");
+  if (registered != NULL)
+    fail("module registered twice");
+  registered = module;
+  printf("register functions=%u source=%s\n", module->function_count, module->source_file);
+}
+
+void __zinst_enter(struct zinst_module_info *module, uint32_t index) {
+  check(module, index);
+  ++enter_count[index];
+  ++depth;
+}
+
+void __zinst_exit(struct zinst_module_info *module, uint32_t index) {
+  check(module, index);
+  ++exit_count[index];
+  if (--depth < 0)
+    fail("more exits than enters");
+}
+
+void __zinst_unregister_module(struct zinst_module_info *module) {
+  if (module != registered)
+    fail("unregistering an unknown module");
+  for (uint32_t i = 0; i < module->function_count; ++i) {
+    const struct zinst_function_info *f = &module->functions[i];
+    printf("%s|%s|%s:%u|flags=%u|enter=%lu|exit=%lu\n", f->name, f->linkage_name, f->file, f->line,
+           f->flags, enter_count[i], exit_count[i]);
+  }
+  printf("unregister depth=%ld\n", depth);
+  fflush(stdout);
+}

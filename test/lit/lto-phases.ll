@@ -1,0 +1,47 @@
+; Where the pass runs in LTO builds. The link-time pipelines (ThinLTO's
+; OptimizerLast, full LTO's FullLinkTimeOptimizationLast) always instrument.
+; RUN: %opt-zinst -passes='thinlto<O2>' -S %s | FileCheck %s --check-prefix=ON
+; RUN: %opt-zinst -passes='lto<O2>' -S %s | FileCheck %s --check-prefix=ON
+; RUN: %opt-zinst -passes='default<O2>' -S %s | FileCheck %s --check-prefix=ON
+
+; The pre-link (compile-time) halves: LLVM 20+ reports the phase and the pass
+; waits for the link, after cross-module inlining; LLVM 19 cannot tell and
+; instruments at both halves (the second run then adds nothing).
+; RUN: %opt-zinst -passes='thinlto-pre-link<O2>' -S %s -o %t.thin-pre.ll
+; RUN: %opt-zinst -passes='lto-pre-link<O2>' -S %s -o %t.full-pre.ll
+; RUN: %if lto-phase-aware %{ FileCheck %s --check-prefix=OFF --input-file=%t.thin-pre.ll %}
+; RUN: %if lto-phase-aware %{ FileCheck %s --check-prefix=OFF --input-file=%t.full-pre.ll %}
+; RUN: %if !lto-phase-aware %{ FileCheck %s --check-prefix=ON --input-file=%t.thin-pre.ll %}
+; RUN: %if !lto-phase-aware %{ FileCheck %s --check-prefix=ON --input-file=%t.full-pre.ll %}
+
+; Pre-link then link (as the linker would run it) instruments exactly once.
+; RUN: %opt-zinst -passes='thinlto<O2>' -S %t.thin-pre.ll | FileCheck %s --check-prefix=ON
+; RUN: %opt-zinst -passes='lto<O2>' -S %t.full-pre.ll | FileCheck %s --check-prefix=ON
+
+; ON:      @__zinst_functions = private constant [2 x
+; ON-NOT:  @__zinst_functions.
+; ON-LABEL: define {{.*}}i32 @work(
+; ON-NEXT:   call void @__zinst_enter(ptr {{(nonnull )?}}@__zinst_module, i32 0)
+; ON-NOT:    call void @__zinst_enter
+; ON-LABEL: define {{.*}}i32 @main(
+; ON-NEXT:   call void @__zinst_enter(ptr {{(nonnull )?}}@__zinst_module, i32 1)
+; ON-NOT:    call void @__zinst_enter
+; OFF-NOT: __zinst
+
+define i32 @work(i32 %x) noinline {
+  %y = mul i32 %x, 7
+  ret i32 %y
+}
+
+define i32 @main() {
+  %r = call i32 @work(i32 6)
+  ret i32 %r
+}
+
+; Optimizations that run after the pass (LLVM 19's link-time pipelines over
+; modules instrumented at compile time) never make a hook a tail call.
+; RUN: %opt-zinst -passes='thinlto<O2>' -S %t.thin-pre.ll | FileCheck %s --check-prefix=NOTAIL
+; RUN: %opt-zinst -passes='lto<O2>' -S %t.full-pre.ll | FileCheck %s --check-prefix=NOTAIL
+; NOTAIL-NOT: {{ }}tail call void @__zinst_{{enter|exit}}
+; NOTAIL:     notail call void @__zinst_exit
+; NOTAIL-NOT: {{ }}tail call void @__zinst_{{enter|exit}}

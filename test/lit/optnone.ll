@@ -1,0 +1,15 @@
+; optnone functions (all of them at -O0) are instrumented by the -O0
+; pipeline and by the optimizing ones: the pass is required.
+; RUN: %opt-zinst -passes='default<O0>' -S %s | FileCheck %s
+; RUN: %opt-zinst -passes='default<O2>' -S %s | FileCheck %s
+
+; CHECK-LABEL: define i32 @unoptimized(
+; CHECK-NEXT:    call void @__zinst_enter(ptr @__zinst_module, i32 0)
+; CHECK:         call void @__zinst_exit(ptr @__zinst_module, i32 0)
+; CHECK-NEXT:    ret i32
+define i32 @unoptimized(i32 %x) noinline optnone {
+  %slot = alloca i32
+  store i32 %x, ptr %slot
+  %v = load i32, ptr %slot
+  ret i32 %v
+}

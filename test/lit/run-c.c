@@ -1,0 +1,52 @@
+// An instrumented program runs, registers its module before main, pairs
+// every enter with an exit (tail calls, recursion, several returns), and
+// unregisters after main. The hooks are a stub runtime (Inputs/).
+// RUN: %clang -O2 -c -I %zinst_runtime_dir %S/Inputs/stub_runtime.c -o %t.stub.o
+// RUN: %clang -O2 -g -fpass-plugin=%plugin %s %t.stub.o -o %t.exe
+// RUN: %t.exe | FileCheck %s -DSRC=%s
+// RUN: %clang -O0 -fpass-plugin=%plugin %s %t.stub.o -o %t.O0.exe
+// RUN: %t.O0.exe | FileCheck %s --check-prefix=O0 -DSRC=%s
+
+#include <stdio.h>
+
+__attribute__((noinline)) int leaf(int x) { return x + 1; }
+
+// Tail call in tail position (a sibling call at -O2).
+__attribute__((noinline)) int forward(int x) { return leaf(x * 2); }
+
+__attribute__((noinline)) int recurse(int n) {
+  if (n <= 0)
+    return 0;
+  return 1 + recurse(n - 1);
+}
+
+__attribute__((noinline)) int pick(int x) {
+  if (x & 1)
+    return forward(x);
+  return leaf(x);
+}
+
+int main(void) {
+  int total = 0;
+  for (int i = 0; i < 10; ++i)
+    total += pick(i);
+  total += recurse(5);
+  printf("total=%d\n", total);
+  return 0;
+}
+
+// CHECK: register functions=5 source=[[SRC]]
+// CHECK-NEXT: total=
+// CHECK-NEXT: leaf|leaf|[[SRC]]:12|flags=1|enter=10|exit=10
+// CHECK-NEXT: forward|forward|[[SRC]]:15|flags=1|enter=5|exit=5
+// At -O2 the optimizer turned the recursion into a loop before the pass
+// ran: one real call. At -O0 all six calls are real.
+// CHECK-NEXT: recurse|recurse|[[SRC]]:17|flags=1|enter=1|exit=1
+// CHECK-NEXT: pick|pick|[[SRC]]:23|flags=1|enter=10|exit=10
+// CHECK-NEXT: main|main|[[SRC]]:29|flags=1|enter=1|exit=1
+// CHECK-NEXT: unregister depth=0
+
+// O0: register functions=5 source=[[SRC]]
+// O0: leaf|leaf|[[SRC]]:0|flags=0|enter=10|exit=10
+// O0: recurse|recurse|[[SRC]]:0|flags=0|enter=6|exit=6
+// O0: unregister depth=0
