@@ -1,0 +1,290 @@
+/*
+ * api.c - runtime start-up, settings, the dump pipeline and the public API
+ * of include/zinst.h.
+ */
+#define _GNU_SOURCE
+#include "zinst.h"
+
+#include "cycle_counter.h"
+#include "module_registry.h"
+#include "profile_output.h"
+#include "profile_writer.h"
+#include "runtime_internal.h"
+#include "thread_state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct zinst_config zinst_config;
+ZINST_TLS_INITIAL_EXEC unsigned char zinst_tls_in_runtime;
+
+static pthread_mutex_t runtime_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static int exit_dump_disabled;
+static int overflow_warned, lost_warned;
+
+/* A shorter run than this is calibrated by spinning until it is reached. */
+#define CALIBRATION_NS 20000000ull
+
+void zinst_runtime_lock(void) {
+  pthread_mutex_lock(&runtime_mutex);
+}
+void zinst_runtime_unlock(void) {
+  pthread_mutex_unlock(&runtime_mutex);
+}
+
+/* An unsigned environment setting in [min, max]; a bad value is reported
+ * and replaced by the default. */
+static uint32_t env_setting(const char *name, uint32_t fallback, uint32_t min, uint32_t max) {
+  const char *text = getenv(name);
+  if (!text || !*text)
+    return fallback;
+  char *end;
+  errno = 0;
+  unsigned long long value = strtoull(text, &end, 10);
+  if (errno || *end || text[0] == '-' || value < min || value > max) {
+    fprintf(stderr, "zinst: ignoring %s=%s: expected a number from %u to %u; using %u\n", name,
+            text, min, max, fallback);
+    return fallback;
+  }
+  return (uint32_t)value;
+}
+
+static void load_config(void) {
+  const char *mode = getenv("ZINST_MODE");
+  zinst_config.mode = ZINST_MODE_TIME;
+  if (mode && strcmp(mode, "count") == 0)
+    zinst_config.mode = ZINST_MODE_COUNT;
+  else if (mode && *mode && strcmp(mode, "time") != 0)
+    fprintf(stderr, "zinst: ignoring ZINST_MODE=%s: expected \"time\" or \"count\"; using time\n",
+            mode);
+  zinst_config.max_depth =
+      env_setting("ZINST_MAX_DEPTH", ZINST_DEFAULT_MAX_DEPTH, 1, ZINST_LIMIT_MAX_DEPTH);
+  zinst_config.max_threads =
+      env_setting("ZINST_MAX_THREADS", ZINST_DEFAULT_MAX_THREADS, 0, 1u << 20);
+  zinst_config.max_nodes =
+      env_setting("ZINST_MAX_NODES", ZINST_DEFAULT_MAX_NODES, 1, ZINST_LIMIT_MAX_NODES);
+  const char *verbose = getenv("ZINST_VERBOSE");
+  zinst_config.verbose = verbose && strcmp(verbose, "1") == 0;
+}
+
+void zinst_config_reload(void) {
+  zinst_runtime_init();
+  load_config();
+}
+
+static void dump_at_exit(void) {
+  if (!__atomic_load_n(&exit_dump_disabled, __ATOMIC_RELAXED))
+    (void)zinst_dump_with_reason(NULL, ZINST_DUMP_EXIT);
+}
+
+static void before_fork(void) {
+  zinst_runtime_lock();
+}
+static void after_fork_in_parent(void) {
+  zinst_runtime_unlock();
+}
+static void after_fork_in_child(void) {
+  zinst_threads_after_fork_child();
+  zinst_runtime_unlock();
+}
+
+static void initialize(void) {
+  load_config();
+  zinst_config.clock_flags = zinst_clock_flags();
+  zinst_config.start_unix_ns = zinst_realtime_ns();
+  zinst_config.start_mono_ns = zinst_monotonic_ns();
+  zinst_config.start_ticks = zinst_read_ticks();
+  /* Registered this early, the handler runs after the program's own atexit
+   * handlers (which may still run instrumented code) and before the
+   * modules' destructors unregister them. */
+  if (atexit(dump_at_exit) != 0)
+    fprintf(stderr,
+            "zinst: cannot register the exit handler: no profile will be written at exit\n");
+  pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child);
+}
+
+void zinst_runtime_init(void) {
+  pthread_once(&init_once, initialize);
+}
+
+__attribute__((constructor)) static void runtime_constructor(void) {
+  zinst_runtime_init();
+}
+
+/* Whole contents of a small /proc file as a NUL-terminated heap string
+ * (caller frees), NUL bytes inside turned into spaces and trailing ones
+ * dropped; NULL if unreadable. */
+static char *read_proc_text(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return NULL;
+  size_t size = 0, capacity = 256;
+  char *text = malloc(capacity);
+  while (text) {
+    if (size + 1 == capacity) {
+      char *grown = realloc(text, capacity * 2);
+      if (!grown) {
+        free(text);
+        text = NULL;
+        break;
+      }
+      text = grown;
+      capacity *= 2;
+    }
+    ssize_t n = read(fd, text + size, capacity - 1 - size);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    size += (size_t)n;
+  }
+  close(fd);
+  if (!text)
+    return NULL;
+  while (size > 0 && (text[size - 1] == '\0' || text[size - 1] == '\n'))
+    size--;
+  for (size_t i = 0; i < size; i++)
+    if (text[i] == '\0')
+      text[i] = ' ';
+  text[size] = '\0';
+  return text;
+}
+
+/* Counter frequency from the whole run (start to now); a run shorter than
+ * CALIBRATION_NS first spins until that much time has passed, so that the
+ * ratio rests on a long enough interval. */
+static void measure_clock(struct zinst_snapshot *s, uint64_t *now_ticks) {
+  uint64_t ns = zinst_monotonic_ns();
+  if (zinst_config.mode == ZINST_MODE_TIME && ns - zinst_config.start_mono_ns < CALIBRATION_NS) {
+    while ((ns = zinst_monotonic_ns()) - zinst_config.start_mono_ns < CALIBRATION_NS) {
+    }
+  }
+  uint64_t ticks = zinst_read_ticks();
+  s->elapsed_ns = ns - zinst_config.start_mono_ns;
+  s->elapsed_ticks = ticks - zinst_config.start_ticks;
+  if (zinst_config.clock_flags & ZINST_CLOCK_NANOSECONDS)
+    s->ticks_per_second = 1000000000u;
+  else if (s->elapsed_ns > 0)
+    /* A double keeps 53 bits: ample for a frequency, and no 128-bit
+     * division helper is needed from the toolchain's builtins library. */
+    s->ticks_per_second = (uint64_t)((double)s->elapsed_ticks * 1e9 / (double)s->elapsed_ns);
+  *now_ticks = ticks;
+}
+
+int zinst_dump_with_reason(const char *path, uint32_t reason) {
+  zinst_runtime_init();
+  unsigned char was_in_runtime = zinst_tls_in_runtime;
+  zinst_tls_in_runtime = 1;
+  int status = -1, error = 0;
+  char target[PATH_MAX], err[PATH_MAX + 128];
+  if (!path) {
+    if (zinst_expand_output_pattern(zinst_output_pattern(), target, sizeof target, err,
+                                    sizeof err) != 0) {
+      error = errno;
+      fprintf(stderr, "zinst: cannot write the profile: %s\n", err);
+      goto out;
+    }
+    path = target;
+  }
+
+  char hostname[256] = "";
+  if (gethostname(hostname, sizeof hostname) != 0)
+    hostname[0] = '\0';
+  hostname[sizeof hostname - 1] = '\0';
+  char exe_buffer[PATH_MAX];
+  ssize_t exe_length = readlink("/proc/self/exe", exe_buffer, sizeof exe_buffer - 1);
+  exe_buffer[exe_length > 0 ? exe_length : 0] = '\0';
+  char *command_line = read_proc_text("/proc/self/cmdline");
+
+  struct zinst_snapshot snapshot = {
+      .pid = (uint64_t)getpid(),
+      .start_unix_ns = zinst_config.start_unix_ns,
+      .exe_path = exe_buffer,
+      .command_line = command_line,
+      .hostname = hostname,
+      .runtime_version = ZINST_RUNTIME_VERSION,
+      .mode = zinst_config.mode,
+      .clock_flags = zinst_config.clock_flags,
+      .max_depth = zinst_config.max_depth,
+      .dump_reason = reason,
+  };
+  void *image = NULL;
+  size_t size = 0;
+  uint64_t now;
+  uint32_t contexts = 0;
+  measure_clock(&snapshot, &now);
+  snapshot.dump_unix_ns = zinst_realtime_ns();
+  zinst_runtime_lock();
+  if (zinst_registry_fill_snapshot(&snapshot) != 0 ||
+      zinst_threads_fill_snapshot(&snapshot, now) != 0) {
+    snprintf(err, sizeof err, "out of memory taking the snapshot");
+    error = ENOMEM;
+  } else if (zinst_build_profile_image(&snapshot, &image, &size, err, sizeof err) != 0) {
+    error = errno;
+  }
+  for (uint32_t t = 0; t < snapshot.thread_count; t++)
+    contexts += snapshot.threads[t].tree.count - 1;
+  uint32_t thread_count = snapshot.thread_count;
+  uint64_t overflow = snapshot.depth_overflow_calls, lost = snapshot.lost_calls;
+  zinst_threads_free_snapshot(&snapshot);
+  zinst_registry_free_tables(&snapshot);
+  zinst_runtime_unlock();
+  free(command_line);
+
+  if (error) {
+    fprintf(stderr, "zinst: cannot write profile %s: %s\n", path, err);
+    goto out;
+  }
+  if (overflow && !__atomic_exchange_n(&overflow_warned, 1, __ATOMIC_RELAXED))
+    fprintf(stderr,
+            "zinst: %llu calls ran deeper than ZINST_MAX_DEPTH=%u: they are counted "
+            "under the deepest recorded frame, untimed\n",
+            (unsigned long long)overflow, zinst_config.max_depth);
+  if (lost && !__atomic_exchange_n(&lost_warned, 1, __ATOMIC_RELAXED))
+    fprintf(stderr,
+            "zinst: %llu calls were not recorded: a thread reached ZINST_MAX_NODES=%u "
+            "calling contexts\n",
+            (unsigned long long)lost, zinst_config.max_nodes);
+  if (zinst_write_file_atomically(path, image, size) != 0) {
+    error = errno;
+  } else {
+    status = 0;
+    if (zinst_config.verbose)
+      fprintf(stderr, "zinst: wrote %s (%u threads, %u contexts)\n", path, thread_count, contexts);
+  }
+  free(image);
+out:
+  zinst_tls_in_runtime = was_in_runtime;
+  if (status != 0)
+    errno = error ? error : EIO;
+  return status;
+}
+
+ZINST_EXPORT int zinst_dump(const char *path) {
+  int saved_errno = errno;
+  int status = zinst_dump_with_reason(path, ZINST_DUMP_API);
+  if (status == 0)
+    errno = saved_errno;
+  return status;
+}
+
+ZINST_EXPORT void zinst_reset(void) {
+  zinst_runtime_init();
+  unsigned char was_in_runtime = zinst_tls_in_runtime;
+  zinst_tls_in_runtime = 1;
+  zinst_runtime_lock();
+  zinst_threads_reset(zinst_read_ticks());
+  zinst_runtime_unlock();
+  zinst_tls_in_runtime = was_in_runtime;
+}
+
+ZINST_EXPORT void zinst_disable_exit_dump(void) {
+  __atomic_store_n(&exit_dump_disabled, 1, __ATOMIC_RELAXED);
+}

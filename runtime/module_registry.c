@@ -1,0 +1,185 @@
+/*
+ * module_registry.c - module registration, function ids, unloading.
+ */
+#include "module_registry.h"
+
+#include "runtime_internal.h"
+#include "zinst_format.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* module->reserved value for a module the runtime refused. */
+#define MODULE_REFUSED 0x5A524546u
+
+struct registered_module {
+  /* The module's own descriptor while it is loaded; NULL after unregister. */
+  struct zinst_module_info *info;
+  /* After unregister: runtime-owned copies of the descriptor's strings
+   * (source file, then per function name, linkage name, file), one block. */
+  char *saved_strings;
+  struct zinst_function_info *saved_functions;
+  const char *saved_source_file;
+  uint32_t id_base;
+  uint32_t function_count;
+};
+
+/* Guarded by the runtime lock. Grows by doubling; entries never move in
+ * meaning (index = registration order = MODULES index in profiles). */
+static struct registered_module *modules;
+static uint32_t module_count, module_capacity;
+static uint32_t next_function_id = 1;
+
+static void refuse(struct zinst_module_info *module, const char *why) {
+  const char *name = module->source_file ? module->source_file : "(unnamed module)";
+  fprintf(stderr, "zinst: ignoring instrumented module %s: %s\n", name, why);
+  __atomic_store_n(&module->reserved, MODULE_REFUSED, __ATOMIC_RELAXED);
+}
+
+static uint32_t register_locked(struct zinst_module_info *module) {
+  uint32_t id_base = __atomic_load_n(&module->id_base, __ATOMIC_RELAXED);
+  if (id_base != 0 || __atomic_load_n(&module->reserved, __ATOMIC_RELAXED) == MODULE_REFUSED)
+    return id_base;
+  if (module->abi_version != ZINST_ABI_VERSION) {
+    char why[96];
+    snprintf(why, sizeof why, "it was built for zinst ABI version %u, this runtime has version %u",
+             module->abi_version, ZINST_ABI_VERSION);
+    refuse(module, why);
+    return 0;
+  }
+  if (module->function_count >= ZINST_NONE - next_function_id) {
+    refuse(module, "the process ran out of 32-bit function ids");
+    return 0;
+  }
+  if (module_count == module_capacity) {
+    uint32_t capacity = module_capacity ? module_capacity * 2 : 16;
+    struct registered_module *grown = realloc(modules, capacity * sizeof *grown);
+    if (!grown) {
+      refuse(module, "out of memory registering it");
+      return 0;
+    }
+    modules = grown;
+    module_capacity = capacity;
+  }
+  id_base = next_function_id;
+  next_function_id += module->function_count;
+  modules[module_count++] = (struct registered_module){
+      .info = module, .id_base = id_base, .function_count = module->function_count};
+  /* Publish last: a hook that sees a nonzero id_base may use it at once. */
+  __atomic_store_n(&module->id_base, id_base, __ATOMIC_RELEASE);
+  return id_base;
+}
+
+uint32_t zinst_registry_register(struct zinst_module_info *module) {
+  if (__atomic_load_n(&module->reserved, __ATOMIC_RELAXED) == MODULE_REFUSED)
+    return 0;
+  zinst_runtime_init();
+  zinst_runtime_lock();
+  uint32_t id_base = register_locked(module);
+  zinst_runtime_unlock();
+  return id_base;
+}
+
+uint32_t zinst_registry_register_lazily(struct zinst_module_info *module) {
+  if (zinst_tls_in_runtime)
+    return 0;
+  return zinst_registry_register(module);
+}
+
+static char *append_string(char *cursor, const char *s, const char **copy) {
+  size_t length = s ? strlen(s) + 1 : 1;
+  memcpy(cursor, s ? s : "", length);
+  *copy = cursor;
+  return cursor + length;
+}
+
+void zinst_registry_unregister(struct zinst_module_info *module) {
+  zinst_runtime_lock();
+  for (uint32_t m = 0; m < module_count; m++) {
+    struct registered_module *entry = &modules[m];
+    if (entry->info != module)
+      continue;
+    size_t bytes = module->source_file ? strlen(module->source_file) + 1 : 1;
+    for (uint32_t f = 0; f < entry->function_count; f++) {
+      const struct zinst_function_info *fn = &module->functions[f];
+      bytes += (fn->name ? strlen(fn->name) : 0) +
+               (fn->linkage_name ? strlen(fn->linkage_name) : 0) +
+               (fn->file ? strlen(fn->file) : 0) + 3;
+    }
+    entry->saved_strings = malloc(bytes);
+    entry->saved_functions = malloc((entry->function_count + 1u) * sizeof *entry->saved_functions);
+    if (!entry->saved_strings || !entry->saved_functions) {
+      /* Keep the ids, lose the names: the dump writes "" rather than read
+       * unmapped memory. */
+      free(entry->saved_strings);
+      free(entry->saved_functions);
+      entry->saved_strings = NULL;
+      entry->saved_functions = NULL;
+      entry->saved_source_file = "";
+    } else {
+      char *cursor =
+          append_string(entry->saved_strings, module->source_file, &entry->saved_source_file);
+      for (uint32_t f = 0; f < entry->function_count; f++) {
+        const struct zinst_function_info *fn = &module->functions[f];
+        struct zinst_function_info *copy = &entry->saved_functions[f];
+        *copy = *fn;
+        cursor = append_string(cursor, fn->name, &copy->name);
+        cursor = append_string(cursor, fn->linkage_name, &copy->linkage_name);
+        cursor = append_string(cursor, fn->file, &copy->file);
+      }
+    }
+    entry->info = NULL;
+    break;
+  }
+  zinst_runtime_unlock();
+}
+
+int zinst_registry_fill_snapshot(struct zinst_snapshot *snapshot) {
+  uint32_t function_count = next_function_id - 1;
+  struct zinst_snapshot_function *functions = calloc(function_count + 1u, sizeof *functions);
+  struct zinst_snapshot_module *table = calloc(module_count + 1u, sizeof *table);
+  if (!functions || !table) {
+    free(functions);
+    free(table);
+    errno = ENOMEM;
+    return -1;
+  }
+  for (uint32_t m = 0; m < module_count; m++) {
+    const struct registered_module *entry = &modules[m];
+    const struct zinst_function_info *infos =
+        entry->info ? entry->info->functions : entry->saved_functions;
+    table[m] = (struct zinst_snapshot_module){
+        .name = entry->info ? entry->info->source_file : entry->saved_source_file,
+        .first_function = entry->id_base - 1,
+        .function_count = entry->function_count,
+        .flags = entry->info ? 0 : ZINST_MODULE_UNLOADED,
+    };
+    for (uint32_t f = 0; f < entry->function_count; f++) {
+      struct zinst_snapshot_function *out = &functions[entry->id_base - 1 + f];
+      out->module = m;
+      if (!infos)
+        continue; /* names lost to an allocation failure at unload */
+      out->name = infos[f].name;
+      out->linkage_name = infos[f].linkage_name;
+      out->file = infos[f].file;
+      out->line = infos[f].line;
+      out->flags = (infos[f].flags & ZINST_FUNCTION_INFO_DEBUG) ? ZINST_FUNCTION_DEBUG_INFO : 0;
+    }
+  }
+  snapshot->functions = functions;
+  snapshot->function_count = function_count;
+  snapshot->modules = table;
+  snapshot->module_count = module_count;
+  return 0;
+}
+
+void zinst_registry_free_tables(struct zinst_snapshot *snapshot) {
+  free((void *)snapshot->functions);
+  free((void *)snapshot->modules);
+  snapshot->functions = NULL;
+  snapshot->modules = NULL;
+  snapshot->function_count = 0;
+  snapshot->module_count = 0;
+}

@@ -1,0 +1,40 @@
+/*
+ * module_registry.h - instrumented modules and process-wide function ids.
+ *
+ * Each registered module owns the ids [id_base, id_base + function_count);
+ * ids start at 1 so that 0 can mean "not registered". All of this is cold
+ * path under the runtime lock, except the refusal check which is lock-free.
+ */
+#ifndef ZINST_MODULE_REGISTRY_H
+#define ZINST_MODULE_REGISTRY_H
+
+#include "zinst_abi.h"
+
+#include "profile_writer.h"
+
+#include <stdint.h>
+
+/* Register `module` if it is not yet (idempotent) and return its id_base, or
+ * 0 if it is refused (wrong ABI version, or no ids left): a refused module
+ * gets one message on stderr and its events are ignored from then on. Takes
+ * the runtime lock unless the answer is known without it. */
+uint32_t zinst_registry_register(struct zinst_module_info *module);
+
+/* The hooks' slow path when module->id_base is still 0. Like
+ * zinst_registry_register(), but returns 0 without locking when this thread
+ * is inside the runtime (see zinst_tls_in_runtime). */
+uint32_t zinst_registry_register_lazily(struct zinst_module_info *module);
+
+/* Forget `module`'s memory (it is about to be unmapped by dlclose): its
+ * names are copied into runtime memory so later dumps still name its
+ * functions, and it is flagged ZINST_MODULE_UNLOADED. Takes the runtime lock. */
+void zinst_registry_unregister(struct zinst_module_info *module);
+
+/* Fill the function and module tables of `snapshot` (heap arrays owned by
+ * the snapshot, released by zinst_registry_free_tables). The strings are
+ * borrowed from the registry and from live modules: they stay valid only
+ * while the caller holds the runtime lock. Returns 0 or -1 (ENOMEM). */
+int zinst_registry_fill_snapshot(struct zinst_snapshot *snapshot);
+void zinst_registry_free_tables(struct zinst_snapshot *snapshot);
+
+#endif /* ZINST_MODULE_REGISTRY_H */

@@ -1,0 +1,156 @@
+/*
+ * profile_output.c - output file naming and crash-safe writing (cold path).
+ */
+#define _GNU_SOURCE
+#include "profile_output.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <unistd.h>
+
+#define DEFAULT_PATTERN "%e.zinst"
+
+const char *zinst_output_pattern(void) {
+  if (getauxval(AT_SECURE))
+    return DEFAULT_PATTERN;
+  const char *pattern = getenv("ZINST_OUTPUT");
+  return pattern && *pattern ? pattern : DEFAULT_PATTERN;
+}
+
+static void set_error(char *err, size_t errlen, const char *format, ...) {
+  if (!err || errlen == 0)
+    return;
+  va_list args;
+  va_start(args, format);
+  vsnprintf(err, errlen, format, args);
+  va_end(args);
+}
+
+/* Base name of the running executable, into `name`; "unknown" if
+ * /proc/self/exe cannot be read. */
+static void executable_base_name(char *name, size_t size) {
+  char path[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+  if (n <= 0) {
+    snprintf(name, size, "unknown");
+    return;
+  }
+  path[n] = '\0';
+  const char *slash = strrchr(path, '/');
+  snprintf(name, size, "%s", slash ? slash + 1 : path);
+}
+
+int zinst_expand_output_pattern(const char *pattern, char *out, size_t outlen, char *err,
+                                size_t errlen) {
+  size_t used = 0;
+  char piece[PATH_MAX];
+  for (const char *p = pattern; *p; p++) {
+    const char *text = piece;
+    if (*p != '%') {
+      piece[0] = *p;
+      piece[1] = '\0';
+    } else {
+      switch (p[1]) {
+      case 'p':
+        snprintf(piece, sizeof piece, "%ld", (long)getpid());
+        break;
+      case 'h':
+        if (gethostname(piece, sizeof piece) != 0)
+          snprintf(piece, sizeof piece, "unknown");
+        piece[sizeof piece - 1] = '\0';
+        break;
+      case 'e':
+        executable_base_name(piece, sizeof piece);
+        break;
+      case '%':
+        text = "%";
+        break;
+      default:
+        set_error(err, errlen,
+                  "output pattern \"%s\" has an unknown sequence \"%%%.1s\" (known: %%p "
+                  "%%h %%e %%%%)",
+                  pattern, p[1] ? p + 1 : "");
+        errno = EINVAL;
+        return -1;
+      }
+      p++;
+    }
+    size_t length = strlen(text);
+    if (used + length >= outlen) {
+      set_error(err, errlen, "output pattern \"%s\" expands to more than %zu bytes", pattern,
+                outlen - 1);
+      errno = ENAMETOOLONG;
+      return -1;
+    }
+    memcpy(out + used, text, length);
+    used += length;
+  }
+  if (used == 0) {
+    set_error(err, errlen, "output pattern is empty");
+    errno = EINVAL;
+    return -1;
+  }
+  out[used] = '\0';
+  return 0;
+}
+
+static int write_all(int fd, const unsigned char *data, size_t size) {
+  while (size > 0) {
+    ssize_t n = write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return -1;
+    }
+    if (n == 0) {
+      errno = EIO;
+      return -1;
+    }
+    data += n;
+    size -= (size_t)n;
+  }
+  return 0;
+}
+
+static int report_failure(const char *what, const char *path, int error) {
+  fprintf(stderr, "zinst: cannot %s profile %s: %s\n", what, path, strerror(error));
+  errno = error;
+  return -1;
+}
+
+int zinst_write_file_atomically(const char *path, const void *data, size_t size) {
+  char temp[PATH_MAX];
+  int fd = -1;
+  for (unsigned attempt = 0; fd < 0 && attempt < 100; attempt++) {
+    int n = snprintf(temp, sizeof temp, "%s.tmp.%ld.%u", path, (long)getpid(), attempt);
+    if (n < 0 || (size_t)n >= sizeof temp)
+      return report_failure("name a temporary file for", path, ENAMETOOLONG);
+    /* Mode 0666: open() applies the umask, as for any file the program creates. */
+    do
+      fd = open(temp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0666);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0 && errno != EEXIST)
+      return report_failure("create a temporary file for", path, errno);
+  }
+  if (fd < 0)
+    return report_failure("create a temporary file for", path, EEXIST);
+  int error = 0;
+  if (write_all(fd, data, size) != 0)
+    error = errno;
+  /* close() reports delayed write errors (NFS, quotas); EINTR still closed it. */
+  if (close(fd) != 0 && errno != EINTR && !error)
+    error = errno;
+  if (!error && rename(temp, path) != 0)
+    error = errno;
+  if (error) {
+    unlink(temp);
+    return report_failure("write", path, error);
+  }
+  return 0;
+}

@@ -1,0 +1,363 @@
+/*
+ * profile_writer.c - snapshot -> profile file bytes (cold path).
+ *
+ * The whole image is built in one heap buffer: the sizes of every section
+ * are known before anything is written, the checksum covers the finished
+ * bytes, and a file on disk is then produced by one sequence of writes.
+ *
+ * Layout: header, section table, then PROCESS, MODULES, FUNCTIONS, THREADS,
+ * NODES and STRINGS, each at an 8-byte aligned offset.
+ */
+#include "profile_writer.h"
+
+#include "zinst_format.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { SECTION_COUNT = 6 };
+
+/* Deduplicating string table. `bytes` holds NUL-terminated strings; offset 0
+ * is always the empty string. `slots` maps a string's hash to offset + 1. */
+struct string_table {
+  char *bytes;
+  uint64_t size;
+  uint64_t capacity;
+  uint32_t *slots;
+  uint32_t mask;
+  uint32_t used;
+};
+
+static uint64_t string_hash(const char *s) {
+  uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+  return h;
+}
+
+static int string_table_grow_slots(struct string_table *table) {
+  uint32_t size = table->slots ? (table->mask + 1) * 2 : 256;
+  uint32_t *slots = calloc(size, sizeof *slots);
+  if (!slots)
+    return -1;
+  for (uint32_t i = 0; table->slots && i <= table->mask; i++) {
+    if (!table->slots[i])
+      continue;
+    uint32_t slot = (uint32_t)string_hash(table->bytes + table->slots[i] - 1) & (size - 1);
+    while (slots[slot])
+      slot = (slot + 1) & (size - 1);
+    slots[slot] = table->slots[i];
+  }
+  free(table->slots);
+  table->slots = slots;
+  table->mask = size - 1;
+  return 0;
+}
+
+/* Offset of `s` in the table, adding it if new; NULL and "" give 0.
+ * Returns 0 with *offset set, or -1 (out of memory, or the table would pass
+ * the 4 GiB that 32-bit string offsets can address). */
+static int string_table_intern(struct string_table *table, const char *s, uint32_t *offset) {
+  if (!s || !*s) {
+    *offset = 0;
+    return 0;
+  }
+  if (2 * (table->used + 1) > (table->slots ? table->mask + 1 : 0) &&
+      string_table_grow_slots(table) != 0)
+    return -1;
+  uint32_t slot = (uint32_t)string_hash(s) & table->mask;
+  for (; table->slots[slot]; slot = (slot + 1) & table->mask) {
+    if (strcmp(table->bytes + table->slots[slot] - 1, s) == 0) {
+      *offset = table->slots[slot] - 1;
+      return 0;
+    }
+  }
+  size_t length = strlen(s) + 1;
+  if (table->size + length >= UINT32_MAX)
+    return -1;
+  if (table->size + length > table->capacity) {
+    uint64_t capacity = table->capacity ? table->capacity : 4096;
+    while (capacity < table->size + length)
+      capacity *= 2;
+    char *bytes = realloc(table->bytes, capacity);
+    if (!bytes)
+      return -1;
+    table->bytes = bytes;
+    table->capacity = capacity;
+  }
+  memcpy(table->bytes + table->size, s, length);
+  *offset = (uint32_t)table->size;
+  table->slots[slot] = (uint32_t)table->size + 1;
+  table->size += length;
+  table->used++;
+  return 0;
+}
+
+static int string_table_init(struct string_table *table) {
+  memset(table, 0, sizeof *table);
+  table->bytes = malloc(4096);
+  if (!table->bytes)
+    return -1;
+  table->capacity = 4096;
+  table->bytes[0] = '\0'; /* offset 0: the empty string */
+  table->size = 1;
+  return 0;
+}
+
+static void string_table_free(struct string_table *table) {
+  free(table->bytes);
+  free(table->slots);
+}
+
+static uint64_t align8(uint64_t value) {
+  return (value + 7) & ~(uint64_t)7;
+}
+
+static void set_error(char *err, size_t errlen, const char *format, ...) {
+  if (!err || errlen == 0)
+    return;
+  va_list args;
+  va_start(args, format);
+  vsnprintf(err, errlen, format, args);
+  va_end(args);
+}
+
+/* Check what the format promises readers: indices in range, parents before
+ * children. Returns the total node count to write, or -1 with a message. */
+static int64_t validate_snapshot(const struct zinst_snapshot *s, char *err, size_t errlen) {
+  for (uint32_t f = 0; f < s->function_count; f++) {
+    if (s->functions[f].module >= s->module_count) {
+      set_error(err, errlen, "function %u names module %u of %u", f, s->functions[f].module,
+                s->module_count);
+      return -1;
+    }
+  }
+  for (uint32_t m = 0; m < s->module_count; m++) {
+    const struct zinst_snapshot_module *module = &s->modules[m];
+    if ((uint64_t)module->first_function + module->function_count > s->function_count) {
+      set_error(err, errlen, "module %u covers functions past the table of %u", m,
+                s->function_count);
+      return -1;
+    }
+  }
+  uint64_t total = 0;
+  for (uint32_t t = 0; t < s->thread_count; t++) {
+    const struct zinst_tree *tree = &s->threads[t].tree;
+    for (uint32_t n = 1; n < tree->count; n++) {
+      const struct zinst_tree_node *node = &tree->nodes[n];
+      if (node->function == 0 || node->function > s->function_count) {
+        set_error(err, errlen, "thread %u node %u has function id %u beyond the table of %u", t, n,
+                  node->function, s->function_count);
+        return -1;
+      }
+      if (node->parent >= n) {
+        set_error(err, errlen, "thread %u node %u has parent %u not before it", t, n, node->parent);
+        return -1;
+      }
+    }
+    total += tree->count ? tree->count - 1 : 0;
+  }
+  if (total >= ZINST_NONE) {
+    set_error(err, errlen, "%llu nodes do not fit 32-bit indices", (unsigned long long)total);
+    return -1;
+  }
+  return (int64_t)total;
+}
+
+/* Write one thread's nodes (without its root) at `out`, renumbered so that
+ * tree node k becomes file node first + k - 1, with exclusive ticks. */
+static void write_thread_nodes(const struct zinst_tree *tree, uint32_t first,
+                               struct zinst_node_record *out, uint64_t *child_ticks) {
+  uint32_t count = tree->count ? tree->count - 1 : 0;
+  memset(child_ticks, 0, (size_t)count * sizeof *child_ticks);
+  for (uint32_t n = 1; n < tree->count; n++)
+    if (tree->nodes[n].parent != 0)
+      child_ticks[tree->nodes[n].parent - 1] += tree->nodes[n].inclusive_ticks;
+  for (uint32_t n = 1; n < tree->count; n++) {
+    const struct zinst_tree_node *node = &tree->nodes[n];
+    uint64_t inclusive = node->inclusive_ticks;
+    uint64_t children = child_ticks[n - 1];
+    out[n - 1] = (struct zinst_node_record){
+        .parent = node->parent == 0 ? ZINST_NONE : first + node->parent - 1,
+        .function = node->function - 1,
+        .calls = node->calls,
+        .inclusive_ticks = inclusive,
+        .exclusive_ticks = inclusive > children ? inclusive - children : 0,
+    };
+  }
+}
+
+int zinst_build_profile_image(const struct zinst_snapshot *s, void **image_out, size_t *size_out,
+                              char *err, size_t errlen) {
+  *image_out = NULL;
+  *size_out = 0;
+  int64_t node_total = validate_snapshot(s, err, errlen);
+  if (node_total < 0) {
+    errno = EINVAL;
+    return -1;
+  }
+
+  /* Strings first: their table size fixes the file size. */
+  struct string_table strings;
+  uint32_t *function_strings = NULL; /* 3 per function: name, linkage, file */
+  uint32_t *module_strings = NULL, *thread_strings = NULL;
+  uint32_t process_strings[4];
+  unsigned char *image = NULL;
+  uint64_t *child_ticks = NULL;
+  int ok = string_table_init(&strings) == 0;
+  if (ok) {
+    function_strings = malloc((3 * (size_t)s->function_count + 1) * sizeof *function_strings);
+    module_strings = malloc(((size_t)s->module_count + 1) * sizeof *module_strings);
+    thread_strings = malloc(((size_t)s->thread_count + 1) * sizeof *thread_strings);
+    ok = function_strings && module_strings && thread_strings;
+  }
+  ok = ok && string_table_intern(&strings, s->exe_path, &process_strings[0]) == 0 &&
+       string_table_intern(&strings, s->command_line, &process_strings[1]) == 0 &&
+       string_table_intern(&strings, s->hostname, &process_strings[2]) == 0 &&
+       string_table_intern(&strings, s->runtime_version, &process_strings[3]) == 0;
+  for (uint32_t m = 0; ok && m < s->module_count; m++)
+    ok = string_table_intern(&strings, s->modules[m].name, &module_strings[m]) == 0;
+  for (uint32_t f = 0; ok && f < s->function_count; f++) {
+    const struct zinst_snapshot_function *fn = &s->functions[f];
+    ok = string_table_intern(&strings, fn->name, &function_strings[3 * f]) == 0 &&
+         string_table_intern(&strings, fn->linkage_name, &function_strings[3 * f + 1]) == 0 &&
+         string_table_intern(&strings, fn->file, &function_strings[3 * f + 2]) == 0;
+  }
+  for (uint32_t t = 0; ok && t < s->thread_count; t++)
+    ok = string_table_intern(&strings, s->threads[t].name, &thread_strings[t]) == 0;
+  if (!ok) {
+    set_error(err, errlen, "out of memory building the string table");
+    goto fail;
+  }
+
+  struct zinst_section_entry sections[SECTION_COUNT] = {
+      {ZINST_SECTION_PROCESS, sizeof(struct zinst_process_record), 0, 0, 1},
+      {ZINST_SECTION_MODULES, sizeof(struct zinst_module_record), 0, 0, s->module_count},
+      {ZINST_SECTION_FUNCTIONS, sizeof(struct zinst_function_record), 0, 0, s->function_count},
+      {ZINST_SECTION_THREADS, sizeof(struct zinst_thread_record), 0, 0, s->thread_count},
+      {ZINST_SECTION_NODES, sizeof(struct zinst_node_record), 0, 0, (uint64_t)node_total},
+      {ZINST_SECTION_STRINGS, 1, 0, 0, strings.size},
+  };
+  uint64_t offset = sizeof(struct zinst_file_header) + sizeof sections;
+  for (int i = 0; i < SECTION_COUNT; i++) {
+    offset = align8(offset);
+    sections[i].offset = offset;
+    sections[i].size = sections[i].count * sections[i].entry_size;
+    offset += sections[i].size;
+  }
+  uint64_t file_size = offset;
+  if (file_size > SIZE_MAX || !(image = calloc(1, (size_t)file_size))) {
+    set_error(err, errlen, "out of memory for a %llu-byte profile", (unsigned long long)file_size);
+    goto fail;
+  }
+
+  struct zinst_process_record *process = (void *)(image + sections[0].offset);
+  *process = (struct zinst_process_record){
+      .pid = s->pid,
+      .start_unix_ns = s->start_unix_ns,
+      .dump_unix_ns = s->dump_unix_ns,
+      .ticks_per_second = s->ticks_per_second,
+      .elapsed_ticks = s->elapsed_ticks,
+      .elapsed_ns = s->elapsed_ns,
+      .depth_overflow_calls = s->depth_overflow_calls,
+      .lost_calls = s->lost_calls,
+      .exe_path = process_strings[0],
+      .command_line = process_strings[1],
+      .hostname = process_strings[2],
+      .runtime_version = process_strings[3],
+      .mode = s->mode,
+      .clock_flags = s->clock_flags,
+      .max_depth = s->max_depth,
+      .dump_reason = s->dump_reason,
+  };
+  struct zinst_module_record *modules = (void *)(image + sections[1].offset);
+  for (uint32_t m = 0; m < s->module_count; m++)
+    modules[m] = (struct zinst_module_record){.name = module_strings[m],
+                                              .first_function = s->modules[m].first_function,
+                                              .function_count = s->modules[m].function_count,
+                                              .flags = s->modules[m].flags};
+  struct zinst_function_record *functions = (void *)(image + sections[2].offset);
+  for (uint32_t f = 0; f < s->function_count; f++)
+    functions[f] = (struct zinst_function_record){.name = function_strings[3 * f],
+                                                  .linkage_name = function_strings[3 * f + 1],
+                                                  .file = function_strings[3 * f + 2],
+                                                  .line = s->functions[f].line,
+                                                  .module = s->functions[f].module,
+                                                  .flags = s->functions[f].flags};
+  struct zinst_thread_record *threads = (void *)(image + sections[3].offset);
+  struct zinst_node_record *nodes = (void *)(image + sections[4].offset);
+  uint32_t largest_tree = 0;
+  for (uint32_t t = 0; t < s->thread_count; t++)
+    if (s->threads[t].tree.count > largest_tree)
+      largest_tree = s->threads[t].tree.count;
+  child_ticks = malloc(((size_t)largest_tree + 1) * sizeof *child_ticks);
+  if (!child_ticks) {
+    set_error(err, errlen, "out of memory for exclusive times");
+    goto fail;
+  }
+  uint32_t first_node = 0;
+  for (uint32_t t = 0; t < s->thread_count; t++) {
+    const struct zinst_snapshot_thread *thread = &s->threads[t];
+    uint32_t count = thread->tree.count ? thread->tree.count - 1 : 0;
+    threads[t] = (struct zinst_thread_record){.tid = thread->tid,
+                                              .name = thread_strings[t],
+                                              .flags = thread->flags,
+                                              .first_node = first_node,
+                                              .node_count = count,
+                                              .thread_count = thread->thread_count};
+    write_thread_nodes(&thread->tree, first_node, nodes + first_node, child_ticks);
+    first_node += count;
+  }
+  memcpy(image + sections[5].offset, strings.bytes, strings.size);
+
+  memcpy(image + sizeof(struct zinst_file_header), sections, sizeof sections);
+  struct zinst_file_header *header = (void *)image;
+  memcpy(header->magic, ZINST_PROFILE_MAGIC, ZINST_PROFILE_MAGIC_SIZE);
+  header->version = ZINST_PROFILE_VERSION;
+  header->minor = ZINST_PROFILE_MINOR;
+  header->byte_order = ZINST_BYTE_ORDER_MARK;
+  header->header_size = sizeof *header;
+  header->section_count = SECTION_COUNT;
+  header->section_table_offset = sizeof *header;
+  header->file_size = file_size;
+  header->checksum =
+      zinst_profile_checksum(image, file_size);
+
+  free(child_ticks);
+  free(function_strings);
+  free(module_strings);
+  free(thread_strings);
+  string_table_free(&strings);
+  *image_out = image;
+  *size_out = (size_t)file_size;
+  return 0;
+
+fail:
+  free(image);
+  free(child_ticks);
+  free(function_strings);
+  free(module_strings);
+  free(thread_strings);
+  string_table_free(&strings);
+  errno = ENOMEM;
+  return -1;
+}
+
+int zinst_write_profile(const struct zinst_snapshot *snapshot,
+                        int (*write)(void *ctx, const void *buf, size_t n), void *ctx) {
+  void *image;
+  size_t size;
+  char err[256];
+  if (zinst_build_profile_image(snapshot, &image, &size, err, sizeof err) != 0) {
+    int saved = errno;
+    fprintf(stderr, "zinst: cannot serialize the profile: %s\n", err);
+    errno = saved;
+    return -1;
+  }
+  int status = write(ctx, image, size) == 0 ? 0 : -1;
+  free(image);
+  return status;
+}

@@ -1,0 +1,82 @@
+/*
+ * profile_writer.h - serializing a profile snapshot into the file format.
+ *
+ * A snapshot is everything one profile file says, in plain C form; the
+ * serializer turns it into the bytes of format/zinst_format.h and hands them
+ * to a write callback, so the same code writes files and (in unit tests)
+ * memory buffers.
+ */
+#ifndef ZINST_PROFILE_WRITER_H
+#define ZINST_PROFILE_WRITER_H
+
+#include "cct_tree.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct zinst_snapshot_function {
+  const char *name;         /* display name; NULL is written as "" */
+  const char *linkage_name; /* NULL is written as "" */
+  const char *file;         /* NULL is written as "" */
+  uint32_t line;
+  uint32_t module; /* index into zinst_snapshot.modules */
+  uint32_t flags;  /* ZINST_FUNCTION_* */
+};
+
+struct zinst_snapshot_module {
+  const char *name; /* source file of the module */
+  uint32_t first_function;
+  uint32_t function_count;
+  uint32_t flags; /* ZINST_MODULE_* */
+};
+
+struct zinst_snapshot_thread {
+  uint64_t tid;
+  char name[32];
+  uint32_t flags;        /* ZINST_THREAD_* */
+  uint32_t thread_count; /* threads summed into `tree` */
+  /* Root at node 0 (not written); node function ids are 1-based indices
+   * into zinst_snapshot.functions (id k is functions[k - 1]). */
+  struct zinst_tree tree;
+};
+
+struct zinst_snapshot {
+  uint64_t pid;
+  uint64_t start_unix_ns;
+  uint64_t dump_unix_ns;
+  uint64_t ticks_per_second;
+  uint64_t elapsed_ticks;
+  uint64_t elapsed_ns;
+  uint64_t depth_overflow_calls;
+  uint64_t lost_calls;
+  const char *exe_path; /* NULL is written as "" (same for the next three) */
+  const char *command_line;
+  const char *hostname;
+  const char *runtime_version;
+  uint32_t mode;        /* ZINST_MODE_* */
+  uint32_t clock_flags; /* ZINST_CLOCK_* */
+  uint32_t max_depth;
+  uint32_t dump_reason; /* ZINST_DUMP_* */
+  const struct zinst_snapshot_function *functions;
+  uint32_t function_count;
+  const struct zinst_snapshot_module *modules;
+  uint32_t module_count;
+  const struct zinst_snapshot_thread *threads;
+  uint32_t thread_count;
+};
+
+/* Serialize `snapshot` into a new heap buffer: *image (owned by the caller,
+ * release with free()) of *size bytes, checksum included. The snapshot is
+ * only read. Returns 0, or -1 with errno set (ENOMEM; EINVAL with a message
+ * in `err` when the snapshot is inconsistent, e.g. a node naming a function
+ * id beyond the function table). */
+int zinst_build_profile_image(const struct zinst_snapshot *snapshot, void **image, size_t *size,
+                              char *err, size_t errlen);
+
+/* Serialize `snapshot` and pass the bytes to `write` (one or more calls, in
+ * order). `write` returns 0 on success, nonzero to stop. Returns 0, or -1
+ * when serialization or a write call failed. */
+int zinst_write_profile(const struct zinst_snapshot *snapshot,
+                        int (*write)(void *ctx, const void *buf, size_t n), void *ctx);
+
+#endif /* ZINST_PROFILE_WRITER_H */

@@ -1,0 +1,69 @@
+/*
+ * runtime_internal.h - what the runtime's files share and nobody else sees.
+ *
+ * Every symbol here has hidden visibility (the runtime is compiled with
+ * -fvisibility=hidden); only the hooks of zinst_abi.h and the API of zinst.h
+ * are exported.
+ */
+#ifndef ZINST_RUNTIME_INTERNAL_H
+#define ZINST_RUNTIME_INTERNAL_H
+
+#include <stdint.h>
+
+#define ZINST_EXPORT __attribute__((visibility("default")))
+#define ZINST_LIKELY(x) __builtin_expect(!!(x), 1)
+#define ZINST_UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* An initial-exec TLS variable is one %fs-relative load: no __tls_get_addr,
+ * which may call malloc on first use and so recurse into the hooks. */
+#define ZINST_TLS_INITIAL_EXEC __thread __attribute__((tls_model("initial-exec")))
+
+#define ZINST_RUNTIME_VERSION "zinst 0.1.0"
+
+/* Defaults and bounds of the environment settings (docs: runtime/README.md). */
+#define ZINST_DEFAULT_MAX_DEPTH 1024u
+#define ZINST_DEFAULT_MAX_THREADS 64u
+#define ZINST_DEFAULT_MAX_NODES (1u << 20)
+#define ZINST_LIMIT_MAX_DEPTH (1u << 20)
+#define ZINST_LIMIT_MAX_NODES (1u << 26)
+
+/* Settings and clock origin, fixed by zinst_runtime_init() before any
+ * thread state exists and read-only afterwards. */
+struct zinst_config {
+  uint32_t mode;        /* ZINST_MODE_* from ZINST_MODE */
+  uint32_t max_depth;   /* ZINST_MAX_DEPTH: shadow-stack frames per thread */
+  uint32_t max_threads; /* ZINST_MAX_THREADS: exited threads kept separate */
+  uint32_t max_nodes;   /* ZINST_MAX_NODES: contexts per thread */
+  uint32_t clock_flags; /* ZINST_CLOCK_* */
+  int verbose;          /* ZINST_VERBOSE=1 */
+  uint64_t start_ticks; /* zinst_read_ticks() at start */
+  uint64_t start_mono_ns;
+  uint64_t start_unix_ns;
+};
+extern struct zinst_config zinst_config;
+
+/* Read the environment and record the clock origin, once per process (any
+ * later call returns at once). Registers the exit dump and the fork
+ * handlers. Called by the runtime's constructor and by every cold entry. */
+void zinst_runtime_init(void);
+
+/* Re-read the settings from the environment. Only for unit tests, before any
+ * thread has produced an event. */
+void zinst_config_reload(void);
+
+/* The one mutex of every cold path: module registry, thread lists, dumps.
+ * Never taken on the hot path. */
+void zinst_runtime_lock(void);
+void zinst_runtime_unlock(void);
+
+/* Write a profile of every thread to `path` (NULL: the ZINST_OUTPUT
+ * pattern) with dump_reason `reason` (ZINST_DUMP_*). Returns 0, or -1 with
+ * errno set after one message on stderr. The program's state is only read. */
+int zinst_dump_with_reason(const char *path, uint32_t reason);
+
+/* Nonzero while this thread executes runtime code that may take the runtime
+ * lock (dump, reset, thread retirement): cold paths reached from hooks in
+ * that window (an instrumented malloc, say) must neither create state nor
+ * lock, and drop the event instead. */
+extern ZINST_TLS_INITIAL_EXEC unsigned char zinst_tls_in_runtime;
+
+#endif /* ZINST_RUNTIME_INTERNAL_H */

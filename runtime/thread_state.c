@@ -1,0 +1,550 @@
+/*
+ * thread_state.c - per-thread blocks, node creation, stack repair, and the
+ * lists of live and exited threads.
+ */
+#define _GNU_SOURCE
+#include "thread_state.h"
+
+#include "cycle_counter.h"
+#include "zinst_format.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define RELAXED_STORE(lvalue, value) __atomic_store_n(&(lvalue), (value), __ATOMIC_RELAXED)
+#define RELAXED_LOAD(lvalue) __atomic_load_n(&(lvalue), __ATOMIC_RELAXED)
+
+ZINST_TLS_INITIAL_EXEC struct zinst_thread_state *zinst_tls_state;
+
+enum { INITIAL_HASH_BITS = 10, THREAD_NAME_SIZE = 32 };
+
+/* An exited thread, kept until the process ends. */
+struct retired_thread {
+  uint64_t tid;
+  char name[THREAD_NAME_SIZE];
+  uint32_t flags;
+  struct zinst_tree tree; /* owned */
+  uint64_t depth_overflow_calls;
+  uint64_t lost_calls;
+};
+
+/* All guarded by the runtime lock. */
+static struct zinst_thread_state *live_head, *live_tail;
+static struct retired_thread *retired;
+static uint32_t retired_count, retired_capacity;
+static struct zinst_tree merged_tree; /* exited threads beyond max_threads */
+static uint32_t merged_threads;
+static uint64_t merged_overflow_calls, merged_lost_calls;
+
+static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t exit_key;
+static int exit_key_ok;
+
+static uint64_t page_round(uint64_t bytes) {
+  uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+  return (bytes + page - 1) / page * page;
+}
+
+static void *map_reserve(uint64_t bytes) {
+  void *p =
+      mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+
+static uint32_t hash_slot(uint64_t key, uint32_t bits) {
+  return (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> (64 - bits));
+}
+
+static uint64_t hash_key(uint32_t parent, uint32_t function) {
+  return ((uint64_t)parent << 32) | function;
+}
+
+static void live_list_remove(struct zinst_thread_state *ts) {
+  if (ts->prev_live)
+    ts->prev_live->next_live = ts->next_live;
+  else
+    live_head = ts->next_live;
+  if (ts->next_live)
+    ts->next_live->prev_live = ts->prev_live;
+  else
+    live_tail = ts->prev_live;
+  ts->prev_live = ts->next_live = NULL;
+}
+
+static void unmap_state(struct zinst_thread_state *ts) {
+  zinst_tree_free(&ts->baseline);
+  if (ts->hash)
+    munmap(ts->hash, (size_t)(ts->hash_mask + 1) * sizeof *ts->hash);
+  munmap(ts, ts->mapping_size);
+}
+
+/* Reads the calling thread's name (its own comm, so no /proc needed). */
+static void read_own_name(char name[THREAD_NAME_SIZE]) {
+  char comm[17] = {0};
+  if (prctl(PR_GET_NAME, comm, 0, 0, 0) != 0)
+    comm[0] = '\0';
+  snprintf(name, THREAD_NAME_SIZE, "%s", comm);
+}
+
+/* Reads another thread's name from /proc; "" if it is gone. */
+static void read_thread_name(uint64_t tid, char name[THREAD_NAME_SIZE]) {
+  char path[64];
+  name[0] = '\0';
+  snprintf(path, sizeof path, "/proc/self/task/%llu/comm", (unsigned long long)tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return;
+  ssize_t n;
+  do
+    n = read(fd, name, THREAD_NAME_SIZE - 1);
+  while (n < 0 && errno == EINTR);
+  close(fd);
+  if (n <= 0)
+    n = 0;
+  name[n] = '\0';
+  char *newline = strchr(name, '\n');
+  if (newline)
+    *newline = '\0';
+}
+
+static void subtract_floor(uint64_t *value, uint64_t baseline) {
+  *value = *value > baseline ? *value - baseline : 0;
+}
+
+int zinst_thread_copy_tree(const struct zinst_thread_state *ts, uint64_t now,
+                           struct zinst_tree *out) {
+  uint32_t count = __atomic_load_n(&ts->node_count, __ATOMIC_ACQUIRE);
+  if (zinst_tree_init(out, count) != 0)
+    return -1;
+  for (uint32_t n = 1; n < count; n++) {
+    const struct zinst_node *node = &ts->nodes[n];
+    out->nodes[n] = (struct zinst_tree_node){
+        .parent = node->parent,
+        .function = node->function,
+        .calls = RELAXED_LOAD(node->calls),
+        .inclusive_ticks = RELAXED_LOAD(node->inclusive_ticks),
+    };
+  }
+  out->count = count;
+  if (!ts->count_only) {
+    /* Open frames count up to `now`; the live frames are only read. */
+    uint32_t depth = RELAXED_LOAD(ts->depth);
+    for (uint32_t f = 1; f < depth && f < ts->frame_limit; f++) {
+      uint32_t node = RELAXED_LOAD(ts->frames[f].node);
+      int64_t open = (int64_t)(now - RELAXED_LOAD(ts->frames[f].start_ticks));
+      if (node < count && open > 0)
+        out->nodes[node].inclusive_ticks += (uint64_t)open;
+    }
+  }
+  for (uint32_t n = 1; n < count && n < ts->baseline.count; n++) {
+    subtract_floor(&out->nodes[n].calls, ts->baseline.nodes[n].calls);
+    subtract_floor(&out->nodes[n].inclusive_ticks, ts->baseline.nodes[n].inclusive_ticks);
+  }
+  return 0;
+}
+
+static int retired_append(const struct retired_thread *thread) {
+  if (retired_count == retired_capacity) {
+    uint32_t capacity = retired_capacity ? retired_capacity * 2 : 16;
+    struct retired_thread *grown = realloc(retired, capacity * sizeof *grown);
+    if (!grown)
+      return -1;
+    retired = grown;
+    retired_capacity = capacity;
+  }
+  retired[retired_count++] = *thread;
+  return 0;
+}
+
+/* Thread exit (pthread key destructor): turn the thread's block into a heap
+ * tree kept for later dumps (its open frames end now), then unmap it. */
+static void retire_thread(void *value) {
+  struct zinst_thread_state *ts = value;
+  if (!ts || ts != zinst_tls_state)
+    return;
+  int saved_errno = errno;
+  ts->busy = 1; /* events from here on (an instrumented free) are dropped */
+  zinst_tls_in_runtime = 1;
+  struct retired_thread thread = {.tid = ts->tid, .flags = ZINST_THREAD_EXITED};
+  if (ts->is_main)
+    thread.flags |= ZINST_THREAD_MAIN;
+  read_own_name(thread.name);
+  uint64_t now = ts->count_only ? 0 : zinst_read_ticks();
+
+  zinst_runtime_lock();
+  live_list_remove(ts);
+  thread.depth_overflow_calls = ts->depth_overflow_calls;
+  thread.lost_calls = ts->lost_calls;
+  subtract_floor(&thread.depth_overflow_calls, ts->baseline_overflow_calls);
+  subtract_floor(&thread.lost_calls, ts->baseline_lost_calls);
+  if (zinst_thread_copy_tree(ts, now, &thread.tree) == 0) {
+    int kept = 0;
+    if (retired_count < zinst_config.max_threads)
+      kept = retired_append(&thread) == 0;
+    if (!kept) {
+      if (zinst_tree_merge(&merged_tree, &thread.tree) != 0)
+        fprintf(stderr, "zinst: out of memory: part of exited thread %llu's profile is lost\n",
+                (unsigned long long)thread.tid);
+      merged_threads++;
+      merged_overflow_calls += thread.depth_overflow_calls;
+      merged_lost_calls += thread.lost_calls;
+      zinst_tree_free(&thread.tree);
+    }
+  } else {
+    fprintf(stderr, "zinst: out of memory: exited thread %llu's profile is lost\n",
+            (unsigned long long)thread.tid);
+  }
+  zinst_runtime_unlock();
+
+  zinst_tls_state = NULL;
+  unmap_state(ts);
+  zinst_tls_in_runtime = 0;
+  errno = saved_errno;
+}
+
+static void make_exit_key(void) {
+  exit_key_ok = pthread_key_create(&exit_key, retire_thread) == 0;
+}
+
+struct zinst_thread_state *zinst_thread_state_create(void) {
+  if (zinst_tls_in_runtime)
+    return NULL;
+  int saved_errno = errno;
+  zinst_runtime_init();
+
+  uint32_t max_depth = zinst_config.max_depth;
+  uint32_t max_nodes = zinst_config.max_nodes;
+  uint64_t frames_offset = (sizeof(struct zinst_thread_state) + 63) & ~(uint64_t)63;
+  uint64_t nodes_offset =
+      page_round(frames_offset + ((uint64_t)max_depth + 1) * sizeof(struct zinst_frame));
+  /* Nodes 0 (root) .. max_nodes, then the sink at max_nodes + 1. */
+  uint64_t mapping_size =
+      page_round(nodes_offset + ((uint64_t)max_nodes + 2) * sizeof(struct zinst_node));
+  uint32_t hash_max_bits = INITIAL_HASH_BITS;
+  while ((1ull << hash_max_bits) < 2ull * max_nodes + 2)
+    hash_max_bits++;
+
+  struct zinst_thread_state *ts = map_reserve(mapping_size);
+  struct zinst_hash_slot *hash =
+      map_reserve(((uint64_t)1 << INITIAL_HASH_BITS) * sizeof(struct zinst_hash_slot));
+  if (!ts || !hash) {
+    if (ts)
+      munmap(ts, mapping_size);
+    if (hash)
+      munmap(hash, ((uint64_t)1 << INITIAL_HASH_BITS) * sizeof(struct zinst_hash_slot));
+    static int warned;
+    if (!__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
+      fprintf(stderr,
+              "zinst: cannot map %llu bytes for a thread's profile: %s; its calls are "
+              "not recorded\n",
+              (unsigned long long)mapping_size, strerror(errno));
+    errno = saved_errno;
+    return NULL;
+  }
+  ts->frames = (struct zinst_frame *)((char *)ts + frames_offset);
+  ts->nodes = (struct zinst_node *)((char *)ts + nodes_offset);
+  ts->depth = 1;
+  ts->frame_limit = max_depth + 1;
+  ts->count_only = zinst_config.mode == ZINST_MODE_COUNT;
+  ts->node_count = 1;
+  ts->hash = hash;
+  ts->hash_bits = INITIAL_HASH_BITS;
+  ts->hash_mask = (1u << INITIAL_HASH_BITS) - 1;
+  ts->hash_max_slots = 1u << hash_max_bits;
+  ts->sink_node = max_nodes + 1;
+  ts->mapping_size = mapping_size;
+  ts->frames[0] = (struct zinst_frame){.stack_pointer = UINTPTR_MAX, .node = 0, .function = 0};
+  ts->nodes[0].parent = ZINST_NONE;
+  ts->nodes[ts->sink_node].parent = ZINST_NONE;
+  ts->tid = (uint64_t)syscall(SYS_gettid);
+  ts->is_main = ts->tid == (uint64_t)getpid();
+
+  /* Reachable (and busy) before anything below can reenter a hook, e.g.
+   * pthread_setspecific calling an instrumented calloc. */
+  ts->busy = 1;
+  zinst_tls_state = ts;
+  pthread_once(&exit_key_once, make_exit_key);
+  if (exit_key_ok)
+    pthread_setspecific(exit_key, ts);
+  zinst_runtime_lock();
+  ts->prev_live = live_tail;
+  if (live_tail)
+    live_tail->next_live = ts;
+  else
+    live_head = ts;
+  live_tail = ts;
+  zinst_runtime_unlock();
+  ts->busy = 0;
+  errno = saved_errno;
+  return ts;
+}
+
+/* Double the hash table into a new mapping, rebuilt from the nodes (every
+ * node but the root is one (parent, function) key). Returns 0 or -1. */
+static int grow_hash(struct zinst_thread_state *ts) {
+  uint32_t bits = ts->hash_bits + 1;
+  uint64_t slots = (uint64_t)1 << bits;
+  if (slots > ts->hash_max_slots)
+    return -1;
+  struct zinst_hash_slot *hash = map_reserve(slots * sizeof *hash);
+  if (!hash)
+    return -1;
+  uint32_t mask = (uint32_t)slots - 1;
+  for (uint32_t n = 1; n < ts->node_count; n++) {
+    uint64_t key = hash_key(ts->nodes[n].parent, ts->nodes[n].function);
+    uint32_t slot = hash_slot(key, bits);
+    while (hash[slot].key)
+      slot = (slot + 1) & mask;
+    hash[slot].key = key;
+    hash[slot].node = n;
+  }
+  munmap(ts->hash, (size_t)(ts->hash_mask + 1) * sizeof *ts->hash);
+  ts->hash = hash;
+  ts->hash_bits = bits;
+  ts->hash_mask = mask;
+  return 0;
+}
+
+uint32_t zinst_thread_find_or_add_child(struct zinst_thread_state *ts, uint32_t parent,
+                                        uint32_t function) {
+  uint64_t key = hash_key(parent, function);
+  uint32_t slot = hash_slot(key, ts->hash_bits);
+  for (; ts->hash[slot].key; slot = (slot + 1) & ts->hash_mask) {
+    if (ts->hash[slot].key == key) {
+      uint32_t child = ts->hash[slot].node;
+      ts->nodes[parent].cached_function = function;
+      ts->nodes[parent].cached_child = child;
+      return child;
+    }
+  }
+  uint32_t child = ts->node_count;
+  if (child == ts->sink_node) {
+    ts->lost_calls++;
+    return ts->sink_node;
+  }
+  if (2 * (ts->hash_used + 1) > ts->hash_mask + 1) {
+    int saved_errno = errno;
+    int grown = grow_hash(ts) == 0;
+    errno = saved_errno;
+    if (grown) {
+      slot = hash_slot(key, ts->hash_bits);
+      while (ts->hash[slot].key)
+        slot = (slot + 1) & ts->hash_mask;
+    } else if (ts->hash_used + 1 >= ts->hash_mask) {
+      ts->lost_calls++; /* keep one empty slot so that probes end */
+      return ts->sink_node;
+    }
+  }
+  struct zinst_node *node = &ts->nodes[child];
+  node->parent = parent;
+  node->function = function;
+  ts->hash[slot].key = key;
+  ts->hash[slot].node = child;
+  ts->hash_used++;
+  /* Publish after the node's fields: a dump reads node_count with acquire. */
+  __atomic_store_n(&ts->node_count, child + 1, __ATOMIC_RELEASE);
+  ts->nodes[parent].cached_function = function;
+  ts->nodes[parent].cached_child = child;
+  return child;
+}
+
+/* Close frames [new_depth, depth) at `now`. */
+static void close_frames(struct zinst_thread_state *ts, uint32_t depth, uint32_t new_depth,
+                         uint64_t now) {
+  for (uint32_t f = depth; f-- > new_depth;) {
+    struct zinst_frame *frame = &ts->frames[f];
+    int64_t elapsed = (int64_t)(now - frame->start_ticks);
+    if (!ts->count_only && elapsed > 0) {
+      struct zinst_node *node = &ts->nodes[frame->node];
+      RELAXED_STORE(node->inclusive_ticks, node->inclusive_ticks + (uint64_t)elapsed);
+    }
+  }
+  RELAXED_STORE(ts->depth, new_depth);
+}
+
+uint32_t zinst_thread_repair_for_enter(struct zinst_thread_state *ts, uintptr_t stack_pointer) {
+  uint32_t depth = ts->depth;
+  uint32_t keep = depth;
+  while (ts->frames[keep - 1].stack_pointer <= stack_pointer) /* the sentinel stops it */
+    keep--;
+  ts->unpushed_depth = 0; /* calls past the bound were deeper than the frames popped */
+  close_frames(ts, depth, keep, ts->count_only ? 0 : zinst_read_ticks());
+  return keep;
+}
+
+uint32_t zinst_thread_repair_for_exit(struct zinst_thread_state *ts, uintptr_t stack_pointer,
+                                      uint32_t function, uint64_t now) {
+  uint32_t depth = ts->depth;
+  /* Frames recorded at or below this stack pointer: the exiting frame and
+   * whatever it abandoned. The shallowest of them running `function` is the
+   * one returning (with recursion, deeper ones of the same function were
+   * abandoned inside it). */
+  uint32_t first = depth;
+  while (first > 1 && ts->frames[first - 1].stack_pointer <= stack_pointer)
+    first--;
+  for (uint32_t k = first; k < depth; k++) {
+    if (ts->frames[k].function == function) {
+      close_frames(ts, depth, k + 1, now);
+      return k + 1;
+    }
+  }
+  /* No open frame of `function` here: only frames strictly below are
+   * certainly abandoned; the exit itself closes nothing. */
+  uint32_t keep = depth;
+  while (ts->frames[keep - 1].stack_pointer < stack_pointer)
+    keep--;
+  if (keep != depth)
+    close_frames(ts, depth, keep, now);
+  ts->unmatched_exits++;
+  return 0;
+}
+
+static int snapshot_append(struct zinst_snapshot_thread **threads, uint32_t *count,
+                           uint32_t *capacity, const struct zinst_snapshot_thread *thread) {
+  if (*count == *capacity) {
+    uint32_t grown_capacity = *capacity ? *capacity * 2 : 16;
+    struct zinst_snapshot_thread *grown = realloc(*threads, grown_capacity * sizeof *grown);
+    if (!grown)
+      return -1;
+    *threads = grown;
+    *capacity = grown_capacity;
+  }
+  (*threads)[(*count)++] = *thread;
+  return 0;
+}
+
+/* Copy of a heap tree (an exited thread's), owned by the caller. */
+static int copy_heap_tree(const struct zinst_tree *from, struct zinst_tree *to) {
+  if (zinst_tree_init(to, from->count) != 0)
+    return -1;
+  memcpy(to->nodes, from->nodes, (size_t)from->count * sizeof *from->nodes);
+  to->count = from->count;
+  return 0;
+}
+
+int zinst_threads_fill_snapshot(struct zinst_snapshot *snapshot, uint64_t now) {
+  struct zinst_snapshot_thread *threads = NULL;
+  uint32_t count = 0, capacity = 0;
+  uint64_t overflow = 0, lost = 0;
+  struct zinst_snapshot_thread thread;
+
+  for (struct zinst_thread_state *ts = live_head; ts; ts = ts->next_live) {
+    if (__atomic_load_n(&ts->node_count, __ATOMIC_ACQUIRE) <= 1)
+      continue;
+    thread = (struct zinst_snapshot_thread){
+        .tid = ts->tid, .flags = ts->is_main ? ZINST_THREAD_MAIN : 0, .thread_count = 1};
+    read_thread_name(ts->tid, thread.name);
+    if (zinst_thread_copy_tree(ts, now, &thread.tree) != 0)
+      goto fail;
+    if (snapshot_append(&threads, &count, &capacity, &thread) != 0) {
+      zinst_tree_free(&thread.tree);
+      goto fail;
+    }
+    uint64_t thread_overflow = RELAXED_LOAD(ts->depth_overflow_calls);
+    uint64_t thread_lost = RELAXED_LOAD(ts->lost_calls);
+    subtract_floor(&thread_overflow, ts->baseline_overflow_calls);
+    subtract_floor(&thread_lost, ts->baseline_lost_calls);
+    overflow += thread_overflow;
+    lost += thread_lost;
+  }
+  for (uint32_t r = 0; r < retired_count; r++) {
+    if (retired[r].tree.count <= 1)
+      continue;
+    thread = (struct zinst_snapshot_thread){
+        .tid = retired[r].tid, .flags = retired[r].flags, .thread_count = 1};
+    memcpy(thread.name, retired[r].name, sizeof thread.name);
+    if (copy_heap_tree(&retired[r].tree, &thread.tree) != 0)
+      goto fail;
+    if (snapshot_append(&threads, &count, &capacity, &thread) != 0) {
+      zinst_tree_free(&thread.tree);
+      goto fail;
+    }
+    overflow += retired[r].depth_overflow_calls;
+    lost += retired[r].lost_calls;
+  }
+  if (merged_threads > 0 && merged_tree.count > 1) {
+    thread = (struct zinst_snapshot_thread){.tid = 0,
+                                            .flags = ZINST_THREAD_EXITED | ZINST_THREAD_MERGED,
+                                            .thread_count = merged_threads};
+    snprintf(thread.name, sizeof thread.name, "%u exited threads", merged_threads);
+    if (copy_heap_tree(&merged_tree, &thread.tree) != 0)
+      goto fail;
+    if (snapshot_append(&threads, &count, &capacity, &thread) != 0) {
+      zinst_tree_free(&thread.tree);
+      goto fail;
+    }
+  }
+  overflow += merged_overflow_calls;
+  lost += merged_lost_calls;
+  snapshot->threads = threads;
+  snapshot->thread_count = count;
+  snapshot->depth_overflow_calls = overflow;
+  snapshot->lost_calls = lost;
+  return 0;
+
+fail:
+  for (uint32_t t = 0; t < count; t++)
+    zinst_tree_free(&threads[t].tree);
+  free(threads);
+  errno = ENOMEM;
+  return -1;
+}
+
+void zinst_threads_free_snapshot(struct zinst_snapshot *snapshot) {
+  struct zinst_snapshot_thread *threads = (struct zinst_snapshot_thread *)snapshot->threads;
+  for (uint32_t t = 0; t < snapshot->thread_count; t++)
+    zinst_tree_free(&threads[t].tree);
+  free(threads);
+  snapshot->threads = NULL;
+  snapshot->thread_count = 0;
+}
+
+void zinst_threads_reset(uint64_t now) {
+  for (struct zinst_thread_state *ts = live_head; ts; ts = ts->next_live) {
+    /* The baseline holds raw cumulative counts: drop the old one first so
+     * the copy below is not reduced by it. */
+    struct zinst_tree current;
+    zinst_tree_free(&ts->baseline);
+    if (zinst_thread_copy_tree(ts, now, &current) != 0) {
+      fprintf(stderr, "zinst: out of memory: thread %llu is not reset\n",
+              (unsigned long long)ts->tid);
+      continue;
+    }
+    ts->baseline = current;
+    ts->baseline_overflow_calls = RELAXED_LOAD(ts->depth_overflow_calls);
+    ts->baseline_lost_calls = RELAXED_LOAD(ts->lost_calls);
+  }
+  for (uint32_t r = 0; r < retired_count; r++) {
+    zinst_tree_clear_counts(&retired[r].tree);
+    retired[r].depth_overflow_calls = 0;
+    retired[r].lost_calls = 0;
+  }
+  zinst_tree_clear_counts(&merged_tree);
+  merged_overflow_calls = 0;
+  merged_lost_calls = 0;
+}
+
+void zinst_threads_after_fork_child(void) {
+  struct zinst_thread_state *self = zinst_tls_state;
+  struct zinst_thread_state *ts = live_head;
+  while (ts) {
+    struct zinst_thread_state *next = ts->next_live;
+    if (ts != self) {
+      live_list_remove(ts);
+      unmap_state(ts);
+    }
+    ts = next;
+  }
+  if (self) {
+    self->tid = (uint64_t)syscall(SYS_gettid);
+    self->is_main = 1; /* the forking thread is the child's only thread */
+  }
+}

@@ -1,0 +1,144 @@
+/*
+ * thread_state.h - per-thread calling-context trees and shadow stacks.
+ *
+ * Each thread that produces an event gets one block of memory, mapped on its
+ * first event and reached through a single initial-exec TLS pointer:
+ *
+ *   - the node array: one node per calling context (parent, function), node
+ *     0 being the root "nothing instrumented on the stack"; its virtual
+ *     range is reserved up front (MAP_NORESERVE) and touched as it fills,
+ *     so nodes never move and the hot path never allocates;
+ *   - an open-addressing hash table (parent, function) -> node, consulted
+ *     only when the parent's one-entry "last child" cache misses;
+ *   - the shadow stack: frames[0] is a sentinel (the root, at the highest
+ *     possible stack address), real frames follow, at most max_depth.
+ *
+ * Only the owning thread writes its block. Other threads (a dump) read it
+ * while it runs: counters are written with relaxed atomic stores (plain
+ * moves, no lock prefix) so that such reads see whole values.
+ */
+#ifndef ZINST_THREAD_STATE_H
+#define ZINST_THREAD_STATE_H
+
+#include "cct_tree.h"
+#include "profile_writer.h"
+#include "runtime_internal.h"
+
+#include <stdint.h>
+
+struct zinst_node {
+  uint64_t calls;
+  uint64_t inclusive_ticks; /* closed activations only */
+  uint32_t parent;          /* ZINST_NONE for the root */
+  uint32_t function;        /* process-wide id; 0 for the root */
+  /* The child looked up last from this node: a loop calling one callee,
+   * and recursion, find it here without hashing. cached_function 0 = none. */
+  uint32_t cached_function;
+  uint32_t cached_child;
+};
+
+struct zinst_frame {
+  uintptr_t stack_pointer; /* the hooks' frame address at entry (see hooks.c) */
+  uint64_t start_ticks;    /* 0 in count mode */
+  uint32_t node;
+  uint32_t function;
+};
+
+struct zinst_hash_slot {
+  uint64_t key; /* (parent << 32) | function; 0 = empty (function ids are >= 1) */
+  uint32_t node;
+  uint32_t unused;
+};
+
+struct zinst_thread_state {
+  /* Hot: read or written by every event. */
+  struct zinst_frame *frames;
+  struct zinst_node *nodes;
+  uint32_t depth;          /* frames in use, the sentinel included (>= 1) */
+  uint32_t frame_limit;    /* max_depth + 1 */
+  uint32_t unpushed_depth; /* open calls past max_depth (no frame pushed) */
+  uint32_t busy;           /* inside a hook: a nested event is dropped */
+  uint32_t count_only;     /* ZINST_MODE_COUNT: no timestamps */
+  uint32_t node_count;     /* nodes in use; stored with release for dumps */
+
+  /* Slow path: creating nodes. */
+  struct zinst_hash_slot *hash;
+  uint32_t hash_mask;
+  uint32_t hash_bits;
+  uint32_t hash_used;
+  uint32_t sink_node; /* == max_nodes + 1: where calls go once nodes run out */
+  uint32_t hash_max_slots;
+
+  /* Counters (64-bit, written only by the owner). */
+  uint64_t depth_overflow_calls;
+  uint64_t lost_calls;
+  uint64_t reentrant_events; /* events dropped by the recursion guard */
+  uint64_t unmatched_exits;  /* exits that matched no open frame */
+
+  /* Cold: identity, the live-thread list, the zinst_reset() baseline. */
+  uint64_t tid;
+  int is_main;
+  struct zinst_thread_state *prev_live, *next_live;
+  struct zinst_tree baseline; /* empty unless zinst_reset() ran */
+  uint64_t baseline_overflow_calls;
+  uint64_t baseline_lost_calls;
+  uint64_t mapping_size;
+};
+
+/* This thread's block, or NULL before its first event. */
+extern ZINST_TLS_INITIAL_EXEC struct zinst_thread_state *zinst_tls_state;
+
+/* Map and initialize the calling thread's block, make it reachable from
+ * zinst_tls_state and the live list, and arrange for its retirement at
+ * thread exit. Returns NULL (event dropped) when the thread is inside the
+ * runtime or mmap fails. Preserves errno. The block is owned by the runtime
+ * until the thread exits. */
+struct zinst_thread_state *zinst_thread_state_create(void);
+
+/* The child of `parent` for function `function`, created if missing (then
+ * also entered in the hash table, grown if half full). Returns the sink node
+ * and counts a lost call when the node array is full. Preserves errno. */
+uint32_t zinst_thread_find_or_add_child(struct zinst_thread_state *ts, uint32_t parent,
+                                        uint32_t function);
+
+/* Pop the frames an enter at `stack_pointer` proves abandoned (recorded at
+ * or below it: longjmp, or an exception through an uninstrumented landing),
+ * crediting them with time up to now. Returns the new depth. */
+uint32_t zinst_thread_repair_for_enter(struct zinst_thread_state *ts, uintptr_t stack_pointer);
+
+/* Exit of `function` at `stack_pointer` did not match the top frame. Among
+ * the frames recorded at or below `stack_pointer`, the shallowest running
+ * `function` is the one returning: the frames above it were abandoned
+ * (longjmp, exceptions) and are closed with time up to `now`; its depth is
+ * returned for the caller to close it. If there is none, only frames
+ * strictly below are closed, the exit is counted as unmatched and 0 is
+ * returned. */
+uint32_t zinst_thread_repair_for_exit(struct zinst_thread_state *ts, uintptr_t stack_pointer,
+                                      uint32_t function, uint64_t now);
+
+/* ---- Cold paths over all threads; the caller holds the runtime lock. ---- */
+
+/* Append every thread's tree (live threads read as they are, open frames
+ * counted up to `now` without touching the live state; exited threads;
+ * the merged tree) to `snapshot`, minus zinst_reset() baselines, and set
+ * its depth_overflow_calls and lost_calls. Threads with an empty tree are
+ * left out. The thread array and trees belong to the snapshot: release with
+ * zinst_threads_free_snapshot(). Returns 0 or -1 (ENOMEM). */
+int zinst_threads_fill_snapshot(struct zinst_snapshot *snapshot, uint64_t now);
+void zinst_threads_free_snapshot(struct zinst_snapshot *snapshot);
+
+/* Take the zinst_reset() baseline of every live thread at `now`, and zero
+ * the counts of exited threads and of the merged tree. */
+void zinst_threads_reset(uint64_t now);
+
+/* In a fork child: the other threads' blocks describe threads that do not
+ * exist here; drop them from the live list and unmap them. */
+void zinst_threads_after_fork_child(void);
+
+/* Copy `ts`'s tree into `out` (a new tree, owned by the caller), with open
+ * frames counted up to `now` (unless count-only) and the baseline
+ * subtracted. Safe while `ts`'s thread runs. Returns 0 or -1 (ENOMEM). */
+int zinst_thread_copy_tree(const struct zinst_thread_state *ts, uint64_t now,
+                           struct zinst_tree *out);
+
+#endif /* ZINST_THREAD_STATE_H */

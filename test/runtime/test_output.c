@@ -1,0 +1,179 @@
+/*
+ * test_output.c - output naming and writing: %p/%e/%h/%% expansion and its
+ * errors, temp file + rename (no temp file left), an unwritable target gives
+ * one message naming the path and -1, a planted symlink is replaced rather
+ * than followed, and zinst_dump() writes a complete profile.
+ *
+ * Usage: test_output WORKDIR (created if missing; emptied of earlier files).
+ */
+#define _GNU_SOURCE
+#include "profile_output.h"
+#include "test_support.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *workdir;
+
+static const struct zinst_function_info functions[1] = {{"only", "only", "out.c", 1, 0}};
+static struct zinst_module_info module = {ZINST_ABI_VERSION, 1, functions, "out.c", 0, 0};
+
+NOINLINE static void only(void) {
+  __zinst_enter(&module, 0);
+  __zinst_exit(&module, 0);
+}
+
+static void expand_ok(const char *pattern, const char *expected) {
+  char out[PATH_MAX], err[256] = "";
+  CHECK(zinst_expand_output_pattern(pattern, out, sizeof out, err, sizeof err) == 0,
+        "expand %s: %s", pattern, err);
+  CHECK(strcmp(out, expected) == 0, "expand %s: got \"%s\", expected \"%s\"", pattern, out,
+        expected);
+}
+
+/* Runs `action` with stderr captured; returns what it printed (static). */
+static const char *capture_stderr(int (*action)(const char *), const char *arg, int *status) {
+  static char text[4096];
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/stderr.txt", workdir);
+  fflush(stderr);
+  int saved = dup(2);
+  int fd = open(path, O_CREAT | O_TRUNC | O_RDWR, 0600);
+  CHECK(saved >= 0 && fd >= 0, "capture stderr");
+  dup2(fd, 2);
+  *status = action(arg);
+  int error = errno;
+  fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  ssize_t n = pread(fd, text, sizeof text - 1, 0);
+  text[n > 0 ? n : 0] = '\0';
+  close(fd);
+  unlink(path);
+  errno = error;
+  return text;
+}
+
+static int write_small(const char *path) {
+  return zinst_write_file_atomically(path, "abc", 3);
+}
+
+static void check_no_temp_files(void) {
+  DIR *dir = opendir(workdir);
+  CHECK(dir != NULL, "open %s", workdir);
+  struct dirent *entry;
+  while ((entry = readdir(dir)))
+    CHECK(strstr(entry->d_name, ".tmp.") == NULL, "temporary file left: %s", entry->d_name);
+  closedir(dir);
+}
+
+static void read_file(const char *path, char *buffer, size_t size, ssize_t *length) {
+  int fd = open(path, O_RDONLY);
+  CHECK(fd >= 0, "open %s: %s", path, strerror(errno));
+  *length = read(fd, buffer, size);
+  close(fd);
+}
+
+int main(int argc, char **argv) {
+  zinst_disable_exit_dump();
+  CHECK(argc == 2, "usage: test_output WORKDIR");
+  workdir = argv[1];
+  mkdir(workdir, 0777);
+  char path[PATH_MAX], expected[PATH_MAX], buffer[256];
+  const char *names[] = {"plain.zinst", "victim.txt", "link.zinst", "profile.zinst"};
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+    snprintf(path, sizeof path, "%s/%s", workdir, names[i]);
+    unlink(path);
+  }
+
+  /* Expansion. */
+  snprintf(expected, sizeof expected, "out-%ld.zinst", (long)getpid());
+  expand_ok("out-%p.zinst", expected);
+  char host[256];
+  CHECK(gethostname(host, sizeof host) == 0, "gethostname");
+  snprintf(expected, sizeof expected, "%s/%%p-%s", host, "test_output");
+  expand_ok("%h/%%p-%e", expected);
+  expand_ok("100%%", "100%");
+  char out[PATH_MAX], err[256];
+  errno = 0;
+  CHECK(zinst_expand_output_pattern("bad-%q", out, sizeof out, err, sizeof err) == -1, "%%q");
+  CHECK(errno == EINVAL && strstr(err, "%q"), "unknown sequence named: %s", err);
+  CHECK(zinst_expand_output_pattern("trailing-%", out, sizeof out, err, sizeof err) == -1, "%%");
+  char longer[64];
+  errno = 0;
+  CHECK(zinst_expand_output_pattern("%e-%e-%e-%e-%e", longer, 20, err, sizeof err) == -1, "long");
+  CHECK(errno == ENAMETOOLONG && strstr(err, "more than 19 bytes"), "too long named: %s", err);
+  /* The default pattern, and the fork rule: %p is the current process. */
+  unsetenv("ZINST_OUTPUT");
+  CHECK(strcmp(zinst_output_pattern(), "%e.zinst") == 0, "default pattern");
+  setenv("ZINST_OUTPUT", "x-%p", 1);
+  CHECK(strcmp(zinst_output_pattern(), "x-%p") == 0, "ZINST_OUTPUT");
+
+  /* Temp file + rename. */
+  snprintf(path, sizeof path, "%s/plain.zinst", workdir);
+  CHECK(write_small(path) == 0, "write %s", path);
+  ssize_t length;
+  read_file(path, buffer, sizeof buffer, &length);
+  CHECK(length == 3 && memcmp(buffer, "abc", 3) == 0, "contents");
+  check_no_temp_files();
+
+  /* An impossible target: one message naming it, -1, errno kept. */
+  snprintf(path, sizeof path, "%s/plain.zinst/sub/p.zinst", workdir);
+  int status;
+  const char *message = capture_stderr(write_small, path, &status);
+  CHECK(status == -1 && errno == ENOTDIR, "status %d errno %d", status, errno);
+  CHECK(strstr(message, path) && strstr(message, strerror(ENOTDIR)), "message: %s", message);
+  CHECK(strchr(message, '\n') == message + strlen(message) - 1, "one line: %s", message);
+  if (geteuid() != 0) { /* root writes anywhere: only a non-root run can check this */
+    char locked[PATH_MAX];
+    snprintf(locked, sizeof locked, "%s/locked", workdir);
+    mkdir(locked, 0500);
+    chmod(locked, 0500);
+    snprintf(path, sizeof path, "%s/p.zinst", locked);
+    message = capture_stderr(write_small, path, &status);
+    CHECK(status == -1 && errno == EACCES, "unwritable directory: status %d", status);
+    CHECK(strstr(message, path) != NULL, "message names the path: %s", message);
+  }
+  check_no_temp_files();
+
+  /* A planted symlink is replaced, its target left alone. */
+  char victim[PATH_MAX];
+  snprintf(victim, sizeof victim, "%s/victim.txt", workdir);
+  int fd = open(victim, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+  CHECK(fd >= 0 && write(fd, "keep", 4) == 4, "victim");
+  close(fd);
+  snprintf(path, sizeof path, "%s/link.zinst", workdir);
+  CHECK(symlink(victim, path) == 0, "symlink: %s", strerror(errno));
+  CHECK(write_small(path) == 0, "write over the symlink");
+  struct stat info;
+  CHECK(lstat(path, &info) == 0 && S_ISREG(info.st_mode), "symlink replaced by a file");
+  read_file(victim, buffer, sizeof buffer, &length);
+  CHECK(length == 4 && memcmp(buffer, "keep", 4) == 0, "victim untouched");
+
+  /* zinst_dump: a whole profile, named through ZINST_OUTPUT with %p. */
+  only();
+  snprintf(path, sizeof path, "%s/dump-%%p.zinst", workdir);
+  setenv("ZINST_OUTPUT", path, 1);
+  CHECK(zinst_dump(NULL) == 0, "zinst_dump(NULL)");
+  snprintf(path, sizeof path, "%s/dump-%ld.zinst", workdir, (long)getpid());
+  static unsigned char image[1 << 16];
+  read_file(path, (char *)image, sizeof image, &length);
+  unlink(path);
+  const struct zinst_file_header *header = (const void *)image;
+  CHECK(length > 64 && memcmp(header->magic, ZINST_PROFILE_MAGIC, 8) == 0, "magic");
+  CHECK_EQ_U64(header->file_size, (uint64_t)length, "file size");
+  CHECK_EQ_U64(header->checksum, zinst_profile_checksum(image, (uint64_t)length), "checksum");
+  snprintf(path, sizeof path, "%s/profile.zinst", workdir);
+  CHECK(zinst_dump(path) == 0, "zinst_dump(path)");
+  CHECK(stat(path, &info) == 0 && info.st_size > 64, "explicit path written");
+  snprintf(path, sizeof path, "%s/none/p.zinst", workdir);
+  message = capture_stderr(zinst_dump, path, &status);
+  CHECK(status == -1 && errno == ENOENT && strstr(message, path), "dump failure: %s", message);
+  check_no_temp_files();
+  printf("output: ok\n");
+  return 0;
+}

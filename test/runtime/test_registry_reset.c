@@ -1,0 +1,86 @@
+/*
+ * test_registry_reset.c - module registration and unloading, and
+ * zinst_reset().
+ *
+ * Ids are handed out in blocks, lazily on a module's first event too; an
+ * unregistered module keeps its names (copied before its memory goes) and
+ * is flagged unloaded. After zinst_reset() a thread's counts start from
+ * zero while its tree keeps its shape.
+ */
+#include "module_registry.h"
+#include "test_support.h"
+
+static const struct zinst_function_info first_functions[2] = {
+    {"one", "one", "first.c", 1, ZINST_FUNCTION_INFO_DEBUG},
+    {"two", "two", "first.c", 2, 0},
+};
+static struct zinst_module_info first = {ZINST_ABI_VERSION, 2, first_functions, "first.c", 0, 0};
+
+NOINLINE static void call_first(uint32_t index) {
+  __zinst_enter(&first, index);
+  __zinst_exit(&first, index);
+}
+
+int main(void) {
+  zinst_disable_exit_dump();
+  /* A module living in heap memory, freed after it unregisters. */
+  char *names = malloc(64);
+  strcpy(names, "gone_fn");
+  strcpy(names + 16, "gone.c");
+  struct zinst_function_info *gone_functions = calloc(1, sizeof *gone_functions);
+  *gone_functions = (struct zinst_function_info){names, names, names + 16, 7, 0};
+  struct zinst_module_info *gone = calloc(1, sizeof *gone);
+  *gone = (struct zinst_module_info){ZINST_ABI_VERSION, 1, gone_functions, names + 16, 0, 0};
+
+  __zinst_register_module(&first);
+  CHECK_EQ_U64(first.id_base, 1, "first module's ids start at 1");
+  __zinst_register_module(&first);
+  CHECK_EQ_U64(first.id_base, 1, "registration is idempotent");
+  /* Lazy registration by the first hook. */
+  __zinst_enter(gone, 0);
+  __zinst_exit(gone, 0);
+  CHECK_EQ_U64(gone->id_base, 3, "second module follows the first's block");
+  __zinst_unregister_module(gone);
+  memset(names, 'X', 63);
+  free(names);
+  free(gone_functions);
+  free(gone);
+
+  struct zinst_snapshot snapshot = {0};
+  zinst_runtime_lock();
+  CHECK(zinst_registry_fill_snapshot(&snapshot) == 0, "fill");
+  zinst_runtime_unlock();
+  CHECK_EQ_U64(snapshot.module_count, 2, "modules");
+  CHECK_EQ_U64(snapshot.function_count, 3, "functions");
+  CHECK(strcmp(snapshot.modules[0].name, "first.c") == 0, "first name");
+  CHECK_EQ_U64(snapshot.modules[0].flags, 0, "first loaded");
+  CHECK(strcmp(snapshot.modules[1].name, "gone.c") == 0, "unloaded module keeps its name");
+  CHECK_EQ_U64(snapshot.modules[1].flags, ZINST_MODULE_UNLOADED, "flagged unloaded");
+  CHECK_EQ_U64(snapshot.modules[1].first_function, 2, "its functions");
+  CHECK(strcmp(snapshot.functions[2].name, "gone_fn") == 0, "function name kept");
+  CHECK(strcmp(snapshot.functions[2].file, "gone.c") == 0, "function file kept");
+  CHECK_EQ_U64(snapshot.functions[2].line, 7, "function line kept");
+  CHECK_EQ_U64(snapshot.functions[2].module, 1, "function's module");
+  CHECK_EQ_U64(snapshot.functions[0].flags, ZINST_FUNCTION_DEBUG_INFO, "debug flag mapped");
+  zinst_registry_free_tables(&snapshot);
+
+  /* zinst_reset: later counts only. */
+  for (int i = 0; i < 5; i++)
+    call_first(0);
+  zinst_reset();
+  struct zinst_tree tree = test_own_tree();
+  uint32_t one = test_child(&tree, 0, first.id_base + 0);
+  CHECK_EQ_U64(tree.nodes[one].calls, 0, "no calls right after the reset");
+  CHECK_EQ_U64(tree.nodes[one].inclusive_ticks, 0, "no time right after the reset");
+  zinst_tree_free(&tree);
+  for (int i = 0; i < 3; i++)
+    call_first(0);
+  call_first(1);
+  tree = test_own_tree();
+  CHECK_EQ_U64(tree.nodes[test_child(&tree, 0, first.id_base + 0)].calls, 3, "calls after reset");
+  CHECK_EQ_U64(tree.nodes[test_child(&tree, 0, first.id_base + 1)].calls, 1, "new context");
+  CHECK_EQ_U64(tree.nodes[test_child(&tree, 0, 3)].calls, 0, "unloaded module's context reset");
+  zinst_tree_free(&tree);
+  printf("registry and reset: ok\n");
+  return 0;
+}

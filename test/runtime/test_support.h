@@ -1,0 +1,82 @@
+/*
+ * test_support.h - shared by the runtime unit tests: a failure macro and a
+ * hand-built module of fake functions that the tests "instrument" by calling
+ * the hooks themselves.
+ *
+ * Test sources are compiled with -fno-optimize-sibling-calls: a hook call
+ * must not become a tail call (the pass marks its calls notail for the same
+ * reason), or its frame address would be the caller's.
+ */
+#ifndef ZINST_TEST_SUPPORT_H
+#define ZINST_TEST_SUPPORT_H
+
+#include "cct_tree.h"
+#include "cycle_counter.h"
+#include "thread_state.h"
+#include "zinst.h"
+#include "zinst_abi.h"
+#include "zinst_format.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHECK(condition, ...)                                                                      \
+  do {                                                                                             \
+    if (!(condition)) {                                                                            \
+      fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #condition);                \
+      fprintf(stderr, __VA_ARGS__);                                                                \
+      fputc('\n', stderr);                                                                         \
+      exit(1);                                                                                     \
+    }                                                                                              \
+  } while (0)
+
+#define CHECK_EQ_U64(actual, expected, what)                                                       \
+  do {                                                                                             \
+    uint64_t actual_value = (actual), expected_value = (expected);                                 \
+    CHECK(actual_value == expected_value, "%s: got %" PRIu64 ", expected %" PRIu64, (what),        \
+          actual_value, expected_value);                                                           \
+  } while (0)
+
+#define NOINLINE __attribute__((noinline))
+
+/* Index of the child of `parent` running `function` in `tree`, or
+ * ZINST_NONE. Fails the test if there are two. */
+static inline uint32_t test_find_child(const struct zinst_tree *tree, uint32_t parent,
+                                       uint32_t function) {
+  uint32_t found = ZINST_NONE;
+  for (uint32_t n = 1; n < tree->count; n++) {
+    if (tree->nodes[n].parent == parent && tree->nodes[n].function == function) {
+      CHECK(found == ZINST_NONE, "two children of node %u for function %u", parent, function);
+      found = n;
+    }
+  }
+  return found;
+}
+
+/* Like test_find_child, but fails the test when the child is missing. */
+static inline uint32_t test_child(const struct zinst_tree *tree, uint32_t parent,
+                                  uint32_t function) {
+  uint32_t child = test_find_child(tree, parent, function);
+  CHECK(child != ZINST_NONE, "node %u has no child for function id %u", parent, function);
+  return child;
+}
+
+/* Copy of the calling thread's tree as the runtime sees it now. The caller
+ * frees it with zinst_tree_free. */
+static inline struct zinst_tree test_own_tree(void) {
+  struct zinst_tree tree;
+  CHECK(zinst_tls_state != NULL, "this thread has no profile state");
+  CHECK(zinst_thread_copy_tree(zinst_tls_state, zinst_read_ticks(), &tree) == 0, "copy");
+  return tree;
+}
+
+/* Parents come before children in every tree the runtime produces. */
+static inline void test_check_order(const struct zinst_tree *tree) {
+  CHECK(tree->count >= 1 && tree->nodes[0].function == 0, "root missing");
+  for (uint32_t n = 1; n < tree->count; n++)
+    CHECK(tree->nodes[n].parent < n, "node %u has parent %u", n, tree->nodes[n].parent);
+}
+
+#endif /* ZINST_TEST_SUPPORT_H */
