@@ -1,0 +1,280 @@
+/*
+ * cli_common.c - what the subcommands share: argument parsing, loading a
+ * profile with a readable complaint, thread selection, function labels and
+ * the profile header.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "json_writer.h"
+#include "units.h"
+
+void zinst_args_init(struct zinst_arg_parser *parser, const char *command, int argc, char **argv) {
+  *parser = (struct zinst_arg_parser){.command = command, .argc = argc, .argv = argv, .next = 1};
+}
+
+int zinst_usage_error(const char *command, const char *fmt, ...) {
+  fprintf(stderr, "zinst %s: ", command);
+  va_list args;
+  va_start(args, fmt);
+  vfprintf(stderr, fmt, args);
+  va_end(args);
+  fprintf(stderr, "\nTry 'zinst %s --help'.\n", command);
+  return ZINST_EXIT_USAGE;
+}
+
+int zinst_args_next(struct zinst_arg_parser *parser, const struct zinst_option_spec *specs,
+                    const char **value) {
+  *value = NULL;
+  if (parser->next >= parser->argc)
+    return ZINST_ARG_END;
+  const char *arg = parser->argv[parser->next++];
+  if (parser->positional_only || arg[0] != '-' || strcmp(arg, "-") == 0) {
+    *value = arg;
+    return ZINST_ARG_POSITIONAL;
+  }
+  if (strcmp(arg, "--") == 0) {
+    parser->positional_only = true;
+    return zinst_args_next(parser, specs, value);
+  }
+  const char *name = strcmp(arg, "-h") == 0 ? "help" : arg + (arg[1] == '-' ? 2 : 1);
+  if (arg[1] != '-' && strcmp(arg, "-h") != 0) {
+    zinst_usage_error(parser->command, "unknown option '%s'", arg);
+    return ZINST_ARG_ERROR;
+  }
+  const char *equals = strchr(name, '=');
+  const size_t name_length = equals ? (size_t)(equals - name) : strlen(name);
+  for (const struct zinst_option_spec *spec = specs; spec->name; spec++) {
+    if (strlen(spec->name) != name_length || strncmp(spec->name, name, name_length) != 0)
+      continue;
+    if (!spec->takes_value) {
+      if (equals) {
+        zinst_usage_error(parser->command, "option '--%s' takes no value", spec->name);
+        return ZINST_ARG_ERROR;
+      }
+      return spec->id;
+    }
+    if (equals) {
+      *value = equals + 1;
+    } else if (parser->next < parser->argc) {
+      *value = parser->argv[parser->next++];
+    } else {
+      zinst_usage_error(parser->command, "option '--%s' needs a value", spec->name);
+      return ZINST_ARG_ERROR;
+    }
+    return spec->id;
+  }
+  zinst_usage_error(parser->command, "unknown option '%.*s'", (int)(name - arg + name_length), arg);
+  return ZINST_ARG_ERROR;
+}
+
+int zinst_parse_uint(const char *command, const char *option, const char *text, uint64_t *out) {
+  char *end;
+  errno = 0;
+  const unsigned long long value = strtoull(text, &end, 10);
+  if (text[0] < '0' || text[0] > '9' || *end != '\0' || errno == ERANGE) {
+    zinst_usage_error(command, "option '--%s' wants a non-negative integer, got '%s'", option,
+                      text);
+    return -1;
+  }
+  *out = value;
+  return 0;
+}
+
+int zinst_parse_percent(const char *command, const char *option, const char *text, double *out) {
+  char *end;
+  errno = 0;
+  const double value = strtod(text, &end);
+  if (end == text || (*end != '\0' && strcmp(end, "%") != 0) || errno == ERANGE ||
+      !(value >= 0 && value <= 100)) {
+    zinst_usage_error(command, "option '--%s' wants a percentage from 0 to 100, got '%s'", option,
+                      text);
+    return -1;
+  }
+  *out = value;
+  return 0;
+}
+
+int zinst_load_profile_or_complain(const char *path, struct zinst_profile *profile) {
+  char message[1024];
+  const char *real_path = strcmp(path, "-") == 0 ? "/dev/stdin" : path;
+  if (zinst_profile_load(real_path, profile, message, sizeof message) != 0) {
+    fprintf(stderr, "zinst: %s\n", message);
+    return -1;
+  }
+  return 0;
+}
+
+int zinst_select_threads(const struct zinst_profile *profile, const char *path, bool has_tid,
+                         uint64_t tid, uint32_t **threads, uint32_t *count) {
+  *threads = malloc((profile->thread_count ? profile->thread_count : 1) * sizeof **threads);
+  *count = 0;
+  if (!*threads) {
+    fprintf(stderr, "zinst: out of memory\n");
+    return -1;
+  }
+  for (uint32_t t = 0; t < profile->thread_count; t++)
+    if (!has_tid || profile->threads[t].tid == tid)
+      (*threads)[(*count)++] = t;
+  if (has_tid && *count == 0) {
+    fprintf(stderr, "zinst: %s has no thread with tid %" PRIu64 "; its threads are:", path, tid);
+    for (uint32_t t = 0; t < profile->thread_count; t++)
+      fprintf(stderr, " %" PRIu64, profile->threads[t].tid);
+    fputc('\n', stderr);
+    free(*threads);
+    *threads = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+char *zinst_strdup_printf(const char *fmt, ...) {
+  va_list args;
+  va_start(args, fmt);
+  const int length = vsnprintf(NULL, 0, fmt, args);
+  va_end(args);
+  if (length < 0)
+    return NULL;
+  char *text = malloc((size_t)length + 1);
+  if (!text)
+    return NULL;
+  va_start(args, fmt);
+  vsnprintf(text, (size_t)length + 1, fmt, args);
+  va_end(args);
+  return text;
+}
+
+char *zinst_function_location(const struct zinst_profile *profile, uint32_t function) {
+  const struct zinst_function_record *f = &profile->functions[function];
+  const char *file = zinst_profile_string(profile, f->file);
+  if (file[0] == '\0')
+    return zinst_strdup_printf("?");
+  if (f->line == 0)
+    return zinst_strdup_printf("%s", file);
+  return zinst_strdup_printf("%s:%" PRIu32, file, f->line);
+}
+
+const char *zinst_function_name(const struct zinst_profile *profile, uint32_t function) {
+  const struct zinst_function_record *f = &profile->functions[function];
+  const char *name = zinst_profile_string(profile, f->name);
+  if (name[0] == '\0')
+    name = zinst_profile_string(profile, f->linkage_name);
+  return name[0] ? name : "?";
+}
+
+bool zinst_profile_has_time(const struct zinst_profile *profile) {
+  return profile->process.mode == ZINST_MODE_TIME;
+}
+
+const char *zinst_tick_unit(const struct zinst_profile *profile) {
+  return profile->process.clock_flags & ZINST_CLOCK_TSC ? "cycles" : "ticks";
+}
+
+static const char *clock_description(uint32_t flags) {
+  if (flags & ZINST_CLOCK_TSC)
+    return flags & ZINST_CLOCK_TSC_INVARIANT
+               ? "TSC, invariant"
+               : "TSC, NOT invariant (times drift when the CPU frequency changes)";
+  if (flags & ZINST_CLOCK_VIRTUAL_COUNTER)
+    return "virtual counter";
+  if (flags & ZINST_CLOCK_NANOSECONDS)
+    return "CLOCK_MONOTONIC nanoseconds";
+  return "unknown clock";
+}
+
+static const char *dump_reason_name(uint32_t reason) {
+  switch (reason) {
+  case ZINST_DUMP_EXIT:
+    return "at exit";
+  case ZINST_DUMP_API:
+    return "by zinst_dump()";
+  case ZINST_DUMP_SIGNAL:
+    return "on a signal";
+  default:
+    return "for an unknown reason";
+  }
+}
+
+void zinst_print_profile_header(FILE *out, const char *path, const struct zinst_profile *profile) {
+  const struct zinst_process_record *p = &profile->process;
+  char buffer[ZINST_UNIT_BUFFER];
+  fprintf(out, "profile:  %s (written %s)\n", path, dump_reason_name(p->dump_reason));
+  fprintf(out, "program:  %s\n", zinst_profile_string(profile, p->exe_path));
+  const char *command_line = zinst_profile_string(profile, p->command_line);
+  if (command_line[0])
+    fprintf(out, "command:  %s\n", command_line);
+  uint32_t merged = 0;
+  for (uint32_t t = 0; t < profile->thread_count; t++)
+    if (profile->threads[t].flags & ZINST_THREAD_MERGED)
+      merged++;
+  fprintf(out, "pid:      %" PRIu64 "    threads: %" PRIu32, p->pid, profile->thread_count);
+  if (merged)
+    fprintf(out, " (%" PRIu32 " of them merged exited threads)", merged);
+  fprintf(out, "    mode: %s\n", p->mode == ZINST_MODE_COUNT ? "count" : "time");
+  fprintf(out, "elapsed:  %s wall\n",
+          zinst_format_duration((double)p->elapsed_ns, buffer, sizeof buffer));
+  if (p->ticks_per_second == 0)
+    fprintf(out, "counter:  frequency unknown (%s); times are not shown\n",
+            clock_description(p->clock_flags));
+  else if (p->ticks_per_second >= 1000000000u)
+    fprintf(out, "counter:  %.2f GHz, %s\n", (double)p->ticks_per_second / 1e9,
+            clock_description(p->clock_flags));
+  else
+    fprintf(out, "counter:  %.2f MHz, %s\n", (double)p->ticks_per_second / 1e6,
+            clock_description(p->clock_flags));
+  if (p->depth_overflow_calls)
+    fprintf(out,
+            "warning:  %" PRIu64 " calls were deeper than the maximum depth %" PRIu32
+            " and are not in the call tree\n",
+            p->depth_overflow_calls, p->max_depth);
+  if (p->lost_calls)
+    fprintf(out, "warning:  %" PRIu64 " calls were not recorded (node arena exhausted)\n",
+            p->lost_calls);
+  fputc('\n', out);
+}
+
+void zinst_json_profile_object(struct zinst_json *json, const char *path,
+                               const struct zinst_profile *profile) {
+  const struct zinst_process_record *p = &profile->process;
+  zinst_json_begin_object(json);
+  zinst_json_key(json, "path");
+  zinst_json_string(json, path);
+  zinst_json_key(json, "pid");
+  zinst_json_uint(json, p->pid);
+  zinst_json_key(json, "exe");
+  zinst_json_string(json, zinst_profile_string(profile, p->exe_path));
+  zinst_json_key(json, "command_line");
+  zinst_json_string(json, zinst_profile_string(profile, p->command_line));
+  zinst_json_key(json, "mode");
+  zinst_json_string(json, p->mode == ZINST_MODE_COUNT ? "count" : "time");
+  zinst_json_key(json, "ticks_per_second");
+  zinst_json_uint(json, p->ticks_per_second);
+  zinst_json_key(json, "elapsed_ns");
+  zinst_json_uint(json, p->elapsed_ns);
+  zinst_json_key(json, "threads");
+  zinst_json_uint(json, profile->thread_count);
+  zinst_json_key(json, "depth_overflow_calls");
+  zinst_json_uint(json, p->depth_overflow_calls);
+  zinst_json_key(json, "lost_calls");
+  zinst_json_uint(json, p->lost_calls);
+  zinst_json_end_object(json);
+}
+
+void zinst_print_thread_heading(FILE *out, const struct zinst_profile *profile, uint32_t thread) {
+  const struct zinst_thread_record *t = &profile->threads[thread];
+  const char *name = zinst_profile_string(profile, t->name);
+  fprintf(out, "thread %" PRIu64, t->tid);
+  if (name[0])
+    fprintf(out, " (%s)", name);
+  if (t->flags & ZINST_THREAD_MAIN)
+    fputs(" [main]", out);
+  if (t->flags & ZINST_THREAD_MERGED)
+    fprintf(out, " [%" PRIu32 " exited threads merged]", t->thread_count);
+  else if (t->flags & ZINST_THREAD_EXITED)
+    fputs(" [exited]", out);
+  fputc('\n', out);
+}

@@ -1,0 +1,375 @@
+/*
+ * cmd_report.c - `zinst report`: the flat profile, one line per function.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "json_writer.h"
+#include "profile_model.h"
+#include "table.h"
+#include "units.h"
+
+enum sort_key { SORT_SELF, SORT_TOTAL, SORT_CALLS, SORT_NAME, SORT_MEAN };
+
+struct report_options {
+  enum sort_key sort;
+  uint64_t top; /* 0 = all */
+  bool has_thread;
+  uint64_t thread;
+  bool per_thread;
+  bool json;
+  const char *path;
+};
+
+/* One printed function; borrows from the flat profile and the profile. */
+struct report_row {
+  const struct zinst_flat_entry *entry;
+  const char *name;
+  enum sort_key sort;
+};
+
+static const char help_text[] =
+    "usage: zinst report [options] PROFILE\n"
+    "\n"
+    "Flat profile: per function, its calls, its self time (in the function\n"
+    "itself) and its total time (including callees; recursion counted once).\n"
+    "PROFILE '-' reads standard input.\n"
+    "\n"
+    "options:\n"
+    "  --sort KEY       self (default), total, calls, name or mean\n"
+    "  --top N          show the N first functions (default 30, 0 = all)\n"
+    "  --thread TID     only the thread(s) with this kernel thread id\n"
+    "  --per-thread     one table per thread\n"
+    "  --json           machine-readable output\n"
+    "  -h, --help       this text\n";
+
+static int compare_rows(const void *a, const void *b) {
+  const struct report_row *ra = a, *rb = b;
+  const struct zinst_flat_entry *ea = ra->entry, *eb = rb->entry;
+  int order = 0;
+  switch (ra->sort) {
+  case SORT_SELF:
+    order = ea->self_ticks < eb->self_ticks ? 1 : ea->self_ticks > eb->self_ticks ? -1 : 0;
+    break;
+  case SORT_TOTAL:
+    order = ea->total_ticks < eb->total_ticks ? 1 : ea->total_ticks > eb->total_ticks ? -1 : 0;
+    break;
+  case SORT_MEAN: {
+    const double ma = ea->calls ? (double)ea->total_ticks / (double)ea->calls : 0;
+    const double mb = eb->calls ? (double)eb->total_ticks / (double)eb->calls : 0;
+    order = ma < mb ? 1 : ma > mb ? -1 : 0;
+    break;
+  }
+  case SORT_CALLS:
+  case SORT_NAME:
+    break;
+  }
+  if (order == 0 && ra->sort != SORT_NAME)
+    order = ea->calls < eb->calls ? 1 : ea->calls > eb->calls ? -1 : 0;
+  if (order == 0)
+    order = strcmp(ra->name, rb->name);
+  if (order == 0)
+    order = ea->function < eb->function ? -1 : ea->function > eb->function;
+  return order;
+}
+
+/*
+ * The rows to show, sorted, --top applied: a new array owned by the caller
+ * (*rows, *shown); *listed is the number before --top. Returns -1 when out of memory.
+ */
+static int select_rows(const struct zinst_profile *profile, const struct zinst_flat_profile *flat,
+                       const struct report_options *options, struct report_row **rows,
+                       uint32_t *shown, uint32_t *listed) {
+  *rows = malloc((flat->count ? flat->count : 1) * sizeof **rows);
+  if (!*rows)
+    return -1;
+  enum sort_key sort = options->sort;
+  if (!zinst_profile_has_time(profile) && sort != SORT_NAME)
+    sort = SORT_CALLS; /* count mode: no ticks to sort by */
+  uint32_t count = 0;
+  for (uint32_t f = 0; f < flat->count; f++) {
+    const struct zinst_flat_entry *e = &flat->entries[f];
+    /* Calls can be 0 with ticks after zinst_reset(): a frame open across the reset. */
+    if (e->calls == 0 && e->total_ticks == 0 && e->self_ticks == 0)
+      continue;
+    (*rows)[count++] = (struct report_row){e, zinst_function_name(profile, f), sort};
+  }
+  qsort(*rows, count, sizeof **rows, compare_rows);
+  *listed = count;
+  *shown = options->top && options->top < count ? (uint32_t)options->top : count;
+  return 0;
+}
+
+static double percent_of(uint64_t part, uint64_t whole) {
+  return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+static void json_ns(struct zinst_json *json, const struct zinst_profile *profile, uint64_t ticks) {
+  uint64_t ns;
+  if (zinst_ticks_to_ns(ticks, profile->process.ticks_per_second, &ns))
+    zinst_json_uint(json, ns);
+  else
+    zinst_json_null(json);
+}
+
+static void json_functions(struct zinst_json *json, const struct zinst_profile *profile,
+                           const struct zinst_flat_profile *flat, const struct report_row *rows,
+                           uint32_t shown) {
+  zinst_json_begin_array(json);
+  for (uint32_t i = 0; i < shown; i++) {
+    const struct zinst_flat_entry *e = rows[i].entry;
+    const struct zinst_function_record *f = &profile->functions[e->function];
+    zinst_json_begin_object(json);
+    zinst_json_key(json, "name");
+    zinst_json_string(json, rows[i].name);
+    zinst_json_key(json, "linkage_name");
+    zinst_json_string(json, zinst_profile_string(profile, f->linkage_name));
+    zinst_json_key(json, "file");
+    zinst_json_string(json, zinst_profile_string(profile, f->file));
+    zinst_json_key(json, "line");
+    zinst_json_uint(json, f->line);
+    zinst_json_key(json, "calls");
+    zinst_json_uint(json, e->calls);
+    zinst_json_key(json, "self_ticks");
+    zinst_json_uint(json, e->self_ticks);
+    zinst_json_key(json, "total_ticks");
+    zinst_json_uint(json, e->total_ticks);
+    zinst_json_key(json, "self_ns");
+    json_ns(json, profile, e->self_ticks);
+    zinst_json_key(json, "total_ns");
+    json_ns(json, profile, e->total_ticks);
+    zinst_json_key(json, "self_percent");
+    if (flat->total_ticks)
+      zinst_json_double(json, percent_of(e->self_ticks, flat->total_ticks));
+    else
+      zinst_json_null(json);
+    zinst_json_end_object(json);
+  }
+  zinst_json_end_array(json);
+}
+
+/* A duration cell, "-" when the frequency is unknown. */
+static const char *time_cell(const struct zinst_profile *profile, double ticks, char *buffer) {
+  const uint64_t tps = profile->process.ticks_per_second;
+  if (tps == 0)
+    return "-";
+  return zinst_format_duration(ticks * 1e9 / (double)tps, buffer, ZINST_UNIT_BUFFER);
+}
+
+static int print_table(FILE *out, const struct zinst_profile *profile,
+                       const struct zinst_flat_profile *flat, const struct report_row *rows,
+                       uint32_t shown, uint32_t listed) {
+  const bool timed = zinst_profile_has_time(profile);
+  char self_header[32], total_header[32];
+  snprintf(self_header, sizeof self_header, "self %s", zinst_tick_unit(profile));
+  snprintf(total_header, sizeof total_header, "total %s", zinst_tick_unit(profile));
+  const char *timed_headers[] = {"calls",      self_header, "self time", "self %",   total_header,
+                                 "total time", "mean/call", "function",  "file:line"};
+  const char *count_headers[] = {"calls", "function", "file:line"};
+  struct zinst_table table;
+  if (timed) {
+    zinst_table_init(&table, 9, timed_headers, "rrrrrrrll");
+    table.max_width[7] = 60;
+  } else {
+    zinst_table_init(&table, 3, count_headers, "rll");
+    table.max_width[1] = 60;
+  }
+  int status = 0;
+  for (uint32_t i = 0; i < shown && status == 0; i++) {
+    const struct zinst_flat_entry *e = rows[i].entry;
+    char calls[ZINST_UNIT_BUFFER], self_time[ZINST_UNIT_BUFFER], self_ticks[ZINST_UNIT_BUFFER],
+        self_percent[ZINST_UNIT_BUFFER], total_ticks[ZINST_UNIT_BUFFER],
+        total_time[ZINST_UNIT_BUFFER], mean[ZINST_UNIT_BUFFER];
+    char *location = zinst_function_location(profile, e->function);
+    zinst_format_count(e->calls, calls, sizeof calls);
+    if (timed) {
+      const char *mean_cell =
+          e->calls ? time_cell(profile, (double)e->total_ticks / (double)e->calls, mean) : "-";
+      const char *cells[] = {
+          calls,
+          zinst_format_count(e->self_ticks, self_ticks, sizeof self_ticks),
+          time_cell(profile, (double)e->self_ticks, self_time),
+          zinst_format_percent(percent_of(e->self_ticks, flat->total_ticks), self_percent,
+                               sizeof self_percent),
+          zinst_format_count(e->total_ticks, total_ticks, sizeof total_ticks),
+          time_cell(profile, (double)e->total_ticks, total_time),
+          mean_cell,
+          rows[i].name,
+          location ? location : "?",
+      };
+      status = zinst_table_add_row(&table, cells);
+    } else {
+      const char *cells[] = {calls, rows[i].name, location ? location : "?"};
+      status = zinst_table_add_row(&table, cells);
+    }
+    free(location);
+  }
+  if (status == 0)
+    status = zinst_table_print(&table, out);
+  zinst_table_free(&table);
+  if (listed == 0)
+    fputs("(no instrumented function was called)\n", out);
+  else if (shown < listed)
+    fprintf(out, "(%" PRIu32 " of %" PRIu32 " functions shown; --top 0 shows all)\n", shown,
+            listed);
+  return status;
+}
+
+/* Flat profile of the threads `threads` (NULL = all): *flat owned by the caller. */
+static int build_flat(const struct zinst_profile *profile, const uint32_t *threads,
+                      uint32_t thread_count, struct zinst_flat_profile *flat) {
+  struct zinst_call_tree tree;
+  if (zinst_call_tree_build(profile, threads, thread_count, &tree) != 0)
+    return -1;
+  const int status = zinst_flat_profile_build(&tree, profile->function_count, flat);
+  zinst_call_tree_free(&tree);
+  return status;
+}
+
+/* One table (or JSON array) for the threads given; `json` NULL for text. */
+static int report_threads(const struct zinst_profile *profile, const struct report_options *options,
+                          const uint32_t *threads, uint32_t thread_count, struct zinst_json *json) {
+  struct zinst_flat_profile flat;
+  if (build_flat(profile, threads, thread_count, &flat) != 0)
+    return -1;
+  struct report_row *rows;
+  uint32_t shown, listed;
+  int status = select_rows(profile, &flat, options, &rows, &shown, &listed);
+  if (status == 0) {
+    if (json)
+      json_functions(json, profile, &flat, rows, shown);
+    else
+      status = print_table(stdout, profile, &flat, rows, shown, listed);
+    free(rows);
+  }
+  zinst_flat_profile_free(&flat);
+  return status;
+}
+
+static int run_report(const struct zinst_profile *profile, const struct report_options *options) {
+  uint32_t *selected;
+  uint32_t selected_count;
+  if (zinst_select_threads(profile, options->path, options->has_thread, options->thread, &selected,
+                           &selected_count) != 0)
+    return ZINST_EXIT_FAILURE;
+  int status = 0;
+  struct zinst_json json;
+  zinst_json_init(&json, stdout);
+  if (options->json) {
+    zinst_json_begin_object(&json);
+    zinst_json_key(&json, "profile");
+    zinst_json_profile_object(&json, options->path, profile);
+    zinst_json_key(&json, options->per_thread ? "threads" : "functions");
+  } else {
+    zinst_print_profile_header(stdout, options->path, profile);
+  }
+  if (options->per_thread) {
+    if (options->json)
+      zinst_json_begin_array(&json);
+    for (uint32_t k = 0; k < selected_count && status == 0; k++) {
+      const uint32_t t = selected[k];
+      if (options->json) {
+        zinst_json_begin_object(&json);
+        zinst_json_key(&json, "tid");
+        zinst_json_uint(&json, profile->threads[t].tid);
+        zinst_json_key(&json, "name");
+        zinst_json_string(&json, zinst_profile_string(profile, profile->threads[t].name));
+        zinst_json_key(&json, "functions");
+      } else {
+        if (k > 0)
+          fputc('\n', stdout);
+        zinst_print_thread_heading(stdout, profile, t);
+      }
+      status = report_threads(profile, options, &t, 1, options->json ? &json : NULL);
+      if (options->json)
+        zinst_json_end_object(&json);
+    }
+    if (options->json)
+      zinst_json_end_array(&json);
+  } else {
+    status =
+        report_threads(profile, options, selected, selected_count, options->json ? &json : NULL);
+  }
+  if (options->json) {
+    zinst_json_end_object(&json);
+    if (zinst_json_finish(&json) != 0)
+      status = -1;
+  }
+  free(selected);
+  if (status != 0 || fflush(stdout) != 0 || ferror(stdout)) {
+    fprintf(stderr, "zinst report: out of memory or output error\n");
+    return ZINST_EXIT_FAILURE;
+  }
+  return ZINST_EXIT_OK;
+}
+
+enum { OPT_HELP = 1, OPT_SORT, OPT_TOP, OPT_THREAD, OPT_PER_THREAD, OPT_JSON };
+
+int zinst_cmd_report(int argc, char **argv) {
+  static const struct zinst_option_spec specs[] = {
+      {"help", false, OPT_HELP},
+      {"sort", true, OPT_SORT},
+      {"top", true, OPT_TOP},
+      {"thread", true, OPT_THREAD},
+      {"per-thread", false, OPT_PER_THREAD},
+      {"json", false, OPT_JSON},
+      {NULL, false, 0},
+  };
+  struct report_options options = {.sort = SORT_SELF, .top = 30};
+  struct zinst_arg_parser parser;
+  zinst_args_init(&parser, "report", argc, argv);
+  const char *value;
+  int id;
+  while ((id = zinst_args_next(&parser, specs, &value)) != ZINST_ARG_END) {
+    switch (id) {
+    case ZINST_ARG_ERROR:
+      return ZINST_EXIT_USAGE;
+    case OPT_HELP:
+      fputs(help_text, stdout);
+      return ZINST_EXIT_OK;
+    case OPT_SORT: {
+      static const char *const names[] = {"self", "total", "calls", "name", "mean"};
+      static const enum sort_key keys[] = {SORT_SELF, SORT_TOTAL, SORT_CALLS, SORT_NAME, SORT_MEAN};
+      size_t k = 0;
+      while (k < 5 && strcmp(value, names[k]) != 0)
+        k++;
+      if (k == 5)
+        return zinst_usage_error(
+            "report", "option '--sort' wants self, total, calls, name or mean, got '%s'", value);
+      options.sort = keys[k];
+      break;
+    }
+    case OPT_TOP:
+      if (zinst_parse_uint("report", "top", value, &options.top) != 0)
+        return ZINST_EXIT_USAGE;
+      break;
+    case OPT_THREAD:
+      if (zinst_parse_uint("report", "thread", value, &options.thread) != 0)
+        return ZINST_EXIT_USAGE;
+      options.has_thread = true;
+      break;
+    case OPT_PER_THREAD:
+      options.per_thread = true;
+      break;
+    case OPT_JSON:
+      options.json = true;
+      break;
+    case ZINST_ARG_POSITIONAL:
+      if (options.path)
+        return zinst_usage_error("report", "one PROFILE expected, got '%s' and '%s'", options.path,
+                                 value);
+      options.path = value;
+      break;
+    }
+  }
+  if (!options.path)
+    return zinst_usage_error("report", "missing PROFILE");
+  struct zinst_profile profile;
+  if (zinst_load_profile_or_complain(options.path, &profile) != 0)
+    return ZINST_EXIT_FAILURE;
+  const int status = run_report(&profile, &options);
+  zinst_profile_free(&profile);
+  return status;
+}

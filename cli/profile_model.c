@@ -1,0 +1,250 @@
+/*
+ * profile_model.c - merged call trees and flat profiles.
+ *
+ * Inputs are parsed profiles, so indices are trusted here: the reader has
+ * checked that every parent precedes its child inside the same thread and
+ * that every function index is valid.
+ */
+#include "profile_model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * Index from (merged parent, function) to the merged child, so merging is
+ * linear in the number of nodes however wide the tree. Open addressing,
+ * power-of-two capacity, at most half full; slots hold merged node indices.
+ */
+struct child_index {
+  uint32_t *slots; /* ZINST_NONE = empty */
+  uint32_t mask;
+  uint32_t used;
+};
+
+static uint32_t hash_key(uint32_t parent, uint32_t function) {
+  uint64_t key = ((uint64_t)parent << 32) | function;
+  key ^= key >> 33;
+  key *= 0xff51afd7ed558ccdULL;
+  key ^= key >> 33;
+  key *= 0xc4ceb9fe1a85ec53ULL;
+  key ^= key >> 33;
+  return (uint32_t)key;
+}
+
+static int child_index_init(struct child_index *index, uint32_t capacity) {
+  index->slots = malloc((size_t)capacity * sizeof *index->slots);
+  if (!index->slots)
+    return -1;
+  memset(index->slots, 0xff, (size_t)capacity * sizeof *index->slots);
+  index->mask = capacity - 1;
+  index->used = 0;
+  return 0;
+}
+
+/* Slot where (parent, function) is or would go. */
+static uint32_t *child_index_slot(const struct child_index *index,
+                                  const struct zinst_tree_node *nodes, uint32_t parent,
+                                  uint32_t function) {
+  uint32_t at = hash_key(parent, function) & index->mask;
+  for (;;) {
+    uint32_t *slot = &index->slots[at];
+    if (*slot == ZINST_NONE)
+      return slot;
+    const struct zinst_tree_node *node = &nodes[*slot];
+    if (node->parent == parent && node->function == function)
+      return slot;
+    at = (at + 1) & index->mask;
+  }
+}
+
+static int child_index_grow(struct child_index *index, const struct zinst_tree_node *nodes,
+                            uint32_t node_count) {
+  if ((uint64_t)(index->used + 1) * 2 <= (uint64_t)index->mask + 1)
+    return 0;
+  if (index->mask + 1 > UINT32_MAX / 2)
+    return -1;
+  struct child_index bigger;
+  if (child_index_init(&bigger, (index->mask + 1) * 2) != 0)
+    return -1;
+  for (uint32_t n = 1; n < node_count; n++) /* every node but the root is in the index */
+    *child_index_slot(&bigger, nodes, nodes[n].parent, nodes[n].function) = n;
+  bigger.used = index->used;
+  free(index->slots);
+  *index = bigger;
+  return 0;
+}
+
+static int tree_reserve(struct zinst_call_tree *tree) {
+  if (tree->node_count < tree->capacity)
+    return 0;
+  if (tree->capacity >= ZINST_NONE / 2)
+    return -1;
+  uint32_t capacity = tree->capacity ? tree->capacity * 2 : 256;
+  struct zinst_tree_node *nodes = realloc(tree->nodes, (size_t)capacity * sizeof *nodes);
+  if (!nodes)
+    return -1;
+  tree->nodes = nodes;
+  tree->capacity = capacity;
+  return 0;
+}
+
+/* Merged child of `parent` for `function`, created empty if new; ZINST_NONE when out of memory. */
+static uint32_t tree_child(struct zinst_call_tree *tree, struct child_index *index, uint32_t parent,
+                           uint32_t function) {
+  uint32_t *slot = child_index_slot(index, tree->nodes, parent, function);
+  if (*slot != ZINST_NONE)
+    return *slot;
+  if (tree_reserve(tree) != 0 || child_index_grow(index, tree->nodes, tree->node_count) != 0)
+    return ZINST_NONE;
+  slot = child_index_slot(index, tree->nodes, parent, function); /* the index may have moved */
+  const uint32_t child = tree->node_count++;
+  struct zinst_tree_node *parent_node = &tree->nodes[parent];
+  tree->nodes[child] = (struct zinst_tree_node){
+      .function = function,
+      .parent = parent,
+      .first_child = ZINST_NONE,
+      .next_sibling = parent_node->first_child,
+      .depth = parent_node->depth + 1,
+  };
+  parent_node->first_child = child;
+  *slot = child;
+  index->used++;
+  return child;
+}
+
+static int merge_thread(struct zinst_call_tree *tree, struct child_index *index,
+                        const struct zinst_profile *profile,
+                        const struct zinst_thread_record *thread, uint32_t *merged_of) {
+  for (uint32_t n = thread->first_node; n < thread->first_node + thread->node_count; n++) {
+    const struct zinst_node_record *node = &profile->nodes[n];
+    const uint32_t parent = node->parent == ZINST_NONE ? ZINST_TREE_ROOT : merged_of[node->parent];
+    const uint32_t merged = tree_child(tree, index, parent, node->function);
+    if (merged == ZINST_NONE)
+      return -1;
+    struct zinst_tree_node *target = &tree->nodes[merged];
+    target->calls += node->calls;
+    target->inclusive_ticks += node->inclusive_ticks;
+    target->exclusive_ticks += node->exclusive_ticks;
+    merged_of[n] = merged;
+  }
+  return 0;
+}
+
+int zinst_call_tree_build(const struct zinst_profile *profile, const uint32_t *threads,
+                          uint32_t thread_count, struct zinst_call_tree *out) {
+  memset(out, 0, sizeof *out);
+  struct zinst_call_tree tree = {0};
+  struct child_index index = {0};
+  uint32_t *merged_of = malloc(profile->node_count ? profile->node_count * sizeof *merged_of : 1);
+  if (!merged_of || tree_reserve(&tree) != 0 || child_index_init(&index, 1024) != 0)
+    goto out_of_memory;
+  tree.nodes[0] = (struct zinst_tree_node){
+      .function = ZINST_NONE,
+      .parent = ZINST_NONE,
+      .first_child = ZINST_NONE,
+      .next_sibling = ZINST_NONE,
+  };
+  tree.node_count = 1;
+
+  const uint32_t count = threads ? thread_count : profile->thread_count;
+  for (uint32_t k = 0; k < count; k++) {
+    const uint32_t t = threads ? threads[k] : k;
+    if (merge_thread(&tree, &index, profile, &profile->threads[t], merged_of) != 0)
+      goto out_of_memory;
+  }
+  /* Children always have larger indices than their parents: one backward pass sums subtrees. */
+  for (uint32_t n = tree.node_count; n-- > 0;) {
+    struct zinst_tree_node *node = &tree.nodes[n];
+    node->subtree_calls += node->calls;
+    tree.total_calls += node->calls;
+    if (node->parent != ZINST_NONE)
+      tree.nodes[node->parent].subtree_calls += node->subtree_calls;
+    if (node->parent == ZINST_TREE_ROOT)
+      tree.total_ticks += node->inclusive_ticks;
+  }
+  free(merged_of);
+  free(index.slots);
+  *out = tree;
+  return 0;
+
+out_of_memory:
+  free(merged_of);
+  free(index.slots);
+  free(tree.nodes);
+  return -1;
+}
+
+void zinst_call_tree_free(struct zinst_call_tree *tree) {
+  if (!tree)
+    return;
+  free(tree->nodes);
+  memset(tree, 0, sizeof *tree);
+}
+
+int zinst_flat_profile_build(const struct zinst_call_tree *tree, uint32_t function_count,
+                             struct zinst_flat_profile *out) {
+  memset(out, 0, sizeof *out);
+  struct zinst_flat_entry *entries = calloc(function_count ? function_count : 1, sizeof *entries);
+  uint32_t *active = calloc(function_count ? function_count : 1, sizeof *active);
+  /* Depth-first walk with an explicit stack: trees can be deeper than the C stack. */
+  uint32_t *stack = malloc((size_t)tree->node_count * sizeof *stack);
+  uint32_t *cursor = malloc((size_t)tree->node_count * sizeof *cursor);
+  if (!entries || !active || !stack || !cursor) {
+    free(entries);
+    free(active);
+    free(stack);
+    free(cursor);
+    return -1;
+  }
+  for (uint32_t f = 0; f < function_count; f++)
+    entries[f].function = f;
+
+  uint32_t depth = 0;
+  stack[depth] = ZINST_TREE_ROOT;
+  cursor[depth] = tree->nodes[ZINST_TREE_ROOT].first_child;
+  depth++;
+  while (depth > 0) {
+    const uint32_t top = depth - 1;
+    const uint32_t child = cursor[top];
+    if (child == ZINST_NONE) {
+      if (stack[top] != ZINST_TREE_ROOT)
+        active[tree->nodes[stack[top]].function]--;
+      depth--;
+      continue;
+    }
+    const struct zinst_tree_node *node = &tree->nodes[child];
+    cursor[top] = node->next_sibling;
+    struct zinst_flat_entry *entry = &entries[node->function];
+    entry->calls += node->calls;
+    entry->self_ticks += node->exclusive_ticks;
+    if (active[node->function] == 0) /* outermost activation: recursion counted once */
+      entry->total_ticks += node->inclusive_ticks;
+    active[node->function]++;
+    stack[depth] = child;
+    cursor[depth] = node->first_child;
+    depth++;
+  }
+  free(active);
+  free(stack);
+  free(cursor);
+  out->entries = entries;
+  out->count = function_count;
+  out->total_ticks = tree->total_ticks;
+  return 0;
+}
+
+void zinst_flat_profile_free(struct zinst_flat_profile *flat) {
+  if (!flat)
+    return;
+  free(flat->entries);
+  memset(flat, 0, sizeof *flat);
+}
+
+bool zinst_ticks_to_ns(uint64_t ticks, uint64_t ticks_per_second, uint64_t *ns) {
+  if (ticks_per_second == 0)
+    return false;
+  /* 128-bit product: ticks * 1e9 overflows 64 bits after ~18 s of 1 GHz ticks. */
+  const unsigned __int128 wide = (unsigned __int128)ticks * 1000000000u / ticks_per_second;
+  *ns = wide > UINT64_MAX ? UINT64_MAX : (uint64_t)wide;
+  return true;
+}

@@ -1,0 +1,84 @@
+/*
+ * profile_model.h - analyses of a parsed profile shared by the commands.
+ *
+ * A call tree merges the calling-context trees of a chosen set of threads by
+ * path: two nodes are the same when the sequences of function indices from
+ * the root down to them are equal. The flat profile is computed from such a
+ * tree, so "all threads", "one thread" and "--thread TID" share one code path.
+ */
+#ifndef ZINST_PROFILE_MODEL_H
+#define ZINST_PROFILE_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "profile_reader.h"
+
+/* nodes[0] of every tree: the root above all threads' top-level calls. */
+#define ZINST_TREE_ROOT 0u
+
+struct zinst_tree_node {
+  uint32_t function;     /* index into profile->functions; ZINST_NONE for the root */
+  uint32_t parent;       /* ZINST_NONE for the root */
+  uint32_t first_child;  /* ZINST_NONE if none; children are in no particular order */
+  uint32_t next_sibling; /* ZINST_NONE at the end of the list */
+  uint32_t depth;        /* 0 for the root, 1 for top-level calls */
+  uint64_t calls;
+  uint64_t inclusive_ticks;
+  uint64_t exclusive_ticks;
+  uint64_t subtree_calls; /* calls of this node and all its descendants */
+};
+
+struct zinst_call_tree { /* owns nodes */
+  struct zinst_tree_node *nodes;
+  uint32_t node_count;  /* >= 1: the root is always there */
+  uint32_t capacity;    /* private */
+  uint64_t total_ticks; /* sum of the top-level nodes' inclusive ticks */
+  uint64_t total_calls; /* sum of every node's calls */
+};
+
+/*
+ * Merge the threads `threads[0..thread_count)` (indices into
+ * profile->threads) of `profile` into `out`; threads == NULL means all of
+ * them. `out` is owned by the caller afterwards and released with
+ * zinst_call_tree_free; it does not point into `profile`. Returns 0, or -1
+ * when memory runs out (out is then empty and needs no free).
+ */
+int zinst_call_tree_build(const struct zinst_profile *profile, const uint32_t *threads,
+                          uint32_t thread_count, struct zinst_call_tree *out);
+
+/* Release what `tree` owns and zero it. Safe on a zeroed tree. */
+void zinst_call_tree_free(struct zinst_call_tree *tree);
+
+struct zinst_flat_entry {
+  uint32_t function;    /* index into profile->functions */
+  uint64_t calls;       /* sum of calls over the function's nodes */
+  uint64_t self_ticks;  /* sum of exclusive ticks */
+  uint64_t total_ticks; /* inclusive ticks of the nodes with no ancestor of the same function */
+};
+
+struct zinst_flat_profile {         /* owns entries */
+  struct zinst_flat_entry *entries; /* one per function, entries[i].function == i */
+  uint32_t count;
+  uint64_t total_ticks; /* the tree's total_ticks: 100% */
+};
+
+/*
+ * Flat profile of `tree` for a profile with `function_count` functions.
+ * Recursion is counted once: a node's inclusive ticks go into its
+ * function's total only when no ancestor calls the same function. Returns 0
+ * or -1 when out of memory; `out` is released with zinst_flat_profile_free.
+ */
+int zinst_flat_profile_build(const struct zinst_call_tree *tree, uint32_t function_count,
+                             struct zinst_flat_profile *out);
+
+void zinst_flat_profile_free(struct zinst_flat_profile *flat);
+
+/*
+ * Nanoseconds for `ticks` at `ticks_per_second`, rounded down; false when the
+ * frequency is unknown (0). Exact for every 64-bit input (no intermediate
+ * overflow); saturates at UINT64_MAX.
+ */
+bool zinst_ticks_to_ns(uint64_t ticks, uint64_t ticks_per_second, uint64_t *ns);
+
+#endif /* ZINST_PROFILE_MODEL_H */

@@ -1,0 +1,207 @@
+/*
+ * profile_builder.c - see profile_builder.h.
+ */
+#include "profile_builder.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+void tp_init(struct test_profile *tp) {
+  memset(tp, 0, sizeof *tp);
+  tp->strings_size = 1; /* offset 0: the empty string */
+  tp->process.exe_path = ZINST_NONE;
+  tp->process.command_line = ZINST_NONE;
+  tp->process.hostname = ZINST_NONE;
+  tp->process.runtime_version = ZINST_NONE;
+  tp->process.mode = ZINST_MODE_TIME;
+}
+
+uint32_t tp_string(struct test_profile *tp, const char *text) {
+  const size_t length = strlen(text) + 1;
+  assert(tp->strings_size + length <= TP_MAX_STRINGS);
+  const uint32_t offset = tp->strings_size;
+  memcpy(tp->strings + offset, text, length);
+  tp->strings_size += (uint32_t)length;
+  return offset;
+}
+
+uint32_t tp_module(struct test_profile *tp, const char *name) {
+  assert(tp->module_count < TP_MAX_RECORDS);
+  tp->modules[tp->module_count] = (struct zinst_module_record){
+      .name = tp_string(tp, name), .first_function = tp->function_count};
+  return tp->module_count++;
+}
+
+uint32_t tp_function(struct test_profile *tp, const char *name, const char *file, uint32_t line) {
+  assert(tp->module_count > 0 && tp->function_count < TP_MAX_RECORDS);
+  const uint32_t module = tp->module_count - 1;
+  tp->functions[tp->function_count] = (struct zinst_function_record){
+      .name = tp_string(tp, name),
+      .linkage_name = tp_string(tp, name),
+      .file = tp_string(tp, file),
+      .line = line,
+      .module = module,
+      .flags = ZINST_FUNCTION_DEBUG_INFO,
+  };
+  tp->modules[module].function_count++;
+  return tp->function_count++;
+}
+
+uint32_t tp_thread(struct test_profile *tp, uint64_t tid, const char *name, uint32_t flags) {
+  assert(tp->thread_count < TP_MAX_RECORDS);
+  tp->threads[tp->thread_count] = (struct zinst_thread_record){
+      .tid = tid,
+      .name = tp_string(tp, name),
+      .flags = flags,
+      .first_node = tp->node_count,
+      .thread_count = 1,
+  };
+  return tp->thread_count++;
+}
+
+uint32_t tp_node(struct test_profile *tp, uint32_t parent, uint32_t function, uint64_t calls,
+                 uint64_t inclusive, uint64_t exclusive) {
+  assert(tp->thread_count > 0 && tp->node_count < TP_MAX_RECORDS);
+  tp->nodes[tp->node_count] = (struct zinst_node_record){
+      .parent = parent,
+      .function = function,
+      .calls = calls,
+      .inclusive_ticks = inclusive,
+      .exclusive_ticks = exclusive,
+  };
+  tp->threads[tp->thread_count - 1].node_count++;
+  return tp->node_count++;
+}
+
+static size_t align8(size_t n) {
+  return (n + 7) & ~(size_t)7;
+}
+
+struct layout {
+  uint32_t kind;
+  const void *records;
+  uint32_t count;
+  uint32_t record_size;
+  uint32_t entry_size;
+};
+
+unsigned char *tp_serialize(const struct test_profile *tp, size_t *size) {
+  const uint32_t extra = tp->extra_record_bytes;
+  static const uint64_t unknown_payload = 0x0123456789abcdefULL;
+  struct layout sections[] = {
+      {ZINST_SECTION_STRINGS, tp->strings, tp->strings_size, 1, 1},
+      {ZINST_SECTION_PROCESS, &tp->process, 1, sizeof tp->process, sizeof tp->process + extra},
+      {ZINST_SECTION_MODULES, tp->modules, tp->module_count, sizeof tp->modules[0],
+       sizeof tp->modules[0] + extra},
+      {ZINST_SECTION_FUNCTIONS, tp->functions, tp->function_count, sizeof tp->functions[0],
+       sizeof tp->functions[0] + extra},
+      {ZINST_SECTION_THREADS, tp->threads, tp->thread_count, sizeof tp->threads[0],
+       sizeof tp->threads[0] + extra},
+      {ZINST_SECTION_NODES, tp->nodes, tp->node_count, sizeof tp->nodes[0],
+       sizeof tp->nodes[0] + extra},
+      {TP_UNKNOWN_KIND, &unknown_payload, 1, 8, 8},
+  };
+  const uint32_t section_count = tp->with_unknown_section ? 7 : 6;
+  const size_t table_size = section_count * sizeof(struct zinst_section_entry);
+  size_t offsets[7];
+  size_t cursor = sizeof(struct zinst_file_header) + (tp->table_first ? table_size : 0);
+  for (uint32_t s = 0; s < section_count; s++) {
+    offsets[s] = cursor;
+    cursor = align8(cursor + (size_t)sections[s].count * sections[s].entry_size);
+  }
+  const size_t table = tp->table_first ? sizeof(struct zinst_file_header) : cursor;
+  const size_t total = tp->table_first ? cursor : cursor + table_size;
+  unsigned char *data = calloc(1, total);
+  assert(data);
+  for (uint32_t s = 0; s < section_count; s++) {
+    const struct layout *l = &sections[s];
+    for (uint32_t i = 0; i < l->count; i++)
+      memcpy(data + offsets[s] + (size_t)i * l->entry_size,
+             (const unsigned char *)l->records + (size_t)i * l->record_size, l->record_size);
+    struct zinst_section_entry entry = {
+        .kind = l->kind,
+        .entry_size = l->entry_size,
+        .offset = offsets[s],
+        .size = (uint64_t)l->count * l->entry_size,
+        .count = l->count,
+    };
+    memcpy(data + table + s * sizeof entry, &entry, sizeof entry);
+  }
+  struct zinst_file_header header = {
+      .version = ZINST_PROFILE_VERSION,
+      .byte_order = ZINST_BYTE_ORDER_MARK,
+      .header_size = sizeof header,
+      .section_count = section_count,
+      .section_table_offset = table,
+      .file_size = total,
+      .minor = ZINST_PROFILE_MINOR,
+  };
+  memcpy(header.magic, ZINST_PROFILE_MAGIC, ZINST_PROFILE_MAGIC_SIZE);
+  memcpy(data, &header, sizeof header);
+  tp_fix_checksum(data, total);
+  *size = total;
+  return data;
+}
+
+void tp_fix_checksum(unsigned char *data, size_t size) {
+  struct zinst_file_header header;
+  memcpy(&header, data, sizeof header);
+  header.checksum = zinst_profile_checksum(data, size);
+  memcpy(data, &header, sizeof header);
+}
+
+size_t tp_section_entry(const unsigned char *data, uint32_t kind) {
+  struct zinst_file_header header;
+  memcpy(&header, data, sizeof header);
+  for (uint32_t s = 0; s < header.section_count; s++) {
+    const size_t at = header.section_table_offset + s * sizeof(struct zinst_section_entry);
+    uint32_t found;
+    memcpy(&found, data + at, sizeof found);
+    if (found == kind)
+      return at;
+  }
+  return 0;
+}
+
+size_t tp_section_payload(const unsigned char *data, uint32_t kind) {
+  struct zinst_section_entry entry;
+  memcpy(&entry, data + tp_section_entry(data, kind), sizeof entry);
+  return entry.offset;
+}
+
+void tp_sample(struct test_profile *tp) {
+  tp_init(tp);
+  tp->process = (struct zinst_process_record){
+      .pid = 4242,
+      .start_unix_ns = 1700000000000000000ULL,
+      .dump_unix_ns = 1700000001000000000ULL,
+      .ticks_per_second = 2000000000ULL,
+      .elapsed_ticks = 2000,
+      .elapsed_ns = 1000,
+      .exe_path = tp_string(tp, "/opt/sample/bin/sample"),
+      .command_line = tp_string(tp, "sample --iterations 10"),
+      .hostname = tp_string(tp, "testhost"),
+      .runtime_version = tp_string(tp, "zinst 0.1.0"),
+      .mode = ZINST_MODE_TIME,
+      .clock_flags = ZINST_CLOCK_TSC | ZINST_CLOCK_TSC_INVARIANT,
+      .max_depth = 256,
+      .dump_reason = ZINST_DUMP_EXIT,
+  };
+  tp_module(tp, "sample.c");
+  const uint32_t main_fn = tp_function(tp, "main", "sample.c", 10);
+  const uint32_t compute = tp_function(tp, "compute", "sample.c", 20);
+  const uint32_t fib = tp_function(tp, "fib", "sample.c", 30);
+  const uint32_t helper = tp_function(tp, "helper", "sample.c", 40);
+
+  tp_thread(tp, 1001, "main", ZINST_THREAD_MAIN);
+  const uint32_t n_main = tp_node(tp, ZINST_NONE, main_fn, 1, 1000, 100);
+  const uint32_t n_compute = tp_node(tp, n_main, compute, 10, 600, 200);
+  const uint32_t n_fib = tp_node(tp, n_compute, fib, 10, 400, 150);
+  tp_node(tp, n_fib, fib, 20, 250, 250);
+  tp_node(tp, n_main, helper, 5, 300, 300);
+
+  tp_thread(tp, 1002, "worker", ZINST_THREAD_EXITED);
+  const uint32_t w_compute = tp_node(tp, ZINST_NONE, compute, 3, 500, 100);
+  tp_node(tp, w_compute, fib, 4, 400, 400);
+}

@@ -1,0 +1,77 @@
+/*
+ * profile_builder.h - hand-written profile files for the reader's tests.
+ *
+ * Independent of the runtime's serializer on purpose: the tests check the
+ * reader against the format header, not against another implementation.
+ * Fixed-size arrays keep the builder trivial; tests stay far below them.
+ */
+#ifndef ZINST_TEST_PROFILE_BUILDER_H
+#define ZINST_TEST_PROFILE_BUILDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zinst_format.h"
+
+#define TP_MAX_STRINGS 4096
+#define TP_MAX_RECORDS 64
+#define TP_UNKNOWN_KIND 99u
+
+struct test_profile {
+  struct zinst_process_record process;
+  char strings[TP_MAX_STRINGS];
+  uint32_t strings_size;
+  struct zinst_module_record modules[TP_MAX_RECORDS];
+  uint32_t module_count;
+  struct zinst_function_record functions[TP_MAX_RECORDS];
+  uint32_t function_count;
+  struct zinst_thread_record threads[TP_MAX_RECORDS];
+  uint32_t thread_count;
+  struct zinst_node_record nodes[TP_MAX_RECORDS];
+  uint32_t node_count;
+  uint32_t extra_record_bytes; /* appended to every array record: a newer producer */
+  bool with_unknown_section;   /* add a section of kind TP_UNKNOWN_KIND */
+  bool table_first;            /* section table right after the header (else at the end) */
+};
+
+/* Empty profile: STRINGS holds "" at offset 0, a time-mode process record. */
+void tp_init(struct test_profile *tp);
+/* Append a string; returns its offset. */
+uint32_t tp_string(struct test_profile *tp, const char *text);
+uint32_t tp_module(struct test_profile *tp, const char *name);
+/* A function of the last module (whose function range grows); returns its index. */
+uint32_t tp_function(struct test_profile *tp, const char *name, const char *file, uint32_t line);
+/* Start a thread; the nodes added next belong to it. Returns its index. */
+uint32_t tp_thread(struct test_profile *tp, uint64_t tid, const char *name, uint32_t flags);
+/* Append a node to the last thread; returns its absolute index. */
+uint32_t tp_node(struct test_profile *tp, uint32_t parent, uint32_t function, uint64_t calls,
+                 uint64_t inclusive, uint64_t exclusive);
+
+/*
+ * Serialize: header, sections (STRINGS, PROCESS, MODULES, FUNCTIONS, THREADS,
+ * NODES[, unknown]) each 8-aligned, and the section table after them (or
+ * right after the header with table_first). Returns a
+ * malloc'd buffer the caller frees; *size receives its length.
+ */
+unsigned char *tp_serialize(const struct test_profile *tp, size_t *size);
+
+/* Recompute header.checksum after the test damaged the contents. */
+void tp_fix_checksum(unsigned char *data, size_t size);
+
+/* File offset of the section table entry for `kind`, or 0 if absent. */
+size_t tp_section_entry(const unsigned char *data, uint32_t kind);
+/* File offset of the payload of section `kind`. */
+size_t tp_section_payload(const unsigned char *data, uint32_t kind);
+
+/*
+ * The sample used across tests and by the command tests:
+ *   module "sample.c"; functions main, compute, fib, helper;
+ *   thread 1001 "main":   main(1, 1000/100) -> compute(10, 600/200) -> fib(10, 400/150)
+ *                           -> fib(20, 250/250); main -> helper(5, 300/300)
+ *   thread 1002 "worker": compute(3, 500/100) -> fib(4, 400/400)
+ * (calls, inclusive/exclusive ticks); 2 GHz ticks.
+ */
+void tp_sample(struct test_profile *tp);
+
+#endif /* ZINST_TEST_PROFILE_BUILDER_H */

@@ -1,0 +1,296 @@
+/*
+ * test_model.c - call-tree merging, the flat profile (recursion counted
+ * once), tick conversion, human units and JSON string escaping.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "json_writer.h"
+#include "profile_builder.h"
+#include "profile_model.h"
+#include "profile_reader.h"
+#include "test_helpers.h"
+#include "units.h"
+
+/* Parse a builder profile; aborts the test binary if the builder made a bad file. */
+static void load(const struct test_profile *tp, struct zinst_profile *profile) {
+  size_t size;
+  unsigned char *data = tp_serialize(tp, &size);
+  char err[256];
+  if (zinst_profile_parse(data, size, profile, err, sizeof err) != 0) {
+    fprintf(stderr, "builder profile refused: %s\n", err);
+    exit(1);
+  }
+  free(data);
+}
+
+/* Merged child of `parent` calling `function`, or ZINST_NONE. */
+static uint32_t find_child(const struct zinst_call_tree *tree, uint32_t parent, uint32_t function) {
+  for (uint32_t c = tree->nodes[parent].first_child; c != ZINST_NONE;
+       c = tree->nodes[c].next_sibling)
+    if (tree->nodes[c].function == function)
+      return c;
+  return ZINST_NONE;
+}
+
+static void test_recursion_counted_once(void) {
+  struct test_profile tp;
+  tp_init(&tp);
+  tp_module(&tp, "r.c");
+  const uint32_t f = tp_function(&tp, "f", "r.c", 1);
+  const uint32_t g = tp_function(&tp, "g", "r.c", 2);
+  tp_thread(&tp, 7, "main", ZINST_THREAD_MAIN);
+  const uint32_t f1 = tp_node(&tp, ZINST_NONE, f, 1, 100, 10);
+  const uint32_t f2 = tp_node(&tp, f1, f, 2, 90, 20);
+  const uint32_t f3 = tp_node(&tp, f2, f, 4, 70, 40);
+  tp_node(&tp, f3, g, 8, 30, 30);
+  struct zinst_profile profile;
+  load(&tp, &profile);
+  struct zinst_call_tree tree;
+  CHECK(zinst_call_tree_build(&profile, NULL, 0, &tree) == 0);
+  CHECK_EQ_U64(tree.node_count, 5); /* root + f, f, f, g */
+  CHECK_EQ_U64(tree.total_ticks, 100);
+  CHECK_EQ_U64(tree.total_calls, 15);
+  CHECK_EQ_U64(tree.nodes[find_child(&tree, ZINST_TREE_ROOT, f)].subtree_calls, 15);
+  struct zinst_flat_profile flat;
+  CHECK(zinst_flat_profile_build(&tree, profile.function_count, &flat) == 0);
+  CHECK_EQ_U64(flat.total_ticks, 100);
+  CHECK_EQ_U64(flat.entries[f].calls, 7);
+  CHECK_EQ_U64(flat.entries[f].self_ticks, 70);   /* 10 + 20 + 40 */
+  CHECK_EQ_U64(flat.entries[f].total_ticks, 100); /* outermost only, not 100 + 90 + 70 */
+  CHECK_EQ_U64(flat.entries[g].calls, 8);
+  CHECK_EQ_U64(flat.entries[g].self_ticks, 30);
+  CHECK_EQ_U64(flat.entries[g].total_ticks, 30);
+  zinst_flat_profile_free(&flat);
+  zinst_call_tree_free(&tree);
+  zinst_profile_free(&profile);
+}
+
+/* Mutual recursion a -> b -> a: each function's total is its outermost activation. */
+static void test_mutual_recursion(void) {
+  struct test_profile tp;
+  tp_init(&tp);
+  tp_module(&tp, "m.c");
+  const uint32_t a = tp_function(&tp, "a", "m.c", 1);
+  const uint32_t b = tp_function(&tp, "b", "m.c", 2);
+  tp_thread(&tp, 1, "t", 0);
+  const uint32_t a1 = tp_node(&tp, ZINST_NONE, a, 1, 50, 5);
+  const uint32_t b1 = tp_node(&tp, a1, b, 1, 45, 5);
+  const uint32_t a2 = tp_node(&tp, b1, a, 1, 40, 10);
+  tp_node(&tp, a2, b, 1, 30, 30);
+  struct zinst_profile profile;
+  load(&tp, &profile);
+  struct zinst_call_tree tree;
+  struct zinst_flat_profile flat;
+  CHECK(zinst_call_tree_build(&profile, NULL, 0, &tree) == 0);
+  CHECK(zinst_flat_profile_build(&tree, profile.function_count, &flat) == 0);
+  CHECK_EQ_U64(flat.entries[a].total_ticks, 50);
+  CHECK_EQ_U64(flat.entries[b].total_ticks, 45);
+  CHECK_EQ_U64(flat.entries[a].self_ticks, 15);
+  CHECK_EQ_U64(flat.entries[b].self_ticks, 35);
+  zinst_flat_profile_free(&flat);
+  zinst_call_tree_free(&tree);
+  zinst_profile_free(&profile);
+}
+
+static void test_threads_merge_by_path(void) {
+  struct test_profile tp;
+  tp_init(&tp);
+  tp_module(&tp, "t.c");
+  const uint32_t run = tp_function(&tp, "run", "t.c", 1);
+  const uint32_t work = tp_function(&tp, "work", "t.c", 2);
+  const uint32_t io = tp_function(&tp, "io", "t.c", 3);
+  tp_thread(&tp, 10, "a", 0);
+  const uint32_t a_run = tp_node(&tp, ZINST_NONE, run, 1, 100, 10);
+  tp_node(&tp, a_run, work, 3, 60, 60);
+  tp_node(&tp, a_run, io, 2, 30, 30);
+  tp_thread(&tp, 11, "b", 0);
+  const uint32_t b_run = tp_node(&tp, ZINST_NONE, run, 1, 200, 20);
+  tp_node(&tp, b_run, work, 5, 180, 180);
+  tp_node(&tp, ZINST_NONE, work, 7, 70, 70); /* same function, different path: not merged */
+  struct zinst_profile profile;
+  load(&tp, &profile);
+
+  struct zinst_call_tree tree;
+  CHECK(zinst_call_tree_build(&profile, NULL, 0, &tree) == 0);
+  CHECK_EQ_U64(tree.node_count, 5); /* root, run, run>work, run>io, work */
+  const uint32_t m_run = find_child(&tree, ZINST_TREE_ROOT, run);
+  const uint32_t m_work = find_child(&tree, m_run, work);
+  const uint32_t m_io = find_child(&tree, m_run, io);
+  const uint32_t m_top_work = find_child(&tree, ZINST_TREE_ROOT, work);
+  CHECK(m_run != ZINST_NONE && m_work != ZINST_NONE && m_io != ZINST_NONE &&
+        m_top_work != ZINST_NONE);
+  if (m_run != ZINST_NONE && m_work != ZINST_NONE && m_io != ZINST_NONE &&
+      m_top_work != ZINST_NONE) {
+    CHECK_EQ_U64(tree.nodes[m_run].calls, 2);
+    CHECK_EQ_U64(tree.nodes[m_run].inclusive_ticks, 300);
+    CHECK_EQ_U64(tree.nodes[m_run].exclusive_ticks, 30);
+    CHECK_EQ_U64(tree.nodes[m_work].calls, 8);
+    CHECK_EQ_U64(tree.nodes[m_work].inclusive_ticks, 240);
+    CHECK_EQ_U64(tree.nodes[m_io].calls, 2);
+    CHECK_EQ_U64(tree.nodes[m_top_work].calls, 7);
+    CHECK_EQ_U64(tree.nodes[m_work].depth, 2);
+  }
+  CHECK_EQ_U64(tree.total_ticks, 370);
+  struct zinst_flat_profile flat;
+  CHECK(zinst_flat_profile_build(&tree, profile.function_count, &flat) == 0);
+  CHECK_EQ_U64(flat.entries[work].calls, 15);
+  CHECK_EQ_U64(flat.entries[work].total_ticks, 310);
+  CHECK_EQ_U64(flat.entries[work].self_ticks, 310);
+  zinst_flat_profile_free(&flat);
+  zinst_call_tree_free(&tree);
+
+  /* One thread alone. */
+  const uint32_t second = 1;
+  CHECK(zinst_call_tree_build(&profile, &second, 1, &tree) == 0);
+  CHECK_EQ_U64(tree.node_count, 4);
+  CHECK_EQ_U64(tree.total_ticks, 270);
+  CHECK(zinst_flat_profile_build(&tree, profile.function_count, &flat) == 0);
+  CHECK_EQ_U64(flat.entries[run].calls, 1);
+  CHECK_EQ_U64(flat.entries[io].calls, 0);
+  zinst_flat_profile_free(&flat);
+  zinst_call_tree_free(&tree);
+  zinst_profile_free(&profile);
+}
+
+/* A tree wider than the child index's first capacity, and a chain deeper than any C stack frame
+ * budget. */
+static void test_large_trees(void) {
+  struct test_profile tp;
+  tp_init(&tp);
+  tp_module(&tp, "big.c");
+  const uint32_t f = tp_function(&tp, "f", "big.c", 1);
+  tp_thread(&tp, 1, "t", 0);
+  uint32_t parent = ZINST_NONE;
+  for (int i = 0; i < TP_MAX_RECORDS; i++)
+    parent = tp_node(&tp, parent, f, 1, (uint64_t)(TP_MAX_RECORDS - i), 1);
+  struct zinst_profile profile;
+  load(&tp, &profile);
+  struct zinst_call_tree tree;
+  CHECK(zinst_call_tree_build(&profile, NULL, 0, &tree) == 0);
+  CHECK_EQ_U64(tree.node_count, TP_MAX_RECORDS + 1);
+  CHECK_EQ_U64(tree.nodes[TP_MAX_RECORDS].depth, TP_MAX_RECORDS);
+  struct zinst_flat_profile flat;
+  CHECK(zinst_flat_profile_build(&tree, profile.function_count, &flat) == 0);
+  CHECK_EQ_U64(flat.entries[f].calls, TP_MAX_RECORDS);
+  CHECK_EQ_U64(flat.entries[f].total_ticks, TP_MAX_RECORDS);
+  CHECK_EQ_U64(flat.entries[f].self_ticks, TP_MAX_RECORDS);
+  zinst_flat_profile_free(&flat);
+  zinst_call_tree_free(&tree);
+  zinst_profile_free(&profile);
+}
+
+static void test_empty_profile(void) {
+  struct test_profile tp;
+  tp_init(&tp);
+  struct zinst_profile profile;
+  load(&tp, &profile);
+  struct zinst_call_tree tree;
+  CHECK(zinst_call_tree_build(&profile, NULL, 0, &tree) == 0);
+  CHECK_EQ_U64(tree.node_count, 1);
+  CHECK_EQ_U64(tree.total_ticks, 0);
+  struct zinst_flat_profile flat;
+  CHECK(zinst_flat_profile_build(&tree, profile.function_count, &flat) == 0);
+  CHECK_EQ_U64(flat.count, 0);
+  zinst_flat_profile_free(&flat);
+  zinst_call_tree_free(&tree);
+  zinst_profile_free(&profile);
+}
+
+static void test_ticks_to_ns(void) {
+  uint64_t ns = 1;
+  CHECK(!zinst_ticks_to_ns(100, 0, &ns));
+  CHECK(zinst_ticks_to_ns(3, 2000000000ULL, &ns));
+  CHECK_EQ_U64(ns, 1); /* 1.5 ns rounds down */
+  CHECK(zinst_ticks_to_ns(UINT64_MAX, 1000000000ULL, &ns));
+  CHECK_EQ_U64(ns, UINT64_MAX);
+  CHECK(zinst_ticks_to_ns(UINT64_MAX, 3000000000ULL, &ns)); /* no overflow in between */
+  CHECK_EQ_U64(ns, 6148914691236517205ULL);
+  CHECK(zinst_ticks_to_ns(UINT64_MAX, 1, &ns));
+  CHECK_EQ_U64(ns, UINT64_MAX); /* saturates */
+}
+
+static void test_units(void) {
+  char b[ZINST_UNIT_BUFFER];
+  CHECK_STR(zinst_format_count(0, b, sizeof b), "0");
+  CHECK_STR(zinst_format_count(9999, b, sizeof b), "9999");
+  CHECK_STR(zinst_format_count(10000, b, sizeof b), "10.0K");
+  CHECK_STR(zinst_format_count(12345, b, sizeof b), "12.3K");
+  CHECK_STR(zinst_format_count(99949, b, sizeof b), "99.9K");
+  CHECK_STR(zinst_format_count(99950, b, sizeof b), "100K");
+  CHECK_STR(zinst_format_count(999499, b, sizeof b), "999K");
+  CHECK_STR(zinst_format_count(999500, b, sizeof b), "1.00M");
+  CHECK_STR(zinst_format_count(3400000, b, sizeof b), "3.40M");
+  CHECK_STR(zinst_format_count(5600000000ULL, b, sizeof b), "5.60G");
+  CHECK_STR(zinst_format_count(UINT64_MAX, b, sizeof b), "18.4E");
+
+  CHECK_STR(zinst_format_duration(0, b, sizeof b), "0 ns");
+  CHECK_STR(zinst_format_duration(812, b, sizeof b), "812 ns");
+  CHECK_STR(zinst_format_duration(999.4, b, sizeof b), "999 ns");
+  CHECK_STR(zinst_format_duration(999.6, b, sizeof b), "1.00 us");
+  CHECK_STR(zinst_format_duration(3400, b, sizeof b), "3.40 us");
+  CHECK_STR(zinst_format_duration(34000, b, sizeof b), "34.0 us");
+  CHECK_STR(zinst_format_duration(340000, b, sizeof b), "340 us");
+  CHECK_STR(zinst_format_duration(1234567, b, sizeof b), "1.23 ms");
+  CHECK_STR(zinst_format_duration(999999999, b, sizeof b), "1.00 s");
+  CHECK_STR(zinst_format_duration(4.56e9, b, sizeof b), "4.56 s");
+  CHECK_STR(zinst_format_duration(1234e9, b, sizeof b), "1234 s");
+  CHECK_STR(zinst_format_duration(-1, b, sizeof b), "-");
+
+  CHECK_STR(zinst_format_percent(12.345, b, sizeof b), "12.3%");
+  CHECK_STR(zinst_format_percent(100, b, sizeof b), "100.0%");
+  CHECK_STR(zinst_format_percent(0, b, sizeof b), "0.0%");
+}
+
+/* The escaped form of `text` as zinst_json_write_string writes it. */
+static void check_json_string(const char *text, const char *expected) {
+  char buffer[256] = "";
+  FILE *out = fmemopen(buffer, sizeof buffer - 1, "w");
+  zinst_json_write_string(out, text);
+  fclose(out);
+  CHECK_STR(buffer, expected);
+}
+
+static void test_json_escaping(void) {
+  check_json_string("plain", "\"plain\"");
+  check_json_string("a\"b\\c", "\"a\\\"b\\\\c\"");
+  check_json_string("\n\t\r\b\f\x01\x1f", "\"\\n\\t\\r\\b\\f\\u0001\\u001f\"");
+  check_json_string("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+                    "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
+  check_json_string("bad \xff end", "\"bad \\ufffd end\"");
+  check_json_string("cut \xe2\x82", "\"cut \\ufffd\\ufffd\"");
+  check_json_string("overlong \xc0\xaf", "\"overlong \\ufffd\\ufffd\"");
+  check_json_string("surrogate \xed\xa0\x80", "\"surrogate \\ufffd\\ufffd\\ufffd\"");
+
+  char buffer[512] = "";
+  FILE *out = fmemopen(buffer, sizeof buffer - 1, "w");
+  struct zinst_json json;
+  zinst_json_init(&json, out);
+  zinst_json_begin_object(&json);
+  zinst_json_key(&json, "n");
+  zinst_json_uint(&json, 18446744073709551615ULL);
+  zinst_json_key(&json, "list");
+  zinst_json_begin_array(&json);
+  zinst_json_double(&json, 12.5);
+  zinst_json_null(&json);
+  zinst_json_begin_array(&json);
+  zinst_json_end_array(&json);
+  zinst_json_end_array(&json);
+  zinst_json_end_object(&json);
+  CHECK(zinst_json_finish(&json) == 0);
+  fclose(out);
+  CHECK_STR(buffer, "{\n  \"n\": 18446744073709551615,\n  \"list\": [\n    12.5,\n    null,\n"
+                    "    []\n  ]\n}\n");
+}
+
+int main(void) {
+  test_recursion_counted_once();
+  test_mutual_recursion();
+  test_threads_merge_by_path();
+  test_large_trees();
+  test_empty_profile();
+  test_ticks_to_ns();
+  test_units();
+  test_json_escaping();
+  return TEST_RESULT();
+}
