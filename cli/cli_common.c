@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "json_writer.h"
@@ -148,9 +149,25 @@ char *zinst_strdup_printf(const char *fmt, ...) {
   return text;
 }
 
+const char *zinst_display_path(const char *path) {
+  static char cwd[4096];
+  static size_t cwd_length;
+  if (cwd_length == 0) {
+    if (!getcwd(cwd, sizeof cwd - 1))
+      return path;
+    cwd_length = strlen(cwd);
+    if (cwd_length > 1)
+      cwd[cwd_length++] = '/'; /* "/" itself already ends in one */
+    cwd[cwd_length] = '\0';
+  }
+  if (strncmp(path, cwd, cwd_length) == 0 && path[cwd_length] != '\0')
+    return path + cwd_length;
+  return path;
+}
+
 char *zinst_function_location(const struct zinst_profile *profile, uint32_t function) {
   const struct zinst_function_record *f = &profile->functions[function];
-  const char *file = zinst_profile_string(profile, f->file);
+  const char *file = zinst_display_path(zinst_profile_string(profile, f->file));
   if (file[0] == '\0')
     return zinst_strdup_printf("?");
   if (f->line == 0)
@@ -202,8 +219,9 @@ static const char *dump_reason_name(uint32_t reason) {
 void zinst_print_profile_header(FILE *out, const char *path, const struct zinst_profile *profile) {
   const struct zinst_process_record *p = &profile->process;
   char buffer[ZINST_UNIT_BUFFER];
-  fprintf(out, "profile:  %s (written %s)\n", path, dump_reason_name(p->dump_reason));
-  fprintf(out, "program:  %s\n", zinst_profile_string(profile, p->exe_path));
+  fprintf(out, "profile:  %s (written %s)\n", zinst_display_path(path),
+          dump_reason_name(p->dump_reason));
+  fprintf(out, "program:  %s\n", zinst_display_path(zinst_profile_string(profile, p->exe_path)));
   const char *command_line = zinst_profile_string(profile, p->command_line);
   if (command_line[0])
     fprintf(out, "command:  %s\n", command_line);
@@ -229,7 +247,7 @@ void zinst_print_profile_header(FILE *out, const char *path, const struct zinst_
   if (p->depth_overflow_calls)
     fprintf(out,
             "warning:  %" PRIu64 " calls were deeper than the maximum depth %" PRIu32
-            " and are not in the call tree\n",
+            ": counted under their ancestor at that depth, which also holds their time\n",
             p->depth_overflow_calls, p->max_depth);
   if (p->lost_calls)
     fprintf(out, "warning:  %" PRIu64 " calls were not recorded (node arena exhausted)\n",

@@ -81,6 +81,11 @@ int zinst_select_threads(const struct zinst_profile *profile, const char *path, 
                          uint64_t tid, uint32_t **threads, uint32_t *count);
 
 /* "file:line", "file" when the line is unknown, "?" when the file is too. New malloc'd string. */
+/* `path` relative to the current directory when it lies below it (tables
+ * stay narrow and free of machine-specific prefixes), else `path` itself.
+ * Returns a pointer into `path`. JSON output keeps full paths. */
+const char *zinst_display_path(const char *path);
+
 char *zinst_function_location(const struct zinst_profile *profile, uint32_t function);
 
 /* Display name of a function, falling back to its linkage name, then "?". Borrowed. */
