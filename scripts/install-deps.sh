@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what zinst needs on Debian 12, and nothing when it is all there.
+#
+#   scripts/install-deps.sh demo   what `make demo` needs (LLVM/Clang 19)
+#   scripts/install-deps.sh test   what `make check` needs (LLVM/Clang 19 and 22,
+#                                  lit's tools, uftrace for the cross-check)
+#
+# Debian 12's default clang is 14, too old: every package names its major.
+set -euo pipefail
+
+purpose=${1:-test}
+llvm_packages() {
+  local v=$1
+  echo "llvm-$v-dev clang-$v llvm-$v-tools lld-$v libclang-rt-$v-dev"
+}
+
+packages="cmake ninja-build make python3 git"
+case "$purpose" in
+  demo) packages="$packages $(llvm_packages 19)" ;;
+  test) packages="$packages $(llvm_packages 19) $(llvm_packages 22) uftrace" ;;
+  *) echo "usage: $0 demo|test" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in $packages; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "zinst: installing ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

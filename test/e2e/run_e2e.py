@@ -1,0 +1,351 @@
+#!/usr/bin/env python3
+"""End-to-end tests: compile real programs with the zinst plugin, run them,
+read the profile back with `zinst report --json` / `zinst tree --json`, and
+assert exact counts.
+
+Each test is one function named case_<name>; CMake registers one ctest test
+per case (see CMakeLists.txt beside this file). Run one by hand with:
+
+    run_e2e.py --zinst BUILD/bin/zinst --clang CLANG --src test/e2e/programs \
+               --work /tmp/e2e CASE
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+
+class Failure(Exception):
+    pass
+
+
+class Env:
+    def __init__(self, args, case):
+        self.zinst = os.path.abspath(args.zinst)
+        self.clang = args.clang
+        self.src = os.path.abspath(args.src)
+        self.work = os.path.join(os.path.abspath(args.work), case)
+        shutil.rmtree(self.work, ignore_errors=True)
+        os.makedirs(self.work)
+        include = os.path.join(os.path.dirname(self.src), "..", "..", "include")
+        self.include = os.path.abspath(include)
+
+    def path(self, name):
+        return os.path.join(self.work, name)
+
+    def run(self, cmd, env=None, expect_status=0, cwd=None):
+        full_env = dict(os.environ)
+        full_env.pop("ZINST_OUTPUT", None)
+        if env:
+            full_env.update(env)
+        proc = subprocess.run(cmd, cwd=cwd or self.work, env=full_env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if expect_status is not None and proc.returncode != expect_status:
+            raise Failure("command %s exited %d (expected %d)\nstdout:\n%s\nstderr:\n%s" %
+                          (" ".join(cmd), proc.returncode, expect_status, proc.stdout, proc.stderr))
+        return proc
+
+    def zinst_cc(self, sources, output, flags=("-O2", "-g"), driver="cc", extra=()):
+        cmd = [self.zinst, driver] + list(flags) + ["-I", self.include]
+        cmd += [os.path.join(self.src, s) for s in sources] + list(extra) + ["-o", self.path(output)]
+        self.run(cmd)
+        return self.path(output)
+
+    def profile_run(self, exe, args=(), profile="out.zinst", expect_status=0, env=None):
+        out = self.path(profile)
+        run_env = {"ZINST_OUTPUT": out}
+        if env:
+            run_env.update(env)
+        proc = self.run([exe] + [str(a) for a in args], env=run_env, expect_status=expect_status)
+        if not os.path.exists(out):
+            raise Failure("no profile written at %s\nstderr:\n%s" % (out, proc.stderr))
+        return out, proc
+
+    def report(self, profile, *extra):
+        proc = self.run([self.zinst, "report", "--json", "--top", "0"] + list(extra) + [profile])
+        return json.loads(proc.stdout)
+
+    def tree(self, profile, *extra):
+        proc = self.run([self.zinst, "tree", "--json"] + list(extra) + [profile])
+        return json.loads(proc.stdout)
+
+
+def calls_by_name(report):
+    return {f["name"]: f["calls"] for f in report["functions"]}
+
+
+def expect_eq(what, got, want):
+    if got != want:
+        raise Failure("%s: got %r, expected %r" % (what, got, want))
+
+
+def expect(cond, message):
+    if not cond:
+        raise Failure(message)
+
+
+def find_path(roots, names):
+    """The tree node reached by following function names from a root."""
+    level = roots
+    node = None
+    for name in names:
+        matches = [n for n in level if n["name"] == name]
+        if len(matches) != 1:
+            raise Failure("path %s: %d nodes named %s at this level (%s)" %
+                          ("/".join(names), len(matches), name,
+                           ", ".join(n["name"] for n in level)))
+        node = matches[0]
+        level = node["children"]
+    return node
+
+
+def walk_tree(nodes, visit, parent=None):
+    for n in nodes:
+        visit(n, parent)
+        walk_tree(n["children"], visit, n)
+
+
+# ----------------------------------------------------------------------------
+# cases
+
+
+def case_recursion_o2(env):
+    """walk(d) makes exactly 2^(d+1)-1 calls, each context once per level."""
+    exe = env.zinst_cc(["recursion_walk.c"], "walk")
+    depth = 12
+    profile, _ = env.profile_run(exe, [depth])
+    calls = calls_by_name(env.report(profile))
+    expect_eq("walk calls", calls.get("walk"), 2 ** (depth + 1) - 1)
+    expect_eq("main calls", calls.get("main"), 1)
+    # The call tree is a chain main -> walk -> walk ... of depth+1 walk frames;
+    # the walk node at level k (0-based) runs 2^k times.
+    tree = env.tree(profile)
+    node = find_path(tree["roots"], ["main"])
+    for level in range(depth + 1):
+        node = find_path(node["children"], ["walk"])
+        expect_eq("walk calls at level %d" % level, node["calls"], 2 ** level)
+    expect_eq("children of the deepest walk", node["children"], [])
+
+
+def case_recursion_o0(env):
+    """At -O0 (every function optnone) the counts are the source's own."""
+    exe = env.zinst_cc(["recursion_walk.c"], "walk0", flags=("-O0", "-g"))
+    profile, _ = env.profile_run(exe, [10])
+    calls = calls_by_name(env.report(profile))
+    expect_eq("walk calls", calls.get("walk"), 2 ** 11 - 1)
+
+
+def case_flat_recursion_time(env):
+    """Recursion must not double count inclusive time in the flat profile:
+    walk's total is at most main's total and its self time is positive."""
+    exe = env.zinst_cc(["recursion_walk.c"], "walk")
+    profile, _ = env.profile_run(exe, [16])
+    report = env.report(profile)
+    by_name = {f["name"]: f for f in report["functions"]}
+    walk, main = by_name["walk"], by_name["main"]
+    expect(walk["total_ticks"] <= main["total_ticks"],
+           "walk total %d exceeds main total %d" % (walk["total_ticks"], main["total_ticks"]))
+    expect(walk["self_ticks"] > 0, "walk has no self time")
+    expect(walk["self_ticks"] <= walk["total_ticks"], "walk self > total")
+    expect(report["profile"]["mode"] == "time", "default mode is time")
+    expect(report["profile"]["ticks_per_second"] > 0, "counter frequency missing")
+
+
+def case_uftrace_agrees(env):
+    """For fib at -O2 zinst counts exactly the calls the optimized binary
+    makes: the same number uftrace records for a -pg build."""
+    if shutil.which("uftrace") is None:
+        raise Failure("uftrace is not installed (the test command installs it)")
+    n = 18
+    exe = env.zinst_cc(["fib.c"], "fib")
+    profile, _ = env.profile_run(exe, [n])
+    zinst_calls = calls_by_name(env.report(profile)).get("fib")
+    pg = env.path("fib-pg")
+    env.run([env.clang, "-O2", "-g", "-pg", os.path.join(env.src, "fib.c"), "-o", pg])
+    data = env.path("uftrace.data")
+    env.run(["uftrace", "record", "--no-libcall", "-d", data, pg, str(n)])
+    out = env.run(["uftrace", "report", "-d", data, "-f", "call", "--no-pager"]).stdout
+    uftrace_calls = None
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) == 2 and fields[1] == "fib":
+            uftrace_calls = int(fields[0])
+    expect(uftrace_calls is not None, "uftrace report has no fib line:\n" + out)
+    expect_eq("fib calls, zinst vs uftrace", zinst_calls, uftrace_calls)
+    # And fewer than the naive source count: the optimizer really did change it.
+    naive = [0, 1]
+    for _ in range(2, n + 2):
+        naive.append(naive[-1] + naive[-2])
+    source_calls = 2 * naive[n + 1] - 1
+    expect(zinst_calls < source_calls,
+           "expected the -O2 binary to make fewer than %d calls, zinst says %d" %
+           (source_calls, zinst_calls))
+
+
+def case_threads(env):
+    """8 threads x N calls: per-thread and merged counts exact."""
+    exe = env.zinst_cc(["threads.c"], "threads")
+    n = 100000
+    profile, _ = env.profile_run(exe, [n])
+    calls = calls_by_name(env.report(profile))
+    expect_eq("work calls", calls.get("work"), 8 * n)
+    expect_eq("helper calls", calls.get("helper"), 8 * n // 2)
+    expect_eq("thread_main calls", calls.get("thread_main"), 8)
+    expect_eq("main calls", calls.get("main"), 1)
+    per_thread = env.report(profile, "--per-thread")
+    workers = [t for t in per_thread["threads"]
+               if any(f["name"] == "work" for f in t["functions"])]
+    expect_eq("threads that ran work", len(workers), 8)
+    for t in workers:
+        c = calls_by_name(t)
+        expect_eq("work calls in thread %s" % t["tid"], c.get("work"), n)
+        expect_eq("helper calls in thread %s" % t["tid"], c.get("helper"), n // 2)
+
+
+def case_function_pointers(env):
+    exe = env.zinst_cc(["function_pointers.c"], "fnptr")
+    n = 40000
+    profile, _ = env.profile_run(exe, [n])
+    calls = calls_by_name(env.report(profile))
+    expect_eq("op_add calls", calls.get("op_add"), 3 * n // 4)
+    expect_eq("op_mul calls", calls.get("op_mul"), n // 4)
+    tree = env.tree(profile)
+    expect_eq("op_mul under run", find_path(tree["roots"], ["main", "run", "op_mul"])["calls"],
+              n // 4)
+
+
+def case_dlopen(env):
+    """An instrumented library loaded with dlopen and closed before exit."""
+    lib = env.zinst_cc(["dlopen_plugin.c"], "libplugin.so", flags=("-O2", "-g", "-fPIC", "-shared"))
+    exe = env.zinst_cc(["dlopen_main.c"], "dlmain", extra=("-ldl",))
+    n = 1000
+    profile, _ = env.profile_run(exe, [lib, n])
+    report = env.report(profile)
+    calls = calls_by_name(report)
+    expect_eq("plugin_entry calls", calls.get("plugin_entry"), 5)
+    expect_eq("plugin_step calls", calls.get("plugin_step"), 5 * n)
+    step = [f for f in report["functions"] if f["name"] == "plugin_step"][0]
+    expect(step["file"].endswith("dlopen_plugin.c"), "plugin_step file is %r" % step["file"])
+    expect_eq("plugin_step line", step["line"], 3)
+    # call_plugin's call is in tail position: its frame ends before
+    # plugin_entry starts (a sibling call at -O2), so plugin_entry is main's
+    # child, as it is on the real stack.
+    expect_eq("call_plugin calls", calls.get("call_plugin"), 5)
+    tree = env.tree(profile)
+    expect_eq("plugin_step under plugin_entry",
+              find_path(tree["roots"], ["main", "plugin_entry", "plugin_step"])["calls"], 5 * n)
+    expect_eq("call_plugin's children", find_path(tree["roots"], ["main", "call_plugin"])["children"],
+              [])
+
+
+def case_deep_exit(env):
+    """exit() from 200 frames deep: profile written, each frame counted once."""
+    exe = env.zinst_cc(["deep_exit.c"], "deep")
+    profile, _ = env.profile_run(exe)
+    calls = calls_by_name(env.report(profile))
+    expect_eq("descend calls", calls.get("descend"), 200)
+    expect_eq("main calls", calls.get("main"), 1)
+    tree = env.tree(profile)
+    node = find_path(tree["roots"], ["main"])
+    depth = 0
+    while node["children"]:
+        expect_eq("children at depth %d" % depth, len(node["children"]), 1)
+        node = node["children"][0]
+        expect_eq("calls at depth %d" % depth, node["calls"], 1)
+        depth += 1
+    expect_eq("open frames in the tree", depth, 200)
+
+
+def case_exceptions(env):
+    """C++ exceptions through instrumented frames keep the view consistent."""
+    n = 3000
+    exe = env.zinst_cc(["exceptions.cpp"], "exc", driver="c++")
+    profile, _ = env.profile_run(exe, [n])
+    report = env.report(profile)
+    calls = calls_by_name(report)
+    expect_eq("sim::thrower(int) calls", calls.get("sim::thrower(int)"), n)
+    expect_eq("sim::middle(int, int*) calls", calls.get("sim::middle(int, int*)"), n)
+    expect_eq("sim::outer(int, int*) calls", calls.get("sim::outer(int, int*)"), n)
+    tree = env.tree(profile)
+    path = ["main", "sim::outer(int, int*)", "sim::middle(int, int*)", "sim::thrower(int)"]
+    expect_eq("thrower under middle", find_path(tree["roots"], path)["calls"], n)
+
+    def check(node, parent):
+        if parent is not None:
+            expect(node["total_ticks"] <= parent["total_ticks"],
+                   "%s total %d exceeds its caller %s total %d" %
+                   (node["name"], node["total_ticks"], parent["name"], parent["total_ticks"]))
+    walk_tree(tree["roots"], check)
+
+
+def case_dump_api(env):
+    """zinst_dump() and zinst_reset() from the program."""
+    exe = env.zinst_cc(["dump_api.c"], "dumpapi")
+    first, second = env.path("first.zinst"), env.path("second.zinst")
+    profile, _ = env.profile_run(exe, [first, second])
+    expect_eq("tick calls before reset", calls_by_name(env.report(first)).get("tick"), 100)
+    expect_eq("tick calls after reset", calls_by_name(env.report(second)).get("tick"), 40)
+    expect_eq("tick calls at exit", calls_by_name(env.report(profile)).get("tick"), 42)
+
+
+def case_count_mode(env):
+    """ZINST_MODE=count: exact counts, no cycle totals."""
+    exe = env.zinst_cc(["recursion_walk.c"], "walk")
+    profile, _ = env.profile_run(exe, [8], env={"ZINST_MODE": "count"})
+    report = env.report(profile)
+    expect_eq("mode", report["profile"]["mode"], "count")
+    expect_eq("walk calls", calls_by_name(report).get("walk"), 2 ** 9 - 1)
+    for f in report["functions"]:
+        expect_eq("%s total ticks in count mode" % f["name"], f["total_ticks"], 0)
+
+
+def case_output_pattern(env):
+    """ZINST_OUTPUT with %p and %e; default name without it."""
+    exe = env.zinst_cc(["recursion_walk.c"], "walkpat")
+    proc = env.run([exe, "3"], env={"ZINST_OUTPUT": env.path("p-%e-%p.zinst")})
+    names = [f for f in os.listdir(env.work) if f.startswith("p-walkpat-")]
+    expect_eq("files from the pattern", len(names), 1)
+    expect(re.fullmatch(r"p-walkpat-\d+\.zinst", names[0]) is not None, "name %r" % names[0])
+    rundir = env.path("default")
+    os.makedirs(rundir)
+    env.run([exe, "3"], cwd=rundir)
+    expect_eq("default file name", sorted(os.listdir(rundir)), ["walkpat.zinst"])
+    del proc
+
+
+CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
+         if name.startswith("case_")}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--zinst", required=True)
+    parser.add_argument("--clang", required=True)
+    parser.add_argument("--src", required=True)
+    parser.add_argument("--work", required=True)
+    parser.add_argument("--list", action="store_true")
+    parser.add_argument("cases", nargs="*")
+    args = parser.parse_args()
+    if args.list:
+        print("\n".join(CASES))
+        return 0
+    failed = 0
+    for case in args.cases or list(CASES):
+        if case not in CASES:
+            print("unknown case %s (known: %s)" % (case, ", ".join(CASES)))
+            return 2
+        try:
+            CASES[case](Env(args, case))
+            print("PASS %s" % case)
+        except Failure as e:
+            failed += 1
+            print("FAIL %s: %s" % (case, e))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
