@@ -44,7 +44,7 @@ static const char flags_help_text[] =
     "usage: zinst flags [--compile] [--link] [--cc] [--cxx]\n"
     "\n"
     "Print, on one line, what `zinst cc` adds, for build systems:\n"
-    "  --compile   compiler flags (the pass plugin)\n"
+    "  --compile   compiler flags (the pass plugin, the include path of zinst.h)\n"
     "  --link      linker inputs and flags (runtime archive, -lpthread, export)\n"
     "  --cc        path of the C compiler that can load the plugin\n"
     "  --cxx       path of the C++ compiler that can load the plugin\n"
@@ -116,11 +116,13 @@ static char *installed_file(const char *command, const char *directory, const ch
 struct zinst_paths { /* owns every string */
   char *plugin;
   char *runtime;
+  char *include_flag; /* "-I<prefix>/include" for zinst.h; NULL if that directory is missing */
 };
 
 static void free_paths(struct zinst_paths *paths) {
   free(paths->plugin);
   free(paths->runtime);
+  free(paths->include_flag);
 }
 
 static int find_paths(const char *command, bool need_runtime, struct zinst_paths *paths) {
@@ -131,6 +133,16 @@ static int find_paths(const char *command, bool need_runtime, struct zinst_paths
   paths->plugin = installed_file(command, directory, PLUGIN_NAME);
   if (paths->plugin && need_runtime)
     paths->runtime = installed_file(command, directory, RUNTIME_NAME);
+  /* zinst.h lives in ../include beside lib/ in the build and install trees,
+   * so `#include <zinst.h>` works with no flag of the user's. */
+  char *include = zinst_strdup_printf("%s/../include/zinst.h", directory);
+  char *resolved = include ? realpath(include, NULL) : NULL;
+  if (resolved) {
+    *strrchr(resolved, '/') = '\0';
+    paths->include_flag = zinst_strdup_printf("-I%s", resolved);
+  }
+  free(resolved);
+  free(include);
   free(directory);
   if (!paths->plugin || (need_runtime && !paths->runtime)) {
     free_paths(paths);
@@ -166,8 +178,8 @@ int zinst_cmd_cc(int argc, char **argv) {
   if (find_paths(command, links, &paths) != 0)
     return ZINST_EXIT_FAILURE;
   char *plugin_flag = zinst_strdup_printf("-fpass-plugin=%s", paths.plugin);
-  /* compiler, plugin flag, user arguments, runtime, -lpthread, export flag, NULL */
-  char **args = malloc(((size_t)user_count + 6) * sizeof *args);
+  /* compiler, plugin flag, include flag, user arguments, runtime, -lpthread, export flag, NULL */
+  char **args = malloc(((size_t)user_count + 7) * sizeof *args);
   if (!plugin_flag || !args) {
     fprintf(stderr, "zinst %s: out of memory\n", command);
     free(plugin_flag);
@@ -179,6 +191,8 @@ int zinst_cmd_cc(int argc, char **argv) {
   size_t count = 0;
   args[count++] = (char *)compiler;
   args[count++] = plugin_flag;
+  if (paths.include_flag)
+    args[count++] = paths.include_flag;
   for (int i = 0; i < user_count; i++)
     args[count++] = user_args[i];
   if (links) {
@@ -246,6 +260,8 @@ int zinst_cmd_flags(int argc, char **argv) {
   }
   if (compile) {
     printf("%s-fpass-plugin=%s", separator, paths.plugin);
+    if (paths.include_flag)
+      printf(" %s", paths.include_flag);
     separator = " ";
   }
   if (link)

@@ -195,7 +195,10 @@ def case_cc(zinst, _sample, _count):
         check("libzinst.so" in r.stderr, f"missing plugin reported: {r.stderr}")
         print("plugin or runtime not built: checked the refusal only")
         return
-    check(run(zinst, "flags", "--compile").stdout.strip() == f"-fpass-plugin={plugin}", "compile")
+    include = os.path.realpath(os.path.join(os.path.dirname(zinst), "..", "include"))
+    check(os.path.exists(os.path.join(include, "zinst.h")), f"zinst.h beside lib/: {include}")
+    check(run(zinst, "flags", "--compile").stdout.strip() ==
+          f"-fpass-plugin={plugin} -I{include}", "compile")
     check(run(zinst, "flags", "--link").stdout.strip() ==
           f"{runtime} -lpthread -Wl,--export-dynamic-symbol=__zinst_*", "link")
     # clang -### prints the jobs it would run: the plugin reaches cc1, the
@@ -209,7 +212,8 @@ def case_cc(zinst, _sample, _count):
         check(f"-fpass-plugin={plugin}" in jobs and runtime in jobs and
               "--export-dynamic-symbol=__zinst_*" in jobs, f"linking command:\n{jobs}")
         jobs = run(zinst, "cc", "-###", "-c", source, "-o", out + ".o").stderr
-        check(f"-fpass-plugin={plugin}" in jobs and runtime not in jobs, f"-c command:\n{jobs}")
+        check(f"-fpass-plugin={plugin}" in jobs and runtime not in jobs and
+              f'"-I" "{include}"' in jobs, f"-c command:\n{jobs}")
         jobs = run(zinst, "cc", "-###", "-shared", source, "-o", out + ".so").stderr
         check(runtime not in jobs, f"-shared command:\n{jobs}")
         jobs = run(zinst, "c++", "-###", "-c", source, "-o", out + ".o").stderr
