@@ -26,6 +26,12 @@
 /* Lets instrumented shared libraries, dlopen'd ones included, bind to the
  * runtime linked into the executable. */
 #define EXPORT_FLAG "-Wl,--export-dynamic-symbol=__zinst_*"
+/* The archive is wrapped in --whole-archive so that its place on the link
+ * line does not matter: build systems put linker flags (CMake's
+ * CMAKE_EXE_LINKER_FLAGS, make's LDFLAGS) before the objects, where a plain
+ * archive would be scanned before anything needs it. */
+#define WHOLE_ARCHIVE "-Wl,--whole-archive"
+#define NO_WHOLE_ARCHIVE "-Wl,--no-whole-archive"
 
 static const char cc_help_text[] =
     "usage: zinst cc [clang arguments]\n"
@@ -51,7 +57,10 @@ static const char flags_help_text[] =
     "\n"
     "Makefile:  CC = $(shell zinst flags --cc)\n"
     "           CFLAGS += $(shell zinst flags --compile)\n"
-    "           LDLIBS += $(shell zinst flags --link)\n";
+    "           LDLIBS += $(shell zinst flags --link)\n"
+    "CMake:     cmake -DCMAKE_C_COMPILER=\"$(zinst flags --cc)\" \\\n"
+    "                 -DCMAKE_C_FLAGS=\"$(zinst flags --compile)\" \\\n"
+    "                 -DCMAKE_EXE_LINKER_FLAGS=\"$(zinst flags --link)\" ...\n";
 
 /*
  * The library directory: <directory of this executable>/../lib, resolved.
@@ -178,8 +187,9 @@ int zinst_cmd_cc(int argc, char **argv) {
   if (find_paths(command, links, &paths) != 0)
     return ZINST_EXIT_FAILURE;
   char *plugin_flag = zinst_strdup_printf("-fpass-plugin=%s", paths.plugin);
-  /* compiler, plugin flag, include flag, user arguments, runtime, -lpthread, export flag, NULL */
-  char **args = malloc(((size_t)user_count + 7) * sizeof *args);
+  /* compiler, plugin flag, include flag, user arguments, whole-archive runtime (3),
+   * -lpthread, export flag, NULL */
+  char **args = malloc(((size_t)user_count + 9) * sizeof *args);
   if (!plugin_flag || !args) {
     fprintf(stderr, "zinst %s: out of memory\n", command);
     free(plugin_flag);
@@ -196,7 +206,9 @@ int zinst_cmd_cc(int argc, char **argv) {
   for (int i = 0; i < user_count; i++)
     args[count++] = user_args[i];
   if (links) {
+    args[count++] = WHOLE_ARCHIVE;
     args[count++] = paths.runtime;
+    args[count++] = NO_WHOLE_ARCHIVE;
     args[count++] = "-lpthread";
     args[count++] = EXPORT_FLAG;
   }
@@ -265,7 +277,8 @@ int zinst_cmd_flags(int argc, char **argv) {
     separator = " ";
   }
   if (link)
-    printf("%s%s -lpthread %s", separator, paths.runtime, EXPORT_FLAG);
+    printf("%s%s %s %s -lpthread %s", separator, WHOLE_ARCHIVE, paths.runtime, NO_WHOLE_ARCHIVE,
+           EXPORT_FLAG);
   putchar('\n');
   free_paths(&paths);
   return fflush(stdout) == 0 ? ZINST_EXIT_OK : ZINST_EXIT_FAILURE;

@@ -200,7 +200,8 @@ def case_cc(zinst, _sample, _count):
     check(run(zinst, "flags", "--compile").stdout.strip() ==
           f"-fpass-plugin={plugin} -I{include}", "compile")
     check(run(zinst, "flags", "--link").stdout.strip() ==
-          f"{runtime} -lpthread -Wl,--export-dynamic-symbol=__zinst_*", "link")
+          f"-Wl,--whole-archive {runtime} -Wl,--no-whole-archive -lpthread "
+          "-Wl,--export-dynamic-symbol=__zinst_*", "link")
     # clang -### prints the jobs it would run: the plugin reaches cc1, the
     # runtime and the export reach the linker only when linking.
     with tempfile.TemporaryDirectory() as scratch:
