@@ -315,6 +315,37 @@ def case_output_pattern(env):
     del proc
 
 
+def case_makefile_recipe(env):
+    """The README's Makefile recipe (zinst flags) builds a profiled program."""
+    shutil.copy(os.path.join(env.src, "threads.c"), env.path("threads.c"))
+    with open(env.path("Makefile"), "w") as f:
+        f.write("CC = $(shell $(ZINST) flags --cc)\n"
+                "CFLAGS += -O2 -g $(shell $(ZINST) flags --compile)\n"
+                "LDLIBS += $(shell $(ZINST) flags --link)\n"
+                "threads: threads.c\n")
+    env.run(["make", "-s", "ZINST=" + env.zinst, "threads"])
+    profile, _ = env.profile_run(env.path("threads"), [1000])
+    expect_eq("work calls", calls_by_name(env.report(profile)).get("work"), 8 * 1000)
+
+
+def case_cmake_recipe(env):
+    """The README's CMake recipe (flags in CMAKE_*_FLAGS) passes CMake's own
+    compiler check and builds a profiled program."""
+    shutil.copy(os.path.join(env.src, "threads.c"), env.path("threads.c"))
+    with open(env.path("CMakeLists.txt"), "w") as f:
+        f.write("cmake_minimum_required(VERSION 3.20)\nproject(recipe C)\n"
+                "add_executable(threads threads.c)\n")
+
+    def flags(kind):
+        return env.run([env.zinst, "flags", kind]).stdout.strip()
+    env.run(["cmake", "-S", env.work, "-B", env.path("build"), "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
+             "-DCMAKE_C_COMPILER=" + flags("--cc"), "-DCMAKE_C_FLAGS=" + flags("--compile"),
+             "-DCMAKE_EXE_LINKER_FLAGS=" + flags("--link")])
+    env.run(["cmake", "--build", env.path("build")])
+    profile, _ = env.profile_run(env.path("build/threads"), [1000])
+    expect_eq("work calls", calls_by_name(env.report(profile)).get("work"), 8 * 1000)
+
+
 CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
          if name.startswith("case_")}
 
