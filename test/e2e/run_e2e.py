@@ -240,6 +240,24 @@ def case_dlopen(env):
               [])
 
 
+def case_shared_library(env):
+    """An instrumented library linked at build time: both modules register at
+    startup and calls across them stay in one calling-context tree."""
+    env.zinst_cc(["shared_lib.c"], "libshared.so", flags=("-O2", "-g", "-fPIC", "-shared"))
+    exe = env.zinst_cc(["shared_main.c"], "shmain",
+                       extra=("-L" + env.work, "-lshared", "-Wl,-rpath," + env.work))
+    n = 500
+    profile, _ = env.profile_run(exe, [n])
+    calls = calls_by_name(env.report(profile))
+    expect_eq("drive calls", calls.get("drive"), 3)
+    expect_eq("shared_sum calls", calls.get("shared_sum"), 3)
+    expect_eq("shared_term calls", calls.get("shared_term"), 3 * n)
+    tree = env.tree(profile)
+    expect_eq("shared_term under drive/shared_sum",
+              find_path(tree["roots"], ["main", "drive", "shared_sum", "shared_term"])["calls"],
+              3 * n)
+
+
 def case_deep_exit(env):
     """exit() from 200 frames deep: profile written, each frame counted once."""
     exe = env.zinst_cc(["deep_exit.c"], "deep")
