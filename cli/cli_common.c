@@ -244,6 +244,15 @@ void zinst_print_profile_header(FILE *out, const char *path, const struct zinst_
   else
     fprintf(out, "counter:  %.2f MHz, %s\n", (double)p->ticks_per_second / 1e6,
             clock_description(p->clock_flags));
+  if (p->mode == ZINST_MODE_TIME) {
+    if (p->sample_interval <= 1)
+      fprintf(out, "timing:   every activation (exact)\n");
+    else
+      fprintf(out,
+              "timing:   1 in %" PRIu32 " activations sampled (first %" PRIu32
+              " calls of each context exact); \u00b1 is a 95%% interval\n",
+              p->sample_interval, p->exact_calls_per_context);
+  }
   if (p->depth_overflow_calls)
     fprintf(out,
             "warning:  %" PRIu64 " calls were deeper than the maximum depth %" PRIu32
@@ -279,6 +288,10 @@ void zinst_json_profile_object(struct zinst_json *json, const char *path,
   zinst_json_uint(json, p->depth_overflow_calls);
   zinst_json_key(json, "lost_calls");
   zinst_json_uint(json, p->lost_calls);
+  zinst_json_key(json, "sample_interval");
+  zinst_json_uint(json, p->sample_interval);
+  zinst_json_key(json, "exact_calls_per_context");
+  zinst_json_uint(json, p->exact_calls_per_context);
   zinst_json_end_object(json);
 }
 

@@ -95,6 +95,8 @@ static void dump_process(FILE *out, const struct zinst_profile *profile) {
   fprintf(out, "  clock_flags           0x%" PRIx32 "\n", p->clock_flags);
   fprintf(out, "  max_depth             %" PRIu32 "\n", p->max_depth);
   fprintf(out, "  dump_reason           %" PRIu32 "\n", p->dump_reason);
+  fprintf(out, "  sample_interval       %" PRIu32 "\n", p->sample_interval);
+  fprintf(out, "  exact_calls_per_context %" PRIu32 "\n", p->exact_calls_per_context);
 }
 
 static void dump_records(FILE *out, const struct zinst_profile *profile) {
@@ -136,6 +138,10 @@ static void dump_records(FILE *out, const struct zinst_profile *profile) {
             " exclusive=%" PRIu64 "  %s\n",
             i, index_text(n->parent, a, sizeof a), index_text(n->function, b, sizeof b), n->calls,
             n->inclusive_ticks, n->exclusive_ticks, zinst_function_name(profile, n->function));
+    fprintf(out,
+            "      timed_calls=%" PRIu64 " inclusive_error=%" PRIu64 " exclusive_error=%" PRIu64
+            "\n",
+            n->timed_calls, n->inclusive_error_ticks, n->exclusive_error_ticks);
   }
 }
 

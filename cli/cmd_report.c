@@ -35,6 +35,8 @@ static const char help_text[] =
     "\n"
     "Flat profile: per function, its calls, its self time (in the function\n"
     "itself) and its total time (including callees; recursion counted once).\n"
+    "Times of sampled profiles are estimates; '\u00b1 total' is the 95% interval\n"
+    "of the total time, 'exact' when every call was timed.\n"
     "PROFILE '-' reads standard input.\n"
     "\n"
     "options:\n"
@@ -132,10 +134,17 @@ static void json_functions(struct zinst_json *json, const struct zinst_profile *
     zinst_json_uint(json, f->line);
     zinst_json_key(json, "calls");
     zinst_json_uint(json, e->calls);
+    zinst_json_key(json, "timed_calls");
+    zinst_json_uint(json, e->timed_calls);
     zinst_json_key(json, "self_ticks");
     zinst_json_uint(json, e->self_ticks);
     zinst_json_key(json, "total_ticks");
     zinst_json_uint(json, e->total_ticks);
+    /* One standard error each, in ticks; 0 when measured exactly. */
+    zinst_json_key(json, "self_ticks_error");
+    zinst_json_uint(json, zinst_error_ticks(e->self_variance));
+    zinst_json_key(json, "total_ticks_error");
+    zinst_json_uint(json, zinst_error_ticks(e->total_variance));
     zinst_json_key(json, "self_ns");
     json_ns(json, profile, e->self_ticks);
     zinst_json_key(json, "total_ns");
@@ -165,13 +174,14 @@ static int print_table(FILE *out, const struct zinst_profile *profile,
   char self_header[32], total_header[32];
   snprintf(self_header, sizeof self_header, "self %s", zinst_tick_unit(profile));
   snprintf(total_header, sizeof total_header, "total %s", zinst_tick_unit(profile));
-  const char *timed_headers[] = {"calls",      self_header, "self time", "self %",   total_header,
-                                 "total time", "mean/call", "function",  "file:line"};
+  const char *timed_headers[] = {"calls",      self_header,  "self time",    "self %",
+                                 total_header, "total time", "\u00b1 total", "mean/call",
+                                 "function",   "file:line"};
   const char *count_headers[] = {"calls", "function", "file:line"};
   struct zinst_table table;
   if (timed) {
-    zinst_table_init(&table, 9, timed_headers, "rrrrrrrll");
-    table.max_width[7] = 60;
+    zinst_table_init(&table, 10, timed_headers, "rrrrrrrrll");
+    table.max_width[8] = 60;
   } else {
     zinst_table_init(&table, 3, count_headers, "rll");
     table.max_width[1] = 60;
@@ -181,7 +191,7 @@ static int print_table(FILE *out, const struct zinst_profile *profile,
     const struct zinst_flat_entry *e = rows[i].entry;
     char calls[ZINST_UNIT_BUFFER], self_time[ZINST_UNIT_BUFFER], self_ticks[ZINST_UNIT_BUFFER],
         self_percent[ZINST_UNIT_BUFFER], total_ticks[ZINST_UNIT_BUFFER],
-        total_time[ZINST_UNIT_BUFFER], mean[ZINST_UNIT_BUFFER];
+        total_time[ZINST_UNIT_BUFFER], total_error[ZINST_UNIT_BUFFER], mean[ZINST_UNIT_BUFFER];
     char *location = zinst_function_location(profile, e->function);
     zinst_format_count(e->calls, calls, sizeof calls);
     if (timed) {
@@ -195,6 +205,8 @@ static int print_table(FILE *out, const struct zinst_profile *profile,
                                sizeof self_percent),
           zinst_format_count(e->total_ticks, total_ticks, sizeof total_ticks),
           time_cell(profile, (double)e->total_ticks, total_time),
+          zinst_format_error(zinst_error_ticks(e->total_variance), e->total_ticks,
+                             e->timed_calls == e->calls, total_error, sizeof total_error),
           mean_cell,
           rows[i].name,
           location ? location : "?",

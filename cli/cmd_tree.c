@@ -31,6 +31,8 @@ static const char help_text[] =
     "its self time, calls and total time. Children are sorted by total time\n"
     "(for count-mode profiles: by the calls in their subtree). Threads are\n"
     "merged by call path unless --per-thread. PROFILE '-' reads standard input.\n"
+    "Times of sampled profiles are estimates; '\u00b1 total' is the 95% interval\n"
+    "of the total time, 'exact' when every call was timed.\n"
     "\n"
     "options:\n"
     "  --depth N        show N levels (default: all)\n"
@@ -150,10 +152,17 @@ static void json_open_node(struct zinst_json *json, const struct tree_view *view
   zinst_json_uint(json, f->line);
   zinst_json_key(json, "calls");
   zinst_json_uint(json, node->calls);
+  zinst_json_key(json, "timed_calls");
+  zinst_json_uint(json, node->timed_calls);
   zinst_json_key(json, "total_ticks");
   zinst_json_uint(json, node->inclusive_ticks);
   zinst_json_key(json, "self_ticks");
   zinst_json_uint(json, node->exclusive_ticks);
+  /* One standard error each, in ticks; 0 when measured exactly. */
+  zinst_json_key(json, "total_ticks_error");
+  zinst_json_uint(json, zinst_error_ticks(node->inclusive_variance));
+  zinst_json_key(json, "self_ticks_error");
+  zinst_json_uint(json, zinst_error_ticks(node->exclusive_variance));
   zinst_json_key(json, "total_ns");
   json_ns(json, view->profile, node->inclusive_ticks);
   zinst_json_key(json, "self_ns");
@@ -166,7 +175,7 @@ static int add_text_row(struct zinst_table *table, const struct tree_view *view,
                         const struct zinst_tree_node *node) {
   const struct zinst_profile *profile = view->profile;
   char total_percent[ZINST_UNIT_BUFFER], self_percent[ZINST_UNIT_BUFFER], calls[ZINST_UNIT_BUFFER],
-      total_time[ZINST_UNIT_BUFFER];
+      total_time[ZINST_UNIT_BUFFER], total_error[ZINST_UNIT_BUFFER];
   zinst_format_percent(percent(weight(view, node), view->total), total_percent,
                        sizeof total_percent);
   zinst_format_percent(percent(view->timed ? node->exclusive_ticks : node->calls, view->total),
@@ -185,7 +194,14 @@ static int add_text_row(struct zinst_table *table, const struct tree_view *view,
     return -1;
   int status;
   if (zinst_profile_has_time(profile)) {
-    const char *cells[] = {total_percent, self_percent, calls, time, label};
+    const char *cells[] = {
+        total_percent,
+        self_percent,
+        calls,
+        time,
+        zinst_format_error(zinst_error_ticks(node->inclusive_variance), node->inclusive_ticks,
+                           node->timed_calls == node->calls, total_error, sizeof total_error),
+        label};
     status = zinst_table_add_row(table, cells);
   } else {
     const char *cells[] = {total_percent, self_percent, calls, label};
@@ -267,13 +283,13 @@ static int show_tree(const struct zinst_profile *profile, const struct tree_opti
     zinst_json_key(json, "hidden_below_depth");
     zinst_json_uint(json, view.hidden_below_depth);
   } else {
-    static const char *const timed_headers[] = {"total %", "self %", "calls", "total time",
-                                                "function  file:line"};
+    static const char *const timed_headers[] = {
+        "total %", "self %", "calls", "total time", "\u00b1 total", "function  file:line"};
     static const char *const count_headers[] = {"calls %", "self %", "calls",
                                                 "function  file:line"};
     struct zinst_table table;
     if (zinst_profile_has_time(profile))
-      zinst_table_init(&table, 5, timed_headers, "rrrrl");
+      zinst_table_init(&table, 6, timed_headers, "rrrrrl");
     else
       zinst_table_init(&table, 4, count_headers, "rrrl");
     status = walk(&view, &order, &table, NULL);

@@ -7,6 +7,7 @@
  */
 #include "profile_model.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,8 +124,14 @@ static int merge_thread(struct zinst_call_tree *tree, struct child_index *index,
       return -1;
     struct zinst_tree_node *target = &tree->nodes[merged];
     target->calls += node->calls;
+    target->timed_calls += node->timed_calls;
     target->inclusive_ticks += node->inclusive_ticks;
     target->exclusive_ticks += node->exclusive_ticks;
+    /* Threads are sampled independently: variances add. */
+    target->inclusive_variance +=
+        (double)node->inclusive_error_ticks * (double)node->inclusive_error_ticks;
+    target->exclusive_variance +=
+        (double)node->exclusive_error_ticks * (double)node->exclusive_error_ticks;
     merged_of[n] = merged;
   }
   return 0;
@@ -152,16 +159,32 @@ int zinst_call_tree_build(const struct zinst_profile *profile, const uint32_t *t
     if (merge_thread(&tree, &index, profile, &profile->threads[t], merged_of) != 0)
       goto out_of_memory;
   }
-  /* Children always have larger indices than their parents: one backward pass sums subtrees. */
+  /* Children always have larger indices than their parents: one backward pass sums subtrees.
+   * self_estimate first collects the children's inclusive ticks, and whether any is estimated. */
+  bool *estimated = calloc(tree.node_count, sizeof *estimated);
+  if (!estimated)
+    goto out_of_memory;
   for (uint32_t n = tree.node_count; n-- > 0;) {
     struct zinst_tree_node *node = &tree.nodes[n];
     node->subtree_calls += node->calls;
     tree.total_calls += node->calls;
-    if (node->parent != ZINST_NONE)
+    if (node->inclusive_variance > 0)
+      estimated[n] = true;
+    const int64_t children = node->self_estimate; /* sum of the children's inclusive ticks */
+    node->self_estimate = estimated[n] ? (int64_t)node->inclusive_ticks - children
+                                       : (int64_t)node->exclusive_ticks;
+    if (node->parent != ZINST_NONE) {
       tree.nodes[node->parent].subtree_calls += node->subtree_calls;
-    if (node->parent == ZINST_TREE_ROOT)
+      tree.nodes[node->parent].self_estimate += (int64_t)node->inclusive_ticks;
+      if (node->inclusive_variance > 0)
+        estimated[node->parent] = true;
+    }
+    if (node->parent == ZINST_TREE_ROOT) {
       tree.total_ticks += node->inclusive_ticks;
+      tree.total_variance += node->inclusive_variance;
+    }
   }
+  free(estimated);
   free(merged_of);
   free(index.slots);
   *out = tree;
@@ -189,11 +212,13 @@ int zinst_flat_profile_build(const struct zinst_call_tree *tree, uint32_t functi
   /* Depth-first walk with an explicit stack: trees can be deeper than the C stack. */
   uint32_t *stack = malloc((size_t)tree->node_count * sizeof *stack);
   uint32_t *cursor = malloc((size_t)tree->node_count * sizeof *cursor);
-  if (!entries || !active || !stack || !cursor) {
+  int64_t *self_sum = calloc(function_count ? function_count : 1, sizeof *self_sum);
+  if (!entries || !active || !stack || !cursor || !self_sum) {
     free(entries);
     free(active);
     free(stack);
     free(cursor);
+    free(self_sum);
     return -1;
   }
   for (uint32_t f = 0; f < function_count; f++)
@@ -216,20 +241,29 @@ int zinst_flat_profile_build(const struct zinst_call_tree *tree, uint32_t functi
     cursor[top] = node->next_sibling;
     struct zinst_flat_entry *entry = &entries[node->function];
     entry->calls += node->calls;
-    entry->self_ticks += node->exclusive_ticks;
-    if (active[node->function] == 0) /* outermost activation: recursion counted once */
+    entry->timed_calls += node->timed_calls;
+    self_sum[node->function] += node->self_estimate;
+    entry->self_variance += node->exclusive_variance;
+    if (active[node->function] == 0) { /* outermost activation: recursion counted once */
       entry->total_ticks += node->inclusive_ticks;
+      entry->total_variance += node->inclusive_variance;
+    }
     active[node->function]++;
     stack[depth] = child;
     cursor[depth] = node->first_child;
     depth++;
   }
+  /* Floored once per function: an estimate's noise may make single nodes negative. */
+  for (uint32_t f = 0; f < function_count; f++)
+    entries[f].self_ticks = self_sum[f] > 0 ? (uint64_t)self_sum[f] : 0;
   free(active);
   free(stack);
   free(cursor);
+  free(self_sum);
   out->entries = entries;
   out->count = function_count;
   out->total_ticks = tree->total_ticks;
+  out->total_variance = tree->total_variance;
   return 0;
 }
 
@@ -238,6 +272,13 @@ void zinst_flat_profile_free(struct zinst_flat_profile *flat) {
     return;
   free(flat->entries);
   memset(flat, 0, sizeof *flat);
+}
+
+uint64_t zinst_error_ticks(double variance) {
+  if (!(variance > 0))
+    return 0;
+  const double error = sqrt(variance);
+  return error >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)(error + 0.5);
 }
 
 bool zinst_ticks_to_ns(uint64_t ticks, uint64_t ticks_per_second, uint64_t *ns) {

@@ -24,8 +24,15 @@ struct zinst_tree_node {
   uint32_t next_sibling; /* ZINST_NONE at the end of the list */
   uint32_t depth;        /* 0 for the root, 1 for top-level calls */
   uint64_t calls;
-  uint64_t inclusive_ticks;
-  uint64_t exclusive_ticks;
+  uint64_t timed_calls; /* calls whose duration was measured (sampling) */
+  uint64_t inclusive_ticks;  /* estimate (exact when the variance is 0) */
+  uint64_t exclusive_ticks;  /* as stored: floored at 0 node by node */
+  double inclusive_variance; /* squared standard errors, summed over merged nodes */
+  double exclusive_variance;
+  /* inclusive - children's inclusive, unfloored, for estimated nodes (else
+   * exclusive_ticks): summing these, not the floored values, keeps a
+   * function's self time unbiased under sampling. */
+  int64_t self_estimate;
   uint64_t subtree_calls; /* calls of this node and all its descendants */
 };
 
@@ -34,7 +41,8 @@ struct zinst_call_tree { /* owns nodes */
   uint32_t node_count;  /* >= 1: the root is always there */
   uint32_t capacity;    /* private */
   uint64_t total_ticks; /* sum of the top-level nodes' inclusive ticks */
-  uint64_t total_calls; /* sum of every node's calls */
+  double total_variance; /* their squared standard errors, summed */
+  uint64_t total_calls;  /* sum of every node's calls */
 };
 
 /*
@@ -53,14 +61,18 @@ void zinst_call_tree_free(struct zinst_call_tree *tree);
 struct zinst_flat_entry {
   uint32_t function;    /* index into profile->functions */
   uint64_t calls;       /* sum of calls over the function's nodes */
-  uint64_t self_ticks;  /* sum of exclusive ticks */
+  uint64_t timed_calls; /* sum of timed calls over the same nodes */
+  uint64_t self_ticks;  /* sum of exclusive ticks (estimated nodes: unfloored, then floored) */
   uint64_t total_ticks; /* inclusive ticks of the nodes with no ancestor of the same function */
+  double self_variance; /* squared standard errors, summed over the nodes counted */
+  double total_variance;
 };
 
 struct zinst_flat_profile {         /* owns entries */
   struct zinst_flat_entry *entries; /* one per function, entries[i].function == i */
   uint32_t count;
   uint64_t total_ticks; /* the tree's total_ticks: 100% */
+  double total_variance;
 };
 
 /*
@@ -80,5 +92,8 @@ void zinst_flat_profile_free(struct zinst_flat_profile *flat);
  * overflow); saturates at UINT64_MAX.
  */
 bool zinst_ticks_to_ns(uint64_t ticks, uint64_t ticks_per_second, uint64_t *ns);
+
+/* One standard error from a variance (squared ticks), rounded to ticks. */
+uint64_t zinst_error_ticks(double variance);
 
 #endif /* ZINST_PROFILE_MODEL_H */

@@ -345,6 +345,9 @@ static int check_process(struct parse_context *ctx, const struct zinst_profile *
   if (p->mode != ZINST_MODE_TIME && p->mode != ZINST_MODE_COUNT)
     return fail_at(ctx, field_at(slot, 0, offsetof(rec, mode)),
                    "process mode %" PRIu32 " is neither time (0) nor count (1)", p->mode);
+  if (p->mode == ZINST_MODE_TIME && p->sample_interval == 0)
+    return fail_at(ctx, field_at(slot, 0, offsetof(rec, sample_interval)),
+                   "process sample_interval is 0 in time mode (1 means every activation timed)");
   return 0;
 }
 
@@ -464,6 +467,19 @@ static int check_threads_and_nodes(struct parse_context *ctx, const struct zinst
       return fail_at(ctx, field_at(nodes, n, offsetof(struct zinst_node_record, function)),
                      "node %" PRIu32 " refers to function %" PRIu32 ", but FUNCTIONS has %" PRIu32,
                      n, node->function, profile->function_count);
+    if (node->timed_calls > node->calls)
+      return fail_at(ctx, field_at(nodes, n, offsetof(struct zinst_node_record, timed_calls)),
+                     "node %" PRIu32 " has %" PRIu64 " timed calls, more than its %" PRIu64
+                     " calls",
+                     n, node->timed_calls, node->calls);
+    /* Every call timed: the inclusive total is measured, so it has no error
+     * (the exclusive one may: it subtracts the children's estimates). */
+    if (node->timed_calls == node->calls && node->inclusive_error_ticks != 0)
+      return fail_at(ctx,
+                     field_at(nodes, n, offsetof(struct zinst_node_record, inclusive_error_ticks)),
+                     "node %" PRIu32 " has every call timed but an inclusive error of %" PRIu64
+                     " ticks",
+                     n, node->inclusive_error_ticks);
   }
   return 0;
 }

@@ -42,8 +42,18 @@ int zinst_table_add_row(struct zinst_table *table, const char *const *cells) {
   return 0;
 }
 
+/* Columns `text` occupies: UTF-8 continuation bytes take none (cells such as
+ * "\u00b10.4%" hold non-ASCII characters). */
+static size_t display_width(const char *text) {
+  size_t width = 0;
+  for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+    if ((*p & 0xC0) != 0x80)
+      width++;
+  return width;
+}
+
 static void print_cell(FILE *out, const char *text, size_t width, bool right, bool last) {
-  const size_t length = strlen(text);
+  const size_t length = display_width(text);
   const size_t pad = length < width ? width - length : 0;
   if (right)
     fprintf(out, "%*s", (int)pad, "");
@@ -69,10 +79,10 @@ int zinst_table_print(const struct zinst_table *table, FILE *out) {
   for (uint32_t c = 0; c < table->columns; c++) {
     if (table->headers[c]) {
       has_header = true;
-      width[c] = strlen(table->headers[c]);
+      width[c] = display_width(table->headers[c]);
     }
     for (uint32_t r = 0; r < table->rows; r++) {
-      const size_t length = strlen(table->cells[(size_t)r * table->columns + c]);
+      const size_t length = display_width(table->cells[(size_t)r * table->columns + c]);
       if (length > width[c] && (table->max_width[c] == 0 || length <= table->max_width[c]))
         width[c] = length;
     }

@@ -65,3 +65,21 @@ const char *zinst_format_percent(double percent, char *buf, size_t size) {
     snprintf(buf, size, "%.1f%%", percent);
   return buf;
 }
+
+const char *zinst_format_error(uint64_t error, uint64_t total, bool all_timed, char *buf,
+                               size_t size) {
+  if (error == 0 && all_timed)
+    snprintf(buf, size, "exact");
+  else if (total == 0 || error == 0)
+    snprintf(buf, size, "\u00b1?");
+  else {
+    const double percent = 196.0 * (double)error / (double)total;
+    if (percent < 0.05)
+      snprintf(buf, size, "\u00b1<0.1%%");
+    else if (percent < 9.95)
+      snprintf(buf, size, "\u00b1%.1f%%", percent);
+    else
+      snprintf(buf, size, "\u00b1%.0f%%", percent);
+  }
+  return buf;
+}

@@ -6,6 +6,7 @@
 #ifndef ZINST_UNITS_H
 #define ZINST_UNITS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,5 +29,13 @@ const char *zinst_format_duration(double ns, char *buf, size_t size);
 
 /* `percent` with one decimal: "12.3%", "100.0%", "0.0%". Writes into `buf`, returns it. */
 const char *zinst_format_percent(double percent, char *buf, size_t size);
+
+/*
+ * The 95% interval (1.96 standard errors) of an estimated total as a share
+ * of it: "±0.4%", "±12%", "±<0.1%"; "exact" when `error` is 0; "±?" when the
+ * total is 0 but not its error. Writes into `buf` and returns it.
+ */
+const char *zinst_format_error(uint64_t error, uint64_t total, bool all_timed, char *buf,
+                               size_t size);
 
 #endif /* ZINST_UNITS_H */

@@ -103,6 +103,11 @@ struct zinst_process_record {
   uint32_t clock_flags;    /* ZINST_CLOCK_* */
   uint32_t max_depth;      /* shadow stack bound in force */
   uint32_t dump_reason;    /* ZINST_DUMP_* */
+  /* Time mode: 1 in sample_interval activations (on average) beyond the
+   * first exact_calls_per_context calls of each context is timed; 1 = every
+   * activation (exact). Both 0 in count mode. */
+  uint32_t sample_interval;
+  uint32_t exact_calls_per_context;
 };
 
 /* module flags */
@@ -148,17 +153,25 @@ struct zinst_thread_record {
  * thread's range and smaller than this node's own index, or ZINST_NONE for a
  * call made with nothing instrumented on the stack.
  *
- * inclusive_ticks covers the whole activation, children included; frames
- * still open when the file is written count up to that moment.
- * exclusive_ticks = inclusive_ticks - sum of the children's inclusive_ticks
- * (floored at 0). Both are 0 in ZINST_MODE_COUNT.
+ * calls is exact. timed_calls of them were timed (the first
+ * exact_calls_per_context, then a random 1 in sample_interval);
+ * inclusive_ticks estimates the time of all calls, children included, from
+ * the timed ones (exact when timed_calls == calls); frames still open when
+ * the file is written count up to that moment. exclusive_ticks =
+ * inclusive_ticks - sum of the children's inclusive_ticks (floored at 0).
+ * The *_error_ticks are one standard error of the estimates, 0 when exact
+ * (always 0 when timed_calls == calls). Every tick field and timed_calls
+ * are 0 in ZINST_MODE_COUNT.
  */
 struct zinst_node_record {
   uint32_t parent;
   uint32_t function; /* index into FUNCTIONS */
   uint64_t calls;
+  uint64_t timed_calls; /* <= calls */
   uint64_t inclusive_ticks;
   uint64_t exclusive_ticks;
+  uint64_t inclusive_error_ticks;
+  uint64_t exclusive_error_ticks;
 };
 
 #ifdef __cplusplus
@@ -168,11 +181,11 @@ struct zinst_node_record {
 #endif
 ZINST_FORMAT_ASSERT(sizeof(struct zinst_file_header) == 64, "header is 64 bytes");
 ZINST_FORMAT_ASSERT(sizeof(struct zinst_section_entry) == 32, "section entry is 32 bytes");
-ZINST_FORMAT_ASSERT(sizeof(struct zinst_process_record) == 96, "process record is 96 bytes");
+ZINST_FORMAT_ASSERT(sizeof(struct zinst_process_record) == 104, "process record is 104 bytes");
 ZINST_FORMAT_ASSERT(sizeof(struct zinst_module_record) == 16, "module record is 16 bytes");
 ZINST_FORMAT_ASSERT(sizeof(struct zinst_function_record) == 24, "function record is 24 bytes");
 ZINST_FORMAT_ASSERT(sizeof(struct zinst_thread_record) == 32, "thread record is 32 bytes");
-ZINST_FORMAT_ASSERT(sizeof(struct zinst_node_record) == 32, "node record is 32 bytes");
+ZINST_FORMAT_ASSERT(sizeof(struct zinst_node_record) == 56, "node record is 56 bytes");
 
 /* CRC-32 (IEEE 802.3, reflected, poly 0xEDB88320). Start with crc = 0; feed
  * chunks in order. Defined in format/crc32.c. */

@@ -70,6 +70,9 @@ static void load_config(void) {
       env_setting("ZINST_MAX_THREADS", ZINST_DEFAULT_MAX_THREADS, 0, 1u << 20);
   zinst_config.max_nodes =
       env_setting("ZINST_MAX_NODES", ZINST_DEFAULT_MAX_NODES, 1, ZINST_LIMIT_MAX_NODES);
+  zinst_config.sample_interval = env_setting("ZINST_SAMPLE", ZINST_DEFAULT_SAMPLE_INTERVAL, 1,
+                                             ZINST_LIMIT_SAMPLE_INTERVAL);
+  zinst_config.exact_calls = ZINST_EXACT_CALLS;
   const char *verbose = getenv("ZINST_VERBOSE");
   zinst_config.verbose = verbose && strcmp(verbose, "1") == 0;
 }
@@ -214,6 +217,9 @@ int zinst_dump_with_reason(const char *path, uint32_t reason) {
       .clock_flags = zinst_config.clock_flags,
       .max_depth = zinst_config.max_depth,
       .dump_reason = reason,
+      .sample_interval = zinst_config.mode == ZINST_MODE_TIME ? zinst_config.sample_interval : 0,
+      .exact_calls_per_context =
+          zinst_config.mode == ZINST_MODE_TIME ? zinst_config.exact_calls : 0,
   };
   void *image = NULL;
   size_t size = 0;

@@ -50,7 +50,12 @@ uint32_t zinst_tree_append(struct zinst_tree *tree, uint32_t parent, uint32_t fu
   }
   uint32_t index = tree->count++;
   tree->nodes[index] = (struct zinst_tree_node){
-      .parent = parent, .function = function, .calls = calls, .inclusive_ticks = inclusive_ticks};
+      .parent = parent,
+      .function = function,
+      .calls = calls,
+      .inclusive_ticks = inclusive_ticks,
+      .exact_calls = calls,
+  };
   return index;
 }
 
@@ -133,8 +138,7 @@ int zinst_tree_merge(struct zinst_tree *target, const struct zinst_tree *source)
       }
       child_index_put(&index, target, match);
     }
-    target->nodes[match].calls += from->calls;
-    target->nodes[match].inclusive_ticks += from->inclusive_ticks;
+    zinst_tree_node_add(&target->nodes[match], from);
     target_of[node] = match;
   }
   free(index.slots);
@@ -146,7 +150,34 @@ int zinst_tree_merge(struct zinst_tree *target, const struct zinst_tree *source)
 
 void zinst_tree_clear_counts(struct zinst_tree *tree) {
   for (uint32_t node = 0; node < tree->count; node++) {
-    tree->nodes[node].calls = 0;
-    tree->nodes[node].inclusive_ticks = 0;
+    struct zinst_tree_node *n = &tree->nodes[node];
+    *n = (struct zinst_tree_node){.parent = n->parent, .function = n->function};
   }
+}
+
+void zinst_tree_node_add(struct zinst_tree_node *target, const struct zinst_tree_node *source) {
+  target->calls += source->calls;
+  target->inclusive_ticks += source->inclusive_ticks;
+  target->exact_calls += source->exact_calls;
+  target->sampled_calls += source->sampled_calls;
+  target->sampled_ticks += source->sampled_ticks;
+  target->sampled_sq += source->sampled_sq;
+}
+
+static void subtract_floor(uint64_t *value, uint64_t baseline) {
+  *value = *value > baseline ? *value - baseline : 0;
+}
+
+void zinst_tree_node_subtract(struct zinst_tree_node *target,
+                              const struct zinst_tree_node *baseline) {
+  subtract_floor(&target->calls, baseline->calls);
+  subtract_floor(&target->inclusive_ticks, baseline->inclusive_ticks);
+  subtract_floor(&target->exact_calls, baseline->exact_calls);
+  subtract_floor(&target->sampled_calls, baseline->sampled_calls);
+  subtract_floor(&target->sampled_ticks, baseline->sampled_ticks);
+  /* Keep sampled_ticks a part of inclusive_ticks whatever the flooring did. */
+  if (target->sampled_ticks > target->inclusive_ticks)
+    target->sampled_ticks = target->inclusive_ticks;
+  target->sampled_sq =
+      target->sampled_sq > baseline->sampled_sq ? target->sampled_sq - baseline->sampled_sq : 0;
 }

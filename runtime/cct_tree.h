@@ -14,11 +14,23 @@
 
 #include <stdint.h>
 
+/*
+ * Raw sums, as the hooks gathered them (hooks.c explains the sampling): the
+ * writer turns them into estimates. Every field is a plain sum, so trees of
+ * several threads add field by field and a zinst_reset() baseline subtracts
+ * field by field.
+ */
 struct zinst_tree_node {
   uint32_t parent;   /* node index; ZINST_NONE for the root */
   uint32_t function; /* process-wide function id; 0 for the root */
-  uint64_t calls;
+  uint64_t calls;    /* exact */
+  /* Measured inclusive ticks summed over the timed activations of both
+   * strata (exact + sampled): a lower bound of the true total. */
   uint64_t inclusive_ticks;
+  uint64_t exact_calls;   /* calls in the exact stratum (the first K of a context) */
+  uint64_t sampled_calls; /* timed activations beyond the first K */
+  uint64_t sampled_ticks; /* their part of inclusive_ticks */
+  double sampled_sq;      /* sum of their squared durations (ticks^2) */
 };
 
 struct zinst_tree {
@@ -38,7 +50,9 @@ void zinst_tree_free(struct zinst_tree *tree);
 
 /* Append a node under `parent` (which must exist) and return its index, or
  * ZINST_NONE if the array could not grow. Pointers into tree->nodes are
- * invalidated by the call. Does not look for an existing equal node. */
+ * invalidated by the call. Does not look for an existing equal node. The
+ * node's calls are all in the exact stratum (exact_calls = calls), with
+ * inclusive_ticks measured; the sampled fields are 0. */
 uint32_t zinst_tree_append(struct zinst_tree *tree, uint32_t parent, uint32_t function,
                            uint64_t calls, uint64_t inclusive_ticks);
 
@@ -52,5 +66,10 @@ int zinst_tree_merge(struct zinst_tree *target, const struct zinst_tree *source)
 
 /* Set every count of `tree` to zero, keeping its shape. */
 void zinst_tree_clear_counts(struct zinst_tree *tree);
+
+/* target += source / target -= source (floored at 0), field by field. */
+void zinst_tree_node_add(struct zinst_tree_node *target, const struct zinst_tree_node *source);
+void zinst_tree_node_subtract(struct zinst_tree_node *target,
+                              const struct zinst_tree_node *baseline);
 
 #endif /* ZINST_CCT_TREE_H */

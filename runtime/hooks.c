@@ -2,9 +2,27 @@
  * hooks.c - the hot path: __zinst_enter and __zinst_exit.
  *
  * Per event: one TLS load, a few loads and stores in the thread's own block,
- * and in time mode one unserialized rdtsc. No malloc, lock, stdio, syscall
- * (except creating a thread's block on its first event) or lock-prefixed
- * instruction. Everything rare is behind a branch to a cold function.
+ * and, for a timed activation only, one unserialized rdtsc. No malloc, lock,
+ * stdio, syscall (except creating a thread's block on its first event) or
+ * lock-prefixed instruction. Everything rare is behind a branch to a cold
+ * function.
+ *
+ * Sampling (time mode). Every call is counted; only some activations are
+ * timed, because two rdtsc per call (~19 ns) cost more than the rest of
+ * the hooks together. Each enter decides, and records in its frame, whether
+ * its activation is timed; the exit obeys the frame, so the choice cannot
+ * depend on the activation's duration:
+ *   - exact stratum: the first exact_limit (K) calls of every context are
+ *     timed, so that cold contexts (main, set-up code) are measured exactly;
+ *   - sampled stratum: every later enter counts the thread's countdown
+ *     down; the one reaching 0 is timed and the countdown is reloaded with
+ *     a pseudo-random interval uniform on [1, 2R-1] (mean R), so that a
+ *     periodic call pattern cannot alias with the sampling.
+ * Untimed activations read no clock at all. The writer extrapolates each
+ * context's sampled stratum and states one standard error
+ * (profile_writer.c). R = 1 times every activation: exact, as without
+ * sampling. In count mode K = 0 and the countdown never yields a timed
+ * activation (cold reload every 2^32 enters).
  *
  * Stack pointers: each frame records __builtin_frame_address(0) of the
  * hook. Taking the frame address forces these two functions to set up a
@@ -46,6 +64,37 @@ static inline __attribute__((always_inline)) uint32_t function_id(struct zinst_m
   return id_base + index;
 }
 
+/* The next sampling interval, uniform on [1, sample_span]: xorshift64 and a
+ * multiply-shift (no division). */
+static inline __attribute__((always_inline)) uint32_t
+next_interval(struct zinst_thread_state *ts) {
+  uint64_t x = ts->rng;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  ts->rng = x;
+  return 1 + (uint32_t)(((x >> 32) * (uint64_t)ts->sample_span) >> 32);
+}
+
+/* Whether the activation that brings its node to `calls` calls is timed,
+ * and in which stratum. Called once per pushed frame, inside `busy`. */
+static inline __attribute__((always_inline)) uint32_t
+choose_frame_kind(struct zinst_thread_state *ts, uint64_t calls) {
+  if (ZINST_UNLIKELY(calls <= ts->exact_limit))
+    return ZINST_FRAME_EXACT;
+  uint32_t countdown = ts->countdown - 1;
+  if (ZINST_LIKELY(countdown != 0)) {
+    ts->countdown = countdown;
+    return ZINST_FRAME_UNTIMED;
+  }
+  if (ZINST_UNLIKELY(ts->count_only)) {
+    ts->countdown = UINT32_MAX;
+    return ZINST_FRAME_UNTIMED;
+  }
+  ts->countdown = next_interval(ts);
+  return ZINST_FRAME_SAMPLED;
+}
+
 /* The general enter: every case, including the thread's first event, lazy
  * registration, stack repair, a cache miss and the depth bound. */
 static __attribute__((noinline, cold)) void enter_general(struct zinst_module_info *module,
@@ -75,13 +124,16 @@ static __attribute__((noinline, cold)) void enter_general(struct zinst_module_in
                        ? parent->cached_child
                        : zinst_thread_find_or_add_child(ts, parent_index, id);
   struct zinst_node *node = &ts->nodes[child];
-  RELAXED_STORE(node->calls, node->calls + 1);
+  uint64_t calls = node->calls + 1;
+  RELAXED_STORE(node->calls, calls);
   if (depth < ts->frame_limit) {
     struct zinst_frame *frame = &ts->frames[depth];
     frame->stack_pointer = stack_pointer;
     frame->node = child;
     frame->function = id;
-    RELAXED_STORE(frame->start_ticks, ts->count_only ? 0 : zinst_read_ticks());
+    uint32_t kind = choose_frame_kind(ts, calls);
+    RELAXED_STORE(frame->kind, kind);
+    RELAXED_STORE(frame->start_ticks, kind != ZINST_FRAME_UNTIMED ? zinst_read_ticks() : 0);
     RELAXED_STORE(ts->depth, depth + 1);
   } else {
     /* Past the bound: counted under the deepest frame, not timed. */
@@ -94,7 +146,8 @@ done:
 }
 
 /* The general exit: every case, including calls past the depth bound,
- * stack repair and unmatched exits. `now` was read on entry to the hook. */
+ * stack repair and unmatched exits. `now` was read on entry to the hook if
+ * the top frame was timed, else it is 0 and read here when needed. */
 static __attribute__((noinline, cold)) void exit_general(struct zinst_module_info *module,
                                                          uint32_t index, uintptr_t stack_pointer,
                                                          uint64_t now) {
@@ -123,19 +176,15 @@ static __attribute__((noinline, cold)) void exit_general(struct zinst_module_inf
     }
     ts->unpushed_depth = 0; /* those calls were abandoned */
   }
+  if (now == 0 && !ts->count_only)
+    now = zinst_read_ticks(); /* for the frames closed below, if timed */
   if (frame->stack_pointer != stack_pointer || frame->function != id) {
     depth = zinst_thread_repair_for_exit(ts, stack_pointer, id, now);
     if (depth == 0)
       goto done;
     frame = &ts->frames[depth - 1];
   }
-  if (!ts->count_only) {
-    int64_t elapsed = (int64_t)(now - frame->start_ticks);
-    struct zinst_node *node = &ts->nodes[frame->node];
-    /* A counter that stepped back (a core with another TSC) adds nothing. */
-    RELAXED_STORE(node->inclusive_ticks,
-                  node->inclusive_ticks + (elapsed > 0 ? (uint64_t)elapsed : 0));
-  }
+  zinst_credit_frame(ts->nodes, frame, now);
   RELAXED_STORE(ts->depth, depth - 1);
 done:
   SIGNAL_FENCE();
@@ -172,13 +221,16 @@ ZINST_EXPORT __attribute__((noinline, hot)) void __zinst_enter(struct zinst_modu
   ts->busy = 1;
   SIGNAL_FENCE();
   struct zinst_node *node = &ts->nodes[child];
-  RELAXED_STORE(node->calls, node->calls + 1);
+  uint64_t calls = node->calls + 1;
+  RELAXED_STORE(node->calls, calls);
   struct zinst_frame *frame = &ts->frames[depth];
   frame->stack_pointer = stack_pointer;
   frame->node = child;
   frame->function = id;
+  uint32_t kind = choose_frame_kind(ts, calls);
+  RELAXED_STORE(frame->kind, kind);
   /* Last, so that the hook's own work is outside the measured interval. */
-  RELAXED_STORE(frame->start_ticks, ts->count_only ? 0 : zinst_read_ticks());
+  RELAXED_STORE(frame->start_ticks, kind != ZINST_FRAME_UNTIMED ? zinst_read_ticks() : 0);
   RELAXED_STORE(ts->depth, depth + 1);
   SIGNAL_FENCE();
   ts->busy = 0;
@@ -190,11 +242,13 @@ ZINST_EXPORT __attribute__((noinline, hot)) void __zinst_exit(struct zinst_modul
   struct zinst_thread_state *ts = zinst_tls_state;
   if (ZINST_UNLIKELY(ts == NULL))
     return; /* no enter was recorded on this thread */
-  /* First, so that the hook's own work is outside the measured interval. */
-  uint64_t now = ts->count_only ? 0 : zinst_read_ticks();
-  uint32_t id_base = __atomic_load_n(&module->id_base, __ATOMIC_RELAXED);
   uint32_t depth = ts->depth;
   struct zinst_frame *frame = &ts->frames[depth - 1];
+  /* Only the top frame's own decision makes an exit read the clock; as
+   * early as that allows, so that the hook's own work stays outside the
+   * measured interval. */
+  uint64_t now = frame->kind != ZINST_FRAME_UNTIMED ? zinst_read_ticks() : 0;
+  uint32_t id_base = __atomic_load_n(&module->id_base, __ATOMIC_RELAXED);
   if (ZINST_UNLIKELY(ts->busy || id_base == 0 || index >= module->function_count ||
                      ts->unpushed_depth != 0 || frame->stack_pointer != stack_pointer ||
                      frame->function != id_base + index)) {
@@ -203,13 +257,7 @@ ZINST_EXPORT __attribute__((noinline, hot)) void __zinst_exit(struct zinst_modul
   }
   ts->busy = 1;
   SIGNAL_FENCE();
-  if (!ts->count_only) {
-    int64_t elapsed = (int64_t)(now - frame->start_ticks);
-    struct zinst_node *node = &ts->nodes[frame->node];
-    /* A counter that stepped back (a core with another TSC) adds nothing. */
-    RELAXED_STORE(node->inclusive_ticks,
-                  node->inclusive_ticks + (elapsed > 0 ? (uint64_t)elapsed : 0));
-  }
+  zinst_credit_frame(ts->nodes, frame, now);
   RELAXED_STORE(ts->depth, depth - 1);
   SIGNAL_FENCE();
   ts->busy = 0;

@@ -167,25 +167,119 @@ static int64_t validate_snapshot(const struct zinst_snapshot *s, char *err, size
   return (int64_t)total;
 }
 
+/*
+ * The estimate of one context's inclusive ticks from its raw sums
+ * (cct_tree.h), with its variance (the square of one standard error) and
+ * the number of timed activations.
+ *
+ * Calls are split in two strata. The exact stratum (the context's first K
+ * calls, exact_calls of them) is measured whole: its ticks X are exact. Of
+ * the N' = calls - exact_calls later calls, n were sampled, independently of
+ * their durations, with sum S and sum of squares Q; their total is
+ * estimated as N' * S / n, with the standard error of a simple random
+ * sample without replacement: N' * s / sqrt(n) * sqrt(1 - n / N'), s^2 the
+ * sample variance (Q - S^2 / n) / (n - 1). With n < 2 no variance can be
+ * estimated: the unmeasured calls are estimated at the mean of all measured
+ * activations of the context, with an error equal to that extrapolated part
+ * ("we know little"). When every call was measured (N' == n, e.g. R = 1)
+ * the estimate is the measured sum and the error is 0.
+ */
+struct node_estimate {
+  uint64_t timed_calls;
+  uint64_t inclusive; /* ticks */
+  double variance;    /* ticks^2 */
+};
+
+static uint64_t ticks_from_double(double ticks) {
+  if (!(ticks > 0))
+    return 0;
+  if (ticks >= 18446744073709551615.0)
+    return UINT64_MAX;
+  return (uint64_t)(ticks + 0.5);
+}
+
+/* Square root of v >= 0 by Newton's method: the runtime must not need libm
+ * (instrumented C programs are not linked with -lm). Cold path. */
+static double square_root(double v) {
+  if (!(v > 0))
+    return 0;
+  double x = v >= 1 ? v : 1;
+  for (int i = 0; i < 200; i++) {
+    double next = 0.5 * (x + v / x);
+    if (next >= x)
+      break; /* converged: the iteration decreases monotonically from above */
+    x = next;
+  }
+  return x;
+}
+
+static struct node_estimate estimate_node(const struct zinst_tree_node *node) {
+  const uint64_t calls = node->calls;
+  const uint64_t measured = node->inclusive_ticks;
+  const uint64_t exact_calls = node->exact_calls < calls ? node->exact_calls : calls;
+  const uint64_t n = node->sampled_calls;
+  const uint64_t rest = calls - exact_calls; /* N' */
+  struct node_estimate e = {.timed_calls = exact_calls + n < calls ? exact_calls + n : calls,
+                            .inclusive = measured};
+  if (rest == 0 || n >= rest)
+    return e; /* every call measured */
+  const double sampled = (double)(node->sampled_ticks < measured ? node->sampled_ticks : measured);
+  const double exact = (double)measured - sampled;
+  const double unmeasured_share = (double)rest;
+  if (n >= 2) {
+    const double dn = (double)n;
+    double sample_variance = (node->sampled_sq - sampled * sampled / dn) / (dn - 1);
+    if (!(sample_variance > 0))
+      sample_variance = 0;
+    e.inclusive = ticks_from_double(exact + sampled * unmeasured_share / dn);
+    e.variance = unmeasured_share * unmeasured_share * sample_variance / dn *
+                 (1 - dn / unmeasured_share);
+    return e;
+  }
+  const uint64_t timed = exact_calls + n;
+  if (timed == 0)
+    return e; /* nothing measured: no basis for any estimate (see the format doc) */
+  const double extrapolated = (double)measured / (double)timed * (double)(rest - n);
+  e.inclusive = ticks_from_double((double)measured + extrapolated);
+  e.variance = extrapolated * extrapolated;
+  return e;
+}
+
 /* Write one thread's nodes (without its root) at `out`, renumbered so that
- * tree node k becomes file node first + k - 1, with exclusive ticks. */
+ * tree node k becomes file node first + k - 1, with estimates, exclusive
+ * ticks and errors. Scratch arrays hold tree->count - 1 entries each. */
 static void write_thread_nodes(const struct zinst_tree *tree, uint32_t first,
-                               struct zinst_node_record *out, uint64_t *child_ticks) {
+                               struct zinst_node_record *out, struct node_estimate *estimates,
+                               uint64_t *child_ticks, double *child_variance) {
   uint32_t count = tree->count ? tree->count - 1 : 0;
   memset(child_ticks, 0, (size_t)count * sizeof *child_ticks);
-  for (uint32_t n = 1; n < tree->count; n++)
-    if (tree->nodes[n].parent != 0)
-      child_ticks[tree->nodes[n].parent - 1] += tree->nodes[n].inclusive_ticks;
+  for (uint32_t n = 0; n < count; n++)
+    child_variance[n] = 0;
+  for (uint32_t n = 1; n < tree->count; n++) {
+    estimates[n - 1] = estimate_node(&tree->nodes[n]);
+    uint32_t parent = tree->nodes[n].parent;
+    if (parent != 0) {
+      child_ticks[parent - 1] += estimates[n - 1].inclusive;
+      child_variance[parent - 1] += estimates[n - 1].variance;
+    }
+  }
   for (uint32_t n = 1; n < tree->count; n++) {
     const struct zinst_tree_node *node = &tree->nodes[n];
-    uint64_t inclusive = node->inclusive_ticks;
+    const struct node_estimate *e = &estimates[n - 1];
+    uint64_t inclusive = e->inclusive;
     uint64_t children = child_ticks[n - 1];
+    /* Exclusive = inclusive - children: the errors add in quadrature. */
+    double exclusive_variance = e->variance + child_variance[n - 1];
     out[n - 1] = (struct zinst_node_record){
         .parent = node->parent == 0 ? ZINST_NONE : first + node->parent - 1,
         .function = node->function - 1,
         .calls = node->calls,
+        .timed_calls = e->timed_calls,
         .inclusive_ticks = inclusive,
         .exclusive_ticks = inclusive > children ? inclusive - children : 0,
+        .inclusive_error_ticks = e->variance > 0 ? ticks_from_double(square_root(e->variance)) : 0,
+        .exclusive_error_ticks =
+            exclusive_variance > 0 ? ticks_from_double(square_root(exclusive_variance)) : 0,
     };
   }
 }
@@ -207,6 +301,8 @@ int zinst_build_profile_image(const struct zinst_snapshot *s, void **image_out, 
   uint32_t process_strings[4];
   unsigned char *image = NULL;
   uint64_t *child_ticks = NULL;
+  double *child_variance = NULL;
+  struct node_estimate *estimates = NULL;
   int ok = string_table_init(&strings) == 0;
   if (ok) {
     function_strings = malloc((3 * (size_t)s->function_count + 1) * sizeof *function_strings);
@@ -272,6 +368,8 @@ int zinst_build_profile_image(const struct zinst_snapshot *s, void **image_out, 
       .clock_flags = s->clock_flags,
       .max_depth = s->max_depth,
       .dump_reason = s->dump_reason,
+      .sample_interval = s->sample_interval,
+      .exact_calls_per_context = s->exact_calls_per_context,
   };
   struct zinst_module_record *modules = (void *)(image + sections[1].offset);
   for (uint32_t m = 0; m < s->module_count; m++)
@@ -294,7 +392,9 @@ int zinst_build_profile_image(const struct zinst_snapshot *s, void **image_out, 
     if (s->threads[t].tree.count > largest_tree)
       largest_tree = s->threads[t].tree.count;
   child_ticks = malloc(((size_t)largest_tree + 1) * sizeof *child_ticks);
-  if (!child_ticks) {
+  child_variance = malloc(((size_t)largest_tree + 1) * sizeof *child_variance);
+  estimates = malloc(((size_t)largest_tree + 1) * sizeof *estimates);
+  if (!child_ticks || !child_variance || !estimates) {
     set_error(err, errlen, "out of memory for exclusive times");
     goto fail;
   }
@@ -308,7 +408,8 @@ int zinst_build_profile_image(const struct zinst_snapshot *s, void **image_out, 
                                               .first_node = first_node,
                                               .node_count = count,
                                               .thread_count = thread->thread_count};
-    write_thread_nodes(&thread->tree, first_node, nodes + first_node, child_ticks);
+    write_thread_nodes(&thread->tree, first_node, nodes + first_node, estimates, child_ticks,
+                       child_variance);
     first_node += count;
   }
   memcpy(image + sections[5].offset, strings.bytes, strings.size);
@@ -327,6 +428,8 @@ int zinst_build_profile_image(const struct zinst_snapshot *s, void **image_out, 
       zinst_profile_checksum(image, file_size);
 
   free(child_ticks);
+  free(child_variance);
+  free(estimates);
   free(function_strings);
   free(module_strings);
   free(thread_strings);
@@ -338,6 +441,8 @@ int zinst_build_profile_image(const struct zinst_snapshot *s, void **image_out, 
 fail:
   free(image);
   free(child_ticks);
+  free(child_variance);
+  free(estimates);
   free(function_strings);
   free(module_strings);
   free(thread_strings);

@@ -25,6 +25,11 @@
 #define ZINST_DEFAULT_MAX_NODES (1u << 20)
 #define ZINST_LIMIT_MAX_DEPTH (1u << 20)
 #define ZINST_LIMIT_MAX_NODES (1u << 26)
+/* Time mode samples activations (hooks.c): the first ZINST_EXACT_CALLS calls
+ * of every context are timed, then 1 in ZINST_SAMPLE on average. */
+#define ZINST_DEFAULT_SAMPLE_INTERVAL 16u
+#define ZINST_LIMIT_SAMPLE_INTERVAL (1u << 24)
+#define ZINST_EXACT_CALLS 16u
 
 /* Settings and clock origin, fixed by zinst_runtime_init() before any
  * thread state exists and read-only afterwards. */
@@ -34,6 +39,8 @@ struct zinst_config {
   uint32_t max_threads; /* ZINST_MAX_THREADS: exited threads kept separate */
   uint32_t max_nodes;   /* ZINST_MAX_NODES: contexts per thread */
   uint32_t clock_flags; /* ZINST_CLOCK_* */
+  uint32_t sample_interval; /* ZINST_SAMPLE: R, 1 = time every activation */
+  uint32_t exact_calls;     /* K: the first K calls of each context are timed */
   int verbose;          /* ZINST_VERBOSE=1 */
   uint64_t start_ticks; /* zinst_read_ticks() at start */
   uint64_t start_mono_ns;

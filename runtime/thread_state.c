@@ -124,30 +124,51 @@ int zinst_thread_copy_tree(const struct zinst_thread_state *ts, uint64_t now,
   uint32_t count = __atomic_load_n(&ts->node_count, __ATOMIC_ACQUIRE);
   if (zinst_tree_init(out, count) != 0)
     return -1;
+  uint64_t exact_limit = ts->exact_limit;
   for (uint32_t n = 1; n < count; n++) {
     const struct zinst_node *node = &ts->nodes[n];
+    uint64_t calls = RELAXED_LOAD(node->calls);
+    uint64_t exact_ticks = RELAXED_LOAD(node->exact_ticks);
+    uint64_t sampled_ticks = RELAXED_LOAD(node->sampled_ticks);
+    double sampled_sq;
+    __atomic_load(&node->sampled_sq, &sampled_sq, __ATOMIC_RELAXED);
     out->nodes[n] = (struct zinst_tree_node){
         .parent = node->parent,
         .function = node->function,
-        .calls = RELAXED_LOAD(node->calls),
-        .inclusive_ticks = RELAXED_LOAD(node->inclusive_ticks),
+        .calls = calls,
+        .inclusive_ticks = exact_ticks + sampled_ticks,
+        /* The exact stratum is the first exact_limit calls, open ones included. */
+        .exact_calls = calls < exact_limit ? calls : exact_limit,
+        .sampled_calls = RELAXED_LOAD(node->sampled_calls),
+        .sampled_ticks = sampled_ticks,
+        .sampled_sq = sampled_sq,
     };
   }
   out->count = count;
   if (!ts->count_only) {
-    /* Open frames count up to `now`; the live frames are only read. */
+    /* Open frames count up to `now` in their own stratum (an open sampled
+     * frame is one more sample); untimed ones add nothing (their call is
+     * counted already). The live frames are only read. */
     uint32_t depth = RELAXED_LOAD(ts->depth);
     for (uint32_t f = 1; f < depth && f < ts->frame_limit; f++) {
       uint32_t node = RELAXED_LOAD(ts->frames[f].node);
-      int64_t open = (int64_t)(now - RELAXED_LOAD(ts->frames[f].start_ticks));
-      if (node < count && open > 0)
-        out->nodes[node].inclusive_ticks += (uint64_t)open;
+      uint32_t kind = RELAXED_LOAD(ts->frames[f].kind);
+      uint64_t start = RELAXED_LOAD(ts->frames[f].start_ticks);
+      int64_t open = (int64_t)(now - start);
+      if (node >= count || kind == ZINST_FRAME_UNTIMED || start == 0)
+        continue;
+      uint64_t duration = open > 0 ? (uint64_t)open : 0;
+      struct zinst_tree_node *target = &out->nodes[node];
+      target->inclusive_ticks += duration;
+      if (kind == ZINST_FRAME_SAMPLED) {
+        target->sampled_calls++;
+        target->sampled_ticks += duration;
+        target->sampled_sq += (double)duration * (double)duration;
+      }
     }
   }
-  for (uint32_t n = 1; n < count && n < ts->baseline.count; n++) {
-    subtract_floor(&out->nodes[n].calls, ts->baseline.nodes[n].calls);
-    subtract_floor(&out->nodes[n].inclusive_ticks, ts->baseline.nodes[n].inclusive_ticks);
-  }
+  for (uint32_t n = 1; n < count && n < ts->baseline.count; n++)
+    zinst_tree_node_subtract(&out->nodes[n], &ts->baseline.nodes[n]);
   return 0;
 }
 
@@ -214,6 +235,21 @@ static void make_exit_key(void) {
   exit_key_ok = pthread_key_create(&exit_key, retire_thread) == 0;
 }
 
+void zinst_thread_seed_sampling(struct zinst_thread_state *ts) {
+  /* splitmix64 of the tid and the clock: distinct threads (and a fork
+   * child) get unrelated sequences. */
+  uint64_t z = ts->tid * 0x9E3779B97F4A7C15ull ^ zinst_read_ticks();
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  ts->rng = z ? z : 0x2545F4914F6CDD1Dull;
+  if (!ts->count_only) {
+    /* The first interval, as every later one: uniform on [1, sample_span]. */
+    uint64_t x = ts->rng;
+    ts->countdown = 1 + (uint32_t)(((x >> 32) * (uint64_t)ts->sample_span) >> 32);
+  }
+}
+
 struct zinst_thread_state *zinst_thread_state_create(void) {
   if (zinst_tls_in_runtime)
     return NULL;
@@ -266,6 +302,14 @@ struct zinst_thread_state *zinst_thread_state_create(void) {
   ts->nodes[ts->sink_node].parent = ZINST_NONE;
   ts->tid = (uint64_t)syscall(SYS_gettid);
   ts->is_main = ts->tid == (uint64_t)getpid();
+  if (ts->count_only) {
+    ts->exact_limit = 0;
+    ts->countdown = UINT32_MAX;
+  } else {
+    ts->exact_limit = zinst_config.exact_calls;
+    ts->sample_span = 2 * zinst_config.sample_interval - 1;
+    zinst_thread_seed_sampling(ts);
+  }
 
   /* Reachable (and busy) before anything below can reenter a hook, e.g.
    * pthread_setspecific calling an instrumented calloc. */
@@ -356,17 +400,14 @@ uint32_t zinst_thread_find_or_add_child(struct zinst_thread_state *ts, uint32_t 
   return child;
 }
 
-/* Close frames [new_depth, depth) at `now`. */
+/* Close frames [new_depth, depth) at `now`, each in the stratum its enter
+ * chose (an abandoned sampled frame is a sample like any other: its
+ * duration runs to the moment the abandonment was noticed, for exact and
+ * sampled frames alike). */
 static void close_frames(struct zinst_thread_state *ts, uint32_t depth, uint32_t new_depth,
                          uint64_t now) {
-  for (uint32_t f = depth; f-- > new_depth;) {
-    struct zinst_frame *frame = &ts->frames[f];
-    int64_t elapsed = (int64_t)(now - frame->start_ticks);
-    if (!ts->count_only && elapsed > 0) {
-      struct zinst_node *node = &ts->nodes[frame->node];
-      RELAXED_STORE(node->inclusive_ticks, node->inclusive_ticks + (uint64_t)elapsed);
-    }
-  }
+  for (uint32_t f = depth; f-- > new_depth;)
+    zinst_credit_frame(ts->nodes, &ts->frames[f], now);
   RELAXED_STORE(ts->depth, new_depth);
 }
 
@@ -376,7 +417,8 @@ uint32_t zinst_thread_repair_for_enter(struct zinst_thread_state *ts, uintptr_t 
   while (ts->frames[keep - 1].stack_pointer <= stack_pointer) /* the sentinel stops it */
     keep--;
   ts->unpushed_depth = 0; /* calls past the bound were deeper than the frames popped */
-  close_frames(ts, depth, keep, ts->count_only ? 0 : zinst_read_ticks());
+  if (keep != depth)
+    close_frames(ts, depth, keep, ts->count_only ? 0 : zinst_read_ticks());
   return keep;
 }
 
@@ -546,5 +588,7 @@ void zinst_threads_after_fork_child(void) {
   if (self) {
     self->tid = (uint64_t)syscall(SYS_gettid);
     self->is_main = 1; /* the forking thread is the child's only thread */
+    /* Parent and child would otherwise sample the same activations. */
+    zinst_thread_seed_sampling(self);
   }
 }

@@ -26,22 +26,41 @@
 
 #include <stdint.h>
 
+/*
+ * One calling context, one 64-byte cache line. The fields every enter
+ * touches (calls, and the parent's child cache) come first; the timing sums
+ * are written only by timed exits (hooks.c: the exact stratum, the first
+ * exact_limit calls, into exact_ticks; sampled activations into the sampled
+ * fields). Estimates are the writer's business, never the hot path's.
+ */
 struct zinst_node {
-  uint64_t calls;
-  uint64_t inclusive_ticks; /* closed activations only */
-  uint32_t parent;          /* ZINST_NONE for the root */
-  uint32_t function;        /* process-wide id; 0 for the root */
+  uint64_t calls; /* every call, timed or not */
   /* The child looked up last from this node: a loop calling one callee,
    * and recursion, find it here without hashing. cached_function 0 = none. */
   uint32_t cached_function;
   uint32_t cached_child;
+  uint64_t exact_ticks;   /* closed activations of the exact stratum */
+  uint64_t sampled_ticks; /* closed sampled activations */
+  uint64_t sampled_calls;
+  double sampled_sq; /* sum of the squared sampled durations */
+  uint32_t parent;   /* ZINST_NONE for the root */
+  uint32_t function; /* process-wide id; 0 for the root */
+} __attribute__((aligned(64)));
+
+/* How an activation is timed, decided at its enter (frame.kind). */
+enum zinst_frame_kind {
+  ZINST_FRAME_UNTIMED = 0, /* no timestamp at all (start_ticks 0) */
+  ZINST_FRAME_EXACT = 1,   /* one of the context's first exact_limit calls */
+  ZINST_FRAME_SAMPLED = 2, /* picked by the thread's sampling countdown */
 };
 
 struct zinst_frame {
   uintptr_t stack_pointer; /* the hooks' frame address at entry (see hooks.c) */
-  uint64_t start_ticks;    /* 0 in count mode */
+  uint64_t start_ticks;    /* 0 when untimed */
   uint32_t node;
   uint32_t function;
+  uint32_t kind; /* enum zinst_frame_kind */
+  uint32_t unused;
 };
 
 struct zinst_hash_slot {
@@ -60,6 +79,15 @@ struct zinst_thread_state {
   uint32_t busy;           /* inside a hook: a nested event is dropped */
   uint32_t count_only;     /* ZINST_MODE_COUNT: no timestamps */
   uint32_t node_count;     /* nodes in use; stored with release for dumps */
+  /* Sampling (hooks.c): a context's first exact_limit calls are timed (0 in
+   * count mode); later enters count `countdown` down and time the one that
+   * reaches 0, then reload it uniformly from [1, sample_span] with the
+   * xorshift state `rng` (sample_span = 2R - 1, mean interval R). */
+  uint32_t exact_limit;
+  uint32_t countdown;
+  uint32_t sample_span;
+  uint32_t unused;
+  uint64_t rng; /* never 0 */
 
   /* Slow path: creating nodes. */
   struct zinst_hash_slot *hash;
@@ -84,6 +112,32 @@ struct zinst_thread_state {
   uint64_t baseline_lost_calls;
   uint64_t mapping_size;
 };
+
+/* Credit a closing frame's activation, timed or not, to its node at `now`.
+ * A counter that stepped back (a core with another TSC) adds a duration of
+ * 0; a sampled activation still counts as a sample, so that dropping it
+ * cannot bias the estimate towards long activations. Only the owning thread
+ * calls this. */
+static inline __attribute__((always_inline)) void
+zinst_credit_frame(struct zinst_node *nodes, const struct zinst_frame *frame, uint64_t now) {
+  uint32_t kind = frame->kind;
+  if (kind == ZINST_FRAME_UNTIMED)
+    return;
+  int64_t elapsed = (int64_t)(now - frame->start_ticks);
+  uint64_t duration = elapsed > 0 ? (uint64_t)elapsed : 0;
+  struct zinst_node *node = &nodes[frame->node];
+  if (kind == ZINST_FRAME_EXACT) {
+    __atomic_store_n(&node->exact_ticks, node->exact_ticks + duration, __ATOMIC_RELAXED);
+  } else {
+    double square = node->sampled_sq + (double)duration * (double)duration;
+    __atomic_store_n(&node->sampled_ticks, node->sampled_ticks + duration, __ATOMIC_RELAXED);
+    __atomic_store_n(&node->sampled_calls, node->sampled_calls + 1, __ATOMIC_RELAXED);
+    __atomic_store(&node->sampled_sq, &square, __ATOMIC_RELAXED);
+  }
+}
+
+/* Seed `ts`'s sampling state from its tid and the clock (fork child too). */
+void zinst_thread_seed_sampling(struct zinst_thread_state *ts);
 
 /* This thread's block, or NULL before its first event. */
 extern ZINST_TLS_INITIAL_EXEC struct zinst_thread_state *zinst_tls_state;

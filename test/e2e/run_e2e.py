@@ -153,6 +153,75 @@ def case_flat_recursion_time(env):
     expect(report["profile"]["ticks_per_second"] > 0, "counter frequency missing")
 
 
+def case_sampled_estimates(env):
+    """Default mode samples activations: counts exact, cold contexts exact,
+    estimates agree with separate exact runs (ZINST_SAMPLE=1)."""
+    exe = env.zinst_cc(["recursion_walk.c"], "walk")
+    depth, work, runs = 12, 2000, 5
+    # Interleaved runs of each mode. Disturbances (preemption, a busy
+    # sibling core) only ever add time, so each mode is represented by its
+    # least disturbed run: the minimum. (CMake also runs this case alone.)
+    exact_runs, sampled_runs = [], []
+    for k in range(runs):
+        exact_runs.append(env.profile_run(exe, [depth, work], profile="exact%d.zinst" % k,
+                                          env={"ZINST_SAMPLE": "1"})[0])
+        sampled_runs.append(env.profile_run(exe, [depth, work], profile="sampled%d.zinst" % k)[0])
+    exact_reports = [env.report(p) for p in exact_runs]
+    sampled_reports = [env.report(p) for p in sampled_runs]
+    for report in exact_reports:
+        expect_eq("exact run's sample_interval", report["profile"]["sample_interval"], 1)
+        for f in report["functions"]:
+            expect_eq("exact run: %s timed calls" % f["name"], f["timed_calls"], f["calls"])
+            expect_eq("exact run: %s total error" % f["name"], f["total_ticks_error"], 0)
+            expect_eq("exact run: %s self error" % f["name"], f["self_ticks_error"], 0)
+    for report in sampled_reports:
+        expect_eq("default sample_interval", report["profile"]["sample_interval"], 16)
+        expect_eq("exact calls per context", report["profile"]["exact_calls_per_context"], 16)
+        by_name = {f["name"]: f for f in report["functions"]}
+        walk, main = by_name["walk"], by_name["main"]
+        expect_eq("walk calls", walk["calls"], 2 ** (depth + 1) - 1)
+        expect(walk["timed_calls"] < walk["calls"], "walk is sampled (%d of %d timed)" %
+               (walk["timed_calls"], walk["calls"]))
+        # main, called once, is in the exact stratum: measured, no error.
+        expect_eq("main calls", main["calls"], 1)
+        expect_eq("main timed calls", main["timed_calls"], 1)
+        expect_eq("main total error", main["total_ticks_error"], 0)
+
+    # Estimates against the exact runs. They are separate processes, so
+    # their true times differ by run-to-run noise (frequency, caches,
+    # interrupts) and by the hooks' own cost, which is higher in exact runs
+    # (two rdtsc in every call). WORK makes each call ~0.5 us of real work so
+    # that the hooks' share (~20 ns a call) stays small; 10% of the exact
+    # value is allowed for that noise on top of 4 stated standard errors,
+    # and never more than 25% in all.
+    def agree(what, estimates, errors, references):
+        k = estimates.index(min(estimates))
+        estimate, error, reference = estimates[k], errors[k], min(references)
+        diff = abs(estimate - reference)
+        bound = min(4 * error + 0.10 * reference, 0.25 * reference)
+        expect(diff <= bound, "%s: sampled %d +- %d vs exact %d (least of %d runs each): "
+               "off by %d, allowed %d" % (what, estimate, error, reference, runs, diff, bound))
+
+    def function(report, name):
+        return {f["name"]: f for f in report["functions"]}[name]
+    for key, error_key in (("total_ticks", "total_ticks_error"),
+                           ("self_ticks", "self_ticks_error")):
+        agree("walk " + key, [function(r, "walk")[key] for r in sampled_reports],
+              [function(r, "walk")[error_key] for r in sampled_reports],
+              [function(r, "walk")[key] for r in exact_reports])
+    # A deep context: 1024 calls, of which ~1/16 beyond the first 16 timed.
+    path = ["main"] + ["walk"] * 11
+    sampled_nodes = [find_path(env.tree(p)["roots"], path) for p in sampled_runs]
+    exact_nodes = [find_path(env.tree(p)["roots"], path) for p in exact_runs]
+    for node in sampled_nodes:
+        expect_eq("calls at level 10", node["calls"], 1024)
+        expect(16 < node["timed_calls"] < 1024, "level 10 timed calls %d" % node["timed_calls"])
+        expect(node["total_ticks_error"] > 0, "level 10 states an error")
+    agree("walk at level 10", [n["total_ticks"] for n in sampled_nodes],
+          [n["total_ticks_error"] for n in sampled_nodes],
+          [n["total_ticks"] for n in exact_nodes])
+
+
 def case_uftrace_agrees(env):
     """For fib at -O2 zinst counts exactly the calls the optimized binary
     makes: the same number uftrace records for a -pg build."""
@@ -280,7 +349,10 @@ def case_exceptions(env):
     """C++ exceptions through instrumented frames keep the view consistent."""
     n = 3000
     exe = env.zinst_cc(["exceptions.cpp"], "exc", driver="c++")
-    profile, _ = env.profile_run(exe, [n])
+    # Every activation timed (ZINST_SAMPLE=1): the check below compares
+    # measured totals, which only exact timing orders; the sampled run after
+    # it checks the same relation within the stated errors.
+    profile, _ = env.profile_run(exe, [n], env={"ZINST_SAMPLE": "1"})
     report = env.report(profile)
     calls = calls_by_name(report)
     expect_eq("sim::thrower(int) calls", calls.get("sim::thrower(int)"), n)
@@ -296,6 +368,23 @@ def case_exceptions(env):
                    "%s total %d exceeds its caller %s total %d" %
                    (node["name"], node["total_ticks"], parent["name"], parent["total_ticks"]))
     walk_tree(tree["roots"], check)
+
+    # Sampled (the default): counts still exact; a callee's estimate exceeds
+    # its caller's by at most 4 standard errors of the difference.
+    sampled, _ = env.profile_run(exe, [n], profile="sampled.zinst")
+    calls = calls_by_name(env.report(sampled))
+    expect_eq("sampled: sim::thrower(int) calls", calls.get("sim::thrower(int)"), n)
+    expect_eq("sampled: sim::middle(int, int*) calls", calls.get("sim::middle(int, int*)"), n)
+
+    def check_sampled(node, parent):
+        expect(node["timed_calls"] <= node["calls"], "%s timed calls" % node["name"])
+        if parent is not None:
+            bound = 4 * (node["total_ticks_error"] ** 2 + parent["total_ticks_error"] ** 2) ** 0.5
+            expect(node["total_ticks"] <= parent["total_ticks"] + bound,
+                   "sampled: %s total %d exceeds its caller %s total %d by more than %d" %
+                   (node["name"], node["total_ticks"], parent["name"], parent["total_ticks"],
+                    bound))
+    walk_tree(env.tree(sampled)["roots"], check_sampled)
 
 
 def case_dump_api(env):

@@ -15,6 +15,8 @@ void tp_init(struct test_profile *tp) {
   tp->process.hostname = ZINST_NONE;
   tp->process.runtime_version = ZINST_NONE;
   tp->process.mode = ZINST_MODE_TIME;
+  tp->process.sample_interval = 1; /* every activation timed: the nodes below are exact */
+  tp->process.exact_calls_per_context = 16;
 }
 
 uint32_t tp_string(struct test_profile *tp, const char *text) {
@@ -67,6 +69,7 @@ uint32_t tp_node(struct test_profile *tp, uint32_t parent, uint32_t function, ui
       .parent = parent,
       .function = function,
       .calls = calls,
+      .timed_calls = calls,
       .inclusive_ticks = inclusive,
       .exclusive_ticks = exclusive,
   };
@@ -187,6 +190,8 @@ void tp_sample(struct test_profile *tp) {
       .clock_flags = ZINST_CLOCK_TSC | ZINST_CLOCK_TSC_INVARIANT,
       .max_depth = 256,
       .dump_reason = ZINST_DUMP_EXIT,
+      .sample_interval = 1,
+      .exact_calls_per_context = 16,
   };
   tp_module(tp, "sample.c");
   const uint32_t main_fn = tp_function(tp, "main", "sample.c", 10);

@@ -35,7 +35,8 @@ struct test_profile {
   bool table_first;            /* section table right after the header (else at the end) */
 };
 
-/* Empty profile: STRINGS holds "" at offset 0, a time-mode process record. */
+/* Empty profile: STRINGS holds "" at offset 0, a time-mode process record
+ * with sample_interval 1 (exact) and exact_calls_per_context 16. */
 void tp_init(struct test_profile *tp);
 /* Append a string; returns its offset. */
 uint32_t tp_string(struct test_profile *tp, const char *text);
@@ -44,7 +45,9 @@ uint32_t tp_module(struct test_profile *tp, const char *name);
 uint32_t tp_function(struct test_profile *tp, const char *name, const char *file, uint32_t line);
 /* Start a thread; the nodes added next belong to it. Returns its index. */
 uint32_t tp_thread(struct test_profile *tp, uint64_t tid, const char *name, uint32_t flags);
-/* Append a node to the last thread; returns its absolute index. */
+/* Append a node to the last thread; returns its absolute index. Every call
+ * is timed (timed_calls = calls) and the errors are 0; tests of sampled
+ * profiles set the other fields on tp->nodes[index] afterwards. */
 uint32_t tp_node(struct test_profile *tp, uint32_t parent, uint32_t function, uint64_t calls,
                  uint64_t inclusive, uint64_t exclusive);
 

@@ -66,6 +66,70 @@ static void test_recursion_counted_once(void) {
   zinst_profile_free(&profile);
 }
 
+/* A sampled profile: estimates with errors. Errors add in quadrature over
+ * merged threads and over a function's nodes; a function's self time sums
+ * the unfloored exclusive estimates, so noise that floors one node at 0
+ * does not inflate it (the recursion's self time equals its total). */
+static void test_sampled_estimates(void) {
+  struct test_profile tp;
+  tp_init(&tp);
+  tp.process.sample_interval = 16;
+  tp_module(&tp, "s.c");
+  const uint32_t f = tp_function(&tp, "f", "s.c", 1);
+  const uint32_t g = tp_function(&tp, "g", "s.c", 2);
+  for (uint64_t tid = 1; tid <= 2; tid++) {
+    tp_thread(&tp, tid, "t", 0);
+    const uint32_t f1 = tp_node(&tp, ZINST_NONE, f, 1, 1000, 100);
+    /* f -> f: estimated at 950 (more than it could be: its parent
+     * measured 1000 but g takes 100); exclusive floored at 0 in the file. */
+    const uint32_t f2 = tp_node(&tp, f1, f, 100, 950, 0);
+    tp.nodes[f2].timed_calls = 20;
+    tp.nodes[f2].inclusive_error_ticks = 30;
+    tp.nodes[f2].exclusive_error_ticks = 50;
+    const uint32_t g1 = tp_node(&tp, f1, g, 100, 100, 100);
+    tp.nodes[g1].timed_calls = 30;
+    tp.nodes[g1].inclusive_error_ticks = 40;
+    tp.nodes[g1].exclusive_error_ticks = 40;
+    tp.nodes[f1].exclusive_error_ticks = 50; /* sqrt(30^2 + 40^2) */
+  }
+  struct zinst_profile profile;
+  load(&tp, &profile);
+  struct zinst_call_tree tree;
+  CHECK(zinst_call_tree_build(&profile, NULL, 0, &tree) == 0);
+  const uint32_t f1 = find_child(&tree, ZINST_TREE_ROOT, f);
+  const uint32_t f2 = find_child(&tree, f1, f);
+  CHECK_EQ_U64(tree.nodes[f2].calls, 200);
+  CHECK_EQ_U64(tree.nodes[f2].timed_calls, 40);
+  CHECK_EQ_U64(tree.nodes[f2].inclusive_ticks, 1900);
+  CHECK_EQ_U64(zinst_error_ticks(tree.nodes[f2].inclusive_variance), 42); /* 30 * sqrt(2) */
+  CHECK_EQ_U64(tree.total_ticks, 2000);
+  CHECK_EQ_U64(zinst_error_ticks(tree.total_variance), 0); /* the roots are exact */
+  struct zinst_flat_profile flat;
+  CHECK(zinst_flat_profile_build(&tree, profile.function_count, &flat) == 0);
+  CHECK_EQ_U64(flat.entries[f].calls, 202);
+  CHECK_EQ_U64(flat.entries[f].timed_calls, 42);
+  CHECK_EQ_U64(flat.entries[f].total_ticks, 2000);
+  CHECK_EQ_U64(zinst_error_ticks(flat.entries[f].total_variance), 0);
+  /* (1000 - 950 - 100) + 950 per thread = 900 each, not 0 + 950 + 100 floored. */
+  CHECK_EQ_U64(flat.entries[f].self_ticks, 1800);
+  /* Two nodes of 50 per thread: sqrt(4 * 50^2). */
+  CHECK_EQ_U64(zinst_error_ticks(flat.entries[f].self_variance), 100);
+  CHECK_EQ_U64(flat.entries[g].self_ticks, 200);
+  CHECK_EQ_U64(zinst_error_ticks(flat.entries[g].total_variance), 57); /* 40 * sqrt(2) */
+  zinst_flat_profile_free(&flat);
+  zinst_call_tree_free(&tree);
+  zinst_profile_free(&profile);
+
+  char buffer[ZINST_UNIT_BUFFER];
+  CHECK_STR(zinst_format_error(0, 1000, true, buffer, sizeof buffer), "exact");
+  CHECK_STR(zinst_format_error(2, 1000, false, buffer, sizeof buffer), "\u00b10.4%");
+  CHECK_STR(zinst_format_error(100, 1000, false, buffer, sizeof buffer), "\u00b120%");
+  CHECK_STR(zinst_format_error(1, 100000000, false, buffer, sizeof buffer), "\u00b1<0.1%");
+  CHECK_STR(zinst_format_error(1, 0, false, buffer, sizeof buffer), "\u00b1?");
+  /* No error but not every call timed (no measurement to estimate from): unknown, not exact. */
+  CHECK_STR(zinst_format_error(0, 1000, false, buffer, sizeof buffer), "\u00b1?");
+}
+
 /* Mutual recursion a -> b -> a: each function's total is its outermost activation. */
 static void test_mutual_recursion(void) {
   struct test_profile tp;
@@ -286,6 +350,7 @@ static void test_json_escaping(void) {
 int main(void) {
   test_recursion_counted_once();
   test_mutual_recursion();
+  test_sampled_estimates();
   test_threads_merge_by_path();
   test_large_trees();
   test_empty_profile();

@@ -205,8 +205,8 @@ static void section_end_overflows(unsigned char *d, size_t *s) {
   (void)s;
   /* offset + size wraps around 2^64: must not be taken for "inside". */
   set_u64(d, ENTRY_FIELD(d, ZINST_SECTION_NODES, offset), 64);
-  set_u64(d, ENTRY_FIELD(d, ZINST_SECTION_NODES, count), (UINT64_MAX / 32));
-  set_u64(d, ENTRY_FIELD(d, ZINST_SECTION_NODES, size), (UINT64_MAX / 32) * 32);
+  set_u64(d, ENTRY_FIELD(d, ZINST_SECTION_NODES, count), (UINT64_MAX / 56));
+  set_u64(d, ENTRY_FIELD(d, ZINST_SECTION_NODES, size), (UINT64_MAX / 56) * 56);
 }
 static void size_not_count_times_entry(unsigned char *d, size_t *s) {
   (void)s;
@@ -312,6 +312,22 @@ static void node_function_out(unsigned char *d, size_t *s) {
   (void)s;
   set_u32(d, RECORD_FIELD(d, ZINST_SECTION_NODES, struct zinst_node_record, 1, function), 99);
 }
+static void timed_over_calls(unsigned char *d, size_t *s) {
+  (void)s;
+  set_u64(d, RECORD_FIELD(d, ZINST_SECTION_NODES, struct zinst_node_record, 2, timed_calls), 11);
+}
+static void error_when_all_timed(unsigned char *d, size_t *s) {
+  (void)s;
+  set_u64(d,
+          RECORD_FIELD(d, ZINST_SECTION_NODES, struct zinst_node_record, 2, inclusive_error_ticks),
+          5);
+}
+static void no_sample_interval(unsigned char *d, size_t *s) {
+  (void)s;
+  set_u32(d,
+          RECORD_FIELD(d, ZINST_SECTION_PROCESS, struct zinst_process_record, 0, sample_interval),
+          0);
+}
 
 static const struct damage damages[] = {
     {"wrong magic", bad_magic, "offset 0: not a zinst profile (magic \"XINSTPRF\""},
@@ -328,14 +344,14 @@ static const struct damage damages[] = {
     {"table misaligned", table_misaligned, "section table offset 68 is not 8-byte aligned"},
     {"section offset past end", section_offset_past_end, "section 3 (FUNCTIONS) starts at"},
     {"section size past end", section_size_past_end,
-     "section 3 (FUNCTIONS) extends to 24352, past the end of the file (928 bytes)"},
+     "section 3 (FUNCTIONS) extends to 24360, past the end of the file (1104 bytes)"},
     {"count x entry_size overflows", section_size_overflows,
      "section 3 (FUNCTIONS): count 4611686018427387904 x entry_size 24 overflows 64 bits"},
     {"offset + size overflows", section_end_overflows, "overflows 64 bits"},
     {"size != count x entry_size", size_not_count_times_entry,
-     "section 5 (NODES): size 216 is not count 7 x entry_size 32"},
+     "section 5 (NODES): size 384 is not count 7 x entry_size 56"},
     {"entry_size too small", entry_size_too_small,
-     "section 5 (NODES) has entry_size 16, smaller than the 32-byte record"},
+     "section 5 (NODES) has entry_size 16, smaller than the 56-byte record"},
     {"section misaligned", section_misaligned, "(MODULES) offset"},
     {"sections overlap", sections_overlap, "section 3 (FUNCTIONS) overlaps section 2 (MODULES)"},
     {"missing PROCESS", missing_process, "the section table has no PROCESS section"},
@@ -360,6 +376,10 @@ static const struct damage damages[] = {
     {"parent outside thread", parent_outside_thread,
      "node 6 has parent 0 outside its thread 1 nodes [5, 7)"},
     {"function index", node_function_out, "node 1 refers to function 99, but FUNCTIONS has 4"},
+    {"timed calls", timed_over_calls, "node 2 has 11 timed calls, more than its 10 calls"},
+    {"error of an exact node", error_when_all_timed,
+     "node 2 has every call timed but an inclusive error of 5 ticks"},
+    {"sample interval", no_sample_interval, "process sample_interval is 0 in time mode"},
 };
 
 static void test_structural_damage(void) {

@@ -18,8 +18,11 @@ int main(int argc, char **argv) {
   tp_sample(&tp);
   if (argc == 3) {
     tp.process.mode = ZINST_MODE_COUNT;
-    for (uint32_t n = 0; n < tp.node_count; n++)
+    tp.process.sample_interval = tp.process.exact_calls_per_context = 0;
+    for (uint32_t n = 0; n < tp.node_count; n++) {
       tp.nodes[n].inclusive_ticks = tp.nodes[n].exclusive_ticks = 0;
+      tp.nodes[n].timed_calls = 0;
+    }
   }
   size_t size;
   unsigned char *data = tp_serialize(&tp, &size);

@@ -3,7 +3,8 @@
  * recursion (fib). Runs fib without hooks, then with hooks in the mode given
  * by ZINST_MODE, several times each interleaved, and prints the medians:
  *
- *   taskset -c 1 bench_hooks [n]             time mode
+ *   taskset -c 1 bench_hooks [n]                  time mode, sampled (R = 16)
+ *   ZINST_SAMPLE=1 taskset -c 1 bench_hooks [n]   time mode, every activation timed
  *   ZINST_MODE=count taskset -c 1 bench_hooks [n]
  */
 #include "cycle_counter.h"
@@ -59,9 +60,10 @@ int main(int argc, char **argv) {
   qsort(plain, RUNS, sizeof *plain, compare);
   qsort(hooked, RUNS, sizeof *hooked, compare);
   const char *mode = getenv("ZINST_MODE");
-  printf("fib(%d), %.0f calls, mode %s: plain %.2f ns/call, hooked %.2f ns/call, added %.2f "
+  const char *sample = getenv("ZINST_SAMPLE");
+  printf("fib(%d), %.0f calls, mode %s (ZINST_SAMPLE=%s): plain %.2f ns/call, hooked %.2f ns/call, added %.2f "
          "ns/call (medians of %d)\n",
-         n, calls, mode ? mode : "time", plain[RUNS / 2], hooked[RUNS / 2],
+         n, calls, mode ? mode : "time", sample ? sample : "default", plain[RUNS / 2], hooked[RUNS / 2],
          hooked[RUNS / 2] - plain[RUNS / 2], RUNS);
   return result == 0;
 }

@@ -101,6 +101,8 @@ int main(void) {
       .clock_flags = ZINST_CLOCK_TSC | ZINST_CLOCK_TSC_INVARIANT,
       .max_depth = 1024,
       .dump_reason = ZINST_DUMP_API,
+      .sample_interval = 16,
+      .exact_calls_per_context = 16,
       .functions = functions,
       .function_count = 3,
       .modules = modules,
@@ -139,7 +141,8 @@ int main(void) {
     previous_end = table[i].offset + table[i].size;
   }
   CHECK_EQ_U64(find_section(file, ZINST_SECTION_PROCESS)->count, 1, "process records");
-  CHECK_EQ_U64(find_section(file, ZINST_SECTION_PROCESS)->entry_size, 96, "process size");
+  CHECK_EQ_U64(find_section(file, ZINST_SECTION_PROCESS)->entry_size, 104, "process size");
+  CHECK_EQ_U64(find_section(file, ZINST_SECTION_NODES)->entry_size, 56, "node size");
   CHECK_EQ_U64(find_section(file, ZINST_SECTION_MODULES)->count, 2, "modules");
   CHECK_EQ_U64(find_section(file, ZINST_SECTION_FUNCTIONS)->count, 3, "functions");
   CHECK_EQ_U64(find_section(file, ZINST_SECTION_THREADS)->count, 2, "threads");
@@ -168,6 +171,8 @@ int main(void) {
   CHECK_EQ_U64(process->clock_flags, ZINST_CLOCK_TSC | ZINST_CLOCK_TSC_INVARIANT, "clock");
   CHECK_EQ_U64(process->max_depth, 1024, "max depth");
   CHECK_EQ_U64(process->dump_reason, ZINST_DUMP_API, "reason");
+  CHECK_EQ_U64(process->sample_interval, 16, "sample interval");
+  CHECK_EQ_U64(process->exact_calls_per_context, 16, "exact calls per context");
 
   /* Modules and functions; equal strings are stored once. */
   const struct zinst_module_record *module =
@@ -214,16 +219,24 @@ int main(void) {
   CHECK_EQ_U64(thread[1].thread_count, 3, "merged thread count");
   const struct zinst_node_record *node =
       (const void *)(file + find_section(file, ZINST_SECTION_NODES)->offset);
+  /* {parent, function, calls, inclusive, exclusive}: appended nodes are all
+   * in the exact stratum, so every call is timed and no error is stated. */
+#define NODE(p, f, c, i, e)                                                                        \
+  { .parent = (p), .function = (f), .calls = (c), .inclusive_ticks = (i), .exclusive_ticks = (e) }
   static const struct zinst_node_record expected[5] = {
-      {ZINST_NONE, 0, 1, 1000, 500}, {0, 1, 5, 300, 300}, {0, 2, 2, 200, 200},
-      {ZINST_NONE, 2, 7, 70, 0},     {3, 1, 1, 100, 100},
+      NODE(ZINST_NONE, 0, 1, 1000, 500), NODE(0, 1, 5, 300, 300), NODE(0, 2, 2, 200, 200),
+      NODE(ZINST_NONE, 2, 7, 70, 0),     NODE(3, 1, 1, 100, 100),
   };
+#undef NODE
   for (int i = 0; i < 5; i++) {
     CHECK_EQ_U64(node[i].parent, expected[i].parent, "node parent");
     CHECK_EQ_U64(node[i].function, expected[i].function, "node function");
     CHECK_EQ_U64(node[i].calls, expected[i].calls, "node calls");
     CHECK_EQ_U64(node[i].inclusive_ticks, expected[i].inclusive_ticks, "node inclusive");
     CHECK_EQ_U64(node[i].exclusive_ticks, expected[i].exclusive_ticks, "node exclusive");
+    CHECK_EQ_U64(node[i].timed_calls, expected[i].calls, "every call timed");
+    CHECK_EQ_U64(node[i].inclusive_error_ticks, 0, "exact inclusive");
+    CHECK_EQ_U64(node[i].exclusive_error_ticks, 0, "exact exclusive");
   }
 
   /* An inconsistent snapshot is refused with a message, not written. */

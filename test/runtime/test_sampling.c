@@ -1,0 +1,360 @@
+/*
+ * test_sampling.c - time mode samples activations (hooks.c): counts stay
+ * exact, the first K calls of every context are timed, later ones 1 in R on
+ * average at random, and the writer's estimates (profile_writer.c) hold
+ * their stated error.
+ *
+ * Each scenario runs on a thread of its own, created after the test set
+ * zinst_config.sample_interval: a thread's sampling settings are fixed when
+ * its state is created. Estimates are read back from a serialized profile.
+ */
+#include "profile_writer.h"
+#include "test_support.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <setjmp.h>
+
+enum { F_DRIVER, F_SPIN, F_COLD, F_EXACTLY_K, F_A, F_B, F_CATCHER, F_THROWER, F_LEAF, F_COUNT };
+static const struct zinst_function_info functions[F_COUNT] = {
+    {"driver", "driver", "s.c", 1, 0},   {"spin", "spin", "s.c", 2, 0},
+    {"cold", "cold", "s.c", 3, 0},       {"exactly_k", "exactly_k", "s.c", 4, 0},
+    {"a", "a", "s.c", 5, 0},             {"b", "b", "s.c", 6, 0},
+    {"catcher", "catcher", "s.c", 7, 0}, {"thrower", "thrower", "s.c", 8, 0},
+    {"leaf", "leaf", "s.c", 9, 0},
+};
+static struct zinst_module_info module = {ZINST_ABI_VERSION, F_COUNT, functions, "s.c", 0, 0};
+
+enum { SPIN_CALLS = 10000, AB_CALLS = 16000, ROUNDS = 2000, DEPTH = 5 };
+
+static volatile int sink;
+static uint64_t spin_body_ticks; /* the spins' own measure of their bodies */
+static uint64_t spin_max_overrun; /* longest overrun of a spin past its request */
+static uint64_t test_rng = 88172645463325252ull;
+
+static uint64_t test_random(void) { /* the test's own xorshift, unrelated to the runtime's */
+  test_rng ^= test_rng << 13;
+  test_rng ^= test_rng >> 7;
+  test_rng ^= test_rng << 17;
+  return test_rng;
+}
+
+/* Busy for `ticks` counter ticks; adds the body's measured length to spin_body_ticks. */
+NOINLINE static void spin(uint64_t ticks) {
+  __zinst_enter(&module, F_SPIN);
+  uint64_t start = zinst_read_ticks(), now;
+  do
+    now = zinst_read_ticks();
+  while (now - start < ticks);
+  spin_body_ticks += now - start;
+  if (now - start - ticks > spin_max_overrun)
+    spin_max_overrun = now - start - ticks;
+  __zinst_exit(&module, F_SPIN);
+}
+
+#define SIMPLE(name, id)                                                                           \
+  NOINLINE static void name(void) {                                                                \
+    __zinst_enter(&module, id);                                                                    \
+    sink++;                                                                                        \
+    __zinst_exit(&module, id);                                                                     \
+  }
+SIMPLE(cold, F_COLD)
+SIMPLE(exactly_k, F_EXACTLY_K)
+SIMPLE(call_a, F_A)
+SIMPLE(call_b, F_B)
+SIMPLE(leaf, F_LEAF)
+
+static jmp_buf target;
+
+NOINLINE static void thrower(int depth) {
+  __zinst_enter(&module, F_THROWER);
+  leaf();
+  if (depth == 1)
+    longjmp(target, 1);
+  thrower(depth - 1);
+  __zinst_exit(&module, F_THROWER);
+}
+
+NOINLINE static void catcher(void) {
+  __zinst_enter(&module, F_CATCHER);
+  if (!setjmp(target))
+    thrower(DEPTH);
+  leaf();
+  __zinst_exit(&module, F_CATCHER);
+}
+
+/* The whole workload, under one driver frame. */
+NOINLINE static void driver(void) {
+  __zinst_enter(&module, F_DRIVER);
+  for (int i = 0; i < SPIN_CALLS; i++)
+    spin(test_random() % 20000); /* durations spread over [0, 20000) ticks */
+  for (int i = 0; i < 10; i++)
+    cold();
+  for (int i = 0; i < 16; i++)
+    exactly_k();
+  for (int i = 0; i < AB_CALLS; i++) { /* a period-2 pattern: A, B, A, B, ... */
+    call_a();
+    call_b();
+  }
+  for (int i = 0; i < ROUNDS; i++)
+    catcher();
+  __zinst_exit(&module, F_DRIVER);
+}
+
+/* What a scenario thread leaves behind. */
+struct result {
+  struct zinst_tree tree; /* the thread's raw tree */
+  uint64_t spin_body_ticks;
+  uint64_t spin_max_overrun;
+  uint64_t elapsed;
+  uint32_t depth_after;
+};
+
+static void *scenario(void *out) {
+  struct result *result = out;
+  spin_body_ticks = 0;
+  spin_max_overrun = 0;
+  uint64_t start = zinst_read_ticks();
+  driver();
+  result->elapsed = zinst_read_ticks() - start;
+  result->depth_after = zinst_tls_state->depth;
+  result->spin_body_ticks = spin_body_ticks;
+  result->spin_max_overrun = spin_max_overrun;
+  result->tree = test_own_tree();
+  return NULL;
+}
+
+static struct result run_scenario(uint32_t sample_interval) {
+  zinst_config.sample_interval = sample_interval;
+  struct result result;
+  pthread_t thread;
+  CHECK(pthread_create(&thread, NULL, scenario, &result) == 0, "create");
+  CHECK(pthread_join(thread, NULL) == 0, "join");
+  return result;
+}
+
+/* Serialize `tree` alone; returns the image (free it) and its NODES records. */
+static void *write_tree(const struct zinst_tree *tree, uint32_t sample_interval,
+                        const struct zinst_node_record **nodes) {
+  static struct zinst_snapshot_function names[64];
+  for (int f = 0; f < 64; f++)
+    names[f] = (struct zinst_snapshot_function){"f", "f", "s.c", 1, 0, 0};
+  static const struct zinst_snapshot_module modules[1] = {{"s.c", 0, 64, 0}};
+  struct zinst_snapshot_thread thread = {.tid = 1, .name = "t", .thread_count = 1, .tree = *tree};
+  struct zinst_snapshot snapshot = {
+      .mode = ZINST_MODE_TIME,
+      .sample_interval = sample_interval,
+      .exact_calls_per_context = ZINST_EXACT_CALLS,
+      .functions = names,
+      .function_count = 64,
+      .modules = modules,
+      .module_count = 1,
+      .threads = &thread,
+      .thread_count = 1,
+  };
+  void *image;
+  size_t size;
+  char err[200];
+  CHECK(zinst_build_profile_image(&snapshot, &image, &size, err, sizeof err) == 0, "write: %s",
+        err);
+  const struct zinst_file_header *header = image;
+  const struct zinst_section_entry *table =
+      (const void *)((const char *)image + header->section_table_offset);
+  *nodes = NULL;
+  for (uint32_t i = 0; i < header->section_count; i++)
+    if (table[i].kind == ZINST_SECTION_NODES)
+      *nodes = (const void *)((const char *)image + table[i].offset);
+  CHECK(*nodes != NULL, "no NODES section");
+  return image;
+}
+
+/* Tree index of the context driver -> `function`. */
+static uint32_t under_driver(const struct zinst_tree *tree, uint32_t function) {
+  uint32_t driver_node = test_child(tree, 0, module.id_base + F_DRIVER);
+  return test_child(tree, driver_node, module.id_base + function);
+}
+
+static void check_counts(const struct result *r) {
+  const struct zinst_tree *t = &r->tree;
+  CHECK_EQ_U64(r->depth_after, 1, "stack empty after the workload");
+  CHECK_EQ_U64(t->nodes[under_driver(t, F_SPIN)].calls, SPIN_CALLS, "spin calls");
+  CHECK_EQ_U64(t->nodes[under_driver(t, F_COLD)].calls, 10, "cold calls");
+  CHECK_EQ_U64(t->nodes[under_driver(t, F_EXACTLY_K)].calls, 16, "exactly_k calls");
+  CHECK_EQ_U64(t->nodes[under_driver(t, F_A)].calls, AB_CALLS, "a calls");
+  CHECK_EQ_U64(t->nodes[under_driver(t, F_B)].calls, AB_CALLS, "b calls");
+  uint32_t node = under_driver(t, F_CATCHER);
+  CHECK_EQ_U64(t->nodes[node].calls, ROUNDS, "catcher calls");
+  for (int level = 0; level < DEPTH; level++) {
+    node = test_child(t, node, module.id_base + F_THROWER);
+    CHECK_EQ_U64(t->nodes[node].calls, ROUNDS, "thrower calls at each level");
+    CHECK_EQ_U64(t->nodes[test_child(t, node, module.id_base + F_LEAF)].calls, ROUNDS,
+                 "leaf calls under each thrower");
+  }
+}
+
+/* ZINST_SAMPLE=1: every activation timed; the file states no error. */
+static void exact_mode(void) {
+  struct result r = run_scenario(1);
+  check_counts(&r);
+  const struct zinst_node_record *nodes;
+  void *image = write_tree(&r.tree, 1, &nodes);
+  for (uint32_t n = 1; n < r.tree.count; n++) {
+    const struct zinst_node_record *record = &nodes[n - 1];
+    CHECK_EQ_U64(record->timed_calls, record->calls, "exact mode times every call");
+    CHECK_EQ_U64(r.tree.nodes[n].exact_calls + r.tree.nodes[n].sampled_calls,
+                 r.tree.nodes[n].calls, "every call in one of the strata");
+    CHECK_EQ_U64(record->inclusive_error_ticks, 0, "exact inclusive");
+    CHECK_EQ_U64(record->exclusive_error_ticks, 0, "exact exclusive");
+    CHECK_EQ_U64(record->inclusive_ticks, r.tree.nodes[n].inclusive_ticks,
+                 "the estimate is the measured sum");
+  }
+  uint32_t spin_node = under_driver(&r.tree, F_SPIN);
+  CHECK(r.tree.nodes[spin_node].inclusive_ticks >= r.spin_body_ticks,
+        "measured spin total %" PRIu64 " covers the bodies' %" PRIu64,
+        r.tree.nodes[spin_node].inclusive_ticks, r.spin_body_ticks);
+  free(image);
+  zinst_tree_free(&r.tree);
+  printf("exact mode (ZINST_SAMPLE=1): every call timed, no error\n");
+}
+
+/* The sampled stratum's size: 1 in 16 of the calls beyond the first K. */
+static void check_sampled_share(const char *what, uint64_t timed, uint64_t calls) {
+  const uint64_t rest = calls - ZINST_EXACT_CALLS;
+  CHECK(timed > ZINST_EXACT_CALLS, "%s: no activation beyond the first K sampled", what);
+  const uint64_t sampled = timed - ZINST_EXACT_CALLS;
+  /* Expected rest/16; the bounds are far outside the random spread. */
+  CHECK(sampled >= rest / 32 && sampled <= rest / 8,
+        "%s: %" PRIu64 " of %" PRIu64 " later calls sampled, expected about %" PRIu64, what,
+        sampled, rest, rest / 16);
+}
+
+/*
+ * The error a sample states covers the spread it sees. A thread preempted
+ * inside one spin (milliseconds: millions of ticks, when the tests run in
+ * parallel) is a single outlier that a 1-in-16 sample misses 15 times in 16,
+ * and no sample can state an error for what it never saw. Such a run is
+ * recognized by the spin's own overrun and run again, a few times at most;
+ * interrupts (microseconds) stay in and are covered by the stated error.
+ */
+enum { DISTURBED_OVERRUN = 200000, ATTEMPTS = 10 };
+
+static void default_mode(void) {
+  struct result r;
+  for (int attempt = 1;; attempt++) {
+    r = run_scenario(ZINST_DEFAULT_SAMPLE_INTERVAL);
+    if (r.spin_max_overrun < DISTURBED_OVERRUN || attempt == ATTEMPTS)
+      break;
+    printf("run %d disturbed (a spin overran by %" PRIu64 " ticks): run again\n", attempt,
+           r.spin_max_overrun);
+    zinst_tree_free(&r.tree);
+  }
+  check_counts(&r);
+  const struct zinst_tree *t = &r.tree;
+  const struct zinst_node_record *nodes;
+  void *image = write_tree(t, ZINST_DEFAULT_SAMPLE_INTERVAL, &nodes);
+
+  /* Cold contexts: every call in the exact stratum, measured exactly. */
+  for (int f = F_COLD; f <= F_EXACTLY_K; f++) {
+    const struct zinst_node_record *record = &nodes[under_driver(t, (uint32_t)f) - 1];
+    CHECK_EQ_U64(record->timed_calls, record->calls, "the first K calls are all timed");
+    CHECK_EQ_U64(record->inclusive_error_ticks, 0, "a cold context is exact");
+    CHECK(record->inclusive_ticks > 0, "a cold context has its time");
+  }
+  const struct zinst_node_record *driver_record = &nodes[test_child(t, 0, module.id_base) - 1];
+  CHECK_EQ_U64(driver_record->timed_calls, 1, "the driver (called once) is timed");
+  CHECK_EQ_U64(driver_record->inclusive_error_ticks, 0, "the driver is exact");
+
+  /* A hot context: counts exact, a sample timed, the estimate within its error. */
+  const struct zinst_node_record *spin_record = &nodes[under_driver(t, F_SPIN) - 1];
+  CHECK_EQ_U64(spin_record->calls, SPIN_CALLS, "spin calls in the file");
+  CHECK(spin_record->timed_calls < spin_record->calls, "spin is sampled");
+  check_sampled_share("spin", spin_record->timed_calls, SPIN_CALLS);
+  const double estimate = (double)spin_record->inclusive_ticks;
+  const double error = (double)spin_record->inclusive_error_ticks;
+  /* The truth: the bodies as the spins measured them. The hooks' interval
+   * is longer by a few instructions per call (~50 ticks of ~10000 on
+   * average: 0.5%), far inside the error stated for a 1-in-16 sample of
+   * durations spread over [0, 20000). */
+  const double truth = (double)r.spin_body_ticks;
+  CHECK(error > 0, "a sampled estimate states its error");
+  CHECK(error < 0.1 * truth, "error %.0f is informative for a total of %.0f", error, truth);
+  CHECK(fabs(estimate - truth) <= 4 * error,
+        "spin estimate %.0f vs true %.0f: %.1f standard errors off (stated error %.0f)", estimate,
+        truth, fabs(estimate - truth) / error, error);
+  printf("spin: %" PRIu64 " of %" PRIu64 " calls timed; estimate %.4g, true %.4g ticks, "
+         "%.2f SE off (1 SE = %.2f%%)\n",
+         spin_record->timed_calls, spin_record->calls, estimate, truth,
+         fabs(estimate - truth) / error, 100 * error / truth);
+
+  /* A period-2 pattern: both callees sampled, in about equal shares. */
+  check_sampled_share("a", nodes[under_driver(t, F_A) - 1].timed_calls, AB_CALLS);
+  check_sampled_share("b", nodes[under_driver(t, F_B) - 1].timed_calls, AB_CALLS);
+
+  /* longjmp: abandoned frames of either stratum are closed; nothing is
+   * longer than the run beyond the error stated. */
+  for (uint32_t n = 1; n < t->count; n++) {
+    const struct zinst_node_record *record = &nodes[n - 1];
+    CHECK(record->timed_calls <= record->calls, "node %u timed calls", n);
+    CHECK(t->nodes[n].inclusive_ticks <= r.elapsed, "node %u measured beyond the run", n);
+    CHECK((double)record->inclusive_ticks <= (double)r.elapsed + 4 * (double)record->inclusive_error_ticks,
+          "node %u estimate %" PRIu64 " beyond the run's %" PRIu64, n, record->inclusive_ticks,
+          r.elapsed);
+  }
+  free(image);
+  zinst_tree_free(&r.tree);
+}
+
+/* zinst_reset() subtracts every sampling field: a hot context starts over
+ * with no exact stratum (its first K calls are long gone). */
+static void *reset_scenario(void *unused) {
+  (void)unused;
+  for (int i = 0; i < 1000; i++)
+    leaf();
+  zinst_reset();
+  struct zinst_tree tree = test_own_tree();
+  const struct zinst_tree_node *node = &tree.nodes[test_child(&tree, 0, module.id_base + F_LEAF)];
+  CHECK_EQ_U64(node->calls, 0, "calls after reset");
+  CHECK_EQ_U64(node->inclusive_ticks, 0, "ticks after reset");
+  CHECK_EQ_U64(node->exact_calls, 0, "exact calls after reset");
+  CHECK_EQ_U64(node->sampled_calls, 0, "sampled calls after reset");
+  CHECK_EQ_U64(node->sampled_ticks, 0, "sampled ticks after reset");
+  CHECK(node->sampled_sq == 0, "sampled squares after reset");
+  zinst_tree_free(&tree);
+  for (int i = 0; i < 1000; i++)
+    leaf();
+  tree = test_own_tree();
+  node = &tree.nodes[test_child(&tree, 0, module.id_base + F_LEAF)];
+  CHECK_EQ_U64(node->calls, 1000, "calls counted after reset");
+  CHECK_EQ_U64(node->exact_calls, 0, "no exact stratum after reset");
+  CHECK(node->sampled_calls > 0 && node->sampled_calls < 1000, "sampled after reset: %" PRIu64,
+        node->sampled_calls);
+  zinst_tree_free(&tree);
+  return NULL;
+}
+
+int main(void) {
+  zinst_disable_exit_dump();
+  /* The setting: garbage is refused (one warning, the default kept). */
+  setenv("ZINST_SAMPLE", "often", 1);
+  zinst_config_reload();
+  CHECK_EQ_U64(zinst_config.sample_interval, ZINST_DEFAULT_SAMPLE_INTERVAL, "garbage refused");
+  setenv("ZINST_SAMPLE", "0", 1);
+  zinst_config_reload();
+  CHECK_EQ_U64(zinst_config.sample_interval, ZINST_DEFAULT_SAMPLE_INTERVAL, "0 refused");
+  setenv("ZINST_SAMPLE", "1", 1);
+  zinst_config_reload();
+  CHECK_EQ_U64(zinst_config.sample_interval, 1, "ZINST_SAMPLE=1");
+  unsetenv("ZINST_SAMPLE");
+  zinst_config_reload();
+  CHECK_EQ_U64(zinst_config.sample_interval, 16, "default R");
+  CHECK_EQ_U64(zinst_config.exact_calls, 16, "default K");
+
+  exact_mode();
+  default_mode();
+  zinst_config.sample_interval = ZINST_DEFAULT_SAMPLE_INTERVAL;
+  pthread_t thread;
+  CHECK(pthread_create(&thread, NULL, reset_scenario, NULL) == 0, "create");
+  CHECK(pthread_join(thread, NULL) == 0, "join");
+  printf("sampling: ok\n");
+  return 0;
+}
