@@ -69,6 +69,7 @@ def main():
 
     profile = os.path.join(work, "bench.zinst")
     profile_count = os.path.join(work, "bench-count.zinst")
+    profile_exact = os.path.join(work, "bench-exact.zinst")
     gmon = os.path.join(run_dir("gprof"), "gmon.out")
     ufdata = os.path.join(work, "uftrace.data")
     naive_obj = os.path.join(work, "naive_hook.o")
@@ -77,9 +78,14 @@ def main():
         Variant("uninstrumented", [clang, "-O2", src, "-o", exe("base")],
                 [exe("base"), n], lambda: True),
         Variant("zinst (time)", [zinst, "cc", "-O2", src, "-o", exe("zinst")],
-                [exe("zinst"), n], file_exists(profile), env={"ZINST_OUTPUT": profile}),
+                [exe("zinst"), n], file_exists(profile), env={"ZINST_OUTPUT": profile},
+                note="default: exact counts, sampled timing"),
         Variant("zinst (count)", None, [exe("zinst"), n], file_exists(profile_count),
-                env={"ZINST_OUTPUT": profile_count, "ZINST_MODE": "count"}),
+                env={"ZINST_OUTPUT": profile_count, "ZINST_MODE": "count"},
+                note="counts and call tree, no timestamps"),
+        Variant("zinst (exact)", None, [exe("zinst"), n], file_exists(profile_exact),
+                env={"ZINST_OUTPUT": profile_exact, "ZINST_SAMPLE": "1"},
+                note="every activation timed"),
         Variant("naive -finstrument-functions hook",
                 [clang, "-O2", "-finstrument-functions", src, naive_obj, "-o", exe("naive")],
                 [exe("naive"), n], lambda: True),
