@@ -327,6 +327,22 @@ def case_shared_library(env):
               3 * n)
 
 
+def case_lto(env):
+    """Full and thin LTO with the plugin also loaded by the linker (lld):
+    instrumented once, counts exact (ThinLTO runs the pass at compile and
+    link time; the second run must add nothing)."""
+    plugin = env.run([env.zinst, "flags", "--compile"]).stdout.split()[0]
+    expect(plugin.startswith("-fpass-plugin="), "flags --compile: %r" % plugin)
+    load = "-Wl,--load-pass-plugin=" + plugin[len("-fpass-plugin="):]
+    for mode in ("full", "thin"):
+        exe = env.zinst_cc(["recursion_walk.c"], "walk-lto-" + mode,
+                           flags=("-O2", "-g", "-flto=" + mode, "-fuse-ld=lld", load))
+        profile, _ = env.profile_run(exe, [10], profile="lto-%s.zinst" % mode)
+        calls = calls_by_name(env.report(profile))
+        expect_eq("walk calls with %s LTO" % mode, calls.get("walk"), 2 ** 11 - 1)
+        expect_eq("main calls with %s LTO" % mode, calls.get("main"), 1)
+
+
 def case_deep_exit(env):
     """exit() from 200 frames deep: profile written, each frame counted once."""
     exe = env.zinst_cc(["deep_exit.c"], "deep")
