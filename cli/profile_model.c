@@ -171,8 +171,8 @@ int zinst_call_tree_build(const struct zinst_profile *profile, const uint32_t *t
     if (node->inclusive_variance > 0)
       estimated[n] = true;
     const int64_t children = node->self_estimate; /* sum of the children's inclusive ticks */
-    node->self_estimate = estimated[n] ? (int64_t)node->inclusive_ticks - children
-                                       : (int64_t)node->exclusive_ticks;
+    node->self_estimate =
+        estimated[n] ? (int64_t)node->inclusive_ticks - children : (int64_t)node->exclusive_ticks;
     if (node->parent != ZINST_NONE) {
       tree.nodes[node->parent].subtree_calls += node->subtree_calls;
       tree.nodes[node->parent].self_estimate += (int64_t)node->inclusive_ticks;
@@ -247,6 +247,7 @@ int zinst_flat_profile_build(const struct zinst_call_tree *tree, uint32_t functi
     if (active[node->function] == 0) { /* outermost activation: recursion counted once */
       entry->total_ticks += node->inclusive_ticks;
       entry->total_variance += node->inclusive_variance;
+      entry->total_untimed_calls += node->calls - node->timed_calls;
     }
     active[node->function]++;
     stack[depth] = child;

@@ -24,7 +24,7 @@ struct zinst_tree_node {
   uint32_t next_sibling; /* ZINST_NONE at the end of the list */
   uint32_t depth;        /* 0 for the root, 1 for top-level calls */
   uint64_t calls;
-  uint64_t timed_calls; /* calls whose duration was measured (sampling) */
+  uint64_t timed_calls;      /* calls whose duration was measured (sampling) */
   uint64_t inclusive_ticks;  /* estimate (exact when the variance is 0) */
   uint64_t exclusive_ticks;  /* as stored: floored at 0 node by node */
   double inclusive_variance; /* squared standard errors, summed over merged nodes */
@@ -38,9 +38,9 @@ struct zinst_tree_node {
 
 struct zinst_call_tree { /* owns nodes */
   struct zinst_tree_node *nodes;
-  uint32_t node_count;  /* >= 1: the root is always there */
-  uint32_t capacity;    /* private */
-  uint64_t total_ticks; /* sum of the top-level nodes' inclusive ticks */
+  uint32_t node_count;   /* >= 1: the root is always there */
+  uint32_t capacity;     /* private */
+  uint64_t total_ticks;  /* sum of the top-level nodes' inclusive ticks */
   double total_variance; /* their squared standard errors, summed */
   uint64_t total_calls;  /* sum of every node's calls */
 };
@@ -64,6 +64,9 @@ struct zinst_flat_entry {
   uint64_t timed_calls; /* sum of timed calls over the same nodes */
   uint64_t self_ticks;  /* sum of exclusive ticks (estimated nodes: unfloored, then floored) */
   uint64_t total_ticks; /* inclusive ticks of the nodes with no ancestor of the same function */
+  /* calls of those same nodes that were not timed: total_ticks is exact when
+   * this is 0 (a node's inclusive time is measured by its own activations) */
+  uint64_t total_untimed_calls;
   double self_variance; /* squared standard errors, summed over the nodes counted */
   double total_variance;
 };

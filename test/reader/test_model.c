@@ -110,6 +110,10 @@ static void test_sampled_estimates(void) {
   CHECK_EQ_U64(flat.entries[f].timed_calls, 42);
   CHECK_EQ_U64(flat.entries[f].total_ticks, 2000);
   CHECK_EQ_U64(zinst_error_ticks(flat.entries[f].total_variance), 0);
+  /* f's total comes from its outermost nodes, timed on every call: exact,
+   * although the recursive f -> f nodes are sampled. g's is estimated. */
+  CHECK_EQ_U64(flat.entries[f].total_untimed_calls, 0);
+  CHECK_EQ_U64(flat.entries[g].total_untimed_calls, 140);
   /* (1000 - 950 - 100) + 950 per thread = 900 each, not 0 + 950 + 100 floored. */
   CHECK_EQ_U64(flat.entries[f].self_ticks, 1800);
   /* Two nodes of 50 per thread: sqrt(4 * 50^2). */
