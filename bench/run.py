@@ -1,18 +1,25 @@
 #!/usr/bin/env python3
-"""Side-by-side overhead benchmark: zinst against its peers on one workload.
+"""zinst against its peers, side by side, on the same workloads.
 
-Builds bench/recursion.c in every variant, runs the variants interleaved
-(round-robin, so drift on a noisy VM hits all of them alike), and prints the
-median wall time, the ratio to the uninstrumented build, and the time added
-per call. The call count is the optimized binary's own, read from zinst's
-profile (exact).
+Every workload is built in every variant (uninstrumented, zinst in each mode,
+XRay profiling and flight-recorder modes, gprof, uftrace, the naive
+-finstrument-functions hook, callgrind), and the variants run interleaved
+(round-robin, so drift on a noisy VM hits all of them alike). For each it
+prints the median wall time, the ratio to the uninstrumented build, the time
+added per call (the call count is the optimized binary's own, from zinst's
+exact count-mode profile) and the size of what the tool wrote. Every tool's
+output is checked to exist (and zinst's to parse), so a tool that silently
+recorded nothing cannot look fast. Also: the plugin's compile-time overhead
+and how long `zinst report` takes on the largest profile.
 
-    bench/run.py [--build build/llvm-19] [--rounds 7] [--n 32] [--markdown FILE]
+    bench/run.py [--build build/llvm-19] [--rounds 5] [--only fib,lua] [--markdown FILE]
+    bench/run.py --smoke        one quick round of the small workloads (CI)
 
-Each variant's output (profile, gmon.out, uftrace data) is checked to exist,
-so a tool that silently recorded nothing cannot look fast.
+The real-world workloads (lua, bzip2) are built from Debian's source packages,
+fetched by bench/fetch_sources.sh into build/bench-src/.
 """
 import argparse
+import glob
 import json
 import os
 import shutil
@@ -24,118 +31,250 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
+SRC = os.path.join(TOP, "build", "bench-src")
 
 
 def sh(cmd, **kw):
-    return subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, **kw)
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    if proc.returncode != 0:
+        sys.exit("bench: %s failed (%d):\n%s" % (" ".join(cmd), proc.returncode, proc.stderr))
+    return proc
+
+
+class Workload:
+    def __init__(self, name, desc, sources, args, smoke_args=None, cflags=(), libs=(),
+                 fetch=False, make_input=None):
+        self.name, self.desc, self.sources, self.args = name, desc, sources, args
+        self.smoke_args = smoke_args
+        self.cflags, self.libs, self.fetch, self.make_input = list(cflags), list(libs), fetch, make_input
+
+
+def lua_sources():
+    return sorted(f for f in glob.glob(os.path.join(SRC, "lua", "src", "*.c"))
+                  if not f.endswith(("luac.c",)))
+
+
+BZIP2_FILES = ["blocksort.c", "huffman.c", "crctable.c", "randtable.c", "compress.c",
+               "decompress.c", "bzlib.c", "bzip2.c"]
+
+
+def make_text(path, size=8 << 20):
+    """Compressible but not trivial input: words drawn from a fixed generator."""
+    if os.path.exists(path) and os.path.getsize(path) == size:
+        return
+    state, out, words = 88172645463325252, bytearray(), [b"reward", b"policy", b"state",
+                                                         b"action", b"value", b"step"]
+    while len(out) < size:
+        state ^= (state << 13) & 0xFFFFFFFFFFFFFFFF
+        state ^= state >> 7
+        state ^= (state << 17) & 0xFFFFFFFFFFFFFFFF
+        out += words[state % 6] + str(state % 1000).encode() + (b"\n" if state % 9 == 0 else b" ")
+    with open(path, "wb") as f:
+        f.write(out[:size])
+
+
+WORKLOADS = [
+    Workload("fib", "call-dense recursion: nothing but calls", [os.path.join(HERE, "recursion.c")],
+             ["34"], smoke_args=["22"]),
+    Workload("rl", "RL loop: cart-pole, softmax policy, 2 worker threads (3 files)",
+             sorted(glob.glob(os.path.join(TOP, "examples", "rl_cartpole", "*.c"))), [],
+             smoke_args=[], libs=["-lm", "-lpthread"]),
+    Workload("threads", "8 threads x 2M calls of two small functions",
+             [os.path.join(TOP, "test", "e2e", "programs", "threads.c")], ["2000000"],
+             smoke_args=["20000"], libs=["-lpthread"]),
+    Workload("lua", "Lua 5.4 interpreter (Debian source, 33 files) running calls.lua",
+             None, [os.path.join(HERE, "workloads", "calls.lua")],
+             cflags=["-DLUA_USE_LINUX", "-w"], libs=["-lm", "-ldl"], fetch=True),
+    Workload("bzip2", "bzip2 1.0.8 (Debian source) compressing 8 MiB of text",
+             None, ["-c", "-9"], cflags=["-D_FILE_OFFSET_BITS=64", "-w"], fetch=True,
+             make_input=make_text),
+]
 
 
 class Variant:
-    def __init__(self, name, build, command, check, env=None, note=""):
-        self.name, self.build, self.command, self.check = name, build, command, check
-        self.env, self.note = env or {}, note
+    def __init__(self, name, binary, env=None, note="", wrap=None, output=None):
+        self.name, self.binary, self.env, self.note = name, binary, env or {}, note
+        self.wrap = wrap      # command prefix (uftrace, valgrind)
+        self.output = output  # callable(run_dir) -> path of what the tool wrote
         self.times = []
+
+
+def zinst_profile(name):
+    return lambda d: os.path.join(d, name + ".zinst")
+
+
+def newest(pattern):
+    def find(d):
+        files = sorted(glob.glob(os.path.join(d, pattern)), key=os.path.getmtime)
+        return files[-1] if files else os.path.join(d, pattern)
+    return find
+
+
+def size_of(path):
+    if os.path.isdir(path):
+        return sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(path) for f in fs)
+    return os.path.getsize(path) if os.path.exists(path) else 0
+
+
+def human_size(n):
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return ("%d %s" % (n, unit)) if unit == "B" else ("%.1f %s" % (n, unit))
+        n /= 1024.0
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(TOP, "build", "llvm-19"))
-    ap.add_argument("--rounds", type=int, default=7)
-    ap.add_argument("--n", type=int, default=34, help="fib argument")
-    ap.add_argument("--markdown", help="also write the table as Markdown to this file")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--only", help="comma-separated workloads (default: all)")
+    ap.add_argument("--skip", default="", help="comma-separated variants to leave out")
+    ap.add_argument("--smoke", action="store_true",
+                    help="one round of the small workloads with small inputs (no downloads)")
+    ap.add_argument("--markdown", help="also write the tables as Markdown to this file")
     args = ap.parse_args()
 
     zinst = os.path.join(args.build, "bin", "zinst")
     if not os.path.exists(zinst):
         sys.exit("bench: %s not found: run scripts/build.sh first" % zinst)
-    cache = sh(["cmake", "-L", "-N", args.build]).stdout
-    clang = [l.split("=", 1)[1] for l in cache.splitlines() if l.startswith("ZINST_CLANG:")][0]
+    clang = sh([zinst, "flags", "--cc"]).stdout.strip()
+    clangxx = sh([zinst, "flags", "--cxx"]).stdout.strip()
+    selected = [w for w in WORKLOADS if (not args.only or w.name in args.only.split(","))
+                and (not args.smoke or w.smoke_args is not None)]
+    if args.smoke:
+        args.rounds = 1
+    skip = set(filter(None, args.skip.split(",")))
+    if any(w.fetch for w in selected):
+        sh([os.path.join(HERE, "fetch_sources.sh")])
+    WORKLOADS[3].sources = lua_sources()
+    WORKLOADS[4].sources = [os.path.join(SRC, "bzip2", f) for f in BZIP2_FILES]
+
     work = tempfile.mkdtemp(prefix="zinst-bench-")
-    src = os.path.join(HERE, "recursion.c")
-    n = str(args.n)
-
-    def exe(name):
-        return os.path.join(work, name)
-
-    def run_dir(name):
-        d = os.path.join(work, "run-" + name)
-        os.makedirs(d, exist_ok=True)
-        return d
-
-    def file_exists(path):
-        return lambda: os.path.getsize(path) > 0
-
-    profile = os.path.join(work, "bench.zinst")
-    profile_count = os.path.join(work, "bench-count.zinst")
-    profile_exact = os.path.join(work, "bench-exact.zinst")
-    gmon = os.path.join(run_dir("gprof"), "gmon.out")
-    ufdata = os.path.join(work, "uftrace.data")
     naive_obj = os.path.join(work, "naive_hook.o")
-
-    variants = [
-        Variant("uninstrumented", [clang, "-O2", src, "-o", exe("base")],
-                [exe("base"), n], lambda: True),
-        Variant("zinst (time)", [zinst, "cc", "-O2", src, "-o", exe("zinst")],
-                [exe("zinst"), n], file_exists(profile), env={"ZINST_OUTPUT": profile},
-                note="default: exact counts, sampled timing"),
-        Variant("zinst (count)", None, [exe("zinst"), n], file_exists(profile_count),
-                env={"ZINST_OUTPUT": profile_count, "ZINST_MODE": "count"},
-                note="counts and call tree, no timestamps"),
-        Variant("zinst (exact)", None, [exe("zinst"), n], file_exists(profile_exact),
-                env={"ZINST_OUTPUT": profile_exact, "ZINST_SAMPLE": "1"},
-                note="every activation timed"),
-        Variant("naive -finstrument-functions hook",
-                [clang, "-O2", "-finstrument-functions", src, naive_obj, "-o", exe("naive")],
-                [exe("naive"), n], lambda: True),
-        Variant("gprof (-pg)", [clang, "-O2", "-pg", src, "-o", exe("pg")],
-                [exe("pg"), n], file_exists(gmon), note="counts exact, time sampled"),
-    ]
-    if shutil.which("uftrace"):
-        variants.append(Variant("uftrace record (-pg)", None,
-                                ["uftrace", "record", "--no-libcall", "-d", ufdata, exe("pg"), n],
-                                lambda: os.path.isdir(ufdata)))
-
+    xray_obj = os.path.join(work, "xray_session.o")
     sh([clang, "-O2", "-c", os.path.join(HERE, "naive_hook.c"), "-o", naive_obj])
-    compile_times = {}
-    for v in variants:
-        if v.build:
-            t0 = time.perf_counter()
-            sh(v.build)
-            compile_times[v.name] = time.perf_counter() - t0
+    sh([clangxx, "-O2", "-c", os.path.join(HERE, "xray_session.cpp"), "-o", xray_obj])
 
-    for _ in range(args.rounds):
+    text = ["Machine: %s, %d cores; clang %s; %d interleaved round(s), medians.\n" % (
+        os.uname().machine, os.cpu_count(), clang.rsplit("-", 1)[-1], args.rounds)]
+    summary = []
+    largest_profile = None
+    for w in selected:
+        wdir = os.path.join(work, w.name)
+        os.makedirs(wdir)
+        run_args = list(w.smoke_args if args.smoke else w.args)
+        if w.make_input:
+            data = os.path.join(work, w.name + ".input")
+            w.make_input(data, size=(1 << 20) if args.smoke else (8 << 20))
+            run_args.append(data)
+
+        def exe(v):
+            return os.path.join(wdir, v)
+        # DWARF 4: Debian 12's valgrind cannot read clang's default DWARF 5.
+        flags = ["-O2", "-gdwarf-4"] + w.cflags
+        builds = {
+            "base": [clang] + flags + w.sources + w.libs + ["-o", exe("base")],
+            "zinst": [zinst, "cc"] + flags + w.sources + w.libs + ["-o", exe("zinst")],
+            "naive": [clang] + flags + ["-finstrument-functions"] + w.sources + [naive_obj] +
+                     w.libs + ["-o", exe("naive")],
+            "pg": [clang] + flags + ["-pg"] + w.sources + w.libs + ["-o", exe("pg")],
+            "xray": [clang] + flags + ["-fxray-instrument", "-fxray-instruction-threshold=1",
+                                       "-fxray-modes=xray-profiling,xray-fdr"] + w.sources +
+                    [xray_obj] + w.libs + ["-lstdc++", "-o", exe("xray")],
+        }
+        build_seconds = {}
+        for key, cmd in builds.items():
+            t0 = time.perf_counter()
+            sh(cmd)
+            build_seconds[key] = time.perf_counter() - t0
+
+        variants = [
+            Variant("uninstrumented", "base"),
+            Variant("zinst (time)", "zinst", {"ZINST_OUTPUT": "%e.zinst"},
+                    "default: exact counts, sampled timing", output=zinst_profile("zinst")),
+            Variant("zinst (count)", "zinst", {"ZINST_OUTPUT": "%e.zinst", "ZINST_MODE": "count"},
+                    "exact counts and call tree, no timing", output=zinst_profile("zinst")),
+            Variant("zinst (exact)", "zinst", {"ZINST_OUTPUT": "%e.zinst", "ZINST_SAMPLE": "1"},
+                    "every activation timed", output=zinst_profile("zinst")),
+            Variant("XRay profiling", "xray", {"BENCH_XRAY_MODE": "xray-profiling",
+                                               "XRAY_OPTIONS": "verbosity=0"},
+                    "threshold 1", output=newest("xray-log.*")),
+            Variant("XRay flight recorder", "xray", {"BENCH_XRAY_MODE": "xray-fdr",
+                                                     "XRAY_OPTIONS": "verbosity=0"},
+                    "threshold 1", output=newest("xray-log.*")),
+            Variant("gprof (-pg)", "pg", note="counts exact, time sampled",
+                    output=lambda d: os.path.join(d, "gmon.out")),
+            Variant("uftrace record", "pg", wrap=["uftrace", "record", "--no-libcall", "-d",
+                                                  "uftrace.data"],
+                    output=lambda d: os.path.join(d, "uftrace.data")),
+            Variant("naive hook", "naive", note="-finstrument-functions, 2 rdtsc, hash table"),
+            Variant("callgrind", "base", wrap=["valgrind", "--tool=callgrind", "-q",
+                                               "--callgrind-out-file=callgrind.out"],
+                    output=lambda d: os.path.join(d, "callgrind.out")),
+        ]
+        variants = [v for v in variants if v.name not in skip]
+        for _ in range(args.rounds):
+            for v in variants:
+                rdir = os.path.join(wdir, "run-" + v.name.replace(" ", "_").replace("(", "")
+                                    .replace(")", ""))
+                os.makedirs(rdir, exist_ok=True)
+                for stale in glob.glob(os.path.join(rdir, "*")):
+                    shutil.rmtree(stale) if os.path.isdir(stale) else os.remove(stale)
+                cmd = (v.wrap or []) + [exe(v.binary)] + run_args
+                t0 = time.perf_counter()
+                subprocess.run(cmd, check=True, cwd=rdir, env=dict(os.environ, **v.env),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                v.times.append(time.perf_counter() - t0)
+                v.out_size = size_of(v.output(rdir)) if v.output else None
+                if v.output and v.out_size == 0:
+                    sys.exit("bench: %s wrote no output on %s" % (v.name, w.name))
+                if v.binary == "zinst":
+                    sh([zinst, "report", "--top", "1", v.output(rdir)])  # must parse
+                    if v.name == "zinst (count)":
+                        count_profile = v.output(rdir)
+                        keep = os.path.join(wdir, "count.zinst")
+                        shutil.copy(count_profile, keep)
+                    if v.name == "zinst (time)":
+                        shutil.copy(v.output(rdir), os.path.join(wdir, "time.zinst"))
+
+        report = json.loads(sh([zinst, "report", "--json", "--top", "0",
+                                os.path.join(wdir, "count.zinst")]).stdout)
+        calls = sum(f["calls"] for f in report["functions"])
+        size = os.path.getsize(os.path.join(wdir, "time.zinst"))
+        if largest_profile is None or size > largest_profile[1]:
+            largest_profile = (os.path.join(wdir, "time.zinst"), size, w.name)
+        base = statistics.median(variants[0].times)
+        text.append("\n### %s: %s\n\n%s calls of instrumented functions; uninstrumented %.3f s.\n\n"
+                    % (w.name, w.desc, "{:,}".format(calls), base))
+        text.append("| variant | median | ratio | ns added per call | output | note |\n"
+                    "|---|---:|---:|---:|---:|---|\n")
         for v in variants:
-            cwd = run_dir("gprof") if v.name.startswith("gprof") else work
-            env = dict(os.environ, **v.env)
-            if v.name.startswith("uftrace"):
-                shutil.rmtree(ufdata, ignore_errors=True)
+            med = statistics.median(v.times)
+            text.append("| %s | %.3f s | %.2fx | %.1f | %s | %s |\n" % (
+                v.name, med, med / base, (med - base) / calls * 1e9 if calls else 0.0,
+                human_size(v.out_size) if v.out_size is not None else "-", v.note))
+            if v.name == "zinst (time)":
+                summary.append((w.name, med / base, (med - base) / calls * 1e9))
+        text.append("\nBuild time with the plugin: %.2fx (%.2f s vs %.2f s, one build each).\n" % (
+            build_seconds["zinst"] / build_seconds["base"], build_seconds["zinst"],
+            build_seconds["base"]))
+
+    if largest_profile:
+        times = []
+        for _ in range(5):
             t0 = time.perf_counter()
-            subprocess.run(v.command, check=True, cwd=cwd, env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            v.times.append(time.perf_counter() - t0)
-            if not v.check():
-                sys.exit("bench: %s wrote no output" % v.name)
-
-    report = json.loads(sh([zinst, "report", "--json", "--top", "0", profile]).stdout)
-    calls = sum(f["calls"] for f in report["functions"])
-    base = statistics.median(variants[0].times)
-    rows = []
-    for v in variants:
-        med = statistics.median(v.times)
-        added_ns = (med - base) / calls * 1e9
-        rows.append((v.name, med, med / base, added_ns, v.note))
-
-    header = ("| variant | median wall time | ratio | ns added per call | note |\n"
-              "|---|---:|---:|---:|---|\n")
-    table = "".join("| %s | %.3f s | %.2fx | %.1f | %s |\n" % r for r in rows)
-    text = ("recursion benchmark: fib(%s), %d calls in the -O2 binary, %d interleaved rounds, "
-            "medians\n\n" % (n, calls, args.rounds)) + header + table
-    print(text)
+            sh([zinst, "report", largest_profile[0]])
+            times.append(time.perf_counter() - t0)
+        text.append("\n`zinst report` on the largest profile (%s, %s): %.3f s (median of 5).\n" % (
+            largest_profile[2], human_size(largest_profile[1]), statistics.median(times)))
+    text.append("\nzinst default mode: " + "; ".join(
+        "%s %.2fx (%.1f ns/call)" % s for s in summary) + "\n")
+    out = "".join(text)
+    print(out)
     if args.markdown:
         with open(args.markdown, "w") as f:
-            f.write(text)
+            f.write(out)
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -3,7 +3,9 @@
 #
 #   scripts/install-deps.sh demo   what `make demo` needs (LLVM/Clang 19)
 #   scripts/install-deps.sh test   what `make check` needs (LLVM/Clang 19 and 22,
-#                                  lit's tools, uftrace for the cross-check)
+#                                  lit's tools, uftrace for the cross-check, the
+#                                  peers the benchmark's smoke test runs)
+#   scripts/install-deps.sh bench  what `make bench` needs (LLVM/Clang 19, peers)
 #
 # Debian 12's default clang is 14, too old: every package names its major.
 set -euo pipefail
@@ -17,8 +19,9 @@ llvm_packages() {
 packages="cmake ninja-build make python3 git"
 case "$purpose" in
   demo) packages="$packages $(llvm_packages 19)" ;;
-  test) packages="$packages $(llvm_packages 19) $(llvm_packages 22) uftrace" ;;
-  *) echo "usage: $0 demo|test" >&2; exit 2 ;;
+  test) packages="$packages $(llvm_packages 19) $(llvm_packages 22) uftrace valgrind" ;;
+  bench) packages="$packages $(llvm_packages 19) uftrace valgrind" ;;
+  *) echo "usage: $0 demo|test|bench" >&2; exit 2 ;;
 esac
 
 missing=()
