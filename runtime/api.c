@@ -96,8 +96,12 @@ static void before_fork(void) {
 static void after_fork_in_parent(void) {
   zinst_runtime_unlock();
 }
+/* The child's profile starts at the fork: it holds what the child does, so
+ * the parent's and the child's files add up without counting the parent's
+ * past twice (frames open at the fork stay open, and count from here). */
 static void after_fork_in_child(void) {
   zinst_threads_after_fork_child();
+  zinst_threads_reset(zinst_read_ticks());
   zinst_runtime_unlock();
 }
 

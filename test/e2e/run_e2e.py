@@ -473,8 +473,9 @@ CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
          if name.startswith("case_")}
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__,
+def main_for(cases, doc):
+    """The command line shared by the end-to-end scripts: run `cases`."""
+    parser = argparse.ArgumentParser(description=doc,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--zinst", required=True)
     parser.add_argument("--clang", required=True)
@@ -484,20 +485,24 @@ def main():
     parser.add_argument("cases", nargs="*")
     args = parser.parse_args()
     if args.list:
-        print("\n".join(CASES))
+        print("\n".join(cases))
         return 0
     failed = 0
-    for case in args.cases or list(CASES):
-        if case not in CASES:
-            print("unknown case %s (known: %s)" % (case, ", ".join(CASES)))
+    for case in args.cases or list(cases):
+        if case not in cases:
+            print("unknown case %s (known: %s)" % (case, ", ".join(cases)))
             return 2
         try:
-            CASES[case](Env(args, case))
+            cases[case](Env(args, case))
             print("PASS %s" % case)
         except Failure as e:
             failed += 1
             print("FAIL %s: %s" % (case, e))
     return 1 if failed else 0
+
+
+def main():
+    return main_for(CASES, __doc__)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""Reliability end-to-end tests: what real programs do to a profiler (fork,
+exec, daemons, signals during hot loops, longjmp storms, thread churn, code
+outside main, a write that cannot succeed) and what zinst must do about it:
+exact counts where they are defined, a valid file or a clear message, the
+program's own exit status untouched.
+
+Same harness and command line as run_e2e.py (one ctest test per case).
+"""
+import glob
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run_e2e import (Env, Failure, calls_by_name, expect, expect_eq, find_path,  # noqa: E402
+                     walk_tree, main_for)
+
+
+def case_fork_without_exec(env):
+    """The child's file starts at the fork; parent + child add up exactly."""
+    exe = env.zinst_cc(["fork_child.c"], "forker")
+    pattern = env.path("fork.%p.zinst")
+    proc = env.run([exe], env={"ZINST_OUTPUT": pattern})
+    child_pid = proc.stdout.split()[0]
+    files = sorted(glob.glob(env.path("fork.*.zinst")))
+    expect_eq("profiles written", len(files), 2)
+    child_file = env.path("fork.%s.zinst" % child_pid)
+    parent_file = [f for f in files if f != child_file][0]
+    parent = calls_by_name(env.report(parent_file))
+    child = calls_by_name(env.report(child_file))
+    # Parent: 7 in its early thread, 10 before and 3 after the fork.
+    expect_eq("work calls in the parent", parent.get("work"), 20)
+    expect_eq("work calls in the child", child.get("work"), 5)
+    expect_eq("early_thread calls in the child", child.get("early_thread", 0), 0)
+    expect_eq("main calls in the parent", parent.get("main"), 1)
+    # main was entered before the fork: open in the child, not called there.
+    expect_eq("main calls in the child", child.get("main", 0), 0)
+    tree = env.tree(child_file)
+    expect_eq("child's work under main", find_path(tree["roots"], ["main", "work"])["calls"], 5)
+
+
+def case_exec_vfork_daemon(env):
+    """fork+exec, vfork+exec and a daemon: one valid file per process."""
+    exe = env.zinst_cc(["spawn_kinds.c"], "spawner")
+    env.run([exe], env={"ZINST_OUTPUT": env.path("spawn.%p.zinst")})
+    # The daemon may outlive its parent by a moment.
+    for _ in range(50):
+        files = sorted(glob.glob(env.path("spawn.*.zinst")))
+        if len(files) >= 4:
+            break
+        subprocess.run(["sleep", "0.1"])
+    expect_eq("profiles (parent, fork+exec, vfork+exec, daemon)", len(files), 4)
+    leaf_counts = sorted(calls_by_name(env.report(f)).get("leaf_work", 0) for f in files)
+    expect_eq("leaf_work calls per file", leaf_counts, [1, 1, 1, 1])
+
+
+def case_thread_churn(env):
+    """1000 short threads, a third ending in pthread_exit: nothing lost, no
+    hang over 100 runs, no leak under LeakSanitizer."""
+    exe = env.zinst_cc(["thread_churn.c"], "churn")
+    profile, _ = env.profile_run(exe)
+    calls = calls_by_name(env.report(profile))
+    expect_eq("work calls", calls.get("work"), 1000 * 100)
+    expect_eq("thread_main calls", calls.get("thread_main"), 1000)
+    expect_eq("finish_early calls", calls.get("finish_early"), 334)
+    for k in range(100):
+        out = env.path("churn-%d.zinst" % k)
+        proc = subprocess.run([exe], env=dict(os.environ, ZINST_OUTPUT=out), timeout=60,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        expect_eq("run %d exit status (%s)" % (k, proc.stderr.strip()), proc.returncode, 0)
+        expect(os.path.exists(out), "run %d wrote no profile" % k)
+        os.remove(out)
+    lsan = env.zinst_cc(["thread_churn.c"], "churn-lsan", flags=("-O2", "-g", "-fsanitize=leak"))
+    proc = subprocess.run([lsan], env=dict(os.environ, ZINST_OUTPUT=env.path("lsan.zinst")),
+                          timeout=120, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    expect_eq("LeakSanitizer run (%s)" % proc.stderr.strip()[-400:], proc.returncode, 0)
+    expect_eq("work calls under LSan",
+              calls_by_name(env.report(env.path("lsan.zinst"))).get("work"), 100000)
+
+
+def case_code_outside_main(env):
+    """Constructors, atexit handlers, destructors and a thread's first call."""
+    exe = env.zinst_cc(["lifecycle.c"], "lifecycle")
+    profile, _ = env.profile_run(exe)
+    calls = calls_by_name(env.report(profile))
+    for name in ("early", "at_exit_handler", "first_call_thread", "main"):
+        expect_eq("%s calls" % name, calls.get(name), 1)
+    # The destructor runs after the exit dump (destructors run last): its
+    # call is not in the file. The other four are.
+    expect_eq("helper calls", calls.get("helper"), 4)
+
+
+def case_write_failures(env):
+    """A profile that cannot be written: one clear line on stderr, the exit
+    status unchanged, no file or temporary left behind."""
+    exe = env.zinst_cc(["exit_status.c"], "seven")
+    blocker = env.path("not-a-directory")
+    with open(blocker, "w") as f:
+        f.write("x")
+    long_name = env.path("d" * 300 + "/" + "n" * 4100 + ".zinst")
+    for what, target in (("a directory that is a file", os.path.join(blocker, "p.zinst")),
+                         ("a missing directory", env.path("missing/p.zinst")),
+                         ("an over-long name", long_name)):
+        proc = env.run([exe], env={"ZINST_OUTPUT": target}, expect_status=7)
+        expect("zinst:" in proc.stderr, "%s: no message on stderr: %r" % (what, proc.stderr))
+        expect(len(proc.stderr.strip().splitlines()) == 1,
+               "%s: one line expected: %r" % (what, proc.stderr))
+    expect_eq("files left beside the blocker", sorted(os.listdir(env.work)),
+              sorted(["not-a-directory", "seven"]))
+    # A full disk: a tmpfs too small for the file (only where mounting works).
+    full = env.path("full")
+    os.makedirs(full)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs", full],
+                      stderr=subprocess.DEVNULL).returncode == 0:
+        try:
+            with open(os.path.join(full, "filler"), "wb") as f:
+                try:
+                    f.write(b"\0" * 4096)
+                except OSError:
+                    pass
+            proc = env.run([exe], env={"ZINST_OUTPUT": os.path.join(full, "p.zinst")},
+                           expect_status=7)
+            expect("zinst:" in proc.stderr, "full disk: no message: %r" % proc.stderr)
+            expect_eq("files on the full disk", sorted(os.listdir(full)), ["filler"])
+        finally:
+            subprocess.run(["umount", full])
+    else:
+        print("note: cannot mount a tmpfs here; the full-disk part was not run")
+
+
+def case_planted_symlink(env):
+    """A symlink planted at the profile's name is replaced, not followed."""
+    exe = env.zinst_cc(["exit_status.c"], "seven")
+    os.umask(0o022)  # inherited by the program: its files are 0666 & ~umask
+    victim = env.path("victim")
+    with open(victim, "w") as f:
+        f.write("precious\n")
+    target = env.path("out.zinst")
+    os.symlink(victim, target)
+    env.run([exe], env={"ZINST_OUTPUT": target}, expect_status=7)
+    with open(victim) as f:
+        expect_eq("victim's contents", f.read(), "precious\n")
+    expect(not os.path.islink(target), "the profile is still a symlink")
+    expect_eq("seven calls", calls_by_name(env.report(target)).get("seven"), 1)
+    mode = os.stat(target).st_mode & 0o777
+    expect_eq("file mode under umask 022", oct(mode), oct(0o644))
+
+
+CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
+         if name.startswith("case_")}
+
+if __name__ == "__main__":
+    sys.exit(main_for(CASES, __doc__))
