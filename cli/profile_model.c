@@ -22,6 +22,20 @@ struct child_index {
   uint32_t used;
 };
 
+/* Tick counts come from files, which may be hostile: signed sums of them
+ * saturate instead of overflowing (undefined behaviour in C). Real profiles
+ * are far from the limits; a damaged one shows absurd numbers, not a crash. */
+static int64_t saturating_add(int64_t a, int64_t b) {
+  int64_t sum;
+  if (__builtin_add_overflow(a, b, &sum))
+    return b > 0 ? INT64_MAX : INT64_MIN;
+  return sum;
+}
+
+static int64_t ticks_as_signed(uint64_t ticks) {
+  return ticks > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)ticks;
+}
+
 static uint32_t hash_key(uint32_t parent, uint32_t function) {
   uint64_t key = ((uint64_t)parent << 32) | function;
   key ^= key >> 33;
@@ -171,11 +185,13 @@ int zinst_call_tree_build(const struct zinst_profile *profile, const uint32_t *t
     if (node->inclusive_variance > 0)
       estimated[n] = true;
     const int64_t children = node->self_estimate; /* sum of the children's inclusive ticks */
-    node->self_estimate =
-        estimated[n] ? (int64_t)node->inclusive_ticks - children : (int64_t)node->exclusive_ticks;
+    node->self_estimate = estimated[n]
+                              ? saturating_add(ticks_as_signed(node->inclusive_ticks), -children)
+                              : ticks_as_signed(node->exclusive_ticks);
     if (node->parent != ZINST_NONE) {
       tree.nodes[node->parent].subtree_calls += node->subtree_calls;
-      tree.nodes[node->parent].self_estimate += (int64_t)node->inclusive_ticks;
+      tree.nodes[node->parent].self_estimate = saturating_add(
+          tree.nodes[node->parent].self_estimate, ticks_as_signed(node->inclusive_ticks));
       if (node->inclusive_variance > 0)
         estimated[node->parent] = true;
     }
@@ -242,7 +258,7 @@ int zinst_flat_profile_build(const struct zinst_call_tree *tree, uint32_t functi
     struct zinst_flat_entry *entry = &entries[node->function];
     entry->calls += node->calls;
     entry->timed_calls += node->timed_calls;
-    self_sum[node->function] += node->self_estimate;
+    self_sum[node->function] = saturating_add(self_sum[node->function], node->self_estimate);
     entry->self_variance += node->exclusive_variance;
     if (active[node->function] == 0) { /* outermost activation: recursion counted once */
       entry->total_ticks += node->inclusive_ticks;
