@@ -28,6 +28,7 @@ struct report_row {
   const struct zinst_flat_entry *entry;
   const char *name;
   enum sort_key sort;
+  uint64_t inlined; /* executions of the function's body inlined elsewhere */
 };
 
 static const char help_text[] =
@@ -35,6 +36,10 @@ static const char help_text[] =
     "\n"
     "Flat profile: per function, its calls, its self time (in the function\n"
     "itself) and its total time (including callees; recursion counted once).\n"
+    "When the compiler inlined some of a function's call sites, 'inlined' counts\n"
+    "the executions of those inlined copies (their time is their caller's):\n"
+    "the function ran calls + inlined times. Functions inlined everywhere are\n"
+    "listed below the table.\n"
     "Times of sampled profiles are estimates; '\u00b1 total' is the 95% interval\n"
     "of the total time, 'exact' when every call was timed.\n"
     "PROFILE '-' reads standard input.\n"
@@ -82,8 +87,8 @@ static int compare_rows(const void *a, const void *b) {
  * (*rows, *shown); *listed is the number before --top. Returns -1 when out of memory.
  */
 static int select_rows(const struct zinst_profile *profile, const struct zinst_flat_profile *flat,
-                       const struct report_options *options, struct report_row **rows,
-                       uint32_t *shown, uint32_t *listed) {
+                       const uint64_t *inlined, const struct report_options *options,
+                       struct report_row **rows, uint32_t *shown, uint32_t *listed) {
   *rows = malloc((flat->count ? flat->count : 1) * sizeof **rows);
   if (!*rows)
     return -1;
@@ -94,9 +99,9 @@ static int select_rows(const struct zinst_profile *profile, const struct zinst_f
   for (uint32_t f = 0; f < flat->count; f++) {
     const struct zinst_flat_entry *e = &flat->entries[f];
     /* Calls can be 0 with ticks after zinst_reset(): a frame open across the reset. */
-    if (e->calls == 0 && e->total_ticks == 0 && e->self_ticks == 0)
+    if (e->calls == 0 && e->total_ticks == 0 && e->self_ticks == 0 && inlined[f] == 0)
       continue;
-    (*rows)[count++] = (struct report_row){e, zinst_function_name(profile, f), sort};
+    (*rows)[count++] = (struct report_row){e, zinst_function_name(profile, f), sort, inlined[f]};
   }
   qsort(*rows, count, sizeof **rows, compare_rows);
   *listed = count;
@@ -134,6 +139,9 @@ static void json_functions(struct zinst_json *json, const struct zinst_profile *
     zinst_json_uint(json, f->line);
     zinst_json_key(json, "calls");
     zinst_json_uint(json, e->calls);
+    /* Executions inlined at call sites: calls + inlined = every execution. */
+    zinst_json_key(json, "inlined");
+    zinst_json_uint(json, rows[i].inlined);
     zinst_json_key(json, "timed_calls");
     zinst_json_uint(json, e->timed_calls);
     zinst_json_key(json, "self_ticks");
@@ -167,10 +175,33 @@ static const char *time_cell(const struct zinst_profile *profile, double ticks, 
   return zinst_format_duration(ticks * 1e9 / (double)tps, buffer, ZINST_UNIT_BUFFER);
 }
 
+/* Add `cells` (the table's columns without 'inlined'), with `inlined`
+ * inserted as the second cell unless it is NULL. */
+static int add_row(struct zinst_table *table, const char *const *cells, const char *inlined) {
+  if (!inlined)
+    return zinst_table_add_row(table, cells);
+  const char *with_inlined[ZINST_TABLE_MAX_COLUMNS];
+  with_inlined[0] = cells[0];
+  with_inlined[1] = inlined;
+  for (uint32_t c = 2; c < table->columns; c++)
+    with_inlined[c] = cells[c - 1];
+  return zinst_table_add_row(table, with_inlined);
+}
+
+/* Has the profile an inlined site that ran? Only then does the table get an
+ * 'inlined' column. */
+static bool has_inlined_executions(const struct zinst_profile *profile) {
+  for (uint32_t i = 0; i < profile->site_count_count; i++)
+    if (profile->sites[profile->site_counts[i].site].flags & ZINST_SITE_INLINED)
+      return true;
+  return false;
+}
+
 static int print_table(FILE *out, const struct zinst_profile *profile,
                        const struct zinst_flat_profile *flat, const struct report_row *rows,
                        uint32_t shown, uint32_t listed) {
   const bool timed = zinst_profile_has_time(profile);
+  const bool inlined_column = has_inlined_executions(profile);
   char self_header[32], total_header[32];
   snprintf(self_header, sizeof self_header, "self %s", zinst_tick_unit(profile));
   snprintf(total_header, sizeof total_header, "total %s", zinst_tick_unit(profile));
@@ -186,9 +217,24 @@ static int print_table(FILE *out, const struct zinst_profile *profile,
     zinst_table_init(&table, 3, count_headers, "rll");
     table.max_width[1] = 60;
   }
+  if (inlined_column) {
+    /* "inlined" right after "calls": shift the other headers one column. */
+    const uint32_t columns = table.columns;
+    for (uint32_t c = columns; c > 1; c--) {
+      table.headers[c] = table.headers[c - 1];
+      table.right_aligned[c] = table.right_aligned[c - 1];
+      table.max_width[c] = table.max_width[c - 1];
+    }
+    table.headers[1] = "inlined";
+    table.right_aligned[1] = true;
+    table.max_width[1] = 0;
+    table.columns = columns + 1;
+  }
   int status = 0;
   for (uint32_t i = 0; i < shown && status == 0; i++) {
     const struct zinst_flat_entry *e = rows[i].entry;
+    char inlined[ZINST_UNIT_BUFFER];
+    zinst_format_count(rows[i].inlined, inlined, sizeof inlined);
     char calls[ZINST_UNIT_BUFFER], self_time[ZINST_UNIT_BUFFER], self_ticks[ZINST_UNIT_BUFFER],
         self_percent[ZINST_UNIT_BUFFER], total_ticks[ZINST_UNIT_BUFFER],
         total_time[ZINST_UNIT_BUFFER], total_error[ZINST_UNIT_BUFFER], mean[ZINST_UNIT_BUFFER];
@@ -211,10 +257,10 @@ static int print_table(FILE *out, const struct zinst_profile *profile,
           rows[i].name,
           location ? location : "?",
       };
-      status = zinst_table_add_row(&table, cells);
+      status = add_row(&table, cells, inlined_column ? inlined : NULL);
     } else {
       const char *cells[] = {calls, rows[i].name, location ? location : "?"};
-      status = zinst_table_add_row(&table, cells);
+      status = add_row(&table, cells, inlined_column ? inlined : NULL);
     }
     free(location);
   }
@@ -227,6 +273,58 @@ static int print_table(FILE *out, const struct zinst_profile *profile,
     fprintf(out, "(%" PRIu32 " of %" PRIu32 " functions shown; --top 0 shows all)\n", shown,
             listed);
   return status;
+}
+
+/*
+ * Functions whose every counted execution was inlined (no FUNCTIONS record,
+ * or a record without calls): one line each, the most executed first, so
+ * that no executed code is missing from the report.
+ */
+static void print_inlined_everywhere(FILE *out, const struct zinst_profile *profile,
+                                     const uint64_t *site_counts) {
+  struct only_inlined {
+    const char *name, *linkage;
+    uint64_t executions;
+    uint32_t sites;
+  } *list = malloc((profile->site_count ? profile->site_count : 1) * sizeof *list);
+  if (!list)
+    return;
+  uint32_t count = 0;
+  for (uint32_t s = 0; s < profile->site_count; s++) {
+    const struct zinst_site_record *site = &profile->sites[s];
+    if (!(site->flags & ZINST_SITE_INLINED) || site_counts[s] == 0)
+      continue;
+    const char *linkage = zinst_profile_string(profile, site->callee_linkage);
+    bool has_record = false;
+    for (uint32_t f = 0; f < profile->function_count && !has_record; f++)
+      has_record =
+          strcmp(zinst_profile_string(profile, profile->functions[f].linkage_name), linkage) == 0;
+    if (has_record)
+      continue;
+    uint32_t k = 0;
+    while (k < count && strcmp(list[k].linkage, linkage) != 0)
+      k++;
+    if (k == count)
+      list[count++] =
+          (struct only_inlined){zinst_profile_string(profile, site->callee), linkage, 0, 0};
+    list[k].executions += site_counts[s];
+    list[k].sites++;
+  }
+  for (uint32_t i = 1; i < count; i++) /* insertion sort: these lists are short */
+    for (uint32_t j = i; j > 0 && list[j].executions > list[j - 1].executions; j--) {
+      struct only_inlined swap = list[j];
+      list[j] = list[j - 1];
+      list[j - 1] = swap;
+    }
+  if (count > 0)
+    fputs("\nInlined everywhere (no calls of their own; their time is their callers'):\n", out);
+  for (uint32_t k = 0; k < count; k++) {
+    char executions[ZINST_UNIT_BUFFER];
+    fprintf(out, "  %s: %s executions at %" PRIu32 " site%s\n", list[k].name,
+            zinst_format_count(list[k].executions, executions, sizeof executions), list[k].sites,
+            list[k].sites == 1 ? "" : "s");
+  }
+  free(list);
 }
 
 /* Flat profile of the threads `threads` (NULL = all): *flat owned by the caller. */
@@ -248,14 +346,20 @@ static int report_threads(const struct zinst_profile *profile, const struct repo
     return -1;
   struct report_row *rows;
   uint32_t shown, listed;
-  int status = select_rows(profile, &flat, options, &rows, &shown, &listed);
+  uint64_t *site_counts = zinst_site_counts_sum(profile, threads, thread_count);
+  uint64_t *inlined = site_counts ? zinst_inlined_executions(profile, site_counts) : NULL;
+  int status = inlined ? select_rows(profile, &flat, inlined, options, &rows, &shown, &listed) : -1;
   if (status == 0) {
-    if (json)
+    if (json) {
       json_functions(json, profile, &flat, rows, shown);
-    else
+    } else {
       status = print_table(stdout, profile, &flat, rows, shown, listed);
+      print_inlined_everywhere(stdout, profile, site_counts);
+    }
     free(rows);
   }
+  free(inlined);
+  free(site_counts);
   zinst_flat_profile_free(&flat);
   return status;
 }

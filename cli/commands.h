@@ -21,8 +21,14 @@
 int zinst_cmd_report(int argc, char **argv);
 int zinst_cmd_tree(int argc, char **argv);
 int zinst_cmd_dump(int argc, char **argv);
+int zinst_cmd_inline(int argc, char **argv);
 int zinst_cmd_cc(int argc, char **argv); /* argv[0] is "cc" or "c++" */
 int zinst_cmd_flags(int argc, char **argv);
+int zinst_cmd_zig(int argc, char **argv); /* cmd_zig.c */
+int zinst_cmd_flame(int argc, char **argv);
+int zinst_cmd_export(int argc, char **argv);
+int zinst_cmd_merge(int argc, char **argv);
+int zinst_cmd_diff(int argc, char **argv);
 
 /* ---- command-line parsing: long options, "--opt value" or "--opt=value" ---- */
 

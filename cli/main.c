@@ -19,10 +19,16 @@ struct command {
 static const struct command commands[] = {
     {"report", zinst_cmd_report, "flat profile: time and calls per function"},
     {"tree", zinst_cmd_tree, "call tree with inclusive times"},
+    {"inline", zinst_cmd_inline, "inlining decisions joined with how often each site ran"},
     {"dump", zinst_cmd_dump, "every raw record of a profile, for debugging"},
+    {"flame", zinst_cmd_flame, "interactive SVG flame graph"},
+    {"export", zinst_cmd_export, "folded stacks, speedscope JSON or pprof for other viewers"},
+    {"diff", zinst_cmd_diff, "what changed between profiles, with a noise guard"},
+    {"merge", zinst_cmd_merge, "sum profiles of one program into one"},
     {"cc", zinst_cmd_cc, "compile and link C with instrumentation (runs the matching clang)"},
     {"c++", zinst_cmd_cc, "the same for C++"},
     {"flags", zinst_cmd_flags, "print compiler and linker flags for build systems"},
+    {"zig", zinst_cmd_zig, "build an instrumented Zig executable (zinst zig build-exe ...)"},
 };
 
 static void print_help(FILE *out) {

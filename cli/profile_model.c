@@ -306,3 +306,76 @@ bool zinst_ticks_to_ns(uint64_t ticks, uint64_t ticks_per_second, uint64_t *ns) 
   *ns = wide > UINT64_MAX ? UINT64_MAX : (uint64_t)wide;
   return true;
 }
+
+uint64_t *zinst_site_counts_sum(const struct zinst_profile *profile, const uint32_t *threads,
+                                uint32_t thread_count) {
+  uint64_t *counts = calloc(profile->site_count ? profile->site_count : 1, sizeof *counts);
+  bool *selected = calloc(profile->thread_count ? profile->thread_count : 1, sizeof *selected);
+  if (!counts || !selected) {
+    free(counts);
+    free(selected);
+    return NULL;
+  }
+  for (uint32_t t = 0; t < thread_count; t++)
+    if (threads[t] < profile->thread_count)
+      selected[threads[t]] = true;
+  for (uint32_t i = 0; i < profile->site_count_count; i++) {
+    const struct zinst_site_count_record *c = &profile->site_counts[i];
+    if (selected[c->thread]) /* the reader checked both indices */
+      counts[c->site] += c->count;
+  }
+  free(selected);
+  return counts;
+}
+
+/* A function's linkage name and index, sorted by name for the lookup below. */
+struct named_function {
+  const char *linkage_name;
+  uint32_t function;
+};
+
+static int compare_named_functions(const void *a, const void *b) {
+  const struct named_function *fa = a, *fb = b;
+  return strcmp(fa->linkage_name, fb->linkage_name);
+}
+
+uint64_t *zinst_inlined_executions(const struct zinst_profile *profile,
+                                   const uint64_t *site_counts) {
+  const uint32_t count = profile->function_count;
+  uint64_t *inlined = calloc(count ? count : 1, sizeof *inlined);
+  struct named_function *names = malloc((count ? count : 1) * sizeof *names);
+  if (!inlined || !names) {
+    free(inlined);
+    free(names);
+    return NULL;
+  }
+  for (uint32_t f = 0; f < count; f++)
+    names[f] = (struct named_function){
+        zinst_profile_string(profile, profile->functions[f].linkage_name), f};
+  qsort(names, count, sizeof *names, compare_named_functions);
+  for (uint32_t s = 0; s < profile->site_count; s++) {
+    const struct zinst_site_record *site = &profile->sites[s];
+    if (!(site->flags & ZINST_SITE_INLINED) || site_counts[s] == 0)
+      continue;
+    struct named_function key = {zinst_profile_string(profile, site->callee_linkage), 0};
+    const struct named_function *hit =
+        bsearch(&key, names, count, sizeof *names, compare_named_functions);
+    if (!hit)
+      continue; /* inlined everywhere: the function has no record of its own */
+    /* Equal linkage names (static functions of several modules) are
+     * adjacent: the one of the site's own module wins (a static callee
+     * lives in its caller's module), else the first. */
+    while (hit > names && strcmp(hit[-1].linkage_name, key.linkage_name) == 0)
+      hit--;
+    const struct named_function *chosen = hit;
+    for (const struct named_function *same = hit;
+         same < names + count && strcmp(same->linkage_name, key.linkage_name) == 0; same++)
+      if (profile->functions[same->function].module == site->module) {
+        chosen = same;
+        break;
+      }
+    inlined[chosen->function] += site_counts[s];
+  }
+  free(names);
+  return inlined;
+}

@@ -99,4 +99,26 @@ bool zinst_ticks_to_ns(uint64_t ticks, uint64_t ticks_per_second, uint64_t *ns);
 /* One standard error from a variance (squared ticks), rounded to ticks. */
 uint64_t zinst_error_ticks(double variance);
 
+/* ---- inline and call sites (format version 2) ---- */
+
+/*
+ * Executions per site summed over the selected threads: a new array of
+ * profile->site_count entries owned by the caller (free()), counts[s] for
+ * SITES record s. NULL only when out of memory (a profile without sites
+ * gives a valid one-entry array).
+ */
+uint64_t *zinst_site_counts_sum(const struct zinst_profile *profile, const uint32_t *threads,
+                                uint32_t thread_count);
+
+/*
+ * Per FUNCTIONS record, the executions of its body inlined into other
+ * functions: the counts of the INLINED sites whose callee linkage name is
+ * the function's, over the selected threads. A new array of
+ * profile->function_count entries owned by the caller, or NULL when out of
+ * memory. Together with the function's calls (its real calls), these are
+ * all its executions.
+ */
+uint64_t *zinst_inlined_executions(const struct zinst_profile *profile,
+                                   const uint64_t *site_counts);
+
 #endif /* ZINST_PROFILE_MODEL_H */

@@ -24,7 +24,7 @@
 
 #define HEADER_SIZE ((uint32_t)sizeof(struct zinst_file_header))
 #define SECTION_ENTRY_SIZE ((uint64_t)sizeof(struct zinst_section_entry))
-#define KIND_LIMIT (ZINST_SECTION_NODES + 1)
+#define KIND_LIMIT (ZINST_SECTION_SITE_COUNTS + 1)
 
 struct parse_context {
   const unsigned char *data;
@@ -48,6 +48,8 @@ static const uint32_t known_record_size[KIND_LIMIT] = {
     [ZINST_SECTION_FUNCTIONS] = sizeof(struct zinst_function_record),
     [ZINST_SECTION_THREADS] = sizeof(struct zinst_thread_record),
     [ZINST_SECTION_NODES] = sizeof(struct zinst_node_record),
+    [ZINST_SECTION_SITES] = sizeof(struct zinst_site_record),
+    [ZINST_SECTION_SITE_COUNTS] = sizeof(struct zinst_site_count_record),
 };
 
 const char *zinst_section_kind_name(uint32_t kind) {
@@ -64,6 +66,10 @@ const char *zinst_section_kind_name(uint32_t kind) {
     return "THREADS";
   case ZINST_SECTION_NODES:
     return "NODES";
+  case ZINST_SECTION_SITES:
+    return "SITES";
+  case ZINST_SECTION_SITE_COUNTS:
+    return "SITE_COUNTS";
   default:
     return NULL;
   }
@@ -484,6 +490,62 @@ static int check_threads_and_nodes(struct parse_context *ctx, const struct zinst
   return 0;
 }
 
+/* Sites and their per-thread counts. */
+static int check_sites(struct parse_context *ctx, const struct zinst_profile *profile,
+                       const struct section_slot *sites, const struct section_slot *counts) {
+  typedef struct zinst_site_record rec;
+  for (uint32_t i = 0; i < profile->site_count; i++) {
+    const rec *site = &profile->sites[i];
+    CHECK_STRING(sites, i, i, rec, *site, caller, "site");
+    CHECK_STRING(sites, i, i, rec, *site, caller_linkage, "site");
+    CHECK_STRING(sites, i, i, rec, *site, callee, "site");
+    CHECK_STRING(sites, i, i, rec, *site, callee_linkage, "site");
+    CHECK_STRING(sites, i, i, rec, *site, file, "site");
+    CHECK_STRING(sites, i, i, rec, *site, reason, "site");
+    if (site->module >= profile->module_count)
+      return fail_at(ctx, field_at(sites, i, offsetof(rec, module)),
+                     "site %" PRIu32 " belongs to module %" PRIu32 ", but MODULES has %" PRIu32, i,
+                     site->module, profile->module_count);
+    if (site->reserved != 0)
+      return fail_at(ctx, field_at(sites, i, offsetof(rec, reserved)),
+                     "site %" PRIu32 " has nonzero reserved field %" PRIu32, i, site->reserved);
+    if ((site->flags & ZINST_SITE_COST) == 0 && (site->cost != 0 || site->threshold != 0))
+      return fail_at(ctx, field_at(sites, i, offsetof(rec, cost)),
+                     "site %" PRIu32 " has cost %" PRId32 " and threshold %" PRId32
+                     " but no cost flag",
+                     i, site->cost, site->threshold);
+  }
+  typedef struct zinst_site_count_record count_rec;
+  for (uint32_t i = 0; i < profile->site_count_count; i++) {
+    const count_rec *c = &profile->site_counts[i];
+    if (c->thread >= profile->thread_count)
+      return fail_at(ctx, field_at(counts, i, offsetof(count_rec, thread)),
+                     "site count %" PRIu32 " names thread %" PRIu32 ", but THREADS has %" PRIu32, i,
+                     c->thread, profile->thread_count);
+    if (c->site >= profile->site_count)
+      return fail_at(ctx, field_at(counts, i, offsetof(count_rec, site)),
+                     "site count %" PRIu32 " names site %" PRIu32 ", but SITES has %" PRIu32, i,
+                     c->site, profile->site_count);
+    if ((profile->sites[c->site].flags & ZINST_SITE_COUNTED) == 0)
+      return fail_at(ctx, field_at(counts, i, offsetof(count_rec, site)),
+                     "site count %" PRIu32 " counts site %" PRIu32 ", which is not counted", i,
+                     c->site);
+    if (c->count == 0)
+      return fail_at(ctx, field_at(counts, i, offsetof(count_rec, count)),
+                     "site count %" PRIu32 " is zero (only nonzero counts are stored)", i);
+    if (i > 0) {
+      const count_rec *prev = &profile->site_counts[i - 1];
+      if (prev->thread > c->thread || (prev->thread == c->thread && prev->site >= c->site))
+        return fail_at(ctx, field_at(counts, i, 0),
+                       "site count %" PRIu32 " (thread %" PRIu32 ", site %" PRIu32
+                       ") is not after site count %" PRIu32 " (thread %" PRIu32 ", site %" PRIu32
+                       "): records must be sorted and unique",
+                       i, c->thread, c->site, i - 1, prev->thread, prev->site);
+    }
+  }
+  return 0;
+}
+
 static uint64_t round_up_8(uint64_t n) {
   return (n + 7) & ~(uint64_t)7;
 }
@@ -511,6 +573,8 @@ int zinst_profile_parse(const void *data, size_t size, struct zinst_profile *out
   const uint32_t function_count = (uint32_t)slots[ZINST_SECTION_FUNCTIONS].entry.count;
   const uint32_t thread_count = (uint32_t)slots[ZINST_SECTION_THREADS].entry.count;
   const uint32_t node_count = (uint32_t)slots[ZINST_SECTION_NODES].entry.count;
+  const uint32_t site_count = (uint32_t)slots[ZINST_SECTION_SITES].entry.count;
+  const uint32_t site_count_count = (uint32_t)slots[ZINST_SECTION_SITE_COUNTS].entry.count;
 
   /* One block: strings, then the arrays, each 8-aligned. Every count is
    * bounded by the file size, so the sum cannot overflow 64 bits. */
@@ -519,8 +583,11 @@ int zinst_profile_parse(const void *data, size_t size, struct zinst_profile *out
   const uint64_t functions_bytes = (uint64_t)function_count * sizeof(struct zinst_function_record);
   const uint64_t threads_bytes = (uint64_t)thread_count * sizeof(struct zinst_thread_record);
   const uint64_t nodes_bytes = (uint64_t)node_count * sizeof(struct zinst_node_record);
-  const uint64_t total =
-      strings_bytes + modules_bytes + functions_bytes + threads_bytes + nodes_bytes;
+  const uint64_t sites_bytes = (uint64_t)site_count * sizeof(struct zinst_site_record);
+  const uint64_t site_counts_bytes =
+      (uint64_t)site_count_count * sizeof(struct zinst_site_count_record);
+  const uint64_t total = strings_bytes + modules_bytes + functions_bytes + threads_bytes +
+                         nodes_bytes + sites_bytes + site_counts_bytes;
   if (total > SIZE_MAX)
     return fail(ctx,
                 "the profile needs %" PRIu64 " bytes of memory, more than this machine can address",
@@ -556,6 +623,15 @@ int zinst_profile_parse(const void *data, size_t size, struct zinst_profile *out
   profile.nodes = (struct zinst_node_record *)cursor;
   profile.node_count = node_count;
   copy_records(ctx, &slots[ZINST_SECTION_NODES], cursor, sizeof(struct zinst_node_record));
+  cursor += nodes_bytes;
+  profile.sites = (struct zinst_site_record *)cursor;
+  profile.site_count = site_count;
+  copy_records(ctx, &slots[ZINST_SECTION_SITES], cursor, sizeof(struct zinst_site_record));
+  cursor += sites_bytes;
+  profile.site_counts = (struct zinst_site_count_record *)cursor;
+  profile.site_count_count = site_count_count;
+  copy_records(ctx, &slots[ZINST_SECTION_SITE_COUNTS], cursor,
+               sizeof(struct zinst_site_count_record));
   copy_records(ctx, &slots[ZINST_SECTION_PROCESS], &profile.process,
                sizeof(struct zinst_process_record));
 
@@ -566,6 +642,9 @@ int zinst_profile_parse(const void *data, size_t size, struct zinst_profile *out
   if (status == 0)
     status = check_threads_and_nodes(ctx, &profile, &slots[ZINST_SECTION_THREADS],
                                      &slots[ZINST_SECTION_NODES], ranges, owner_of);
+  if (status == 0)
+    status =
+        check_sites(ctx, &profile, &slots[ZINST_SECTION_SITES], &slots[ZINST_SECTION_SITE_COUNTS]);
   free(ranges);
   free(owner_of);
   if (status != 0) {

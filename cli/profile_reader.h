@@ -31,6 +31,10 @@ struct zinst_profile { /* owns every array and string below */
   uint32_t thread_count;
   struct zinst_node_record *nodes;
   uint32_t node_count;
+  struct zinst_site_record *sites; /* inline and call sites (format version 2) */
+  uint32_t site_count;
+  struct zinst_site_count_record *site_counts; /* sorted by (thread, site) */
+  uint32_t site_count_count;
   void *storage; /* private: the one allocation behind the arrays */
 };
 

@@ -1,5 +1,5 @@
 /*
- * zinst_format.h - the zinst profile file format, version 1.
+ * zinst_format.h - the zinst profile file format, version 2.
  *
  * The one definition shared by the writer (runtime/profile_writer.c) and the
  * reader (cli/profile_reader.c). docs/profile-format.md explains every field.
@@ -31,7 +31,7 @@
 
 #define ZINST_PROFILE_MAGIC "ZINSTPRF" /* 8 bytes, no NUL stored */
 #define ZINST_PROFILE_MAGIC_SIZE 8
-#define ZINST_PROFILE_VERSION 1u
+#define ZINST_PROFILE_VERSION 2u
 #define ZINST_PROFILE_MINOR 0u
 /* Written as a native uint32_t: reads back as this value only when the
  * reader has the producer's byte order. */
@@ -55,12 +55,14 @@ struct zinst_file_header {
 };
 
 enum zinst_section_kind {
-  ZINST_SECTION_STRINGS = 1,   /* NUL-terminated strings, referenced by offset */
-  ZINST_SECTION_PROCESS = 2,   /* exactly one struct zinst_process_record */
-  ZINST_SECTION_MODULES = 3,   /* struct zinst_module_record[] */
-  ZINST_SECTION_FUNCTIONS = 4, /* struct zinst_function_record[] */
-  ZINST_SECTION_THREADS = 5,   /* struct zinst_thread_record[] */
-  ZINST_SECTION_NODES = 6,     /* struct zinst_node_record[] */
+  ZINST_SECTION_STRINGS = 1,     /* NUL-terminated strings, referenced by offset */
+  ZINST_SECTION_PROCESS = 2,     /* exactly one struct zinst_process_record */
+  ZINST_SECTION_MODULES = 3,     /* struct zinst_module_record[] */
+  ZINST_SECTION_FUNCTIONS = 4,   /* struct zinst_function_record[] */
+  ZINST_SECTION_THREADS = 5,     /* struct zinst_thread_record[] */
+  ZINST_SECTION_NODES = 6,       /* struct zinst_node_record[] */
+  ZINST_SECTION_SITES = 7,       /* struct zinst_site_record[] (version 2) */
+  ZINST_SECTION_SITE_COUNTS = 8, /* struct zinst_site_count_record[] (version 2) */
 };
 
 struct zinst_section_entry {
@@ -122,6 +124,7 @@ struct zinst_module_record {
 
 /* function flags */
 #define ZINST_FUNCTION_DEBUG_INFO 0x1u /* file and line come from debug info */
+#define ZINST_FUNCTION_LIBRARY 0x2u    /* library code (Zig's std): reports group it */
 
 struct zinst_function_record {
   uint32_t name;         /* string offset: display name (demangled) */
@@ -174,6 +177,50 @@ struct zinst_node_record {
   uint64_t exclusive_error_ticks;
 };
 
+/* site flags (the bits of runtime/zinst_abi.h's ZINST_SITE_INFO_*) */
+#define ZINST_SITE_INLINED 0x1u       /* the callee's body was inlined at this site */
+#define ZINST_SITE_ALWAYS 0x2u        /* the always-inline rule decided (cost=always) */
+#define ZINST_SITE_NEVER 0x4u         /* never inlinable (cost=never) */
+#define ZINST_SITE_COST 0x8u          /* cost and threshold are the inliner's numbers */
+#define ZINST_SITE_COUNTED 0x10u      /* the program counted this site */
+#define ZINST_SITE_DEBUG 0x20u        /* file, line and column come from debug info */
+#define ZINST_SITE_UNSUCCESSFUL 0x40u /* inlining was recommended but failed */
+#define ZINST_SITE_DEFERRED 0x80u     /* not inlined so that the caller can be */
+#define ZINST_SITE_KNOWN_FLAGS 0xFFu
+
+/*
+ * One call site the inliner decided about (a site of an always_inline callee
+ * included). With ZINST_SITE_COUNTED its SITE_COUNTS records give, per
+ * thread, the executions of the callee's body inlined here (INLINED) or the
+ * calls made through the site (otherwise). The same source site can appear
+ * in several records: once per copy of the call the inliner decided about
+ * (a caller inlined into several functions, an unrolled loop).
+ */
+struct zinst_site_record {
+  uint32_t caller;              /* string: display name of the function holding the call */
+  uint32_t caller_linkage;      /* string: its symbol name */
+  uint32_t callee;              /* string: display name of the called function */
+  uint32_t callee_linkage;      /* string: its symbol name */
+  uint32_t file;                /* string: source file of the call; "" if unknown */
+  uint32_t reason;              /* string: the inliner's reason ("" for cost-based decisions) */
+  uint32_t line;                /* 0 = unknown */
+  uint32_t column;              /* 0 = unknown */
+  uint32_t module;              /* index into MODULES */
+  uint32_t flags;               /* ZINST_SITE_* */
+  int32_t cost;                 /* inline cost (ZINST_SITE_COST), else 0 */
+  int32_t threshold;            /* inline threshold (ZINST_SITE_COST), else 0 */
+  uint32_t callee_instructions; /* IR instructions of the callee when decided */
+  uint32_t reserved;            /* zero */
+};
+
+/* One nonzero count of one site in one thread; sorted by (thread, site),
+ * each pair at most once. */
+struct zinst_site_count_record {
+  uint32_t thread; /* index into THREADS */
+  uint32_t site;   /* index into SITES; the site has ZINST_SITE_COUNTED */
+  uint64_t count;  /* > 0 */
+};
+
 #ifdef __cplusplus
 #define ZINST_FORMAT_ASSERT static_assert
 #else
@@ -186,6 +233,8 @@ ZINST_FORMAT_ASSERT(sizeof(struct zinst_module_record) == 16, "module record is 
 ZINST_FORMAT_ASSERT(sizeof(struct zinst_function_record) == 24, "function record is 24 bytes");
 ZINST_FORMAT_ASSERT(sizeof(struct zinst_thread_record) == 32, "thread record is 32 bytes");
 ZINST_FORMAT_ASSERT(sizeof(struct zinst_node_record) == 56, "node record is 56 bytes");
+ZINST_FORMAT_ASSERT(sizeof(struct zinst_site_record) == 56, "site record is 56 bytes");
+ZINST_FORMAT_ASSERT(sizeof(struct zinst_site_count_record) == 16, "site count record is 16 bytes");
 
 /* CRC-32 (IEEE 802.3, reflected, poly 0xEDB88320). Start with crc = 0; feed
  * chunks in order. Defined in format/crc32.c. */

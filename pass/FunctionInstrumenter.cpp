@@ -1,5 +1,6 @@
 //===- FunctionInstrumenter.cpp - entry/exit hooks in every function ------===//
 #include "FunctionInstrumenter.h"
+#include "InlineSiteCounters.h"
 #include "ModuleTable.h"
 
 #include "llvm/ADT/SmallVector.h"
@@ -167,15 +168,22 @@ PreservedAnalyses FunctionInstrumenterPass::run(Module &M, ModuleAnalysisManager
     FunctionDescription Desc = describeFunction(F);
     if (!Opts.selects(Desc.DisplayName, F.getName(), Desc.File, F.getInstructionCount()))
       continue;
+    Desc.Library = Opts.isLibraryFile(Desc.File);
     Selected.push_back(std::move(Desc));
   }
-  if (Selected.empty())
-    return PreservedAnalyses::all();
+  // The inline and call sites recorded during the pipeline share the
+  // module's descriptor (InlineSiteCounters.h). Collected after the
+  // selection above, so that their increments never count towards
+  // -zinst-min-size.
+  InlineSiteLowering Sites(M);
+  if (Selected.empty() && Sites.empty())
+    return Sites.changedIR() ? PreservedAnalyses::none() : PreservedAnalyses::all();
 
-  GlobalVariable *ModuleInfo = emitModuleTable(M, Selected);
+  GlobalVariable *ModuleInfo = emitModuleTable(M, Selected, Sites.rows());
   Hooks H = declareHooks(M);
   for (size_t Index = 0; Index < Selected.size(); ++Index)
     instrument(*Selected[Index].Function, H, ModuleInfo, static_cast<uint32_t>(Index));
+  Sites.lower(ModuleInfo);
   return PreservedAnalyses::none();
 }
 

@@ -8,7 +8,14 @@
 #ifndef ZINST_PASS_LLVMCOMPAT_H
 #define ZINST_PASS_LLVMCOMPAT_H
 
+#include "llvm/Analysis/AssumptionCache.h"
+#include "llvm/Analysis/BlockFrequencyInfo.h"
+#include "llvm/Analysis/InlineAdvisor.h"
+#include "llvm/Analysis/InlineCost.h"
+#include "llvm/Analysis/TargetLibraryInfo.h"
+#include "llvm/Analysis/TargetTransformInfo.h"
 #include "llvm/Config/llvm-config.h"
+#include "llvm/IR/Intrinsics.h"
 #include "llvm/Passes/OptimizationLevel.h"
 #include "llvm/Passes/PassBuilder.h"
 
@@ -19,7 +26,12 @@
 #include "llvm/Passes/PassPlugin.h"
 #endif
 
+#if LLVM_VERSION_MAJOR >= 21
+#include "llvm/Analysis/EphemeralValuesCache.h"
+#endif
+
 #include <functional>
+#include <optional>
 
 #if LLVM_VERSION_MAJOR != 19 && LLVM_VERSION_MAJOR != 22
 #error "zinst supports LLVM 19 and 22; check pass/LLVMCompat.h before adding another major"
@@ -86,6 +98,57 @@ inline llvm::PassPluginLibraryInfo makePluginInfo(const char *Name, const char *
   Info.PluginVersion = Version;
   Info.RegisterPassBuilderCallbacks = Register;
   return Info;
+}
+
+/// The declaration of intrinsic ID in M (renamed in LLVM 20).
+inline llvm::Function *getIntrinsic(llvm::Module &M, llvm::Intrinsic::ID ID) {
+#if LLVM_VERSION_MAJOR >= 20
+  return llvm::Intrinsic::getOrInsertDeclaration(&M, ID);
+#else
+  return llvm::Intrinsic::getDeclaration(&M, ID);
+#endif
+}
+
+/// llvm::getInlineCost as the default inline advisor calls it. LLVM 21+
+/// also takes the ephemeral-values cache the default advisor passes (a
+/// cache only: the cost is the same, but using it keeps the analyses the
+/// pipeline computes identical to a build without zinst).
+inline llvm::InlineCost getInlineCost(llvm::CallBase &CB, const llvm::InlineParams &Params,
+                                      llvm::TargetTransformInfo &CalleeTTI,
+                                      llvm::FunctionAnalysisManager &FAM,
+                                      llvm::ProfileSummaryInfo *PSI,
+                                      llvm::OptimizationRemarkEmitter *ORE) {
+  auto GetAssumptionCache = [&](llvm::Function &F) -> llvm::AssumptionCache & {
+    return FAM.getResult<llvm::AssumptionAnalysis>(F);
+  };
+  auto GetBFI = [&](llvm::Function &F) -> llvm::BlockFrequencyInfo & {
+    return FAM.getResult<llvm::BlockFrequencyAnalysis>(F);
+  };
+  auto GetTLI = [&](llvm::Function &F) -> const llvm::TargetLibraryInfo & {
+    return FAM.getResult<llvm::TargetLibraryAnalysis>(F);
+  };
+#if LLVM_VERSION_MAJOR >= 21
+  auto GetEphValuesCache = [&](llvm::Function &F) -> llvm::EphemeralValuesCache & {
+    return FAM.getResult<llvm::EphemeralValuesAnalysis>(F);
+  };
+  return llvm::getInlineCost(CB, Params, CalleeTTI, GetAssumptionCache, GetTLI, GetBFI, PSI, ORE,
+                             GetEphValuesCache);
+#else
+  return llvm::getInlineCost(CB, Params, CalleeTTI, GetAssumptionCache, GetTLI, GetBFI, PSI, ORE);
+#endif
+}
+
+/// llvm::shouldInline; LLVM 20 added the callee's TTI as second argument.
+inline std::optional<llvm::InlineCost>
+shouldInline(llvm::CallBase &CB, llvm::TargetTransformInfo &CalleeTTI,
+             llvm::function_ref<llvm::InlineCost(llvm::CallBase &)> GetInlineCost,
+             llvm::OptimizationRemarkEmitter &ORE, bool EnableDeferral) {
+#if LLVM_VERSION_MAJOR >= 20
+  return llvm::shouldInline(CB, CalleeTTI, GetInlineCost, ORE, EnableDeferral);
+#else
+  (void)CalleeTTI;
+  return llvm::shouldInline(CB, GetInlineCost, ORE, EnableDeferral);
+#endif
 }
 
 } // namespace zinst::compat

@@ -96,7 +96,8 @@ Function *emitRegistrationCall(Module &M, StringRef Name, StringRef HookName,
 
 } // namespace
 
-GlobalVariable *emitModuleTable(Module &M, ArrayRef<FunctionDescription> Functions) {
+GlobalVariable *emitModuleTable(Module &M, ArrayRef<FunctionDescription> Functions,
+                                ArrayRef<SiteDecision> Sites) {
   LLVMContext &Ctx = M.getContext();
   Type *PtrTy = PointerType::getUnqual(Ctx);
   Type *I32Ty = Type::getInt32Ty(Ctx);
@@ -108,23 +109,55 @@ GlobalVariable *emitModuleTable(Module &M, ArrayRef<FunctionDescription> Functio
   Rows.reserve(Functions.size());
   for (const FunctionDescription &Desc : Functions) {
     uint32_t Flags = Desc.FromDebugInfo ? ZINST_FUNCTION_INFO_DEBUG : 0;
+    if (Desc.Library)
+      Flags |= ZINST_FUNCTION_INFO_LIBRARY;
     Rows.push_back(ConstantStruct::get(
         InfoTy, {Strings.get(Desc.DisplayName), Strings.get(Desc.Function->getName()),
                  Strings.get(Desc.File), ConstantInt::get(I32Ty, Desc.Line),
                  ConstantInt::get(I32Ty, Flags)}));
   }
-  ArrayType *TableTy = ArrayType::get(InfoTy, Rows.size());
-  auto *Table = new GlobalVariable(M, TableTy, /*isConstant=*/true, GlobalValue::PrivateLinkage,
-                                   ConstantArray::get(TableTy, Rows), "__zinst_functions");
+  // A table of sites only (functions instrumented by an earlier run, e.g.
+  // LLVM 19's pre-link half of LTO) has no function array.
+  Constant *Table = ConstantPointerNull::get(PointerType::getUnqual(Ctx));
+  if (!Rows.empty()) {
+    ArrayType *TableTy = ArrayType::get(InfoTy, Rows.size());
+    Table = new GlobalVariable(M, TableTy, /*isConstant=*/true, GlobalValue::PrivateLinkage,
+                               ConstantArray::get(TableTy, Rows), "__zinst_functions");
+  }
+
+  // struct zinst_site_info {caller, caller_linkage, callee, callee_linkage,
+  // file, reason, line, column, flags, cost, threshold, callee_instructions}
+  StructType *SiteTy = StructType::get(
+      Ctx, {PtrTy, PtrTy, PtrTy, PtrTy, PtrTy, PtrTy, I32Ty, I32Ty, I32Ty, I32Ty, I32Ty, I32Ty});
+  std::vector<Constant *> SiteRows;
+  SiteRows.reserve(Sites.size());
+  for (const SiteDecision &Site : Sites)
+    SiteRows.push_back(ConstantStruct::get(
+        SiteTy, {Strings.get(Site.Caller), Strings.get(Site.CallerLinkage),
+                 Strings.get(Site.Callee), Strings.get(Site.CalleeLinkage), Strings.get(Site.File),
+                 Strings.get(Site.Reason), ConstantInt::get(I32Ty, Site.Line),
+                 ConstantInt::get(I32Ty, Site.Column), ConstantInt::get(I32Ty, Site.Flags),
+                 ConstantInt::get(I32Ty, static_cast<uint32_t>(Site.Cost)),
+                 ConstantInt::get(I32Ty, static_cast<uint32_t>(Site.Threshold)),
+                 ConstantInt::get(I32Ty, Site.CalleeInstructions)}));
+  Constant *SiteTable = ConstantPointerNull::get(PointerType::getUnqual(Ctx));
+  if (!SiteRows.empty()) {
+    ArrayType *SiteTableTy = ArrayType::get(SiteTy, SiteRows.size());
+    SiteTable = new GlobalVariable(M, SiteTableTy, /*isConstant=*/true, GlobalValue::PrivateLinkage,
+                                   ConstantArray::get(SiteTableTy, SiteRows), "__zinst_sites");
+  }
 
   // struct zinst_module_info {abi_version, function_count, functions,
-  // source_file, id_base, reserved}; the runtime writes the last two, so the
-  // descriptor is not constant.
-  StructType *ModuleTy = StructType::get(Ctx, {I32Ty, I32Ty, PtrTy, PtrTy, I32Ty, I32Ty});
+  // source_file, id_base, reserved, site_count, site_base, sites}; the
+  // runtime writes id_base, reserved and site_base, so the descriptor is
+  // not constant.
+  StructType *ModuleTy =
+      StructType::get(Ctx, {I32Ty, I32Ty, PtrTy, PtrTy, I32Ty, I32Ty, I32Ty, I32Ty, PtrTy});
   Constant *ModuleInit = ConstantStruct::get(
       ModuleTy,
       {ConstantInt::get(I32Ty, ZINST_ABI_VERSION), ConstantInt::get(I32Ty, Rows.size()), Table,
-       Strings.get(M.getSourceFileName()), ConstantInt::get(I32Ty, 0), ConstantInt::get(I32Ty, 0)});
+       Strings.get(M.getSourceFileName()), ConstantInt::get(I32Ty, 0), ConstantInt::get(I32Ty, 0),
+       ConstantInt::get(I32Ty, SiteRows.size()), ConstantInt::get(I32Ty, 0), SiteTable});
   auto *ModuleInfo = new GlobalVariable(M, ModuleTy, /*isConstant=*/false,
                                         GlobalValue::InternalLinkage, ModuleInit, "__zinst_module");
 

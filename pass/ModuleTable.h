@@ -11,6 +11,8 @@
 
 #include "llvm/ADT/ArrayRef.h"
 
+#include "InlineSiteTable.h"
+
 #include <string>
 
 namespace llvm {
@@ -28,17 +30,23 @@ struct FunctionDescription {
   std::string File;        // from the DISubprogram, else the module's source file
   unsigned Line = 0;       // 0 without debug info
   bool FromDebugInfo = false;
+  bool Library = false; // File lies under a -zinst-library-dir (Zig's std)
 };
 
 /// Names and locates F for the table (and for the file/name filters).
 FunctionDescription describeFunction(llvm::Function &F);
 
 /// Emits the table for Functions (row i describes the function whose hooks
-/// pass index i), the module descriptor, and the ctor/dtor that register it.
+/// pass index i) and for Sites (row i is the site whose counters pass index
+/// i), the module descriptor, and the ctor/dtor that register it.
 /// Returns the module descriptor, the first argument of every hook. Existing
 /// tables of M are left alone: a second call adds a second, independent table.
 llvm::GlobalVariable *emitModuleTable(llvm::Module &M,
-                                      llvm::ArrayRef<FunctionDescription> Functions);
+                                      llvm::ArrayRef<FunctionDescription> Functions,
+                                      llvm::ArrayRef<SiteDecision> Sites = {});
+
+/// Field index of zinst_module_info.site_base in the emitted descriptor.
+constexpr unsigned ModuleInfoSiteBaseField = 7;
 
 } // namespace zinst
 

@@ -43,6 +43,11 @@ cl::opt<unsigned> MinSizeOpt("zinst-min-size", cl::value_desc("N"),
                              cl::desc("zinst: skip functions with fewer than N IR "
                                       "instructions when the pass runs (env ZINST_MIN_SIZE)"));
 
+cl::opt<std::string>
+    LibraryDirOpt("zinst-library-dir", cl::value_desc("dir[,dir...]"),
+                  cl::desc("zinst: mark functions whose source file lies under one of these "
+                           "directories as library code (env ZINST_LIBRARY_DIRS)"));
+
 /// One option's raw text and where it came from, for error messages.
 struct Setting {
   std::string Text;
@@ -148,6 +153,23 @@ Expected<unsigned> parseMinSize() {
   return Value;
 }
 
+/// Directories are plain path prefixes, not globs: Zig's lib directory may
+/// contain any character a path can.
+Error parseLibraryDirs(std::vector<std::string> &Dirs) {
+  std::optional<Setting> S = lookup(LibraryDirOpt, "ZINST_LIBRARY_DIRS", LibraryDirOpt.getValue());
+  if (!S || S->Text.empty())
+    return Error::success();
+  SmallVector<StringRef, 4> Items;
+  StringRef(S->Text).split(Items, ',');
+  for (StringRef Item : Items) {
+    Item = Item.rtrim('/');
+    if (Item.empty())
+      return badValue(*S, "empty directory in the list (the root directory is not allowed)");
+    Dirs.push_back(Item.str());
+  }
+  return Error::success();
+}
+
 } // namespace
 
 bool GlobList::matches(StringRef Subject) const {
@@ -177,6 +199,8 @@ Expected<Options> Options::fromCommandLineAndEnvironment() {
   if (!MinSize)
     return MinSize.takeError();
   Opts.MinInstructions = *MinSize;
+  if (Error E = parseLibraryDirs(Opts.LibraryDirs))
+    return std::move(E);
   return std::move(Opts);
 }
 
@@ -194,6 +218,13 @@ bool Options::selects(StringRef DisplayName, StringRef LinkageName, StringRef Fi
   if (ExcludeFiles.matches(File))
     return false;
   return true;
+}
+
+bool Options::isLibraryFile(StringRef File) const {
+  for (const std::string &Dir : LibraryDirs)
+    if (File.size() > Dir.size() && File.starts_with(Dir) && File[Dir.size()] == '/')
+      return true;
+  return false;
 }
 
 } // namespace zinst

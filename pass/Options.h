@@ -16,6 +16,11 @@
 //   -zinst-exclude-file=...  ZINST_EXCLUDE_FILE     never those files
 //   -zinst-min-size=N        ZINST_MIN_SIZE         skip functions of fewer
 //                                                   than N IR instructions
+//   -zinst-library-dir=D[,D...] ZINST_LIBRARY_DIRS  functions whose source file
+//                                                   lies under one of these
+//                                                   directories are marked as
+//                                                   library code (Zig's std);
+//                                                   reports group them
 //
 // Globs are llvm::GlobPattern (`*`, `?`, `[a-z]`, `{a,b}`, `\` escapes); a
 // list is split at the commas that are not inside `{}` or `[]`.
@@ -53,6 +58,7 @@ struct Options {
   GlobList IncludeFiles;
   GlobList ExcludeFiles;
   unsigned MinInstructions = 0;
+  std::vector<std::string> LibraryDirs; // without trailing '/'
 
   /// Reads the cl::opt values and the environment. A malformed value (bad
   /// glob, non-number, unknown boolean) is an error naming the option and the
@@ -64,6 +70,10 @@ struct Options {
   /// path and size (IR instructions).
   bool selects(llvm::StringRef DisplayName, llvm::StringRef LinkageName, llvm::StringRef File,
                unsigned InstructionCount) const;
+
+  /// True when File lies under one of LibraryDirs (a path prefix ending at a
+  /// '/', so /zig/lib does not claim /zig/library).
+  bool isLibraryFile(llvm::StringRef File) const;
 };
 
 } // namespace zinst

@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "FunctionInstrumenter.h"
+#include "InlineDecisionRecorder.h"
 #include "LLVMCompat.h"
 #include "Options.h"
 
@@ -26,13 +27,30 @@ void addInstrumenter(ModulePassManager &MPM) {
   MPM.addPass(zinst::FunctionInstrumenterPass(zinst::Options::fromCommandLineAndEnvironment()));
 }
 
+/// The off switch also keeps the inline advisor and the always_inline
+/// marker out of the pipeline: nothing of zinst's runs. Malformed options
+/// are reported by FunctionInstrumenterPass; here they count as "on".
+bool zinstDisabled() {
+  llvm::Expected<zinst::Options> Parsed = zinst::Options::fromCommandLineAndEnvironment();
+  if (!Parsed) {
+    llvm::consumeError(Parsed.takeError());
+    return false;
+  }
+  return Parsed->Disabled;
+}
+
 void registerCallbacks(PassBuilder &PB) {
   PB.registerPipelineParsingCallback(
       [](StringRef Name, ModulePassManager &MPM, ArrayRef<PassBuilder::PipelineElement>) {
-        if (Name != "zinst")
-          return false;
-        addInstrumenter(MPM);
-        return true;
+        if (Name == "zinst") {
+          addInstrumenter(MPM);
+          return true;
+        }
+        if (Name == "zinst-mark-always-inline") {
+          MPM.addPass(zinst::AlwaysInlineSiteMarkerPass());
+          return true;
+        }
+        return false;
       });
   zinst::compat::registerOptimizerLastEPCallback(
       PB, [](ModulePassManager &MPM, OptimizationLevel, zinst::compat::PipelinePhase Phase) {
@@ -41,6 +59,19 @@ void registerCallbacks(PassBuilder &PB) {
       });
   PB.registerFullLinkTimeOptimizationLastEPCallback(
       [](ModulePassManager &MPM, OptimizationLevel) { addInstrumenter(MPM); });
+  // Inlining decisions: the plugin's advisor (InlineDecisionRecorder.h)
+  // replaces LLVM's default one and decides exactly as it does; always_inline
+  // sites are marked before the always-inliner runs. The registration
+  // callbacks run after the command line was parsed, so the off switch is
+  // known here.
+  if (zinstDisabled())
+    return;
+  PB.registerAnalysisRegistrationCallback([](ModuleAnalysisManager &MAM) {
+    MAM.registerPass([] { return PluginInlineAdvisorAnalysis(zinst::createDecisionRecorder); });
+  });
+  PB.registerPipelineStartEPCallback([](ModulePassManager &MPM, OptimizationLevel) {
+    MPM.addPass(zinst::AlwaysInlineSiteMarkerPass());
+  });
 }
 
 } // namespace

@@ -270,3 +270,31 @@ ZINST_EXPORT void __zinst_register_module(struct zinst_module_info *module) {
 ZINST_EXPORT void __zinst_unregister_module(struct zinst_module_info *module) {
   zinst_registry_unregister(module);
 }
+
+/* The site counters' TLS pointer (zinst_abi.h): set when the thread's block
+ * is created, cleared when it is retired. */
+ZINST_EXPORT __thread __attribute__((tls_model("initial-exec"))) uint64_t *__zinst_site_counters;
+
+/* The increment's slow path: the thread's first event, or an event after
+ * its block was retired (an instrumented destructor at thread exit). */
+ZINST_EXPORT __attribute__((noinline, cold)) void
+__zinst_count_site(struct zinst_module_info *module, uint32_t index) {
+  struct zinst_thread_state *ts = zinst_tls_state;
+  if (ts == NULL) {
+    ts = zinst_thread_state_create();
+    if (ts == NULL)
+      return;
+  }
+  if (ts->busy) {
+    ts->reentrant_events++;
+    return;
+  }
+  uint32_t site_base = __atomic_load_n(&module->site_base, __ATOMIC_ACQUIRE);
+  if (site_base == 0 && __atomic_load_n(&module->id_base, __ATOMIC_RELAXED) == 0 &&
+      zinst_registry_register_lazily(module) != 0)
+    site_base = __atomic_load_n(&module->site_base, __ATOMIC_ACQUIRE);
+  if (index >= ZINST_MAX_MODULE_SITES || (site_base != 0 && index >= module->site_count))
+    return;
+  /* site_base 0: the module's sites are not counted; the sink takes it. */
+  ts->site_array[site_base + index]++;
+}

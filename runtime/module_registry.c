@@ -22,8 +22,16 @@ struct registered_module {
   char *saved_strings;
   struct zinst_function_info *saved_functions;
   const char *saved_source_file;
+  /* After unregister: copies of the site table and its strings (NULL if
+   * the module has no counted sites or the copy failed). */
+  struct zinst_site_info *saved_sites;
+  char *saved_site_strings;
   uint32_t id_base;
   uint32_t function_count;
+  /* Its sites are the process-wide sites [site_base - ZINST_MAX_MODULE_SITES,
+   * + site_count); site_count 0 when it has none or they are not counted. */
+  uint32_t site_base;
+  uint32_t site_count;
 };
 
 /* Guarded by the runtime lock. Grows by doubling; entries never move in
@@ -31,6 +39,9 @@ struct registered_module {
 static struct registered_module *modules;
 static uint32_t module_count, module_capacity;
 static uint32_t next_function_id = 1;
+/* Counter slot of the next site; the slots below ZINST_MAX_MODULE_SITES are
+ * the sink (site_counters.h). */
+static uint32_t next_site_slot = ZINST_MAX_MODULE_SITES;
 
 static void refuse(struct zinst_module_info *module, const char *why) {
   const char *name = module->source_file ? module->source_file : "(unnamed module)";
@@ -65,8 +76,29 @@ static uint32_t register_locked(struct zinst_module_info *module) {
   }
   id_base = next_function_id;
   next_function_id += module->function_count;
-  modules[module_count++] = (struct registered_module){
-      .info = module, .id_base = id_base, .function_count = module->function_count};
+  uint32_t site_base = 0, site_count = 0;
+  if (module->site_count > 0) {
+    if (module->site_count <= ZINST_MAX_MODULE_SITES && module->sites != NULL &&
+        next_site_slot - ZINST_MAX_MODULE_SITES + (uint64_t)module->site_count <= ZINST_MAX_SITES) {
+      site_base = next_site_slot;
+      site_count = module->site_count;
+      next_site_slot += site_count;
+    } else {
+      /* Its increments keep going to the sink. */
+      const char *name = module->source_file ? module->source_file : "(unnamed module)";
+      fprintf(stderr,
+              "zinst: the %u inline/call sites of %s are not counted: the process has room "
+              "for %u sites\n",
+              module->site_count, name, ZINST_MAX_SITES);
+    }
+  }
+  modules[module_count++] = (struct registered_module){.info = module,
+                                                       .id_base = id_base,
+                                                       .function_count = module->function_count,
+                                                       .site_base = site_base,
+                                                       .site_count = site_count};
+  if (site_base != 0)
+    __atomic_store_n(&module->site_base, site_base, __ATOMIC_RELEASE);
   /* Publish last: a hook that sees a nonzero id_base may use it at once. */
   __atomic_store_n(&module->id_base, id_base, __ATOMIC_RELEASE);
   return id_base;
@@ -93,6 +125,46 @@ static char *append_string(char *cursor, const char *s, const char **copy) {
   memcpy(cursor, s ? s : "", length);
   *copy = cursor;
   return cursor + length;
+}
+
+static size_t string_size(const char *s) {
+  return s ? strlen(s) + 1 : 1;
+}
+
+/* Copy the counted sites of `module` (about to be unmapped) into runtime
+ * memory owned by `entry`. On allocation failure the sites keep their
+ * counts but lose their descriptions (written as empty strings). */
+static void save_sites(struct registered_module *entry, const struct zinst_module_info *module) {
+  if (entry->site_count == 0)
+    return;
+  size_t bytes = 0;
+  for (uint32_t s = 0; s < entry->site_count; s++) {
+    const struct zinst_site_info *site = &module->sites[s];
+    bytes += string_size(site->caller) + string_size(site->caller_linkage) +
+             string_size(site->callee) + string_size(site->callee_linkage) +
+             string_size(site->file) + string_size(site->reason);
+  }
+  entry->saved_sites = malloc((size_t)entry->site_count * sizeof *entry->saved_sites);
+  entry->saved_site_strings = malloc(bytes);
+  if (!entry->saved_sites || !entry->saved_site_strings) {
+    free(entry->saved_sites);
+    free(entry->saved_site_strings);
+    entry->saved_sites = NULL;
+    entry->saved_site_strings = NULL;
+    return;
+  }
+  char *cursor = entry->saved_site_strings;
+  for (uint32_t s = 0; s < entry->site_count; s++) {
+    const struct zinst_site_info *site = &module->sites[s];
+    struct zinst_site_info *copy = &entry->saved_sites[s];
+    *copy = *site;
+    cursor = append_string(cursor, site->caller, &copy->caller);
+    cursor = append_string(cursor, site->caller_linkage, &copy->caller_linkage);
+    cursor = append_string(cursor, site->callee, &copy->callee);
+    cursor = append_string(cursor, site->callee_linkage, &copy->callee_linkage);
+    cursor = append_string(cursor, site->file, &copy->file);
+    cursor = append_string(cursor, site->reason, &copy->reason);
+  }
 }
 
 void zinst_registry_unregister(struct zinst_module_info *module) {
@@ -130,6 +202,7 @@ void zinst_registry_unregister(struct zinst_module_info *module) {
         cursor = append_string(cursor, fn->file, &copy->file);
       }
     }
+    save_sites(entry, module);
     entry->info = NULL;
     break;
   }
@@ -166,18 +239,61 @@ int zinst_registry_fill_snapshot(struct zinst_snapshot *snapshot) {
       out->file = infos[f].file;
       out->line = infos[f].line;
       out->flags = (infos[f].flags & ZINST_FUNCTION_INFO_DEBUG) ? ZINST_FUNCTION_DEBUG_INFO : 0;
+      if (infos[f].flags & ZINST_FUNCTION_INFO_LIBRARY)
+        out->flags |= ZINST_FUNCTION_LIBRARY;
+    }
+  }
+  uint32_t site_total = next_site_slot - ZINST_MAX_MODULE_SITES;
+  struct zinst_snapshot_site *sites = calloc(site_total + 1u, sizeof *sites);
+  if (!sites) {
+    free(functions);
+    free(table);
+    errno = ENOMEM;
+    return -1;
+  }
+  for (uint32_t m = 0; m < module_count; m++) {
+    const struct registered_module *entry = &modules[m];
+    const struct zinst_site_info *infos = entry->info ? entry->info->sites : entry->saved_sites;
+    for (uint32_t k = 0; k < entry->site_count; k++) {
+      struct zinst_snapshot_site *out = &sites[entry->site_base - ZINST_MAX_MODULE_SITES + k];
+      out->module = m;
+      if (!infos)
+        continue; /* descriptions lost to an allocation failure at unload */
+      const struct zinst_site_info *site = &infos[k];
+      out->caller = site->caller;
+      out->caller_linkage = site->caller_linkage;
+      out->callee = site->callee;
+      out->callee_linkage = site->callee_linkage;
+      out->file = site->file;
+      out->reason = site->reason;
+      out->line = site->line;
+      out->column = site->column;
+      /* The ABI's site bits are the format's. */
+      out->flags = site->flags & ZINST_SITE_KNOWN_FLAGS;
+      out->cost = site->cost;
+      out->threshold = site->threshold;
+      out->callee_instructions = site->callee_instructions;
     }
   }
   snapshot->functions = functions;
   snapshot->function_count = function_count;
   snapshot->modules = table;
   snapshot->module_count = module_count;
+  snapshot->sites = sites;
+  snapshot->site_count = site_total;
   return 0;
+}
+
+uint32_t zinst_registry_site_count(void) {
+  return next_site_slot - ZINST_MAX_MODULE_SITES;
 }
 
 void zinst_registry_free_tables(struct zinst_snapshot *snapshot) {
   free((void *)snapshot->functions);
   free((void *)snapshot->modules);
+  free((void *)snapshot->sites);
+  snapshot->sites = NULL;
+  snapshot->site_count = 0;
   snapshot->functions = NULL;
   snapshot->modules = NULL;
   snapshot->function_count = 0;

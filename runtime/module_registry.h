@@ -30,11 +30,15 @@ uint32_t zinst_registry_register_lazily(struct zinst_module_info *module);
  * functions, and it is flagged ZINST_MODULE_UNLOADED. Takes the runtime lock. */
 void zinst_registry_unregister(struct zinst_module_info *module);
 
-/* Fill the function and module tables of `snapshot` (heap arrays owned by
+/* Fill the function, module and site tables of `snapshot` (heap arrays owned by
  * the snapshot, released by zinst_registry_free_tables). The strings are
  * borrowed from the registry and from live modules: they stay valid only
  * while the caller holds the runtime lock. Returns 0 or -1 (ENOMEM). */
 int zinst_registry_fill_snapshot(struct zinst_snapshot *snapshot);
 void zinst_registry_free_tables(struct zinst_snapshot *snapshot);
+
+/* Process-wide sites assigned so far (every thread's counter array holds
+ * them after the sink). The caller holds the runtime lock. */
+uint32_t zinst_registry_site_count(void);
 
 #endif /* ZINST_MODULE_REGISTRY_H */

@@ -6,7 +6,7 @@
  * bytes, and a file on disk is then produced by one sequence of writes.
  *
  * Layout: header, section table, then PROCESS, MODULES, FUNCTIONS, THREADS,
- * NODES and STRINGS, each at an 8-byte aligned offset.
+ * NODES, SITES, SITE_COUNTS and STRINGS, each at an 8-byte aligned offset.
  */
 #include "profile_writer.h"
 
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { SECTION_COUNT = 6 };
+enum { SECTION_COUNT = 8 };
 
 /* Deduplicating string table. `bytes` holds NUL-terminated strings; offset 0
  * is always the empty string. `slots` maps a string's hash to offset + 1. */
@@ -143,8 +143,20 @@ static int64_t validate_snapshot(const struct zinst_snapshot *s, char *err, size
       return -1;
     }
   }
+  for (uint32_t k = 0; k < s->site_count; k++) {
+    if (s->sites[k].module >= s->module_count) {
+      set_error(err, errlen, "site %u names module %u of %u", k, s->sites[k].module,
+                s->module_count);
+      return -1;
+    }
+  }
   uint64_t total = 0;
   for (uint32_t t = 0; t < s->thread_count; t++) {
+    if (s->threads[t].sites.count > s->site_count) {
+      set_error(err, errlen, "thread %u counts %u sites of %u", t, s->threads[t].sites.count,
+                s->site_count);
+      return -1;
+    }
     const struct zinst_tree *tree = &s->threads[t].tree;
     for (uint32_t n = 1; n < tree->count; n++) {
       const struct zinst_tree_node *node = &tree->nodes[n];
@@ -298,6 +310,7 @@ int zinst_build_profile_image(const struct zinst_snapshot *s, void **image_out, 
   struct string_table strings;
   uint32_t *function_strings = NULL; /* 3 per function: name, linkage, file */
   uint32_t *module_strings = NULL, *thread_strings = NULL;
+  uint32_t *site_strings = NULL; /* 6 per site */
   uint32_t process_strings[4];
   unsigned char *image = NULL;
   uint64_t *child_ticks = NULL;
@@ -308,7 +321,8 @@ int zinst_build_profile_image(const struct zinst_snapshot *s, void **image_out, 
     function_strings = malloc((3 * (size_t)s->function_count + 1) * sizeof *function_strings);
     module_strings = malloc(((size_t)s->module_count + 1) * sizeof *module_strings);
     thread_strings = malloc(((size_t)s->thread_count + 1) * sizeof *thread_strings);
-    ok = function_strings && module_strings && thread_strings;
+    site_strings = malloc((6 * (size_t)s->site_count + 1) * sizeof *site_strings);
+    ok = function_strings && module_strings && thread_strings && site_strings;
   }
   ok = ok && string_table_intern(&strings, s->exe_path, &process_strings[0]) == 0 &&
        string_table_intern(&strings, s->command_line, &process_strings[1]) == 0 &&
@@ -324,6 +338,20 @@ int zinst_build_profile_image(const struct zinst_snapshot *s, void **image_out, 
   }
   for (uint32_t t = 0; ok && t < s->thread_count; t++)
     ok = string_table_intern(&strings, s->threads[t].name, &thread_strings[t]) == 0;
+  for (uint32_t k = 0; ok && k < s->site_count; k++) {
+    const struct zinst_snapshot_site *site = &s->sites[k];
+    uint32_t *out = &site_strings[6 * (size_t)k];
+    ok = string_table_intern(&strings, site->caller, &out[0]) == 0 &&
+         string_table_intern(&strings, site->caller_linkage, &out[1]) == 0 &&
+         string_table_intern(&strings, site->callee, &out[2]) == 0 &&
+         string_table_intern(&strings, site->callee_linkage, &out[3]) == 0 &&
+         string_table_intern(&strings, site->file, &out[4]) == 0 &&
+         string_table_intern(&strings, site->reason, &out[5]) == 0;
+  }
+  uint64_t site_count_total = 0;
+  for (uint32_t t = 0; t < s->thread_count; t++)
+    for (uint32_t k = 0; k < s->threads[t].sites.count; k++)
+      site_count_total += s->threads[t].sites.counts[k] != 0;
   if (!ok) {
     set_error(err, errlen, "out of memory building the string table");
     goto fail;
@@ -335,6 +363,8 @@ int zinst_build_profile_image(const struct zinst_snapshot *s, void **image_out, 
       {ZINST_SECTION_FUNCTIONS, sizeof(struct zinst_function_record), 0, 0, s->function_count},
       {ZINST_SECTION_THREADS, sizeof(struct zinst_thread_record), 0, 0, s->thread_count},
       {ZINST_SECTION_NODES, sizeof(struct zinst_node_record), 0, 0, (uint64_t)node_total},
+      {ZINST_SECTION_SITES, sizeof(struct zinst_site_record), 0, 0, s->site_count},
+      {ZINST_SECTION_SITE_COUNTS, sizeof(struct zinst_site_count_record), 0, 0, site_count_total},
       {ZINST_SECTION_STRINGS, 1, 0, 0, strings.size},
   };
   uint64_t offset = sizeof(struct zinst_file_header) + sizeof sections;
@@ -412,7 +442,34 @@ int zinst_build_profile_image(const struct zinst_snapshot *s, void **image_out, 
                        child_variance);
     first_node += count;
   }
-  memcpy(image + sections[5].offset, strings.bytes, strings.size);
+  struct zinst_site_record *sites = (void *)(image + sections[5].offset);
+  for (uint32_t k = 0; k < s->site_count; k++) {
+    const struct zinst_snapshot_site *site = &s->sites[k];
+    const uint32_t *text = &site_strings[6 * (size_t)k];
+    sites[k] = (struct zinst_site_record){.caller = text[0],
+                                          .caller_linkage = text[1],
+                                          .callee = text[2],
+                                          .callee_linkage = text[3],
+                                          .file = text[4],
+                                          .reason = text[5],
+                                          .line = site->line,
+                                          .column = site->column,
+                                          .module = site->module,
+                                          .flags = site->flags,
+                                          .cost = site->cost,
+                                          .threshold = site->threshold,
+                                          .callee_instructions = site->callee_instructions};
+  }
+  struct zinst_site_count_record *site_counts = (void *)(image + sections[6].offset);
+  uint64_t next_count = 0;
+  for (uint32_t t = 0; t < s->thread_count; t++) {
+    const struct zinst_site_counts *counts = &s->threads[t].sites;
+    for (uint32_t k = 0; k < counts->count; k++)
+      if (counts->counts[k] != 0)
+        site_counts[next_count++] =
+            (struct zinst_site_count_record){.thread = t, .site = k, .count = counts->counts[k]};
+  }
+  memcpy(image + sections[7].offset, strings.bytes, strings.size);
 
   memcpy(image + sizeof(struct zinst_file_header), sections, sizeof sections);
   struct zinst_file_header *header = (void *)image;
@@ -433,6 +490,7 @@ int zinst_build_profile_image(const struct zinst_snapshot *s, void **image_out, 
   free(function_strings);
   free(module_strings);
   free(thread_strings);
+  free(site_strings);
   string_table_free(&strings);
   *image_out = image;
   *size_out = (size_t)file_size;
@@ -446,6 +504,7 @@ fail:
   free(function_strings);
   free(module_strings);
   free(thread_strings);
+  free(site_strings);
   string_table_free(&strings);
   errno = ENOMEM;
   return -1;

@@ -10,6 +10,7 @@
 #define ZINST_PROFILE_WRITER_H
 
 #include "cct_tree.h"
+#include "site_counters.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +31,23 @@ struct zinst_snapshot_module {
   uint32_t flags; /* ZINST_MODULE_* */
 };
 
+/* An inline or call site (zinst_format.h, struct zinst_site_record). */
+struct zinst_snapshot_site {
+  const char *caller; /* NULL is written as "" (same for the next five) */
+  const char *caller_linkage;
+  const char *callee;
+  const char *callee_linkage;
+  const char *file;
+  const char *reason;
+  uint32_t line;
+  uint32_t column;
+  uint32_t module; /* index into zinst_snapshot.modules */
+  uint32_t flags;  /* ZINST_SITE_* */
+  int32_t cost;
+  int32_t threshold;
+  uint32_t callee_instructions;
+};
+
 struct zinst_snapshot_thread {
   uint64_t tid;
   char name[32];
@@ -38,6 +56,9 @@ struct zinst_snapshot_thread {
   /* Root at node 0 (not written); node function ids are 1-based indices
    * into zinst_snapshot.functions (id k is functions[k - 1]). */
   struct zinst_tree tree;
+  /* Its site counts (sites.counts[s] for snapshot site s; fewer entries
+   * than zinst_snapshot.site_count means 0 for the rest). Owned. */
+  struct zinst_site_counts sites;
 };
 
 struct zinst_snapshot {
@@ -65,6 +86,8 @@ struct zinst_snapshot {
   uint32_t module_count;
   const struct zinst_snapshot_thread *threads;
   uint32_t thread_count;
+  const struct zinst_snapshot_site *sites;
+  uint32_t site_count;
 };
 
 /* Serialize `snapshot` into a new heap buffer: *image (owned by the caller,

@@ -30,6 +30,9 @@
 #define ZINST_DEFAULT_SAMPLE_INTERVAL 16u
 #define ZINST_LIMIT_SAMPLE_INTERVAL (1u << 24)
 #define ZINST_EXACT_CALLS 16u
+/* Counted sites per process (inline and call sites, runtime/site_counters.h):
+ * each thread reserves 8 bytes of virtual memory per site, touched as used. */
+#define ZINST_MAX_SITES (1u << 20)
 
 /* Settings and clock origin, fixed by zinst_runtime_init() before any
  * thread state exists and read-only afterwards. */

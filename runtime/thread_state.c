@@ -6,6 +6,8 @@
 #include "thread_state.h"
 
 #include "cycle_counter.h"
+#include "module_registry.h"
+#include "zinst_abi.h"
 #include "zinst_format.h"
 
 #include <errno.h>
@@ -32,6 +34,7 @@ struct retired_thread {
   char name[THREAD_NAME_SIZE];
   uint32_t flags;
   struct zinst_tree tree; /* owned */
+  struct zinst_site_counts sites; /* owned */
   uint64_t depth_overflow_calls;
   uint64_t lost_calls;
 };
@@ -43,6 +46,7 @@ static uint32_t retired_count, retired_capacity;
 static struct zinst_tree merged_tree; /* exited threads beyond max_threads */
 static uint32_t merged_threads;
 static uint64_t merged_overflow_calls, merged_lost_calls;
+static struct zinst_site_counts merged_sites;
 
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t exit_key;
@@ -81,6 +85,8 @@ static void live_list_remove(struct zinst_thread_state *ts) {
 
 static void unmap_state(struct zinst_thread_state *ts) {
   zinst_tree_free(&ts->baseline);
+  zinst_site_counts_free(&ts->baseline_sites);
+  zinst_site_array_unmap(ts->site_array);
   if (ts->hash)
     munmap(ts->hash, (size_t)(ts->hash_mask + 1) * sizeof *ts->hash);
   munmap(ts, ts->mapping_size);
@@ -206,6 +212,10 @@ static void retire_thread(void *value) {
   thread.lost_calls = ts->lost_calls;
   subtract_floor(&thread.depth_overflow_calls, ts->baseline_overflow_calls);
   subtract_floor(&thread.lost_calls, ts->baseline_lost_calls);
+  if (zinst_site_counts_copy(ts->site_array, zinst_registry_site_count(), &ts->baseline_sites,
+                             &thread.sites) != 0)
+    fprintf(stderr, "zinst: out of memory: exited thread %llu's site counts are lost\n",
+            (unsigned long long)thread.tid);
   if (zinst_thread_copy_tree(ts, now, &thread.tree) == 0) {
     int kept = 0;
     if (retired_count < zinst_config.max_threads)
@@ -217,15 +227,21 @@ static void retire_thread(void *value) {
       merged_threads++;
       merged_overflow_calls += thread.depth_overflow_calls;
       merged_lost_calls += thread.lost_calls;
+      if (zinst_site_counts_add(&merged_sites, &thread.sites) != 0)
+        fprintf(stderr, "zinst: out of memory: exited thread %llu's site counts are lost\n",
+                (unsigned long long)thread.tid);
       zinst_tree_free(&thread.tree);
+      zinst_site_counts_free(&thread.sites);
     }
   } else {
+    zinst_site_counts_free(&thread.sites);
     fprintf(stderr, "zinst: out of memory: exited thread %llu's profile is lost\n",
             (unsigned long long)thread.tid);
   }
   zinst_runtime_unlock();
 
   zinst_tls_state = NULL;
+  __zinst_site_counters = NULL;
   unmap_state(ts);
   zinst_tls_in_runtime = 0;
   errno = saved_errno;
@@ -271,7 +287,9 @@ struct zinst_thread_state *zinst_thread_state_create(void) {
   struct zinst_thread_state *ts = map_reserve(mapping_size);
   struct zinst_hash_slot *hash =
       map_reserve(((uint64_t)1 << INITIAL_HASH_BITS) * sizeof(struct zinst_hash_slot));
-  if (!ts || !hash) {
+  uint64_t *site_array = zinst_site_array_map();
+  if (!ts || !hash || !site_array) {
+    zinst_site_array_unmap(site_array);
     if (ts)
       munmap(ts, mapping_size);
     if (hash)
@@ -297,6 +315,7 @@ struct zinst_thread_state *zinst_thread_state_create(void) {
   ts->hash_max_slots = 1u << hash_max_bits;
   ts->sink_node = max_nodes + 1;
   ts->mapping_size = mapping_size;
+  ts->site_array = site_array;
   ts->frames[0] = (struct zinst_frame){.stack_pointer = UINTPTR_MAX, .node = 0, .function = 0};
   ts->nodes[0].parent = ZINST_NONE;
   ts->nodes[ts->sink_node].parent = ZINST_NONE;
@@ -315,6 +334,7 @@ struct zinst_thread_state *zinst_thread_state_create(void) {
    * pthread_setspecific calling an instrumented calloc. */
   ts->busy = 1;
   zinst_tls_state = ts;
+  __zinst_site_counters = site_array;
   pthread_once(&exit_key_once, make_exit_key);
   if (exit_key_ok)
     pthread_setspecific(exit_key, ts);
@@ -472,22 +492,52 @@ static int copy_heap_tree(const struct zinst_tree *from, struct zinst_tree *to) 
   return 0;
 }
 
+/* Nonzero if some site was counted. */
+static int any_site_counted(const struct zinst_site_counts *sites) {
+  for (uint32_t s = 0; s < sites->count; s++)
+    if (sites->counts[s])
+      return 1;
+  return 0;
+}
+
+/* A heap copy of `from` into `to` (owned by the caller). Returns 0 or -1. */
+static int copy_site_counts(const struct zinst_site_counts *from, struct zinst_site_counts *to) {
+  to->counts = NULL;
+  to->count = 0;
+  return zinst_site_counts_add(to, from);
+}
+
+static void free_snapshot_thread(struct zinst_snapshot_thread *thread) {
+  zinst_tree_free(&thread->tree);
+  zinst_site_counts_free(&thread->sites);
+}
+
 int zinst_threads_fill_snapshot(struct zinst_snapshot *snapshot, uint64_t now) {
   struct zinst_snapshot_thread *threads = NULL;
   uint32_t count = 0, capacity = 0;
   uint64_t overflow = 0, lost = 0;
   struct zinst_snapshot_thread thread;
+  uint32_t site_total = zinst_registry_site_count();
 
   for (struct zinst_thread_state *ts = live_head; ts; ts = ts->next_live) {
-    if (__atomic_load_n(&ts->node_count, __ATOMIC_ACQUIRE) <= 1)
-      continue;
     thread = (struct zinst_snapshot_thread){
         .tid = ts->tid, .flags = ts->is_main ? ZINST_THREAD_MAIN : 0, .thread_count = 1};
-    read_thread_name(ts->tid, thread.name);
-    if (zinst_thread_copy_tree(ts, now, &thread.tree) != 0)
+    if (zinst_site_counts_copy(ts->site_array, site_total, &ts->baseline_sites, &thread.sites) != 0)
       goto fail;
+    /* A thread that only counted sites (in functions the filters left
+     * uninstrumented) is kept too. */
+    if (__atomic_load_n(&ts->node_count, __ATOMIC_ACQUIRE) <= 1 &&
+        !any_site_counted(&thread.sites)) {
+      zinst_site_counts_free(&thread.sites);
+      continue;
+    }
+    read_thread_name(ts->tid, thread.name);
+    if (zinst_thread_copy_tree(ts, now, &thread.tree) != 0) {
+      zinst_site_counts_free(&thread.sites);
+      goto fail;
+    }
     if (snapshot_append(&threads, &count, &capacity, &thread) != 0) {
-      zinst_tree_free(&thread.tree);
+      free_snapshot_thread(&thread);
       goto fail;
     }
     uint64_t thread_overflow = RELAXED_LOAD(ts->depth_overflow_calls);
@@ -498,29 +548,31 @@ int zinst_threads_fill_snapshot(struct zinst_snapshot *snapshot, uint64_t now) {
     lost += thread_lost;
   }
   for (uint32_t r = 0; r < retired_count; r++) {
-    if (retired[r].tree.count <= 1)
+    if (retired[r].tree.count <= 1 && !any_site_counted(&retired[r].sites))
       continue;
     thread = (struct zinst_snapshot_thread){
         .tid = retired[r].tid, .flags = retired[r].flags, .thread_count = 1};
     memcpy(thread.name, retired[r].name, sizeof thread.name);
     if (copy_heap_tree(&retired[r].tree, &thread.tree) != 0)
       goto fail;
-    if (snapshot_append(&threads, &count, &capacity, &thread) != 0) {
-      zinst_tree_free(&thread.tree);
+    if (copy_site_counts(&retired[r].sites, &thread.sites) != 0 ||
+        snapshot_append(&threads, &count, &capacity, &thread) != 0) {
+      free_snapshot_thread(&thread);
       goto fail;
     }
     overflow += retired[r].depth_overflow_calls;
     lost += retired[r].lost_calls;
   }
-  if (merged_threads > 0 && merged_tree.count > 1) {
+  if (merged_threads > 0 && (merged_tree.count > 1 || any_site_counted(&merged_sites))) {
     thread = (struct zinst_snapshot_thread){.tid = 0,
                                             .flags = ZINST_THREAD_EXITED | ZINST_THREAD_MERGED,
                                             .thread_count = merged_threads};
     snprintf(thread.name, sizeof thread.name, "%u exited threads", merged_threads);
     if (copy_heap_tree(&merged_tree, &thread.tree) != 0)
       goto fail;
-    if (snapshot_append(&threads, &count, &capacity, &thread) != 0) {
-      zinst_tree_free(&thread.tree);
+    if (copy_site_counts(&merged_sites, &thread.sites) != 0 ||
+        snapshot_append(&threads, &count, &capacity, &thread) != 0) {
+      free_snapshot_thread(&thread);
       goto fail;
     }
   }
@@ -534,7 +586,7 @@ int zinst_threads_fill_snapshot(struct zinst_snapshot *snapshot, uint64_t now) {
 
 fail:
   for (uint32_t t = 0; t < count; t++)
-    zinst_tree_free(&threads[t].tree);
+    free_snapshot_thread(&threads[t]);
   free(threads);
   errno = ENOMEM;
   return -1;
@@ -543,7 +595,7 @@ fail:
 void zinst_threads_free_snapshot(struct zinst_snapshot *snapshot) {
   struct zinst_snapshot_thread *threads = (struct zinst_snapshot_thread *)snapshot->threads;
   for (uint32_t t = 0; t < snapshot->thread_count; t++)
-    zinst_tree_free(&threads[t].tree);
+    free_snapshot_thread(&threads[t]);
   free(threads);
   snapshot->threads = NULL;
   snapshot->thread_count = 0;
@@ -561,15 +613,22 @@ void zinst_threads_reset(uint64_t now) {
       continue;
     }
     ts->baseline = current;
+    zinst_site_counts_free(&ts->baseline_sites);
+    if (zinst_site_counts_copy(ts->site_array, zinst_registry_site_count(), NULL,
+                               &ts->baseline_sites) != 0)
+      fprintf(stderr, "zinst: out of memory: thread %llu's site counts are not reset\n",
+              (unsigned long long)ts->tid);
     ts->baseline_overflow_calls = RELAXED_LOAD(ts->depth_overflow_calls);
     ts->baseline_lost_calls = RELAXED_LOAD(ts->lost_calls);
   }
   for (uint32_t r = 0; r < retired_count; r++) {
     zinst_tree_clear_counts(&retired[r].tree);
+    zinst_site_counts_clear(&retired[r].sites);
     retired[r].depth_overflow_calls = 0;
     retired[r].lost_calls = 0;
   }
   zinst_tree_clear_counts(&merged_tree);
+  zinst_site_counts_clear(&merged_sites);
   merged_overflow_calls = 0;
   merged_lost_calls = 0;
 }

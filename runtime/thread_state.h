@@ -23,6 +23,7 @@
 #include "cct_tree.h"
 #include "profile_writer.h"
 #include "runtime_internal.h"
+#include "site_counters.h"
 
 #include <stdint.h>
 
@@ -111,6 +112,10 @@ struct zinst_thread_state {
   uint64_t baseline_overflow_calls;
   uint64_t baseline_lost_calls;
   uint64_t mapping_size;
+  /* The thread's site counters (site_counters.h), also reachable from
+   * __zinst_site_counters; and their zinst_reset() baseline. */
+  uint64_t *site_array;
+  struct zinst_site_counts baseline_sites;
 };
 
 /* Credit a closing frame's activation, timed or not, to its node at `now`.

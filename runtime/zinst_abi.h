@@ -10,7 +10,21 @@
  *     __zinst_register_module(&module) and a destructor (llvm.global_dtors)
  *     calling __zinst_unregister_module(&module);
  *   - in each instrumented function, __zinst_enter(&module, index) at entry
- *     and __zinst_exit(&module, index) on every way out.
+ *     and __zinst_exit(&module, index) on every way out;
+ *   - for the call sites the inliner decided about (pass/InlineSiteCounters.h),
+ *     a constant table of struct zinst_site_info and, where each site's code
+ *     ended up, an inline increment of this thread's counter of the site:
+ *
+ *       counters = __zinst_site_counters;          (initial-exec TLS)
+ *       if (counters == NULL)                      (the thread's first event)
+ *         __zinst_count_site(&module, index);
+ *       else
+ *         counters[module.site_base + index]++;
+ *
+ *     The runtime keeps the first ZINST_MAX_MODULE_SITES slots of every
+ *     thread's array as a sink that is never reported: a module whose
+ *     site_base is still 0 (not registered yet, or refused) counts there
+ *     harmlessly, so the increment needs no other check.
  *
  * The runtime (runtime/) assigns each module a block of process-wide function
  * ids on registration. Registration is also done lazily by the first hook, so
@@ -25,10 +39,26 @@
 
 #include <stdint.h>
 
-#define ZINST_ABI_VERSION 1u
+#define ZINST_ABI_VERSION 2u
 #define ZINST_CTOR_PRIORITY 101 /* earliest priority open to programs */
 
 #define ZINST_FUNCTION_INFO_DEBUG 0x1u /* file/line from DISubprogram */
+#define ZINST_FUNCTION_INFO_LIBRARY 0x2u /* source file under a -zinst-library-dir */
+
+/* A module has at most this many counted sites (site indices are below it);
+ * the pass leaves further sites uncounted. Also the size of the sink at the
+ * start of every thread's counter array. */
+#define ZINST_MAX_MODULE_SITES 65536u
+
+/* zinst_site_info.flags; the same bits as the profile's ZINST_SITE_*. */
+#define ZINST_SITE_INFO_INLINED 0x1u  /* the callee's body was inlined here */
+#define ZINST_SITE_INFO_ALWAYS 0x2u   /* decided by the always-inline rule (cost=always) */
+#define ZINST_SITE_INFO_NEVER 0x4u    /* never inlinable (cost=never): noinline, recursion... */
+#define ZINST_SITE_INFO_COST 0x8u     /* cost and threshold hold the inliner's numbers */
+#define ZINST_SITE_INFO_COUNTED 0x10u /* the program counts this site's executions */
+#define ZINST_SITE_INFO_DEBUG 0x20u   /* file/line/column from the call's debug location */
+#define ZINST_SITE_INFO_UNSUCCESSFUL 0x40u /* recommended, but inlining it failed */
+#define ZINST_SITE_INFO_DEFERRED 0x80u     /* not inlined now so that the caller can be inlined */
 
 /* One instrumented function; emitted as constant data by the pass. */
 struct zinst_function_info {
@@ -39,6 +69,22 @@ struct zinst_function_info {
   uint32_t flags;           /* ZINST_FUNCTION_INFO_* */
 };
 
+/* One call site the inliner decided about; emitted as constant data. Its
+ * counter (when ZINST_SITE_INFO_COUNTED) counts the executions of the
+ * inlined body (INLINED) or the calls made through the site (otherwise). */
+struct zinst_site_info {
+  const char *caller;           /* display name of the function that held the call */
+  const char *caller_linkage;   /* its symbol name */
+  const char *callee;           /* display name of the called function */
+  const char *callee_linkage;   /* its symbol name */
+  const char *file;             /* source of the call; "" without debug info */
+  const char *reason;           /* the inliner's reason, as its remarks word it */
+  uint32_t line, column;        /* 0 without debug info */
+  uint32_t flags;               /* ZINST_SITE_INFO_* */
+  int32_t cost, threshold;      /* the inline cost analysis (valid with _COST) */
+  uint32_t callee_instructions; /* IR instructions of the callee when decided */
+};
+
 /* One instrumented module (translation unit, or LTO partition). */
 struct zinst_module_info {
   uint32_t abi_version;   /* ZINST_ABI_VERSION of the pass that emitted it */
@@ -47,6 +93,11 @@ struct zinst_module_info {
   const char *source_file; /* the module's source file name */
   uint32_t id_base;        /* written by the runtime; 0 = not registered yet */
   uint32_t reserved;       /* written by the runtime */
+  uint32_t site_count;     /* entries of `sites`, at most ZINST_MAX_MODULE_SITES */
+  /* Written by the runtime at registration: the index of the module's first
+   * site in every thread's counter array; 0 (the sink) until then. */
+  uint32_t site_base;
+  const struct zinst_site_info *sites; /* site_count entries */
 };
 
 #ifdef __cplusplus
@@ -59,6 +110,12 @@ void __zinst_enter(struct zinst_module_info *module, uint32_t index);
 void __zinst_exit(struct zinst_module_info *module, uint32_t index);
 void __zinst_register_module(struct zinst_module_info *module);
 void __zinst_unregister_module(struct zinst_module_info *module);
+/* The increment's slow path: the thread has no counter array yet. */
+void __zinst_count_site(struct zinst_module_info *module, uint32_t index);
+
+/* This thread's site counters (NULL before its first event). Initial-exec
+ * TLS, so the instrumented code reaches it with one %fs-relative load. */
+extern __thread uint64_t *__zinst_site_counters;
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/install-deps.sh" test
+"$top/scripts/install-zig.sh"
 majors=${ZINST_LLVM_MAJORS:-19 22}
 for major in $majors; do
   echo "=== zinst with LLVM $major"

@@ -16,13 +16,21 @@ llvm_packages() {
   echo "llvm-$v-dev clang-$v llvm-$v-tools lld-$v libclang-rt-$v-dev"
 }
 
-packages="cmake ninja-build make python3 git"
+# zlib: the pprof export writes gzip.
+packages="cmake ninja-build make python3 git zlib1g-dev"
 case "$purpose" in
   demo) packages="$packages $(llvm_packages 19)" ;;
-  test) packages="$packages $(llvm_packages 19) $(llvm_packages 22) uftrace valgrind" ;;
+  # chromium: the flame graph is tested in a real browser; protobuf-compiler
+  # decodes the pprof export independently of zinst.
+  test) packages="$packages $(llvm_packages 19) $(llvm_packages 22) uftrace valgrind chromium protobuf-compiler" ;;
   bench) packages="$packages $(llvm_packages 19) uftrace valgrind" ;;
   *) echo "usage: $0 demo|test|bench" >&2; exit 2 ;;
 esac
+
+# Zig comes from PyPI (scripts/install-zig.sh): the tests need pip.
+if [ "$purpose" = test ] && ! python3 -m pip --version >/dev/null 2>&1; then
+  packages="$packages python3-pip"
+fi
 
 missing=()
 for p in $packages; do

@@ -273,6 +273,94 @@ def case_threads(env):
         expect_eq("helper calls in thread %s" % t["tid"], c.get("helper"), n // 2)
 
 
+def inline_sites(env, profile, *extra):
+    """`zinst inline --json` of a profile: (sites, callees by name)."""
+    proc = env.run([env.zinst, "inline", "--json"] + list(extra) + [profile])
+    data = json.loads(proc.stdout)
+    return data["sites"], {c["callee"]: c for c in data["callees"]}
+
+
+def site_counts(sites):
+    """{(caller, callee, line, inlined): count} of counted sites."""
+    return {(s["caller"], s["callee"], s["line"], s["inlined"]): s["count"]
+            for s in sites if s["counted"]}
+
+
+def source_line(env, source, text):
+    """1-based line of the first line of programs/SOURCE containing TEXT."""
+    with open(os.path.join(env.src, source)) as f:
+        for number, line in enumerate(f, 1):
+            if text in line:
+                return number
+    raise Failure("%s has no line containing %r" % (source, text))
+
+
+def case_inline_counts(env):
+    """Exact counts at inlined sites (an unrolled loop included) and at two
+    non-inlined calls of one callee from one caller, kept apart."""
+    exe = env.zinst_cc(["inline_sites.c"], "inline_sites")
+    profile, _ = env.profile_run(exe)
+    sites, callees = inline_sites(env, profile)
+    counts = site_counts(sites)
+    # Sum of n over the work() calls: main 10 + 3, threads 3 x (20 + 30 + 40).
+    total_n = 13 + 3 * (20 + 30 + 40)
+    mix_line = source_line(env, "inline_sites.c", "out[i % 16] += mix(i, n);")
+    unrolled_line = source_line(env, "inline_sites.c", "add1(k * i);")
+    add1_in_mix = source_line(env, "inline_sites.c", "return add1(a)")
+    first_slow = source_line(env, "inline_sites.c", "out[0] += slow(n);")
+    second_slow = source_line(env, "inline_sites.c", "out[1] += slow(n + 1);")
+    expect_eq("work -> mix (inlined)", counts.get(("work", "mix", mix_line, True)), total_n)
+    expect_eq("mix -> add1 (inlined)", counts.get(("mix", "add1", add1_in_mix, True)), total_n)
+    expect_eq("work -> add1 in the unrolled loop (inlined)",
+              counts.get(("work", "add1", unrolled_line, True)), 4 * total_n)
+    expect_eq("first slow() site", counts.get(("work", "slow", first_slow, False)), 11)
+    expect_eq("second slow() site", counts.get(("work", "slow", second_slow, False)), 10)
+    expect_eq("add1 executions", callees["add1"]["inlined_executions"], 5 * total_n)
+    expect_eq("slow calls at its sites", callees["slow"]["calls"], 21)
+    # The report shows every execution: slow by its calls, add1 and mix
+    # (inlined everywhere) below the table.
+    calls = calls_by_name(env.report(profile))
+    expect_eq("slow real calls", calls.get("slow"), 21)
+    expect("add1" not in calls and "mix" not in calls, "add1 and mix were inlined everywhere")
+    text = env.run([env.zinst, "report", profile]).stdout
+    expect("  add1: %d executions at 2 sites" % (5 * total_n) in text and
+           "  mix: %d executions at 1 site" % total_n in text, "inlined-only lines:\n" + text)
+    # Per thread, no atomics: every worker's counts are its own.
+    per_thread = env.report(profile, "--per-thread")
+    by_add1 = {}
+    for t in per_thread["threads"]:
+        _, thread_callees = inline_sites(env, profile, "--thread", str(t["tid"]))
+        add1 = thread_callees.get("add1", {}).get("inlined_executions", 0)
+        slow = thread_callees.get("slow", {}).get("calls", 0)
+        by_add1[add1] = slow
+    # main: work(10) + work(3) -> 5 x 13 add1, slow 2 + 1; workers: 3 x work(n).
+    expect_eq("per-thread add1 and slow", by_add1, {65: 3, 300: 6, 450: 6, 600: 6})
+
+
+def case_inline_conservation(env):
+    """Per function, calls at -O0 (every call real) == real calls + inlined
+    executions at -O2, for a deterministic program."""
+    o0 = env.zinst_cc(["inline_sites.c"], "sites_o0", flags=("-O0", "-g"))
+    o2 = env.zinst_cc(["inline_sites.c"], "sites_o2", flags=("-O2", "-g"))
+    profile_o0, _ = env.profile_run(o0, profile="o0.zinst")
+    profile_o2, _ = env.profile_run(o2, profile="o2.zinst")
+    calls_o0 = calls_by_name(env.report(profile_o0))
+    report_o2 = env.report(profile_o2)
+    _, callees_o2 = inline_sites(env, profile_o2)
+    expect(set(calls_o0) == {"main", "worker", "work", "mix", "add1", "slow"},
+           "functions at -O0: %s" % sorted(calls_o0))
+    inlined_somewhere = 0
+    for name, want in calls_o0.items():
+        real = sum(f["calls"] for f in report_o2["functions"] if f["name"] == name)
+        inlined = callees_o2.get(name, {}).get("inlined_executions", 0)
+        inlined_somewhere += inlined > 0
+        expect_eq("%s: -O2 calls %d + inlined %d" % (name, real, inlined), real + inlined, want)
+        # The report's own column agrees with the site counts.
+        column = sum(f["inlined"] for f in report_o2["functions"] if f["name"] == name)
+        expect(column in (0, inlined), "%s: report inlined %d" % (name, column))
+    expect(inlined_somewhere >= 2, "the -O2 build inlined add1 and mix")
+
+
 def case_function_pointers(env):
     exe = env.zinst_cc(["function_pointers.c"], "fnptr")
     n = 40000

@@ -44,6 +44,18 @@ int main(void) {
 // CHECK-NEXT: recurse|recurse|[[SRC]]:17|flags=1|enter=1|exit=1
 // CHECK-NEXT: pick|pick|[[SRC]]:23|flags=1|enter=10|exit=10
 // CHECK-NEXT: main|main|[[SRC]]:29|flags=1|enter=1|exit=1
+// Then every call site the inliner decided about, with its call count
+// (0x34: never inlined, counted, debug location). The recursive call became
+// a loop: its decision is kept, uncounted (0x24).
+// CHECK-NEXT: site forward->leaf at 15:55 flags=0x34 count=5
+// CHECK-NEXT: site recurse->recurse at 20:14 flags=0x24 count=0
+// CHECK-NEXT: site pick->forward at 25:12 flags=0x34 count=5
+// CHECK-NEXT: site pick->leaf at 26:10 flags=0x34 count=5
+// CHECK-NEXT: site main->recurse at 33:12 flags=0x34 count=1
+// CHECK-NEXT: site main->pick at 32:14 flags=0x34 count=10
+// A call the inliner could not consider (its definition is in libc) is a
+// counted call site too (0x30).
+// CHECK-NEXT: site main->printf at 34:3 flags=0x30 count=1
 // CHECK-NEXT: unregister depth=0
 
 // O0: register functions=5 source=[[SRC]]

@@ -50,4 +50,20 @@ int main() {
 // CHECK-NEXT: with_cleanup(int, int*)|_Z12with_cleanupiPi|{{.*}}|enter=6|exit=6
 // CHECK-NEXT: catcher(int, int*)|_Z7catcheriPi|{{.*}}|enter=6|exit=6
 // CHECK-NEXT: main|main|{{.*}}|enter=1|exit=1
+// The call sites (0x14: never inlined, counted) and the destructor inlined
+// twice into with_cleanup (0x19: inlined by cost, counted), once on the
+// normal path and once in the landing pad: 3 + 3 = 6 cleanups. No -g, so no
+// source positions.
+// CHECK-NEXT: site with_cleanup(int, int*)->thrower(int) at 0:0 flags=0x14 count=6
+// CHECK-NEXT: site with_cleanup(int, int*)->Guard::~Guard() at 0:0 flags=0x19 count=3
+// CHECK-NEXT: site with_cleanup(int, int*)->Guard::~Guard() at 0:0 flags=0x19 count=3
+// CHECK-NEXT: site catcher(int, int*)->with_cleanup(int, int*) at 0:0 flags=0x14 count=6
+// CHECK-NEXT: site main->catcher(int, int*) at 0:0 flags=0x14 count=6
+// Calls of functions defined elsewhere (the C++ runtime, libc), counted as
+// call sites (0x10); std::printf is printf.
+// CHECK-NEXT: site thrower(int)->__cxa_allocate_exception at 0:0 flags=0x10 count=3
+// CHECK-NEXT: site thrower(int)->__cxa_throw at 0:0 flags=0x10 count=3
+// CHECK-NEXT: site catcher(int, int*)->__cxa_begin_catch at 0:0 flags=0x10 count=3
+// CHECK-NEXT: site catcher(int, int*)->__cxa_end_catch at 0:0 flags=0x10 count=3
+// CHECK-NEXT: site main->printf at 0:0 flags=0x10 count=1
 // CHECK-NEXT: unregister depth=3

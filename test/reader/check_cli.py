@@ -86,16 +86,22 @@ def case_report_text(zinst, sample, count_sample):
                      "self cycles", "mean/call", "sample.c:30", "elapsed:  1.00 us wall"]:
         check(expected in out, f"report text lacks {expected!r}:\n{out}")
     fib_line = next(line for line in out.splitlines() if " fib " in line)
-    # calls 34, self 800 cycles = 400 ns, 53.3%, total 800 cycles, 400 ns, mean 11.8 ns
-    check(fib_line.split()[:7] == ["34", "800", "400", "ns", "53.3%", "800", "400"],
+    # calls 34, inlined 0 (the sample's inlined site is compute -> square),
+    # self 800 cycles = 400 ns, 53.3%, total 800 cycles, 400 ns, mean 11.8 ns
+    check(fib_line.split()[:8] == ["34", "0", "800", "400", "ns", "53.3%", "800", "400"],
           f"fib line: {fib_line}")
+    check("inlined" in out.splitlines()[out.splitlines().index(next(
+        line for line in out.splitlines() if line.startswith("calls")))], "inlined column")
+    # square has no function record: every execution was inlined (40 + 12).
+    check("Inlined everywhere" in out and "  square: 52 executions at 1 site" in out,
+          f"inlined-only functions:\n{out}")
     out = run(zinst, "report", "--per-thread", sample).stdout
     check("thread 1001 (main) [main]" in out and "thread 1002 (worker) [exited]" in out,
           f"per-thread headings:\n{out}")
     out = run(zinst, "report", count_sample).stdout
     check("mode: count" in out and "self cycles" not in out, f"count mode columns:\n{out}")
     fib_line = next(line for line in out.splitlines() if " fib " in line)
-    check(fib_line.split()[:2] == ["34", "fib"], f"count-mode fib line: {fib_line}")
+    check(fib_line.split()[:3] == ["34", "0", "fib"], f"count-mode fib line: {fib_line}")
 
 
 def case_tree_json(zinst, sample, _):
@@ -147,7 +153,7 @@ def case_tree_text(zinst, sample, count_sample):
 
 def case_dump(zinst, sample, _):
     out = run(zinst, "dump", sample).stdout
-    for expected in ["magic                 ZINSTPRF", "section_count         6",
+    for expected in ["magic                 ZINSTPRF", "section_count         8",
                      "nodes: 7", "functions: 4", "threads: 2",
                      "[3] parent=2 function=2 calls=20 inclusive=250 exclusive=250  fib",
                      "[0] parent=- function=0 calls=1 inclusive=1000 exclusive=100  main",
@@ -224,6 +230,68 @@ def case_cc(zinst, _sample, _count):
             f.write("this is not C\n")
         r = run(zinst, "cc", "-c", source, "-o", out + ".o", expect=1)
         check("error" in r.stderr, f"clang's diagnostics: {r.stderr}")
+
+
+def case_inline_text(zinst, sample, _):
+    out = run(zinst, "inline", sample).stdout
+    check("inlining: 4 sites decided (3 counted), 4 shown after filters" in out, out)
+    lines = out.splitlines()
+    hot = lines[lines.index(next(l for l in lines if l.startswith("Hot call sites NOT inlined"))):]
+    # Ranked by calls: fib's recursive call (20) before main -> helper (5);
+    # helper's cost missed its threshold by 300 - 225 = +75; 5 calls x 2 ns.
+    rows = [l.split() for l in hot[2:4]]
+    check(rows[0][:3] == ["20", "40", "ns"] and rows[0][3] == "never" and
+          "recursive call" in hot[2] and "sample.c:31:3" in hot[2] and "fib -> fib" in hot[2],
+          f"hot row 1: {hot[2]}")
+    check(rows[1][:7] == ["5", "10", "ns", "300", "/", "225", "+75"] and
+          "too costly to inline" in hot[3] and "sample.c:12:3" in hot[3], f"hot row 2: {hot[3]}")
+    check("Inlined sites that hardly ran" in out, out)
+    per_callee = lines[lines.index(next(l for l in lines if l.startswith("Per callee"))) + 2:]
+    check(per_callee[0].split() == ["1", "52", "0", "0", "square"], f"callee row: {per_callee[0]}")
+    out = run(zinst, "inline", "--all", sample).stdout
+    check(any(l.split()[:2] == ["-", "no"] and "log_error" in l for l in out.splitlines()),
+          f"an uncounted site shows '-':\n{out}")
+
+
+def case_inline_json(zinst, sample, _):
+    data = json.loads(run(zinst, "inline", "--json", "--call-ns", "3", sample).stdout)
+    sites = {(s["caller"], s["callee"]): s for s in data["sites"]}
+    check(len(data["sites"]) == 4, f"sites: {data['sites']}")
+    square = sites[("compute", "square")]
+    check(square["inlined"] and square["count"] == 52 and square["cost"] == 15 and
+          square["threshold"] == 225 and square["line"] == 22 and square["column"] == 3 and
+          square["decided_by"] == "cost", f"square: {square}")
+    helper = sites[("main", "helper")]
+    check(not helper["inlined"] and helper["count"] == 5 and helper["estimated_call_ns"] == 15 and
+          helper["reason"] == "too costly to inline", f"helper: {helper}")
+    fib = sites[("fib", "fib")]
+    check(fib["decided_by"] == "never" and fib["cost"] is None and fib["count"] == 20, f"fib: {fib}")
+    log_error = sites[("compute", "log_error")]
+    check(not log_error["counted"] and log_error["count"] == 0, f"log_error: {log_error}")
+    callees = {c["callee"]: c for c in data["callees"]}
+    check(callees["square"]["inlined_executions"] == 52 and callees["square"]["inlined_sites"] == 1
+          and callees["helper"]["calls"] == 5, f"callees: {data['callees']}")
+    # Per thread: the worker (1002) ran the inlined square 12 times and nothing else.
+    data = json.loads(run(zinst, "inline", "--json", "--thread", "1002", sample).stdout)
+    counts = {(s["caller"], s["callee"]): s["count"] for s in data["sites"]}
+    check(counts == {("compute", "square"): 12, ("main", "helper"): 0, ("fib", "fib"): 0,
+                     ("compute", "log_error"): 0}, f"thread 1002: {counts}")
+
+
+def case_inline_filters(zinst, sample, _):
+    def sites(*args):
+        data = json.loads(run(zinst, "inline", "--json", *args, sample).stdout)
+        return sorted((s["caller"], s["callee"]) for s in data["sites"])
+    check(sites("--caller", "comp*") == [("compute", "log_error"), ("compute", "square")],
+          "caller glob")
+    check(sites("--callee", "helper") == [("main", "helper")], "callee")
+    check(sites("--min-count", "20") == [("compute", "square"), ("fib", "fib")], "min count")
+    check(sites("--file", "other.c") == [], "file")
+    check(len(sites("--file", "*.c")) == 4, "file glob")
+    out = run(zinst, "inline", "--top", "1", sample).stdout
+    check("... 1 more" in out, f"--top 1 leaves one hot site out:\n{out}")
+    r = run(zinst, "inline", "--call-ns", "fast", sample, expect=2)
+    check("'--call-ns' wants nanoseconds" in r.stderr, r.stderr)
 
 
 CASES = {name[len("case_"):]: f for name, f in globals().items() if name.startswith("case_")}

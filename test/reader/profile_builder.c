@@ -103,11 +103,15 @@ unsigned char *tp_serialize(const struct test_profile *tp, size_t *size) {
        sizeof tp->threads[0] + extra},
       {ZINST_SECTION_NODES, tp->nodes, tp->node_count, sizeof tp->nodes[0],
        sizeof tp->nodes[0] + extra},
+      {ZINST_SECTION_SITES, tp->sites, tp->site_count, sizeof tp->sites[0],
+       sizeof tp->sites[0] + extra},
+      {ZINST_SECTION_SITE_COUNTS, tp->site_counts, tp->site_count_count, sizeof tp->site_counts[0],
+       sizeof tp->site_counts[0] + extra},
       {TP_UNKNOWN_KIND, &unknown_payload, 1, 8, 8},
   };
-  const uint32_t section_count = tp->with_unknown_section ? 7 : 6;
+  const uint32_t section_count = tp->with_unknown_section ? 9 : 8;
   const size_t table_size = section_count * sizeof(struct zinst_section_entry);
-  size_t offsets[7];
+  size_t offsets[9];
   size_t cursor = sizeof(struct zinst_file_header) + (tp->table_first ? table_size : 0);
   for (uint32_t s = 0; s < section_count; s++) {
     offsets[s] = cursor;
@@ -209,4 +213,47 @@ void tp_sample(struct test_profile *tp) {
   tp_thread(tp, 1002, "worker", ZINST_THREAD_EXITED);
   const uint32_t w_compute = tp_node(tp, ZINST_NONE, compute, 3, 500, 100);
   tp_node(tp, w_compute, fib, 4, 400, 400);
+
+  const uint32_t counted = ZINST_SITE_COUNTED | ZINST_SITE_DEBUG;
+  const uint32_t s_helper = tp_site(tp, "main", "helper", 12, counted | ZINST_SITE_COST, 300, 225,
+                                    "too costly to inline");
+  const uint32_t s_square = tp_site(tp, "compute", "square", 22,
+                                    counted | ZINST_SITE_COST | ZINST_SITE_INLINED, 15, 225, "");
+  const uint32_t s_fib =
+      tp_site(tp, "fib", "fib", 31, counted | ZINST_SITE_NEVER, 0, 0, "recursive call");
+  tp_site(tp, "compute", "log_error", 25, ZINST_SITE_DEBUG | ZINST_SITE_NEVER, 0, 0,
+          "noinline function attribute");
+  tp_site_count(tp, 0, s_helper, 5);
+  tp_site_count(tp, 0, s_square, 40);
+  tp_site_count(tp, 0, s_fib, 20);
+  tp_site_count(tp, 1, s_square, 12);
+}
+
+uint32_t tp_site(struct test_profile *tp, const char *caller, const char *callee, uint32_t line,
+                 uint32_t flags, int32_t cost, int32_t threshold, const char *reason) {
+  assert(tp->site_count < TP_MAX_RECORDS && tp->module_count > 0);
+  uint32_t caller_name = tp_string(tp, caller);
+  uint32_t callee_name = tp_string(tp, callee);
+  tp->sites[tp->site_count] = (struct zinst_site_record){
+      .caller = caller_name,
+      .caller_linkage = caller_name,
+      .callee = callee_name,
+      .callee_linkage = callee_name,
+      .file = tp_string(tp, "sample.c"),
+      .reason = tp_string(tp, reason),
+      .line = line,
+      .column = 3,
+      .module = tp->module_count - 1,
+      .flags = flags,
+      .cost = cost,
+      .threshold = threshold,
+      .callee_instructions = 12,
+  };
+  return tp->site_count++;
+}
+
+void tp_site_count(struct test_profile *tp, uint32_t thread, uint32_t site, uint64_t count) {
+  assert(tp->site_count_count < TP_MAX_RECORDS);
+  tp->site_counts[tp->site_count_count++] =
+      (struct zinst_site_count_record){.thread = thread, .site = site, .count = count};
 }

@@ -30,6 +30,10 @@ struct test_profile {
   uint32_t thread_count;
   struct zinst_node_record nodes[TP_MAX_RECORDS];
   uint32_t node_count;
+  struct zinst_site_record sites[TP_MAX_RECORDS];
+  uint32_t site_count;
+  struct zinst_site_count_record site_counts[TP_MAX_RECORDS];
+  uint32_t site_count_count;
   uint32_t extra_record_bytes; /* appended to every array record: a newer producer */
   bool with_unknown_section;   /* add a section of kind TP_UNKNOWN_KIND */
   bool table_first;            /* section table right after the header (else at the end) */
@@ -51,9 +55,17 @@ uint32_t tp_thread(struct test_profile *tp, uint64_t tid, const char *name, uint
 uint32_t tp_node(struct test_profile *tp, uint32_t parent, uint32_t function, uint64_t calls,
                  uint64_t inclusive, uint64_t exclusive);
 
+/* A site of the last module (file "sample.c", column 3, callee of 12
+ * instructions; caller and callee names double as linkage names). Returns
+ * its index. */
+uint32_t tp_site(struct test_profile *tp, const char *caller, const char *callee, uint32_t line,
+                 uint32_t flags, int32_t cost, int32_t threshold, const char *reason);
+/* Append a SITE_COUNTS record; tests add them in (thread, site) order. */
+void tp_site_count(struct test_profile *tp, uint32_t thread, uint32_t site, uint64_t count);
+
 /*
  * Serialize: header, sections (STRINGS, PROCESS, MODULES, FUNCTIONS, THREADS,
- * NODES[, unknown]) each 8-aligned, and the section table after them (or
+ * NODES, SITES, SITE_COUNTS[, unknown]) each 8-aligned, and the section table after them (or
  * right after the header with table_first). Returns a
  * malloc'd buffer the caller frees; *size receives its length.
  */
@@ -74,6 +86,12 @@ size_t tp_section_payload(const unsigned char *data, uint32_t kind);
  *                           -> fib(20, 250/250); main -> helper(5, 300/300)
  *   thread 1002 "worker": compute(3, 500/100) -> fib(4, 400/400)
  * (calls, inclusive/exclusive ticks); 2 GHz ticks.
+ * Sites (file sample.c, column 3):
+ *   0 main->helper line 12, not inlined, cost 300 of 225 ("too costly to
+ *     inline"): counts thread 0: 5
+ *   1 compute->square line 22, inlined, cost 15 of 225: thread 0: 40, thread 1: 12
+ *   2 fib->fib line 31, never ("recursive call"): thread 0: 20
+ *   3 compute->log_error line 25, never ("noinline function attribute"), not counted
  */
 void tp_sample(struct test_profile *tp);
 

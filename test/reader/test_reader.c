@@ -144,6 +144,57 @@ static void test_every_bit_flip_is_refused(bool table_first) {
 }
 
 /* One kind of structural damage, made with the checksum recomputed afterwards. */
+static void missing_sites(unsigned char *d, size_t *s) {
+  (void)s;
+  set_u32(d, ENTRY_FIELD(d, ZINST_SECTION_SITES, kind), 77);
+}
+static void missing_site_counts(unsigned char *d, size_t *s) {
+  (void)s;
+  set_u32(d, ENTRY_FIELD(d, ZINST_SECTION_SITE_COUNTS, kind), 77);
+}
+static void site_module_out_of_range(unsigned char *d, size_t *s) {
+  (void)s;
+  set_u32(d, RECORD_FIELD(d, ZINST_SECTION_SITES, struct zinst_site_record, 1, module), 7);
+}
+static void site_string_out_of_range(unsigned char *d, size_t *s) {
+  (void)s;
+  set_u32(d, RECORD_FIELD(d, ZINST_SECTION_SITES, struct zinst_site_record, 2, reason), 1u << 30);
+}
+static void site_reserved_not_zero(unsigned char *d, size_t *s) {
+  (void)s;
+  set_u32(d, RECORD_FIELD(d, ZINST_SECTION_SITES, struct zinst_site_record, 0, reserved), 9);
+}
+static void site_cost_without_flag(unsigned char *d, size_t *s) {
+  (void)s;
+  set_u32(d, RECORD_FIELD(d, ZINST_SECTION_SITES, struct zinst_site_record, 2, cost), 50);
+}
+static void site_count_thread_out_of_range(unsigned char *d, size_t *s) {
+  (void)s;
+  set_u32(d, RECORD_FIELD(d, ZINST_SECTION_SITE_COUNTS, struct zinst_site_count_record, 1, thread),
+          2);
+}
+static void site_count_site_out_of_range(unsigned char *d, size_t *s) {
+  (void)s;
+  set_u32(d, RECORD_FIELD(d, ZINST_SECTION_SITE_COUNTS, struct zinst_site_count_record, 0, site),
+          4);
+}
+static void site_count_of_uncounted_site(unsigned char *d, size_t *s) {
+  (void)s;
+  set_u32(d, RECORD_FIELD(d, ZINST_SECTION_SITE_COUNTS, struct zinst_site_count_record, 2, site),
+          3);
+}
+static void site_count_zero(unsigned char *d, size_t *s) {
+  (void)s;
+  set_u64(d, RECORD_FIELD(d, ZINST_SECTION_SITE_COUNTS, struct zinst_site_count_record, 3, count),
+          0);
+}
+static void site_counts_unsorted(unsigned char *d, size_t *s) {
+  (void)s;
+  /* Record 2 (thread 0, site 2) becomes a second (thread 0, site 1). */
+  set_u32(d, RECORD_FIELD(d, ZINST_SECTION_SITE_COUNTS, struct zinst_site_count_record, 2, site),
+          1);
+}
+
 struct damage {
   const char *what;
   void (*apply)(unsigned char *data, size_t *size);
@@ -156,7 +207,8 @@ static void bad_magic(unsigned char *d, size_t *s) {
 }
 static void bad_version(unsigned char *d, size_t *s) {
   (void)s;
-  set_u32(d, offsetof(struct zinst_file_header, version), 2);
+  /* A version 1 file: this reader knows only version 2. */
+  set_u32(d, offsetof(struct zinst_file_header, version), 1);
 }
 static void other_byte_order(unsigned char *d, size_t *s) {
   (void)s;
@@ -331,20 +383,20 @@ static void no_sample_interval(unsigned char *d, size_t *s) {
 
 static const struct damage damages[] = {
     {"wrong magic", bad_magic, "offset 0: not a zinst profile (magic \"XINSTPRF\""},
-    {"wrong version", bad_version, "offset 8: profile version 2, this zinst reads version 1"},
+    {"wrong version", bad_version, "offset 8: profile version 1, this zinst reads version 2"},
     {"other byte order", other_byte_order,
      "offset 12: the profile was written on a machine of "
      "the other byte order"},
     {"bad byte-order mark", bad_byte_order_mark, "byte-order mark 0x11223344"},
-    {"header size", bad_header_size, "offset 16: header_size is 72, version 1 headers are 64"},
+    {"header size", bad_header_size, "offset 16: header_size is 72, version 2 headers are 64"},
     {"truncated", trailing_data, "truncated: header says"},
     {"trailing data", shorter_file_size, "(trailing data)"},
     {"reserved", reserved_not_zero, "offset 51: reserved header byte is 0x01"},
-    {"table past end", table_past_end, "section table (6 entries at"},
+    {"table past end", table_past_end, "section table (8 entries at"},
     {"table misaligned", table_misaligned, "section table offset 68 is not 8-byte aligned"},
     {"section offset past end", section_offset_past_end, "section 3 (FUNCTIONS) starts at"},
     {"section size past end", section_size_past_end,
-     "section 3 (FUNCTIONS) extends to 24360, past the end of the file (1104 bytes)"},
+     "section 3 (FUNCTIONS) extends to 24512, past the end of the file (1608 bytes)"},
     {"count x entry_size overflows", section_size_overflows,
      "section 3 (FUNCTIONS): count 4611686018427387904 x entry_size 24 overflows 64 bits"},
     {"offset + size overflows", section_end_overflows, "overflows 64 bits"},
@@ -380,7 +432,40 @@ static const struct damage damages[] = {
     {"error of an exact node", error_when_all_timed,
      "node 2 has every call timed but an inclusive error of 5 ticks"},
     {"sample interval", no_sample_interval, "process sample_interval is 0 in time mode"},
+    {"missing sites", missing_sites, "the section table has no SITES section"},
+    {"missing site counts", missing_site_counts, "the section table has no SITE_COUNTS section"},
+    {"site module", site_module_out_of_range, "site 1 belongs to module 7, but MODULES has 1"},
+    {"site string", site_string_out_of_range, "site 2 reason refers to string offset"},
+    {"site reserved", site_reserved_not_zero, "site 0 has nonzero reserved field 9"},
+    {"site cost flag", site_cost_without_flag,
+     "site 2 has cost 50 and threshold 0 but no cost flag"},
+    {"site count thread", site_count_thread_out_of_range,
+     "site count 1 names thread 2, but THREADS has 2"},
+    {"site count site", site_count_site_out_of_range, "site count 0 names site 4, but SITES has 4"},
+    {"uncounted site", site_count_of_uncounted_site,
+     "site count 2 counts site 3, which is not counted"},
+    {"zero site count", site_count_zero, "site count 3 is zero"},
+    {"unsorted site counts", site_counts_unsorted,
+     "site count 2 (thread 0, site 1) is not after site count 1 (thread 0, site 1)"},
 };
+
+static void test_sites_read_back(void) {
+  struct test_profile tp;
+  tp_sample(&tp);
+  size_t size;
+  unsigned char *data = tp_serialize(&tp, &size);
+  struct zinst_profile profile;
+  char err[256];
+  CHECK(zinst_profile_parse(data, size, &profile, err, sizeof err) == 0);
+  CHECK_EQ_U64(profile.site_count, 4);
+  CHECK_EQ_U64(profile.site_count_count, 4);
+  CHECK(memcmp(profile.sites, tp.sites, sizeof tp.sites[0] * tp.site_count) == 0);
+  CHECK(memcmp(profile.site_counts, tp.site_counts,
+               sizeof tp.site_counts[0] * tp.site_count_count) == 0);
+  CHECK(strcmp(zinst_profile_string(&profile, profile.sites[1].callee), "square") == 0);
+  zinst_profile_free(&profile);
+  free(data);
+}
 
 static void test_structural_damage(void) {
   struct test_profile tp;
@@ -472,6 +557,7 @@ int main(void) {
   test_every_truncation_is_refused();
   test_every_bit_flip_is_refused(false);
   test_every_bit_flip_is_refused(true);
+  test_sites_read_back();
   test_structural_damage();
   test_random_damage_never_crashes();
   test_error_buffer_edge_cases();

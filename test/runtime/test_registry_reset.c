@@ -14,7 +14,8 @@ static const struct zinst_function_info first_functions[2] = {
     {"one", "one", "first.c", 1, ZINST_FUNCTION_INFO_DEBUG},
     {"two", "two", "first.c", 2, 0},
 };
-static struct zinst_module_info first = {ZINST_ABI_VERSION, 2, first_functions, "first.c", 0, 0};
+static struct zinst_module_info first = {
+    ZINST_ABI_VERSION, 2, first_functions, "first.c", 0, 0, 0, 0, NULL};
 
 NOINLINE static void call_first(uint32_t index) {
   __zinst_enter(&first, index);
@@ -30,7 +31,8 @@ int main(void) {
   struct zinst_function_info *gone_functions = calloc(1, sizeof *gone_functions);
   *gone_functions = (struct zinst_function_info){names, names, names + 16, 7, 0};
   struct zinst_module_info *gone = calloc(1, sizeof *gone);
-  *gone = (struct zinst_module_info){ZINST_ABI_VERSION, 1, gone_functions, names + 16, 0, 0};
+  *gone = (struct zinst_module_info){
+      ZINST_ABI_VERSION, 1, gone_functions, names + 16, 0, 0, 0, 0, NULL};
 
   __zinst_register_module(&first);
   CHECK_EQ_U64(first.id_base, 1, "first module's ids start at 1");

@@ -66,6 +66,14 @@ int main(void) {
       {"beta", "beta", "a.c", 20, 0, 0},
       {"gamma", NULL, "b.c", 0, 1, 0},
   };
+  static const struct zinst_snapshot_site sites[] = {
+      {"alpha", "_Z5alphav", "beta", "beta", "a.c", "", 12, 7, 0,
+       ZINST_SITE_INLINED | ZINST_SITE_COST | ZINST_SITE_COUNTED | ZINST_SITE_DEBUG, 45, 225, 9},
+      {"alpha", "_Z5alphav", "gamma", NULL, "a.c", "noinline function attribute", 13, 3, 0,
+       ZINST_SITE_NEVER | ZINST_SITE_COUNTED | ZINST_SITE_DEBUG, 0, 0, 4},
+      {"gamma", NULL, "beta", "beta", NULL, "too costly to inline", 0, 0, 1, ZINST_SITE_COST, 400,
+       225, 30},
+  };
   struct zinst_snapshot_thread threads[2] = {
       {.tid = 100, .name = "main", .flags = ZINST_THREAD_MAIN, .thread_count = 1},
       {.tid = 0,
@@ -83,6 +91,13 @@ int main(void) {
   CHECK(zinst_tree_init(&threads[1].tree, 4) == 0, "init");
   uint32_t gamma = zinst_tree_append(&threads[1].tree, 0, 3, 7, 70);
   zinst_tree_append(&threads[1].tree, gamma, 2, 1, 100);
+
+  /* Thread 0 counted site 0 five times and site 1 twice; thread 1 counted
+   * site 1 once and has no entry for site 2 (shorter arrays mean 0). */
+  uint64_t thread0_sites[3] = {5, 2, 0};
+  uint64_t thread1_sites[2] = {0, 1};
+  threads[0].sites = (struct zinst_site_counts){thread0_sites, 3};
+  threads[1].sites = (struct zinst_site_counts){thread1_sites, 2};
 
   struct zinst_snapshot snapshot = {
       .pid = 4242,
@@ -109,6 +124,8 @@ int main(void) {
       .module_count = 2,
       .threads = threads,
       .thread_count = 2,
+      .sites = sites,
+      .site_count = 3,
   };
   struct memory_sink sink = {0};
   CHECK(zinst_write_profile(&snapshot, write_to_memory, &sink) == 0, "serialize");
@@ -123,7 +140,8 @@ int main(void) {
   CHECK_EQ_U64(header->byte_order, ZINST_BYTE_ORDER_MARK, "byte order");
   CHECK_EQ_U64(header->header_size, 64, "header size");
   CHECK_EQ_U64(header->file_size, sink.size, "file size");
-  CHECK_EQ_U64(header->section_count, 6, "section count");
+  /* Version 2: SITES and SITE_COUNTS join the six sections of version 1. */
+  CHECK_EQ_U64(header->section_count, 8, "section count");
   CHECK_EQ_U64(header->section_table_offset, 64, "section table offset");
   CHECK_EQ_U64(header->checksum, zinst_profile_checksum(file, sink.size), "checksum");
   for (int i = 0; i < 16; i++)
@@ -131,7 +149,7 @@ int main(void) {
 
   /* Section table: aligned, inside the file, sizes consistent, no overlap. */
   const struct zinst_section_entry *table = (const void *)(file + header->section_table_offset);
-  uint64_t previous_end = header->section_table_offset + 6 * sizeof *table;
+  uint64_t previous_end = header->section_table_offset + 8 * sizeof *table;
   for (uint32_t i = 0; i < header->section_count; i++) {
     CHECK(table[i].offset % 8 == 0, "section %u offset %llu unaligned", i,
           (unsigned long long)table[i].offset);
@@ -238,6 +256,36 @@ int main(void) {
     CHECK_EQ_U64(node[i].inclusive_error_ticks, 0, "exact inclusive");
     CHECK_EQ_U64(node[i].exclusive_error_ticks, 0, "exact exclusive");
   }
+
+  /* Sites, and only the nonzero counts, sorted by (thread, site). */
+  CHECK_EQ_U64(find_section(file, ZINST_SECTION_SITES)->count, 3, "sites");
+  CHECK_EQ_U64(find_section(file, ZINST_SECTION_SITES)->entry_size, 56, "site size");
+  const struct zinst_site_record *site =
+      (const void *)(file + find_section(file, ZINST_SECTION_SITES)->offset);
+  CHECK_STRING(file, site[0].caller, "alpha");
+  CHECK_STRING(file, site[0].caller_linkage, "_Z5alphav");
+  CHECK_STRING(file, site[0].callee, "beta");
+  CHECK_STRING(file, site[0].file, "a.c");
+  CHECK_EQ_U64(site[0].reason, 0, "empty reason is offset 0");
+  CHECK_EQ_U64(site[0].line, 12, "site line");
+  CHECK_EQ_U64(site[0].column, 7, "site column");
+  CHECK_EQ_U64(site[0].flags,
+               ZINST_SITE_INLINED | ZINST_SITE_COST | ZINST_SITE_COUNTED | ZINST_SITE_DEBUG,
+               "site flags");
+  CHECK_EQ_U64(site[0].cost, 45, "site cost");
+  CHECK_EQ_U64(site[0].threshold, 225, "site threshold");
+  CHECK_EQ_U64(site[0].callee_instructions, 9, "site callee size");
+  CHECK_EQ_U64(site[0].reserved, 0, "site reserved");
+  CHECK_STRING(file, site[1].reason, "noinline function attribute");
+  CHECK_EQ_U64(site[1].callee_linkage, 0, "NULL callee linkage is offset 0");
+  CHECK_EQ_U64(site[2].module, 1, "site module");
+  CHECK_EQ_U64(site[2].cost, 400, "site 2 cost");
+  CHECK_EQ_U64(find_section(file, ZINST_SECTION_SITE_COUNTS)->count, 3, "site counts");
+  const struct zinst_site_count_record *count =
+      (const void *)(file + find_section(file, ZINST_SECTION_SITE_COUNTS)->offset);
+  CHECK(count[0].thread == 0 && count[0].site == 0 && count[0].count == 5, "count 0");
+  CHECK(count[1].thread == 0 && count[1].site == 1 && count[1].count == 2, "count 1");
+  CHECK(count[2].thread == 1 && count[2].site == 1 && count[2].count == 1, "count 2");
 
   /* An inconsistent snapshot is refused with a message, not written. */
   zinst_tree_append(&threads[1].tree, gamma, 9, 1, 1);

@@ -15,7 +15,8 @@ static const struct zinst_function_info functions[F_COUNT] = {
     {"worker", "worker", "threads.c", 1, 0},
     {"leaf", "leaf", "threads.c", 2, 0},
 };
-static struct zinst_module_info module = {ZINST_ABI_VERSION, F_COUNT, functions, "threads.c", 0, 0};
+static struct zinst_module_info module = {
+    ZINST_ABI_VERSION, F_COUNT, functions, "threads.c", 0, 0, 0, 0, NULL};
 
 static volatile int sink;
 

@@ -15,7 +15,8 @@ static const struct zinst_function_info functions[F_COUNT] = {
     {"callee_a", "callee_a", "shape.c", 40, ZINST_FUNCTION_INFO_DEBUG},
     {"callee_b", "callee_b", "shape.c", 50, ZINST_FUNCTION_INFO_DEBUG},
 };
-static struct zinst_module_info module = {ZINST_ABI_VERSION, F_COUNT, functions, "shape.c", 0, 0};
+static struct zinst_module_info module = {
+    ZINST_ABI_VERSION, F_COUNT, functions, "shape.c", 0, 0, 0, 0, NULL};
 
 static volatile int sink;
 
@@ -116,7 +117,8 @@ int main(int argc, char **argv) {
 
   /* Refused module: wrong ABI version; its events are ignored. */
   static const struct zinst_function_info other_functions[1] = {{"x", "x", "x.c", 1, 0}};
-  struct zinst_module_info refused = {ZINST_ABI_VERSION + 1, 1, other_functions, "x.c", 0, 0};
+  struct zinst_module_info refused = {
+      ZINST_ABI_VERSION + 1, 1, other_functions, "x.c", 0, 0, 0, 0, NULL};
   __zinst_enter(&refused, 0);
   __zinst_exit(&refused, 0);
   CHECK_EQ_U64(refused.id_base, 0, "refused module has no ids");

@@ -1,7 +1,8 @@
 /*
  * A minimal stand-in for the zinst runtime, for the lit tests only: it checks
  * that instrumented code calls the hooks as runtime/zinst_abi.h promises and
- * prints, when the module unregisters, each table row with its call counts.
+ * prints, when the module unregisters, each table row with its call counts,
+ * then each inline/call site with its count.
  * Single module, single thread; it owns no heap memory.
  */
 #include "zinst_abi.h"
@@ -15,6 +16,11 @@ static struct zinst_module_info *registered;
 static unsigned long enter_count[MAX_FUNCTIONS];
 static unsigned long exit_count[MAX_FUNCTIONS];
 static long depth;
+
+/* Site counters: the sink, then room for MAX_SITES sites of the module. */
+enum { MAX_SITES = 256 };
+static uint64_t site_array[ZINST_MAX_MODULE_SITES + MAX_SITES];
+__thread uint64_t *__zinst_site_counters;
 
 static void fail(const char *what) {
   fprintf(stderr, "stub runtime: %s\n", what);
@@ -34,6 +40,10 @@ void __zinst_register_module(struct zinst_module_info *module) {
   if (registered != NULL)
     fail("module registered twice");
   registered = module;
+  if (module->site_count > MAX_SITES)
+    fail("too many sites for the stub");
+  module->site_base = ZINST_MAX_MODULE_SITES;
+  __zinst_site_counters = site_array;
   printf("register functions=%u source=%s\n", module->function_count, module->source_file);
 }
 
@@ -50,6 +60,12 @@ void __zinst_exit(struct zinst_module_info *module, uint32_t index) {
     fail("more exits than enters");
 }
 
+void __zinst_count_site(struct zinst_module_info *module, uint32_t index) {
+  (void)module;
+  (void)index;
+  fail("site counted before the module registered");
+}
+
 void __zinst_unregister_module(struct zinst_module_info *module) {
   if (module != registered)
     fail("unregistering an unknown module");
@@ -57,6 +73,14 @@ void __zinst_unregister_module(struct zinst_module_info *module) {
     const struct zinst_function_info *f = &module->functions[i];
     printf("%s|%s|%s:%u|flags=%u|enter=%lu|exit=%lu\n", f->name, f->linkage_name, f->file, f->line,
            f->flags, enter_count[i], exit_count[i]);
+  }
+  for (uint32_t i = 0; i < module->site_count; ++i) {
+    const struct zinst_site_info *site = &module->sites[i];
+    printf("site %s->%s at %u:%u flags=%#x count=%llu\n", site->caller, site->callee, site->line,
+           site->column, site->flags, (unsigned long long)site_array[ZINST_MAX_MODULE_SITES + i]);
+    if (getenv("STUB_SITE_DECISIONS"))
+      printf("  decision cost=%d threshold=%d reason=%s\n", site->cost, site->threshold,
+             site->reason);
   }
   printf("unregister depth=%ld\n", depth);
   fflush(stdout);

@@ -1,0 +1,308 @@
+/*
+ * cmd_flame.c - `zinst flame`: an interactive SVG flame graph of a profile.
+ *
+ * The graph is the calling-context tree, threads merged by call path. A
+ * frame's width is the weight of its subtree: with --weight cycles, the sum
+ * of the self ticks of the contexts below it (for a measured profile, its
+ * inclusive ticks), so the widths are exactly those a flame graph tool
+ * draws from `zinst export --format folded`; with --weight calls, the calls
+ * made in the subtree.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "flame_svg.h"
+#include "profile_model.h"
+#include "units.h"
+#include "viz_common.h"
+
+static const char help_text[] =
+    "usage: zinst flame [options] -o OUT.svg PROFILE\n"
+    "\n"
+    "Write an interactive flame graph: one SVG file with its own script, to open\n"
+    "in a browser. Click a frame to zoom into it, the bottom frame or 'Reset\n"
+    "zoom' to go back; 'Search' (or Ctrl-F, '/') highlights the frames matching\n"
+    "a regular expression and shows the share of the total they cover; hover\n"
+    "for calls, time and file:line. Threads are merged by call path.\n"
+    "\n"
+    "options:\n"
+    "  -o, --output FILE   the SVG to write ('-': standard output)\n"
+    "  --weight W          cycles (default in time mode): frame width = ticks\n"
+    "                      spent in the subtree; calls (default in count mode):\n"
+    "                      calls made in the subtree\n"
+    "  --icicle            top-down: callers at the top, callees below\n"
+    "  --thread TID        only the thread(s) with this kernel thread id\n"
+    "  --min-width PX      frames narrower than PX pixels are merged into one\n"
+    "                      box per caller (default 0.5; 0 draws every frame)\n"
+    "  --width PX          image width (default 1200)\n"
+    "  --title TEXT        the title (default: the program's name)\n"
+    "  -h, --help          this text\n";
+
+struct flame_options {
+  const char *path;
+  const char *output;
+  const char *title;
+  bool by_calls;
+  bool weight_given;
+  bool icicle;
+  bool has_thread;
+  uint64_t thread;
+  double min_width;
+  uint64_t width;
+};
+
+/* "12.3 ms" or "-" when the counter frequency is unknown. */
+static const char *duration_of(const struct zinst_profile *profile, uint64_t ticks, char *buf,
+                               size_t size) {
+  uint64_t ns;
+  if (!zinst_ticks_to_ns(ticks, profile->process.ticks_per_second, &ns)) {
+    snprintf(buf, size, "-");
+    return buf;
+  }
+  return zinst_format_duration((double)ns, buf, size);
+}
+
+/* Tooltip lines of one context. New malloc'd string, NULL when out of memory. */
+static char *node_details(const struct zinst_profile *profile, const struct zinst_tree_node *node,
+                          uint64_t total_ticks) {
+  char *location = zinst_function_location(profile, node->function);
+  char calls[ZINST_UNIT_BUFFER], total[ZINST_UNIT_BUFFER], self[ZINST_UNIT_BUFFER],
+      error[ZINST_UNIT_BUFFER];
+  zinst_format_count(node->calls, calls, sizeof calls);
+  char *text;
+  if (!zinst_profile_has_time(profile)) {
+    text = zinst_strdup_printf("calls %s, %s\ncalls: %" PRIu64 " (count-mode profile: no times)",
+                               calls, location ? location : "?", node->calls);
+  } else {
+    const char *unit = zinst_tick_unit(profile);
+    duration_of(profile, node->inclusive_ticks, total, sizeof total);
+    duration_of(profile, node->exclusive_ticks, self, sizeof self);
+    zinst_format_error(zinst_error_ticks(node->inclusive_variance), node->inclusive_ticks,
+                       node->timed_calls == node->calls, error, sizeof error);
+    const double share =
+        total_ticks ? 100.0 * (double)node->inclusive_ticks / (double)total_ticks : 0;
+    text = zinst_strdup_printf("calls %s, total %s, self %s, %s\n"
+                               "calls: %" PRIu64 " (%" PRIu64 " timed)\n"
+                               "total: %s, %" PRIu64 " %s, %.2f%% of all (%s)\n"
+                               "self: %s, %" PRIu64 " %s\n"
+                               "%s",
+                               calls, total, self, location ? location : "?", node->calls,
+                               node->timed_calls, total, node->inclusive_ticks, unit, share, error,
+                               self, node->exclusive_ticks, unit, location ? location : "?");
+  }
+  free(location);
+  return text;
+}
+
+static const char *base_name(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return slash ? slash + 1 : path;
+}
+
+/* Frames of `tree` in `graph` (which holds just the root); -1 when out of memory. */
+static int build_graph(const struct zinst_profile *profile, const struct zinst_call_tree *tree,
+                       bool by_calls, struct zinst_flame_graph *graph) {
+  const uint32_t n = tree->node_count;
+  uint32_t *frame_of = malloc((size_t)n * sizeof *frame_of);
+  uint64_t *weight = calloc(n, sizeof *weight);
+  if (!frame_of || !weight) {
+    free(frame_of);
+    free(weight);
+    return -1;
+  }
+  /* Children have larger indices than parents: one backward pass sums subtrees. */
+  for (uint32_t i = n; i-- > 1;) {
+    const struct zinst_tree_node *node = &tree->nodes[i];
+    weight[i] += by_calls ? node->calls : node->exclusive_ticks;
+    weight[node->parent] += weight[i];
+  }
+  graph->frames[0].weight = weight[0];
+  frame_of[0] = 0;
+  int status = 0;
+  for (uint32_t i = 1; i < n && status == 0; i++) {
+    const struct zinst_tree_node *node = &tree->nodes[i];
+    char *name = strdup(zinst_function_name(profile, node->function));
+    char *details = node_details(profile, node, tree->total_ticks);
+    frame_of[i] = zinst_flame_add(graph, frame_of[node->parent], name, details, weight[i]);
+    if (frame_of[i] == ZINST_NONE || !details)
+      status = -1;
+  }
+  free(frame_of);
+  free(weight);
+  return status;
+}
+
+static int run_flame(const struct zinst_profile *profile, const struct flame_options *options) {
+  uint32_t *threads;
+  uint32_t thread_count;
+  if (zinst_select_threads(profile, options->path, options->has_thread, options->thread, &threads,
+                           &thread_count) != 0)
+    return ZINST_EXIT_FAILURE;
+  struct zinst_call_tree tree;
+  const int built = zinst_call_tree_build(profile, threads, thread_count, &tree);
+  free(threads);
+  if (built != 0) {
+    fprintf(stderr, "zinst flame: out of memory\n");
+    return ZINST_EXIT_FAILURE;
+  }
+  const char *program = base_name(zinst_profile_string(profile, profile->process.exe_path));
+  char *root_name = zinst_strdup_printf("all (%s)", program[0] ? program : "?");
+  char elapsed[ZINST_UNIT_BUFFER];
+  zinst_format_duration((double)profile->process.elapsed_ns, elapsed, sizeof elapsed);
+  char *root_details = zinst_strdup_printf("%" PRIu32 " threads, %" PRIu64 " calls, %s elapsed",
+                                           profile->thread_count, tree.total_calls, elapsed);
+  char *title = options->title ? NULL : zinst_strdup_printf("%s", program[0] ? program : "?");
+  char *subtitle = zinst_strdup_printf(
+      "%s, width: %s%s", base_name(options->path),
+      options->by_calls ? "calls in the subtree" : "cycles in the subtree",
+      profile->process.sample_interval > 1 ? " (sampled timing: estimates)" : "");
+  struct zinst_flame_graph graph = {0};
+  int status = -1;
+  if (root_name && root_details && subtitle && (options->title || title) &&
+      zinst_flame_init(&graph, root_name, root_details) == 0 &&
+      build_graph(profile, &tree, options->by_calls, &graph) == 0)
+    status = 0;
+  if (status != 0)
+    fprintf(stderr, "zinst flame: out of memory\n");
+  struct zinst_output output;
+  if (status == 0 && zinst_output_open(&output, "flame", options->output) != 0)
+    status = 1;
+  if (status == 0) {
+    const struct zinst_flame_style style = {
+        .title = options->title ? options->title : title,
+        .subtitle = subtitle,
+        .weight_unit = options->by_calls ? "calls" : zinst_tick_unit(profile),
+        .icicle = options->icicle,
+        .width_px = (uint32_t)options->width,
+        .min_width_px = options->min_width,
+    };
+    struct zinst_flame_stats stats;
+    if (zinst_flame_write_svg(output.file, &graph, &style, &stats) != 0) {
+      fprintf(stderr, "zinst flame: out of memory or output error\n");
+      zinst_output_abandon(&output);
+      status = 1;
+    } else if (zinst_output_commit(&output, "flame") != 0) {
+      status = 1;
+    } else if (strcmp(options->output, "-") != 0) {
+      fprintf(stderr, "zinst flame: wrote %s: %" PRIu32 " frames", options->output,
+              stats.frames_drawn);
+      if (stats.merged_boxes)
+        fprintf(stderr, ", %" PRIu32 " narrow frames merged into %" PRIu32 " boxes",
+                stats.frames_merged, stats.merged_boxes);
+      fputc('\n', stderr);
+    }
+  }
+  zinst_flame_free(&graph);
+  zinst_call_tree_free(&tree);
+  free(root_name);
+  free(root_details);
+  free(title);
+  free(subtitle);
+  return status == 0 ? ZINST_EXIT_OK : ZINST_EXIT_FAILURE;
+}
+
+enum {
+  OPT_HELP = 1,
+  OPT_OUTPUT,
+  OPT_WEIGHT,
+  OPT_ICICLE,
+  OPT_THREAD,
+  OPT_MIN_WIDTH,
+  OPT_WIDTH,
+  OPT_TITLE
+};
+
+int zinst_cmd_flame(int argc, char **argv) {
+  static const struct zinst_option_spec specs[] = {
+      {"help", false, OPT_HELP},
+      {"output", true, OPT_OUTPUT},
+      {"weight", true, OPT_WEIGHT},
+      {"icicle", false, OPT_ICICLE},
+      {"thread", true, OPT_THREAD},
+      {"min-width", true, OPT_MIN_WIDTH},
+      {"width", true, OPT_WIDTH},
+      {"title", true, OPT_TITLE},
+      {NULL, false, 0},
+  };
+  struct flame_options options = {.min_width = 0.5, .width = 1200};
+  zinst_viz_accept_short_output(argc, argv);
+  struct zinst_arg_parser parser;
+  zinst_args_init(&parser, "flame", argc, argv);
+  const char *value;
+  int id;
+  while ((id = zinst_args_next(&parser, specs, &value)) != ZINST_ARG_END) {
+    switch (id) {
+    case ZINST_ARG_ERROR:
+      return ZINST_EXIT_USAGE;
+    case OPT_HELP:
+      fputs(help_text, stdout);
+      return ZINST_EXIT_OK;
+    case OPT_OUTPUT:
+      options.output = value;
+      break;
+    case OPT_WEIGHT:
+      if (strcmp(value, "calls") == 0)
+        options.by_calls = true;
+      else if (strcmp(value, "cycles") == 0)
+        options.by_calls = false;
+      else
+        return zinst_usage_error("flame", "--weight wants 'cycles' or 'calls', got '%s'", value);
+      options.weight_given = true;
+      break;
+    case OPT_ICICLE:
+      options.icicle = true;
+      break;
+    case OPT_THREAD:
+      if (zinst_parse_uint("flame", "thread", value, &options.thread) != 0)
+        return ZINST_EXIT_USAGE;
+      options.has_thread = true;
+      break;
+    case OPT_MIN_WIDTH: {
+      char *end;
+      options.min_width = strtod(value, &end);
+      if (end == value || *end != '\0' || !(options.min_width >= 0 && options.min_width <= 1000))
+        return zinst_usage_error("flame", "--min-width wants pixels from 0 to 1000, got '%s'",
+                                 value);
+      break;
+    }
+    case OPT_WIDTH:
+      if (zinst_parse_uint("flame", "width", value, &options.width) != 0)
+        return ZINST_EXIT_USAGE;
+      if (options.width < 200 || options.width > 100000)
+        return zinst_usage_error("flame", "--width wants 200 to 100000 pixels, got '%s'", value);
+      break;
+    case OPT_TITLE:
+      options.title = value;
+      break;
+    case ZINST_ARG_POSITIONAL:
+      if (options.path)
+        return zinst_usage_error("flame", "one PROFILE expected, got '%s' and '%s'", options.path,
+                                 value);
+      options.path = value;
+      break;
+    }
+  }
+  if (!options.path)
+    return zinst_usage_error("flame", "missing PROFILE");
+  if (!options.output)
+    return zinst_usage_error("flame", "missing -o OUT.svg");
+  struct zinst_profile profile;
+  if (zinst_load_profile_or_complain(options.path, &profile) != 0)
+    return ZINST_EXIT_FAILURE;
+  int status;
+  if (!zinst_profile_has_time(&profile) && options.weight_given && !options.by_calls) {
+    fprintf(stderr,
+            "zinst flame: %s is a count-mode profile (ZINST_MODE=count): it has no cycles; "
+            "use --weight calls\n",
+            options.path);
+    status = ZINST_EXIT_FAILURE;
+  } else {
+    if (!zinst_profile_has_time(&profile))
+      options.by_calls = true;
+    status = run_flame(&profile, &options);
+  }
+  zinst_profile_free(&profile);
+  return status;
+}

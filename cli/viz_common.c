@@ -1,0 +1,234 @@
+/*
+ * viz_common.c - output files, function identities and labels for the
+ * visualization commands.
+ */
+#include "viz_common.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "commands.h"
+
+void zinst_viz_accept_short_output(int argc, char **argv) {
+  static char long_form[] = "--output";
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--") == 0)
+      return;
+    if (strcmp(argv[i], "-o") == 0)
+      argv[i] = long_form;
+  }
+}
+
+int zinst_output_open(struct zinst_output *output, const char *command, const char *path) {
+  memset(output, 0, sizeof *output);
+  if (strcmp(path, "-") == 0) {
+    output->file = stdout;
+    return 0;
+  }
+  output->path = strdup(path);
+  output->temporary = zinst_strdup_printf("%s.tmp.XXXXXX", path);
+  if (!output->path || !output->temporary) {
+    fprintf(stderr, "zinst %s: out of memory\n", command);
+    free(output->path);
+    free(output->temporary);
+    return -1;
+  }
+  const int fd = mkstemp(output->temporary);
+  if (fd < 0 || !(output->file = fdopen(fd, "wb"))) {
+    fprintf(stderr, "zinst %s: cannot create %s: %s\n", command, output->temporary,
+            strerror(errno));
+    if (fd >= 0) {
+      close(fd);
+      unlink(output->temporary);
+    }
+    free(output->path);
+    free(output->temporary);
+    return -1;
+  }
+  /* mkstemp creates the file private; give it the mode a plain create would. */
+  const mode_t mask = umask(0);
+  umask(mask);
+  fchmod(fd, 0666 & ~mask);
+  return 0;
+}
+
+int zinst_output_commit(struct zinst_output *output, const char *command) {
+  if (!output->temporary) {
+    const int failed = fflush(output->file) != 0 || ferror(output->file);
+    if (failed)
+      fprintf(stderr, "zinst %s: error writing standard output\n", command);
+    return failed ? -1 : 0;
+  }
+  int status = 0;
+  const bool write_failed = fflush(output->file) != 0 || ferror(output->file);
+  const int saved = errno;
+  if (fclose(output->file) != 0 || write_failed) {
+    fprintf(stderr, "zinst %s: error writing %s: %s\n", command, output->path,
+            strerror(write_failed ? saved : errno));
+    status = -1;
+  } else if (rename(output->temporary, output->path) != 0) {
+    fprintf(stderr, "zinst %s: cannot rename %s to %s: %s\n", command, output->temporary,
+            output->path, strerror(errno));
+    status = -1;
+  }
+  if (status != 0)
+    unlink(output->temporary);
+  free(output->path);
+  free(output->temporary);
+  memset(output, 0, sizeof *output);
+  return status;
+}
+
+void zinst_output_abandon(struct zinst_output *output) {
+  if (output->temporary) {
+    fclose(output->file);
+    unlink(output->temporary);
+  }
+  free(output->path);
+  free(output->temporary);
+  memset(output, 0, sizeof *output);
+}
+
+static uint64_t string_hash(const char *s) {
+  uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+  return h;
+}
+
+int zinst_string_map_init(struct zinst_string_map *map) {
+  memset(map, 0, sizeof *map);
+  map->keys = calloc(64, sizeof *map->keys);
+  map->values = malloc(64 * sizeof *map->values);
+  if (!map->keys || !map->values) {
+    free(map->keys);
+    free(map->values);
+    memset(map, 0, sizeof *map);
+    return -1;
+  }
+  map->mask = 63;
+  return 0;
+}
+
+static uint32_t map_slot(const struct zinst_string_map *map, const char *key) {
+  uint32_t slot = (uint32_t)string_hash(key) & map->mask;
+  while (map->keys[slot] && strcmp(map->keys[slot], key) != 0)
+    slot = (slot + 1) & map->mask;
+  return slot;
+}
+
+uint32_t zinst_string_map_get(const struct zinst_string_map *map, const char *key) {
+  if (!map->keys)
+    return ZINST_NONE;
+  const uint32_t slot = map_slot(map, key);
+  return map->keys[slot] ? map->values[slot] : ZINST_NONE;
+}
+
+static int map_grow(struct zinst_string_map *map) {
+  const uint32_t capacity = (map->mask + 1) * 2;
+  struct zinst_string_map bigger = {.mask = capacity - 1, .used = map->used};
+  bigger.keys = calloc(capacity, sizeof *bigger.keys);
+  bigger.values = malloc((size_t)capacity * sizeof *bigger.values);
+  if (!bigger.keys || !bigger.values || capacity == 0) {
+    free(bigger.keys);
+    free(bigger.values);
+    return -1;
+  }
+  for (uint32_t i = 0; i <= map->mask; i++) {
+    if (!map->keys[i])
+      continue;
+    const uint32_t slot = map_slot(&bigger, map->keys[i]);
+    bigger.keys[slot] = map->keys[i];
+    bigger.values[slot] = map->values[i];
+  }
+  free(map->keys);
+  free(map->values);
+  *map = bigger;
+  return 0;
+}
+
+uint32_t zinst_string_map_put(struct zinst_string_map *map, const char *key, uint32_t value) {
+  if (!map->keys)
+    return ZINST_NONE;
+  uint32_t slot = map_slot(map, key);
+  if (map->keys[slot])
+    return map->values[slot];
+  if ((uint64_t)(map->used + 1) * 2 > (uint64_t)map->mask + 1) {
+    if (map_grow(map) != 0)
+      return ZINST_NONE;
+    slot = map_slot(map, key);
+  }
+  char *copy = strdup(key);
+  if (!copy)
+    return ZINST_NONE;
+  map->keys[slot] = copy;
+  map->values[slot] = value;
+  map->used++;
+  return value;
+}
+
+void zinst_string_map_free(struct zinst_string_map *map) {
+  if (map->keys)
+    for (uint32_t i = 0; i <= map->mask; i++)
+      free(map->keys[i]);
+  free(map->keys);
+  free(map->values);
+  memset(map, 0, sizeof *map);
+}
+
+char *zinst_function_identity(const struct zinst_profile *profile, uint32_t function) {
+  const struct zinst_function_record *f = &profile->functions[function];
+  return zinst_strdup_printf("%s\x1f%s\x1f%" PRIu32, zinst_function_name(profile, function),
+                             zinst_profile_string(profile, f->file), f->line);
+}
+
+void zinst_free_labels(char **labels, uint32_t count) {
+  if (!labels)
+    return;
+  for (uint32_t i = 0; i < count; i++)
+    free(labels[i]);
+  free(labels);
+}
+
+char **zinst_unique_function_labels(const struct zinst_profile *profile) {
+  const uint32_t n = profile->function_count;
+  char **labels = calloc(n ? n : 1, sizeof *labels);
+  uint32_t *uses = calloc(n ? n : 1, sizeof *uses);
+  struct zinst_string_map first_of;
+  if (!labels || !uses || zinst_string_map_init(&first_of) != 0) {
+    free(labels);
+    free(uses);
+    return NULL;
+  }
+  bool ok = true;
+  /* uses[f]: how many functions carry the name of f's first holder. */
+  for (uint32_t f = 0; f < n && ok; f++) {
+    const uint32_t first = zinst_string_map_put(&first_of, zinst_function_name(profile, f), f);
+    ok = first != ZINST_NONE;
+    if (ok)
+      uses[first]++;
+  }
+  for (uint32_t f = 0; f < n && ok; f++) {
+    const char *name = zinst_function_name(profile, f);
+    const uint32_t first = zinst_string_map_get(&first_of, name);
+    if (uses[first] > 1) {
+      char *location = zinst_function_location(profile, f);
+      labels[f] = location ? zinst_strdup_printf("%s (%s)", name, location) : NULL;
+      free(location);
+    } else {
+      labels[f] = strdup(name);
+    }
+    ok = labels[f] != NULL;
+  }
+  zinst_string_map_free(&first_of);
+  free(uses);
+  if (!ok) {
+    zinst_free_labels(labels, n);
+    return NULL;
+  }
+  return labels;
+}

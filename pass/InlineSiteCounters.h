@@ -1,0 +1,81 @@
+//===- InlineSiteCounters.h - per-site counters at the end of the pipeline -===//
+//
+// At OptimizerLast, after every inlining decision of the compile, turns the
+// recorded sites (InlineSiteTable.h) into what the runtime reads:
+//
+//  - the module's site table (ModuleTable.h: struct zinst_site_info rows,
+//    in a module descriptor of their own);
+//  - each marker (an inlined site's body, wherever unrolling, vectorization
+//    or the caller's own inlining copied it) becomes an increment of the
+//    thread's counter of its site, and so does each call that was not
+//    inlined and still carries its site (a counter right before the call):
+//
+//      %counters = load ptr, ptr @__zinst_site_counters   ; initial-exec TLS
+//      if (%counters == null) call @__zinst_count_site(@module, i)   ; cold
+//      else counters[module.site_base + i] += 1
+//
+// The increment is an ordinary load/add/store of the thread's own memory:
+// no atomics, no locks, no call on the hot path.
+//
+// Sites whose code was deleted (dead code, a caller inlined everywhere and
+// removed) stay in the table, uncounted: their decisions are still worth
+// reading. Sites beyond ZINST_MAX_MODULE_SITES are kept uncounted.
+//
+// Idempotent: markers and tags are consumed, and the module's site list is
+// removed once emitted. The function instrumenter drives it (one module
+// descriptor holds functions and sites).
+//
+//===----------------------------------------------------------------------===//
+#ifndef ZINST_PASS_INLINESITECOUNTERS_H
+#define ZINST_PASS_INLINESITECOUNTERS_H
+
+#include "InlineSiteTable.h"
+
+#include "llvm/ADT/ArrayRef.h"
+
+#include <vector>
+
+namespace llvm {
+class GlobalVariable;
+class Instruction;
+class Module;
+} // namespace llvm
+
+namespace zinst {
+
+/// Used by FunctionInstrumenterPass, so that one module descriptor carries
+/// both the module's functions and its sites:
+///
+///   InlineSiteLowering Sites(M);            // settle and collect
+///   ModuleInfo = emitModuleTable(M, Functions, Sites.rows());
+///   Sites.lower(ModuleInfo);                // the increments
+class InlineSiteLowering {
+public:
+  /// Settles always_inline sites, then collects M's sites (the table rows,
+  /// COUNTED set where a counter will exist) and the places to count them.
+  explicit InlineSiteLowering(llvm::Module &M);
+
+  bool empty() const { return Rows.empty(); }
+  llvm::ArrayRef<SiteDecision> rows() const { return Rows; }
+  /// True if constructing this object already changed the IR.
+  bool changedIR() const { return Changed; }
+
+  /// Replaces markers and tags by increments of the counters of ModuleInfo
+  /// (the descriptor emitModuleTable returned for rows()), and removes the
+  /// module's site list. Call once.
+  void lower(llvm::GlobalVariable *ModuleInfo);
+
+private:
+  struct CounterPoint {
+    llvm::Instruction *At; // a marker (replaced) or a call (counted before it)
+    uint32_t Index;        // the site's row
+  };
+  llvm::Module &M;
+  std::vector<SiteDecision> Rows;
+  std::vector<CounterPoint> Points;
+  bool Changed = false;
+};
+
+} // namespace zinst
+
+#endif // ZINST_PASS_INLINESITECOUNTERS_H
