@@ -28,7 +28,7 @@ case "$purpose" in
 esac
 
 # Zig comes from PyPI (scripts/install-zig.sh): the tests need pip.
-if [ "$purpose" = test ] && ! python3 -m pip --version >/dev/null 2>&1; then
+if [ "$purpose" != bench ] && ! python3 -m pip --version >/dev/null 2>&1; then
   packages="$packages python3-pip"
 fi
 
