@@ -14,7 +14,7 @@ check:
 bench:
 	scripts/install-deps.sh bench
 	scripts/build.sh 19
-	python3 bench/run.py --markdown build/bench.md
+	python3 bench/run.py --markdown build/bench.md --readme README.md
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' '*.cpp' '*.cc')

@@ -123,6 +123,22 @@ def human_size(n):
         n /= 1024.0
 
 
+README_BEGIN = "<!-- bench results: begin (written by bench/run.py --readme) -->"
+README_END = "<!-- bench results: end -->"
+
+
+def update_readme(path, tables):
+    """Puts `tables` between the README's markers, leaving the rest alone."""
+    with open(path) as f:
+        text = f.read()
+    start, end = text.find(README_BEGIN), text.find(README_END)
+    if start < 0 or end < start:
+        sys.exit("bench: %s has no '%s' ... '%s' markers" % (path, README_BEGIN, README_END))
+    text = text[:start + len(README_BEGIN)] + "\n" + tables.rstrip() + "\n" + text[end:]
+    with open(path, "w") as f:
+        f.write(text)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -133,6 +149,8 @@ def main():
     ap.add_argument("--smoke", action="store_true",
                     help="one round of the small workloads with small inputs (no downloads)")
     ap.add_argument("--markdown", help="also write the tables as Markdown to this file")
+    ap.add_argument("--readme", help="replace the results between the bench markers of this "
+                    "README with this run's tables")
     args = ap.parse_args()
 
     zinst = os.path.join(args.build, "bin", "zinst")
@@ -275,6 +293,8 @@ def main():
     if args.markdown:
         with open(args.markdown, "w") as f:
             f.write(out)
+    if args.readme:
+        update_readme(args.readme, out)
     shutil.rmtree(work, ignore_errors=True)
 
 
