@@ -8,8 +8,12 @@
 #include "llvm/IR/Function.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Instructions.h"
+#include "llvm/IR/Intrinsics.h"
 #include "llvm/IR/Module.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/Triple.h"
 
+#include <optional>
 #include <vector>
 
 using namespace llvm;
@@ -70,25 +74,54 @@ Instruction *frameEndBefore(ReturnInst &Ret) {
   return Call;
 }
 
+/// The intrinsic that gives an instrumented function's canonical frame
+/// address: a value equal for every function called from the same place,
+/// whatever its frame size, and strictly lower for every deeper call (the
+/// runtime tells a function's callees from its abandoned siblings by it,
+/// runtime/hooks.c). Both lower to one add to the stack pointer and force no
+/// frame pointer.
+///  - x86-64: the address of the return address slot.
+///  - AArch64: the stack pointer at entry. (llvm.addressofreturnaddress there
+///    names the LR slot of the frame record, whose place depends on how many
+///    registers the function saves, and forces a frame pointer.)
+/// None for other targets. A module without a triple is compiled for the host.
+std::optional<Intrinsic::ID> frameAddressIntrinsic(const Module &M) {
+  Triple Target(M.getTargetTriple());
+  if (Target.getArch() == Triple::UnknownArch)
+    Target = Triple(sys::getDefaultTargetTriple());
+  switch (Target.getArch()) {
+  case Triple::x86_64:
+    return Intrinsic::addressofreturnaddress;
+  case Triple::aarch64:
+    return Intrinsic::sponentry;
+  default:
+    return std::nullopt;
+  }
+}
+
 struct Hooks {
   FunctionCallee Enter;
   FunctionCallee Exit;
+  Intrinsic::ID FrameAddress; // see frameAddressIntrinsic
 };
 
-Hooks declareHooks(Module &M) {
+Hooks declareHooks(Module &M, Intrinsic::ID FrameAddress) {
   LLVMContext &Ctx = M.getContext();
-  FunctionType *HookTy = FunctionType::get(
-      Type::getVoidTy(Ctx), {PointerType::getUnqual(Ctx), Type::getInt32Ty(Ctx)}, false);
+  // (module, function index, canonical frame address): zinst_abi.h.
+  PointerType *PtrTy = PointerType::getUnqual(Ctx);
+  FunctionType *HookTy =
+      FunctionType::get(Type::getVoidTy(Ctx), {PtrTy, Type::getInt32Ty(Ctx), PtrTy}, false);
   // nounwind: calls to the hooks never need an invoke or a landing pad.
   AttributeList Attrs =
       AttributeList::get(Ctx, AttributeList::FunctionIndex, {Attribute::NoUnwind});
   return {M.getOrInsertFunction("__zinst_enter", HookTy, Attrs),
-          M.getOrInsertFunction("__zinst_exit", HookTy, Attrs)};
+          M.getOrInsertFunction("__zinst_exit", HookTy, Attrs), FrameAddress};
 }
 
 void instrument(Function &F, const Hooks &H, GlobalVariable *ModuleInfo, uint32_t Index) {
   LLVMContext &Ctx = F.getContext();
-  Value *Args[] = {ModuleInfo, ConstantInt::get(Type::getInt32Ty(Ctx), Index)};
+  Value *ModuleArg = ModuleInfo;
+  Value *IndexArg = ConstantInt::get(Type::getInt32Ty(Ctx), Index);
   // Line 0 says "compiler-generated" while keeping the call in the function's
   // scope, as the verifier wants for calls in functions with debug info.
   DebugLoc Loc;
@@ -103,7 +136,7 @@ void instrument(Function &F, const Hooks &H, GlobalVariable *ModuleInfo, uint32_
   //    function and is no way out.
   // Calls that unwind through this frame without a landing pad, longjmp and
   // noreturn calls leave no instruction to hook; the runtime detects those
-  // frames by their stack pointer and closes them, so no landing pads are
+  // frames by their frame address and closes them, so no landing pads are
   // added here (they would change the code the optimizer produced).
   SmallVector<Instruction *, 8> ExitPoints;
   for (BasicBlock &BB : F) {
@@ -116,16 +149,21 @@ void instrument(Function &F, const Hooks &H, GlobalVariable *ModuleInfo, uint32_
 
   // `notail`: a pass that runs later (LLVM 19 runs the ThinLTO and full-LTO
   // link-time optimizers over modules instrumented at compile time) must not
-  // turn the exit hook into a sibling call made after the caller's frame is
-  // gone; the runtime relates hooks to frames by the stack pointer.
+  // turn the exit hook into a sibling call run after the function's
+  // epilogue: the activation's measured interval ends inside the function.
+  // The frame address is computed right before each hook rather than once
+  // for all: one add to the stack pointer at each, instead of a register
+  // held across the whole function.
   auto EmitHook = [&](IRBuilder<> &B, FunctionCallee Hook) {
     B.SetCurrentDebugLocation(Loc);
-    B.CreateCall(Hook, Args)->setTailCallKind(CallInst::TCK_NoTail);
+    Value *Frame = B.CreateIntrinsic(H.FrameAddress, {PointerType::getUnqual(Ctx)}, {});
+    Frame->setName("zinst.frame");
+    B.CreateCall(Hook, {ModuleArg, IndexArg, Frame})->setTailCallKind(CallInst::TCK_NoTail);
   };
 
   BasicBlock &Entry = F.getEntryBlock();
-  // An iterator insertion point (not an Instruction *) places the call before
-  // any debug records attached to the first instruction.
+  // An iterator insertion point (not an Instruction *) places the calls
+  // before any debug records attached to the first instruction.
   IRBuilder<> EntryBuilder(&Entry, Entry.getFirstInsertionPt());
   EmitHook(EntryBuilder, H.Enter);
   for (Instruction *Point : ExitPoints) {
@@ -179,8 +217,16 @@ PreservedAnalyses FunctionInstrumenterPass::run(Module &M, ModuleAnalysisManager
   if (Selected.empty() && Sites.empty())
     return Sites.changedIR() ? PreservedAnalyses::none() : PreservedAnalyses::all();
 
+  std::optional<Intrinsic::ID> FrameAddress = frameAddressIntrinsic(M);
+  if (!Selected.empty() && !FrameAddress) {
+    M.getContext().emitError("zinst: cannot instrument functions for target '" +
+                             Triple(M.getTargetTriple()).str() +
+                             "': the hooks need the frame address, available on x86-64 and "
+                             "AArch64 only");
+    return PreservedAnalyses::all();
+  }
   GlobalVariable *ModuleInfo = emitModuleTable(M, Selected, Sites.rows());
-  Hooks H = declareHooks(M);
+  Hooks H = declareHooks(M, FrameAddress.value_or(Intrinsic::not_intrinsic));
   for (size_t Index = 0; Index < Selected.size(); ++Index)
     instrument(*Selected[Index].Function, H, ModuleInfo, static_cast<uint32_t>(Index));
   Sites.lower(ModuleInfo);

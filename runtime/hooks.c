@@ -24,13 +24,17 @@
  * sampling. In count mode K = 0 and the countdown never yields a timed
  * activation (cold reload every 2^32 enters).
  *
- * Stack pointers: each frame records __builtin_frame_address(0) of the
- * hook. Taking the frame address forces these two functions to set up a
- * frame pointer, so the value is the caller's stack pointer at the call
- * minus the return address and the saved frame pointer: the same fixed
- * offset in both hooks, hence comparable across them. Only the order of
- * frames matters (the stack grows down): a recorded value below the current
- * one belongs to a frame that longjmp or an exception abandoned.
+ * Frame addresses: the pass passes every hook the instrumented function's
+ * canonical frame address, the address of its return address slot
+ * (llvm.addressofreturnaddress; zinst_abi.h), and each frame records it.
+ * Every function called from the same place of the same caller gets the
+ * same value, whatever its own frame size, and every deeper call a strictly
+ * lower one (the stack grows down). So, at an enter, a recorded value at or
+ * below the new one belongs to a frame that longjmp or an exception
+ * abandoned (an equal one: a sibling that never returned), and an exit
+ * matches its frame by equality. The value does not depend on where the
+ * hook itself runs: a hook reached through a tail call still reports its
+ * function's frame.
  *
  * Signals: `busy` brackets every state change. A handler that runs
  * instrumented code while the thread is inside a hook finds busy set and
@@ -66,8 +70,7 @@ static inline __attribute__((always_inline)) uint32_t function_id(struct zinst_m
 
 /* The next sampling interval, uniform on [1, sample_span]: xorshift64 and a
  * multiply-shift (no division). */
-static inline __attribute__((always_inline)) uint32_t
-next_interval(struct zinst_thread_state *ts) {
+static inline __attribute__((always_inline)) uint32_t next_interval(struct zinst_thread_state *ts) {
   uint64_t x = ts->rng;
   x ^= x << 13;
   x ^= x >> 7;
@@ -98,7 +101,7 @@ choose_frame_kind(struct zinst_thread_state *ts, uint64_t calls) {
 /* The general enter: every case, including the thread's first event, lazy
  * registration, stack repair, a cache miss and the depth bound. */
 static __attribute__((noinline, cold)) void enter_general(struct zinst_module_info *module,
-                                                          uint32_t index, uintptr_t stack_pointer) {
+                                                          uint32_t index, uintptr_t frame_address) {
   struct zinst_thread_state *ts = zinst_tls_state;
   if (ts == NULL) {
     ts = zinst_thread_state_create();
@@ -116,19 +119,19 @@ static __attribute__((noinline, cold)) void enter_general(struct zinst_module_in
     goto done;
 
   uint32_t depth = ts->depth;
-  if (ts->frames[depth - 1].stack_pointer <= stack_pointer)
-    depth = zinst_thread_repair_for_enter(ts, stack_pointer);
+  if (ts->frames[depth - 1].frame_address <= frame_address)
+    depth = zinst_thread_repair_for_enter(ts, frame_address);
   uint32_t parent_index = ts->frames[depth - 1].node;
-  struct zinst_node *parent = &ts->nodes[parent_index];
-  uint32_t child = parent->cached_function == id
-                       ? parent->cached_child
+  uint64_t cache = ts->nodes[parent_index].child_cache;
+  uint32_t child = zinst_child_cache_function(cache) == id
+                       ? zinst_child_cache_child(cache)
                        : zinst_thread_find_or_add_child(ts, parent_index, id);
   struct zinst_node *node = &ts->nodes[child];
   uint64_t calls = node->calls + 1;
   RELAXED_STORE(node->calls, calls);
   if (depth < ts->frame_limit) {
     struct zinst_frame *frame = &ts->frames[depth];
-    frame->stack_pointer = stack_pointer;
+    frame->frame_address = frame_address;
     frame->node = child;
     frame->function = id;
     uint32_t kind = choose_frame_kind(ts, calls);
@@ -149,7 +152,7 @@ done:
  * stack repair and unmatched exits. `now` was read on entry to the hook if
  * the top frame was timed, else it is 0 and read here when needed. */
 static __attribute__((noinline, cold)) void exit_general(struct zinst_module_info *module,
-                                                         uint32_t index, uintptr_t stack_pointer,
+                                                         uint32_t index, uintptr_t frame_address,
                                                          uint64_t now) {
   struct zinst_thread_state *ts = zinst_tls_state;
   if (ts == NULL)
@@ -167,10 +170,9 @@ static __attribute__((noinline, cold)) void exit_general(struct zinst_module_inf
   uint32_t depth = ts->depth;
   struct zinst_frame *frame = &ts->frames[depth - 1];
   if (ts->unpushed_depth != 0) {
-    /* Below the deepest pushed frame: a call past the bound returns. (>=
-     * rather than >: an exit hook reached through a tail call reports the
-     * frame address of the exiting function's caller.) */
-    if (frame->stack_pointer >= stack_pointer) {
+    /* Below the deepest pushed frame: a call past the bound returns. At
+     * or above it: those calls were abandoned. */
+    if (frame->frame_address > frame_address) {
       ts->unpushed_depth--;
       goto done;
     }
@@ -178,8 +180,8 @@ static __attribute__((noinline, cold)) void exit_general(struct zinst_module_inf
   }
   if (now == 0 && !ts->count_only)
     now = zinst_read_ticks(); /* for the frames closed below, if timed */
-  if (frame->stack_pointer != stack_pointer || frame->function != id) {
-    depth = zinst_thread_repair_for_exit(ts, stack_pointer, id, now);
+  if (frame->frame_address != frame_address || frame->function != id) {
+    depth = zinst_thread_repair_for_exit(ts, frame_address, id, now);
     if (depth == 0)
       goto done;
     frame = &ts->frames[depth - 1];
@@ -194,70 +196,87 @@ done:
 /*
  * The fast paths below handle the common case only and call nothing, so
  * they need no callee-saved registers; anything else goes to the general
- * functions. The checks only read state: a signal handler running
- * instrumented code in between leaves the shadow stack as it found it, and
- * the node-to-child caches only ever hold correct mappings. `busy` covers
- * the writes.
+ * functions. `busy` covers the writes; the checks before it only read.
+ *
+ * A signal can arrive between a check and `busy = 1`. Its handler runs to
+ * completion before the hook resumes (a handler that leaves by longjmp never
+ * resumes it), and its events are paired: it pushes above our top frame and
+ * pops back to it (its frames are deeper than ours, so no repair reaches
+ * ours) and brings unpushed_depth back. So what the checks read still holds
+ * when the hook resumes:
+ *   - ts: set by the thread's first event, cleared only at thread exit;
+ *   - depth and unpushed_depth: restored; the top frame, frames[depth - 1]:
+ *     never written by the handler; frame_limit: constant;
+ *   - id_base and function_count: id_base only goes from 0 to its value;
+ *   - busy: the handler's hooks clear what they set;
+ *   - the parent's child cache: NOT stable, since the handler calling some
+ *     function from the same context replaces it. Hence one 8-byte load of
+ *     the (function, child) word: it sees the old pair or the handler's,
+ *     each a correct mapping, never our function with the handler's child.
+ * Everything else (node->calls, the countdown, rng, frames[depth]) is read
+ * after `busy` is set. In the exit, `now` may be read before a handler
+ * runs: the handler's time then counts in the activation, as it does when
+ * the handler interrupts the function's body.
  */
 ZINST_EXPORT __attribute__((noinline, hot)) void __zinst_enter(struct zinst_module_info *module,
-                                                               uint32_t index) {
-  uintptr_t stack_pointer = (uintptr_t)__builtin_frame_address(0);
+                                                               uint32_t index, void *frame) {
+  uintptr_t frame_address = (uintptr_t)frame;
   struct zinst_thread_state *ts = zinst_tls_state;
   uint32_t id_base = __atomic_load_n(&module->id_base, __ATOMIC_RELAXED);
   if (ZINST_UNLIKELY(ts == NULL || ts->busy || id_base == 0 || index >= module->function_count)) {
-    enter_general(module, index, stack_pointer);
+    enter_general(module, index, frame_address);
     return;
   }
   uint32_t id = id_base + index;
   uint32_t depth = ts->depth;
   const struct zinst_frame *top = &ts->frames[depth - 1];
-  const struct zinst_node *parent = &ts->nodes[top->node];
-  if (ZINST_UNLIKELY(top->stack_pointer <= stack_pointer || parent->cached_function != id ||
-                     depth >= ts->frame_limit)) {
-    enter_general(module, index, stack_pointer);
+  uint64_t cache = __atomic_load_n(&ts->nodes[top->node].child_cache, __ATOMIC_RELAXED);
+  if (ZINST_UNLIKELY(top->frame_address <= frame_address ||
+                     zinst_child_cache_function(cache) != id || depth >= ts->frame_limit)) {
+    enter_general(module, index, frame_address);
     return;
   }
-  uint32_t child = parent->cached_child;
+  uint32_t child = zinst_child_cache_child(cache);
   ts->busy = 1;
   SIGNAL_FENCE();
   struct zinst_node *node = &ts->nodes[child];
   uint64_t calls = node->calls + 1;
   RELAXED_STORE(node->calls, calls);
-  struct zinst_frame *frame = &ts->frames[depth];
-  frame->stack_pointer = stack_pointer;
-  frame->node = child;
-  frame->function = id;
+  struct zinst_frame *pushed = &ts->frames[depth];
+  pushed->frame_address = frame_address;
+  pushed->node = child;
+  pushed->function = id;
   uint32_t kind = choose_frame_kind(ts, calls);
-  RELAXED_STORE(frame->kind, kind);
+  RELAXED_STORE(pushed->kind, kind);
   /* Last, so that the hook's own work is outside the measured interval. */
-  RELAXED_STORE(frame->start_ticks, kind != ZINST_FRAME_UNTIMED ? zinst_read_ticks() : 0);
+  RELAXED_STORE(pushed->start_ticks, kind != ZINST_FRAME_UNTIMED ? zinst_read_ticks() : 0);
   RELAXED_STORE(ts->depth, depth + 1);
   SIGNAL_FENCE();
   ts->busy = 0;
 }
 
 ZINST_EXPORT __attribute__((noinline, hot)) void __zinst_exit(struct zinst_module_info *module,
-                                                              uint32_t index) {
-  uintptr_t stack_pointer = (uintptr_t)__builtin_frame_address(0);
+                                                              uint32_t index, void *frame) {
+  uintptr_t frame_address = (uintptr_t)frame;
   struct zinst_thread_state *ts = zinst_tls_state;
   if (ZINST_UNLIKELY(ts == NULL))
     return; /* no enter was recorded on this thread */
   uint32_t depth = ts->depth;
-  struct zinst_frame *frame = &ts->frames[depth - 1];
+  struct zinst_frame *top = &ts->frames[depth - 1];
   /* Only the top frame's own decision makes an exit read the clock; as
    * early as that allows, so that the hook's own work stays outside the
    * measured interval. */
-  uint64_t now = frame->kind != ZINST_FRAME_UNTIMED ? zinst_read_ticks() : 0;
+  uint64_t now = top->kind != ZINST_FRAME_UNTIMED ? zinst_read_ticks() : 0;
   uint32_t id_base = __atomic_load_n(&module->id_base, __ATOMIC_RELAXED);
   if (ZINST_UNLIKELY(ts->busy || id_base == 0 || index >= module->function_count ||
-                     ts->unpushed_depth != 0 || frame->stack_pointer != stack_pointer ||
-                     frame->function != id_base + index)) {
-    exit_general(module, index, stack_pointer, now);
+                     ts->unpushed_depth != 0 || top->frame_address != frame_address ||
+                     top->function != id_base + index)) {
+    exit_general(module, index, frame_address, now);
     return;
   }
   ts->busy = 1;
   SIGNAL_FENCE();
-  zinst_credit_frame(ts->nodes, frame, now);
+  zinst_credit_frame(ts->nodes, top, now);
   RELAXED_STORE(ts->depth, depth - 1);
   SIGNAL_FENCE();
   ts->busy = 0;
@@ -272,7 +291,17 @@ ZINST_EXPORT void __zinst_unregister_module(struct zinst_module_info *module) {
 }
 
 /* The site counters' TLS pointer (zinst_abi.h): set when the thread's block
- * is created, cleared when it is retired. */
+ * is created, cleared when it is retired.
+ *
+ * Signals: the instrumented code loads the pointer once, then either calls
+ * __zinst_count_site (NULL) or increments through it. A handler running in
+ * between cannot invalidate that: only thread exit clears the pointer, the
+ * array never moves, and site_base only goes from 0 (the sink) to its
+ * value. The increment itself is the thread's plain load, add and store;
+ * x86-64 code generation folds it into one add to memory, which a signal
+ * cannot split. Where it stays three instructions, a handler that runs
+ * between them and counts the same site loses its own increment; the
+ * interrupted one is never lost. */
 ZINST_EXPORT __thread __attribute__((tls_model("initial-exec"))) uint64_t *__zinst_site_counters;
 
 /* The increment's slow path: the thread's first event, or an event after

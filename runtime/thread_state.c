@@ -33,7 +33,7 @@ struct retired_thread {
   uint64_t tid;
   char name[THREAD_NAME_SIZE];
   uint32_t flags;
-  struct zinst_tree tree; /* owned */
+  struct zinst_tree tree;         /* owned */
   struct zinst_site_counts sites; /* owned */
   uint64_t depth_overflow_calls;
   uint64_t lost_calls;
@@ -316,7 +316,7 @@ struct zinst_thread_state *zinst_thread_state_create(void) {
   ts->sink_node = max_nodes + 1;
   ts->mapping_size = mapping_size;
   ts->site_array = site_array;
-  ts->frames[0] = (struct zinst_frame){.stack_pointer = UINTPTR_MAX, .node = 0, .function = 0};
+  ts->frames[0] = (struct zinst_frame){.frame_address = UINTPTR_MAX, .node = 0, .function = 0};
   ts->nodes[0].parent = ZINST_NONE;
   ts->nodes[ts->sink_node].parent = ZINST_NONE;
   ts->tid = (uint64_t)syscall(SYS_gettid);
@@ -384,8 +384,7 @@ uint32_t zinst_thread_find_or_add_child(struct zinst_thread_state *ts, uint32_t 
   for (; ts->hash[slot].key; slot = (slot + 1) & ts->hash_mask) {
     if (ts->hash[slot].key == key) {
       uint32_t child = ts->hash[slot].node;
-      ts->nodes[parent].cached_function = function;
-      ts->nodes[parent].cached_child = child;
+      RELAXED_STORE(ts->nodes[parent].child_cache, zinst_child_cache(function, child));
       return child;
     }
   }
@@ -415,8 +414,7 @@ uint32_t zinst_thread_find_or_add_child(struct zinst_thread_state *ts, uint32_t 
   ts->hash_used++;
   /* Publish after the node's fields: a dump reads node_count with acquire. */
   __atomic_store_n(&ts->node_count, child + 1, __ATOMIC_RELEASE);
-  ts->nodes[parent].cached_function = function;
-  ts->nodes[parent].cached_child = child;
+  RELAXED_STORE(ts->nodes[parent].child_cache, zinst_child_cache(function, child));
   return child;
 }
 
@@ -431,10 +429,10 @@ static void close_frames(struct zinst_thread_state *ts, uint32_t depth, uint32_t
   RELAXED_STORE(ts->depth, new_depth);
 }
 
-uint32_t zinst_thread_repair_for_enter(struct zinst_thread_state *ts, uintptr_t stack_pointer) {
+uint32_t zinst_thread_repair_for_enter(struct zinst_thread_state *ts, uintptr_t frame_address) {
   uint32_t depth = ts->depth;
   uint32_t keep = depth;
-  while (ts->frames[keep - 1].stack_pointer <= stack_pointer) /* the sentinel stops it */
+  while (ts->frames[keep - 1].frame_address <= frame_address) /* the sentinel stops it */
     keep--;
   ts->unpushed_depth = 0; /* calls past the bound were deeper than the frames popped */
   if (keep != depth)
@@ -442,15 +440,15 @@ uint32_t zinst_thread_repair_for_enter(struct zinst_thread_state *ts, uintptr_t 
   return keep;
 }
 
-uint32_t zinst_thread_repair_for_exit(struct zinst_thread_state *ts, uintptr_t stack_pointer,
+uint32_t zinst_thread_repair_for_exit(struct zinst_thread_state *ts, uintptr_t frame_address,
                                       uint32_t function, uint64_t now) {
   uint32_t depth = ts->depth;
-  /* Frames recorded at or below this stack pointer: the exiting frame and
+  /* Frames recorded at or below this frame address: the exiting frame and
    * whatever it abandoned. The shallowest of them running `function` is the
    * one returning (with recursion, deeper ones of the same function were
    * abandoned inside it). */
   uint32_t first = depth;
-  while (first > 1 && ts->frames[first - 1].stack_pointer <= stack_pointer)
+  while (first > 1 && ts->frames[first - 1].frame_address <= frame_address)
     first--;
   for (uint32_t k = first; k < depth; k++) {
     if (ts->frames[k].function == function) {
@@ -461,7 +459,7 @@ uint32_t zinst_thread_repair_for_exit(struct zinst_thread_state *ts, uintptr_t s
   /* No open frame of `function` here: only frames strictly below are
    * certainly abandoned; the exit itself closes nothing. */
   uint32_t keep = depth;
-  while (ts->frames[keep - 1].stack_pointer < stack_pointer)
+  while (ts->frames[keep - 1].frame_address < frame_address)
     keep--;
   if (keep != depth)
     close_frames(ts, depth, keep, now);

@@ -36,10 +36,13 @@
  */
 struct zinst_node {
   uint64_t calls; /* every call, timed or not */
-  /* The child looked up last from this node: a loop calling one callee,
-   * and recursion, find it here without hashing. cached_function 0 = none. */
-  uint32_t cached_function;
-  uint32_t cached_child;
+  /* The child looked up last from this node, as zinst_child_cache(function,
+   * child): a loop calling one callee, and recursion, find it here without
+   * hashing. 0 = none (function ids are >= 1). One word, read and written
+   * whole: the enter fast path reads it before it sets `busy`, and a signal
+   * handler that replaces it in between must not leave that enter with its
+   * own function paired with the handler's child (hooks.c). */
+  uint64_t child_cache;
   uint64_t exact_ticks;   /* closed activations of the exact stratum */
   uint64_t sampled_ticks; /* closed sampled activations */
   uint64_t sampled_calls;
@@ -56,8 +59,11 @@ enum zinst_frame_kind {
 };
 
 struct zinst_frame {
-  uintptr_t stack_pointer; /* the hooks' frame address at entry (see hooks.c) */
-  uint64_t start_ticks;    /* 0 when untimed */
+  /* The activation's canonical frame address, as the pass passes it to the
+   * hooks (zinst_abi.h): equal for functions called from the same place,
+   * strictly lower for deeper calls. */
+  uintptr_t frame_address;
+  uint64_t start_ticks; /* 0 when untimed */
   uint32_t node;
   uint32_t function;
   uint32_t kind; /* enum zinst_frame_kind */
@@ -118,6 +124,19 @@ struct zinst_thread_state {
   struct zinst_site_counts baseline_sites;
 };
 
+/* The child cache word of a node whose last looked-up child is `child`,
+ * running `function`; the two halves are read back by the functions below. */
+static inline __attribute__((always_inline)) uint64_t zinst_child_cache(uint32_t function,
+                                                                        uint32_t child) {
+  return ((uint64_t)child << 32) | function;
+}
+static inline __attribute__((always_inline)) uint32_t zinst_child_cache_function(uint64_t cache) {
+  return (uint32_t)cache;
+}
+static inline __attribute__((always_inline)) uint32_t zinst_child_cache_child(uint64_t cache) {
+  return (uint32_t)(cache >> 32);
+}
+
 /* Credit a closing frame's activation, timed or not, to its node at `now`.
  * A counter that stepped back (a core with another TSC) adds a duration of
  * 0; a sampled activation still counts as a sample, so that dropping it
@@ -160,19 +179,19 @@ struct zinst_thread_state *zinst_thread_state_create(void);
 uint32_t zinst_thread_find_or_add_child(struct zinst_thread_state *ts, uint32_t parent,
                                         uint32_t function);
 
-/* Pop the frames an enter at `stack_pointer` proves abandoned (recorded at
+/* Pop the frames an enter at `frame_address` proves abandoned (recorded at
  * or below it: longjmp, or an exception through an uninstrumented landing),
  * crediting them with time up to now. Returns the new depth. */
-uint32_t zinst_thread_repair_for_enter(struct zinst_thread_state *ts, uintptr_t stack_pointer);
+uint32_t zinst_thread_repair_for_enter(struct zinst_thread_state *ts, uintptr_t frame_address);
 
-/* Exit of `function` at `stack_pointer` did not match the top frame. Among
- * the frames recorded at or below `stack_pointer`, the shallowest running
+/* Exit of `function` at `frame_address` did not match the top frame. Among
+ * the frames recorded at or below `frame_address`, the shallowest running
  * `function` is the one returning: the frames above it were abandoned
  * (longjmp, exceptions) and are closed with time up to `now`; its depth is
  * returned for the caller to close it. If there is none, only frames
  * strictly below are closed, the exit is counted as unmatched and 0 is
  * returned. */
-uint32_t zinst_thread_repair_for_exit(struct zinst_thread_state *ts, uintptr_t stack_pointer,
+uint32_t zinst_thread_repair_for_exit(struct zinst_thread_state *ts, uintptr_t frame_address,
                                       uint32_t function, uint64_t now);
 
 /* ---- Cold paths over all threads; the caller holds the runtime lock. ---- */

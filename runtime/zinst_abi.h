@@ -9,8 +9,14 @@
  *   - a constructor (llvm.global_ctors, priority ZINST_CTOR_PRIORITY) calling
  *     __zinst_register_module(&module) and a destructor (llvm.global_dtors)
  *     calling __zinst_unregister_module(&module);
- *   - in each instrumented function, __zinst_enter(&module, index) at entry
- *     and __zinst_exit(&module, index) on every way out;
+ *   - in each instrumented function, __zinst_enter(&module, index, cfa) at
+ *     entry and __zinst_exit(&module, index, cfa) on every way out, where cfa
+ *     is the function's canonical frame address: the address of its return
+ *     address slot (llvm.addressofreturnaddress), computed once in the
+ *     function. It is the same for every function called from the same
+ *     place and strictly lower for every deeper call, which is how the
+ *     runtime relates hooks to frames and finds frames that longjmp or an
+ *     exception abandoned;
  *   - for the call sites the inliner decided about (pass/InlineSiteCounters.h),
  *     a constant table of struct zinst_site_info and, where each site's code
  *     ended up, an inline increment of this thread's counter of the site:
@@ -39,10 +45,10 @@
 
 #include <stdint.h>
 
-#define ZINST_ABI_VERSION 2u
+#define ZINST_ABI_VERSION 3u    /* 3: the hooks take the frame address */
 #define ZINST_CTOR_PRIORITY 101 /* earliest priority open to programs */
 
-#define ZINST_FUNCTION_INFO_DEBUG 0x1u /* file/line from DISubprogram */
+#define ZINST_FUNCTION_INFO_DEBUG 0x1u   /* file/line from DISubprogram */
 #define ZINST_FUNCTION_INFO_LIBRARY 0x2u /* source file under a -zinst-library-dir */
 
 /* A module has at most this many counted sites (site indices are below it);
@@ -87,13 +93,13 @@ struct zinst_site_info {
 
 /* One instrumented module (translation unit, or LTO partition). */
 struct zinst_module_info {
-  uint32_t abi_version;   /* ZINST_ABI_VERSION of the pass that emitted it */
+  uint32_t abi_version; /* ZINST_ABI_VERSION of the pass that emitted it */
   uint32_t function_count;
   const struct zinst_function_info *functions; /* function_count entries */
-  const char *source_file; /* the module's source file name */
-  uint32_t id_base;        /* written by the runtime; 0 = not registered yet */
-  uint32_t reserved;       /* written by the runtime */
-  uint32_t site_count;     /* entries of `sites`, at most ZINST_MAX_MODULE_SITES */
+  const char *source_file;                     /* the module's source file name */
+  uint32_t id_base;                            /* written by the runtime; 0 = not registered yet */
+  uint32_t reserved;                           /* written by the runtime */
+  uint32_t site_count; /* entries of `sites`, at most ZINST_MAX_MODULE_SITES */
   /* Written by the runtime at registration: the index of the module's first
    * site in every thread's counter array; 0 (the sink) until then. */
   uint32_t site_base;
@@ -106,8 +112,8 @@ extern "C" {
 
 /* Hooks. Never called by hand; their names start with __zinst_ so the pass
  * can recognise and skip the runtime. */
-void __zinst_enter(struct zinst_module_info *module, uint32_t index);
-void __zinst_exit(struct zinst_module_info *module, uint32_t index);
+void __zinst_enter(struct zinst_module_info *module, uint32_t index, void *frame_address);
+void __zinst_exit(struct zinst_module_info *module, uint32_t index, void *frame_address);
 void __zinst_register_module(struct zinst_module_info *module);
 void __zinst_unregister_module(struct zinst_module_info *module);
 /* The increment's slow path: the thread has no counter array yet. */

@@ -147,6 +147,48 @@ def case_planted_symlink(env):
     expect_eq("file mode under umask 022", oct(mode), oct(0o644))
 
 
+def case_signal_storm(env):
+    """A handler calling instrumented code every 50 us during a hot loop."""
+    exe = env.zinst_cc(["signal_storm.c"], "storm")
+    n = 5000000
+    profile, proc = env.profile_run(exe, [n])
+    handler_runs, errno_lost, _ = (int(x) for x in proc.stdout.split())
+    expect_eq("errno changed by a hook", errno_lost, 0)
+    calls = calls_by_name(env.report(profile))
+    expect_eq("step calls", calls.get("step"), n)
+    expect_eq("main calls", calls.get("main"), 1)
+    expect(handler_runs > 0, "the timer never fired")
+    # A signal that lands inside a hook has its handler's events dropped by
+    # the recursion guard (and counted); every other one is recorded.
+    expect(0 < calls.get("on_tick", 0) <= handler_runs,
+           "on_tick %s of %d handler runs" % (calls.get("on_tick"), handler_runs))
+
+
+
+def case_longjmp_storm(env):
+    """longjmp out of 10 instrumented frames, 100000 times."""
+    exe = env.zinst_cc(["longjmp_storm.c"], "ljstorm")
+    n = 100000
+    profile, _ = env.profile_run(exe, [n], env={"ZINST_SAMPLE": "1"})
+    calls = calls_by_name(env.report(profile))
+    expect_eq("descend calls", calls.get("descend"), 10 * n)
+    expect_eq("after_jump calls", calls.get("after_jump"), n)
+    tree = env.tree(profile)
+    expect_eq("after_jump right under main",
+              find_path(tree["roots"], ["main", "after_jump"])["calls"], n)
+    node = find_path(tree["roots"], ["main", "descend"])
+    for level in range(2, 11):
+        node = find_path(node["children"], ["descend"])
+        expect_eq("descend calls at level %d" % level, node["calls"], n)
+
+    def check(node, parent):
+        if parent is not None:
+            expect(node["total_ticks"] <= parent["total_ticks"],
+                   "%s total %d exceeds its caller %s total %d" %
+                   (node["name"], node["total_ticks"], parent["name"], parent["total_ticks"]))
+    walk_tree(tree["roots"], check)
+
+
 CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
          if name.startswith("case_")}
 

@@ -2,20 +2,23 @@
 ; before every ret. The index is the function's row in the module table.
 ; RUN: %opt-zinst -passes=zinst -S %s | FileCheck %s
 
-; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr } { i32 2, i32 4, ptr @__zinst_functions,
+; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr } { i32 3, i32 4, ptr @__zinst_functions,
 
 define i32 @two_returns(i32 %x) {
 ; CHECK-LABEL: define i32 @two_returns(
 ; CHECK-NEXT:  entry:
-; CHECK-NEXT:    call void @__zinst_enter(ptr @__zinst_module, i32 0)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    call void @__zinst_enter(ptr @__zinst_module, i32 0, ptr [[FRAME]])
 ; CHECK-NEXT:    %cmp = icmp sgt i32 %x, 0
 ; CHECK-NEXT:    br i1 %cmp, label %pos, label %neg
 ; CHECK:       pos:
-; CHECK-NEXT:    call void @__zinst_exit(ptr @__zinst_module, i32 0)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    call void @__zinst_exit(ptr @__zinst_module, i32 0, ptr [[FRAME]])
 ; CHECK-NEXT:    ret i32 1
 ; CHECK:       neg:
 ; CHECK-NEXT:    %r = sub i32 0, %x
-; CHECK-NEXT:    call void @__zinst_exit(ptr @__zinst_module, i32 0)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    call void @__zinst_exit(ptr @__zinst_module, i32 0, ptr [[FRAME]])
 ; CHECK-NEXT:    ret i32 %r
 entry:
   %cmp = icmp sgt i32 %x, 0
@@ -30,10 +33,12 @@ neg:
 ; Allocas stay in the entry block (still static); the enter call comes first.
 define void @with_alloca() {
 ; CHECK-LABEL: define void @with_alloca(
-; CHECK-NEXT:    call void @__zinst_enter(ptr @__zinst_module, i32 1)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    call void @__zinst_enter(ptr @__zinst_module, i32 1, ptr [[FRAME]])
 ; CHECK-NEXT:    %slot = alloca i32
 ; CHECK-NEXT:    store volatile i32 1, ptr %slot
-; CHECK-NEXT:    call void @__zinst_exit(ptr @__zinst_module, i32 1)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    call void @__zinst_exit(ptr @__zinst_module, i32 1, ptr [[FRAME]])
 ; CHECK-NEXT:    ret void
   %slot = alloca i32
   store volatile i32 1, ptr %slot
@@ -45,14 +50,16 @@ define void @with_alloca() {
 define i32 @loop(i32 %n) {
 ; CHECK-LABEL: define i32 @loop(
 ; CHECK-NEXT:  entry:
-; CHECK-NEXT:    call void @__zinst_enter(ptr @__zinst_module, i32 2)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    call void @__zinst_enter(ptr @__zinst_module, i32 2, ptr [[FRAME]])
 ; CHECK-NEXT:    br label %head
 ; CHECK:       head:
 ; CHECK-NOT:     @__zinst_exit
 ; CHECK:       trap:
 ; CHECK-NEXT:    unreachable
 ; CHECK:       done:
-; CHECK-NEXT:    call void @__zinst_exit(ptr @__zinst_module, i32 2)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    call void @__zinst_exit(ptr @__zinst_module, i32 2, ptr [[FRAME]])
 ; CHECK-NEXT:    ret i32 %i
 entry:
   br label %head
@@ -76,8 +83,8 @@ done:
 ; RUN: %opt-zinst -passes=zinst -S %s | grep -c 'call void @__zinst_exit' | FileCheck %s --check-prefix=EXITS
 ; EXITS: {{^}}5{{$}}
 
-; CHECK: declare void @__zinst_enter(ptr, i32) [[HOOK_ATTRS:#[0-9]+]]
-; CHECK: declare void @__zinst_exit(ptr, i32) [[HOOK_ATTRS]]
+; CHECK: declare void @__zinst_enter(ptr, i32, ptr) [[HOOK_ATTRS:#[0-9]+]]
+; CHECK: declare void @__zinst_exit(ptr, i32, ptr) [[HOOK_ATTRS]]
 ; CHECK: attributes [[HOOK_ATTRS]] = { nounwind }
 
 ; Attributes the hooks break are dropped: the hooks touch memory and may

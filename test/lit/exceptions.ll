@@ -12,16 +12,19 @@ declare i32 @__gxx_personality_v0(...)
 define void @cleanup_and_resume() personality ptr @__gxx_personality_v0 {
 ; CHECK-LABEL: define void @cleanup_and_resume(
 ; CHECK-NEXT:  entry:
-; CHECK-NEXT:    call void @__zinst_enter(ptr @__zinst_module, i32 0)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    call void @__zinst_enter(ptr @__zinst_module, i32 0, ptr [[FRAME]])
 ; CHECK-NEXT:    invoke void @may_throw()
 ; CHECK:       cont:
-; CHECK-NEXT:    call void @__zinst_exit(ptr @__zinst_module, i32 0)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    call void @__zinst_exit(ptr @__zinst_module, i32 0, ptr [[FRAME]])
 ; CHECK-NEXT:    ret void
 ; CHECK:       lpad:
 ; CHECK-NEXT:    %lp = landingpad { ptr, i32 }
 ; CHECK-NEXT:    cleanup
 ; CHECK-NEXT:    call void @cleanup()
-; CHECK-NEXT:    call void @__zinst_exit(ptr @__zinst_module, i32 0)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    call void @__zinst_exit(ptr @__zinst_module, i32 0, ptr [[FRAME]])
 ; CHECK-NEXT:    resume { ptr, i32 } %lp
 entry:
   invoke void @may_throw() to label %cont unwind label %lpad
@@ -36,10 +39,12 @@ lpad:
 define i32 @catches() personality ptr @__gxx_personality_v0 {
 ; CHECK-LABEL: define i32 @catches(
 ; CHECK-NEXT:  entry:
-; CHECK-NEXT:    call void @__zinst_enter(ptr @__zinst_module, i32 1)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    call void @__zinst_enter(ptr @__zinst_module, i32 1, ptr [[FRAME]])
 ; CHECK-NEXT:    invoke void @may_throw()
 ; CHECK:       cont:
-; CHECK-NEXT:    call void @__zinst_exit(ptr @__zinst_module, i32 1)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    call void @__zinst_exit(ptr @__zinst_module, i32 1, ptr [[FRAME]])
 ; CHECK-NEXT:    ret i32 0
 ; CHECK:       lpad:
 ; CHECK-NEXT:    %lp = landingpad { ptr, i32 }
@@ -49,7 +54,8 @@ define i32 @catches() personality ptr @__gxx_personality_v0 {
 ; CHECK-NEXT:    call void @__cxa_end_catch()
 ; CHECK-NEXT:    br label %caught
 ; CHECK:       caught:
-; CHECK-NEXT:    call void @__zinst_exit(ptr @__zinst_module, i32 1)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    call void @__zinst_exit(ptr @__zinst_module, i32 1, ptr [[FRAME]])
 ; CHECK-NEXT:    ret i32 1
 entry:
   invoke void @may_throw() to label %cont unwind label %lpad

@@ -11,13 +11,17 @@
 ; CHECK:         @llvm.global_ctors = appending global [1 x { i32, ptr, ptr }]
 ; CHECK:         @llvm.global_dtors = appending global [1 x { i32, ptr, ptr }]
 ; CHECK-LABEL: define i32 @f(
-; CHECK-NEXT:    call void @__zinst_enter(ptr @__zinst_module, i32 0)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    call void @__zinst_enter(ptr @__zinst_module, i32 0, ptr [[FRAME]])
 ; CHECK-NEXT:    %y = mul i32 %x, 3
-; CHECK-NEXT:    call void @__zinst_exit(ptr @__zinst_module, i32 0)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    call void @__zinst_exit(ptr @__zinst_module, i32 0, ptr [[FRAME]])
 ; CHECK-NEXT:    ret i32 %y
 ; CHECK-LABEL: define i32 @g(
-; CHECK-NEXT:    call void @__zinst_enter(ptr @__zinst_module, i32 1)
-; CHECK-NEXT:    call void @__zinst_exit(ptr @__zinst_module, i32 1)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    call void @__zinst_enter(ptr @__zinst_module, i32 1, ptr [[FRAME]])
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    call void @__zinst_exit(ptr @__zinst_module, i32 1, ptr [[FRAME]])
 ; CHECK-NEXT:    ret i32 7
 ; CHECK-NOT:     __zinst_module.1
 
@@ -31,17 +35,20 @@
 ; RUN: %opt-zinst -passes=zinst -zinst-include=f -S %s \
 ; RUN:   | %opt-zinst -passes=zinst -S | FileCheck %s --check-prefix=SECOND
 ; SECOND: @__zinst_functions = private constant [1 x { ptr, ptr, ptr, i32, i32 }]
-; SECOND: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr } { i32 2, i32 1, ptr @__zinst_functions,
+; SECOND: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr } { i32 3, i32 1, ptr @__zinst_functions,
 ; SECOND: [[TABLE2:@__zinst_functions\.[0-9]+]] = private constant [1 x { ptr, ptr, ptr, i32, i32 }]
-; SECOND: [[MODULE2:@__zinst_module\.[0-9]+]] = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr } { i32 2, i32 1, ptr [[TABLE2]],
+; SECOND: [[MODULE2:@__zinst_module\.[0-9]+]] = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr } { i32 3, i32 1, ptr [[TABLE2]],
 ; SECOND: @llvm.global_ctors = appending global [2 x { i32, ptr, ptr }] [{ i32, ptr, ptr } { i32 101, ptr @__zinst_ctor, ptr null }, { i32, ptr, ptr } { i32 101, ptr [[CTOR2:@__zinst_ctor\.[0-9]+]], ptr null }]
 ; SECOND: @llvm.global_dtors = appending global [2 x { i32, ptr, ptr }] [{ i32, ptr, ptr } { i32 101, ptr @__zinst_dtor, ptr null }, { i32, ptr, ptr } { i32 101, ptr [[DTOR2:@__zinst_dtor\.[0-9]+]], ptr null }]
 ; SECOND-LABEL: define i32 @f(
-; SECOND-NEXT:    call void @__zinst_enter(ptr @__zinst_module, i32 0)
+; SECOND-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; SECOND-NEXT:    call void @__zinst_enter(ptr @__zinst_module, i32 0, ptr [[FRAME]])
 ; SECOND-NOT:     call void @__zinst_enter
 ; SECOND-LABEL: define i32 @g(
-; SECOND-NEXT:    call void @__zinst_enter(ptr [[MODULE2]], i32 0)
-; SECOND-NEXT:    call void @__zinst_exit(ptr [[MODULE2]], i32 0)
+; SECOND-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; SECOND-NEXT:    call void @__zinst_enter(ptr [[MODULE2]], i32 0, ptr [[FRAME]])
+; SECOND-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; SECOND-NEXT:    call void @__zinst_exit(ptr [[MODULE2]], i32 0, ptr [[FRAME]])
 ; SECOND-NEXT:    ret i32 7
 ; SECOND:       define internal void @__zinst_ctor()
 ; SECOND-NEXT:  entry:

@@ -41,6 +41,7 @@ config.substitutions.append(
     ("%zinst_runtime_dir", os.path.join(config.zinst_source_dir, "runtime"))
 )
 config.substitutions.append(("%opt", tool("opt")))
+config.substitutions.append(("%llc", tool("llc")))
 # FileCheck and not are resolved by PATH: the tools of THIS build's major
 # come first.
 config.environment["PATH"] = os.pathsep.join(

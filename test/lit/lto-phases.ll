@@ -21,10 +21,12 @@
 ; ON:      @__zinst_functions = private constant [2 x
 ; ON-NOT:  @__zinst_functions.
 ; ON-LABEL: define {{.*}}i32 @work(
-; ON-NEXT:   call void @__zinst_enter(ptr {{(nonnull )?}}@__zinst_module, i32 0)
+; ON-NEXT:   [[FRAME:%[a-z0-9._]+]] = {{(tail )?}}call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; ON-NEXT:   call void @__zinst_enter(ptr {{(nonnull )?}}@__zinst_module, i32 0, ptr [[FRAME]])
 ; ON-NOT:    call void @__zinst_enter
 ; ON-LABEL: define {{.*}}i32 @main(
-; ON-NEXT:   call void @__zinst_enter(ptr {{(nonnull )?}}@__zinst_module, i32 1)
+; ON-NEXT:   [[FRAME:%[a-z0-9._]+]] = {{(tail )?}}call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; ON-NEXT:   call void @__zinst_enter(ptr {{(nonnull )?}}@__zinst_module, i32 1, ptr [[FRAME]])
 ; ON-NOT:    call void @__zinst_enter
 ; OFF-NOT: __zinst
 

@@ -68,14 +68,17 @@
 ; TABLE-SAME: { ptr [[G_NAME]], ptr {{@__zinst_str[.0-9]*}}, ptr [[M_FILE]], i32 0, i32 0 }]
 
 ; A:        define void @alpha()
+; A-NEXT:     [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
 ; A-NEXT:     call void @__zinst_enter(
 ; NOA:      define void @alpha()
 ; NOA-NEXT:   ret void
 ; B:        define i32 @beta(
+; B-NEXT:     [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
 ; B-NEXT:     call void @__zinst_enter(
 ; NOB:      define i32 @beta(
 ; NOB-NEXT:   %a = add
 ; G:        define i32 @_ZN2ns5gammaEi(
+; G-NEXT:     [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
 ; G-NEXT:     call void @__zinst_enter(
 ; NOG:      define i32 @_ZN2ns5gammaEi(
 ; NOG-NEXT:   %y = add

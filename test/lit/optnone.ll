@@ -4,8 +4,10 @@
 ; RUN: %opt-zinst -passes='default<O2>' -S %s | FileCheck %s
 
 ; CHECK-LABEL: define i32 @unoptimized(
-; CHECK-NEXT:    call void @__zinst_enter(ptr @__zinst_module, i32 0)
-; CHECK:         call void @__zinst_exit(ptr @__zinst_module, i32 0)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    call void @__zinst_enter(ptr @__zinst_module, i32 0, ptr [[FRAME]])
+; CHECK:         [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    call void @__zinst_exit(ptr @__zinst_module, i32 0, ptr [[FRAME]])
 ; CHECK-NEXT:    ret i32
 define i32 @unoptimized(i32 %x) noinline optnone {
   %slot = alloca i32

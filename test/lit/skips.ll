@@ -3,7 +3,7 @@
 
 ; Only @plain is instrumented: the table has one row.
 ; CHECK: @__zinst_functions = private constant [1 x { ptr, ptr, ptr, i32, i32 }]
-; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr } { i32 2, i32 1,
+; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr } { i32 3, i32 1,
 
 ; A declaration stays a declaration.
 ; CHECK: declare void @external()
@@ -36,9 +36,11 @@ define void @__zinst_runtime_helper() {
 
 define void @plain() {
 ; CHECK-LABEL: define void @plain(
-; CHECK-NEXT:    call void @__zinst_enter(ptr @__zinst_module, i32 0)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    call void @__zinst_enter(ptr @__zinst_module, i32 0, ptr [[FRAME]])
 ; CHECK-NEXT:    call void @external()
-; CHECK-NEXT:    call void @__zinst_exit(ptr @__zinst_module, i32 0)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    call void @__zinst_exit(ptr @__zinst_module, i32 0, ptr [[FRAME]])
 ; CHECK-NEXT:    ret void
   call void @external()
   ret void

@@ -8,8 +8,10 @@ declare void @void_callee(i32)
 ; `tail call` whose result is returned: exit before the call.
 define i32 @tail_value(i32 %x) {
 ; CHECK-LABEL: define i32 @tail_value(
-; CHECK-NEXT:    notail call void @__zinst_enter(ptr @__zinst_module, i32 0)
-; CHECK-NEXT:    notail call void @__zinst_exit(ptr @__zinst_module, i32 0)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    notail call void @__zinst_enter(ptr @__zinst_module, i32 0, ptr [[FRAME]])
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    notail call void @__zinst_exit(ptr @__zinst_module, i32 0, ptr [[FRAME]])
 ; CHECK-NEXT:    %r = tail call i32 @callee(i32 %x)
 ; CHECK-NEXT:    ret i32 %r
   %r = tail call i32 @callee(i32 %x)
@@ -19,8 +21,10 @@ define i32 @tail_value(i32 %x) {
 ; `tail call` followed by `ret void`: exit before the call.
 define void @tail_void(i32 %x) {
 ; CHECK-LABEL: define void @tail_void(
-; CHECK-NEXT:    notail call void @__zinst_enter(ptr @__zinst_module, i32 1)
-; CHECK-NEXT:    notail call void @__zinst_exit(ptr @__zinst_module, i32 1)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    notail call void @__zinst_enter(ptr @__zinst_module, i32 1, ptr [[FRAME]])
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    notail call void @__zinst_exit(ptr @__zinst_module, i32 1, ptr [[FRAME]])
 ; CHECK-NEXT:    tail call void @void_callee(i32 %x)
 ; CHECK-NEXT:    ret void
   tail call void @void_callee(i32 %x)
@@ -30,8 +34,10 @@ define void @tail_void(i32 %x) {
 ; The result is ignored and the caller returns void: still a tail position.
 define void @tail_ignored_result(i32 %x) {
 ; CHECK-LABEL: define void @tail_ignored_result(
-; CHECK-NEXT:    notail call void @__zinst_enter(ptr @__zinst_module, i32 2)
-; CHECK-NEXT:    notail call void @__zinst_exit(ptr @__zinst_module, i32 2)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    notail call void @__zinst_enter(ptr @__zinst_module, i32 2, ptr [[FRAME]])
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    notail call void @__zinst_exit(ptr @__zinst_module, i32 2, ptr [[FRAME]])
 ; CHECK-NEXT:    %unused = tail call i32 @callee(i32 %x)
 ; CHECK-NEXT:    ret void
   %unused = tail call i32 @callee(i32 %x)
@@ -41,10 +47,12 @@ define void @tail_ignored_result(i32 %x) {
 ; Marked `tail` but its result is used afterwards: not in tail position.
 define i32 @tail_not_in_tail_position(i32 %x) {
 ; CHECK-LABEL: define i32 @tail_not_in_tail_position(
-; CHECK-NEXT:    notail call void @__zinst_enter(ptr @__zinst_module, i32 3)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    notail call void @__zinst_enter(ptr @__zinst_module, i32 3, ptr [[FRAME]])
 ; CHECK-NEXT:    %r = tail call i32 @callee(i32 %x)
 ; CHECK-NEXT:    %s = add i32 %r, 1
-; CHECK-NEXT:    notail call void @__zinst_exit(ptr @__zinst_module, i32 3)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    notail call void @__zinst_exit(ptr @__zinst_module, i32 3, ptr [[FRAME]])
 ; CHECK-NEXT:    ret i32 %s
   %r = tail call i32 @callee(i32 %x)
   %s = add i32 %r, 1
@@ -54,9 +62,11 @@ define i32 @tail_not_in_tail_position(i32 %x) {
 ; Marked `tail` and directly before the ret, but another value is returned.
 define i32 @tail_returns_other_value(i32 %x) {
 ; CHECK-LABEL: define i32 @tail_returns_other_value(
-; CHECK-NEXT:    notail call void @__zinst_enter(ptr @__zinst_module, i32 4)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    notail call void @__zinst_enter(ptr @__zinst_module, i32 4, ptr [[FRAME]])
 ; CHECK-NEXT:    %r = tail call i32 @callee(i32 %x)
-; CHECK-NEXT:    notail call void @__zinst_exit(ptr @__zinst_module, i32 4)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    notail call void @__zinst_exit(ptr @__zinst_module, i32 4, ptr [[FRAME]])
 ; CHECK-NEXT:    ret i32 %x
   %r = tail call i32 @callee(i32 %x)
   ret i32 %x
@@ -66,9 +76,11 @@ define i32 @tail_returns_other_value(i32 %x) {
 ; emit a sibling call, so the exit stays before the ret.
 define i32 @plain_call(i32 %x) {
 ; CHECK-LABEL: define i32 @plain_call(
-; CHECK-NEXT:    notail call void @__zinst_enter(ptr @__zinst_module, i32 5)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    notail call void @__zinst_enter(ptr @__zinst_module, i32 5, ptr [[FRAME]])
 ; CHECK-NEXT:    %r = call i32 @callee(i32 %x)
-; CHECK-NEXT:    notail call void @__zinst_exit(ptr @__zinst_module, i32 5)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    notail call void @__zinst_exit(ptr @__zinst_module, i32 5, ptr [[FRAME]])
 ; CHECK-NEXT:    ret i32 %r
   %r = call i32 @callee(i32 %x)
   ret i32 %r
@@ -77,9 +89,11 @@ define i32 @plain_call(i32 %x) {
 ; `notail` forbids the sibling call.
 define i32 @notail_call(i32 %x) {
 ; CHECK-LABEL: define i32 @notail_call(
-; CHECK-NEXT:    notail call void @__zinst_enter(ptr @__zinst_module, i32 6)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    notail call void @__zinst_enter(ptr @__zinst_module, i32 6, ptr [[FRAME]])
 ; CHECK-NEXT:    %r = notail call i32 @callee(i32 %x)
-; CHECK-NEXT:    notail call void @__zinst_exit(ptr @__zinst_module, i32 6)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    notail call void @__zinst_exit(ptr @__zinst_module, i32 6, ptr [[FRAME]])
 ; CHECK-NEXT:    ret i32 %r
   %r = notail call i32 @callee(i32 %x)
   ret i32 %r
@@ -88,9 +102,11 @@ define i32 @notail_call(i32 %x) {
 ; musttail: the call must stay directly before its ret; exit before it.
 define i32 @must_tail(i32 %x) {
 ; CHECK-LABEL: define i32 @must_tail(
-; CHECK-NEXT:    notail call void @__zinst_enter(ptr @__zinst_module, i32 7)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    notail call void @__zinst_enter(ptr @__zinst_module, i32 7, ptr [[FRAME]])
 ; CHECK-NEXT:    %y = add i32 %x, 1
-; CHECK-NEXT:    notail call void @__zinst_exit(ptr @__zinst_module, i32 7)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    notail call void @__zinst_exit(ptr @__zinst_module, i32 7, ptr [[FRAME]])
 ; CHECK-NEXT:    %r = musttail call i32 @callee(i32 %y)
 ; CHECK-NEXT:    ret i32 %r
   %y = add i32 %x, 1
@@ -102,13 +118,16 @@ define i32 @must_tail(i32 %x) {
 define i32 @must_tail_branch(i32 %x) {
 ; CHECK-LABEL: define i32 @must_tail_branch(
 ; CHECK-NEXT:  entry:
-; CHECK-NEXT:    notail call void @__zinst_enter(ptr @__zinst_module, i32 8)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    notail call void @__zinst_enter(ptr @__zinst_module, i32 8, ptr [[FRAME]])
 ; CHECK:       recurse:
-; CHECK-NEXT:    notail call void @__zinst_exit(ptr @__zinst_module, i32 8)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    notail call void @__zinst_exit(ptr @__zinst_module, i32 8, ptr [[FRAME]])
 ; CHECK-NEXT:    %r = musttail call i32 @must_tail_branch(i32 %dec)
 ; CHECK-NEXT:    ret i32 %r
 ; CHECK:       base:
-; CHECK-NEXT:    notail call void @__zinst_exit(ptr @__zinst_module, i32 8)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    notail call void @__zinst_exit(ptr @__zinst_module, i32 8, ptr [[FRAME]])
 ; CHECK-NEXT:    ret i32 0
 entry:
   %dec = sub i32 %x, 1
@@ -125,9 +144,11 @@ base:
 declare void @llvm.donothing()
 define void @tail_intrinsic() {
 ; CHECK-LABEL: define void @tail_intrinsic(
-; CHECK-NEXT:    notail call void @__zinst_enter(ptr @__zinst_module, i32 9)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    notail call void @__zinst_enter(ptr @__zinst_module, i32 9, ptr [[FRAME]])
 ; CHECK-NEXT:    tail call void @llvm.donothing()
-; CHECK-NEXT:    notail call void @__zinst_exit(ptr @__zinst_module, i32 9)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    notail call void @__zinst_exit(ptr @__zinst_module, i32 9, ptr [[FRAME]])
 ; CHECK-NEXT:    ret void
   tail call void @llvm.donothing()
   ret void
@@ -136,9 +157,11 @@ define void @tail_intrinsic() {
 ; Inline assembly is not a call either.
 define void @tail_inline_asm() {
 ; CHECK-LABEL: define void @tail_inline_asm(
-; CHECK-NEXT:    notail call void @__zinst_enter(ptr @__zinst_module, i32 10)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    notail call void @__zinst_enter(ptr @__zinst_module, i32 10, ptr [[FRAME]])
 ; CHECK-NEXT:    tail call void asm sideeffect "nop", ""()
-; CHECK-NEXT:    notail call void @__zinst_exit(ptr @__zinst_module, i32 10)
+; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
+; CHECK-NEXT:    notail call void @__zinst_exit(ptr @__zinst_module, i32 10, ptr [[FRAME]])
 ; CHECK-NEXT:    ret void
   tail call void asm sideeffect "nop", ""()
   ret void

@@ -23,10 +23,23 @@ __attribute__((noinline)) static long fib_plain(int n) {
   return n < 2 ? n : fib_plain(n - 1) + fib_plain(n - 2);
 }
 
+/* The canonical frame address the pass passes the hooks (pass/
+ * FunctionInstrumenter.cpp): on x86-64 the address of the return address
+ * slot, which clang spells _AddressOfReturnAddress under -fms-extensions;
+ * on AArch64 the stack pointer at entry. */
+#if defined(__x86_64__)
+void *_AddressOfReturnAddress(void);
+#define FRAME_ADDRESS() _AddressOfReturnAddress()
+#elif defined(__aarch64__)
+#define FRAME_ADDRESS() __builtin_sponentry()
+#else
+#error "zinst's hooks support x86-64 and AArch64"
+#endif
+
 __attribute__((noinline)) static long fib_hooked(int n) {
-  __zinst_enter(&module, 0);
+  __zinst_enter(&module, 0, FRAME_ADDRESS());
   long result = n < 2 ? n : fib_hooked(n - 1) + fib_hooked(n - 2);
-  __zinst_exit(&module, 0);
+  __zinst_exit(&module, 0, FRAME_ADDRESS());
   return result;
 }
 
@@ -62,9 +75,10 @@ int main(int argc, char **argv) {
   qsort(hooked, RUNS, sizeof *hooked, compare);
   const char *mode = getenv("ZINST_MODE");
   const char *sample = getenv("ZINST_SAMPLE");
-  printf("fib(%d), %.0f calls, mode %s (ZINST_SAMPLE=%s): plain %.2f ns/call, hooked %.2f ns/call, added %.2f "
+  printf("fib(%d), %.0f calls, mode %s (ZINST_SAMPLE=%s): plain %.2f ns/call, hooked %.2f ns/call, "
+         "added %.2f "
          "ns/call (medians of %d)\n",
-         n, calls, mode ? mode : "time", sample ? sample : "default", plain[RUNS / 2], hooked[RUNS / 2],
-         hooked[RUNS / 2] - plain[RUNS / 2], RUNS);
+         n, calls, mode ? mode : "time", sample ? sample : "default", plain[RUNS / 2],
+         hooked[RUNS / 2], hooked[RUNS / 2] - plain[RUNS / 2], RUNS);
   return result == 0;
 }

@@ -21,7 +21,7 @@ static uint32_t level_limit; /* frames the runtime may push (max_depth) */
 
 /* Activation `level` (1-based) of a recursion of n more calls. */
 NOINLINE static void recurse_at(int n, uint32_t level) {
-  __zinst_enter(&module, F_RECURSE);
+  TEST_ENTER(&module, F_RECURSE);
   if (n > 0)
     recurse_at(n - 1, level + 1);
   if (check_levels) {
@@ -30,7 +30,7 @@ NOINLINE static void recurse_at(int n, uint32_t level) {
     CHECK_EQ_U64(zinst_tls_state->depth, 1 + pushed, "frames pushed at this level");
     CHECK_EQ_U64(zinst_tls_state->unpushed_depth, level - pushed, "calls open past the bound");
   }
-  __zinst_exit(&module, F_RECURSE);
+  TEST_EXIT(&module, F_RECURSE);
 }
 
 NOINLINE static void recurse(int n) {

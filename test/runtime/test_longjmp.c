@@ -23,34 +23,34 @@ static jmp_buf target;
 static volatile int sink;
 
 NOINLINE static void thrower(int depth) {
-  __zinst_enter(&module, F_THROWER);
+  TEST_ENTER(&module, F_THROWER);
   if (depth == 1)
     longjmp(target, 1);
   thrower(depth - 1);
-  __zinst_exit(&module, F_THROWER);
+  TEST_EXIT(&module, F_THROWER);
 }
 
 NOINLINE static void after(void) {
-  __zinst_enter(&module, F_AFTER);
+  TEST_ENTER(&module, F_AFTER);
   sink++;
-  __zinst_exit(&module, F_AFTER);
+  TEST_EXIT(&module, F_AFTER);
 }
 
 /* Repair at the next enter (after), then a normal exit. */
 NOINLINE static void catcher(void) {
-  __zinst_enter(&module, F_CATCHER);
+  TEST_ENTER(&module, F_CATCHER);
   if (!setjmp(target))
     thrower(DEPTH);
   after();
-  __zinst_exit(&module, F_CATCHER);
+  TEST_EXIT(&module, F_CATCHER);
 }
 
 /* Repair at this frame's own exit. */
 NOINLINE static void quiet_catcher(void) {
-  __zinst_enter(&module, F_QUIET_CATCHER);
+  TEST_ENTER(&module, F_QUIET_CATCHER);
   if (!setjmp(target))
     thrower(DEPTH);
-  __zinst_exit(&module, F_QUIET_CATCHER);
+  TEST_EXIT(&module, F_QUIET_CATCHER);
 }
 
 static void check_chain(const struct zinst_tree *tree, uint32_t top, uint64_t calls) {

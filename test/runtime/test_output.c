@@ -24,8 +24,8 @@ static struct zinst_module_info module = {
     ZINST_ABI_VERSION, 1, functions, "out.c", 0, 0, 0, 0, NULL};
 
 NOINLINE static void only(void) {
-  __zinst_enter(&module, 0);
-  __zinst_exit(&module, 0);
+  TEST_ENTER(&module, 0);
+  TEST_EXIT(&module, 0);
 }
 
 static void expand_ok(const char *pattern, const char *expected) {

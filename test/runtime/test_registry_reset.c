@@ -18,8 +18,8 @@ static struct zinst_module_info first = {
     ZINST_ABI_VERSION, 2, first_functions, "first.c", 0, 0, 0, 0, NULL};
 
 NOINLINE static void call_first(uint32_t index) {
-  __zinst_enter(&first, index);
-  __zinst_exit(&first, index);
+  TEST_ENTER(&first, index);
+  TEST_EXIT(&first, index);
 }
 
 int main(void) {
@@ -39,8 +39,8 @@ int main(void) {
   __zinst_register_module(&first);
   CHECK_EQ_U64(first.id_base, 1, "registration is idempotent");
   /* Lazy registration by the first hook. */
-  __zinst_enter(gone, 0);
-  __zinst_exit(gone, 0);
+  TEST_ENTER(gone, 0);
+  TEST_EXIT(gone, 0);
   CHECK_EQ_U64(gone->id_base, 3, "second module follows the first's block");
   __zinst_unregister_module(gone);
   memset(names, 'X', 63);

@@ -49,17 +49,17 @@ static uint64_t test_random(void) { /* the test's own xorshift, unrelated to the
 /* Lasts exactly `ticks` on the test's clock (plus the tick of the exit
  * hook's own read); adds them to spin_body_ticks. */
 NOINLINE static void spin(uint64_t ticks) {
-  __zinst_enter(&module, F_SPIN);
+  TEST_ENTER(&module, F_SPIN);
   __atomic_fetch_add(&zinst_test_fake_ticks, ticks, __ATOMIC_RELAXED);
   spin_body_ticks += ticks;
-  __zinst_exit(&module, F_SPIN);
+  TEST_EXIT(&module, F_SPIN);
 }
 
 #define SIMPLE(name, id)                                                                           \
   NOINLINE static void name(void) {                                                                \
-    __zinst_enter(&module, id);                                                                    \
+    TEST_ENTER(&module, id);                                                                       \
     sink++;                                                                                        \
-    __zinst_exit(&module, id);                                                                     \
+    TEST_EXIT(&module, id);                                                                        \
   }
 SIMPLE(cold, F_COLD)
 SIMPLE(exactly_k, F_EXACTLY_K)
@@ -70,25 +70,25 @@ SIMPLE(leaf, F_LEAF)
 static jmp_buf target;
 
 NOINLINE static void thrower(int depth) {
-  __zinst_enter(&module, F_THROWER);
+  TEST_ENTER(&module, F_THROWER);
   leaf();
   if (depth == 1)
     longjmp(target, 1);
   thrower(depth - 1);
-  __zinst_exit(&module, F_THROWER);
+  TEST_EXIT(&module, F_THROWER);
 }
 
 NOINLINE static void catcher(void) {
-  __zinst_enter(&module, F_CATCHER);
+  TEST_ENTER(&module, F_CATCHER);
   if (!setjmp(target))
     thrower(DEPTH);
   leaf();
-  __zinst_exit(&module, F_CATCHER);
+  TEST_EXIT(&module, F_CATCHER);
 }
 
 /* The whole workload, under one driver frame. */
 NOINLINE static void driver(void) {
-  __zinst_enter(&module, F_DRIVER);
+  TEST_ENTER(&module, F_DRIVER);
   for (int i = 0; i < SPIN_CALLS; i++)
     spin(test_random() % 20000); /* durations spread over [0, 20000) ticks */
   for (int i = 0; i < 10; i++)
@@ -101,7 +101,7 @@ NOINLINE static void driver(void) {
   }
   for (int i = 0; i < ROUNDS; i++)
     catcher();
-  __zinst_exit(&module, F_DRIVER);
+  TEST_EXIT(&module, F_DRIVER);
 }
 
 /* What a scenario thread leaves behind. */

@@ -3,9 +3,8 @@
  * hand-built module of fake functions that the tests "instrument" by calling
  * the hooks themselves.
  *
- * Test sources are compiled with -fno-optimize-sibling-calls: a hook call
- * must not become a tail call (the pass marks its calls notail for the same
- * reason), or its frame address would be the caller's.
+ * Test sources are compiled with -fno-optimize-sibling-calls (as the pass
+ * marks its hook calls notail) and -fno-omit-frame-pointer (see TEST_ENTER).
  */
 #ifndef ZINST_TEST_SUPPORT_H
 #define ZINST_TEST_SUPPORT_H
@@ -40,6 +39,15 @@
   } while (0)
 
 #define NOINLINE __attribute__((noinline))
+
+/* A simulated instrumented function's hooks, called in its body as the pass
+ * places them. The pass passes the function's canonical frame address; any
+ * value that is equal for functions called from the same place and lower
+ * for deeper calls stands in for it, and with frame pointers kept the
+ * function's own frame address is such a value. Macros, so that it is the
+ * simulated function's frame and not a helper's. */
+#define TEST_ENTER(module, index) __zinst_enter((module), (index), __builtin_frame_address(0))
+#define TEST_EXIT(module, index) __zinst_exit((module), (index), __builtin_frame_address(0))
 
 /* Index of the child of `parent` running `function` in `tree`, or
  * ZINST_NONE. Fails the test if there are two. */

@@ -21,9 +21,9 @@ static struct zinst_module_info module = {
 static volatile int sink;
 
 NOINLINE static void leaf(void) {
-  __zinst_enter(&module, F_LEAF);
+  TEST_ENTER(&module, F_LEAF);
   sink++;
-  __zinst_exit(&module, F_LEAF);
+  TEST_EXIT(&module, F_LEAF);
 }
 
 static pthread_mutex_t gate_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -33,7 +33,7 @@ static int ready_threads, gate_open;
 /* CALLS calls of leaf under one worker frame; if `hold`, waits (frame open)
  * until the gate opens. */
 NOINLINE static void *worker(void *hold) {
-  __zinst_enter(&module, F_WORKER);
+  TEST_ENTER(&module, F_WORKER);
   for (int i = 0; i < CALLS; i++)
     leaf();
   if (hold) {
@@ -44,7 +44,7 @@ NOINLINE static void *worker(void *hold) {
       pthread_cond_wait(&gate_cond, &gate_mutex);
     pthread_mutex_unlock(&gate_mutex);
   }
-  __zinst_exit(&module, F_WORKER);
+  TEST_EXIT(&module, F_WORKER);
   return NULL;
 }
 

@@ -21,39 +21,39 @@ static struct zinst_module_info module = {
 static volatile int sink;
 
 NOINLINE static void callee_a(void) {
-  __zinst_enter(&module, F_CALLEE_A);
+  TEST_ENTER(&module, F_CALLEE_A);
   sink++;
-  __zinst_exit(&module, F_CALLEE_A);
+  TEST_EXIT(&module, F_CALLEE_A);
 }
 
 NOINLINE static void callee_b(void) {
-  __zinst_enter(&module, F_CALLEE_B);
+  TEST_ENTER(&module, F_CALLEE_B);
   sink++;
-  __zinst_exit(&module, F_CALLEE_B);
+  TEST_EXIT(&module, F_CALLEE_B);
 }
 
 NOINLINE static void recurse(int n) {
-  __zinst_enter(&module, F_RECURSE);
+  TEST_ENTER(&module, F_RECURSE);
   if (n > 0)
     recurse(n - 1);
-  __zinst_exit(&module, F_RECURSE);
+  TEST_EXIT(&module, F_RECURSE);
 }
 
 NOINLINE static void loop(int n) {
-  __zinst_enter(&module, F_LOOP);
+  TEST_ENTER(&module, F_LOOP);
   for (int i = 0; i < n; i++) {
     callee_a();
     callee_b();
   }
-  __zinst_exit(&module, F_LOOP);
+  TEST_EXIT(&module, F_LOOP);
 }
 
 NOINLINE static void main_sim(void) {
-  __zinst_enter(&module, F_MAIN);
+  TEST_ENTER(&module, F_MAIN);
   recurse(4); /* 5 activations, one chain of 5 contexts */
   loop(10);
   loop(10);
-  __zinst_exit(&module, F_MAIN);
+  TEST_EXIT(&module, F_MAIN);
 }
 
 int main(int argc, char **argv) {
@@ -111,7 +111,7 @@ int main(int argc, char **argv) {
   zinst_tree_free(&tree);
 
   /* An exit with nothing open is ignored, not popped past the sentinel. */
-  __zinst_exit(&module, F_LOOP);
+  TEST_EXIT(&module, F_LOOP);
   CHECK_EQ_U64(zinst_tls_state->depth, 1, "depth after an unmatched exit");
   CHECK_EQ_U64(zinst_tls_state->unmatched_exits, 1, "unmatched exits");
 
@@ -119,12 +119,12 @@ int main(int argc, char **argv) {
   static const struct zinst_function_info other_functions[1] = {{"x", "x", "x.c", 1, 0}};
   struct zinst_module_info refused = {
       ZINST_ABI_VERSION + 1, 1, other_functions, "x.c", 0, 0, 0, 0, NULL};
-  __zinst_enter(&refused, 0);
-  __zinst_exit(&refused, 0);
+  TEST_ENTER(&refused, 0);
+  TEST_EXIT(&refused, 0);
   CHECK_EQ_U64(refused.id_base, 0, "refused module has no ids");
   CHECK_EQ_U64(zinst_tls_state->depth, 1, "refused module pushes nothing");
   /* Out-of-range index: ignored. */
-  __zinst_enter(&module, F_COUNT);
+  TEST_ENTER(&module, F_COUNT);
   CHECK_EQ_U64(zinst_tls_state->depth, 1, "bad index pushes nothing");
   tree = test_own_tree();
   CHECK_EQ_U64(tree.count, 10, "ignored events add no nodes");

@@ -27,6 +27,16 @@ static void fail(const char *what) {
   exit(3);
 }
 
+/* The open activations' frame addresses, outermost first. An exception
+ * that leaves a frame without a landing pad leaves its entry behind; the
+ * next exit of an outer frame discards it. */
+enum { MAX_OPEN = 1024 };
+static struct {
+  uintptr_t frame_address;
+  uint32_t index;
+} open_frames[MAX_OPEN];
+static uint32_t open_count;
+
 static void check(struct zinst_module_info *module, uint32_t index) {
   if (module != registered)
     fail("hook called with an unregistered module");
@@ -47,14 +57,39 @@ void __zinst_register_module(struct zinst_module_info *module) {
   printf("register functions=%u source=%s\n", module->function_count, module->source_file);
 }
 
-void __zinst_enter(struct zinst_module_info *module, uint32_t index) {
+/* The frame address the pass passes names the instrumented function's
+ * frame: above the hook's own (the hook is its callee), and strictly below
+ * every frame still open outside it. */
+static uintptr_t checked_frame(void *frame_address, const void *hook_frame) {
+  uintptr_t frame = (uintptr_t)frame_address;
+  if (frame <= (uintptr_t)hook_frame || frame - (uintptr_t)hook_frame > (1u << 20))
+    fail("frame address is not the instrumented function's");
+  return frame;
+}
+
+void __zinst_enter(struct zinst_module_info *module, uint32_t index, void *frame_address) {
   check(module, index);
+  uintptr_t frame = checked_frame(frame_address, __builtin_frame_address(0));
+  while (open_count > 0 && open_frames[open_count - 1].frame_address <= frame)
+    open_count--; /* abandoned: the new frame is not below them */
+  if (open_count == MAX_OPEN)
+    fail("too deep for the stub");
+  open_frames[open_count].frame_address = frame;
+  open_frames[open_count].index = index;
+  open_count++;
   ++enter_count[index];
   ++depth;
 }
 
-void __zinst_exit(struct zinst_module_info *module, uint32_t index) {
+void __zinst_exit(struct zinst_module_info *module, uint32_t index, void *frame_address) {
   check(module, index);
+  uintptr_t frame = checked_frame(frame_address, __builtin_frame_address(0));
+  while (open_count > 0 && open_frames[open_count - 1].frame_address < frame)
+    open_count--; /* abandoned by an exception */
+  if (open_count == 0 || open_frames[open_count - 1].frame_address != frame ||
+      open_frames[open_count - 1].index != index)
+    fail("exit with another frame address than its enter");
+  open_count--;
   ++exit_count[index];
   if (--depth < 0)
     fail("more exits than enters");
