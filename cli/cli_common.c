@@ -12,6 +12,7 @@
 
 #include "commands.h"
 #include "json_writer.h"
+#include "profile_model.h"
 #include "units.h"
 
 void zinst_args_init(struct zinst_arg_parser *parser, const char *command, int argc, char **argv) {
@@ -166,6 +167,8 @@ const char *zinst_display_path(const char *path) {
 }
 
 char *zinst_function_location(const struct zinst_profile *profile, uint32_t function) {
+  if (function == profile->function_count) /* grouped library code: many files */
+    return zinst_strdup_printf("%s", "");
   const struct zinst_function_record *f = &profile->functions[function];
   const char *file = zinst_display_path(zinst_profile_string(profile, f->file));
   if (file[0] == '\0')
@@ -176,6 +179,8 @@ char *zinst_function_location(const struct zinst_profile *profile, uint32_t func
 }
 
 const char *zinst_function_name(const struct zinst_profile *profile, uint32_t function) {
+  if (function == profile->function_count)
+    return ZINST_LIBRARY_GROUP_NAME;
   const struct zinst_function_record *f = &profile->functions[function];
   const char *name = zinst_profile_string(profile, f->name);
   if (name[0] == '\0')

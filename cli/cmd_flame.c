@@ -33,6 +33,9 @@ static const char help_text[] =
     "                      spent in the subtree; calls (default in count mode):\n"
     "                      calls made in the subtree\n"
     "  --icicle            top-down: callers at the top, callees below\n"
+    "  --show-library      draw library functions one by one (default: each run\n"
+    "                      of library frames, e.g. Zig's std, is one '[library]'\n"
+    "                      frame under its caller, user callbacks above it)\n"
     "  --thread TID        only the thread(s) with this kernel thread id\n"
     "  --min-width PX      frames narrower than PX pixels are merged into one\n"
     "                      box per caller (default 0.5; 0 draws every frame)\n"
@@ -47,6 +50,7 @@ struct flame_options {
   bool by_calls;
   bool weight_given;
   bool icicle;
+  bool show_library;
   bool has_thread;
   uint64_t thread;
   double min_width;
@@ -68,6 +72,10 @@ static const char *duration_of(const struct zinst_profile *profile, uint64_t tic
 static char *node_details(const struct zinst_profile *profile, const struct zinst_tree_node *node,
                           uint64_t total_ticks) {
   char *location = zinst_function_location(profile, node->function);
+  if (location && location[0] == '\0') { /* "[library]": grouped library code */
+    free(location);
+    location = zinst_strdup_printf("%s", "library code, several functions");
+  }
   char calls[ZINST_UNIT_BUFFER], total[ZINST_UNIT_BUFFER], self[ZINST_UNIT_BUFFER],
       error[ZINST_UNIT_BUFFER];
   zinst_format_count(node->calls, calls, sizeof calls);
@@ -141,8 +149,14 @@ static int run_flame(const struct zinst_profile *profile, const struct flame_opt
                            &thread_count) != 0)
     return ZINST_EXIT_FAILURE;
   struct zinst_call_tree tree;
-  const int built = zinst_call_tree_build(profile, threads, thread_count, &tree);
+  int built = zinst_call_tree_build(profile, threads, thread_count, &tree);
   free(threads);
+  if (built == 0 && !options->show_library) { /* library code as "[library]" frames */
+    struct zinst_call_tree grouped;
+    built = zinst_call_tree_group_library(profile, &tree, &grouped, NULL);
+    zinst_call_tree_free(&tree);
+    tree = grouped;
+  }
   if (built != 0) {
     fprintf(stderr, "zinst flame: out of memory\n");
     return ZINST_EXIT_FAILURE;
@@ -208,6 +222,7 @@ enum {
   OPT_OUTPUT,
   OPT_WEIGHT,
   OPT_ICICLE,
+  OPT_SHOW_LIBRARY,
   OPT_THREAD,
   OPT_MIN_WIDTH,
   OPT_WIDTH,
@@ -220,6 +235,7 @@ int zinst_cmd_flame(int argc, char **argv) {
       {"output", true, OPT_OUTPUT},
       {"weight", true, OPT_WEIGHT},
       {"icicle", false, OPT_ICICLE},
+      {"show-library", false, OPT_SHOW_LIBRARY},
       {"thread", true, OPT_THREAD},
       {"min-width", true, OPT_MIN_WIDTH},
       {"width", true, OPT_WIDTH},
@@ -253,6 +269,9 @@ int zinst_cmd_flame(int argc, char **argv) {
       break;
     case OPT_ICICLE:
       options.icicle = true;
+      break;
+    case OPT_SHOW_LIBRARY:
+      options.show_library = true;
       break;
     case OPT_THREAD:
       if (zinst_parse_uint("flame", "thread", value, &options.thread) != 0)

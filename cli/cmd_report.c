@@ -20,6 +20,7 @@ struct report_options {
   uint64_t thread;
   bool per_thread;
   bool json;
+  bool show_library;
   const char *path;
 };
 
@@ -40,6 +41,11 @@ static const char help_text[] =
     "the executions of those inlined copies (their time is their caller's):\n"
     "the function ran calls + inlined times. Functions inlined everywhere are\n"
     "listed below the table.\n"
+    "Library code (functions the compiler flagged by their source file, e.g.\n"
+    "Zig's standard library) is one row, '[library: N functions]': its calls\n"
+    "are the calls into library code from outside it, its self time the sum\n"
+    "of the library functions' self times, its total the time with library\n"
+    "code on the stack (callbacks into user code included, counted once).\n"
     "Times of sampled profiles are estimates; '\u00b1 total' is the 95% interval\n"
     "of the total time, 'exact' when every call was timed.\n"
     "PROFILE '-' reads standard input.\n"
@@ -49,7 +55,9 @@ static const char help_text[] =
     "  --top N          show the N first functions (default 30, 0 = all)\n"
     "  --thread TID     only the thread(s) with this kernel thread id\n"
     "  --per-thread     one table per thread\n"
-    "  --json           machine-readable output\n"
+    "  --show-library   list library functions one by one\n"
+    "  --json           machine-readable output: every function, library code\n"
+    "                   marked \"library\": true\n"
     "  -h, --help       this text\n";
 
 static int compare_rows(const void *a, const void *b) {
@@ -84,11 +92,15 @@ static int compare_rows(const void *a, const void *b) {
 
 /*
  * The rows to show, sorted, --top applied: a new array owned by the caller
- * (*rows, *shown); *listed is the number before --top. Returns -1 when out of memory.
+ * (*rows, *shown); *listed is the number before --top. A flat profile with
+ * the grouped library entry ([function_count], see build_flat) shows it as
+ * `group_name`, and its library functions have no calls of their own there.
+ * Returns -1 when out of memory.
  */
 static int select_rows(const struct zinst_profile *profile, const struct zinst_flat_profile *flat,
-                       const uint64_t *inlined, const struct report_options *options,
-                       struct report_row **rows, uint32_t *shown, uint32_t *listed) {
+                       const uint64_t *inlined, const char *group_name,
+                       const struct report_options *options, struct report_row **rows,
+                       uint32_t *shown, uint32_t *listed) {
   *rows = malloc((flat->count ? flat->count : 1) * sizeof **rows);
   if (!*rows)
     return -1;
@@ -101,7 +113,8 @@ static int select_rows(const struct zinst_profile *profile, const struct zinst_f
     /* Calls can be 0 with ticks after zinst_reset(): a frame open across the reset. */
     if (e->calls == 0 && e->total_ticks == 0 && e->self_ticks == 0 && inlined[f] == 0)
       continue;
-    (*rows)[count++] = (struct report_row){e, zinst_function_name(profile, f), sort, inlined[f]};
+    const char *name = f == profile->function_count ? group_name : zinst_function_name(profile, f);
+    (*rows)[count++] = (struct report_row){e, name, sort, inlined[f]};
   }
   qsort(*rows, count, sizeof **rows, compare_rows);
   *listed = count;
@@ -137,6 +150,8 @@ static void json_functions(struct zinst_json *json, const struct zinst_profile *
     zinst_json_string(json, zinst_profile_string(profile, f->file));
     zinst_json_key(json, "line");
     zinst_json_uint(json, f->line);
+    zinst_json_key(json, "library");
+    zinst_json_bool(json, (f->flags & ZINST_FUNCTION_LIBRARY) != 0);
     zinst_json_key(json, "calls");
     zinst_json_uint(json, e->calls);
     /* Executions inlined at call sites: calls + inlined = every execution. */
@@ -327,37 +342,101 @@ static void print_inlined_everywhere(FILE *out, const struct zinst_profile *prof
   free(list);
 }
 
-/* Flat profile of the threads `threads` (NULL = all): *flat owned by the caller. */
+/*
+ * Flat profile of the threads `threads` (NULL = all): *flat owned by the
+ * caller. Unless `show_library`, library code is grouped first: the flat
+ * profile then has one more entry, [function_count], for "[library]", and
+ * *library_functions receives how many library functions ran (calls or
+ * inlined executions).
+ */
 static int build_flat(const struct zinst_profile *profile, const uint32_t *threads,
-                      uint32_t thread_count, struct zinst_flat_profile *flat) {
+                      uint32_t thread_count, bool show_library, const uint64_t *inlined,
+                      struct zinst_flat_profile *flat, uint32_t *library_functions) {
   struct zinst_call_tree tree;
+  *library_functions = 0;
   if (zinst_call_tree_build(profile, threads, thread_count, &tree) != 0)
     return -1;
-  const int status = zinst_flat_profile_build(&tree, profile->function_count, flat);
+  if (show_library) {
+    const int status = zinst_flat_profile_build(&tree, profile->function_count, flat);
+    zinst_call_tree_free(&tree);
+    return status;
+  }
+  bool *ran = calloc(profile->function_count ? profile->function_count : 1, sizeof *ran);
+  struct zinst_call_tree grouped;
+  if (!ran || zinst_call_tree_group_library(profile, &tree, &grouped, NULL) != 0) {
+    free(ran);
+    zinst_call_tree_free(&tree);
+    return -1;
+  }
+  for (uint32_t n = 1; n < tree.node_count; n++)
+    ran[tree.nodes[n].function] = true;
+  for (uint32_t f = 0; f < profile->function_count; f++)
+    if (zinst_is_library_function(profile, f) && (ran[f] || inlined[f] > 0))
+      ++*library_functions;
+  free(ran);
   zinst_call_tree_free(&tree);
+  const int status = zinst_flat_profile_build(&grouped, profile->function_count + 1, flat);
+  zinst_call_tree_free(&grouped);
   return status;
 }
 
-/* One table (or JSON array) for the threads given; `json` NULL for text. */
+/*
+ * Executions inlined per flat entry: `inlined` (one per function) extended
+ * by the "[library]" entry, which sums the library functions' and zeroes
+ * theirs (they are not listed). New array owned by the caller, NULL when
+ * out of memory.
+ */
+static uint64_t *group_inlined(const struct zinst_profile *profile, const uint64_t *inlined) {
+  uint64_t *grouped = calloc((size_t)profile->function_count + 1, sizeof *grouped);
+  if (!grouped)
+    return NULL;
+  for (uint32_t f = 0; f < profile->function_count; f++) {
+    if (zinst_is_library_function(profile, f))
+      grouped[profile->function_count] += inlined[f];
+    else
+      grouped[f] = inlined[f];
+  }
+  return grouped;
+}
+
+/* One table (or JSON array) for the threads given; `json` NULL for text.
+ * Text groups library code unless --show-library; JSON always lists every
+ * function, library code marked "library": true. */
 static int report_threads(const struct zinst_profile *profile, const struct report_options *options,
                           const uint32_t *threads, uint32_t thread_count, struct zinst_json *json) {
-  struct zinst_flat_profile flat;
-  if (build_flat(profile, threads, thread_count, &flat) != 0)
-    return -1;
-  struct report_row *rows;
-  uint32_t shown, listed;
+  const bool show_library = options->show_library || json;
   uint64_t *site_counts = zinst_site_counts_sum(profile, threads, thread_count);
   uint64_t *inlined = site_counts ? zinst_inlined_executions(profile, site_counts) : NULL;
-  int status = inlined ? select_rows(profile, &flat, inlined, options, &rows, &shown, &listed) : -1;
+  uint64_t *row_inlined = inlined && !show_library ? group_inlined(profile, inlined) : NULL;
+  struct zinst_flat_profile flat = {0};
+  uint32_t library_functions = 0;
+  int status = -1;
+  if (inlined && (show_library || row_inlined))
+    status = build_flat(profile, threads, thread_count, show_library, inlined, &flat,
+                        &library_functions);
+  struct report_row *rows = NULL;
+  uint32_t shown, listed;
+  char group_name[64];
+  snprintf(group_name, sizeof group_name, "[library: %" PRIu32 " function%s]", library_functions,
+           library_functions == 1 ? "" : "s");
+  if (status == 0)
+    status = select_rows(profile, &flat, row_inlined ? row_inlined : inlined, group_name, options,
+                         &rows, &shown, &listed);
   if (status == 0) {
     if (json) {
       json_functions(json, profile, &flat, rows, shown);
     } else {
       status = print_table(stdout, profile, &flat, rows, shown, listed);
       print_inlined_everywhere(stdout, profile, site_counts);
+      if (library_functions > 0)
+        fprintf(stdout,
+                "(library code grouped: %" PRIu32 " function%s in one row; --show-library lists "
+                "them)\n",
+                library_functions, library_functions == 1 ? "" : "s");
     }
-    free(rows);
   }
+  free(rows);
+  free(row_inlined);
   free(inlined);
   free(site_counts);
   zinst_flat_profile_free(&flat);
@@ -421,7 +500,7 @@ static int run_report(const struct zinst_profile *profile, const struct report_o
   return ZINST_EXIT_OK;
 }
 
-enum { OPT_HELP = 1, OPT_SORT, OPT_TOP, OPT_THREAD, OPT_PER_THREAD, OPT_JSON };
+enum { OPT_HELP = 1, OPT_SORT, OPT_TOP, OPT_THREAD, OPT_PER_THREAD, OPT_JSON, OPT_SHOW_LIBRARY };
 
 int zinst_cmd_report(int argc, char **argv) {
   static const struct zinst_option_spec specs[] = {
@@ -431,6 +510,7 @@ int zinst_cmd_report(int argc, char **argv) {
       {"thread", true, OPT_THREAD},
       {"per-thread", false, OPT_PER_THREAD},
       {"json", false, OPT_JSON},
+      {"show-library", false, OPT_SHOW_LIBRARY},
       {NULL, false, 0},
   };
   struct report_options options = {.sort = SORT_SELF, .top = 30};
@@ -471,6 +551,9 @@ int zinst_cmd_report(int argc, char **argv) {
       break;
     case OPT_JSON:
       options.json = true;
+      break;
+    case OPT_SHOW_LIBRARY:
+      options.show_library = true;
       break;
     case ZINST_ARG_POSITIONAL:
       if (options.path)

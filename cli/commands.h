@@ -94,7 +94,9 @@ const char *zinst_display_path(const char *path);
 
 char *zinst_function_location(const struct zinst_profile *profile, uint32_t function);
 
-/* Display name of a function, falling back to its linkage name, then "?". Borrowed. */
+/* Display name of a function, falling back to its linkage name, then "?". Borrowed.
+ * Both accept profile->function_count, the grouped library code of
+ * zinst_call_tree_group_library: "[library]", location "". */
 const char *zinst_function_name(const struct zinst_profile *profile, uint32_t function);
 
 /* printf into a new malloc'd string; NULL when out of memory. */

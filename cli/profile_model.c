@@ -151,33 +151,19 @@ static int merge_thread(struct zinst_call_tree *tree, struct child_index *index,
   return 0;
 }
 
-int zinst_call_tree_build(const struct zinst_profile *profile, const uint32_t *threads,
-                          uint32_t thread_count, struct zinst_call_tree *out) {
-  memset(out, 0, sizeof *out);
-  struct zinst_call_tree tree = {0};
-  struct child_index index = {0};
-  uint32_t *merged_of = malloc(profile->node_count ? profile->node_count * sizeof *merged_of : 1);
-  if (!merged_of || tree_reserve(&tree) != 0 || child_index_init(&index, 1024) != 0)
-    goto out_of_memory;
-  tree.nodes[0] = (struct zinst_tree_node){
-      .function = ZINST_NONE,
-      .parent = ZINST_NONE,
-      .first_child = ZINST_NONE,
-      .next_sibling = ZINST_NONE,
-  };
-  tree.node_count = 1;
-
-  const uint32_t count = threads ? thread_count : profile->thread_count;
-  for (uint32_t k = 0; k < count; k++) {
-    const uint32_t t = threads ? threads[k] : k;
-    if (merge_thread(&tree, &index, profile, &profile->threads[t], merged_of) != 0)
-      goto out_of_memory;
-  }
-  /* Children always have larger indices than their parents: one backward pass sums subtrees.
-   * self_estimate first collects the children's inclusive ticks, and whether any is estimated. */
+/*
+ * Derived fields of a tree whose nodes hold their own calls, ticks and
+ * variances: subtree_calls, self_estimate and the totals. Children always
+ * have larger indices than their parents: one backward pass sums subtrees;
+ * self_estimate first collects the children's inclusive ticks, and whether
+ * any is estimated. Returns -1 when out of memory (the tree is unchanged
+ * but for partial sums then, and is freed by the caller).
+ */
+static int finish_tree(struct zinst_call_tree *tree_out) {
+  struct zinst_call_tree tree = *tree_out;
   bool *estimated = calloc(tree.node_count, sizeof *estimated);
   if (!estimated)
-    goto out_of_memory;
+    return -1;
   for (uint32_t n = tree.node_count; n-- > 0;) {
     struct zinst_tree_node *node = &tree.nodes[n];
     node->subtree_calls += node->calls;
@@ -201,6 +187,34 @@ int zinst_call_tree_build(const struct zinst_profile *profile, const uint32_t *t
     }
   }
   free(estimated);
+  *tree_out = tree;
+  return 0;
+}
+
+int zinst_call_tree_build(const struct zinst_profile *profile, const uint32_t *threads,
+                          uint32_t thread_count, struct zinst_call_tree *out) {
+  memset(out, 0, sizeof *out);
+  struct zinst_call_tree tree = {0};
+  struct child_index index = {0};
+  uint32_t *merged_of = malloc(profile->node_count ? profile->node_count * sizeof *merged_of : 1);
+  if (!merged_of || tree_reserve(&tree) != 0 || child_index_init(&index, 1024) != 0)
+    goto out_of_memory;
+  tree.nodes[0] = (struct zinst_tree_node){
+      .function = ZINST_NONE,
+      .parent = ZINST_NONE,
+      .first_child = ZINST_NONE,
+      .next_sibling = ZINST_NONE,
+  };
+  tree.node_count = 1;
+
+  const uint32_t count = threads ? thread_count : profile->thread_count;
+  for (uint32_t k = 0; k < count; k++) {
+    const uint32_t t = threads ? threads[k] : k;
+    if (merge_thread(&tree, &index, profile, &profile->threads[t], merged_of) != 0)
+      goto out_of_memory;
+  }
+  if (finish_tree(&tree) != 0)
+    goto out_of_memory;
   free(merged_of);
   free(index.slots);
   *out = tree;
@@ -218,6 +232,80 @@ void zinst_call_tree_free(struct zinst_call_tree *tree) {
     return;
   free(tree->nodes);
   memset(tree, 0, sizeof *tree);
+}
+
+bool zinst_is_library_function(const struct zinst_profile *profile, uint32_t function) {
+  return function < profile->function_count &&
+         (profile->functions[function].flags & ZINST_FUNCTION_LIBRARY) != 0;
+}
+
+int zinst_call_tree_group_library(const struct zinst_profile *profile,
+                                  const struct zinst_call_tree *tree, struct zinst_call_tree *out,
+                                  uint32_t *node_map) {
+  memset(out, 0, sizeof *out);
+  const uint32_t group = profile->function_count; /* the pseudo-function "[library]" */
+  struct zinst_call_tree grouped = {0};
+  struct child_index index = {0};
+  /* grouped_of[n]: the grouped node that tree node n went into. */
+  uint32_t *grouped_of = malloc((size_t)tree->node_count * sizeof *grouped_of);
+  if (!grouped_of || tree_reserve(&grouped) != 0 || child_index_init(&index, 1024) != 0)
+    goto out_of_memory;
+  grouped.nodes[0] = tree->nodes[ZINST_TREE_ROOT];
+  grouped.nodes[0].first_child = ZINST_NONE;
+  grouped.nodes[0].subtree_calls = 0;
+  grouped.nodes[0].self_estimate = 0;
+  grouped.node_count = 1;
+  grouped_of[ZINST_TREE_ROOT] = ZINST_TREE_ROOT;
+  /* Parents precede children, so a node's parent is already placed. */
+  for (uint32_t n = 1; n < tree->node_count; n++) {
+    const struct zinst_tree_node *node = &tree->nodes[n];
+    const bool library = zinst_is_library_function(profile, node->function);
+    const uint32_t parent = grouped_of[node->parent];
+    const bool inside_run = library && grouped.nodes[parent].function == group;
+    uint32_t target = parent;
+    if (!inside_run) {
+      target = tree_child(&grouped, &index, parent, library ? group : node->function);
+      if (target == ZINST_NONE)
+        goto out_of_memory;
+    }
+    struct zinst_tree_node *to = &grouped.nodes[target];
+    /* A run of library frames is entered through its first frame: only
+     * that frame's calls and inclusive time are the run's; every frame's
+     * exclusive time is the run's self time. */
+    if (!inside_run) {
+      to->calls += node->calls;
+      to->timed_calls += node->timed_calls;
+      to->inclusive_ticks += node->inclusive_ticks;
+      to->inclusive_variance += node->inclusive_variance;
+    }
+    to->exclusive_ticks += node->exclusive_ticks;
+    if (!library)
+      to->exclusive_variance += node->exclusive_variance;
+    grouped_of[n] = target;
+  }
+  /* A run's self time is its inclusive time minus its user callees': its
+   * error combines exactly those errors (as the writer's exclusive error does). */
+  for (uint32_t n = grouped.node_count; n-- > 1;) {
+    struct zinst_tree_node *node = &grouped.nodes[n];
+    if (node->function == group)
+      node->exclusive_variance += node->inclusive_variance;
+    if (grouped.nodes[node->parent].function == group)
+      grouped.nodes[node->parent].exclusive_variance += node->inclusive_variance;
+  }
+  if (finish_tree(&grouped) != 0)
+    goto out_of_memory;
+  if (node_map)
+    memcpy(node_map, grouped_of, (size_t)tree->node_count * sizeof *node_map);
+  free(grouped_of);
+  free(index.slots);
+  *out = grouped;
+  return 0;
+
+out_of_memory:
+  free(grouped_of);
+  free(index.slots);
+  free(grouped.nodes);
+  return -1;
 }
 
 int zinst_flat_profile_build(const struct zinst_call_tree *tree, uint32_t function_count,
@@ -339,43 +427,78 @@ static int compare_named_functions(const void *a, const void *b) {
   return strcmp(fa->linkage_name, fb->linkage_name);
 }
 
+/*
+ * The function among `names` (sorted, `count` entries) whose linkage name
+ * is `linkage`, ZINST_NONE if none. Equal linkage names (static functions
+ * of several modules) are adjacent: the one of `module` wins (a static
+ * function called or inlined in a module lives in it), else the first.
+ */
+static uint32_t find_by_linkage(const struct zinst_profile *profile,
+                                const struct named_function *names, uint32_t count,
+                                const char *linkage, uint32_t module) {
+  struct named_function key = {linkage, 0};
+  const struct named_function *hit =
+      bsearch(&key, names, count, sizeof *names, compare_named_functions);
+  if (!hit)
+    return ZINST_NONE;
+  while (hit > names && strcmp(hit[-1].linkage_name, linkage) == 0)
+    hit--;
+  for (const struct named_function *same = hit;
+       same < names + count && strcmp(same->linkage_name, linkage) == 0; same++)
+    if (profile->functions[same->function].module == module)
+      return same->function;
+  return hit->function;
+}
+
+/* The functions sorted by linkage name: a new array owned by the caller,
+ * NULL when out of memory. */
+static struct named_function *sorted_names(const struct zinst_profile *profile) {
+  const uint32_t count = profile->function_count;
+  struct named_function *names = malloc((count ? count : 1) * sizeof *names);
+  if (!names)
+    return NULL;
+  for (uint32_t f = 0; f < count; f++)
+    names[f] = (struct named_function){
+        zinst_profile_string(profile, profile->functions[f].linkage_name), f};
+  qsort(names, count, sizeof *names, compare_named_functions);
+  return names;
+}
+
 uint64_t *zinst_inlined_executions(const struct zinst_profile *profile,
                                    const uint64_t *site_counts) {
   const uint32_t count = profile->function_count;
   uint64_t *inlined = calloc(count ? count : 1, sizeof *inlined);
-  struct named_function *names = malloc((count ? count : 1) * sizeof *names);
+  struct named_function *names = sorted_names(profile);
   if (!inlined || !names) {
     free(inlined);
     free(names);
     return NULL;
   }
-  for (uint32_t f = 0; f < count; f++)
-    names[f] = (struct named_function){
-        zinst_profile_string(profile, profile->functions[f].linkage_name), f};
-  qsort(names, count, sizeof *names, compare_named_functions);
   for (uint32_t s = 0; s < profile->site_count; s++) {
     const struct zinst_site_record *site = &profile->sites[s];
     if (!(site->flags & ZINST_SITE_INLINED) || site_counts[s] == 0)
       continue;
-    struct named_function key = {zinst_profile_string(profile, site->callee_linkage), 0};
-    const struct named_function *hit =
-        bsearch(&key, names, count, sizeof *names, compare_named_functions);
-    if (!hit)
-      continue; /* inlined everywhere: the function has no record of its own */
-    /* Equal linkage names (static functions of several modules) are
-     * adjacent: the one of the site's own module wins (a static callee
-     * lives in its caller's module), else the first. */
-    while (hit > names && strcmp(hit[-1].linkage_name, key.linkage_name) == 0)
-      hit--;
-    const struct named_function *chosen = hit;
-    for (const struct named_function *same = hit;
-         same < names + count && strcmp(same->linkage_name, key.linkage_name) == 0; same++)
-      if (profile->functions[same->function].module == site->module) {
-        chosen = same;
-        break;
-      }
-    inlined[chosen->function] += site_counts[s];
+    const uint32_t callee = find_by_linkage(
+        profile, names, count, zinst_profile_string(profile, site->callee_linkage), site->module);
+    if (callee != ZINST_NONE) /* else inlined everywhere: no record of its own */
+      inlined[callee] += site_counts[s];
   }
   free(names);
   return inlined;
+}
+
+uint32_t *zinst_site_callers(const struct zinst_profile *profile) {
+  uint32_t *callers = malloc((profile->site_count ? profile->site_count : 1) * sizeof *callers);
+  struct named_function *names = sorted_names(profile);
+  if (!callers || !names) {
+    free(callers);
+    free(names);
+    return NULL;
+  }
+  for (uint32_t s = 0; s < profile->site_count; s++)
+    callers[s] = find_by_linkage(profile, names, profile->function_count,
+                                 zinst_profile_string(profile, profile->sites[s].caller_linkage),
+                                 profile->sites[s].module);
+  free(names);
+  return callers;
 }

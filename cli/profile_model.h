@@ -58,6 +58,32 @@ int zinst_call_tree_build(const struct zinst_profile *profile, const uint32_t *t
 /* Release what `tree` owns and zero it. Safe on a zeroed tree. */
 void zinst_call_tree_free(struct zinst_call_tree *tree);
 
+/* ---- library code (FUNCTIONS flag ZINST_FUNCTION_LIBRARY) ---- */
+
+/* Display name of the pseudo-function of grouped library code. */
+#define ZINST_LIBRARY_GROUP_NAME "[library]"
+
+/* Is `function` an index of a function flagged as library code? */
+bool zinst_is_library_function(const struct zinst_profile *profile, uint32_t function);
+
+/*
+ * `tree` with library code grouped: every maximal run of library frames on
+ * a path (a library function and the library functions it calls) becomes
+ * one node of the pseudo-function profile->function_count, "[library]",
+ * under the nearest caller that is not library code (the root for code
+ * that runs before any user function, e.g. Zig's start code). Its calls
+ * are the calls into the run, its inclusive time the run's, its self time
+ * the sum of the run's frames' self times; user functions that library code
+ * calls back stay as its children. Runs under the same caller merge into
+ * one node. Returns 0 or -1 when out of memory; `out` is owned by the
+ * caller (zinst_call_tree_free) and does not point into `tree`. When
+ * `node_map` is not NULL (tree->node_count entries, the caller's), it
+ * receives for every node of `tree` the node of `out` that holds it.
+ */
+int zinst_call_tree_group_library(const struct zinst_profile *profile,
+                                  const struct zinst_call_tree *tree, struct zinst_call_tree *out,
+                                  uint32_t *node_map);
+
 struct zinst_flat_entry {
   uint32_t function;    /* index into profile->functions */
   uint64_t calls;       /* sum of calls over the function's nodes */
@@ -120,5 +146,14 @@ uint64_t *zinst_site_counts_sum(const struct zinst_profile *profile, const uint3
  */
 uint64_t *zinst_inlined_executions(const struct zinst_profile *profile,
                                    const uint64_t *site_counts);
+
+/*
+ * Per SITES record, the FUNCTIONS index of its caller (by linkage name, the
+ * site's module preferred), or ZINST_NONE when the caller has no record:
+ * it was itself inlined everywhere, so the site's code ran inside other
+ * functions. A new array of profile->site_count entries owned by the caller
+ * (free()), NULL when out of memory.
+ */
+uint32_t *zinst_site_callers(const struct zinst_profile *profile);
 
 #endif /* ZINST_PROFILE_MODEL_H */

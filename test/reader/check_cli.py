@@ -294,6 +294,139 @@ def case_inline_filters(zinst, sample, _):
     check("'--call-ns' wants nanoseconds" in r.stderr, r.stderr)
 
 
+def library_sample(sample):
+    """write_sample's "library" profile, written beside SAMPLE by its fixture."""
+    return os.path.join(os.path.dirname(sample), "sample-library.zinst")
+
+
+def table_from(out, header_start):
+    lines = out.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith(header_start))
+    return [line.rstrip() for line in lines[first:]]
+
+
+def case_library_report(zinst, sample, _):
+    path = library_sample(sample)
+    # Grouped: the four library functions are one row. Calls into library
+    # code from outside it: 1 (start) + 2 (sort) + 4 (format); self
+    # 100 + 150 + 150 + 60 + 40; total: start's 1000, counted once.
+    check(table_from(run(zinst, "report", path).stdout, "calls") == [
+        "calls  inlined  self ticks  self time  self %  total ticks  total time  \u00b1 total  mean/call  function                file:line",
+        "    7        0         500     500 ns   50.0%         1000     1.00 us    exact     143 ns  [library: 4 functions]",
+        "   40        0         200     200 ns   20.0%          200      200 ns    exact       5 ns  lessThan                main.zig:20",
+        "    4        0         200     200 ns   20.0%          300      300 ns    exact      75 ns  work                    main.zig:12",
+        "    1        0         100     100 ns   10.0%          900      900 ns    exact     900 ns  main                    main.zig:5",
+        "",
+        "Inlined everywhere (no calls of their own; their time is their callers'):",
+        "  std.math.order: 70 executions at 1 site",
+        "  square: 12 executions at 1 site",
+        "  tiny: 5 executions at 1 site",
+        "(library code grouped: 4 functions in one row; --show-library lists them)",
+    ], "grouped report:\n" + run(zinst, "report", path).stdout)
+    rows = [line.split() for line in
+            table_from(run(zinst, "report", "--show-library", path).stdout, "calls")[1:8]]
+    check(rows == [
+        ["40", "0", "200", "200", "ns", "20.0%", "200", "200", "ns", "exact", "5", "ns",
+         "lessThan", "main.zig:20"],
+        ["4", "0", "200", "200", "ns", "20.0%", "300", "300", "ns", "exact", "75", "ns",
+         "work", "main.zig:12"],
+        ["38", "0", "190", "190", "ns", "19.0%", "190", "190", "ns", "exact", "5", "ns",
+         "std.mem.swap", "/opt/zig/lib/std/mem.zig:30"],
+        ["2", "0", "150", "150", "ns", "15.0%", "500", "500", "ns", "exact", "250", "ns",
+         "std.sort.insertion", "/opt/zig/lib/std/sort.zig:10"],
+        ["1", "0", "100", "100", "ns", "10.0%", "900", "900", "ns", "exact", "900", "ns",
+         "main", "main.zig:5"],
+        ["1", "0", "100", "100", "ns", "10.0%", "1000", "1.00", "us", "exact", "1.00", "us",
+         "start.callMain", "/opt/zig/lib/std/start.zig:600"],
+        ["4", "0", "60", "60", "ns", "6.0%", "100", "100", "ns", "exact", "25", "ns",
+         "std.fmt.format", "/opt/zig/lib/std/fmt.zig:40"],
+    ], f"--show-library rows: {rows}")
+    out = run(zinst, "report", "--show-library", path).stdout
+    check("[library" not in out and "grouped" not in out, "--show-library groups nothing")
+    # JSON: every function, library code marked.
+    data = json.loads(run(zinst, "report", "--json", path).stdout)
+    got = sorted((f["name"], f["library"], f["calls"], f["self_ticks"]) for f in data["functions"])
+    check(got == [("lessThan", False, 40, 200), ("main", False, 1, 100),
+                  ("start.callMain", True, 1, 100), ("std.fmt.format", True, 4, 60),
+                  ("std.mem.swap", True, 38, 190), ("std.sort.insertion", True, 2, 150),
+                  ("work", False, 4, 200)], f"json: {got}")
+
+
+def case_library_tree(zinst, sample, _):
+    path = library_sample(sample)
+    out = run(zinst, "tree", path).stdout
+    check(table_from(out, "total %") == [
+        "total %  self %  calls  total time  \u00b1 total  function  file:line",
+        " 100.0%   10.0%      1     1.00 us    exact  [library]",
+        "  90.0%   10.0%      1      900 ns    exact    main  main.zig:5",
+        "  50.0%   30.0%      2      500 ns    exact      [library]",
+        "  20.0%   20.0%     40      200 ns    exact        lessThan  main.zig:20",
+        "  30.0%   20.0%      4      300 ns    exact      work  main.zig:12",
+        "                                                   [inlined] square  12 executions  at sample.c:14:3",
+        "  10.0%   10.0%      4      100 ns    exact        [library]",
+        "(70 inlined executions inside library code not shown; --show-library shows them)",
+        "(5 inlined executions in functions that were themselves inlined everywhere: see zinst report)",
+    ], f"grouped tree:\n{out}")
+    out = run(zinst, "tree", "--show-library", path).stdout
+    check(table_from(out, "total %") == [
+        "total %  self %  calls  total time  \u00b1 total  function  file:line",
+        " 100.0%   10.0%      1     1.00 us    exact  start.callMain  /opt/zig/lib/std/start.zig:600",
+        "  90.0%   10.0%      1      900 ns    exact    main  main.zig:5",
+        "  50.0%   15.0%      2      500 ns    exact      std.sort.insertion  /opt/zig/lib/std/sort.zig:10",
+        "                                                   [inlined] std.math.order  70 executions  at sample.c:11:3",
+        "  20.0%   20.0%     40      200 ns    exact        lessThan  main.zig:20",
+        "  15.0%   15.0%     30      150 ns    exact        std.mem.swap  /opt/zig/lib/std/mem.zig:30",
+        "  30.0%   20.0%      4      300 ns    exact      work  main.zig:12",
+        "                                                   [inlined] square  12 executions  at sample.c:14:3",
+        "  10.0%    6.0%      4      100 ns    exact        std.fmt.format  /opt/zig/lib/std/fmt.zig:40",
+        "   4.0%    4.0%      8       40 ns    exact          std.mem.swap  /opt/zig/lib/std/mem.zig:30",
+        "(5 inlined executions in functions that were themselves inlined everywhere: see zinst report)",
+    ], f"--show-library tree:\n{out}")
+    data = json.loads(run(zinst, "tree", "--json", path).stdout)
+    start = data["roots"][0]
+    check((start["name"], start["library"]) == ("start.callMain", True), f"json root: {start['name']}")
+    main = start["children"][0]
+    check((main["name"], main["library"]) == ("main", False), "json main")
+    sort = next(c for c in main["children"] if c["name"] == "std.sort.insertion")
+    check(sort["inlined"] == [{"name": "std.math.order", "linkage_name": "std.math.order",
+                               "executions": 70, "estimated": False, "site": "sample.c:11:3"}],
+          f"json sort inlined: {sort['inlined']}")
+    check(data["inlined_unplaced_executions"] == 5, "json unplaced")
+
+
+def case_library_flame(zinst, sample, _):
+    path = library_sample(sample)
+    svg = run(zinst, "flame", "-o", "-", path).stdout
+    names = re.findall(r'<g class="frame"[^>]*data-name="([^"]*)"', svg)
+    check(sorted(names) == sorted(["all (?)", "[library]", "main", "[library]", "lessThan",
+                                   "work", "[library]"]), f"grouped frames: {names}")
+    svg = run(zinst, "flame", "--show-library", "-o", "-", path).stdout
+    names = re.findall(r'<g class="frame"[^>]*data-name="([^"]*)"', svg)
+    check("[library]" not in names and names.count("std.mem.swap") == 2, f"frames: {names}")
+
+
+def case_tree_inlined(zinst, sample, _):
+    # compute has two contexts (main>compute: 10 calls, compute: 3 calls):
+    # the site's 52 executions are shared 40 / 12 by calls, marked '~'.
+    out = run(zinst, "tree", sample).stdout
+    lines = [line.strip() for line in out.splitlines() if "[inlined]" in line]
+    check(lines == ["[inlined] square  ~40 executions  at sample.c:22:3",
+                    "[inlined] square  ~12 executions  at sample.c:22:3"], f"inlined lines:\n{out}")
+    check("compute  sample.c:20\n" + " " * 49 + "[inlined] square  ~40" in out,
+          f"under main>compute, one level deeper:\n{out}")
+    # One thread: one context each, exact.
+    out = run(zinst, "tree", "--thread", "1002", sample).stdout
+    lines = [line.strip() for line in out.splitlines() if "[inlined]" in line]
+    check(lines == ["[inlined] square  12 executions  at sample.c:22:3"], f"--thread:\n{out}")
+    data = json.loads(run(zinst, "tree", "--json", sample).stdout)
+    compute = data["roots"][0]["children"][0]
+    check(compute["inlined"] == [{"name": "square", "linkage_name": "square", "executions": 40,
+                                  "estimated": True, "site": "sample.c:22:3"}],
+          f"json inlined: {compute['inlined']}")
+    check(data["roots"][1]["inlined"][0]["executions"] == 12, "json worker share")
+    check(data["roots"][0]["inlined"] == [], "main has no inlined site")
+
+
 CASES = {name[len("case_"):]: f for name, f in globals().items() if name.startswith("case_")}
 
 if __name__ == "__main__":
