@@ -4,6 +4,12 @@
 //!
 //!   zinst zig build-exe zig-integration/examples/rl_cartpole.zig -O ReleaseFast
 //!   ./rl_cartpole && zinst report rl_cartpole.zinst
+//!
+//! Zig compiles the whole program as one module and inlines small functions
+//! freely: in a file this size everything would end up inside std's thread
+//! entry. `noinline` keeps the environment step, the policy and the worker
+//! loop out of line, the shape they have in a real code base where they are
+//! bigger; `zinst tree` and `zinst inline` show what was inlined into them.
 const std = @import("std");
 
 const obs_size = 4;
@@ -43,7 +49,7 @@ const Env = struct {
     }
 
     /// One Euler step of the classic cart-pole physics; true when the episode ends.
-    fn step(self: *Env, action: usize) bool {
+    noinline fn step(self: *Env, action: usize) bool {
         const gravity = 9.8;
         const pole_mass = 0.1;
         const total_mass = 1.1;
@@ -90,7 +96,7 @@ const Policy = struct {
         return out;
     }
 
-    fn act(self: *const Policy, obs: [obs_size]f64, rng: *Rng) usize {
+    noinline fn act(self: *const Policy, obs: [obs_size]f64, rng: *Rng) usize {
         const probs = self.probabilities(obs);
         return if (rng.uniform() < probs[0]) 0 else 1;
     }
@@ -119,7 +125,7 @@ const Worker = struct {
     }
 
     /// REINFORCE: grad log pi(a_t|s_t) * G_t over one episode (reward 1 per step).
-    fn accumulate(self: *Worker, length: usize) void {
+    noinline fn accumulate(self: *Worker, length: usize) void {
         var ret: f64 = 0;
         var t = length;
         while (t > 0) {
@@ -134,7 +140,7 @@ const Worker = struct {
         }
     }
 
-    fn run(self: *Worker) void {
+    noinline fn run(self: *Worker) void {
         self.gradient = std.mem.zeroes([actions][obs_size]f64);
         self.total_length = 0;
         for (0..episodes_per_worker) |_| {
@@ -145,7 +151,7 @@ const Worker = struct {
     }
 };
 
-fn trainIteration(policy: *Policy, pool: *[workers]Worker) !f64 {
+noinline fn trainIteration(policy: *Policy, pool: *[workers]Worker) !f64 {
     var threads: [workers]std.Thread = undefined;
     for (pool, &threads) |*w, *t| t.* = try std.Thread.spawn(.{}, Worker.run, .{w});
     for (threads) |t| t.join();
