@@ -481,11 +481,10 @@ static int check_threads_and_nodes(struct parse_context *ctx, const struct zinst
     /* Every call timed: the inclusive total is measured, so it has no error
      * (the exclusive one may: it subtracts the children's estimates). */
     if (node->timed_calls == node->calls && node->inclusive_error_ticks != 0)
-      return fail_at(ctx,
-                     field_at(nodes, n, offsetof(struct zinst_node_record, inclusive_error_ticks)),
-                     "node %" PRIu32 " has every call timed but an inclusive error of %" PRIu64
-                     " ticks",
-                     n, node->inclusive_error_ticks);
+      return fail_at(
+          ctx, field_at(nodes, n, offsetof(struct zinst_node_record, inclusive_error_ticks)),
+          "node %" PRIu32 " has every call timed but an inclusive error of %" PRIu64 " ticks", n,
+          node->inclusive_error_ticks);
   }
   return 0;
 }

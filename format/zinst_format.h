@@ -48,10 +48,10 @@ struct zinst_file_header {
   uint32_t header_size;   /* sizeof(struct zinst_file_header) */
   uint32_t section_count; /* entries in the section table */
   uint64_t section_table_offset;
-  uint64_t file_size;     /* total size; a shorter file is truncated */
-  uint32_t checksum;      /* zinst_profile_checksum(): the whole file, this field as 0 */
-  uint32_t minor;         /* ZINST_PROFILE_MINOR of the producer */
-  uint8_t reserved[16];   /* zero */
+  uint64_t file_size;   /* total size; a shorter file is truncated */
+  uint32_t checksum;    /* zinst_profile_checksum(): the whole file, this field as 0 */
+  uint32_t minor;       /* ZINST_PROFILE_MINOR of the producer */
+  uint8_t reserved[16]; /* zero */
 };
 
 enum zinst_section_kind {
@@ -74,9 +74,9 @@ struct zinst_section_entry {
 };
 
 /* clock_flags */
-#define ZINST_CLOCK_TSC 0x1u           /* ticks are x86 rdtsc cycles */
-#define ZINST_CLOCK_TSC_INVARIANT 0x2u /* CPUID says the TSC is invariant */
-#define ZINST_CLOCK_NANOSECONDS 0x4u   /* ticks are CLOCK_MONOTONIC ns (fallback) */
+#define ZINST_CLOCK_TSC 0x1u             /* ticks are x86 rdtsc cycles */
+#define ZINST_CLOCK_TSC_INVARIANT 0x2u   /* CPUID says the TSC is invariant */
+#define ZINST_CLOCK_NANOSECONDS 0x4u     /* ticks are CLOCK_MONOTONIC ns (fallback) */
 #define ZINST_CLOCK_VIRTUAL_COUNTER 0x8u /* ticks are the aarch64 virtual counter */
 
 /* mode */
@@ -90,21 +90,21 @@ struct zinst_section_entry {
 
 struct zinst_process_record {
   uint64_t pid;
-  uint64_t start_unix_ns;  /* CLOCK_REALTIME when the runtime started */
-  uint64_t dump_unix_ns;   /* CLOCK_REALTIME when this file was produced */
-  uint64_t ticks_per_second; /* calibrated counter frequency; 0 = unknown */
-  uint64_t elapsed_ticks;  /* counter ticks from start to dump */
-  uint64_t elapsed_ns;     /* CLOCK_MONOTONIC ns from start to dump */
+  uint64_t start_unix_ns;        /* CLOCK_REALTIME when the runtime started */
+  uint64_t dump_unix_ns;         /* CLOCK_REALTIME when this file was produced */
+  uint64_t ticks_per_second;     /* calibrated counter frequency; 0 = unknown */
+  uint64_t elapsed_ticks;        /* counter ticks from start to dump */
+  uint64_t elapsed_ns;           /* CLOCK_MONOTONIC ns from start to dump */
   uint64_t depth_overflow_calls; /* calls made deeper than max_depth */
-  uint64_t lost_calls;     /* calls not recorded (node arena exhausted) */
-  uint32_t exe_path;       /* string offset */
-  uint32_t command_line;   /* string offset; arguments separated by spaces */
-  uint32_t hostname;       /* string offset */
-  uint32_t runtime_version; /* string offset, e.g. "zinst 0.1.0" */
-  uint32_t mode;           /* ZINST_MODE_* */
-  uint32_t clock_flags;    /* ZINST_CLOCK_* */
-  uint32_t max_depth;      /* shadow stack bound in force */
-  uint32_t dump_reason;    /* ZINST_DUMP_* */
+  uint64_t lost_calls;           /* calls not recorded (node arena exhausted) */
+  uint32_t exe_path;             /* string offset */
+  uint32_t command_line;         /* string offset; arguments separated by spaces */
+  uint32_t hostname;             /* string offset */
+  uint32_t runtime_version;      /* string offset, e.g. "zinst 0.1.0" */
+  uint32_t mode;                 /* ZINST_MODE_* */
+  uint32_t clock_flags;          /* ZINST_CLOCK_* */
+  uint32_t max_depth;            /* shadow stack bound in force */
+  uint32_t dump_reason;          /* ZINST_DUMP_* */
   /* Time mode: 1 in sample_interval activations (on average) beyond the
    * first exact_calls_per_context calls of each context is timed; 1 = every
    * activation (exact). Both 0 in count mode. */
@@ -119,7 +119,7 @@ struct zinst_module_record {
   uint32_t name;           /* string offset: source file the module was compiled from */
   uint32_t first_function; /* index into FUNCTIONS */
   uint32_t function_count;
-  uint32_t flags;          /* ZINST_MODULE_* */
+  uint32_t flags; /* ZINST_MODULE_* */
 };
 
 /* function flags */
@@ -141,12 +141,12 @@ struct zinst_function_record {
 #define ZINST_THREAD_MAIN 0x4u   /* the process's main thread */
 
 struct zinst_thread_record {
-  uint64_t tid;            /* kernel thread id (gettid); 0 for a merged record */
-  uint32_t name;           /* string offset; thread name if known */
-  uint32_t flags;          /* ZINST_THREAD_* */
-  uint32_t first_node;     /* index into NODES */
-  uint32_t node_count;     /* this thread's nodes are [first_node, first_node + node_count) */
-  uint32_t thread_count;   /* threads summed into this record (1 unless MERGED) */
+  uint64_t tid;          /* kernel thread id (gettid); 0 for a merged record */
+  uint32_t name;         /* string offset; thread name if known */
+  uint32_t flags;        /* ZINST_THREAD_* */
+  uint32_t first_node;   /* index into NODES */
+  uint32_t node_count;   /* this thread's nodes are [first_node, first_node + node_count) */
+  uint32_t thread_count; /* threads summed into this record (1 unless MERGED) */
   uint32_t reserved;
 };
 

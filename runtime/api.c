@@ -73,8 +73,8 @@ static void load_config(void) {
       env_setting("ZINST_MAX_THREADS", ZINST_DEFAULT_MAX_THREADS, 0, 1u << 20);
   zinst_config.max_nodes =
       env_setting("ZINST_MAX_NODES", ZINST_DEFAULT_MAX_NODES, 1, ZINST_LIMIT_MAX_NODES);
-  zinst_config.sample_interval = env_setting("ZINST_SAMPLE", ZINST_DEFAULT_SAMPLE_INTERVAL, 1,
-                                             ZINST_LIMIT_SAMPLE_INTERVAL);
+  zinst_config.sample_interval =
+      env_setting("ZINST_SAMPLE", ZINST_DEFAULT_SAMPLE_INTERVAL, 1, ZINST_LIMIT_SAMPLE_INTERVAL);
   zinst_config.exact_calls = ZINST_EXACT_CALLS;
   const char *verbose = getenv("ZINST_VERBOSE");
   zinst_config.verbose = verbose && strcmp(verbose, "1") == 0;

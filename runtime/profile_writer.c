@@ -244,8 +244,8 @@ static struct node_estimate estimate_node(const struct zinst_tree_node *node) {
     if (!(sample_variance > 0))
       sample_variance = 0;
     e.inclusive = ticks_from_double(exact + sampled * unmeasured_share / dn);
-    e.variance = unmeasured_share * unmeasured_share * sample_variance / dn *
-                 (1 - dn / unmeasured_share);
+    e.variance =
+        unmeasured_share * unmeasured_share * sample_variance / dn * (1 - dn / unmeasured_share);
     return e;
   }
   const uint64_t timed = exact_calls + n;
@@ -481,8 +481,7 @@ int zinst_build_profile_image(const struct zinst_snapshot *s, void **image_out, 
   header->section_count = SECTION_COUNT;
   header->section_table_offset = sizeof *header;
   header->file_size = file_size;
-  header->checksum =
-      zinst_profile_checksum(image, file_size);
+  header->checksum = zinst_profile_checksum(image, file_size);
 
   free(child_ticks);
   free(child_variance);

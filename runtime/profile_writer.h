@@ -77,7 +77,7 @@ struct zinst_snapshot {
   uint32_t mode;        /* ZINST_MODE_* */
   uint32_t clock_flags; /* ZINST_CLOCK_* */
   uint32_t max_depth;
-  uint32_t dump_reason; /* ZINST_DUMP_* */
+  uint32_t dump_reason;             /* ZINST_DUMP_* */
   uint32_t sample_interval;         /* R (1 = exact); 0 in count mode */
   uint32_t exact_calls_per_context; /* K; 0 in count mode */
   const struct zinst_snapshot_function *functions;

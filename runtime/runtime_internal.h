@@ -37,15 +37,15 @@
 /* Settings and clock origin, fixed by zinst_runtime_init() before any
  * thread state exists and read-only afterwards. */
 struct zinst_config {
-  uint32_t mode;        /* ZINST_MODE_* from ZINST_MODE */
-  uint32_t max_depth;   /* ZINST_MAX_DEPTH: shadow-stack frames per thread */
-  uint32_t max_threads; /* ZINST_MAX_THREADS: exited threads kept separate */
-  uint32_t max_nodes;   /* ZINST_MAX_NODES: contexts per thread */
-  uint32_t clock_flags; /* ZINST_CLOCK_* */
+  uint32_t mode;            /* ZINST_MODE_* from ZINST_MODE */
+  uint32_t max_depth;       /* ZINST_MAX_DEPTH: shadow-stack frames per thread */
+  uint32_t max_threads;     /* ZINST_MAX_THREADS: exited threads kept separate */
+  uint32_t max_nodes;       /* ZINST_MAX_NODES: contexts per thread */
+  uint32_t clock_flags;     /* ZINST_CLOCK_* */
   uint32_t sample_interval; /* ZINST_SAMPLE: R, 1 = time every activation */
   uint32_t exact_calls;     /* K: the first K calls of each context are timed */
-  int verbose;          /* ZINST_VERBOSE=1 */
-  uint64_t start_ticks; /* zinst_read_ticks() at start */
+  int verbose;              /* ZINST_VERBOSE=1 */
+  uint64_t start_ticks;     /* zinst_read_ticks() at start */
   uint64_t start_mono_ns;
   uint64_t start_unix_ns;
 };

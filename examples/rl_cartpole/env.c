@@ -17,8 +17,8 @@ int env_step(struct cartpole *env, int action, double *reward) {
   const double force = action ? 10.0 : -10.0, tau = 0.02;
   double total_mass = cart_mass + pole_mass;
   double cos_t = cos(env->theta), sin_t = sin(env->theta);
-  double temp = (force + pole_mass * half_length * env->theta_dot * env->theta_dot * sin_t) /
-                total_mass;
+  double temp =
+      (force + pole_mass * half_length * env->theta_dot * env->theta_dot * sin_t) / total_mass;
   double theta_acc = (gravity * sin_t - cos_t * temp) /
                      (half_length * (4.0 / 3.0 - pole_mass * cos_t * cos_t / total_mass));
   double x_acc = temp - pole_mass * half_length * theta_acc * cos_t / total_mass;
