@@ -335,9 +335,9 @@ static void print_inlined_everywhere(FILE *out, const struct zinst_profile *prof
     fputs("\nInlined everywhere (no calls of their own; their time is their callers'):\n", out);
   for (uint32_t k = 0; k < count; k++) {
     char executions[ZINST_UNIT_BUFFER];
-    fprintf(out, "  %s: %s executions at %" PRIu32 " site%s\n", list[k].name,
-            zinst_format_count(list[k].executions, executions, sizeof executions), list[k].sites,
-            list[k].sites == 1 ? "" : "s");
+    fprintf(out, "  %s: %s execution%s at %" PRIu32 " site%s\n", list[k].name,
+            zinst_format_count(list[k].executions, executions, sizeof executions),
+            list[k].executions == 1 ? "" : "s", list[k].sites, list[k].sites == 1 ? "" : "s");
   }
   free(list);
 }
