@@ -101,6 +101,13 @@ int zinst_parse_percent(const char *command, const char *option, const char *tex
   return 0;
 }
 
+int zinst_take_profile_argument(const char *command, const char **path, const char *value) {
+  if (*path)
+    return zinst_usage_error(command, "one PROFILE expected, got '%s' and '%s'", *path, value);
+  *path = value;
+  return ZINST_EXIT_OK;
+}
+
 int zinst_load_profile_or_complain(const char *path, struct zinst_profile *profile) {
   char message[1024];
   const char *real_path = strcmp(path, "-") == 0 ? "/dev/stdin" : path;

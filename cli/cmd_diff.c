@@ -476,11 +476,6 @@ static int print_json(const struct diff_state *s, char **paths, uint32_t base_fi
   return status;
 }
 
-static const char *base_name(const char *path) {
-  const char *slash = strrchr(path, '/');
-  return slash ? slash + 1 : path;
-}
-
 /* The differential flame graph: NEW's mean shape, colored by the change of self. */
 static int write_diff_flame(const struct diff_state *s, const char *path, char **paths,
                             uint32_t new_first) {
@@ -531,7 +526,7 @@ static int write_diff_flame(const struct diff_state *s, const char *path, char *
   }
   char *subtitle =
       zinst_strdup_printf("width: %s of %s%s; red: %s grew, blue: shrank, grey: within noise",
-                          metric_names[metric], base_name(paths[new_first]),
+                          metric_names[metric], zinst_base_name(paths[new_first]),
                           s->new_runs > 1 ? " (mean of the runs)" : "", metric_names[metric]);
   struct zinst_output output;
   if (status == 0 && subtitle && zinst_output_open(&output, "diff", path) == 0) {

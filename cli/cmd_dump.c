@@ -160,9 +160,8 @@ int zinst_cmd_dump(int argc, char **argv) {
       fputs(help_text, stdout);
       return ZINST_EXIT_OK;
     }
-    if (path)
-      return zinst_usage_error("dump", "one PROFILE expected, got '%s' and '%s'", path, value);
-    path = value;
+    if (zinst_take_profile_argument("dump", &path, value) != ZINST_EXIT_OK)
+      return ZINST_EXIT_USAGE;
   }
   if (!path)
     return zinst_usage_error("dump", "missing PROFILE");

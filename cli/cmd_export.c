@@ -516,10 +516,8 @@ int zinst_cmd_export(int argc, char **argv) {
       options.has_thread = true;
       break;
     case ZINST_ARG_POSITIONAL:
-      if (options.path)
-        return zinst_usage_error("export", "one PROFILE expected, got '%s' and '%s'", options.path,
-                                 value);
-      options.path = value;
+      if (zinst_take_profile_argument("export", &options.path, value) != ZINST_EXIT_OK)
+        return ZINST_EXIT_USAGE;
       break;
     }
   }

@@ -104,11 +104,6 @@ static char *node_details(const struct zinst_profile *profile, const struct zins
   return text;
 }
 
-static const char *base_name(const char *path) {
-  const char *slash = strrchr(path, '/');
-  return slash ? slash + 1 : path;
-}
-
 /* Frames of `tree` in `graph` (which holds just the root); -1 when out of memory. */
 static int build_graph(const struct zinst_profile *profile, const struct zinst_call_tree *tree,
                        bool by_calls, struct zinst_flame_graph *graph) {
@@ -161,7 +156,7 @@ static int run_flame(const struct zinst_profile *profile, const struct flame_opt
     fprintf(stderr, "zinst flame: out of memory\n");
     return ZINST_EXIT_FAILURE;
   }
-  const char *program = base_name(zinst_profile_string(profile, profile->process.exe_path));
+  const char *program = zinst_base_name(zinst_profile_string(profile, profile->process.exe_path));
   char *root_name = zinst_strdup_printf("all (%s)", program[0] ? program : "?");
   char elapsed[ZINST_UNIT_BUFFER];
   zinst_format_duration((double)profile->process.elapsed_ns, elapsed, sizeof elapsed);
@@ -169,7 +164,7 @@ static int run_flame(const struct zinst_profile *profile, const struct flame_opt
                                            profile->thread_count, tree.total_calls, elapsed);
   char *title = options->title ? NULL : zinst_strdup_printf("%s", program[0] ? program : "?");
   char *subtitle = zinst_strdup_printf(
-      "%s, width: %s%s", base_name(options->path),
+      "%s, width: %s%s", zinst_base_name(options->path),
       options->by_calls ? "calls in the subtree" : "cycles in the subtree",
       profile->process.sample_interval > 1 ? " (sampled timing: estimates)" : "");
   struct zinst_flame_graph graph = {0};
@@ -296,10 +291,8 @@ int zinst_cmd_flame(int argc, char **argv) {
       options.title = value;
       break;
     case ZINST_ARG_POSITIONAL:
-      if (options.path)
-        return zinst_usage_error("flame", "one PROFILE expected, got '%s' and '%s'", options.path,
-                                 value);
-      options.path = value;
+      if (zinst_take_profile_argument("flame", &options.path, value) != ZINST_EXIT_OK)
+        return ZINST_EXIT_USAGE;
       break;
     }
   }

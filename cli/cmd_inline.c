@@ -623,10 +623,8 @@ int zinst_cmd_inline(int argc, char **argv) {
         return ZINST_EXIT_USAGE;
       break;
     case ZINST_ARG_POSITIONAL:
-      if (options.path)
-        return zinst_usage_error("inline", "one PROFILE expected, got '%s' and '%s'", options.path,
-                                 value);
-      options.path = value;
+      if (zinst_take_profile_argument("inline", &options.path, value) != ZINST_EXIT_OK)
+        return ZINST_EXIT_USAGE;
       break;
     }
   }

@@ -735,10 +735,8 @@ int zinst_cmd_tree(int argc, char **argv) {
       options.show_library = true;
       break;
     case ZINST_ARG_POSITIONAL:
-      if (options.path)
-        return zinst_usage_error("tree", "one PROFILE expected, got '%s' and '%s'", options.path,
-                                 value);
-      options.path = value;
+      if (zinst_take_profile_argument("tree", &options.path, value) != ZINST_EXIT_OK)
+        return ZINST_EXIT_USAGE;
       break;
     }
   }

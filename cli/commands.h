@@ -78,6 +78,11 @@ int zinst_parse_percent(const char *command, const char *option, const char *tex
  */
 int zinst_load_profile_or_complain(const char *path, struct zinst_profile *profile);
 
+/* Takes `value`, a positional argument, as the command's one PROFILE into
+ * *path (which points into argv). Returns ZINST_EXIT_OK, or, when a PROFILE
+ * was already given, the usage error's status after saying so. */
+int zinst_take_profile_argument(const char *command, const char **path, const char *value);
+
 /*
  * Indices of the threads whose tid is `tid` (all threads when !has_tid) in a
  * new array owned by the caller (*threads, *count). A tid that matches no

@@ -232,3 +232,8 @@ char **zinst_unique_function_labels(const struct zinst_profile *profile) {
   }
   return labels;
 }
+
+const char *zinst_base_name(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return slash ? slash + 1 : path;
+}

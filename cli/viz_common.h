@@ -72,4 +72,7 @@ uint32_t zinst_string_map_get(const struct zinst_string_map *map, const char *ke
 uint32_t zinst_string_map_put(struct zinst_string_map *map, const char *key, uint32_t value);
 void zinst_string_map_free(struct zinst_string_map *map);
 
+/* The last component of `path` (a pointer into it). */
+const char *zinst_base_name(const char *path);
+
 #endif /* ZINST_VIZ_COMMON_H */
