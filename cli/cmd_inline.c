@@ -10,7 +10,8 @@
  * Sections, each ranked by run-time counts:
  *  - hot sites NOT inlined: calls, the inliner's cost against its threshold
  *    and by how much it missed, the reason, and what the calls cost
- *    (calls x --call-ns): the candidates for `inline`, always_inline or a
+ *    (calls x the cost of one call, as the runtime measured it on the
+ *    profiled machine, or --call-ns): the candidates for `inline`, always_inline or a
  *    smaller callee;
  *  - large inlined sites that ran rarely: callee size bought for little;
  *  - per callee: sites inlined and not, executions inlined and called.
@@ -50,8 +51,9 @@ struct inline_options {
   bool json;
   bool has_thread;
   uint64_t thread;
-  double call_ns;      /* assumed cost of one call + return, for the estimate */
-  double cold_percent; /* inlined sites below this % of the hottest site are cold */
+  double call_ns;             /* cost of one call + return, for the estimate; < 0: unset */
+  const char *call_ns_source; /* "measured", "option" or "assumed" */
+  double cold_percent;        /* inlined sites below this % of the hottest site are cold */
   const char *path;
 };
 
@@ -84,7 +86,8 @@ static const char help_text[] =
     "  --top N          rows per section (default 10, 0 = all)\n"
     "  --all            one table of every site, inlined or not, by count\n"
     "  --thread TID     only the thread(s) with this kernel thread id\n"
-    "  --call-ns NS     cost of one call and return, for the estimate (default 2)\n"
+    "  --call-ns NS     cost of one call and return, for the estimate (default:\n"
+    "                   as measured by the runtime; 2 if the profile has none)\n"
     "  --cold PCT       inlined sites below PCT% of the hottest site's count are\n"
     "                   cold (default 0.1)\n"
     "  --json           every selected site and the per-callee summary\n"
@@ -257,7 +260,11 @@ static void print_not_inlined(FILE *out, const struct site_row *rows, uint32_t c
     free(pair);
     shown++;
   }
-  fprintf(out, "\nHot call sites NOT inlined (calls x %.3g ns per call):\n", options->call_ns);
+  fprintf(out, "\nHot call sites NOT inlined (calls x %.3g ns per call, %s):\n", options->call_ns,
+          strcmp(options->call_ns_source, "measured") == 0 ? "measured on the profiled machine"
+          : strcmp(options->call_ns_source, "option") == 0
+              ? "from --call-ns"
+              : "assumed: the profile has no measurement");
   if (listed == 0)
     fputs("  none\n", out);
   else
@@ -503,6 +510,8 @@ static int run_inline(const struct zinst_profile *profile, const struct inline_o
     zinst_json_profile_object(&json, options->path, profile);
     zinst_json_key(&json, "call_ns");
     zinst_json_double(&json, options->call_ns);
+    zinst_json_key(&json, "call_ns_source");
+    zinst_json_string(&json, options->call_ns_source);
     zinst_json_key(&json, "sites");
     json_rows(&json, rows, selected, options);
     zinst_json_key(&json, "callees");
@@ -533,9 +542,9 @@ static int run_inline(const struct zinst_profile *profile, const struct inline_o
   uint32_t counted = 0;
   for (uint32_t s = 0; s < profile->site_count; s++)
     counted += (profile->sites[s].flags & ZINST_SITE_COUNTED) != 0;
-  printf("inlining: %" PRIu32 " sites decided (%" PRIu32 " counted), %" PRIu32
+  printf("inlining: %" PRIu32 " %s decided (%" PRIu32 " counted), %" PRIu32
          " shown after filters\n",
-         profile->site_count, counted, selected);
+         profile->site_count, profile->site_count == 1 ? "site" : "sites", counted, selected);
   if (profile->site_count == 0)
     printf("no inlining decisions in this profile: build with -O1 or higher and the zinst "
            "plugin of this version\n");
@@ -570,7 +579,7 @@ int zinst_cmd_inline(int argc, char **argv) {
       {"cold", true, OPT_COLD},
       {NULL, false, 0},
   };
-  struct inline_options options = {.top = 10, .call_ns = 2.0, .cold_percent = 0.1};
+  struct inline_options options = {.top = 10, .call_ns = -1, .cold_percent = 0.1};
   struct zinst_arg_parser parser;
   zinst_args_init(&parser, "inline", argc, argv);
   const char *value;
@@ -616,6 +625,7 @@ int zinst_cmd_inline(int argc, char **argv) {
       if (!end || *end || !(options.call_ns >= 0) || options.call_ns > 1e9)
         return zinst_usage_error("inline", "option '--call-ns' wants nanoseconds >= 0, got '%s'",
                                  value);
+      options.call_ns_source = "option";
       break;
     }
     case OPT_COLD:
@@ -633,6 +643,11 @@ int zinst_cmd_inline(int argc, char **argv) {
   struct zinst_profile profile;
   if (zinst_load_profile_or_complain(options.path, &profile) != 0)
     return ZINST_EXIT_FAILURE;
+  if (options.call_ns < 0) {
+    const uint32_t measured_ps = profile.process.call_cost_ps;
+    options.call_ns = measured_ps ? measured_ps / 1000.0 : 2.0;
+    options.call_ns_source = measured_ps ? "measured" : "assumed";
+  }
   const int status = run_inline(&profile, &options);
   zinst_profile_free(&profile);
   return status;

@@ -41,9 +41,12 @@ struct section_slot {
   struct zinst_section_entry entry;
 };
 
-static const uint32_t known_record_size[KIND_LIMIT] = {
+/* The smallest record of each section this reader accepts: the size in the
+ * oldest minor revision of this version. Fields appended later read as 0
+ * from a file whose records end before them (copy_records). */
+static const uint32_t minimum_record_size[KIND_LIMIT] = {
     [ZINST_SECTION_STRINGS] = 1,
-    [ZINST_SECTION_PROCESS] = sizeof(struct zinst_process_record),
+    [ZINST_SECTION_PROCESS] = ZINST_PROCESS_RECORD_SIZE_2_0,
     [ZINST_SECTION_MODULES] = sizeof(struct zinst_module_record),
     [ZINST_SECTION_FUNCTIONS] = sizeof(struct zinst_function_record),
     [ZINST_SECTION_THREADS] = sizeof(struct zinst_thread_record),
@@ -212,7 +215,7 @@ static int check_section_table(struct parse_context *ctx, const struct zinst_fil
     if (slot->present)
       return fail_at(ctx, at, "section %" PRIu32 " (%s) duplicates section %" PRIu32, i, name,
                      slot->table_index);
-    const uint32_t known = known_record_size[entry.kind];
+    const uint32_t known = minimum_record_size[entry.kind];
     if (entry.kind == ZINST_SECTION_STRINGS && entry.entry_size != 1)
       return fail_at(ctx, at, "section %" PRIu32 " (%s) has entry_size %" PRIu32 ", must be 1", i,
                      name, entry.entry_size);
@@ -301,15 +304,21 @@ static int check_section_table(struct parse_context *ctx, const struct zinst_fil
   return 0;
 }
 
-/* Copy `count` records of `record_size` bytes, `stride` apart, from the file. */
+/* Copy a section's records into an array of `record_size`-byte records: the
+ * file's records are entry_size bytes apart; a newer producer's longer
+ * record loses its tail, an older producer's shorter one (never below
+ * minimum_record_size) gets its missing fields as 0. */
 static void copy_records(const struct parse_context *ctx, const struct section_slot *slot,
                          void *dest, size_t record_size) {
   if (!slot->present)
     return;
   unsigned char *out = dest;
-  for (uint64_t i = 0; i < slot->entry.count; i++)
+  const size_t kept = slot->entry.entry_size < record_size ? slot->entry.entry_size : record_size;
+  for (uint64_t i = 0; i < slot->entry.count; i++) {
     memcpy(out + i * record_size, ctx->data + slot->entry.offset + i * slot->entry.entry_size,
-           record_size);
+           kept);
+    memset(out + i * record_size + kept, 0, record_size - kept);
+  }
 }
 
 /* File offset of field `field_offset` in record `index` of a section. */

@@ -27,12 +27,13 @@
 #ifndef ZINST_FORMAT_H
 #define ZINST_FORMAT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define ZINST_PROFILE_MAGIC "ZINSTPRF" /* 8 bytes, no NUL stored */
 #define ZINST_PROFILE_MAGIC_SIZE 8
 #define ZINST_PROFILE_VERSION 2u
-#define ZINST_PROFILE_MINOR 0u
+#define ZINST_PROFILE_MINOR 1u /* 1: PROCESS call_cost_ps */
 /* Written as a native uint32_t: reads back as this value only when the
  * reader has the producer's byte order. */
 #define ZINST_BYTE_ORDER_MARK 0x01020304u
@@ -110,7 +111,16 @@ struct zinst_process_record {
    * activation (exact). Both 0 in count mode. */
   uint32_t sample_interval;
   uint32_t exact_calls_per_context;
+  /* Minor 1 (absent, read as 0, in minor 0 files; ZINST_PROCESS_RECORD_SIZE_2_0
+   * bytes). What one call that stays a call costs on this machine (call,
+   * return, the callee's prologue and epilogue), measured by the runtime at
+   * the dump, in picoseconds; 0 = not measured. The inline report prices
+   * non-inlined calls with it. */
+  uint32_t call_cost_ps;
+  uint32_t reserved; /* zero */
 };
+/* PROCESS records of minor 0 end before call_cost_ps. */
+#define ZINST_PROCESS_RECORD_SIZE_2_0 104u
 
 /* module flags */
 #define ZINST_MODULE_UNLOADED 0x1u /* dlclose'd before the dump */
@@ -228,7 +238,10 @@ struct zinst_site_count_record {
 #endif
 ZINST_FORMAT_ASSERT(sizeof(struct zinst_file_header) == 64, "header is 64 bytes");
 ZINST_FORMAT_ASSERT(sizeof(struct zinst_section_entry) == 32, "section entry is 32 bytes");
-ZINST_FORMAT_ASSERT(sizeof(struct zinst_process_record) == 104, "process record is 104 bytes");
+ZINST_FORMAT_ASSERT(sizeof(struct zinst_process_record) == 112, "process record is 112 bytes");
+ZINST_FORMAT_ASSERT(offsetof(struct zinst_process_record, call_cost_ps) ==
+                        ZINST_PROCESS_RECORD_SIZE_2_0,
+                    "minor 1 appends call_cost_ps to the minor 0 record");
 ZINST_FORMAT_ASSERT(sizeof(struct zinst_module_record) == 16, "module record is 16 bytes");
 ZINST_FORMAT_ASSERT(sizeof(struct zinst_function_record) == 24, "function record is 24 bytes");
 ZINST_FORMAT_ASSERT(sizeof(struct zinst_thread_record) == 32, "thread record is 32 bytes");

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "zinst.h"
 
+#include "call_cost.h"
 #include "cycle_counter.h"
 #include "module_registry.h"
 #include "profile_output.h"
@@ -233,6 +234,7 @@ int zinst_dump_with_reason(const char *path, uint32_t reason) {
   uint64_t now;
   uint32_t contexts = 0;
   measure_clock(&snapshot, &now);
+  snapshot.call_cost_ps = zinst_call_cost_ps(snapshot.ticks_per_second);
   snapshot.dump_unix_ns = zinst_realtime_ns();
   zinst_runtime_lock();
   if (zinst_registry_fill_snapshot(&snapshot) != 0 ||

@@ -400,6 +400,7 @@ int zinst_build_profile_image(const struct zinst_snapshot *s, void **image_out, 
       .dump_reason = s->dump_reason,
       .sample_interval = s->sample_interval,
       .exact_calls_per_context = s->exact_calls_per_context,
+      .call_cost_ps = s->call_cost_ps,
   };
   struct zinst_module_record *modules = (void *)(image + sections[1].offset);
   for (uint32_t m = 0; m < s->module_count; m++)

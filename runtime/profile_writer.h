@@ -80,6 +80,7 @@ struct zinst_snapshot {
   uint32_t dump_reason;             /* ZINST_DUMP_* */
   uint32_t sample_interval;         /* R (1 = exact); 0 in count mode */
   uint32_t exact_calls_per_context; /* K; 0 in count mode */
+  uint32_t call_cost_ps;            /* one non-inlined call; 0 = not measured */
   const struct zinst_snapshot_function *functions;
   uint32_t function_count;
   const struct zinst_snapshot_module *modules;

@@ -12,7 +12,9 @@ major=${ZINST_LLVM_MAJOR:-19}
 zinst="$top/build/llvm-$major/bin/zinst"
 out="$top/build/demo"
 mkdir -p "$out"
-"$zinst" cc -O2 -g "$top"/examples/rl_cartpole/*.c -lm -o "$out/rl_cartpole"
+# Relative source paths, so that the profile names files as the reader of the
+# README sees them in the tree.
+(cd "$top" && "$zinst" cc -O2 -g examples/rl_cartpole/*.c -lm -o "$out/rl_cartpole")
 (cd "$out" && ZINST_OUTPUT="$out/rl_cartpole.zinst" ./rl_cartpole)
 echo
 echo "\$ zinst report build/demo/rl_cartpole.zinst"

@@ -335,6 +335,15 @@ def case_inline_counts(env):
         by_add1[add1] = slow
     # main: work(10) + work(3) -> 5 x 13 add1, slow 2 + 1; workers: 3 x work(n).
     expect_eq("per-thread add1 and slow", by_add1, {65: 3, 300: 6, 450: 6, 600: 6})
+    # Calls through the slow() sites are priced at the runtime's own
+    # measurement of a call on this machine.
+    data = json.loads(env.run([env.zinst, "inline", "--json", profile]).stdout)
+    expect_eq("call cost source", data["call_ns_source"], "measured")
+    expect(0 < data["call_ns"] < 100, "measured call cost %r ns within (0, 100)" % data["call_ns"])
+    slow_sites = [s for s in data["sites"] if s["callee"] == "slow"]
+    expect_eq("slow sites priced at the measured cost",
+              sorted(s["estimated_call_ns"] for s in slow_sites),
+              sorted(s["count"] * data["call_ns"] for s in slow_sites))
 
 
 def case_inline_conservation(env):

@@ -92,9 +92,11 @@ struct layout {
 unsigned char *tp_serialize(const struct test_profile *tp, size_t *size) {
   const uint32_t extra = tp->extra_record_bytes;
   static const uint64_t unknown_payload = 0x0123456789abcdefULL;
+  const uint32_t process_size =
+      tp->process_minor0 ? ZINST_PROCESS_RECORD_SIZE_2_0 : (uint32_t)sizeof tp->process;
   struct layout sections[] = {
       {ZINST_SECTION_STRINGS, tp->strings, tp->strings_size, 1, 1},
-      {ZINST_SECTION_PROCESS, &tp->process, 1, sizeof tp->process, sizeof tp->process + extra},
+      {ZINST_SECTION_PROCESS, &tp->process, 1, process_size, process_size + extra},
       {ZINST_SECTION_MODULES, tp->modules, tp->module_count, sizeof tp->modules[0],
        sizeof tp->modules[0] + extra},
       {ZINST_SECTION_FUNCTIONS, tp->functions, tp->function_count, sizeof tp->functions[0],

@@ -37,6 +37,7 @@ struct test_profile {
   uint32_t extra_record_bytes; /* appended to every array record: a newer producer */
   bool with_unknown_section;   /* add a section of kind TP_UNKNOWN_KIND */
   bool table_first;            /* section table right after the header (else at the end) */
+  bool process_minor0;         /* PROCESS as a minor 0 producer wrote it (no call_cost_ps) */
 };
 
 /* Empty profile: STRINGS holds "" at offset 0, a time-mode process record

@@ -94,6 +94,26 @@ static void test_forward_compatible_layout(void) {
   free(data);
 }
 
+/* A minor 0 file: its PROCESS record ends before call_cost_ps, which reads
+ * back as 0 ("not measured"); everything before it is kept. */
+static void test_minor0_process_record(void) {
+  struct test_profile tp;
+  tp_sample(&tp);
+  tp.process.call_cost_ps = 1234; /* not written: the record is cut before it */
+  tp.process_minor0 = true;
+  size_t size;
+  unsigned char *data = tp_serialize(&tp, &size);
+  struct zinst_profile profile;
+  char err[256] = "";
+  CHECK(zinst_profile_parse(data, size, &profile, err, sizeof err) == 0);
+  CHECK_STR(err, "");
+  CHECK_EQ_U64(profile.process.call_cost_ps, 0);
+  CHECK_EQ_U64(profile.process.pid, 4242);
+  CHECK_EQ_U64(profile.process.exact_calls_per_context, 16);
+  zinst_profile_free(&profile);
+  free(data);
+}
+
 static void test_every_truncation_is_refused(void) {
   struct test_profile tp;
   tp_sample(&tp);
@@ -396,7 +416,7 @@ static const struct damage damages[] = {
     {"table misaligned", table_misaligned, "section table offset 68 is not 8-byte aligned"},
     {"section offset past end", section_offset_past_end, "section 3 (FUNCTIONS) starts at"},
     {"section size past end", section_size_past_end,
-     "section 3 (FUNCTIONS) extends to 24512, past the end of the file (1608 bytes)"},
+     "section 3 (FUNCTIONS) extends to 24520, past the end of the file (1616 bytes)"},
     {"count x entry_size overflows", section_size_overflows,
      "section 3 (FUNCTIONS): count 4611686018427387904 x entry_size 24 overflows 64 bits"},
     {"offset + size overflows", section_end_overflows, "overflows 64 bits"},
@@ -554,6 +574,7 @@ static void test_error_buffer_edge_cases(void) {
 int main(void) {
   test_valid_profile_reads_back();
   test_forward_compatible_layout();
+  test_minor0_process_record();
   test_every_truncation_is_refused();
   test_every_bit_flip_is_refused(false);
   test_every_bit_flip_is_refused(true);
