@@ -178,11 +178,14 @@ char *zinst_function_location(const struct zinst_profile *profile, uint32_t func
     return zinst_strdup_printf("%s", "");
   const struct zinst_function_record *f = &profile->functions[function];
   const char *file = zinst_display_path(zinst_profile_string(profile, f->file));
+  /* A zone is a region the program marked, not a function: say so
+   * wherever its place is shown. */
+  const char *kind = (f->flags & ZINST_FUNCTION_ZONE) ? "zone at " : "";
   if (file[0] == '\0')
-    return zinst_strdup_printf("?");
+    return zinst_strdup_printf("%s?", kind);
   if (f->line == 0)
-    return zinst_strdup_printf("%s", file);
-  return zinst_strdup_printf("%s:%" PRIu32, file, f->line);
+    return zinst_strdup_printf("%s%s", kind, file);
+  return zinst_strdup_printf("%s%s:%" PRIu32, kind, file, f->line);
 }
 
 const char *zinst_function_name(const struct zinst_profile *profile, uint32_t function) {

@@ -152,6 +152,8 @@ static void json_functions(struct zinst_json *json, const struct zinst_profile *
     zinst_json_uint(json, f->line);
     zinst_json_key(json, "library");
     zinst_json_bool(json, (f->flags & ZINST_FUNCTION_LIBRARY) != 0);
+    zinst_json_key(json, "zone");
+    zinst_json_bool(json, (f->flags & ZINST_FUNCTION_ZONE) != 0);
     zinst_json_key(json, "calls");
     zinst_json_uint(json, e->calls);
     /* Executions inlined at call sites: calls + inlined = every execution. */

@@ -395,6 +395,8 @@ static int json_open_node(struct zinst_json *json, const struct tree_view *view,
   zinst_json_uint(json, f->line);
   zinst_json_key(json, "library");
   zinst_json_bool(json, (f->flags & ZINST_FUNCTION_LIBRARY) != 0);
+  zinst_json_key(json, "zone");
+  zinst_json_bool(json, (f->flags & ZINST_FUNCTION_ZONE) != 0);
   zinst_json_key(json, "calls");
   zinst_json_uint(json, node->calls);
   zinst_json_key(json, "timed_calls");

@@ -33,7 +33,7 @@
 #define ZINST_PROFILE_MAGIC "ZINSTPRF" /* 8 bytes, no NUL stored */
 #define ZINST_PROFILE_MAGIC_SIZE 8
 #define ZINST_PROFILE_VERSION 2u
-#define ZINST_PROFILE_MINOR 1u /* 1: PROCESS call_cost_ps */
+#define ZINST_PROFILE_MINOR 2u /* 1: PROCESS call_cost_ps; 2: FUNCTION_ZONE */
 /* Written as a native uint32_t: reads back as this value only when the
  * reader has the producer's byte order. */
 #define ZINST_BYTE_ORDER_MARK 0x01020304u
@@ -135,6 +135,7 @@ struct zinst_module_record {
 /* function flags */
 #define ZINST_FUNCTION_DEBUG_INFO 0x1u /* file and line come from debug info */
 #define ZINST_FUNCTION_LIBRARY 0x2u    /* library code (Zig's std): reports group it */
+#define ZINST_FUNCTION_ZONE 0x4u       /* minor 2: a zone the program marked (zinst.h) */
 
 struct zinst_function_record {
   uint32_t name;         /* string offset: display name (demangled) */

@@ -37,6 +37,56 @@ void zinst_reset(void);
  */
 void zinst_disable_exit_dump(void);
 
+/*
+ * Zones: a named region inside a function, for the one thing automatic
+ * instrumentation cannot see (one phase of a long function, a loop body).
+ * A zone shows in every report like a function called from where it was
+ * opened: its calls, its time, and the functions called inside it as its
+ * children. Define one static zone per place in the code and bracket the
+ * region:
+ *
+ *     static struct zinst_zone rollout = ZINST_ZONE_INIT("rollout");
+ *     zinst_zone_begin(&rollout);
+ *     ... the region ...
+ *     zinst_zone_end(&rollout);
+ *
+ * or, for the rest of a C block, ZINST_ZONE_SCOPED("rollout"); (GCC/clang).
+ *
+ * Rules: end a zone in the function that began it; zones nest (inside one
+ * function, at most 7 deep: a deeper zone is ignored, with one warning); a
+ * zone left open when its function returns is closed by the next event
+ * that proves it abandoned, like a frame left by longjmp. Costs about what
+ * call of an instrumented function costs. Like the rest of this API, they
+ * need the runtime linked (`zinst cc` links it).
+ */
+struct zinst_zone {
+  const char *name; /* shown as the zone's function name */
+  const char *file; /* where it is defined, shown like a function's file */
+  unsigned line;
+  unsigned reserved;  /* zero */
+  void *runtime_data; /* written by the runtime; NULL until the first begin */
+};
+
+#define ZINST_ZONE_INIT(zone_name) {(zone_name), __FILE__, __LINE__, 0, 0}
+
+void zinst_zone_begin(struct zinst_zone *zone);
+void zinst_zone_end(struct zinst_zone *zone);
+
+#if defined(__GNUC__)
+/* ZINST_ZONE_SCOPED's cleanup; defined in the runtime (an inline helper
+ * would show up in inlining reports). */
+void zinst_zone_end_scope_(struct zinst_zone **zone);
+#define ZINST_ZONE_CONCAT_(a, b) a##b
+#define ZINST_ZONE_NAME_(prefix, line) ZINST_ZONE_CONCAT_(prefix, line)
+/* Begins a zone that ends when the enclosing block is left. */
+#define ZINST_ZONE_SCOPED(zone_name)                                                               \
+  static struct zinst_zone ZINST_ZONE_NAME_(zinst_zone_, __LINE__) = ZINST_ZONE_INIT(zone_name);   \
+  struct zinst_zone *ZINST_ZONE_NAME_(zinst_zone_scope_, __LINE__)                                 \
+      __attribute__((cleanup(zinst_zone_end_scope_))) =                                            \
+          (zinst_zone_begin(&ZINST_ZONE_NAME_(zinst_zone_, __LINE__)),                             \
+           &ZINST_ZONE_NAME_(zinst_zone_, __LINE__))
+#endif
+
 #ifdef __cplusplus
 }
 #endif

@@ -89,13 +89,17 @@ void emitIncrement(Instruction *Point, uint32_t Index, GlobalVariable *ModuleInf
 /// A direct call of a function defined elsewhere (another translation unit,
 /// a library): the inliner skips it without asking the advisor ("will not
 /// be inlined ... because its definition is unavailable"), yet it is often
-/// the hottest call there is. Intrinsics, inline assembly and the runtime's
-/// own hooks are not calls a user could inline.
+/// the hottest call there is. Intrinsics, inline assembly and zinst's own
+/// functions (the hooks, and the API of include/zinst.h that the program
+/// calls itself) are not calls a user could inline.
 bool isCallWithoutDefinition(const CallBase &Call) {
   const Function *Callee = Call.getCalledFunction();
   if (Callee == nullptr || !Callee->isDeclaration() || Callee->isIntrinsic())
     return false;
-  return !Callee->getName().starts_with("__zinst");
+  StringRef Name = Callee->getName();
+  bool IsZinstApi = Name.starts_with("zinst_zone_") || Name == "zinst_dump" ||
+                    Name == "zinst_reset" || Name == "zinst_disable_exit_dump";
+  return !Name.starts_with("__zinst") && !IsZinstApi;
 }
 
 SiteDecision describeCallWithoutDefinition(CallBase &Call) {

@@ -241,6 +241,8 @@ int zinst_registry_fill_snapshot(struct zinst_snapshot *snapshot) {
       out->flags = (infos[f].flags & ZINST_FUNCTION_INFO_DEBUG) ? ZINST_FUNCTION_DEBUG_INFO : 0;
       if (infos[f].flags & ZINST_FUNCTION_INFO_LIBRARY)
         out->flags |= ZINST_FUNCTION_LIBRARY;
+      if (infos[f].flags & ZINST_FUNCTION_INFO_ZONE)
+        out->flags |= ZINST_FUNCTION_ZONE;
     }
   }
   uint32_t site_total = next_site_slot - ZINST_MAX_MODULE_SITES;

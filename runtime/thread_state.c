@@ -316,7 +316,8 @@ struct zinst_thread_state *zinst_thread_state_create(void) {
   ts->sink_node = max_nodes + 1;
   ts->mapping_size = mapping_size;
   ts->site_array = site_array;
-  ts->frames[0] = (struct zinst_frame){.frame_address = UINTPTR_MAX, .node = 0, .function = 0};
+  ts->frames[0] =
+      (struct zinst_frame){.frame_address = ZINST_ROOT_FRAME_ADDRESS, .node = 0, .function = 0};
   ts->nodes[0].parent = ZINST_NONE;
   ts->nodes[ts->sink_node].parent = ZINST_NONE;
   ts->tid = (uint64_t)syscall(SYS_gettid);

@@ -58,10 +58,17 @@ enum zinst_frame_kind {
   ZINST_FRAME_SAMPLED = 2, /* picked by the thread's sampling countdown */
 };
 
+/* The sentinel frame's address: above every stack, and 8-aligned like every
+ * function's frame address, so that only zones have the low bits set
+ * (zones.c). */
+#define ZINST_ROOT_FRAME_ADDRESS (UINTPTR_MAX & ~(uintptr_t)7)
+
 struct zinst_frame {
   /* The activation's canonical frame address, as the pass passes it to the
    * hooks (zinst_abi.h): equal for functions called from the same place,
-   * strictly lower for deeper calls. */
+   * strictly lower for deeper calls. Always 8-aligned for a function (a
+   * return address slot; AArch64's entry stack pointer is 16-aligned); a
+   * zone's is 1 to 7 below the frame it was opened in (zones.c). */
   uintptr_t frame_address;
   uint64_t start_ticks; /* 0 when untimed */
   uint32_t node;

@@ -50,6 +50,7 @@
 
 #define ZINST_FUNCTION_INFO_DEBUG 0x1u   /* file/line from DISubprogram */
 #define ZINST_FUNCTION_INFO_LIBRARY 0x2u /* source file under a -zinst-library-dir */
+#define ZINST_FUNCTION_INFO_ZONE 0x4u    /* a zone (zinst.h); only the runtime makes these */
 
 /* A module has at most this many counted sites (site indices are below it);
  * the pass leaves further sites uncounted. Also the size of the sink at the

@@ -510,6 +510,48 @@ def case_dump_api(env):
     expect_eq("tick calls at exit", calls_by_name(env.report(profile)).get("tick"), 42)
 
 
+def case_zones(env):
+    """Zones marked with include/zinst.h: exact counts in the tree, nested,
+    per thread, closed when abandoned; at most 7 deep inside a function."""
+    exe = env.zinst_cc(["zones.c"], "zones")
+    profile, proc = env.profile_run(exe)
+    expect_eq("nesting warnings", proc.stderr.count("nested 8 deep"), 1)
+    tree = env.tree(profile)
+    main_roots = [r for r in tree["roots"] if r["name"] == "main"]
+    expect_eq("main roots", len(main_roots), 1)
+    roots = main_roots
+    calls = lambda path: find_path(roots, path)["calls"]
+    expect_eq("setup", calls(["main", "phases", "setup"]), 3)
+    expect_eq("setup's leaf", calls(["main", "phases", "setup", "leaf"]), 3)
+    expect_eq("loop", calls(["main", "phases", "loop"]), 3)
+    expect_eq("body", calls(["main", "phases", "loop", "body"]), 300)
+    expect_eq("body's leaf", calls(["main", "phases", "loop", "body", "leaf"]), 300)
+    expect_eq("phases' own leaf", calls(["main", "phases", "leaf"]), 3)
+    expect_eq("left_open", calls(["main", "forgetful", "left_open", "leaf"]), 4)
+    expect_eq("jumped", calls(["main", "jumper", "jumped", "leaf"]), 1)
+    # After forgetful returned and after the longjmp: main's own leaf calls.
+    expect_eq("main's leaf", calls(["main", "leaf"]), 2)
+    deepest = ["main", "deep"] + ["d%d" % i for i in range(1, 8)]
+    expect_eq("d7", calls(deepest), 2)
+    expect_eq("under d7", [c["name"] for c in find_path(roots, deepest)["children"]], ["leaf"])
+    expect_eq("leaf under d7", calls(deepest + ["leaf"]), 2)
+    # The two workers' trees, merged by `zinst tree`.
+    expect_eq("worker calls", find_path(tree["roots"], ["worker"])["calls"], 2)
+    expect_eq("worker bodies", find_path(tree["roots"], ["worker", "phases", "loop", "body"])["calls"],
+              200)
+    report = env.report(profile)
+    zones = sorted(f["name"] for f in report["functions"] if f["zone"])
+    expect_eq("zones in the report", zones,
+              sorted(["setup", "loop", "body", "left_open", "jumped"] +
+                     ["d%d" % i for i in range(1, 8)]))
+    body = [f for f in report["functions"] if f["name"] == "body"][0]
+    expect_eq("body's line", body["line"], source_line(env, "zones.c", 'ZINST_ZONE_SCOPED("body")'))
+    expect_eq("body calls", body["calls"], 500)
+    # The API calls are not call sites a user could inline.
+    sites, _ = inline_sites(env, profile, "--all")
+    expect_eq("zinst_* sites", [s for s in sites if s["callee"].startswith("zinst_")], [])
+
+
 def case_count_mode(env):
     """ZINST_MODE=count: exact counts, no cycle totals."""
     exe = env.zinst_cc(["recursion_walk.c"], "walk")

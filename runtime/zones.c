@@ -1,0 +1,133 @@
+/*
+ * zones.c - regions the program marks by hand (include/zinst.h).
+ *
+ * A zone is an instrumented function as far as the rest of the runtime is
+ * concerned: on its first use it gets a module of its own, made and owned
+ * here (one function, flagged ZINST_FUNCTION_INFO_ZONE), registered like a
+ * compiled module; begin and end are that function's enter and exit hooks.
+ * So zones take the hooks' paths, sampling and repairs unchanged, and the
+ * profile, the reader and the reports need nothing new beyond the flag.
+ *
+ * The one thing a zone lacks is a frame address: it is not a call. Frames
+ * of functions are 8-aligned (zinst_frame.frame_address), and a callee's
+ * frame is at least 16 bytes below its caller's, so a zone opened while
+ * frame F is on top of the shadow stack gets F - 1, the next zone inside it
+ * F - 2, and so on to F - 7: strictly between the function it is in and
+ * anything that function calls, so the hooks' ordering rules (an enter at
+ * or above a recorded frame proves that frame abandoned; an exit matches by
+ * equality) hold for zones as they are. The low bits also tell zone frames
+ * from function frames when a zone ends.
+ */
+#include "zinst.h"
+
+#include "module_registry.h"
+#include "runtime_internal.h"
+#include "thread_state.h"
+#include "zinst_abi.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ZONE_ADDRESS_BITS ((uintptr_t)7)
+
+/* A zone's module: the descriptor the registry keeps a pointer to, its one
+ * function, and the copied strings. Never freed: the registry refers to it
+ * for the life of the process, as it does to a loaded module. */
+struct zone_module {
+  struct zinst_module_info module;
+  struct zinst_function_info function;
+  char strings[];
+};
+
+static int nesting_warned;
+
+/* The zone's module, made and registered on first use. Two threads may
+ * both make one: the first to publish it wins, the other's stays registered
+ * with no calls (never shown) and is not used. NULL when it cannot be made
+ * (no memory, out of ids, or called from inside the runtime). */
+static struct zinst_module_info *zone_module(struct zinst_zone *zone) {
+  struct zinst_module_info *module =
+      __atomic_load_n((struct zinst_module_info **)&zone->runtime_data, __ATOMIC_ACQUIRE);
+  if (module || zinst_tls_in_runtime)
+    return module;
+  const char *name = zone->name ? zone->name : "(unnamed zone)";
+  const char *file = zone->file ? zone->file : "";
+  size_t name_size = strlen(name) + 1, file_size = strlen(file) + 1;
+  struct zone_module *made = malloc(sizeof *made + name_size + file_size);
+  if (!made)
+    return NULL;
+  char *name_copy = made->strings, *file_copy = made->strings + name_size;
+  memcpy(name_copy, name, name_size);
+  memcpy(file_copy, file, file_size);
+  made->function = (struct zinst_function_info){
+      .name = name_copy,
+      .linkage_name = name_copy,
+      .file = file_copy,
+      .line = zone->line,
+      .flags = ZINST_FUNCTION_INFO_ZONE | (zone->line ? ZINST_FUNCTION_INFO_DEBUG : 0),
+  };
+  made->module = (struct zinst_module_info){
+      .abi_version = ZINST_ABI_VERSION,
+      .function_count = 1,
+      .functions = &made->function,
+      .source_file = file_copy,
+  };
+  if (zinst_registry_register(&made->module) == 0)
+    return NULL; /* refused, with a message; `made` stays with the registry */
+  struct zinst_module_info *expected = NULL;
+  if (__atomic_compare_exchange_n((struct zinst_module_info **)&zone->runtime_data, &expected,
+                                  &made->module, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    return &made->module;
+  return expected;
+}
+
+ZINST_EXPORT void zinst_zone_begin(struct zinst_zone *zone) {
+  struct zinst_module_info *module = zone_module(zone);
+  if (!module)
+    return;
+  struct zinst_thread_state *ts = zinst_tls_state;
+  if (ts == NULL && (ts = zinst_thread_state_create()) == NULL)
+    return;
+  /* Read outside `busy`: a signal handler in between leaves the top frame
+   * as it found it (hooks.c), and inside a hook the enter is dropped. */
+  uintptr_t top = ts->frames[ts->depth - 1].frame_address;
+  if ((top & ZONE_ADDRESS_BITS) == 1) {
+    if (!__atomic_exchange_n(&nesting_warned, 1, __ATOMIC_RELAXED))
+      fprintf(stderr,
+              "zinst: zone \"%s\" is nested 8 deep inside one function; zones nest at most 7 "
+              "deep there, so it and any deeper ones are not recorded\n",
+              module->functions[0].name);
+    return;
+  }
+  __zinst_enter(module, 0, (void *)(top - 1));
+}
+
+ZINST_EXPORT void zinst_zone_end(struct zinst_zone *zone) {
+  struct zinst_module_info *module =
+      __atomic_load_n((struct zinst_module_info **)&zone->runtime_data, __ATOMIC_ACQUIRE);
+  struct zinst_thread_state *ts = zinst_tls_state;
+  if (!module || !ts)
+    return; /* never begun here */
+  uint32_t id = __atomic_load_n(&module->id_base, __ATOMIC_RELAXED);
+  /* The zone's frame: among the zone frames on top of the stack (functions
+   * it called have returned), the nearest one of this zone. */
+  for (uint32_t d = ts->depth - 1; d >= 1; d--) {
+    const struct zinst_frame *frame = &ts->frames[d];
+    if ((frame->frame_address & ZONE_ADDRESS_BITS) == 0)
+      break;
+    if (frame->function == id) {
+      __zinst_exit(module, 0, (void *)frame->frame_address);
+      return;
+    }
+  }
+  /* Not on the stack: it began past ZINST_MAX_DEPTH (an exit below the
+   * deepest frame closes such a call), or it was dropped, or ended twice
+   * (the exit then matches nothing and is counted as unmatched). */
+  __zinst_exit(module, 0, (void *)(ts->frames[ts->depth - 1].frame_address - 1));
+}
+
+ZINST_EXPORT void zinst_zone_end_scope_(struct zinst_zone **zone) {
+  zinst_zone_end(*zone);
+}
