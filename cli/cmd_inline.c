@@ -35,6 +35,7 @@ enum {
   OPT_MIN_COUNT,
   OPT_TOP,
   OPT_ALL,
+  OPT_SHOW_LIBRARY,
   OPT_JSON,
   OPT_THREAD,
   OPT_CALL_NS,
@@ -49,6 +50,7 @@ struct inline_options {
   uint64_t top;
   bool all;
   bool json;
+  bool show_library; /* also the calls written in library code (Zig's std) */
   bool has_thread;
   uint64_t thread;
   double call_ns;             /* cost of one call + return, for the estimate; < 0: unset */
@@ -85,6 +87,8 @@ static const char help_text[] =
     "  --min-count N    only sites that ran at least N times\n"
     "  --top N          rows per section (default 10, 0 = all)\n"
     "  --all            one table of every site, inlined or not, by count\n"
+    "  --show-library   also the calls written in library code (Zig's std), which\n"
+    "                   are left out by default\n"
     "  --thread TID     only the thread(s) with this kernel thread id\n"
     "  --call-ns NS     cost of one call and return, for the estimate (default:\n"
     "                   as measured by the runtime; 2 if the profile has none)\n"
@@ -98,6 +102,9 @@ static bool glob_matches(const char *pattern, const char *text) {
 }
 
 static bool row_selected(const struct site_row *row, const struct inline_options *options) {
+  /* JSON keeps them, marked, like `zinst report --json`. */
+  if ((row->flags & ZINST_SITE_LIBRARY) && !options->show_library && !options->json)
+    return false;
   if (!glob_matches(options->caller, row->caller) || !glob_matches(options->callee, row->callee))
     return false;
   if (options->file && !glob_matches(options->file, row->file) &&
@@ -434,6 +441,8 @@ static void json_rows(struct zinst_json *json, const struct site_row *rows, uint
     zinst_json_uint(json, row->column);
     zinst_json_key(json, "inlined");
     zinst_json_bool(json, (row->flags & ZINST_SITE_INLINED) != 0);
+    zinst_json_key(json, "library");
+    zinst_json_bool(json, (row->flags & ZINST_SITE_LIBRARY) != 0);
     zinst_json_key(json, "decided_by");
     zinst_json_string(json, (row->flags & ZINST_SITE_ALWAYS)  ? "always"
                             : (row->flags & ZINST_SITE_NEVER) ? "never"
@@ -539,12 +548,16 @@ static int run_inline(const struct zinst_profile *profile, const struct inline_o
   }
 
   zinst_print_profile_header(stdout, options->path, profile);
-  uint32_t counted = 0;
-  for (uint32_t s = 0; s < profile->site_count; s++)
+  uint32_t counted = 0, in_library = 0;
+  for (uint32_t s = 0; s < profile->site_count; s++) {
     counted += (profile->sites[s].flags & ZINST_SITE_COUNTED) != 0;
-  printf("inlining: %" PRIu32 " %s decided (%" PRIu32 " counted), %" PRIu32
-         " shown after filters\n",
+    in_library += (profile->sites[s].flags & ZINST_SITE_LIBRARY) != 0;
+  }
+  printf("inlining: %" PRIu32 " %s decided (%" PRIu32 " counted), %" PRIu32 " shown after filters",
          profile->site_count, profile->site_count == 1 ? "site" : "sites", counted, selected);
+  if (in_library && !options->show_library)
+    printf("; %" PRIu32 " in library code left out (--show-library)", in_library);
+  putchar('\n');
   if (profile->site_count == 0)
     printf("no inlining decisions in this profile: build with -O1 or higher and the zinst "
            "plugin of this version\n");
@@ -573,6 +586,7 @@ int zinst_cmd_inline(int argc, char **argv) {
       {"min-count", true, OPT_MIN_COUNT},
       {"top", true, OPT_TOP},
       {"all", false, OPT_ALL},
+      {"show-library", false, OPT_SHOW_LIBRARY},
       {"json", false, OPT_JSON},
       {"thread", true, OPT_THREAD},
       {"call-ns", true, OPT_CALL_NS},
@@ -610,6 +624,9 @@ int zinst_cmd_inline(int argc, char **argv) {
       break;
     case OPT_ALL:
       options.all = true;
+      break;
+    case OPT_SHOW_LIBRARY:
+      options.show_library = true;
       break;
     case OPT_JSON:
       options.json = true;

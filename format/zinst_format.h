@@ -33,7 +33,7 @@
 #define ZINST_PROFILE_MAGIC "ZINSTPRF" /* 8 bytes, no NUL stored */
 #define ZINST_PROFILE_MAGIC_SIZE 8
 #define ZINST_PROFILE_VERSION 2u
-#define ZINST_PROFILE_MINOR 2u /* 1: PROCESS call_cost_ps; 2: FUNCTION_ZONE */
+#define ZINST_PROFILE_MINOR 2u /* 1: PROCESS call_cost_ps; 2: zones, library sites */
 /* Written as a native uint32_t: reads back as this value only when the
  * reader has the producer's byte order. */
 #define ZINST_BYTE_ORDER_MARK 0x01020304u
@@ -197,7 +197,8 @@ struct zinst_node_record {
 #define ZINST_SITE_DEBUG 0x20u        /* file, line and column come from debug info */
 #define ZINST_SITE_UNSUCCESSFUL 0x40u /* inlining was recommended but failed */
 #define ZINST_SITE_DEFERRED 0x80u     /* not inlined so that the caller can be */
-#define ZINST_SITE_KNOWN_FLAGS 0xFFu
+#define ZINST_SITE_LIBRARY 0x100u     /* minor 2: the call is in library code (Zig's std) */
+#define ZINST_SITE_KNOWN_FLAGS 0x1FFu
 
 /*
  * One call site the inliner decided about (a site of an always_inline callee

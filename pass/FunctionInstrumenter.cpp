@@ -2,6 +2,7 @@
 #include "FunctionInstrumenter.h"
 #include "InlineSiteCounters.h"
 #include "ModuleTable.h"
+#include "zinst_abi.h"
 
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/IR/DebugInfoMetadata.h"
@@ -225,7 +226,13 @@ PreservedAnalyses FunctionInstrumenterPass::run(Module &M, ModuleAnalysisManager
                              "AArch64 only");
     return PreservedAnalyses::all();
   }
-  GlobalVariable *ModuleInfo = emitModuleTable(M, Selected, Sites.rows());
+  // Calls in library code are flagged by the same rule as functions: where
+  // the call is written, whatever was inlined into what.
+  std::vector<SiteDecision> SiteRows(Sites.rows().begin(), Sites.rows().end());
+  for (SiteDecision &Site : SiteRows)
+    if (Opts.isLibraryFile(Site.File))
+      Site.Flags |= ZINST_SITE_INFO_LIBRARY;
+  GlobalVariable *ModuleInfo = emitModuleTable(M, Selected, SiteRows);
   Hooks H = declareHooks(M, FrameAddress.value_or(Intrinsic::not_intrinsic));
   for (size_t Index = 0; Index < Selected.size(); ++Index)
     instrument(*Selected[Index].Function, H, ModuleInfo, static_cast<uint32_t>(Index));
