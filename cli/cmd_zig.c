@@ -50,6 +50,9 @@
 #define PLUGIN_RELATIVE_PATH "lib/libzinst.so"
 #define RUNTIME_RELATIVE_DIR "share/zinst/runtime"
 #define RUNTIME_FILE_LIST "sources.txt" /* one runtime .c file name per line */
+/* The Zig API module and the zinst_config it imports (zig-integration/). */
+#define ZIG_API_RELATIVE_PATH "share/zinst/zig/zinst.zig"
+#define ZIG_CONFIG_RELATIVE_PATH "share/zinst/zig/config/enabled.zig"
 
 static const char help_text[] =
     "usage: zinst zig [--zig PATH] [--verbose] build-exe [zig build-exe arguments]\n"
@@ -697,6 +700,33 @@ static char *stem(const char *path) {
   return copy;
 }
 
+/* `--dep zinst -M<stem>=<root> --dep zinst_config -Mzinst=... -Mzinst_config=...`:
+ * the program's root module, able to @import("zinst"). 0, or -1 after a
+ * message. */
+static int push_root_with_api(struct arg_list *compile, const char *prefix, const char *root) {
+  char *api = installed_path(prefix, ZIG_API_RELATIVE_PATH);
+  char *config = api ? installed_path(prefix, ZIG_CONFIG_RELATIVE_PATH) : NULL;
+  char *name = config ? stem(root) : NULL;
+  if (name) {
+    args_push(compile, "--dep");
+    args_push(compile, "zinst");
+    char *module = zinst_strdup_printf("-M%s=%s", name, root);
+    args_push(compile, module ? module : "");
+    compile->failed |= module == NULL;
+    free(module);
+    args_push(compile, "--dep");
+    args_push(compile, "zinst_config");
+    args_pushf(compile, "-Mzinst=%s", api);
+    args_pushf(compile, "-Mzinst_config=%s", config);
+  } else if (config) {
+    fputs("zinst zig: out of memory\n", stderr);
+  }
+  free(name);
+  free(config);
+  free(api);
+  return name ? 0 : -1;
+}
+
 static int cmd_build_exe(const struct zig_context *ctx, int argc, char **argv) {
   struct arg_list compile = {0}, link = {0};
   args_push(&compile, ctx->zig);
@@ -705,7 +735,7 @@ static int cmd_build_exe(const struct zig_context *ctx, int argc, char **argv) {
   args_push(&link, "build-exe");
   const char *mode_name = "Debug"; /* Zig's default */
   const char *root = NULL;
-  bool has_libc = false, has_name = false, has_output = false;
+  bool has_libc = false, has_name = false, has_output = false, has_modules = false;
   for (int i = 0; i < argc; i++) {
     const char *arg = argv[i];
     if (strcmp(arg, "-fno-emit-bin") == 0 || strncmp(arg, "-femit-llvm-bc", 14) == 0 ||
@@ -762,9 +792,11 @@ static int cmd_build_exe(const struct zig_context *ctx, int argc, char **argv) {
         has_libc = true;
       args_push(&compile, arg);
       args_push(&link, arg);
+    } else if (arg[0] != '-' && ends_with(arg, ".zig") && !root) {
+      root = arg; /* goes last, as a module (below) */
     } else {
-      if (arg[0] != '-' && ends_with(arg, ".zig") && !root)
-        root = arg;
+      if (strncmp(arg, "-M", 2) == 0)
+        has_modules = true;
       args_push(&compile, arg);
     }
   }
@@ -779,6 +811,12 @@ static int cmd_build_exe(const struct zig_context *ctx, int argc, char **argv) {
     args_free(&compile);
     args_free(&link);
     return zinst_usage_error("zig", "build-exe needs a root source file (main.zig)");
+  }
+  if (has_modules) {
+    args_free(&compile);
+    args_free(&link);
+    return zinst_usage_error("zig", "-M modules are not supported: give the root source file "
+                                    "(main.zig) and use zig-integration's build.zig for more");
   }
   /* The runtime needs libc, and the libc choice must be the same in the
    * bitcode (start code) and the link. */
@@ -829,6 +867,11 @@ static int cmd_build_exe(const struct zig_context *ctx, int argc, char **argv) {
   }
   args_push(&compile, "-fno-emit-bin");
   args_pushf(&compile, "-femit-llvm-bc=%s", bitcode);
+  /* The root as a module named after its file, as Zig names it, so that
+   * it can import the zinst API. Last: Zig's per-module flags (-O...)
+   * apply to the next -M, which must be the user's module. */
+  if (push_root_with_api(&compile, prefix, root) != 0)
+    goto done;
   args_push(&link, object);
   if (push_runtime_sources(&link, runtime_dir) != 0)
     goto done;

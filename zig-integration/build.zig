@@ -16,6 +16,9 @@
 //!
 //! `-Dzinst=false` returns `exe` itself: the plain build.
 //! `-Dzinst-exe=PATH` names the zinst command (default: `zinst` on PATH).
+//!
+//! Either way the root module can `@import("zinst")`, the API of zinst.zig
+//! (dump, reset, zones); in the plain build its calls do nothing.
 const std = @import("std");
 
 pub const Options = struct {
@@ -28,18 +31,33 @@ pub fn build(b: *std.Build) void {
     _ = b;
 }
 
+/// The -Dzinst options, declared by the first instrument() call of a build
+/// script (a build option may be declared only once).
+const Settings = struct { enabled: bool, zinst_exe: ?[]const u8 };
+var settings: ?Settings = null;
+
+fn buildSettings(b: *std.Build) Settings {
+    if (settings) |known| return known;
+    const known: Settings = .{
+        .enabled = b.option(bool, "zinst", "Instrument with zinst (default: true)") orelse true,
+        .zinst_exe = b.option([]const u8, "zinst-exe", "The zinst command (default: zinst on PATH)"),
+    };
+    settings = known;
+    return known;
+}
+
 /// Returns the executable to install and run in place of `exe`: `exe` itself
 /// with -Dzinst=false, else an instrumented build of its root module. Call it
-/// once per build script (it declares the -Dzinst options).
+/// for each executable to profile.
 pub fn instrument(b: *std.Build, exe: *std.Build.Step.Compile, options: Options) *std.Build.Step.Compile {
-    const enabled = b.option(bool, "zinst", "Instrument with zinst (default: true)") orelse true;
-    const exe_option = b.option([]const u8, "zinst-exe", "The zinst command (default: zinst on PATH)");
-    if (!enabled) return exe;
+    const build_settings = buildSettings(b);
+    const module = exe.root_module;
+    addApi(b, module, build_settings.enabled);
+    if (!build_settings.enabled) return exe;
     // A bare name is looked up on PATH when the commands run.
-    const zinst = options.zinst_exe orelse exe_option orelse "zinst";
+    const zinst = options.zinst_exe orelse build_settings.zinst_exe orelse "zinst";
 
     const paths = Paths.query(b, zinst);
-    const module = exe.root_module;
     // Zig 0.14's OptimizeMode is `.Debug`...; 0.17 renamed its fields
     // (`.debug`, `.fast`...) and kept the old names as declarations, so
     // `Mode.Debug` works in both, and `zinst zig lower` accepts both spellings.
@@ -75,6 +93,18 @@ pub fn instrument(b: *std.Build, exe: *std.Build.Step.Compile, options: Options)
         .flags = &.{ "-std=gnu11", "-O2", "-fvisibility=hidden", "-fno-omit-frame-pointer", "-fno-stack-protector", "-fno-sanitize=all" },
     });
     return b.addExecutable(.{ .name = exe.name, .root_module = link_module });
+}
+
+/// Makes `@import("zinst")` (zinst.zig) available to `module`, told by its
+/// zinst_config import whether the runtime is linked.
+fn addApi(b: *std.Build, module: *std.Build.Module, enabled: bool) void {
+    const package = b.dependencyFromBuildZig(@This(), .{});
+    const config = b.createModule(.{
+        .root_source_file = package.path(if (enabled) "config/enabled.zig" else "config/disabled.zig"),
+    });
+    const api = b.createModule(.{ .root_source_file = package.path("zinst.zig") });
+    api.addImport("zinst_config", config);
+    module.addImport("zinst", api);
 }
 
 /// What `zinst zig paths` prints: the plugin, the runtime's directory and

@@ -9,11 +9,15 @@ version that pairs with the build's LLVM:
                 three frames, defer and errdefer), Zig names, file:line from
                 debug info, std functions marked as library code
   cli_debug     the same program in Debug mode (opt at O0, Zig's stack probes)
+  api           the Zig API (zinst.zig) through `zinst zig build-exe`:
+                zones with exact counts (nested, in a loop, in threads),
+                zinst.dump to a chosen path, zinst.reset
   build_zig     test/zig/consumer, a project that depends on the
-                zig-integration package: `zig build -Doptimize=ReleaseFast`
-                gives the same exact counts (the root module is `main`);
-                a second build is a cache hit; -Dzinst=false is the plain
-                build, with no zinst in it
+                zig-integration package, built with counts.zig and api.zig:
+                `zig build -Doptimize=ReleaseFast` gives the same exact
+                counts (the root modules are `main` and `api`); a second
+                build is a cache hit; -Dzinst=false is the plain build, with
+                no zinst in it and the API doing nothing
   mismatch      a Zig whose LLVM is newer than the build's: a clear error
                 naming both versions, before opt runs, and no executable
 """
@@ -115,6 +119,87 @@ def check_counts_profile(args, work, profile, module="counts"):
         path = functions.get(name, {}).get("file")
         if path is not None:
             check(os.path.realpath(path).startswith(lib_dir + os.sep), f"{name} ({path}) outside Zig")
+    # Inlining sites too: a call written in std is library code, by its file,
+    # and `zinst inline` leaves those out unless --show-library.
+    sites = json.loads(run([args.zinst, "inline", "--json", profile]).stdout)["sites"]
+    check(any(s["library"] for s in sites), "no inlining site marked as library code")
+    for s in sites:
+        in_zig = s["file"] != "" and os.path.realpath(s["file"]).startswith(lib_dir + os.sep)
+        check(s["library"] == in_zig, f"library flag of the site at {s['file']}:{s['line']}")
+    shown = run([args.zinst, "inline", "--all", profile]).stdout
+    check("in library code left out (--show-library)" in shown and lib_dir not in shown,
+          f"std sites in the default inline report:\n{shown}")
+    shown = run([args.zinst, "inline", "--all", "--show-library", profile]).stdout
+    check(lib_dir in shown, "--show-library shows no std site")
+
+
+def check_api_profiles(args, first, final, module="api"):
+    """programs/api.zig's two profiles: at its zinst.dump and at exit."""
+    def tree_calls(profile):
+        tree = json.loads(run([args.zinst, "tree", "--json", profile]).stdout)
+        calls = {}
+
+        def walk(nodes, path):
+            for node in nodes:
+                key = path + (node["name"],)
+                calls[key] = calls.get(key, 0) + node["calls"]
+                walk(node["children"], key)
+        walk(tree["roots"], ())
+        return calls
+
+    # Paths are matched by their end: whether main (api.main) was inlined
+    # into the start code's main depends on the mode.
+    def ending(calls, *suffix):
+        return sum(c for path, c in calls.items() if path[-len(suffix):] == suffix)
+
+    phases, leaf, worker = module + ".phases", module + ".leaf", module + ".worker"
+    calls = tree_calls(first)
+    expected = {
+        (phases,): 1,
+        (phases, "setup"): 1,
+        (phases, "setup", leaf): 1,
+        (phases, "loop"): 1,
+        (phases, "loop", "body"): 10,
+        (phases, "loop", "body", leaf): 10,
+        (phases, leaf): 0,
+    }
+    for path, count in expected.items():
+        got = ending(calls, *path)
+        check(got == count, f"first dump: .../{'/'.join(path)}: {got} calls, expected {count}\n"
+                            f"{sorted(calls.items())}")
+    report = json.loads(run([args.zinst, "report", "--json", "--top", "0", first]).stdout)
+    zones = sorted(f["name"] for f in report["functions"] if f["zone"])
+    check(zones == ["body", "loop", "setup"], f"zones in the report: {zones}")
+    body = [f for f in report["functions"] if f["name"] == "body"][0]
+    check(body["file"].endswith(module + ".zig") and body["line"] == 24,
+          f"body's place: {body['file']}:{body['line']}")
+    # After zinst.reset: phases(20) in main, phases(50) in each of two threads.
+    calls = tree_calls(final)
+    for path, count in {(phases, "loop", "body"): 120,
+                        (phases, "setup"): 3,
+                        (worker, phases, "loop", "body"): 100,
+                        (worker, phases, "loop", "body", leaf): 100}.items():
+        got = ending(calls, *path)
+        check(got == count, f"at exit: .../{'/'.join(path)}: {got} calls, expected {count}\n"
+                            f"{sorted(calls.items())}")
+    # The API is inline Zig: no function of its own, no inlining site.
+    names = {f["name"] for f in json.loads(
+        run([args.zinst, "report", "--json", "--top", "0", "--show-library", final]).stdout)["functions"]}
+    check(not any(n.startswith("zinst.") for n in names), f"API functions in the profile: {names}")
+    sites = json.loads(run([args.zinst, "inline", "--json", final]).stdout)["sites"]
+    check(not any("zinst" in s["callee"] for s in sites), "the API's calls are inlining sites")
+
+
+def case_api(args):
+    work = fresh_dir(os.path.join(args.work, "api"))
+    env = zig_env(args)
+    exe = os.path.join(work, "api")
+    run([args.zinst, "zig", "build-exe", os.path.join(PROGRAMS, "api.zig"), "-O", "ReleaseFast",
+         f"-femit-bin={exe}"], env=env, cwd=work)
+    first, final = os.path.join(work, "api-first.zinst"), os.path.join(work, "final.zinst")
+    proc = run([exe], env=dict(env, ZINST_OUTPUT=final), cwd=work)
+    check(proc.stderr.strip() == "zinst enabled: true", f"program printed {proc.stderr!r}")
+    check_api_profiles(args, first, final)
 
 
 def case_cli(args, mode):
@@ -132,11 +217,20 @@ def case_cli(args, mode):
 def case_build_zig(args):
     work = fresh_dir(os.path.join(args.work, "build_zig"))
     env = zig_env(args)
-    project = os.path.join(HERE, "consumer")
-    # The consumer's src/main.zig is programs/counts.zig under another name.
-    with open(os.path.join(PROGRAMS, "counts.zig")) as a, \
-            open(os.path.join(project, "src", "main.zig")) as b:
-        check(a.read() == b.read(), "consumer/src/main.zig differs from programs/counts.zig")
+    # The consumer project, its sources from programs/, its dependency on
+    # the package pointing back into the source tree.
+    project = os.path.join(work, "consumer")
+    shutil.copytree(os.path.join(HERE, "consumer"), project)
+    os.makedirs(os.path.join(project, "src"))
+    shutil.copy(os.path.join(PROGRAMS, "counts.zig"), os.path.join(project, "src", "main.zig"))
+    shutil.copy(os.path.join(PROGRAMS, "api.zig"), os.path.join(project, "src", "api.zig"))
+    package = os.path.relpath(os.path.join(HERE, "..", "..", "zig-integration"), project)
+    zon = os.path.join(project, "build.zig.zon")
+    with open(zon) as f:
+        text = f.read()
+    check('"../../../zig-integration"' in text, "consumer/build.zig.zon names the package")
+    with open(zon, "w") as f:
+        f.write(text.replace('"../../../zig-integration"', '"%s"' % package))
 
     def build(prefix, *options):
         return run([args.zig, "build", "--cache-dir", os.path.join(work, "cache"),
@@ -149,6 +243,11 @@ def case_build_zig(args):
     proc = run([exe], env=dict(env, ZINST_OUTPUT=profile), cwd=work)
     check(proc.stderr.strip() == EXPECTED_OUTPUT, f"program printed {proc.stderr!r}")
     check_counts_profile(args, work, profile, module="main")
+    api = os.path.join(work, "instrumented", "bin", "api")
+    first, final = os.path.join(work, "api-first.zinst"), os.path.join(work, "api-final.zinst")
+    proc = run([api], env=dict(env, ZINST_OUTPUT=final), cwd=work)
+    check(proc.stderr.strip() == "zinst enabled: true", f"api printed {proc.stderr!r}")
+    check_api_profiles(args, first, final)
 
     # Nothing changed: the second build runs no step (no zinst lowering).
     before = os.stat(exe).st_mtime_ns
@@ -167,6 +266,13 @@ def case_build_zig(args):
     check(not os.path.exists(plain_profile), "the plain build wrote a profile")
     with open(plain, "rb") as f:
         check(b"__zinst_enter" not in f.read(), "the plain build contains the zinst runtime")
+    # The API compiles to nothing: no file at its dump, none at exit.
+    plain_api = os.path.join(work, "plain", "bin", "api")
+    plain_dir = fresh_dir(os.path.join(work, "plain-run"))
+    proc = run([plain_api], env=dict(env, ZINST_OUTPUT=plain_profile), cwd=plain_dir)
+    check(proc.stderr.strip() == "zinst enabled: false", f"plain api printed {proc.stderr!r}")
+    check(os.listdir(plain_dir) == [] and not os.path.exists(plain_profile),
+          "the plain api wrote a profile")
 
 
 def case_mismatch(args):
@@ -186,6 +292,7 @@ def case_mismatch(args):
 CASES = {
     "cli_release": lambda a: case_cli(a, "ReleaseFast"),
     "cli_debug": lambda a: case_cli(a, "Debug"),
+    "api": case_api,
     "build_zig": case_build_zig,
     "mismatch": case_mismatch,
 }

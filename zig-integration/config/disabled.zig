@@ -1,0 +1,2 @@
+//! zinst_config for builds without the zinst runtime.
+pub const enabled = false;
