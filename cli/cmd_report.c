@@ -295,22 +295,26 @@ static int print_table(FILE *out, const struct zinst_profile *profile,
 /*
  * Functions whose every counted execution was inlined (no FUNCTIONS record,
  * or a record without calls): one line each, the most executed first, so
- * that no executed code is missing from the report.
+ * that no executed code is missing from the report. Library functions (by
+ * the site's CALLEE_LIBRARY flag) only with `show_library`, else counted in
+ * one closing line.
  */
 static void print_inlined_everywhere(FILE *out, const struct zinst_profile *profile,
-                                     const uint64_t *site_counts) {
+                                     const uint64_t *site_counts, bool show_library) {
   struct only_inlined {
     const char *name, *linkage;
     uint64_t executions;
     uint32_t sites;
+    bool library;
   } *list = malloc((profile->site_count ? profile->site_count : 1) * sizeof *list);
   if (!list)
     return;
-  uint32_t count = 0;
+  uint32_t count = 0, library_listed = 0;
   for (uint32_t s = 0; s < profile->site_count; s++) {
     const struct zinst_site_record *site = &profile->sites[s];
     if (!(site->flags & ZINST_SITE_INLINED) || site_counts[s] == 0)
       continue;
+    const bool library = (site->flags & ZINST_SITE_CALLEE_LIBRARY) != 0;
     const char *linkage = zinst_profile_string(profile, site->callee_linkage);
     bool has_record = false;
     for (uint32_t f = 0; f < profile->function_count && !has_record; f++)
@@ -321,9 +325,11 @@ static void print_inlined_everywhere(FILE *out, const struct zinst_profile *prof
     uint32_t k = 0;
     while (k < count && strcmp(list[k].linkage, linkage) != 0)
       k++;
-    if (k == count)
-      list[count++] =
-          (struct only_inlined){zinst_profile_string(profile, site->callee), linkage, 0, 0};
+    if (k == count) {
+      list[count++] = (struct only_inlined){zinst_profile_string(profile, site->callee), linkage, 0,
+                                            0, library};
+      library_listed += library;
+    }
     list[k].executions += site_counts[s];
     list[k].sites++;
   }
@@ -333,14 +339,22 @@ static void print_inlined_everywhere(FILE *out, const struct zinst_profile *prof
       list[j] = list[j - 1];
       list[j - 1] = swap;
     }
-  if (count > 0)
+  const uint32_t hidden = show_library ? 0 : library_listed;
+  if (count > hidden)
     fputs("\nInlined everywhere (no calls of their own; their time is their callers'):\n", out);
   for (uint32_t k = 0; k < count; k++) {
+    if (list[k].library && !show_library)
+      continue;
     char executions[ZINST_UNIT_BUFFER];
     fprintf(out, "  %s: %s execution%s at %" PRIu32 " site%s\n", list[k].name,
             zinst_format_count(list[k].executions, executions, sizeof executions),
             list[k].executions == 1 ? "" : "s", list[k].sites, list[k].sites == 1 ? "" : "s");
   }
+  if (hidden > 0)
+    fprintf(out,
+            "(%" PRIu32 " library function%s inlined everywhere not listed; --show-library lists "
+            "them)\n",
+            hidden, hidden == 1 ? "" : "s");
   free(list);
 }
 
@@ -429,7 +443,7 @@ static int report_threads(const struct zinst_profile *profile, const struct repo
       json_functions(json, profile, &flat, rows, shown);
     } else {
       status = print_table(stdout, profile, &flat, rows, shown, listed);
-      print_inlined_everywhere(stdout, profile, site_counts);
+      print_inlined_everywhere(stdout, profile, site_counts, options->show_library);
       if (library_functions > 0)
         fprintf(stdout,
                 "(library code grouped: %" PRIu32 " function%s in one row; --show-library lists "

@@ -189,16 +189,17 @@ struct zinst_node_record {
 };
 
 /* site flags (the bits of runtime/zinst_abi.h's ZINST_SITE_INFO_*) */
-#define ZINST_SITE_INLINED 0x1u       /* the callee's body was inlined at this site */
-#define ZINST_SITE_ALWAYS 0x2u        /* the always-inline rule decided (cost=always) */
-#define ZINST_SITE_NEVER 0x4u         /* never inlinable (cost=never) */
-#define ZINST_SITE_COST 0x8u          /* cost and threshold are the inliner's numbers */
-#define ZINST_SITE_COUNTED 0x10u      /* the program counted this site */
-#define ZINST_SITE_DEBUG 0x20u        /* file, line and column come from debug info */
-#define ZINST_SITE_UNSUCCESSFUL 0x40u /* inlining was recommended but failed */
-#define ZINST_SITE_DEFERRED 0x80u     /* not inlined so that the caller can be */
-#define ZINST_SITE_LIBRARY 0x100u     /* minor 2: the call is in library code (Zig's std) */
-#define ZINST_SITE_KNOWN_FLAGS 0x1FFu
+#define ZINST_SITE_INLINED 0x1u          /* the callee's body was inlined at this site */
+#define ZINST_SITE_ALWAYS 0x2u           /* the always-inline rule decided (cost=always) */
+#define ZINST_SITE_NEVER 0x4u            /* never inlinable (cost=never) */
+#define ZINST_SITE_COST 0x8u             /* cost and threshold are the inliner's numbers */
+#define ZINST_SITE_COUNTED 0x10u         /* the program counted this site */
+#define ZINST_SITE_DEBUG 0x20u           /* file, line and column come from debug info */
+#define ZINST_SITE_UNSUCCESSFUL 0x40u    /* inlining was recommended but failed */
+#define ZINST_SITE_DEFERRED 0x80u        /* not inlined so that the caller can be */
+#define ZINST_SITE_LIBRARY 0x100u        /* minor 2: the call is in library code (Zig's std) */
+#define ZINST_SITE_CALLEE_LIBRARY 0x200u /* minor 2: the callee is library code */
+#define ZINST_SITE_KNOWN_FLAGS 0x3FFu
 
 /*
  * One call site the inliner decided about (a site of an always_inline callee

@@ -226,12 +226,16 @@ PreservedAnalyses FunctionInstrumenterPass::run(Module &M, ModuleAnalysisManager
                              "AArch64 only");
     return PreservedAnalyses::all();
   }
-  // Calls in library code are flagged by the same rule as functions: where
-  // the call is written, whatever was inlined into what.
+  // Calls in library code, and calls of library code, are flagged by the
+  // same rule as functions: by the file the call, or the callee, is written
+  // in, whatever was inlined into what.
   std::vector<SiteDecision> SiteRows(Sites.rows().begin(), Sites.rows().end());
-  for (SiteDecision &Site : SiteRows)
+  for (SiteDecision &Site : SiteRows) {
     if (Opts.isLibraryFile(Site.File))
       Site.Flags |= ZINST_SITE_INFO_LIBRARY;
+    if (Opts.isLibraryFile(Site.CalleeFile))
+      Site.Flags |= ZINST_SITE_INFO_CALLEE_LIBRARY;
+  }
   GlobalVariable *ModuleInfo = emitModuleTable(M, Selected, SiteRows);
   Hooks H = declareHooks(M, FrameAddress.value_or(Intrinsic::not_intrinsic));
   for (size_t Index = 0; Index < Selected.size(); ++Index)

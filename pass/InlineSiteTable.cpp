@@ -41,6 +41,7 @@ enum SiteOperand : unsigned {
   OpCost,
   OpThreshold,
   OpCalleeInstructions,
+  OpCalleeFile,
   OpCount
 };
 
@@ -78,6 +79,7 @@ void store(MDTuple *Site, const SiteDecision &D) {
   Site->replaceOperandWith(OpCost, number(Ctx, static_cast<uint32_t>(D.Cost), 32));
   Site->replaceOperandWith(OpThreshold, number(Ctx, static_cast<uint32_t>(D.Threshold), 32));
   Site->replaceOperandWith(OpCalleeInstructions, number(Ctx, D.CalleeInstructions, 32));
+  Site->replaceOperandWith(OpCalleeFile, text(Ctx, D.CalleeFile));
 }
 
 } // namespace
@@ -87,7 +89,9 @@ SiteDecision describeCall(CallBase &CB, Function &Callee) {
   Function &Caller = *CB.getFunction();
   D.Caller = describeFunction(Caller).DisplayName;
   D.CallerLinkage = Caller.getName().str();
-  D.Callee = describeFunction(Callee).DisplayName;
+  FunctionDescription CalleeDesc = describeFunction(Callee);
+  D.Callee = CalleeDesc.DisplayName;
+  D.CalleeFile = CalleeDesc.File;
   D.CalleeLinkage = Callee.getName().str();
   D.CalleeInstructions = Callee.getInstructionCount();
   if (const DILocation *Loc = CB.getDebugLoc().get()) {
@@ -144,6 +148,7 @@ SiteDecision readSite(const MDTuple *Site) {
   D.Cost = static_cast<int32_t>(static_cast<uint32_t>(numberAt(Site, OpCost)));
   D.Threshold = static_cast<int32_t>(static_cast<uint32_t>(numberAt(Site, OpThreshold)));
   D.CalleeInstructions = static_cast<uint32_t>(numberAt(Site, OpCalleeInstructions));
+  D.CalleeFile = textAt(Site, OpCalleeFile).str();
   return D;
 }
 

@@ -56,6 +56,9 @@ constexpr uint64_t ProbeGUID = 0x7A696E73742D7369ull;
 /// runtime/zinst_abi.h's ZINST_SITE_INFO_* bits.
 struct SiteDecision {
   std::string Caller, CallerLinkage, Callee, CalleeLinkage, File, Reason;
+  /// The callee's source file (not in the table: it decides the
+  /// CALLEE_LIBRARY flag when the table is emitted).
+  std::string CalleeFile;
   unsigned Line = 0, Column = 0;
   uint32_t Flags = 0;
   int32_t Cost = 0, Threshold = 0;

@@ -67,6 +67,7 @@
 #define ZINST_SITE_INFO_UNSUCCESSFUL 0x40u /* recommended, but inlining it failed */
 #define ZINST_SITE_INFO_DEFERRED 0x80u     /* not inlined now so that the caller can be inlined */
 #define ZINST_SITE_INFO_LIBRARY 0x100u     /* the call's file is under a -zinst-library-dir */
+#define ZINST_SITE_INFO_CALLEE_LIBRARY 0x200u /* so is the callee's */
 
 /* One instrumented function; emitted as constant data by the pass. */
 struct zinst_function_info {

@@ -92,7 +92,7 @@ def function_flags(args, profile):
     return flags
 
 
-def check_counts_profile(args, work, profile, module="counts"):
+def check_counts_profile(args, work, profile, module="counts", optimized=True):
     expected = {module + name[len("counts"):]: calls for name, calls in EXPECTED_CALLS.items()}
     report = json.loads(run([args.zinst, "report", "--json", "--top", "0", profile]).stdout)
     functions = {f["name"]: f for f in report["functions"]}
@@ -120,8 +120,12 @@ def check_counts_profile(args, work, profile, module="counts"):
         if path is not None:
             check(os.path.realpath(path).startswith(lib_dir + os.sep), f"{name} ({path}) outside Zig")
     # Inlining sites too: a call written in std is library code, by its file,
-    # and `zinst inline` leaves those out unless --show-library.
+    # and `zinst inline` leaves those out unless --show-library. Debug mode
+    # (opt at O0) runs no inliner: no sites at all.
     sites = json.loads(run([args.zinst, "inline", "--json", profile]).stdout)["sites"]
+    if not optimized:
+        check(sites == [], f"inlining sites in a Debug build: {sites}")
+        return
     check(any(s["library"] for s in sites), "no inlining site marked as library code")
     for s in sites:
         in_zig = s["file"] != "" and os.path.realpath(s["file"]).startswith(lib_dir + os.sep)
@@ -131,6 +135,17 @@ def check_counts_profile(args, work, profile, module="counts"):
           f"std sites in the default inline report:\n{shown}")
     shown = run([args.zinst, "inline", "--all", "--show-library", profile]).stdout
     check(lib_dir in shown, "--show-library shows no std site")
+    # Library functions inlined everywhere: one closing line, unless asked for.
+    def inlined_everywhere(*options):
+        text = run([args.zinst, "report", *options, profile]).stdout
+        lines = text.split("Inlined everywhere", 1)[1].splitlines()[1:]
+        return [l.split(":")[0].strip() for l in lines if l.startswith("  ")], text
+    names, text = inlined_everywhere()
+    check(all(n.startswith(module + ".") for n in names),
+          f"library functions among the inlined-everywhere lines: {names}")
+    check("library functions inlined everywhere not listed; --show-library" in text, text)
+    names, _ = inlined_everywhere("--show-library")
+    check(any(not n.startswith(module + ".") for n in names), f"--show-library lists: {names}")
 
 
 def check_api_profiles(args, first, final, module="api"):
@@ -211,7 +226,7 @@ def case_cli(args, mode):
     profile = os.path.join(work, "counts.zinst")
     proc = run([exe], env=dict(env, ZINST_OUTPUT=profile), cwd=work)
     check(proc.stderr.strip() == EXPECTED_OUTPUT, f"program printed {proc.stderr!r}")
-    check_counts_profile(args, work, profile)
+    check_counts_profile(args, work, profile, optimized=mode != "Debug")
 
 
 def case_build_zig(args):
