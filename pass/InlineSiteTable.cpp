@@ -5,7 +5,6 @@
 
 #include "zinst_abi.h"
 
-#include "llvm/ADT/SmallString.h"
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/DebugInfoMetadata.h"
 #include "llvm/IR/Function.h"
@@ -16,7 +15,6 @@
 #include "llvm/IR/Intrinsics.h"
 #include "llvm/IR/Metadata.h"
 #include "llvm/IR/Module.h"
-#include "llvm/Support/Path.h"
 #include "llvm/Support/xxhash.h"
 
 using namespace llvm;
@@ -98,15 +96,7 @@ SiteDecision describeCall(CallBase &CB, Function &Callee) {
     D.Flags |= ZINST_SITE_INFO_DEBUG;
     D.Line = Loc->getLine();
     D.Column = Loc->getColumn();
-    StringRef Name = Loc->getFilename();
-    StringRef Directory = Loc->getDirectory();
-    if (sys::path::is_absolute(Name) || Directory.empty()) {
-      D.File = Name.str();
-    } else {
-      SmallString<256> Joined(Directory);
-      sys::path::append(Joined, Name);
-      D.File = Joined.str().str();
-    }
+    D.File = sourcePath(Loc->getDirectory(), Loc->getFilename());
   }
   return D;
 }

@@ -22,6 +22,18 @@ using namespace llvm;
 
 namespace zinst {
 
+std::string sourcePath(StringRef Directory, StringRef Name) {
+  SmallString<256> Path;
+  if (!sys::path::is_absolute(Name) && !Directory.empty())
+    Path = Directory;
+  sys::path::append(Path, Name);
+  // Zig 0.17 names files relative to the working directory of the build
+  // ("../../src/main.zig"); reports and the library-directory test want the
+  // plain path.
+  sys::path::remove_dots(Path, /*remove_dot_dot=*/true);
+  return Path.str().str();
+}
+
 FunctionDescription describeFunction(Function &F) {
   FunctionDescription Desc;
   Desc.Function = &F;
@@ -33,15 +45,7 @@ FunctionDescription describeFunction(Function &F) {
       LinkageName.starts_with("_Z") ? demangle(LinkageName.str()) : LinkageName.str();
 
   if (const DISubprogram *SP = F.getSubprogram()) {
-    StringRef Name = SP->getFilename();
-    StringRef Directory = SP->getDirectory();
-    if (sys::path::is_absolute(Name) || Directory.empty()) {
-      Desc.File = Name.str();
-    } else {
-      SmallString<256> Joined(Directory);
-      sys::path::append(Joined, Name);
-      Desc.File = Joined.str().str();
-    }
+    Desc.File = sourcePath(SP->getDirectory(), SP->getFilename());
     Desc.Line = SP->getLine();
     Desc.FromDebugInfo = true;
   } else {

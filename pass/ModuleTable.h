@@ -33,6 +33,10 @@ struct FunctionDescription {
   bool Library = false; // File lies under a -zinst-library-dir (Zig's std)
 };
 
+/// The path of a source file as debug info gives it (a directory and a name,
+/// possibly relative to it), joined and without "." or ".." components.
+std::string sourcePath(llvm::StringRef Directory, llvm::StringRef Name);
+
 /// Names and locates F for the table (and for the file/name filters).
 FunctionDescription describeFunction(llvm::Function &F);
 

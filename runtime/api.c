@@ -77,6 +77,7 @@ static void load_config(void) {
   zinst_config.sample_interval =
       env_setting("ZINST_SAMPLE", ZINST_DEFAULT_SAMPLE_INTERVAL, 1, ZINST_LIMIT_SAMPLE_INTERVAL);
   zinst_config.exact_calls = ZINST_EXACT_CALLS;
+  zinst_config.long_activation_ticks = ZINST_LONG_ACTIVATION_TICKS;
   const char *verbose = getenv("ZINST_VERBOSE");
   zinst_config.verbose = verbose && strcmp(verbose, "1") == 0;
 }

@@ -14,6 +14,9 @@
  * depend on the activation's duration:
  *   - exact stratum: the first exact_limit (K) calls of every context are
  *     timed, so that cold contexts (main, set-up code) are measured exactly;
+ *     and so is every later call of a context whose first K activations
+ *     were long (promote_ticks): for those, two clock reads cost little and
+ *     a sample of a few long, uneven activations would estimate poorly;
  *   - sampled stratum: every later enter counts the thread's countdown
  *     down; the one reaching 0 is timed and the countdown is reloaded with
  *     a pseudo-random interval uniform on [1, 2R-1] (mean R), so that a
@@ -79,12 +82,18 @@ static inline __attribute__((always_inline)) uint32_t next_interval(struct zinst
   return 1 + (uint32_t)(((x >> 32) * (uint64_t)ts->sample_span) >> 32);
 }
 
-/* Whether the activation that brings its node to `calls` calls is timed,
- * and in which stratum. Called once per pushed frame, inside `busy`. */
+/* Whether the activation that brings `node` to `calls` calls is timed, and
+ * in which stratum. Called once per pushed frame, inside `busy`. The
+ * promotion is decided once, at the first call past the exact stratum; all
+ * of a promoted context's calls are then exact (thread_state.c). */
 static inline __attribute__((always_inline)) uint32_t
-choose_frame_kind(struct zinst_thread_state *ts, uint64_t calls) {
-  if (ZINST_UNLIKELY(calls <= ts->exact_limit))
+choose_frame_kind(struct zinst_thread_state *ts, struct zinst_node *node, uint64_t calls) {
+  if (ZINST_UNLIKELY(calls <= ts->exact_limit || node->always_timed))
     return ZINST_FRAME_EXACT;
+  if (ZINST_UNLIKELY(calls == ts->exact_limit + 1u && node->exact_ticks >= ts->promote_ticks)) {
+    RELAXED_STORE(node->always_timed, 1);
+    return ZINST_FRAME_EXACT;
+  }
   uint32_t countdown = ts->countdown - 1;
   if (ZINST_LIKELY(countdown != 0)) {
     ts->countdown = countdown;
@@ -134,7 +143,7 @@ static __attribute__((noinline, cold)) void enter_general(struct zinst_module_in
     frame->frame_address = frame_address;
     frame->node = child;
     frame->function = id;
-    uint32_t kind = choose_frame_kind(ts, calls);
+    uint32_t kind = choose_frame_kind(ts, node, calls);
     RELAXED_STORE(frame->kind, kind);
     RELAXED_STORE(frame->start_ticks, kind != ZINST_FRAME_UNTIMED ? zinst_read_ticks() : 0);
     RELAXED_STORE(ts->depth, depth + 1);
@@ -246,7 +255,7 @@ ZINST_EXPORT __attribute__((noinline, hot)) void __zinst_enter(struct zinst_modu
   pushed->frame_address = frame_address;
   pushed->node = child;
   pushed->function = id;
-  uint32_t kind = choose_frame_kind(ts, calls);
+  uint32_t kind = choose_frame_kind(ts, node, calls);
   RELAXED_STORE(pushed->kind, kind);
   /* Last, so that the hook's own work is outside the measured interval. */
   RELAXED_STORE(pushed->start_ticks, kind != ZINST_FRAME_UNTIMED ? zinst_read_ticks() : 0);

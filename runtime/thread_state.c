@@ -143,8 +143,11 @@ int zinst_thread_copy_tree(const struct zinst_thread_state *ts, uint64_t now,
         .function = node->function,
         .calls = calls,
         .inclusive_ticks = exact_ticks + sampled_ticks,
-        /* The exact stratum is the first exact_limit calls, open ones included. */
-        .exact_calls = calls < exact_limit ? calls : exact_limit,
+        /* The exact stratum is the first exact_limit calls, open ones
+         * included, or every call of a context timed always. */
+        .exact_calls = RELAXED_LOAD(node->always_timed) ? calls
+                       : calls < exact_limit            ? calls
+                                                        : exact_limit,
         .sampled_calls = RELAXED_LOAD(node->sampled_calls),
         .sampled_ticks = sampled_ticks,
         .sampled_sq = sampled_sq,
@@ -325,8 +328,10 @@ struct zinst_thread_state *zinst_thread_state_create(void) {
   if (ts->count_only) {
     ts->exact_limit = 0;
     ts->countdown = UINT32_MAX;
+    ts->promote_ticks = UINT64_MAX;
   } else {
     ts->exact_limit = zinst_config.exact_calls;
+    ts->promote_ticks = (uint64_t)zinst_config.exact_calls * zinst_config.long_activation_ticks;
     ts->sample_span = 2 * zinst_config.sample_interval - 1;
     zinst_thread_seed_sampling(ts);
   }

@@ -49,6 +49,11 @@ struct zinst_node {
   double sampled_sq; /* sum of the squared sampled durations */
   uint32_t parent;   /* ZINST_NONE for the root */
   uint32_t function; /* process-wide id; 0 for the root */
+  /* Set at its (K+1)-th call when its first K activations were long
+   * (zinst_thread_state.promote_ticks): every call is then in the exact
+   * stratum. Written by the owner only. */
+  uint32_t always_timed;
+  uint32_t unused;
 } __attribute__((aligned(64)));
 
 /* How an activation is timed, decided at its enter (frame.kind). */
@@ -102,6 +107,10 @@ struct zinst_thread_state {
   uint32_t sample_span;
   uint32_t unused;
   uint64_t rng; /* never 0 */
+  /* A context whose first exact_limit activations took at least this many
+   * ticks in all is timed on every call (exact_limit x the config's
+   * long_activation_ticks; UINT64_MAX in count mode). */
+  uint64_t promote_ticks;
 
   /* Slow path: creating nodes. */
   struct zinst_hash_slot *hash;

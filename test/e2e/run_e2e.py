@@ -209,15 +209,23 @@ def case_sampled_estimates(env):
         agree("walk " + key, [function(r, "walk")[key] for r in sampled_reports],
               [function(r, "walk")[error_key] for r in sampled_reports],
               [function(r, "walk")[key] for r in exact_reports])
-    # A deep context: 1024 calls, of which ~1/16 beyond the first 16 timed.
-    path = ["main"] + ["walk"] * 11
+    # The leaves: 4096 calls of ~0.5 us each, too short to be timed always,
+    # so ~1/16 of those beyond the first 16 are timed.
+    path = ["main"] + ["walk"] * 13
     sampled_nodes = [find_path(env.tree(p)["roots"], path) for p in sampled_runs]
     exact_nodes = [find_path(env.tree(p)["roots"], path) for p in exact_runs]
     for node in sampled_nodes:
-        expect_eq("calls at level 10", node["calls"], 1024)
-        expect(16 < node["timed_calls"] < 1024, "level 10 timed calls %d" % node["timed_calls"])
-        expect(node["total_ticks_error"] > 0, "level 10 states an error")
-    agree("walk at level 10", [n["total_ticks"] for n in sampled_nodes],
+        expect_eq("calls at level 12", node["calls"], 4096)
+        expect(16 < node["timed_calls"] < 4096, "level 12 timed calls %d" % node["timed_calls"])
+        expect(node["total_ticks_error"] > 0, "level 12 states an error")
+    # Level 5: 32 calls, each ~127 x 0.5 us long: after its first 16, every
+    # call is timed too, and the total is measured, not estimated.
+    for p in sampled_runs:
+        node = find_path(env.tree(p)["roots"], ["main"] + ["walk"] * 6)
+        expect_eq("level 5 calls", node["calls"], 32)
+        expect_eq("level 5 timed calls", node["timed_calls"], 32)
+        expect_eq("level 5 error", node["total_ticks_error"], 0)
+    agree("walk at level 12", [n["total_ticks"] for n in sampled_nodes],
           [n["total_ticks_error"] for n in sampled_nodes],
           [n["total_ticks"] for n in exact_nodes])
 

@@ -231,10 +231,14 @@ static void check_sampled_share(const char *what, uint64_t timed, uint64_t calls
 /*
  * The error a sample states covers the spread it sees. The spins' durations
  * are random on the test's own clock, so the truth is exact and only the
- * runtime's sampling decides how far the estimate lands from it.
+ * runtime's sampling decides how far the estimate lands from it. The spins
+ * are long enough to be timed always (long_contexts below): that is turned
+ * off here, to test the estimator itself.
  */
 static void default_mode(void) {
+  zinst_config.long_activation_ticks = UINT32_MAX;
   struct result r = run_scenario(ZINST_DEFAULT_SAMPLE_INTERVAL);
+  zinst_config.long_activation_ticks = ZINST_LONG_ACTIVATION_TICKS;
   check_counts(&r);
   const struct zinst_tree *t = &r.tree;
   const struct zinst_node_record *nodes;
@@ -292,6 +296,53 @@ static void default_mode(void) {
   zinst_tree_free(&r.tree);
 }
 
+/* 200 spins of 3x the promotion threshold and 200 short leaves, under a
+ * driver frame. */
+static void *long_scenario(void *out) {
+  struct result *result = out;
+  spin_body_ticks = 0;
+  TEST_ENTER(&module, F_DRIVER);
+  for (int i = 0; i < 200; i++)
+    spin(3 * ZINST_LONG_ACTIVATION_TICKS);
+  for (int i = 0; i < 200; i++)
+    leaf();
+  TEST_EXIT(&module, F_DRIVER);
+  result->spin_body_ticks = spin_body_ticks;
+  result->tree = test_own_tree();
+  return NULL;
+}
+
+/* A context whose first K activations were long is timed on every later
+ * call: its total is measured, not estimated. A short one stays sampled. */
+static void long_contexts(void) {
+  zinst_config.sample_interval = ZINST_DEFAULT_SAMPLE_INTERVAL;
+  struct result r;
+  pthread_t thread;
+  CHECK(pthread_create(&thread, NULL, long_scenario, &r) == 0, "create");
+  CHECK(pthread_join(thread, NULL) == 0, "join");
+  const struct zinst_tree *t = &r.tree;
+  const struct zinst_tree_node *spin_node = &t->nodes[under_driver(t, F_SPIN)];
+  CHECK_EQ_U64(spin_node->calls, 200, "spin calls");
+  CHECK_EQ_U64(spin_node->exact_calls, 200, "every spin in the exact stratum");
+  CHECK_EQ_U64(spin_node->sampled_calls, 0, "no spin sampled");
+  CHECK(spin_node->inclusive_ticks >= r.spin_body_ticks &&
+            spin_node->inclusive_ticks <= r.spin_body_ticks + 200 * 8,
+        "spin measured whole: %" PRIu64 " ticks for bodies of %" PRIu64, spin_node->inclusive_ticks,
+        r.spin_body_ticks);
+  const struct zinst_tree_node *leaf_node = &t->nodes[under_driver(t, F_LEAF)];
+  CHECK_EQ_U64(leaf_node->calls, 200, "leaf calls");
+  CHECK_EQ_U64(leaf_node->exact_calls, ZINST_EXACT_CALLS, "a short context keeps K exact calls");
+  const struct zinst_node_record *nodes;
+  void *image = write_tree(t, ZINST_DEFAULT_SAMPLE_INTERVAL, &nodes);
+  const struct zinst_node_record *spin_record = &nodes[under_driver(t, F_SPIN) - 1];
+  CHECK_EQ_U64(spin_record->timed_calls, 200, "the file says every spin was timed");
+  CHECK_EQ_U64(spin_record->inclusive_error_ticks, 0, "and states no error");
+  CHECK(nodes[under_driver(t, F_LEAF) - 1].timed_calls < 200, "leaf is sampled");
+  free(image);
+  zinst_tree_free(&r.tree);
+  printf("long contexts: timed always after their first %u calls\n", ZINST_EXACT_CALLS);
+}
+
 /* zinst_reset() subtracts every sampling field: a hot context starts over
  * with no exact stratum (its first K calls are long gone). */
 static void *reset_scenario(void *unused) {
@@ -339,6 +390,7 @@ int main(void) {
 
   exact_mode();
   default_mode();
+  long_contexts();
   zinst_config.sample_interval = ZINST_DEFAULT_SAMPLE_INTERVAL;
   pthread_t thread;
   CHECK(pthread_create(&thread, NULL, reset_scenario, NULL) == 0, "create");
