@@ -14,9 +14,9 @@
  * depend on the activation's duration:
  *   - exact stratum: the first exact_limit (K) calls of every context are
  *     timed, so that cold contexts (main, set-up code) are measured exactly;
- *     and so is every later call of a context whose first K activations
- *     were long (promote_ticks): for those, two clock reads cost little and
- *     a sample of a few long, uneven activations would estimate poorly;
+ *     and later ones too while the context's activations average long
+ *     (zinst_credit_frame): for those, two clock reads cost little, and a
+ *     sample of a few long, uneven activations estimates poorly;
  *   - sampled stratum: every later enter counts the thread's countdown
  *     down; the one reaching 0 is timed and the countdown is reloaded with
  *     a pseudo-random interval uniform on [1, 2R-1] (mean R), so that a
@@ -83,17 +83,11 @@ static inline __attribute__((always_inline)) uint32_t next_interval(struct zinst
 }
 
 /* Whether the activation that brings `node` to `calls` calls is timed, and
- * in which stratum. Called once per pushed frame, inside `busy`. The
- * promotion is decided once, at the first call past the exact stratum; all
- * of a promoted context's calls are then exact (thread_state.c). */
+ * in which stratum. Called once per pushed frame, inside `busy`. */
 static inline __attribute__((always_inline)) uint32_t
-choose_frame_kind(struct zinst_thread_state *ts, struct zinst_node *node, uint64_t calls) {
-  if (ZINST_UNLIKELY(calls <= ts->exact_limit || node->always_timed))
+choose_frame_kind(struct zinst_thread_state *ts, const struct zinst_node *node, uint64_t calls) {
+  if (ZINST_UNLIKELY(calls <= node->exact_until))
     return ZINST_FRAME_EXACT;
-  if (ZINST_UNLIKELY(calls == ts->exact_limit + 1u && node->exact_ticks >= ts->promote_ticks)) {
-    RELAXED_STORE(node->always_timed, 1);
-    return ZINST_FRAME_EXACT;
-  }
   uint32_t countdown = ts->countdown - 1;
   if (ZINST_LIKELY(countdown != 0)) {
     ts->countdown = countdown;
@@ -195,7 +189,7 @@ static __attribute__((noinline, cold)) void exit_general(struct zinst_module_inf
       goto done;
     frame = &ts->frames[depth - 1];
   }
-  zinst_credit_frame(ts->nodes, frame, now);
+  zinst_credit_frame(ts, frame, now);
   RELAXED_STORE(ts->depth, depth - 1);
 done:
   SIGNAL_FENCE();
@@ -285,7 +279,7 @@ ZINST_EXPORT __attribute__((noinline, hot)) void __zinst_exit(struct zinst_modul
   }
   ts->busy = 1;
   SIGNAL_FENCE();
-  zinst_credit_frame(ts->nodes, top, now);
+  zinst_credit_frame(ts, top, now);
   RELAXED_STORE(ts->depth, depth - 1);
   SIGNAL_FENCE();
   ts->busy = 0;

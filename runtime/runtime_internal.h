@@ -30,12 +30,11 @@
 #define ZINST_DEFAULT_SAMPLE_INTERVAL 16u
 #define ZINST_LIMIT_SAMPLE_INTERVAL (1u << 24)
 #define ZINST_EXACT_CALLS 16u
-/* A context whose first ZINST_EXACT_CALLS activations averaged at least
- * this many ticks (~0.8 us at 2.6 GHz) is timed on every later call too:
- * two clock reads (~50 ticks) cost it under 3%, and sampling so few, so
- * long and often so uneven activations (thread joins, I/O) gave estimates
- * with errors near 100%. */
-#define ZINST_LONG_ACTIVATION_TICKS 2048u
+/* A context's exact stratum goes on past ZINST_EXACT_CALLS calls while its
+ * activations average at least this many ticks (~3 us at 2.6 GHz; two
+ * clock reads, ~50 ticks, cost them under 1%). Sampling a few such long,
+ * uneven activations (thread joins, I/O) gave errors near 100%. */
+#define ZINST_LONG_ACTIVATION_TICKS 8192u
 /* Counted sites per process (inline and call sites, runtime/site_counters.h):
  * each thread reserves 8 bytes of virtual memory per site, touched as used. */
 #define ZINST_MAX_SITES (1u << 20)
@@ -50,8 +49,8 @@ struct zinst_config {
   uint32_t clock_flags;     /* ZINST_CLOCK_* */
   uint32_t sample_interval; /* ZINST_SAMPLE: R, 1 = time every activation */
   uint32_t exact_calls;     /* K: the first K calls of each context are timed */
-  /* Mean ticks of a context's first K activations from which all its
-   * activations are timed (ZINST_LONG_ACTIVATION_TICKS; tests change it). */
+  /* Mean ticks of a context's activations that extend its exact stratum
+   * (ZINST_LONG_ACTIVATION_TICKS; tests change it). */
   uint32_t long_activation_ticks;
   int verbose;          /* ZINST_VERBOSE=1 */
   uint64_t start_ticks; /* zinst_read_ticks() at start */

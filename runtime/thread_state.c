@@ -130,10 +130,10 @@ int zinst_thread_copy_tree(const struct zinst_thread_state *ts, uint64_t now,
   uint32_t count = __atomic_load_n(&ts->node_count, __ATOMIC_ACQUIRE);
   if (zinst_tree_init(out, count) != 0)
     return -1;
-  uint64_t exact_limit = ts->exact_limit;
   for (uint32_t n = 1; n < count; n++) {
     const struct zinst_node *node = &ts->nodes[n];
     uint64_t calls = RELAXED_LOAD(node->calls);
+    uint64_t exact_until = RELAXED_LOAD(node->exact_until);
     uint64_t exact_ticks = RELAXED_LOAD(node->exact_ticks);
     uint64_t sampled_ticks = RELAXED_LOAD(node->sampled_ticks);
     double sampled_sq;
@@ -143,11 +143,8 @@ int zinst_thread_copy_tree(const struct zinst_thread_state *ts, uint64_t now,
         .function = node->function,
         .calls = calls,
         .inclusive_ticks = exact_ticks + sampled_ticks,
-        /* The exact stratum is the first exact_limit calls, open ones
-         * included, or every call of a context timed always. */
-        .exact_calls = RELAXED_LOAD(node->always_timed) ? calls
-                       : calls < exact_limit            ? calls
-                                                        : exact_limit,
+        /* The exact stratum: a prefix of the calls, open ones included. */
+        .exact_calls = calls < exact_until ? calls : exact_until,
         .sampled_calls = RELAXED_LOAD(node->sampled_calls),
         .sampled_ticks = sampled_ticks,
         .sampled_sq = sampled_sq,
@@ -328,10 +325,10 @@ struct zinst_thread_state *zinst_thread_state_create(void) {
   if (ts->count_only) {
     ts->exact_limit = 0;
     ts->countdown = UINT32_MAX;
-    ts->promote_ticks = UINT64_MAX;
+    ts->long_ticks = 0; /* no exact stratum */
   } else {
     ts->exact_limit = zinst_config.exact_calls;
-    ts->promote_ticks = (uint64_t)zinst_config.exact_calls * zinst_config.long_activation_ticks;
+    ts->long_ticks = zinst_config.long_activation_ticks;
     ts->sample_span = 2 * zinst_config.sample_interval - 1;
     zinst_thread_seed_sampling(ts);
   }
@@ -415,6 +412,7 @@ uint32_t zinst_thread_find_or_add_child(struct zinst_thread_state *ts, uint32_t 
   struct zinst_node *node = &ts->nodes[child];
   node->parent = parent;
   node->function = function;
+  node->exact_until = ts->count_only ? 0 : UINT64_MAX;
   ts->hash[slot].key = key;
   ts->hash[slot].node = child;
   ts->hash_used++;
@@ -431,7 +429,7 @@ uint32_t zinst_thread_find_or_add_child(struct zinst_thread_state *ts, uint32_t 
 static void close_frames(struct zinst_thread_state *ts, uint32_t depth, uint32_t new_depth,
                          uint64_t now) {
   for (uint32_t f = depth; f-- > new_depth;)
-    zinst_credit_frame(ts->nodes, &ts->frames[f], now);
+    zinst_credit_frame(ts, &ts->frames[f], now);
   RELAXED_STORE(ts->depth, new_depth);
 }
 

@@ -49,11 +49,10 @@ struct zinst_node {
   double sampled_sq; /* sum of the squared sampled durations */
   uint32_t parent;   /* ZINST_NONE for the root */
   uint32_t function; /* process-wide id; 0 for the root */
-  /* Set at its (K+1)-th call when its first K activations were long
-   * (zinst_thread_state.promote_ticks): every call is then in the exact
-   * stratum. Written by the owner only. */
-  uint32_t always_timed;
-  uint32_t unused;
+  /* The exact stratum is the context's calls 1..exact_until: UINT64_MAX
+   * while it lasts, then the calls it had when it ended (zinst_credit_frame);
+   * 0 in count mode. Written by the owner only. */
+  uint64_t exact_until;
 } __attribute__((aligned(64)));
 
 /* How an activation is timed, decided at its enter (frame.kind). */
@@ -107,10 +106,10 @@ struct zinst_thread_state {
   uint32_t sample_span;
   uint32_t unused;
   uint64_t rng; /* never 0 */
-  /* A context whose first exact_limit activations took at least this many
-   * ticks in all is timed on every call (exact_limit x the config's
-   * long_activation_ticks; UINT64_MAX in count mode). */
-  uint64_t promote_ticks;
+  /* A context's exact stratum lasts past exact_limit calls while its
+   * activations average at least this many ticks (at most 2^32: the test
+   * multiplies it by a call count). */
+  uint64_t long_ticks;
 
   /* Slow path: creating nodes. */
   struct zinst_hash_slot *hash;
@@ -157,17 +156,30 @@ static inline __attribute__((always_inline)) uint32_t zinst_child_cache_child(ui
  * A counter that stepped back (a core with another TSC) adds a duration of
  * 0; a sampled activation still counts as a sample, so that dropping it
  * cannot bias the estimate towards long activations. Only the owning thread
- * calls this. */
+ * calls this.
+ *
+ * The exact stratum is a prefix of each context's calls: at least the first
+ * exact_limit (K), and longer while the activations so far average
+ * long_ticks or more. For such activations two clock reads cost little,
+ * and sampling a few long, uneven ones (a thread join, I/O, a training
+ * step) would estimate them poorly. The prefix ends at the first exact exit
+ * (from the K-th call on) that finds the average below long_ticks; calls
+ * after it are sampled. Its extra length is bounded by its own time: E
+ * calls cost 2 clock reads each only while they took E x long_ticks. */
 static inline __attribute__((always_inline)) void
-zinst_credit_frame(struct zinst_node *nodes, const struct zinst_frame *frame, uint64_t now) {
+zinst_credit_frame(struct zinst_thread_state *ts, const struct zinst_frame *frame, uint64_t now) {
   uint32_t kind = frame->kind;
   if (kind == ZINST_FRAME_UNTIMED)
     return;
   int64_t elapsed = (int64_t)(now - frame->start_ticks);
   uint64_t duration = elapsed > 0 ? (uint64_t)elapsed : 0;
-  struct zinst_node *node = &nodes[frame->node];
+  struct zinst_node *node = &ts->nodes[frame->node];
   if (kind == ZINST_FRAME_EXACT) {
-    __atomic_store_n(&node->exact_ticks, node->exact_ticks + duration, __ATOMIC_RELAXED);
+    uint64_t ticks = node->exact_ticks + duration, calls = node->calls;
+    __atomic_store_n(&node->exact_ticks, ticks, __ATOMIC_RELAXED);
+    if (node->exact_until == UINT64_MAX && calls >= ts->exact_limit &&
+        ticks < calls * ts->long_ticks)
+      __atomic_store_n(&node->exact_until, calls, __ATOMIC_RELAXED);
   } else {
     double square = node->sampled_sq + (double)duration * (double)duration;
     __atomic_store_n(&node->sampled_ticks, node->sampled_ticks + duration, __ATOMIC_RELAXED);

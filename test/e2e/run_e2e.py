@@ -218,13 +218,14 @@ def case_sampled_estimates(env):
         expect_eq("calls at level 12", node["calls"], 4096)
         expect(16 < node["timed_calls"] < 4096, "level 12 timed calls %d" % node["timed_calls"])
         expect(node["total_ticks_error"] > 0, "level 12 states an error")
-    # Level 5: 32 calls, each ~127 x 0.5 us long: after its first 16, every
-    # call is timed too, and the total is measured, not estimated.
+    # Level 7: 128 calls, each ~31 x 0.5 us long (far above the 8192 ticks
+    # that keep a context's exact stratum going): every call is timed, the
+    # total is measured, not estimated.
     for p in sampled_runs:
-        node = find_path(env.tree(p)["roots"], ["main"] + ["walk"] * 6)
-        expect_eq("level 5 calls", node["calls"], 32)
-        expect_eq("level 5 timed calls", node["timed_calls"], 32)
-        expect_eq("level 5 error", node["total_ticks_error"], 0)
+        node = find_path(env.tree(p)["roots"], ["main"] + ["walk"] * 8)
+        expect_eq("level 7 calls", node["calls"], 128)
+        expect_eq("level 7 timed calls", node["timed_calls"], 128)
+        expect_eq("level 7 error", node["total_ticks_error"], 0)
     agree("walk at level 12", [n["total_ticks"] for n in sampled_nodes],
           [n["total_ticks_error"] for n in sampled_nodes],
           [n["total_ticks"] for n in exact_nodes])

@@ -15,7 +15,19 @@
 #include <pthread.h>
 #include <setjmp.h>
 
-enum { F_DRIVER, F_SPIN, F_COLD, F_EXACTLY_K, F_A, F_B, F_CATCHER, F_THROWER, F_LEAF, F_COUNT };
+enum {
+  F_DRIVER,
+  F_SPIN,
+  F_COLD,
+  F_EXACTLY_K,
+  F_A,
+  F_B,
+  F_CATCHER,
+  F_THROWER,
+  F_LEAF,
+  F_LONG_THEN_SHORT,
+  F_COUNT
+};
 static const struct zinst_function_info functions[F_COUNT] = {
     {"driver", "driver", "s.c", 1, 0},
     {"spin", "spin", "s.c", 2, 0},
@@ -26,6 +38,7 @@ static const struct zinst_function_info functions[F_COUNT] = {
     {"catcher", "catcher", "s.c", 7, 0},
     {"thrower", "thrower", "s.c", 8, 0},
     {"leaf", "leaf", "s.c", 9, 0},
+    {"long_then_short", "long_then_short", "s.c", 10, 0},
 };
 static struct zinst_module_info module = {
     ZINST_ABI_VERSION, F_COUNT, functions, "s.c", 0, 0, 0, 0, NULL};
@@ -53,6 +66,13 @@ NOINLINE static void spin(uint64_t ticks) {
   __atomic_fetch_add(&zinst_test_fake_ticks, ticks, __ATOMIC_RELAXED);
   spin_body_ticks += ticks;
   TEST_EXIT(&module, F_SPIN);
+}
+
+/* Like spin, as another context. */
+NOINLINE static void long_then_short(uint64_t ticks) {
+  TEST_ENTER(&module, F_LONG_THEN_SHORT);
+  __atomic_fetch_add(&zinst_test_fake_ticks, ticks, __ATOMIC_RELAXED);
+  TEST_EXIT(&module, F_LONG_THEN_SHORT);
 }
 
 #define SIMPLE(name, id)                                                                           \
@@ -296,24 +316,29 @@ static void default_mode(void) {
   zinst_tree_free(&r.tree);
 }
 
-/* 200 spins of 3x the promotion threshold and 200 short leaves, under a
- * driver frame. */
+/* Under a driver frame: 200 spins of 3x the long-activation threshold T,
+ * 200 short leaves, and long_then_short: 20 calls of 3T, then 300 of 0. */
 static void *long_scenario(void *out) {
   struct result *result = out;
+  const uint64_t three_t = 3ull * ZINST_LONG_ACTIVATION_TICKS;
   spin_body_ticks = 0;
   TEST_ENTER(&module, F_DRIVER);
   for (int i = 0; i < 200; i++)
-    spin(3 * ZINST_LONG_ACTIVATION_TICKS);
+    spin(three_t);
   for (int i = 0; i < 200; i++)
     leaf();
+  for (int i = 0; i < 320; i++)
+    long_then_short(i < 20 ? three_t : 0);
   TEST_EXIT(&module, F_DRIVER);
   result->spin_body_ticks = spin_body_ticks;
   result->tree = test_own_tree();
   return NULL;
 }
 
-/* A context whose first K activations were long is timed on every later
- * call: its total is measured, not estimated. A short one stays sampled. */
+/* The exact stratum of a context whose activations are long runs on for as
+ * long as they average long: its total is then measured, not estimated. A
+ * short context keeps the first K calls only, and one that turns short
+ * ends its stratum once the average drops below T. */
 static void long_contexts(void) {
   zinst_config.sample_interval = ZINST_DEFAULT_SAMPLE_INTERVAL;
   struct result r;
@@ -332,6 +357,12 @@ static void long_contexts(void) {
   const struct zinst_tree_node *leaf_node = &t->nodes[under_driver(t, F_LEAF)];
   CHECK_EQ_U64(leaf_node->calls, 200, "leaf calls");
   CHECK_EQ_U64(leaf_node->exact_calls, ZINST_EXACT_CALLS, "a short context keeps K exact calls");
+  /* 20 x 3T = 60T, plus a few ticks per call for the clock reads: the
+   * average stays at or above T through call 60 and drops below at 61. */
+  const struct zinst_tree_node *turning = &t->nodes[under_driver(t, F_LONG_THEN_SHORT)];
+  CHECK_EQ_U64(turning->calls, 320, "long_then_short calls");
+  CHECK_EQ_U64(turning->exact_calls, 61, "the stratum ends when the average drops below T");
+  CHECK(turning->sampled_calls > 0, "later calls are sampled");
   const struct zinst_node_record *nodes;
   void *image = write_tree(t, ZINST_DEFAULT_SAMPLE_INTERVAL, &nodes);
   const struct zinst_node_record *spin_record = &nodes[under_driver(t, F_SPIN) - 1];
@@ -340,7 +371,8 @@ static void long_contexts(void) {
   CHECK(nodes[under_driver(t, F_LEAF) - 1].timed_calls < 200, "leaf is sampled");
   free(image);
   zinst_tree_free(&r.tree);
-  printf("long contexts: timed always after their first %u calls\n", ZINST_EXACT_CALLS);
+  printf("long contexts: timed while their activations average %u ticks or more\n",
+         ZINST_LONG_ACTIVATION_TICKS);
 }
 
 /* zinst_reset() subtracts every sampling field: a hot context starts over
