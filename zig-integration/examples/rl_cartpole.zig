@@ -10,7 +10,10 @@
 //! entry. `noinline` keeps the environment step, the policy and the worker
 //! loop out of line, the shape they have in a real code base where they are
 //! bigger; `zinst tree` and `zinst inline` show what was inlined into them.
+//! The two phases of a training iteration are zones (zig-integration's
+//! zinst.zig): the report shows waiting for the workers apart from the update.
 const std = @import("std");
+const zinst = @import("zinst");
 
 const obs_size = 4;
 const actions = 2;
@@ -152,9 +155,15 @@ const Worker = struct {
 };
 
 noinline fn trainIteration(policy: *Policy, pool: *[workers]Worker) !f64 {
-    var threads: [workers]std.Thread = undefined;
-    for (pool, &threads) |*w, *t| t.* = try std.Thread.spawn(.{}, Worker.run, .{w});
-    for (threads) |t| t.join();
+    {
+        const collect = zinst.zone(@src(), "collect episodes");
+        defer collect.end();
+        var threads: [workers]std.Thread = undefined;
+        for (pool, &threads) |*w, *t| t.* = try std.Thread.spawn(.{}, Worker.run, .{w});
+        for (threads) |t| t.join();
+    }
+    const update = zinst.zone(@src(), "update policy");
+    defer update.end();
     var mean: f64 = 0;
     for (0..actions) |a| for (0..obs_size) |i| {
         var g: f64 = 0;
