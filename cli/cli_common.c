@@ -290,6 +290,11 @@ void zinst_json_profile_object(struct zinst_json *json, const char *path,
   zinst_json_string(json, zinst_profile_string(profile, p->command_line));
   zinst_json_key(json, "mode");
   zinst_json_string(json, p->mode == ZINST_MODE_COUNT ? "count" : "time");
+  zinst_json_key(json, "dump_reason");
+  zinst_json_string(json, p->dump_reason == ZINST_DUMP_EXIT     ? "exit"
+                          : p->dump_reason == ZINST_DUMP_API    ? "api"
+                          : p->dump_reason == ZINST_DUMP_SIGNAL ? "signal"
+                                                                : "unknown");
   zinst_json_key(json, "ticks_per_second");
   zinst_json_uint(json, p->ticks_per_second);
   zinst_json_key(json, "elapsed_ns");

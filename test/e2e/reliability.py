@@ -9,8 +9,11 @@ Same harness and command line as run_e2e.py (one ctest test per case).
 """
 import glob
 import os
+import random
+import signal
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from run_e2e import (Env, Failure, calls_by_name, expect, expect_eq, find_path,  # noqa: E402
@@ -187,6 +190,139 @@ def case_longjmp_storm(env):
                    "%s total %d exceeds its caller %s total %d" %
                    (node["name"], node["total_ticks"], parent["name"], parent["total_ticks"]))
     walk_tree(tree["roots"], check)
+
+
+def start_until_ready(env, exe, args, run_env):
+    """Start `exe` and wait for its "ready" line; returns the Popen and the
+    lines it printed up to there."""
+    full_env = dict(os.environ)
+    full_env.pop("ZINST_OUTPUT", None)
+    full_env.update(run_env)
+    proc = subprocess.Popen([exe] + list(args), cwd=env.work, env=full_env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    lines = []
+    while True:
+        line = proc.stdout.readline()
+        if not line:
+            proc.kill()
+            raise Failure("%s ended before it was ready: %s" % (exe, proc.communicate()))
+        lines.append(line.strip())
+        if line.strip() == "ready":
+            return proc, lines
+
+
+def finish(proc, what, timeout=30):
+    """Wait for `proc` (a deadlock shows as a timeout); returns (status, out, err)."""
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        raise Failure("%s: still running %d s after the signal (deadlock?)\nstderr:\n%s" %
+                      (what, timeout, err))
+    return proc.returncode, out, err
+
+
+def temp_files(env):
+    return [f for f in os.listdir(env.work) if ".tmp." in f]
+
+
+def check_killed_by(env, sig):
+    """A hot loop ended by `sig` without a handler of its own: the profile is
+    written on the signal, the process still dies of it."""
+    exe = env.zinst_cc(["signal_exit.c"], "signal_exit")
+    out = env.path("killed.zinst")
+    proc, _ = start_until_ready(env, exe, ["spin"], {"ZINST_OUTPUT": out})
+    time.sleep(0.2)
+    proc.send_signal(sig)
+    status, _, err = finish(proc, "signal_exit spin")
+    expect_eq("exit status (died of the signal; stderr %r)" % err, status, -sig)
+    expect(os.path.exists(out), "no profile written on the signal (stderr %r)" % err)
+    expect_eq("temporary files left", temp_files(env), [])
+    report = env.report(out)
+    expect_eq("dump_reason", report["profile"]["dump_reason"], "signal")
+    calls = calls_by_name(report)
+    # Finished before the signal: exact. main is open and counted once.
+    expect_eq("warm calls", calls.get("warm"), 1000)
+    expect_eq("main calls", calls.get("main"), 1)
+    expect(calls.get("spin", 0) > 1000, "spin calls %r: the hot loop is missing" %
+           calls.get("spin"))
+    tree = env.tree(out)
+    expect_eq("warm under main", find_path(tree["roots"], ["main", "warm"])["calls"], 1000)
+    expect_eq("spin under main", find_path(tree["roots"], ["main", "spin"])["calls"],
+              calls.get("spin"))
+
+
+def case_sigterm_hot_loop(env):
+    """SIGTERM during a hot loop: a profile, and death by SIGTERM."""
+    check_killed_by(env, signal.SIGTERM)
+
+
+def case_sigint_hot_loop(env):
+    """SIGINT during a hot loop: a profile, and death by SIGINT."""
+    check_killed_by(env, signal.SIGINT)
+
+
+def case_signal_program_handler(env):
+    """The program's own SIGINT handler runs and the program ends as it
+    decides (one profile, at exit); its ignored SIGTERM stays ignored; it
+    sees its own actions, not the runtime's."""
+    exe = env.zinst_cc(["signal_exit.c"], "signal_exit")
+    out = env.path("handled.zinst")
+    proc, lines = start_until_ready(env, exe, ["handler"], {"ZINST_OUTPUT": out})
+    expect_eq("previous SIGINT action the program saw", lines[0], "old SIGINT action: default")
+    expect_eq("SIGINT action the program reads back", lines[1],
+              "SIGINT action now: the program's")
+    proc.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    expect(proc.poll() is None, "an ignored SIGTERM ended the program (status %r)" %
+           proc.poll())
+    proc.send_signal(signal.SIGINT)
+    status, stdout, err = finish(proc, "signal_exit handler")
+    expect_eq("exit status the program chose (stderr %r)" % err, status, 3)
+    expect("marker: handler ran" in stdout, "the handler's marker is missing: %r" % stdout)
+    expect("handler runs: 1" in stdout, "handler runs: %r" % stdout)
+    expect_eq("files written", sorted(os.listdir(env.work)), ["handled.zinst", "signal_exit"])
+    report = env.report(out)
+    expect_eq("dump_reason", report["profile"]["dump_reason"], "exit")
+    calls = calls_by_name(report)
+    expect_eq("warm calls", calls.get("warm"), 1000)
+    expect_eq("after_interrupt calls", calls.get("after_interrupt"), 1)
+    expect_eq("main calls", calls.get("main"), 1)
+
+
+def case_signal_dump_off(env):
+    """ZINST_SIGNALS=0: no handler, no profile, death by the signal."""
+    exe = env.zinst_cc(["signal_exit.c"], "signal_exit")
+    out = env.path("off.zinst")
+    proc, _ = start_until_ready(env, exe, ["spin"], {"ZINST_OUTPUT": out, "ZINST_SIGNALS": "0"})
+    proc.send_signal(signal.SIGTERM)
+    status, _, err = finish(proc, "signal_exit spin")
+    expect_eq("exit status (stderr %r)" % err, status, -signal.SIGTERM)
+    expect(not os.path.exists(out), "a profile was written with ZINST_SIGNALS=0")
+
+
+def case_signal_stress(env):
+    """SIGTERM at random moments into a loop that mostly runs inside malloc
+    and starts threads (whose exit takes the runtime lock): never a
+    deadlock, always a valid profile written on the signal."""
+    exe = env.zinst_cc(["signal_exit.c"], "signal_exit")
+    rng = random.Random(6)
+    for run in range(25):
+        out = env.path("stress-%d.zinst" % run)
+        proc, _ = start_until_ready(env, exe, ["churn"], {"ZINST_OUTPUT": out})
+        time.sleep(rng.uniform(0.0, 0.08))
+        proc.send_signal(signal.SIGTERM)
+        status, _, err = finish(proc, "run %d" % run)
+        expect_eq("run %d exit status (stderr %r)" % (run, err), status, -signal.SIGTERM)
+        expect(os.path.exists(out), "run %d: no profile (stderr %r)" % (run, err))
+        report = env.report(out)
+        expect_eq("run %d dump_reason" % run, report["profile"]["dump_reason"], "signal")
+        calls = calls_by_name(report)
+        expect_eq("run %d warm calls" % run, calls.get("warm"), 1000)
+        expect(calls.get("churn", 0) >= 1, "run %d: churn calls %r" % (run, calls.get("churn")))
+        os.remove(out)
+    expect_eq("temporary files left", temp_files(env), [])
 
 
 CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
