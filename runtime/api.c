@@ -284,11 +284,12 @@ static int dump_profile(const char *path, uint32_t reason, int from_signal) {
   unsigned char was_in_runtime = zinst_tls_in_runtime, was_dumping = dumping;
   zinst_tls_in_runtime = 1;
   dumping = 1;
-  int status = -1, error = 0;
+  int status = -1, error = 0, merge = 0;
   char target[PATH_MAX], err[PATH_MAX + 128];
   if (!path) {
-    if (zinst_expand_output_pattern(zinst_output_pattern(), target, sizeof target, err,
-                                    sizeof err) != 0) {
+    const char *pattern = zinst_output_pattern();
+    merge = zinst_output_pattern_merges(pattern);
+    if (zinst_expand_output_pattern(pattern, target, sizeof target, err, sizeof err) != 0) {
       error = errno;
       fprintf(stderr, "zinst: cannot write the profile: %s\n", err);
       goto out;
@@ -366,12 +367,14 @@ static int dump_profile(const char *path, uint32_t reason, int from_signal) {
             "zinst: %llu calls were not recorded: a thread reached ZINST_MAX_NODES=%u "
             "calling contexts\n",
             (unsigned long long)lost, zinst_config.max_nodes);
-  if (zinst_write_file_atomically(path, image, size) != 0) {
+  if ((merge ? zinst_merge_file_atomically(path, image, size)
+             : zinst_write_file_atomically(path, image, size)) != 0) {
     error = errno;
   } else {
     status = 0;
     if (zinst_config.verbose)
-      fprintf(stderr, "zinst: wrote %s (%u threads, %u contexts)\n", path, thread_count, contexts);
+      fprintf(stderr, "zinst: %s %s (%u threads, %u contexts)\n",
+              merge ? "added the profile to" : "wrote", path, thread_count, contexts);
   }
   free(image);
 out:

@@ -71,10 +71,13 @@ int zinst_expand_output_pattern(const char *pattern, char *out, size_t outlen, c
       case '%':
         text = "%";
         break;
+      case 'm':
+        text = ""; /* a request to merge (zinst_output_pattern_merges), not a name */
+        break;
       default:
         set_error(err, errlen,
                   "output pattern \"%s\" has an unknown sequence \"%%%.1s\" (known: %%p "
-                  "%%h %%e %%%%)",
+                  "%%h %%e %%m %%%%)",
                   pattern, p[1] ? p + 1 : "");
         errno = EINVAL;
         return -1;
@@ -97,6 +100,19 @@ int zinst_expand_output_pattern(const char *pattern, char *out, size_t outlen, c
     return -1;
   }
   out[used] = '\0';
+  return 0;
+}
+
+int zinst_output_pattern_merges(const char *pattern) {
+  for (const char *p = pattern; *p; p++) {
+    if (*p != '%')
+      continue;
+    if (p[1] == 'm')
+      return 1;
+    if (p[1] == '\0')
+      break;
+    p++; /* "%%m" is a percent sign and an m */
+  }
   return 0;
 }
 

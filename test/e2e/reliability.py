@@ -10,6 +10,7 @@ Same harness and command line as run_e2e.py (one ctest test per case).
 import glob
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -323,6 +324,124 @@ def case_signal_stress(env):
         expect(calls.get("churn", 0) >= 1, "run %d: churn calls %r" % (run, calls.get("churn")))
         os.remove(out)
     expect_eq("temporary files left", temp_files(env), [])
+
+
+def thread_records(env, profile):
+    """(name, flags, thread_count) of every THREADS record, from `zinst dump`."""
+    proc = env.run([env.zinst, "dump", profile])
+    records = []
+    for line in proc.stdout.splitlines():
+        m = re.match(r'\s+\[\d+\] tid=\d+ name=@\d+"(.*)" flags=0x([0-9a-f]+) .*'
+                     r'thread_count=(\d+)$', line)
+        if m:
+            records.append((m.group(1), int(m.group(2), 16), int(m.group(3))))
+    return records
+
+
+MERGE_COUNTS = {"main": 1, "work": 100, "thread_main": 2, "leaf": 20}
+
+
+def check_merged_counts(env, profile, processes):
+    calls = calls_by_name(env.report(profile))
+    for name, per_process in MERGE_COUNTS.items():
+        expect_eq("%s calls of %d processes" % (name, processes), calls.get(name),
+                  processes * per_process)
+
+
+def case_merge_fifty_processes(env):
+    """50 processes ending together add their profiles to one %m file: the
+    counts are exactly 50 times one process's, the main threads' record
+    counts the processes, the file is whole, nothing is left behind."""
+    exe = env.zinst_cc(["merge_counts.c"], "merge_counts")
+    pattern = env.path("all%m.zinst")
+    run_env = dict(os.environ, ZINST_OUTPUT=pattern)
+    procs = [subprocess.Popen([exe], cwd=env.work, env=run_env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(50)]
+    for k, proc in enumerate(procs):
+        out, err = proc.communicate(timeout=120)
+        expect_eq("process %d exit status (stderr %r)" % (k, err), proc.returncode, 0)
+        expect_eq("process %d stderr" % k, err, "")
+    profile = env.path("all.zinst")
+    check_merged_counts(env, profile, 50)
+    expect_eq("processes", env.report(profile)["profile"]["processes"], 50)
+    records = thread_records(env, profile)
+    main_records = [r for r in records if r[1] & 0x4]
+    expect_eq("main-thread records", len(main_records), 1)
+    expect_eq("processes counted by the main record", main_records[0][2], 50)
+    expect_eq("worker records", [(r[0], r[2]) for r in records if not r[1] & 0x4],
+              [("merge-worker", 100)])
+    expect_eq("files", sorted(os.listdir(env.work)),
+              ["all.zinst", "all.zinst.lock", "merge_counts"])
+
+
+def case_merge_keeps_foreign_files(env):
+    """What a %m output finds at its name and cannot add to (garbage, another
+    program, a rebuilt program, the other mode) is kept under a new name,
+    said on stderr, and a new profile started."""
+    exe = env.zinst_cc(["merge_counts.c"], "merge_counts")
+    pattern = env.path("all%m.zinst")
+    profile = env.path("all.zinst")
+
+    def run_and_find_kept(why):
+        before = set(os.listdir(env.work))
+        proc = env.run([exe], env={"ZINST_OUTPUT": pattern})
+        kept = sorted(set(os.listdir(env.work)) - before - {"all.zinst.lock"})
+        expect_eq("%s: files kept aside" % why, len(kept), 1)
+        expect(kept[0].startswith("all.zinst.kept."), "%s: kept as %s" % (why, kept[0]))
+        expect("kept it as %s" % env.path(kept[0]) in proc.stderr,
+               "%s: message %r" % (why, proc.stderr))
+        check_merged_counts(env, profile, 1)
+        return env.path(kept[0]), proc.stderr
+
+    with open(profile, "w") as f:
+        f.write("precious notes, not a profile\n")
+    kept, err = run_and_find_kept("garbage")
+    expect("is not a valid profile" in err, "garbage: message %r" % err)
+    with open(kept) as f:
+        expect_eq("the garbage kept as it was", f.read(), "precious notes, not a profile\n")
+    os.remove(kept)
+
+    other = env.zinst_cc(["exit_status.c"], "seven")
+    env.run([other], env={"ZINST_OUTPUT": pattern}, expect_status=7)
+    kept, err = run_and_find_kept("another program")
+    expect("different programs" in err, "another program: message %r" % err)
+    expect_eq("the other program's profile kept", calls_by_name(env.report(kept)).get("seven"), 1)
+    os.remove(kept)
+
+    # The same path, rebuilt from another source: not the same build.
+    env.zinst_cc(["exit_status.c"], "merge_counts")
+    env.run([exe], env={"ZINST_OUTPUT": pattern}, expect_status=7)
+    env.zinst_cc(["merge_counts.c"], "merge_counts")
+    kept, err = run_and_find_kept("a rebuilt program")
+    expect("not the same build" in err, "rebuilt: message %r" % err)
+    os.remove(kept)
+
+    env.run([exe], env={"ZINST_OUTPUT": pattern, "ZINST_MODE": "count"})
+    kept, err = run_and_find_kept("count mode")
+    expect("count-mode" in err, "count mode: message %r" % err)
+    # And a file that can be added to is added to: now two processes.
+    env.run([exe], env={"ZINST_OUTPUT": pattern})
+    check_merged_counts(env, profile, 2)
+
+
+def case_merge_on_signals(env):
+    """Processes killed by SIGTERM add to a %m file once each, from the
+    signal handler."""
+    exe = env.zinst_cc(["signal_exit.c"], "signal_exit")
+    pattern = env.path("killed%m.zinst")
+    for run in range(3):
+        proc, _ = start_until_ready(env, exe, ["spin"], {"ZINST_OUTPUT": pattern})
+        proc.send_signal(signal.SIGTERM)
+        status, _, err = finish(proc, "run %d" % run)
+        expect_eq("run %d exit status (stderr %r)" % (run, err), status, -signal.SIGTERM)
+        expect_eq("run %d stderr" % run, err, "")
+    report = env.report(env.path("killed.zinst"))
+    expect_eq("dump_reason", report["profile"]["dump_reason"], "signal")
+    calls = calls_by_name(report)
+    expect_eq("warm calls of 3 processes", calls.get("warm"), 3000)
+    expect_eq("main calls of 3 processes", calls.get("main"), 3)
+    expect_eq("thread records", [r[2] for r in thread_records(env, env.path("killed.zinst"))],
+              [3])
 
 
 CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
