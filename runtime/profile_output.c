@@ -17,9 +17,18 @@
 #define DEFAULT_PATTERN "%e.zinst"
 
 const char *zinst_output_pattern(void) {
-  if (getauxval(AT_SECURE))
-    return DEFAULT_PATTERN;
   const char *pattern = getenv("ZINST_OUTPUT");
+  if (getauxval(AT_SECURE)) {
+    /* The environment is the invoking user's, the privileges are not: the
+     * path is not taken from it (nor echoed back). Said once per process. */
+    static int warned;
+    if (pattern && *pattern && !__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
+      fprintf(stderr,
+              "zinst: ignoring ZINST_OUTPUT: this program runs setuid or setgid; its profile "
+              "goes to %s in the current directory\n",
+              DEFAULT_PATTERN);
+    return DEFAULT_PATTERN;
+  }
   return pattern && *pattern ? pattern : DEFAULT_PATTERN;
 }
 

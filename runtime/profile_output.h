@@ -8,7 +8,8 @@
 
 /* The output pattern in force: ZINST_OUTPUT if set and non-empty, else
  * "%e.zinst". Setuid/setgid programs (AT_SECURE) always get the default, so
- * the environment of an unprivileged user cannot aim their writes. The
+ * the environment of an unprivileged user cannot aim their writes; when
+ * ZINST_OUTPUT was set, one line on stderr says it was ignored and why. The
  * returned string is static or the environment's: do not free. */
 const char *zinst_output_pattern(void);
 

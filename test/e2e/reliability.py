@@ -9,16 +9,19 @@ Same harness and command line as run_e2e.py (one ctest test per case).
 """
 import glob
 import os
+import pwd
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run_e2e import (Env, Failure, calls_by_name, expect, expect_eq, find_path,  # noqa: E402
-                     walk_tree, main_for)
+from run_e2e import (Env, Failure, Skip, calls_by_name, expect, expect_eq,  # noqa: E402
+                     find_path, walk_tree, main_for)
 
 
 def case_fork_without_exec(env):
@@ -442,6 +445,49 @@ def case_merge_on_signals(env):
     expect_eq("main calls of 3 processes", calls.get("main"), 3)
     expect_eq("thread records", [r[2] for r in thread_records(env, env.path("killed.zinst"))],
               [3])
+
+
+def case_setuid_ignores_output(env):
+    """A setuid program does not write where the invoking user's
+    ZINST_OUTPUT points: it says so and writes %e.zinst in the current
+    directory, as the user it runs as."""
+    if os.geteuid() != 0:
+        raise Skip("needs root: making a program setuid to another user takes chown")
+    exe = env.zinst_cc(["exit_status.c"], "seven")
+    nobody = pwd.getpwnam("nobody")
+    # A directory the setuid program (running as nobody) may reach and
+    # write, holding a copy of it: a new one under the system's temporary
+    # directory, whose parents anyone may search.
+    shared = tempfile.mkdtemp(prefix="zinst-setuid-")
+    try:
+        if os.statvfs(shared).f_flag & os.ST_NOSUID:
+            raise Skip("%s is on a nosuid file system: the setuid bit would be ignored" % shared)
+        os.chmod(shared, 0o777)
+        setuid_exe = os.path.join(shared, "seven")
+        shutil.copy(exe, setuid_exe)
+        os.chown(setuid_exe, nobody.pw_uid, nobody.pw_gid)
+        os.chmod(setuid_exe, 0o4755)
+        check_setuid_run(env, setuid_exe, shared, nobody)
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+
+
+def check_setuid_run(env, setuid_exe, shared, nobody):
+    target = env.path("aimed.zinst")
+    proc = env.run([setuid_exe], env={"ZINST_OUTPUT": target}, cwd=shared, expect_status=7)
+    expect(not os.path.exists(target), "the setuid program wrote where ZINST_OUTPUT pointed")
+    expect_eq("stderr", proc.stderr,
+              "zinst: ignoring ZINST_OUTPUT: this program runs setuid or setgid; its profile "
+              "goes to %e.zinst in the current directory\n")
+    written = os.path.join(shared, "seven.zinst")
+    expect(os.path.exists(written), "no profile in the current directory")
+    expect_eq("owner of the profile", os.stat(written).st_uid, nobody.pw_uid)
+    expect_eq("seven calls", calls_by_name(env.report(written)).get("seven"), 1)
+    # The same binary without the setuid bit honours ZINST_OUTPUT.
+    os.chmod(setuid_exe, 0o755)
+    proc = env.run([setuid_exe], env={"ZINST_OUTPUT": target}, cwd=shared, expect_status=7)
+    expect_eq("stderr without setuid", proc.stderr, "")
+    expect(os.path.exists(target), "ZINST_OUTPUT ignored without the setuid bit")
 
 
 CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
