@@ -295,6 +295,42 @@ def case_signal_program_handler(env):
     expect_eq("main calls", calls.get("main"), 1)
 
 
+def case_signal_handler_before_start(env):
+    """A handler installed by a constructor that runs before the runtime's
+    is the program's: it runs, and the program ends as it decides."""
+    exe = env.zinst_cc(["signal_exit.c"], "signal_exit")
+    out = env.path("early.zinst")
+    proc, _ = start_until_ready(env, exe, ["early"],
+                                {"ZINST_OUTPUT": out, "SIGNAL_EXIT_EARLY": "1"})
+    proc.send_signal(signal.SIGTERM)
+    status, stdout, err = finish(proc, "signal_exit early")
+    expect_eq("exit status the program chose (stderr %r)" % err, status, 4)
+    expect("marker: handler ran" in stdout and "handler runs: 1" in stdout,
+           "the handler did not run once: %r" % stdout)
+    report = env.report(out)
+    expect_eq("dump_reason", report["profile"]["dump_reason"], "exit")
+    expect_eq("after_interrupt calls", calls_by_name(report).get("after_interrupt"), 1)
+
+
+def case_two_signals(env):
+    """SIGTERM and SIGINT back to back, so that the second lands while the
+    first one's profile is written: one whole profile, death by one of
+    them, no temporary file."""
+    exe = env.zinst_cc(["signal_exit.c"], "signal_exit")
+    for run in range(10):
+        out = env.path("two-%d.zinst" % run)
+        proc, _ = start_until_ready(env, exe, ["spin"], {"ZINST_OUTPUT": out})
+        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signal.SIGINT)
+        status, _, err = finish(proc, "run %d" % run)
+        expect(status in (-signal.SIGTERM, -signal.SIGINT),
+               "run %d: exit status %r (stderr %r)" % (run, status, err))
+        report = env.report(out)
+        expect_eq("run %d dump_reason" % run, report["profile"]["dump_reason"], "signal")
+        expect_eq("run %d warm calls" % run, calls_by_name(report).get("warm"), 1000)
+    expect_eq("temporary files left", temp_files(env), [])
+
+
 def case_signal_dump_off(env):
     """ZINST_SIGNALS=0: no handler, no profile, death by the signal."""
     exe = env.zinst_cc(["signal_exit.c"], "signal_exit")
@@ -422,6 +458,22 @@ def case_merge_keeps_foreign_files(env):
     env.run([exe], env={"ZINST_OUTPUT": pattern, "ZINST_MODE": "count"})
     kept, err = run_and_find_kept("count mode")
     expect("count-mode" in err, "count mode: message %r" % err)
+    os.remove(kept)
+
+    # A symlink planted at the name: neither read through nor written
+    # through; the link itself is moved aside.
+    victim = env.path("victim")
+    with open(victim, "w") as f:
+        f.write("precious\n")
+    os.remove(profile)
+    os.symlink(victim, profile)
+    kept, err = run_and_find_kept("a symlink")
+    expect(os.path.islink(kept), "the symlink was not kept as a symlink")
+    expect(not os.path.islink(profile), "the profile is still a symlink")
+    with open(victim) as f:
+        expect_eq("victim's contents", f.read(), "precious\n")
+    os.remove(kept)
+    os.remove(victim)
     # And a file that can be added to is added to: now two processes.
     env.run([exe], env={"ZINST_OUTPUT": pattern})
     check_merged_counts(env, profile, 2)

@@ -8,7 +8,8 @@
  *     and the process writes its profile (dump_reason SIGNAL) and dies of it;
  *   - a one-shot handler (sysv_signal) runs once, the next signal meets the
  *     default action: a profile, then death;
- *   - an SA_SIGINFO handler of the program gets the signal's information;
+ *   - an SA_SIGINFO handler of the program gets the signal's information,
+ *     with the mask it asked for;
  *   - SIG_IGN set through signal() ignores, and signal() reports the
  *     program's previous handler;
  *   - the arena: alignment, zeroed calloc, realloc in place and by copy,
@@ -24,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -135,6 +137,11 @@ static void with_info(int sig, siginfo_t *info, void *context) {
   (void)context;
   if (sig == SIGINT && info && info->si_signo == SIGINT && info->si_pid == getpid())
     note("info;");
+  /* The program's sa_mask is in force while its handler runs. */
+  sigset_t now;
+  pthread_sigmask(SIG_BLOCK, NULL, &now);
+  if (sigismember(&now, SIGUSR1))
+    note("masked;");
 }
 
 static void child_siginfo(void) {
@@ -144,6 +151,7 @@ static void child_siginfo(void) {
   action.sa_sigaction = with_info;
   action.sa_flags = SA_SIGINFO;
   sigemptyset(&action.sa_mask);
+  sigaddset(&action.sa_mask, SIGUSR1);
   CHECK(sigaction(SIGINT, &action, NULL) == 0, "sigaction");
   CHECK(sigaction(SIGINT, NULL, &back) == 0 && (back.sa_flags & SA_SIGINFO) &&
             back.sa_sigaction == with_info,
@@ -246,7 +254,7 @@ int main(int argc, char **argv) {
 
   status = run_child("siginfo.zinst", child_siginfo, notes, sizeof notes);
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "SA_SIGINFO child: status 0x%x", status);
-  CHECK(strcmp(notes, "info;returned;") == 0, "notes: %s", notes);
+  CHECK(strcmp(notes, "info;masked;returned;") == 0, "notes: %s", notes);
   check_profile("siginfo.zinst", ZINST_DUMP_EXIT);
 
   status = run_child("ignored.zinst", child_ignored, notes, sizeof notes);

@@ -7,6 +7,9 @@
  *            sigaction that prints a marker and sets a flag, and ignores
  *            SIGTERM with signal(); when the flag is set the loop ends,
  *            after_interrupt() runs once and main returns 3.
+ *   early    a constructor that runs before the runtime's installs a
+ *            SIGTERM handler like the one above; main waits for it, then
+ *            after_interrupt() runs once and main returns 4.
  *   churn    the loop allocates and frees memory and starts a short thread
  *            every 100 rounds (whose exit takes the runtime's lock), so that
  *            the signal often lands inside malloc or inside the runtime.
@@ -56,6 +59,13 @@ static void on_interrupt(int sig) {
   (void)ignored;
 }
 
+/* Priority 101 runs before constructors without one, the runtime's too. */
+__attribute__((constructor(101))) static void install_early(void) {
+  const char *mode = getenv("SIGNAL_EXIT_EARLY");
+  if (mode && strcmp(mode, "1") == 0)
+    signal(SIGTERM, on_interrupt);
+}
+
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "spin";
   for (unsigned long i = 0; i < 1000; i++)
@@ -79,6 +89,15 @@ int main(int argc, char **argv) {
     after_interrupt();
     printf("handler runs: %d\n", (int)handler_runs);
     return 3;
+  }
+  if (strcmp(mode, "early") == 0) {
+    printf("ready\n");
+    fflush(stdout);
+    for (unsigned long i = 0; !interrupted; i++)
+      spin(i);
+    after_interrupt();
+    printf("handler runs: %d\n", (int)handler_runs);
+    return 4;
   }
   printf("ready\n");
   fflush(stdout);
