@@ -71,10 +71,22 @@ static int managed_index(int sig) {
   return sig == SIGINT ? 0 : sig == SIGTERM ? 1 : -1;
 }
 
+/* The C library's signal() and its variants, for the signals the runtime
+ * leaves alone: their flags (glibc's signal() honours siginterrupt()) stay
+ * exactly the library's. NULL where not found: built on sigaction instead. */
+enum { SIGNAL_BSD, SIGNAL_BSD_ALIAS, SIGNAL_SYSV, SIGNAL_SYSV_INTERNAL, SIGNAL_VARIANTS };
+static const char *const signal_names[SIGNAL_VARIANTS] = {"signal", "bsd_signal", "sysv_signal",
+                                                          "__sysv_signal"};
+static sighandler_t (*real_signal[SIGNAL_VARIANTS])(int, sighandler_t);
+
+/* Everything at once, outside any signal handler: dlsym may allocate, and
+ * signal() may be called from a handler. */
 static void resolve_real_sigaction(void) {
   real_sigaction = (sigaction_function)dlsym(RTLD_NEXT, "sigaction");
   if (!real_sigaction)
     real_sigaction = __sigaction;
+  for (int k = 0; k < SIGNAL_VARIANTS; k++)
+    real_signal[k] = (sighandler_t(*)(int, sighandler_t))dlsym(RTLD_NEXT, signal_names[k]);
 }
 
 static int call_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old) {
@@ -223,9 +235,15 @@ ZINST_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigactio
   return 0;
 }
 
-/* signal() and its variants, as the C library builds them on sigaction
- * (glibc's flags), through the definition above. */
-static sighandler_t set_handler(int sig, sighandler_t handler, int flags, int mask_self) {
+/* signal() and its variants: the C library's own for the signals the
+ * runtime leaves alone; for SIGINT and SIGTERM built on the sigaction()
+ * above as glibc builds them (its flags). */
+static sighandler_t set_handler(int variant, int sig, sighandler_t handler, int flags,
+                                int mask_self) {
+  pthread_once(&resolve_once, resolve_real_sigaction);
+  if ((managed_index(sig) < 0 || !__atomic_load_n(&managing, __ATOMIC_ACQUIRE)) &&
+      real_signal[variant])
+    return real_signal[variant](sig, handler);
   if (handler == SIG_ERR) {
     errno = EINVAL;
     return SIG_ERR;
@@ -243,20 +261,20 @@ static sighandler_t set_handler(int sig, sighandler_t handler, int flags, int ma
 }
 
 ZINST_EXPORT sighandler_t signal(int sig, sighandler_t handler) {
-  return set_handler(sig, handler, SA_RESTART, 1);
+  return set_handler(SIGNAL_BSD, sig, handler, SA_RESTART, 1);
 }
 
 ZINST_EXPORT sighandler_t bsd_signal(int sig, sighandler_t handler) {
-  return set_handler(sig, handler, SA_RESTART, 1);
+  return set_handler(SIGNAL_BSD_ALIAS, sig, handler, SA_RESTART, 1);
 }
 
 ZINST_EXPORT sighandler_t sysv_signal(int sig, sighandler_t handler) {
-  return set_handler(sig, handler, SA_RESETHAND | SA_NODEFER, 0);
+  return set_handler(SIGNAL_SYSV, sig, handler, SA_RESETHAND | SA_NODEFER, 0);
 }
 
 /* What signal() is with glibc in strict ISO C modes (-std=c11). */
 ZINST_EXPORT sighandler_t __sysv_signal(int sig, sighandler_t handler) {
-  return set_handler(sig, handler, SA_RESETHAND | SA_NODEFER, 0);
+  return set_handler(SIGNAL_SYSV_INTERNAL, sig, handler, SA_RESETHAND | SA_NODEFER, 0);
 }
 
 /* End the process by `sig` with its default action (terminate), which the

@@ -11,7 +11,7 @@
  *   - an SA_SIGINFO handler of the program gets the signal's information,
  *     with the mask it asked for;
  *   - SIG_IGN set through signal() ignores, and signal() reports the
- *     program's previous handler;
+ *     program's previous handler; other signals go to the C library's;
  *   - the arena: alignment, zeroed calloc, realloc in place and by copy,
  *     blocks larger than a chunk, and the allocation-free sort.
  *
@@ -160,12 +160,21 @@ static void child_siginfo(void) {
   note("returned;");
 }
 
+static void on_usr1(int sig) {
+  (void)sig;
+  note("usr1;");
+}
+
 static void child_ignored(void) {
   work();
   CHECK(signal(SIGINT, SIG_IGN) == SIG_DFL, "previous SIGINT handler is SIG_DFL");
   raise(SIGINT);
   CHECK(signal(SIGINT, SIG_DFL) == SIG_IGN, "previous SIGINT handler is SIG_IGN");
   note("ignored;");
+  /* Other signals: the C library's signal(), untouched. */
+  CHECK(signal(SIGUSR1, on_usr1) == SIG_DFL, "previous SIGUSR1 handler is SIG_DFL");
+  raise(SIGUSR1);
+  CHECK(signal(SIGUSR1, SIG_DFL) == on_usr1, "previous SIGUSR1 handler is on_usr1");
 }
 
 static int compare_ints(const void *a, const void *b) {
@@ -259,7 +268,7 @@ int main(int argc, char **argv) {
 
   status = run_child("ignored.zinst", child_ignored, notes, sizeof notes);
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "ignored SIGINT: status 0x%x", status);
-  CHECK(strcmp(notes, "ignored;") == 0, "notes: %s", notes);
+  CHECK(strcmp(notes, "ignored;usr1;") == 0, "notes: %s", notes);
   check_profile("ignored.zinst", ZINST_DUMP_EXIT);
 
   test_arena();
