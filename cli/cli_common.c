@@ -141,63 +141,6 @@ int zinst_select_threads(const struct zinst_profile *profile, const char *path, 
   return 0;
 }
 
-char *zinst_strdup_printf(const char *fmt, ...) {
-  va_list args;
-  va_start(args, fmt);
-  const int length = vsnprintf(NULL, 0, fmt, args);
-  va_end(args);
-  if (length < 0)
-    return NULL;
-  char *text = malloc((size_t)length + 1);
-  if (!text)
-    return NULL;
-  va_start(args, fmt);
-  vsnprintf(text, (size_t)length + 1, fmt, args);
-  va_end(args);
-  return text;
-}
-
-const char *zinst_display_path(const char *path) {
-  static char cwd[4096];
-  static size_t cwd_length;
-  if (cwd_length == 0) {
-    if (!getcwd(cwd, sizeof cwd - 1))
-      return path;
-    cwd_length = strlen(cwd);
-    if (cwd_length > 1)
-      cwd[cwd_length++] = '/'; /* "/" itself already ends in one */
-    cwd[cwd_length] = '\0';
-  }
-  if (strncmp(path, cwd, cwd_length) == 0 && path[cwd_length] != '\0')
-    return path + cwd_length;
-  return path;
-}
-
-char *zinst_function_location(const struct zinst_profile *profile, uint32_t function) {
-  if (function == profile->function_count) /* grouped library code: many files */
-    return zinst_strdup_printf("%s", "");
-  const struct zinst_function_record *f = &profile->functions[function];
-  const char *file = zinst_display_path(zinst_profile_string(profile, f->file));
-  /* A zone is a region the program marked, not a function: say so
-   * wherever its place is shown. */
-  const char *kind = (f->flags & ZINST_FUNCTION_ZONE) ? "zone at " : "";
-  if (file[0] == '\0')
-    return zinst_strdup_printf("%s?", kind);
-  if (f->line == 0)
-    return zinst_strdup_printf("%s%s", kind, file);
-  return zinst_strdup_printf("%s%s:%" PRIu32, kind, file, f->line);
-}
-
-const char *zinst_function_name(const struct zinst_profile *profile, uint32_t function) {
-  if (function == profile->function_count)
-    return ZINST_LIBRARY_GROUP_NAME;
-  const struct zinst_function_record *f = &profile->functions[function];
-  const char *name = zinst_profile_string(profile, f->name);
-  if (name[0] == '\0')
-    name = zinst_profile_string(profile, f->linkage_name);
-  return name[0] ? name : "?";
-}
-
 bool zinst_profile_has_time(const struct zinst_profile *profile) {
   return profile->process.mode == ZINST_MODE_TIME;
 }
@@ -231,6 +174,14 @@ static const char *dump_reason_name(uint32_t reason) {
   }
 }
 
+uint64_t zinst_profile_processes(const struct zinst_profile *profile) {
+  uint64_t processes = 0;
+  for (uint32_t t = 0; t < profile->thread_count; t++)
+    if (profile->threads[t].flags & ZINST_THREAD_MAIN)
+      processes += profile->threads[t].thread_count;
+  return processes;
+}
+
 void zinst_print_profile_header(FILE *out, const char *path, const struct zinst_profile *profile) {
   const struct zinst_process_record *p = &profile->process;
   char buffer[ZINST_UNIT_BUFFER];
@@ -242,14 +193,20 @@ void zinst_print_profile_header(FILE *out, const char *path, const struct zinst_
     fprintf(out, "command:  %s\n", command_line);
   uint32_t merged = 0;
   for (uint32_t t = 0; t < profile->thread_count; t++)
-    if (profile->threads[t].flags & ZINST_THREAD_MERGED)
+    if ((profile->threads[t].flags & ZINST_THREAD_MERGED) &&
+        !(profile->threads[t].flags & ZINST_THREAD_MAIN))
       merged++;
-  fprintf(out, "pid:      %" PRIu64 "    threads: %" PRIu32, p->pid, profile->thread_count);
+  const uint64_t processes = zinst_profile_processes(profile);
+  fprintf(out, "pid:      %" PRIu64, p->pid);
+  if (processes > 1)
+    fprintf(out, " (the first of %" PRIu64 " processes merged)", processes);
+  fprintf(out, "    threads: %" PRIu32, profile->thread_count);
   if (merged)
     fprintf(out, " (%" PRIu32 " of them merged exited threads)", merged);
   fprintf(out, "    mode: %s\n", p->mode == ZINST_MODE_COUNT ? "count" : "time");
-  fprintf(out, "elapsed:  %s wall\n",
-          zinst_format_duration((double)p->elapsed_ns, buffer, sizeof buffer));
+  fprintf(out, "elapsed:  %s %s\n",
+          zinst_format_duration((double)p->elapsed_ns, buffer, sizeof buffer),
+          processes > 1 ? "summed over the processes" : "wall");
   if (p->ticks_per_second == 0)
     fprintf(out, "counter:  frequency unknown (%s); times are not shown\n",
             clock_description(p->clock_flags));
@@ -293,12 +250,19 @@ void zinst_json_profile_object(struct zinst_json *json, const char *path,
   zinst_json_string(json, zinst_profile_string(profile, p->command_line));
   zinst_json_key(json, "mode");
   zinst_json_string(json, p->mode == ZINST_MODE_COUNT ? "count" : "time");
+  zinst_json_key(json, "dump_reason");
+  zinst_json_string(json, p->dump_reason == ZINST_DUMP_EXIT     ? "exit"
+                          : p->dump_reason == ZINST_DUMP_API    ? "api"
+                          : p->dump_reason == ZINST_DUMP_SIGNAL ? "signal"
+                                                                : "unknown");
   zinst_json_key(json, "ticks_per_second");
   zinst_json_uint(json, p->ticks_per_second);
   zinst_json_key(json, "elapsed_ns");
   zinst_json_uint(json, p->elapsed_ns);
   zinst_json_key(json, "threads");
   zinst_json_uint(json, profile->thread_count);
+  zinst_json_key(json, "processes");
+  zinst_json_uint(json, zinst_profile_processes(profile));
   zinst_json_key(json, "depth_overflow_calls");
   zinst_json_uint(json, p->depth_overflow_calls);
   zinst_json_key(json, "lost_calls");

@@ -307,7 +307,8 @@ static int push_runtime_sources(struct arg_list *link, const char *runtime_dir) 
   args_push(link, "-cflags");
   static const char *const cflags[] = {"-std=gnu11",           "-O2",
                                        "-fvisibility=hidden",  "-fno-omit-frame-pointer",
-                                       "-fno-stack-protector", "-fno-sanitize=all"};
+                                       "-fno-stack-protector", "-fno-sanitize=all",
+                                       "-fno-math-errno",      "-DZINST_RUNTIME_HEAP"};
   for (size_t i = 0; i < sizeof cflags / sizeof cflags[0]; i++)
     args_push(link, cflags[i]);
   args_push(link, "--");

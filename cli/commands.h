@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "profile_reader.h"
+#include "profile_util.h"
 
 #define ZINST_EXIT_OK 0
 #define ZINST_EXIT_FAILURE 1
@@ -91,27 +92,16 @@ int zinst_take_profile_argument(const char *command, const char **path, const ch
 int zinst_select_threads(const struct zinst_profile *profile, const char *path, bool has_tid,
                          uint64_t tid, uint32_t **threads, uint32_t *count);
 
-/* "file:line", "file" when the line is unknown, "?" when the file is too. New malloc'd string. */
-/* `path` relative to the current directory when it lies below it (tables
- * stay narrow and free of machine-specific prefixes), else `path` itself.
- * Returns a pointer into `path`. JSON output keeps full paths. */
-const char *zinst_display_path(const char *path);
-
-char *zinst_function_location(const struct zinst_profile *profile, uint32_t function);
-
-/* Display name of a function, falling back to its linkage name, then "?". Borrowed.
- * Both accept profile->function_count, the grouped library code of
- * zinst_call_tree_group_library: "[library]", location "". */
-const char *zinst_function_name(const struct zinst_profile *profile, uint32_t function);
-
-/* printf into a new malloc'd string; NULL when out of memory. */
-char *zinst_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
 /* Do the profile's ticks measure time (time mode)? */
 bool zinst_profile_has_time(const struct zinst_profile *profile);
 
 /* "cycles" when ticks are TSC cycles, else "ticks": for column headers. */
 const char *zinst_tick_unit(const struct zinst_profile *profile);
+
+/* How many processes' main threads the profile holds: 1 for a run, the
+ * number of processes summed in a merge (zinst merge, `%m` outputs; 0 when
+ * no main thread ran instrumented code). */
+uint64_t zinst_profile_processes(const struct zinst_profile *profile);
 
 /* The text header above reports: program, pid, threads, mode, elapsed, counter, warnings. */
 void zinst_print_profile_header(FILE *out, const char *path, const struct zinst_profile *profile);

@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef ZINST_RUNTIME_HEAP
+#include "heap.h" /* the runtime's build (`%m` outputs): allocations safe in a signal handler */
+#endif
+
 enum { SECTION_COUNT = ZINST_IMAGE_SECTION_COUNT };
 
 static uint64_t align8(uint64_t value) {

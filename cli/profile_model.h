@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "profile_reader.h"
+#include "profile_util.h"
 
 /* nodes[0] of every tree: the root above all threads' top-level calls. */
 #define ZINST_TREE_ROOT 0u
@@ -59,9 +60,6 @@ int zinst_call_tree_build(const struct zinst_profile *profile, const uint32_t *t
 void zinst_call_tree_free(struct zinst_call_tree *tree);
 
 /* ---- library code (FUNCTIONS flag ZINST_FUNCTION_LIBRARY) ---- */
-
-/* Display name of the pseudo-function of grouped library code. */
-#define ZINST_LIBRARY_GROUP_NAME "[library]"
 
 /* Is `function` an index of a function flagged as library code? */
 bool zinst_is_library_function(const struct zinst_profile *profile, uint32_t function);

@@ -22,6 +22,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#ifdef ZINST_RUNTIME_HEAP
+#include "heap.h" /* the runtime's build (`%m` outputs): allocations safe in a signal handler */
+#endif
+
 #define HEADER_SIZE ((uint32_t)sizeof(struct zinst_file_header))
 #define SECTION_ENTRY_SIZE ((uint64_t)sizeof(struct zinst_section_entry))
 #define KIND_LIMIT (ZINST_SECTION_SITE_COUNTS + 1)

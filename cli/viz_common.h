@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "profile_reader.h"
+#include "profile_util.h"
 
 /*
  * The option parser knows long options only: rewrite each "-o" before a
@@ -49,28 +50,6 @@ void zinst_output_abandon(struct zinst_output *output);
  */
 char **zinst_unique_function_labels(const struct zinst_profile *profile);
 void zinst_free_labels(char **labels, uint32_t count);
-
-/*
- * Identity of a function across profiles: display name, file and line, as
- * one new malloc'd string ("name\x1f" "file\x1f" "line"). NULL when out of memory.
- */
-char *zinst_function_identity(const struct zinst_profile *profile, uint32_t function);
-
-/* String -> uint32 hash map with owned keys, for identities and labels. */
-struct zinst_string_map {
-  char **keys; /* owned; NULL = empty slot */
-  uint32_t *values;
-  uint32_t mask;
-  uint32_t used;
-};
-
-int zinst_string_map_init(struct zinst_string_map *map);
-/* The value of `key`, or ZINST_NONE when absent. */
-uint32_t zinst_string_map_get(const struct zinst_string_map *map, const char *key);
-/* Insert `key` (copied) -> value if absent. Returns the value now stored for
- * the key (the old one if it was there), or ZINST_NONE when out of memory. */
-uint32_t zinst_string_map_put(struct zinst_string_map *map, const char *key, uint32_t value);
-void zinst_string_map_free(struct zinst_string_map *map);
 
 /* The last component of `path` (a pointer into it). */
 const char *zinst_base_name(const char *path);

@@ -20,27 +20,89 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "heap.h" /* after the system headers: its macros route malloc & co */
 
 struct zinst_config zinst_config;
 ZINST_TLS_INITIAL_EXEC unsigned char zinst_tls_in_runtime;
 
 static pthread_mutex_t runtime_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static int initialized; /* the settings and the clock origin are in place */
 static int exit_dump_disabled;
 static int overflow_warned, lost_warned;
+/* This thread holds (or waits for) the runtime lock / is writing a profile:
+ * a SIGINT/SIGTERM landing now is deferred (signals.c). */
+static ZINST_TLS_INITIAL_EXEC unsigned char holds_lock, dumping;
+/* The last profile of the process, at exit or on a signal: only one of the
+ * two is written, so that a `%m` file never gets the process twice. */
+enum { FINAL_DUMP_NONE, FINAL_DUMP_RUNNING, FINAL_DUMP_DONE };
+static int final_dump_state;
 
 /* A shorter run than this is calibrated by spinning until it is reached.
  * The two clocks are read back to back (within ~50 ns of each other), so
  * 2 ms gives the ratio to a few parts in 10^5; a longer spin would only
  * delay the exit of short programs (it showed as 20 ms in the benchmark). */
 #define CALIBRATION_NS 2000000ull
+/* How long a signal handler waits for another thread to release the
+ * runtime lock, or to finish the last profile, before it gives up. */
+#define SIGNAL_WAIT_MS 30000u
 
 void zinst_runtime_lock(void) {
+  holds_lock = 1; /* first: a signal while this thread waits is deferred too */
   pthread_mutex_lock(&runtime_mutex);
 }
 void zinst_runtime_unlock(void) {
   pthread_mutex_unlock(&runtime_mutex);
+  holds_lock = 0;
+  zinst_signals_deliver_deferred();
+}
+
+int zinst_runtime_busy_here(void) {
+  return holds_lock || dumping;
+}
+
+static void sleep_one_millisecond(void) {
+  struct timespec delay = {0, 1000000};
+  nanosleep(&delay, NULL);
+}
+
+/* The runtime lock from a signal handler, on a thread that does not hold it:
+ * another thread may, for as long as a dump takes. Returns 0 with the lock,
+ * or -1 after SIGNAL_WAIT_MS. */
+static int lock_from_signal(void) {
+  for (unsigned waited = 0;; waited++) {
+    if (pthread_mutex_trylock(&runtime_mutex) == 0) {
+      holds_lock = 1;
+      return 0;
+    }
+    if (waited >= SIGNAL_WAIT_MS)
+      return -1;
+    sleep_one_millisecond();
+  }
+}
+
+/* Claim the last profile of the process for this thread (nonzero), or wait
+ * (up to SIGNAL_WAIT_MS) until the thread that claimed it is done (0). */
+static int claim_final_dump(void) {
+  int expected = FINAL_DUMP_NONE;
+  if (__atomic_compare_exchange_n(&final_dump_state, &expected, FINAL_DUMP_RUNNING, 0,
+                                  __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    return 1;
+  for (unsigned waited = 0; __atomic_load_n(&final_dump_state, __ATOMIC_ACQUIRE) != FINAL_DUMP_DONE;
+       waited++) {
+    if (waited >= SIGNAL_WAIT_MS) {
+      static const char message[] =
+          "zinst: the profile another thread is writing took too long; not waiting for it\n";
+      ssize_t ignored = write(STDERR_FILENO, message, sizeof message - 1);
+      (void)ignored;
+      break;
+    }
+    sleep_one_millisecond();
+  }
+  return 0;
 }
 
 /* An unsigned environment setting in [min, max]; a bad value is reported
@@ -87,9 +149,25 @@ void zinst_config_reload(void) {
   load_config();
 }
 
+static int dump_profile(const char *path, uint32_t reason, int from_signal);
+
 static void dump_at_exit(void) {
-  if (!__atomic_load_n(&exit_dump_disabled, __ATOMIC_RELAXED))
-    (void)zinst_dump_with_reason(NULL, ZINST_DUMP_EXIT);
+  if (__atomic_load_n(&exit_dump_disabled, __ATOMIC_RELAXED) || !claim_final_dump())
+    return;
+  (void)dump_profile(NULL, ZINST_DUMP_EXIT, 0);
+  __atomic_store_n(&final_dump_state, FINAL_DUMP_DONE, __ATOMIC_RELEASE);
+}
+
+void zinst_dump_for_signal(void) {
+  /* Before initialization ends there is nothing to write, and the settings
+   * may not be complete. */
+  if (!__atomic_load_n(&initialized, __ATOMIC_ACQUIRE) ||
+      __atomic_load_n(&exit_dump_disabled, __ATOMIC_RELAXED) || !claim_final_dump())
+    return;
+  zinst_heap_arena_begin();
+  (void)dump_profile(NULL, ZINST_DUMP_SIGNAL, 1);
+  zinst_heap_arena_end();
+  __atomic_store_n(&final_dump_state, FINAL_DUMP_DONE, __ATOMIC_RELEASE);
 }
 
 static void before_fork(void) {
@@ -102,6 +180,9 @@ static void after_fork_in_parent(void) {
  * the parent's and the child's files add up without counting the parent's
  * past twice (frames open at the fork stay open, and count from here). */
 static void after_fork_in_child(void) {
+  zinst_signals_after_fork_child();
+  /* A last profile the parent was writing is the parent's. */
+  __atomic_store_n(&final_dump_state, FINAL_DUMP_NONE, __ATOMIC_RELAXED);
   zinst_threads_after_fork_child();
   zinst_threads_reset(zinst_read_ticks());
   zinst_runtime_unlock();
@@ -120,6 +201,9 @@ static void initialize(void) {
     fprintf(stderr,
             "zinst: cannot register the exit handler: no profile will be written at exit\n");
   pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child);
+  __atomic_store_n(&initialized, 1, __ATOMIC_RELEASE);
+  /* Last: from here on a signal may write a profile. */
+  zinst_signals_init();
 }
 
 void zinst_runtime_init(void) {
@@ -192,13 +276,22 @@ static void measure_clock(struct zinst_snapshot *s, uint64_t *now_ticks) {
 
 int zinst_dump_with_reason(const char *path, uint32_t reason) {
   zinst_runtime_init();
-  unsigned char was_in_runtime = zinst_tls_in_runtime;
+  return dump_profile(path, reason, 0);
+}
+
+/* Write a profile (zinst_dump_with_reason). From a signal handler
+ * (`from_signal`), the runtime lock is waited for with a bound, and the
+ * caller has switched this thread's allocations to the arena (heap.h). */
+static int dump_profile(const char *path, uint32_t reason, int from_signal) {
+  unsigned char was_in_runtime = zinst_tls_in_runtime, was_dumping = dumping;
   zinst_tls_in_runtime = 1;
-  int status = -1, error = 0;
+  dumping = 1;
+  int status = -1, error = 0, merge = 0;
   char target[PATH_MAX], err[PATH_MAX + 128];
   if (!path) {
-    if (zinst_expand_output_pattern(zinst_output_pattern(), target, sizeof target, err,
-                                    sizeof err) != 0) {
+    const char *pattern = zinst_output_pattern();
+    merge = zinst_output_pattern_merges(pattern);
+    if (zinst_expand_output_pattern(pattern, target, sizeof target, err, sizeof err) != 0) {
       error = errno;
       fprintf(stderr, "zinst: cannot write the profile: %s\n", err);
       goto out;
@@ -237,7 +330,16 @@ int zinst_dump_with_reason(const char *path, uint32_t reason) {
   measure_clock(&snapshot, &now);
   snapshot.call_cost_ps = zinst_call_cost_ps(snapshot.ticks_per_second);
   snapshot.dump_unix_ns = zinst_realtime_ns();
-  zinst_runtime_lock();
+  if (from_signal && lock_from_signal() != 0) {
+    free(command_line);
+    error = EBUSY;
+    fprintf(stderr,
+            "zinst: cannot write profile %s: another thread held the runtime lock for %u s\n", path,
+            SIGNAL_WAIT_MS / 1000);
+    goto out;
+  }
+  if (!from_signal)
+    zinst_runtime_lock();
   if (zinst_registry_fill_snapshot(&snapshot) != 0 ||
       zinst_threads_fill_snapshot(&snapshot, now) != 0) {
     snprintf(err, sizeof err, "out of memory taking the snapshot");
@@ -268,16 +370,21 @@ int zinst_dump_with_reason(const char *path, uint32_t reason) {
             "zinst: %llu calls were not recorded: a thread reached ZINST_MAX_NODES=%u "
             "calling contexts\n",
             (unsigned long long)lost, zinst_config.max_nodes);
-  if (zinst_write_file_atomically(path, image, size) != 0) {
+  if ((merge ? zinst_merge_file_atomically(path, image, size)
+             : zinst_write_file_atomically(path, image, size)) != 0) {
     error = errno;
   } else {
     status = 0;
     if (zinst_config.verbose)
-      fprintf(stderr, "zinst: wrote %s (%u threads, %u contexts)\n", path, thread_count, contexts);
+      fprintf(stderr, "zinst: %s %s (%u threads, %u contexts)\n",
+              merge ? "added the profile to" : "wrote", path, thread_count, contexts);
   }
   free(image);
 out:
   zinst_tls_in_runtime = was_in_runtime;
+  dumping = was_dumping;
+  if (!was_dumping)
+    zinst_signals_deliver_deferred();
   if (status != 0)
     errno = error ? error : EIO;
   return status;

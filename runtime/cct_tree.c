@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "heap.h" /* after the system headers: its macros route malloc & co */
+
 int zinst_tree_init(struct zinst_tree *tree, uint32_t capacity_hint) {
   tree->count = 0;
   tree->capacity = 0;

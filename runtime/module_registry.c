@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "heap.h" /* after the system headers: its macros route malloc & co */
+
 /* module->reserved value for a module the runtime refused. */
 #define MODULE_REFUSED 0x5A524546u
 

@@ -17,9 +17,18 @@
 #define DEFAULT_PATTERN "%e.zinst"
 
 const char *zinst_output_pattern(void) {
-  if (getauxval(AT_SECURE))
-    return DEFAULT_PATTERN;
   const char *pattern = getenv("ZINST_OUTPUT");
+  if (getauxval(AT_SECURE)) {
+    /* The environment is the invoking user's, the privileges are not: the
+     * path is not taken from it (nor echoed back). Said once per process. */
+    static int warned;
+    if (pattern && *pattern && !__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
+      fprintf(stderr,
+              "zinst: ignoring ZINST_OUTPUT: this program runs setuid or setgid; its profile "
+              "goes to %s in the current directory\n",
+              DEFAULT_PATTERN);
+    return DEFAULT_PATTERN;
+  }
   return pattern && *pattern ? pattern : DEFAULT_PATTERN;
 }
 
@@ -71,10 +80,13 @@ int zinst_expand_output_pattern(const char *pattern, char *out, size_t outlen, c
       case '%':
         text = "%";
         break;
+      case 'm':
+        text = ""; /* a request to merge (zinst_output_pattern_merges), not a name */
+        break;
       default:
         set_error(err, errlen,
                   "output pattern \"%s\" has an unknown sequence \"%%%.1s\" (known: %%p "
-                  "%%h %%e %%%%)",
+                  "%%h %%e %%m %%%%)",
                   pattern, p[1] ? p + 1 : "");
         errno = EINVAL;
         return -1;
@@ -97,6 +109,19 @@ int zinst_expand_output_pattern(const char *pattern, char *out, size_t outlen, c
     return -1;
   }
   out[used] = '\0';
+  return 0;
+}
+
+int zinst_output_pattern_merges(const char *pattern) {
+  for (const char *p = pattern; *p; p++) {
+    if (*p != '%')
+      continue;
+    if (p[1] == 'm')
+      return 1;
+    if (p[1] == '\0')
+      break;
+    p++; /* "%%m" is a percent sign and an m */
+  }
   return 0;
 }
 

@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "heap.h" /* after the system headers: its macros route malloc & co */
+
 enum { SECTION_COUNT = 8 };
 
 /* Deduplicating string table. `bytes` holds NUL-terminated strings; offset 0

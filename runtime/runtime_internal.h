@@ -78,6 +78,27 @@ void zinst_runtime_unlock(void);
  * errno set after one message on stderr. The program's state is only read. */
 int zinst_dump_with_reason(const char *path, uint32_t reason);
 
+/* Nonzero while this thread holds (or waits for) the runtime lock or writes
+ * a profile: a SIGINT/SIGTERM handler must not write one now. */
+int zinst_runtime_busy_here(void);
+
+/* From the SIGINT/SIGTERM handler when the program's action is the default
+ * one, with both signals blocked, on a thread where
+ * zinst_runtime_busy_here() is 0: write the profile (dump_reason
+ * ZINST_DUMP_SIGNAL) with this thread's allocations in the arena (heap.h),
+ * unless the exit dump is disabled or the last profile was written already
+ * (an exit dump; a signal on another thread). Returns when done. */
+void zinst_dump_for_signal(void);
+
+/* signals.c. Install the SIGINT/SIGTERM handlers (the end of start-up). */
+void zinst_signals_init(void);
+/* Raise again a signal this thread deferred because it was busy in the
+ * runtime, once it no longer is. Called at every release of the lock and at
+ * the end of every dump. */
+void zinst_signals_deliver_deferred(void);
+/* In a fork child: forget what the parent deferred. */
+void zinst_signals_after_fork_child(void);
+
 /* Nonzero while this thread executes runtime code that may take the runtime
  * lock (dump, reset, thread retirement): cold paths reached from hooks in
  * that window (an instrumented malloc, say) must neither create state nor

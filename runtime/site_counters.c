@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "heap.h" /* after the system headers: its macros route malloc & co */
+
 static uint64_t array_bytes(void) {
   return ((uint64_t)ZINST_MAX_MODULE_SITES + ZINST_MAX_SITES) * sizeof(uint64_t);
 }

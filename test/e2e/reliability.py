@@ -9,12 +9,19 @@ Same harness and command line as run_e2e.py (one ctest test per case).
 """
 import glob
 import os
+import pwd
+import random
+import re
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run_e2e import (Env, Failure, calls_by_name, expect, expect_eq, find_path,  # noqa: E402
-                     walk_tree, main_for)
+from run_e2e import (Env, Failure, Skip, calls_by_name, expect, expect_eq,  # noqa: E402
+                     find_path, walk_tree, main_for)
 
 
 def case_fork_without_exec(env):
@@ -187,6 +194,352 @@ def case_longjmp_storm(env):
                    "%s total %d exceeds its caller %s total %d" %
                    (node["name"], node["total_ticks"], parent["name"], parent["total_ticks"]))
     walk_tree(tree["roots"], check)
+
+
+def start_until_ready(env, exe, args, run_env):
+    """Start `exe` and wait for its "ready" line; returns the Popen and the
+    lines it printed up to there."""
+    full_env = dict(os.environ)
+    full_env.pop("ZINST_OUTPUT", None)
+    full_env.update(run_env)
+    proc = subprocess.Popen([exe] + list(args), cwd=env.work, env=full_env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    lines = []
+    while True:
+        line = proc.stdout.readline()
+        if not line:
+            proc.kill()
+            raise Failure("%s ended before it was ready: %s" % (exe, proc.communicate()))
+        lines.append(line.strip())
+        if line.strip() == "ready":
+            return proc, lines
+
+
+def finish(proc, what, timeout=30):
+    """Wait for `proc` (a deadlock shows as a timeout); returns (status, out, err)."""
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        raise Failure("%s: still running %d s after the signal (deadlock?)\nstderr:\n%s" %
+                      (what, timeout, err))
+    return proc.returncode, out, err
+
+
+def temp_files(env):
+    return [f for f in os.listdir(env.work) if ".tmp." in f]
+
+
+def check_killed_by(env, sig):
+    """A hot loop ended by `sig` without a handler of its own: the profile is
+    written on the signal, the process still dies of it."""
+    exe = env.zinst_cc(["signal_exit.c"], "signal_exit")
+    out = env.path("killed.zinst")
+    proc, _ = start_until_ready(env, exe, ["spin"], {"ZINST_OUTPUT": out})
+    time.sleep(0.2)
+    proc.send_signal(sig)
+    status, _, err = finish(proc, "signal_exit spin")
+    expect_eq("exit status (died of the signal; stderr %r)" % err, status, -sig)
+    expect(os.path.exists(out), "no profile written on the signal (stderr %r)" % err)
+    expect_eq("temporary files left", temp_files(env), [])
+    report = env.report(out)
+    expect_eq("dump_reason", report["profile"]["dump_reason"], "signal")
+    calls = calls_by_name(report)
+    # Finished before the signal: exact. main is open and counted once.
+    expect_eq("warm calls", calls.get("warm"), 1000)
+    expect_eq("main calls", calls.get("main"), 1)
+    expect(calls.get("spin", 0) > 1000, "spin calls %r: the hot loop is missing" %
+           calls.get("spin"))
+    tree = env.tree(out)
+    expect_eq("warm under main", find_path(tree["roots"], ["main", "warm"])["calls"], 1000)
+    expect_eq("spin under main", find_path(tree["roots"], ["main", "spin"])["calls"],
+              calls.get("spin"))
+
+
+def case_sigterm_hot_loop(env):
+    """SIGTERM during a hot loop: a profile, and death by SIGTERM."""
+    check_killed_by(env, signal.SIGTERM)
+
+
+def case_sigint_hot_loop(env):
+    """SIGINT during a hot loop: a profile, and death by SIGINT."""
+    check_killed_by(env, signal.SIGINT)
+
+
+def case_signal_program_handler(env):
+    """The program's own SIGINT handler runs and the program ends as it
+    decides (one profile, at exit); its ignored SIGTERM stays ignored; it
+    sees its own actions, not the runtime's."""
+    exe = env.zinst_cc(["signal_exit.c"], "signal_exit")
+    out = env.path("handled.zinst")
+    proc, lines = start_until_ready(env, exe, ["handler"], {"ZINST_OUTPUT": out})
+    expect_eq("previous SIGINT action the program saw", lines[0], "old SIGINT action: default")
+    expect_eq("SIGINT action the program reads back", lines[1],
+              "SIGINT action now: the program's")
+    proc.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    expect(proc.poll() is None, "an ignored SIGTERM ended the program (status %r)" %
+           proc.poll())
+    proc.send_signal(signal.SIGINT)
+    status, stdout, err = finish(proc, "signal_exit handler")
+    expect_eq("exit status the program chose (stderr %r)" % err, status, 3)
+    expect("marker: handler ran" in stdout, "the handler's marker is missing: %r" % stdout)
+    expect("handler runs: 1" in stdout, "handler runs: %r" % stdout)
+    expect_eq("files written", sorted(os.listdir(env.work)), ["handled.zinst", "signal_exit"])
+    report = env.report(out)
+    expect_eq("dump_reason", report["profile"]["dump_reason"], "exit")
+    calls = calls_by_name(report)
+    expect_eq("warm calls", calls.get("warm"), 1000)
+    expect_eq("after_interrupt calls", calls.get("after_interrupt"), 1)
+    expect_eq("main calls", calls.get("main"), 1)
+
+
+def case_signal_handler_before_start(env):
+    """A handler installed by a constructor that runs before the runtime's
+    is the program's: it runs, and the program ends as it decides."""
+    exe = env.zinst_cc(["signal_exit.c"], "signal_exit")
+    out = env.path("early.zinst")
+    proc, _ = start_until_ready(env, exe, ["early"],
+                                {"ZINST_OUTPUT": out, "SIGNAL_EXIT_EARLY": "1"})
+    proc.send_signal(signal.SIGTERM)
+    status, stdout, err = finish(proc, "signal_exit early")
+    expect_eq("exit status the program chose (stderr %r)" % err, status, 4)
+    expect("marker: handler ran" in stdout and "handler runs: 1" in stdout,
+           "the handler did not run once: %r" % stdout)
+    report = env.report(out)
+    expect_eq("dump_reason", report["profile"]["dump_reason"], "exit")
+    expect_eq("after_interrupt calls", calls_by_name(report).get("after_interrupt"), 1)
+
+
+def case_two_signals(env):
+    """SIGTERM and SIGINT back to back, so that the second lands while the
+    first one's profile is written: one whole profile, death by one of
+    them, no temporary file."""
+    exe = env.zinst_cc(["signal_exit.c"], "signal_exit")
+    for run in range(10):
+        out = env.path("two-%d.zinst" % run)
+        proc, _ = start_until_ready(env, exe, ["spin"], {"ZINST_OUTPUT": out})
+        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signal.SIGINT)
+        status, _, err = finish(proc, "run %d" % run)
+        expect(status in (-signal.SIGTERM, -signal.SIGINT),
+               "run %d: exit status %r (stderr %r)" % (run, status, err))
+        report = env.report(out)
+        expect_eq("run %d dump_reason" % run, report["profile"]["dump_reason"], "signal")
+        expect_eq("run %d warm calls" % run, calls_by_name(report).get("warm"), 1000)
+    expect_eq("temporary files left", temp_files(env), [])
+
+
+def case_signal_dump_off(env):
+    """ZINST_SIGNALS=0: no handler, no profile, death by the signal."""
+    exe = env.zinst_cc(["signal_exit.c"], "signal_exit")
+    out = env.path("off.zinst")
+    proc, _ = start_until_ready(env, exe, ["spin"], {"ZINST_OUTPUT": out, "ZINST_SIGNALS": "0"})
+    proc.send_signal(signal.SIGTERM)
+    status, _, err = finish(proc, "signal_exit spin")
+    expect_eq("exit status (stderr %r)" % err, status, -signal.SIGTERM)
+    expect(not os.path.exists(out), "a profile was written with ZINST_SIGNALS=0")
+
+
+def case_signal_stress(env):
+    """SIGTERM at random moments into a loop that mostly runs inside malloc
+    and starts threads (whose exit takes the runtime lock): never a
+    deadlock, always a valid profile written on the signal."""
+    exe = env.zinst_cc(["signal_exit.c"], "signal_exit")
+    rng = random.Random(6)
+    for run in range(25):
+        out = env.path("stress-%d.zinst" % run)
+        proc, _ = start_until_ready(env, exe, ["churn"], {"ZINST_OUTPUT": out})
+        time.sleep(rng.uniform(0.0, 0.08))
+        proc.send_signal(signal.SIGTERM)
+        status, _, err = finish(proc, "run %d" % run)
+        expect_eq("run %d exit status (stderr %r)" % (run, err), status, -signal.SIGTERM)
+        expect(os.path.exists(out), "run %d: no profile (stderr %r)" % (run, err))
+        report = env.report(out)
+        expect_eq("run %d dump_reason" % run, report["profile"]["dump_reason"], "signal")
+        calls = calls_by_name(report)
+        expect_eq("run %d warm calls" % run, calls.get("warm"), 1000)
+        expect(calls.get("churn", 0) >= 1, "run %d: churn calls %r" % (run, calls.get("churn")))
+        os.remove(out)
+    expect_eq("temporary files left", temp_files(env), [])
+
+
+def thread_records(env, profile):
+    """(name, flags, thread_count) of every THREADS record, from `zinst dump`."""
+    proc = env.run([env.zinst, "dump", profile])
+    records = []
+    for line in proc.stdout.splitlines():
+        m = re.match(r'\s+\[\d+\] tid=\d+ name=@\d+"(.*)" flags=0x([0-9a-f]+) .*'
+                     r'thread_count=(\d+)$', line)
+        if m:
+            records.append((m.group(1), int(m.group(2), 16), int(m.group(3))))
+    return records
+
+
+MERGE_COUNTS = {"main": 1, "work": 100, "thread_main": 2, "leaf": 20}
+
+
+def check_merged_counts(env, profile, processes):
+    calls = calls_by_name(env.report(profile))
+    for name, per_process in MERGE_COUNTS.items():
+        expect_eq("%s calls of %d processes" % (name, processes), calls.get(name),
+                  processes * per_process)
+
+
+def case_merge_fifty_processes(env):
+    """50 processes ending together add their profiles to one %m file: the
+    counts are exactly 50 times one process's, the main threads' record
+    counts the processes, the file is whole, nothing is left behind."""
+    exe = env.zinst_cc(["merge_counts.c"], "merge_counts")
+    pattern = env.path("all%m.zinst")
+    run_env = dict(os.environ, ZINST_OUTPUT=pattern)
+    procs = [subprocess.Popen([exe], cwd=env.work, env=run_env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(50)]
+    for k, proc in enumerate(procs):
+        out, err = proc.communicate(timeout=120)
+        expect_eq("process %d exit status (stderr %r)" % (k, err), proc.returncode, 0)
+        expect_eq("process %d stderr" % k, err, "")
+    profile = env.path("all.zinst")
+    check_merged_counts(env, profile, 50)
+    expect_eq("processes", env.report(profile)["profile"]["processes"], 50)
+    records = thread_records(env, profile)
+    main_records = [r for r in records if r[1] & 0x4]
+    expect_eq("main-thread records", len(main_records), 1)
+    expect_eq("processes counted by the main record", main_records[0][2], 50)
+    expect_eq("worker records", [(r[0], r[2]) for r in records if not r[1] & 0x4],
+              [("merge-worker", 100)])
+    expect_eq("files", sorted(os.listdir(env.work)),
+              ["all.zinst", "all.zinst.lock", "merge_counts"])
+
+
+def case_merge_keeps_foreign_files(env):
+    """What a %m output finds at its name and cannot add to (garbage, another
+    program, a rebuilt program, the other mode) is kept under a new name,
+    said on stderr, and a new profile started."""
+    exe = env.zinst_cc(["merge_counts.c"], "merge_counts")
+    pattern = env.path("all%m.zinst")
+    profile = env.path("all.zinst")
+
+    def run_and_find_kept(why):
+        before = set(os.listdir(env.work))
+        proc = env.run([exe], env={"ZINST_OUTPUT": pattern})
+        kept = sorted(set(os.listdir(env.work)) - before - {"all.zinst.lock"})
+        expect_eq("%s: files kept aside" % why, len(kept), 1)
+        expect(kept[0].startswith("all.zinst.kept."), "%s: kept as %s" % (why, kept[0]))
+        expect("kept it as %s" % env.path(kept[0]) in proc.stderr,
+               "%s: message %r" % (why, proc.stderr))
+        check_merged_counts(env, profile, 1)
+        return env.path(kept[0]), proc.stderr
+
+    with open(profile, "w") as f:
+        f.write("precious notes, not a profile\n")
+    kept, err = run_and_find_kept("garbage")
+    expect("is not a valid profile" in err, "garbage: message %r" % err)
+    with open(kept) as f:
+        expect_eq("the garbage kept as it was", f.read(), "precious notes, not a profile\n")
+    os.remove(kept)
+
+    other = env.zinst_cc(["exit_status.c"], "seven")
+    env.run([other], env={"ZINST_OUTPUT": pattern}, expect_status=7)
+    kept, err = run_and_find_kept("another program")
+    expect("different programs" in err, "another program: message %r" % err)
+    expect_eq("the other program's profile kept", calls_by_name(env.report(kept)).get("seven"), 1)
+    os.remove(kept)
+
+    # The same path, rebuilt from another source: not the same build.
+    env.zinst_cc(["exit_status.c"], "merge_counts")
+    env.run([exe], env={"ZINST_OUTPUT": pattern}, expect_status=7)
+    env.zinst_cc(["merge_counts.c"], "merge_counts")
+    kept, err = run_and_find_kept("a rebuilt program")
+    expect("not the same build" in err, "rebuilt: message %r" % err)
+    os.remove(kept)
+
+    env.run([exe], env={"ZINST_OUTPUT": pattern, "ZINST_MODE": "count"})
+    kept, err = run_and_find_kept("count mode")
+    expect("count-mode" in err, "count mode: message %r" % err)
+    os.remove(kept)
+
+    # A symlink planted at the name: neither read through nor written
+    # through; the link itself is moved aside.
+    victim = env.path("victim")
+    with open(victim, "w") as f:
+        f.write("precious\n")
+    os.remove(profile)
+    os.symlink(victim, profile)
+    kept, err = run_and_find_kept("a symlink")
+    expect(os.path.islink(kept), "the symlink was not kept as a symlink")
+    expect(not os.path.islink(profile), "the profile is still a symlink")
+    with open(victim) as f:
+        expect_eq("victim's contents", f.read(), "precious\n")
+    os.remove(kept)
+    os.remove(victim)
+    # And a file that can be added to is added to: now two processes.
+    env.run([exe], env={"ZINST_OUTPUT": pattern})
+    check_merged_counts(env, profile, 2)
+
+
+def case_merge_on_signals(env):
+    """Processes killed by SIGTERM add to a %m file once each, from the
+    signal handler."""
+    exe = env.zinst_cc(["signal_exit.c"], "signal_exit")
+    pattern = env.path("killed%m.zinst")
+    for run in range(3):
+        proc, _ = start_until_ready(env, exe, ["spin"], {"ZINST_OUTPUT": pattern})
+        proc.send_signal(signal.SIGTERM)
+        status, _, err = finish(proc, "run %d" % run)
+        expect_eq("run %d exit status (stderr %r)" % (run, err), status, -signal.SIGTERM)
+        expect_eq("run %d stderr" % run, err, "")
+    report = env.report(env.path("killed.zinst"))
+    expect_eq("dump_reason", report["profile"]["dump_reason"], "signal")
+    calls = calls_by_name(report)
+    expect_eq("warm calls of 3 processes", calls.get("warm"), 3000)
+    expect_eq("main calls of 3 processes", calls.get("main"), 3)
+    expect_eq("thread records", [r[2] for r in thread_records(env, env.path("killed.zinst"))],
+              [3])
+
+
+def case_setuid_ignores_output(env):
+    """A setuid program does not write where the invoking user's
+    ZINST_OUTPUT points: it says so and writes %e.zinst in the current
+    directory, as the user it runs as."""
+    if os.geteuid() != 0:
+        raise Skip("needs root: making a program setuid to another user takes chown")
+    exe = env.zinst_cc(["exit_status.c"], "seven")
+    nobody = pwd.getpwnam("nobody")
+    # A directory the setuid program (running as nobody) may reach and
+    # write, holding a copy of it: a new one under the system's temporary
+    # directory, whose parents anyone may search.
+    shared = tempfile.mkdtemp(prefix="zinst-setuid-")
+    try:
+        if os.statvfs(shared).f_flag & os.ST_NOSUID:
+            raise Skip("%s is on a nosuid file system: the setuid bit would be ignored" % shared)
+        os.chmod(shared, 0o777)
+        setuid_exe = os.path.join(shared, "seven")
+        shutil.copy(exe, setuid_exe)
+        os.chown(setuid_exe, nobody.pw_uid, nobody.pw_gid)
+        os.chmod(setuid_exe, 0o4755)
+        check_setuid_run(env, setuid_exe, shared, nobody)
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+
+
+def check_setuid_run(env, setuid_exe, shared, nobody):
+    target = env.path("aimed.zinst")
+    proc = env.run([setuid_exe], env={"ZINST_OUTPUT": target}, cwd=shared, expect_status=7)
+    expect(not os.path.exists(target), "the setuid program wrote where ZINST_OUTPUT pointed")
+    expect_eq("stderr", proc.stderr,
+              "zinst: ignoring ZINST_OUTPUT: this program runs setuid or setgid; its profile "
+              "goes to %e.zinst in the current directory\n")
+    written = os.path.join(shared, "seven.zinst")
+    expect(os.path.exists(written), "no profile in the current directory")
+    expect_eq("owner of the profile", os.stat(written).st_uid, nobody.pw_uid)
+    expect_eq("seven calls", calls_by_name(env.report(written)).get("seven"), 1)
+    # The same binary without the setuid bit honours ZINST_OUTPUT.
+    os.chmod(setuid_exe, 0o755)
+    proc = env.run([setuid_exe], env={"ZINST_OUTPUT": target}, cwd=shared, expect_status=7)
+    expect_eq("stderr without setuid", proc.stderr, "")
+    expect(os.path.exists(target), "ZINST_OUTPUT ignored without the setuid bit")
 
 
 CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())

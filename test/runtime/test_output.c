@@ -1,5 +1,5 @@
 /*
- * test_output.c - output naming and writing: %p/%e/%h/%% expansion and its
+ * test_output.c - output naming and writing: %p/%e/%h/%m/%% expansion and its
  * errors, temp file + rename (no temp file left), an unwritable target gives
  * one message naming the path and -1, a planted symlink is replaced rather
  * than followed, and zinst_dump() writes a complete profile.
@@ -99,6 +99,11 @@ int main(int argc, char **argv) {
   snprintf(expected, sizeof expected, "%s/%%p-%s", host, "test_output");
   expand_ok("%h/%%p-%e", expected);
   expand_ok("100%%", "100%");
+  /* %m names nothing: it asks for merging into the file. */
+  expand_ok("all%m.zinst", "all.zinst");
+  CHECK(zinst_output_pattern_merges("all%m.zinst"), "%%m merges");
+  CHECK(!zinst_output_pattern_merges("all%%m.zinst"), "%%%%m is a percent sign and an m");
+  CHECK(!zinst_output_pattern_merges("all-%p.zinst%"), "no %%m");
   char out[PATH_MAX], err[256];
   errno = 0;
   CHECK(zinst_expand_output_pattern("bad-%q", out, sizeof out, err, sizeof err) == -1, "%%q");

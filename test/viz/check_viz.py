@@ -403,6 +403,8 @@ def case_merge(env):
     b, _ = report_by_name(env, grown)
     m, report = report_by_name(env, out)
     expect_eq("threads", report["profile"]["threads"], 4)
+    expect_eq("processes of the merge", report["profile"]["processes"], 2)
+    expect_eq("processes of one run", report_by_name(env, sample)[1]["profile"]["processes"], 1)
     for name in ("main", "compute", "fib", "helper"):
         for key in ("calls", "self_ticks", "total_ticks", "timed_calls"):
             expect_eq(f"{name} {key}", m[name][key], a[name][key] + b[name][key])
@@ -431,6 +433,8 @@ def case_merge(env):
     expect('name=@77"main" flags=0x6 ' in dump and "thread_count=2" in dump,
            f"main thread: MAIN|MERGED, 2 threads\n{dump}")
     expect('"worker" flags=0x3 ' in dump, "worker: EXITED|MERGED")
+    expect_eq("processes of the thread merge",
+              report_by_name(env, out2)[1]["profile"]["processes"], 2)
     # The merge of one profile with itself doubles every number.
     out3 = env.path("doubled.zinst")
     env.run("merge", "--merge-threads", "-o", out3, sample, sample)
