@@ -253,6 +253,211 @@ def case_uftrace_agrees(env):
            (source_calls, zinst_calls))
 
 
+def example_dir(env):
+    """examples/rl_cartpole of the source tree (env.src is test/e2e/programs)."""
+    return os.path.normpath(os.path.join(env.src, "..", "..", "..", "examples", "rl_cartpole"))
+
+
+def source_functions(path):
+    """{name: (first line, last line)} of the function definitions in a C
+    file written in the project's style: the signature starts in column 0
+    and the body ends at a line that is exactly '}'."""
+    with open(path) as f:
+        lines = f.read().splitlines()
+    functions, k = {}, 0
+    while k < len(lines):
+        match = re.match(r"[A-Za-z_][\w \*]*?\b(\w+)\(", lines[k])
+        if not match:
+            k += 1
+            continue
+        end = k
+        while not lines[end].rstrip().endswith(("{", ";")):
+            end += 1
+        if lines[end].rstrip().endswith(";"):  # a declaration
+            k = end + 1
+            continue
+        last = next(i for i in range(end, len(lines)) if lines[i] == "}")
+        functions[match.group(1)] = (k + 1, last + 1)
+        k = last + 1
+    return functions
+
+
+def uftrace_graph_pairs(text):
+    """{(caller, callee): calls} from `uftrace graph`, whose tree merges the
+    threads' call paths. "+-(N) f" is a child of the nearest line above it
+    whose "(" is further left; "| (N) f", in the same column as the line
+    above, is that line's only child (uftrace does not indent an only
+    child). Kernel events (linux:...) are not calls."""
+    pairs, stack = {}, []  # stack: (column of "(", name) down the current path
+    graph = text.split("FUNCTION CALL GRAPH", 1)[1]
+    for line in graph.splitlines():
+        if " : " not in line:
+            continue
+        tree = line.split(" : ", 1)[1]
+        node = re.match(r"([ |]*?)(\+-|\| |)\((\d+)\) (.+)$", tree)
+        if not node:
+            continue
+        kind, calls, name = node.group(2), node.group(3), node.group(4)
+        column = len(node.group(1)) + len(kind)
+        if kind == "":  # the root: the program
+            stack = [(column, name)]
+            continue
+        if kind == "+-":
+            while stack and stack[-1][0] >= column:
+                stack.pop()
+        else:
+            expect(stack and stack[-1][0] == column, "uftrace graph: %r is no only child" % line)
+        expect(stack, "uftrace graph: no caller for %r" % line)
+        if name.startswith("linux:"):
+            continue
+        key = (stack[-1][1], name)
+        pairs[key] = pairs.get(key, 0) + int(calls)
+        stack.append((column, name))
+    expect(pairs, "uftrace graph printed no calls:\n" + text[:2000])
+    return pairs
+
+
+def text_section(text, title):
+    """The table rows below the line starting with TITLE, up to a blank line."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(title))
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.strip():
+            break
+        rows.append(line.split())
+    return rows
+
+
+def case_rl_uftrace(env):
+    """The bundled RL example (3 files, 2 threads per iteration): zinst's -O2
+    counts against uftrace on an -O0 -pg build of the same sources, where
+    every call in the source is a real call. Per function, real calls +
+    inlined executions at -O2 == uftrace's calls; per (source caller,
+    callee), the counts of zinst's sites == uftrace's calls along that edge
+    of its call graph. 100 training iterations instead of 300: uftrace
+    writes ~50 MB instead of ~550 MB and reads them back in seconds."""
+    if shutil.which("uftrace") is None:
+        raise Failure("uftrace is not installed (scripts/install-deps.sh test installs it)")
+    src = example_dir(env)
+    files = ["env.c", "policy.c", "train.c"]
+    sources = [os.path.join(src, f) for f in files]
+    iterations = "100"
+    exe = env.path("rl")
+    env.run([env.zinst, "cc", "-O2", "-g"] + sources + ["-lm", "-o", exe])
+    profile, _ = env.profile_run(exe, [iterations])
+    report = env.report(profile)
+    inline = json.loads(env.run([env.zinst, "inline", "--json", profile]).stdout)
+    inline_text = env.run([env.zinst, "inline", "--top", "0", profile]).stdout
+
+    # The reference: -O0 (every function optnone, nothing inlined), -pg.
+    # -z now: with lazy binding uftrace lost a few of the libm calls made
+    # by threads racing through their first, resolving, call (seen: 2 of
+    # 5.1 M exp calls); resolved at load time, none is lost.
+    pg = env.path("rl-pg")
+    env.run([env.clang, "-O0", "-g", "-pg"] + sources +
+            ["-lm", "-lpthread", "-Wl,-z,now", "-o", pg])
+    data = env.path("uftrace.data")
+    env.run(["uftrace", "record", "-d", data, pg, iterations])
+    out = env.run(["uftrace", "report", "-d", data, "-f", "call", "--no-pager"]).stdout
+    uftrace_calls = {}
+    for line in out.splitlines():
+        fields = line.split(None, 1)
+        if len(fields) == 2 and fields[0].isdigit():
+            uftrace_calls[fields[1]] = uftrace_calls.get(fields[1], 0) + int(fields[0])
+    pairs = uftrace_graph_pairs(
+        env.run(["uftrace", "graph", "-d", data, "--no-pager"]).stdout)
+
+    # Every function of the example, and where each one's body is.
+    where = {}  # name: (file, first line, last line)
+    for f in files:
+        for name, (first, last) in source_functions(os.path.join(src, f)).items():
+            where[name] = (f, first, last)
+    defined = set(where) | {"rng_uniform"}  # rl.h's static inline, compiled into two files
+    expect_eq("functions of the example", sorted(defined), sorted([
+        "apply_gradients", "env_observe", "env_reset", "env_step", "main", "policy_act",
+        "policy_gradient", "policy_logits", "rng_uniform", "rollout", "softmax",
+        "train_iteration", "worker_main"]))
+
+    # 1. Every execution of every function, inlined or not, is counted.
+    real = {}
+    for f in report["functions"]:
+        real[f["name"]] = real.get(f["name"], 0) + f["calls"]
+    inlined = {c["callee"]: c["inlined_executions"] for c in inline["callees"]}
+    inlined_somewhere = set()
+    for name in sorted(defined):
+        want = uftrace_calls.get(name)
+        expect(want, "uftrace counted no call of %s:\n%s" % (name, out))
+        got = real.get(name, 0) + inlined.get(name, 0)
+        expect_eq("%s: -O2 calls %d + inlined %d vs uftrace at -O0" %
+                  (name, real.get(name, 0), inlined.get(name, 0)), got, want)
+        if inlined.get(name, 0):
+            inlined_somewhere.add(name)
+    expect_eq("functions inlined at some site", sorted(inlined_somewhere), [
+        "apply_gradients", "policy_logits", "rng_uniform", "rollout", "softmax",
+        "train_iteration"])
+
+    # 2. Every counted site agrees with uftrace's calls along the same edge.
+    # A site's caller in zinst is the function that held the call when the
+    # inliner decided (rollout's calls are in worker_main by then); the
+    # source caller is the function whose body holds the site's line.
+    def source_caller(site):
+        base = os.path.basename(site["file"])
+        names = [n for n, (f, first, last) in where.items()
+                 if f == base and first <= site["line"] <= last]
+        expect(len(names) == 1, "site %s:%d is in %r" % (base, site["line"], names))
+        return names[0]
+    by_edge, sites_of_edge, uncounted = {}, {}, []
+    for site in inline["sites"]:
+        if not site["counted"]:
+            uncounted.append(site)
+            continue
+        edge = (source_caller(site), site["callee"])
+        by_edge[edge] = by_edge.get(edge, 0) + site["count"]
+        sites_of_edge.setdefault(edge, set()).add((site["line"], site["column"]))
+    for edge, count in sorted(by_edge.items()):
+        expect_eq("%s -> %s: zinst's sites vs uftrace's calls" % edge, count, pairs.get(edge, 0))
+    # Sources sites, several per edge only in env_reset: its four
+    # rng_uniform() calls are straight-line code, each runs once per call.
+    expect_eq("edges with several source sites",
+              {e: len(s) for e, s in sites_of_edge.items() if len(s) > 1},
+              {("env_reset", "rng_uniform"): 4})
+    for site in inline["sites"]:
+        if site["callee"] == "rng_uniform" and source_caller(site) == "env_reset":
+            expect_eq("env_reset -> rng_uniform at line %d" % site["line"], site["count"],
+                      uftrace_calls["env_reset"])
+    # Every call edge of the example's own code that uftrace saw is a site
+    # zinst decided about (the ones it did not: calls the -O2 build no
+    # longer makes, memset became stores).
+    own = {e: n for e, n in pairs.items() if e[0] in defined and e[1] in defined}
+    expect_eq("edges between the example's functions without a zinst site",
+              sorted(set(own) - set(by_edge)), [])
+
+    # 3. Sites not counted: exactly one. train_iteration's own copy of
+    # `worker_main(&workers[k])` (it runs only when pthread_create fails):
+    # train_iteration was then inlined into main, its body deleted, so that
+    # copy never existed in the program; the copy in main is counted (0).
+    fallback_line = source_line(env, os.path.join(src, "train.c"), "worker_main(&workers[k]);")
+    expect_eq("sites not counted",
+              [(s["caller"], s["callee"], s["line"], s["inlined"]) for s in uncounted],
+              [("train_iteration", "worker_main", fallback_line, False)])
+    expect_eq("its copy in main", [s["count"] for s in inline["sites"]
+                                   if s["caller"] == "main" and s["callee"] == "worker_main"], [0])
+
+    # 4. What `zinst inline` puts first: the hot calls not inlined (the
+    # cross-file calls of the rollout loop and libm), and the inlined sites
+    # that hardly ran (below 0.1% of the hottest site: once per iteration).
+    hot = [(row[-3], row[-1]) for row in text_section(inline_text, "Hot call sites NOT inlined")]
+    expect_eq("the hottest calls not inlined", hot[:7], [
+        ("policy_act", "exp"), ("policy_gradient", "exp"), ("env_step", "cos"),
+        ("env_step", "sin"), ("worker_main", "env_observe"), ("worker_main", "policy_act"),
+        ("worker_main", "env_step")])
+    cold = text_section(inline_text, "Inlined sites that hardly ran")
+    expect_eq("cold inlined sites", [(row[0], row[-3], row[-1]) for row in cold], [
+        (str(uftrace_calls["train_iteration"]), "main", "train_iteration"),
+        (str(uftrace_calls["apply_gradients"]), "train_iteration", "apply_gradients")])
+
+
 def case_threads(env):
     """8 threads x N calls: per-thread and merged counts exact."""
     exe = env.zinst_cc(["threads.c"], "threads")
