@@ -282,6 +282,25 @@ def source_functions(path):
     return functions
 
 
+def source_caller_of(src, files):
+    """A function giving a site (of `zinst inline --json`) its source
+    caller: the function of FILES (in directory SRC) whose body holds the
+    site's line. zinst's own "caller" is the function that held the call
+    when the inliner decided, which differs once the caller was inlined."""
+    where = {}  # name: (file, first line, last line)
+    for f in files:
+        for name, (first, last) in source_functions(os.path.join(src, f)).items():
+            where[name] = (f, first, last)
+
+    def source_caller(site):
+        base = os.path.basename(site["file"])
+        names = [n for n, (f, first, last) in where.items()
+                 if f == base and first <= site["line"] <= last]
+        expect(len(names) == 1, "site %s:%d is in %r" % (base, site["line"], names))
+        return names[0]
+    return source_caller, set(where)
+
+
 def uftrace_graph_pairs(text):
     """{(caller, callee): calls} from `uftrace graph`, whose tree merges the
     threads' call paths. "+-(N) f" is a child of the nearest line above it
@@ -368,12 +387,9 @@ def case_rl_uftrace(env):
     pairs = uftrace_graph_pairs(
         env.run(["uftrace", "graph", "-d", data, "--no-pager"]).stdout)
 
-    # Every function of the example, and where each one's body is.
-    where = {}  # name: (file, first line, last line)
-    for f in files:
-        for name, (first, last) in source_functions(os.path.join(src, f)).items():
-            where[name] = (f, first, last)
-    defined = set(where) | {"rng_uniform"}  # rl.h's static inline, compiled into two files
+    # Every function of the example.
+    source_caller, defined = source_caller_of(src, files)
+    defined.add("rng_uniform")  # rl.h's static inline, compiled into two files
     expect_eq("functions of the example", sorted(defined), sorted([
         "apply_gradients", "env_observe", "env_reset", "env_step", "main", "policy_act",
         "policy_gradient", "policy_logits", "rng_uniform", "rollout", "softmax",
@@ -397,16 +413,9 @@ def case_rl_uftrace(env):
         "apply_gradients", "policy_logits", "rng_uniform", "rollout", "softmax",
         "train_iteration"])
 
-    # 2. Every counted site agrees with uftrace's calls along the same edge.
-    # A site's caller in zinst is the function that held the call when the
-    # inliner decided (rollout's calls are in worker_main by then); the
-    # source caller is the function whose body holds the site's line.
-    def source_caller(site):
-        base = os.path.basename(site["file"])
-        names = [n for n, (f, first, last) in where.items()
-                 if f == base and first <= site["line"] <= last]
-        expect(len(names) == 1, "site %s:%d is in %r" % (base, site["line"], names))
-        return names[0]
+    # 2. Every counted site agrees with uftrace's calls along the same edge
+    # (source caller, callee): rollout's calls are in worker_main when the
+    # inliner decides about them.
     by_edge, sites_of_edge, uncounted = {}, {}, []
     for site in inline["sites"]:
         if not site["counted"]:
@@ -634,6 +643,109 @@ def case_lto(env):
         calls = calls_by_name(env.report(profile))
         expect_eq("walk calls with %s LTO" % mode, calls.get("walk"), 2 ** 11 - 1)
         expect_eq("main calls with %s LTO" % mode, calls.get("main"), 1)
+
+
+def llvm_major(env):
+    """The major version of the clang the tests use (19, 22)."""
+    out = env.run([env.clang, "--version"]).stdout
+    match = re.search(r"clang version (\d+)\.", out)
+    expect(match is not None, "no version in `%s --version`:\n%s" % (env.clang, out))
+    return int(match.group(1))
+
+
+# Cross-file calls of the RL example the link-time inliner inlines, per
+# (LLVM major, LTO mode); all five are made from worker_main once rollout
+# is inlined into it. ThinLTO imports neither policy_gradient (too large)
+# nor, on LLVM 19, inlines env_step: there the functions were instrumented
+# at compile time, and the hooks raised env_step's cost to the threshold.
+LTO_INLINED = {
+    (19, "full"): {"env_observe", "env_reset", "env_step", "policy_act", "policy_gradient"},
+    (19, "thin"): {"env_observe", "env_reset", "policy_act"},
+    (22, "full"): {"env_observe", "env_reset", "env_step", "policy_act", "policy_gradient"},
+    (22, "thin"): {"env_observe", "env_reset", "env_step", "policy_act"},
+}
+
+
+def case_lto_inlining(env):
+    """The RL example with full and thin LTO, the plugin loaded at compile
+    time (zinst cc) and by lld at link time. Recorded: the link-time
+    inliner's decisions (cross-file calls now), with exact counts; not
+    recorded: what the pre-link inliner inlined (softmax, rollout, ...),
+    whose executions are then counted nowhere. LLVM 19 instruments at
+    compile time, so a function inlined at link time keeps its hooks: its
+    executions show as calls and again as inlined executions."""
+    major = llvm_major(env)
+    plugin = env.run([env.zinst, "flags", "--compile"]).stdout.split()[0]
+    expect(plugin.startswith("-fpass-plugin="), "flags --compile: %r" % plugin)
+    load = "-Wl,--load-pass-plugin=" + plugin[len("-fpass-plugin="):]
+    src = example_dir(env)
+    files = ["env.c", "policy.c", "train.c"]
+    sources = [os.path.join(src, f) for f in files]
+    iterations = "30"
+    source_caller, _ = source_caller_of(src, files)
+
+    def profile_of(name, flags):
+        exe = env.path(name)
+        env.run([env.zinst, "cc", "-O2", "-g"] + list(flags) + sources + ["-lm", "-o", exe])
+        profile, _ = env.profile_run(exe, [iterations], profile=name + ".zinst")
+        calls = calls_by_name(env.report(profile))
+        inline = json.loads(env.run([env.zinst, "inline", "--json", profile]).stdout)
+        edges = {}
+        for site in inline["sites"]:
+            edge = (source_caller(site), site["callee"])
+            edges[edge] = edges.get(edge, 0) + site["count"]
+        inlined = {c["callee"]: c["inlined_executions"] for c in inline["callees"]}
+        return calls, inlined, edges, inline["sites"]
+
+    # The reference: the usual build, whose counts e2e.rl_uftrace checks
+    # against uftrace (per function and per call edge).
+    ref_calls, ref_inlined, ref_edges, _ = profile_of("rl", [])
+    executions = {name: ref_calls.get(name, 0) + ref_inlined.get(name, 0)
+                  for name in set(ref_calls) | set(ref_inlined)}
+    pre_link = {"apply_gradients", "policy_logits", "rng_uniform", "rollout", "softmax",
+                "train_iteration"}
+    expect_eq("inlined everywhere without LTO", sorted(n for n in ref_inlined
+                                                       if ref_inlined[n] and n not in ref_calls),
+              sorted(pre_link))
+
+    for mode in ("full", "thin"):
+        what = "LLVM %d, %s LTO" % (major, mode)
+        calls, inlined, edges, sites = profile_of(
+            "rl-lto-" + mode, ["-flto=" + mode, "-fuse-ld=lld", load])
+        expect_eq(what + ": sites not counted", [s for s in sites if not s["counted"]], [])
+        link_time = LTO_INLINED[(major, mode)]
+        expect_eq(what + ": inlined sites (caller, callee)",
+                  sorted((s["caller"], s["callee"]) for s in sites if s["inlined"]),
+                  sorted(("worker_main", callee) for callee in link_time))
+        # Every site's count is the usual build's along the same call edge
+        # (an out-of-line copy of a function inlined elsewhere adds 0).
+        for edge, count in sorted(edges.items()):
+            expect_eq("%s: %s -> %s" % ((what,) + edge), count, ref_edges.get(edge))
+        # What the pre-link inliner inlined left no trace.
+        seen = set(calls) | {s["callee"] for s in sites} | {s["caller"] for s in sites}
+        expect_eq(what + ": functions inlined before link time, not seen",
+                  sorted(pre_link & seen), [])
+        for name in sorted(set(executions) - pre_link):
+            if major >= 22 or name not in link_time:
+                expect_eq("%s: %s calls %d + inlined %d" %
+                          (what, name, calls.get(name, 0), inlined.get(name, 0)),
+                          calls.get(name, 0) + inlined.get(name, 0), executions[name])
+            else:  # LLVM 19: the hooks came along with the inlined body
+                expect_eq("%s: %s (inlined with its hooks) calls" % (what, name),
+                          calls.get(name, 0), executions[name])
+                expect_eq("%s: %s (inlined with its hooks) inlined" % (what, name),
+                          inlined.get(name, 0), executions[name])
+
+    # Without the plugin in the linker: LLVM 22 leaves instrumentation to
+    # the link and nothing is instrumented; LLVM 19 instruments at compile
+    # time (every call is counted) but records no decision.
+    calls, _, _, sites = profile_of("rl-lto-no-link-plugin", ["-flto", "-fuse-ld=lld"])
+    expect_eq("LLVM %d, no link-time plugin: sites" % major, sites, [])
+    if major >= 22:
+        expect_eq("LLVM %d, no link-time plugin: functions called" % major, calls, {})
+    else:
+        expect_eq("LLVM %d, no link-time plugin: calls" % major, calls,
+                  {name: count for name, count in ref_calls.items() if count})
 
 
 def case_deep_exit(env):
