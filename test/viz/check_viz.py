@@ -325,17 +325,20 @@ def case_flame(env):
     depth_y = {f["depth"]: f["y"] for f in icicle}
     expect(depth_y[0] < depth_y[1] < depth_y[4], "icicle: the root at the top")
     expect_eq("icicle frames", frame_set(icicle), frame_set(frames))
-    # By calls: calls made in each subtree.
+    # By calls: calls made in each subtree, and the executions of the code
+    # inlined there (case flame_inlined checks those frames in detail):
+    # square's 52 executions are compute's, shared 40 / 12 by its calls.
     env.run("flame", "--weight", "calls", "-o", env.path("sample-calls.svg"),
             env.path("sample.zinst"))
     _, calls = flame_frames(env.path("sample-calls.svg"))
     expect_eq("calls frames", {(f["name"], f["depth"], f["w"]) for f in calls}, {
-        ("all (sample)", 0, 53), ("compute", 1, 7), ("fib", 2, 4), ("main", 1, 46),
-        ("compute", 2, 40), ("fib", 3, 30), ("fib", 4, 20), ("helper", 2, 5)})
-    # Count mode: calls by default, cycles refused.
+        ("all (sample)", 0, 105), ("compute", 1, 19), ("fib", 2, 4), ("square [inlined]", 2, 12),
+        ("main", 1, 86), ("compute", 2, 80), ("fib", 3, 30), ("fib", 4, 20),
+        ("square [inlined]", 3, 40), ("helper", 2, 5)})
+    # Count mode: calls by default (53 calls, 52 inlined executions), cycles refused.
     env.run("flame", "-o", env.path("count.svg"), env.path("count.zinst"))
     root, _ = flame_frames(env.path("count.svg"))
-    expect_eq("count-mode total", root.get("data-total"), "53")
+    expect_eq("count-mode total", root.get("data-total"), "105")
     err = env.run("flame", "--weight", "cycles", "-o", env.path("x.svg"), env.path("count.zinst"),
                   expect_status=1).stderr.decode()
     expect("count-mode profile" in err, err)
@@ -345,6 +348,81 @@ def case_flame(env):
     _, worker = flame_frames(env.path("worker.svg"))
     expect_eq("worker frames", {(f["name"], f["w"]) for f in worker},
               {("all (sample)", 500), ("compute", 500), ("fib", 400)})
+
+
+def legend_of(root):
+    """The legend line's text and whether it starts with a swatch (None: no legend)."""
+    for g in root.iter(SVG + "g"):
+        if g.get("id") == "zf-legend":
+            return g.find(SVG + "text").text, g.find(SVG + "rect") is not None
+    return None
+
+
+def case_flame_inlined(env):
+    """Inlined code as frames: with --weight calls a child frame per inlined
+    callee, as wide as its executions, marked (class, color, outline,
+    legend); with --weight cycles none, and the legend says why."""
+    out = env.path("sample-calls.svg")
+    env.run("flame", "--weight", "calls", "-o", out, env.path("sample.zinst"))
+    root, frames = flame_frames(out)
+    expect_eq("subtitle", next(t.text for t in root.iter(SVG + "text")
+                               if t.get("id") == "zf-subtitle"),
+              "sample.zinst, width: calls and inlined executions in the subtree")
+    expect_eq("legend", legend_of(root), (
+        "[inlined]: code the compiler inlined into the frame below, 52 executions", True))
+    inlined = sorted((f for f in frames if f["name"].endswith(" [inlined]")), key=lambda f: f["x"])
+    # The worker's compute (x 0..19: 3 calls, fib 4) then main's (x 20..105:
+    # main 1, its compute 10 calls, fib 30), each with its children in name
+    # order: fib before square.
+    expect_eq("inlined frames (name, depth, x, w)",
+              [(f["name"], f["depth"], f["x"], f["w"]) for f in inlined],
+              [("square [inlined]", 2, 4, 12), ("square [inlined]", 3, 49, 40)])
+    tree = ET.parse(out).getroot()
+    classes = {g.get("data-name") + "@" + g.get("data-depth"): g.get("class")
+               for g in tree.iter(SVG + "g") if g.get("data-name")}
+    expect_eq("classes", (classes["square [inlined]@3"], classes["compute@2"]),
+              ("frame inlined", "frame"))
+    # A cool color (blue the largest component) where called frames are warm (red).
+    for f in inlined:
+        r, g, b = map(int, re.fullmatch(r"rgb\((\d+),(\d+),(\d+)\)", f["fill"]).groups())
+        expect(b > g > r, f"inlined frame color {f['fill']}")
+    compute = next(f for f in frames if f["name"] == "compute" and f["depth"] == 2)
+    r, g, b = map(int, re.fullmatch(r"rgb\((\d+),(\d+),(\d+)\)", compute["fill"]).groups())
+    expect(r > g and r > b, f"called frame color {compute['fill']}")
+    expect_eq("tooltip of main's square", inlined[1]["title"], "\n".join([
+        "square [inlined]", "40 calls, 38.10% of the total",
+        "inlined into compute: ~40 executions",
+        "executions: 40 (a share of the sites' counts, by the caller's calls per context)",
+        "no time of its own: it is part of compute's self time",
+        "sites: sample.c:22:3 (40)"]))
+    # One thread: compute has one context, the count is exact (no '~').
+    out = env.path("worker-calls.svg")
+    env.run("flame", "--weight", "calls", "--thread", "1002", "-o", out, env.path("sample.zinst"))
+    _, frames = flame_frames(out)
+    expect_eq("worker frames", {(f["name"], f["depth"], f["w"]) for f in frames}, {
+        ("all (sample)", 0, 19), ("compute", 1, 19), ("fib", 2, 4), ("square [inlined]", 2, 12)})
+    square = next(f for f in frames if f["name"] == "square [inlined]")
+    expect("inlined into compute: 12 executions\nexecutions: 12\n" in square["title"],
+           square["title"])
+    # By cycles: no inlined frame (no time of their own), and the legend says so.
+    out = env.path("sample-cycles.svg")
+    env.run("flame", "-o", out, env.path("sample.zinst"))
+    root, frames = flame_frames(out)
+    expect_eq("inlined frames by cycles", [f for f in frames if "inlined" in f["name"]], [])
+    expect_eq("legend by cycles", legend_of(root), (
+        "52 executions of inlined code are not drawn: their time is their callers' self time "
+        "(--weight calls draws them)", False))
+    # Frames sit below the legend line: the graph is one line taller.
+    expect_eq("height with a legend", root.get("height"), str(54 + 18 + 5 * 16 + 28))
+    # A profile without inlining data: no legend.
+    root, _ = flame_frames_of(env, "wide.zinst")
+    expect_eq("no legend", legend_of(root), None)
+
+
+def flame_frames_of(env, profile):
+    out = env.path(profile + ".svg")
+    env.run("flame", "-o", out, env.path(profile))
+    return flame_frames(out)
 
 
 def case_flame_wide(env):
@@ -779,6 +857,29 @@ def case_browser_sample(env):
         expect_eq("after reset", len(visible_frames(browser)), 8)
         expect_eq("no zoom", browser.evaluate("zinstFlame.zoomed()"), None)
         expect_eq("script errors", browser.console_errors(), [])
+        # By calls: the inlined frames render with their dashed outline, the
+        # legend's swatch too, and a search finds them by their suffix.
+        svg = env.path("sample-calls-browser.svg")
+        env.run("flame", "--weight", "calls", "-o", svg, env.path("sample.zinst"))
+        browser.open("file://" + svg)
+        expect_eq("frames by calls", browser.evaluate("zinstFlame.frames.length"), 10)
+        expect_eq("inlined outlines", browser.evaluate(
+            "zinstFlame.frames.filter(function (f) { return f.g.classList.contains('inlined'); })"
+            ".map(function (f) { return [f.name, getComputedStyle(f.rect).strokeDasharray]; })"),
+            [["square [inlined]", "3px, 2px"], ["square [inlined]", "3px, 2px"]])
+        expect_eq("legend swatch outline", browser.evaluate(
+            "getComputedStyle(document.querySelector('#zf-legend rect')).strokeDasharray"),
+            "3px, 2px")
+        legend_box = browser.evaluate(
+            "(function () { var r = document.querySelector('#zf-legend text')"
+            ".getBoundingClientRect(); return [r.width > 0, r.bottom <= Math.min.apply(null, "
+            "zinstFlame.frames.map(function (f) { return f.rect.getBoundingClientRect().top; }))];"
+            " })()")
+        expect_eq("legend rendered above the frames", legend_box, [True, True])
+        share = browser.evaluate("zinstFlame.search('\\\\[inlined\\\\]')")
+        expect(abs(share - 52 / 105 * 100) < 1e-9, f"inlined share {share}")
+        browser.screenshot(env.path("flame-sample-calls.png"), "svg")
+        expect_eq("script errors by calls", browser.console_errors(), [])
     finally:
         browser.close()
 
@@ -807,6 +908,34 @@ def case_browser_example(env):
         expect(0 < share < 100, f"env_ share {share}")
         browser.screenshot(os.path.join(env.args.example_dir, "flame-example-zoomed.png"), "svg")
         expect_eq("script errors", browser.console_errors(), [])
+        # By calls, with the inlined code: what the tree lists under each
+        # function, as frames above it (--min-width 0: main's 300 executions
+        # of train_iteration are 0.03 px wide, else merged into a box).
+        svg = os.path.join(env.args.example_dir, "rl_cartpole-calls.svg")
+        env.run("flame", "--weight", "calls", "--min-width", "0", "--title",
+                "examples/rl_cartpole: zinst flame --weight calls", "-o", svg,
+                example_profile(env), cwd=root)
+        _, frames = flame_frames(svg)
+        tree = env.json("tree", "--json", example_profile(env))
+        drawn = {}
+        for f in frames:
+            if f["name"].endswith(" [inlined]"):
+                drawn[f["name"][:-len(" [inlined]")]] = drawn.get(
+                    f["name"][:-len(" [inlined]")], 0) + f["w"]
+        listed = {}
+
+        def collect(nodes):
+            for node in nodes:
+                for line in node["inlined"]:
+                    listed[line["name"]] = listed.get(line["name"], 0) + line["executions"]
+                collect(node["children"])
+        collect(tree["roots"])
+        expect_eq("inlined executions drawn = listed by zinst tree", drawn, listed)
+        expect({"policy_logits", "softmax", "rng_uniform", "rollout"} <= set(drawn),
+               f"inlined frames: {sorted(drawn)}")
+        browser.open("file://" + svg)
+        browser.screenshot(os.path.join(env.args.example_dir, "flame-example-calls.png"), "svg")
+        expect_eq("script errors by calls", browser.console_errors(), [])
     finally:
         browser.close()
 
