@@ -15,6 +15,10 @@
  *
  * Every format carries self values per context: a viewer's totals for a
  * function are sums over the contexts, so they equal zinst's own numbers.
+ *
+ * Library code is grouped as `zinst tree` and `zinst flame` group it (the
+ * profile model's zinst_call_tree_group_library): each run of library
+ * frames is one "[library]" frame, unless --show-library.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -40,7 +44,9 @@ static const char help_text[] =
     "\n"
     "Functions sharing a name get 'name (file:line)' in folded stacks; the other\n"
     "formats carry file and line separately. Times are nanoseconds when the\n"
-    "profile knows its counter's frequency, else ticks.\n"
+    "profile knows its counter's frequency, else ticks. Library code (e.g. Zig's\n"
+    "standard library) is grouped as in zinst tree: each run of library frames\n"
+    "is one '[library]' frame.\n"
     "\n"
     "options:\n"
     "  --format F        folded, speedscope or pprof\n"
@@ -48,6 +54,7 @@ static const char help_text[] =
     "                    or a pipe)\n"
     "  --weight W        folded and speedscope: cycles (default in time mode) or calls\n"
     "  --thread TID      only the thread(s) with this kernel thread id\n"
+    "  --show-library    library functions one by one\n"
     "  -h, --help        this text\n";
 
 enum export_format { FORMAT_NONE, FORMAT_FOLDED, FORMAT_SPEEDSCOPE, FORMAT_PPROF };
@@ -60,6 +67,7 @@ struct export_options {
   bool weight_given;
   bool has_thread;
   uint64_t thread;
+  bool show_library;
 };
 
 /* Self time of a context in the exported unit: ns when the frequency is known. */
@@ -70,6 +78,20 @@ static uint64_t self_time(const struct zinst_profile *profile, uint64_t ticks) {
 
 static bool time_in_ns(const struct zinst_profile *profile) {
   return profile->process.ticks_per_second != 0;
+}
+
+/* Does the profile flag any function as library code (so a grouped tree may
+ * hold the pseudo-function profile->function_count, "[library]")? */
+static bool has_library_code(const struct zinst_profile *profile) {
+  for (uint32_t f = 0; f < profile->function_count; f++)
+    if (zinst_is_library_function(profile, f))
+      return true;
+  return false;
+}
+
+/* The label of function `f` of a shown tree: "[library]" for grouped library code. */
+static const char *label_of(char **labels, const struct zinst_profile *profile, uint32_t f) {
+  return f == profile->function_count ? ZINST_LIBRARY_GROUP_NAME : labels[f];
 }
 
 /* ---- folded ---- */
@@ -99,7 +121,7 @@ static int write_folded(FILE *out, const struct zinst_profile *profile,
     for (uint32_t n = i; n != ZINST_TREE_ROOT; n = tree->nodes[n].parent)
       path[depth++] = n;
     while (depth-- > 0) {
-      write_folded_label(out, labels[tree->nodes[path[depth]].function]);
+      write_folded_label(out, label_of(labels, profile, tree->nodes[path[depth]].function));
       if (depth > 0)
         fputc(';', out);
     }
@@ -124,7 +146,7 @@ static void thread_label(char *buf, size_t size, const struct zinst_profile *pro
 }
 
 static int write_speedscope(FILE *out, const struct zinst_profile *profile, const uint32_t *threads,
-                            uint32_t thread_count, bool by_calls) {
+                            uint32_t thread_count, bool by_calls, bool group_library) {
   struct zinst_json json;
   zinst_json_init(&json, out);
   zinst_json_begin_object(&json);
@@ -163,6 +185,13 @@ static int write_speedscope(FILE *out, const struct zinst_profile *profile, cons
     }
     zinst_json_end_object(&json);
   }
+  /* Frame function_count: grouped library code. */
+  if (group_library && has_library_code(profile)) {
+    zinst_json_begin_object(&json);
+    zinst_json_key(&json, "name");
+    zinst_json_string(&json, ZINST_LIBRARY_GROUP_NAME);
+    zinst_json_end_object(&json);
+  }
   zinst_json_end_array(&json);
   zinst_json_end_object(&json);
 
@@ -170,14 +199,15 @@ static int write_speedscope(FILE *out, const struct zinst_profile *profile, cons
   zinst_json_begin_array(&json);
   int status = 0;
   for (uint32_t k = 0; k < thread_count && status == 0; k++) {
-    struct zinst_call_tree tree;
-    if (zinst_call_tree_build(profile, &threads[k], 1, &tree) != 0) {
+    struct zinst_shown_tree shown;
+    if (zinst_shown_tree_build(profile, &threads[k], 1, group_library, &shown) != 0) {
       status = -1;
       break;
     }
+    const struct zinst_call_tree tree = shown.tree;
     uint32_t *path = malloc((size_t)tree.node_count * sizeof *path);
     if (!path) {
-      zinst_call_tree_free(&tree);
+      zinst_shown_tree_free(&shown);
       status = -1;
       break;
     }
@@ -222,7 +252,7 @@ static int write_speedscope(FILE *out, const struct zinst_profile *profile, cons
     }
     zinst_json_end_object(&json);
     free(path);
-    zinst_call_tree_free(&tree);
+    zinst_shown_tree_free(&shown);
   }
   zinst_json_end_array(&json);
   zinst_json_end_object(&json);
@@ -293,7 +323,7 @@ static void pprof_value_type(struct zinst_pb *profile_pb, struct zinst_pb *scrat
 
 /* The encoded Profile message (not yet compressed) in `pb`; -1 when out of memory. */
 static int encode_pprof(const struct zinst_profile *profile, const uint32_t *threads,
-                        uint32_t thread_count, struct zinst_pb *pb) {
+                        uint32_t thread_count, bool group_library, struct zinst_pb *pb) {
   struct pprof_strings strings = {0};
   struct zinst_pb scratch, inner;
   zinst_pb_init(&scratch);
@@ -314,16 +344,21 @@ static int encode_pprof(const struct zinst_profile *profile, const uint32_t *thr
     status = -1;
   const uint64_t thread_key = pprof_string(&strings, "thread");
   for (uint32_t k = 0; k < thread_count && status == 0; k++) {
-    const struct zinst_thread_record *t = &profile->threads[threads[k]];
     char label[128];
     thread_label(label, sizeof label, profile, threads[k]);
     const uint64_t label_value = pprof_string(&strings, label);
-    for (uint32_t n = t->first_node; n < t->first_node + t->node_count; n++) {
-      const struct zinst_node_record *node = &profile->nodes[n];
+    struct zinst_shown_tree shown;
+    if (zinst_shown_tree_build(profile, &threads[k], 1, group_library, &shown) != 0) {
+      status = -1;
+      break;
+    }
+    const struct zinst_call_tree *tree = &shown.tree;
+    for (uint32_t n = 1; n < tree->node_count; n++) {
+      const struct zinst_tree_node *node = &tree->nodes[n];
       /* Leaf first; location ids are function index + 1 (0 is not an id). */
       size_t depth = 0;
-      for (uint32_t m = n; m != ZINST_NONE; m = profile->nodes[m].parent)
-        stack[depth++] = (uint64_t)profile->nodes[m].function + 1;
+      for (uint32_t m = n; m != ZINST_TREE_ROOT; m = tree->nodes[m].parent)
+        stack[depth++] = (uint64_t)tree->nodes[m].function + 1;
       const uint64_t values[2] = {node->calls, self_time(profile, node->exclusive_ticks)};
       zinst_pb_clear(&scratch);
       zinst_pb_packed_uints(&scratch, SAMPLE_LOCATION_ID, stack, depth);
@@ -334,9 +369,14 @@ static int encode_pprof(const struct zinst_profile *profile, const uint32_t *thr
       zinst_pb_message(&scratch, SAMPLE_LABEL, &inner);
       zinst_pb_message(pb, PROFILE_SAMPLE, &scratch);
     }
+    zinst_shown_tree_free(&shown);
   }
-  for (uint32_t f = 0; f < profile->function_count && status == 0; f++) {
-    const struct zinst_function_record *record = &profile->functions[f];
+  /* Function and location function_count + 1: grouped library code. */
+  const uint32_t functions = profile->function_count + (group_library && has_library_code(profile));
+  for (uint32_t f = 0; f < functions && status == 0; f++) {
+    static const struct zinst_function_record library = {0};
+    const struct zinst_function_record *record =
+        f < profile->function_count ? &profile->functions[f] : &library;
     zinst_pb_clear(&inner);
     zinst_pb_uint(&inner, LINE_FUNCTION_ID, (uint64_t)f + 1);
     zinst_pb_int(&inner, LINE_LINE, record->line);
@@ -351,7 +391,9 @@ static int encode_pprof(const struct zinst_profile *profile, const uint32_t *thr
                  (int64_t)pprof_string(&strings, zinst_function_name(profile, f)));
     zinst_pb_int(
         &scratch, FUNCTION_SYSTEM_NAME,
-        (int64_t)pprof_string(&strings, zinst_profile_string(profile, record->linkage_name)));
+        (int64_t)pprof_string(&strings, f < profile->function_count
+                                            ? zinst_profile_string(profile, record->linkage_name)
+                                            : ZINST_LIBRARY_GROUP_NAME));
     zinst_pb_int(&scratch, FUNCTION_FILENAME,
                  (int64_t)pprof_string(&strings, zinst_profile_string(profile, record->file)));
     zinst_pb_int(&scratch, FUNCTION_START_LINE, record->line);
@@ -411,10 +453,10 @@ static int write_gzip(FILE *out, const unsigned char *data, size_t size) {
 }
 
 static int write_pprof(FILE *out, const struct zinst_profile *profile, const uint32_t *threads,
-                       uint32_t thread_count) {
+                       uint32_t thread_count, bool group_library) {
   struct zinst_pb pb;
   zinst_pb_init(&pb);
-  int status = encode_pprof(profile, threads, thread_count, &pb);
+  int status = encode_pprof(profile, threads, thread_count, group_library, &pb);
   if (status == 0)
     status = write_gzip(out, pb.bytes, pb.size);
   zinst_pb_free(&pb);
@@ -439,20 +481,22 @@ static int run_export(const struct zinst_profile *profile, const struct export_o
     return ZINST_EXIT_FAILURE;
   }
   int status = 0;
+  const bool group = !options->show_library;
   switch (options->format) {
   case FORMAT_FOLDED: {
-    struct zinst_call_tree tree;
-    status = zinst_call_tree_build(profile, threads, thread_count, &tree);
+    struct zinst_shown_tree shown;
+    status = zinst_shown_tree_build(profile, threads, thread_count, group, &shown);
     if (status == 0)
-      status = write_folded(output.file, profile, &tree, options->by_calls);
-    zinst_call_tree_free(&tree);
+      status = write_folded(output.file, profile, &shown.tree, options->by_calls);
+    zinst_shown_tree_free(&shown);
     break;
   }
   case FORMAT_SPEEDSCOPE:
-    status = write_speedscope(output.file, profile, threads, thread_count, options->by_calls);
+    status =
+        write_speedscope(output.file, profile, threads, thread_count, options->by_calls, group);
     break;
   case FORMAT_PPROF:
-    status = write_pprof(output.file, profile, threads, thread_count);
+    status = write_pprof(output.file, profile, threads, thread_count, group);
     break;
   case FORMAT_NONE:
     status = -1;
@@ -467,12 +511,17 @@ static int run_export(const struct zinst_profile *profile, const struct export_o
   return zinst_output_commit(&output, "export") == 0 ? ZINST_EXIT_OK : ZINST_EXIT_FAILURE;
 }
 
-enum { OPT_HELP = 1, OPT_FORMAT, OPT_OUTPUT, OPT_WEIGHT, OPT_THREAD };
+enum { OPT_HELP = 1, OPT_FORMAT, OPT_OUTPUT, OPT_WEIGHT, OPT_THREAD, OPT_SHOW_LIBRARY };
 
 int zinst_cmd_export(int argc, char **argv) {
   static const struct zinst_option_spec specs[] = {
-      {"help", false, OPT_HELP},    {"format", true, OPT_FORMAT}, {"output", true, OPT_OUTPUT},
-      {"weight", true, OPT_WEIGHT}, {"thread", true, OPT_THREAD}, {NULL, false, 0},
+      {"help", false, OPT_HELP},
+      {"format", true, OPT_FORMAT},
+      {"output", true, OPT_OUTPUT},
+      {"weight", true, OPT_WEIGHT},
+      {"thread", true, OPT_THREAD},
+      {"show-library", false, OPT_SHOW_LIBRARY},
+      {NULL, false, 0},
   };
   struct export_options options = {.output = "-"};
   zinst_viz_accept_short_output(argc, argv);
@@ -514,6 +563,9 @@ int zinst_cmd_export(int argc, char **argv) {
       if (zinst_parse_uint("export", "thread", value, &options.thread) != 0)
         return ZINST_EXIT_USAGE;
       options.has_thread = true;
+      break;
+    case OPT_SHOW_LIBRARY:
+      options.show_library = true;
       break;
     case ZINST_ARG_POSITIONAL:
       if (zinst_take_profile_argument("export", &options.path, value) != ZINST_EXIT_OK)

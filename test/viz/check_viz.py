@@ -270,6 +270,91 @@ def case_pprof(env):
     expect(all(len(x["value"]) == 1 for x in p["sample"]), "count mode: one value each")
 
 
+# ---------------------------------------------------------------- library code
+
+
+def pprof_samples(env, profile, *options):
+    """{(thread label, stack leaf first): values} and the function names of
+    `zinst export --format pprof` of PROFILE, decoded by protoc."""
+    out = env.path(os.path.basename(profile) + "-".join(("",) + options) + ".pb.gz")
+    env.run("export", "--format", "pprof", *options, "-o", out, profile)
+    p = decode_pprof(env, out)
+    strings = p["string_table"]
+    names = {f["id"][0]: strings[f["name"][0]] for f in p["function"]}
+    location = {loc["id"][0]: tuple(names[line["function_id"][0]] for line in loc["line"])
+                for loc in p["location"]}
+    samples = {}
+    for sample in p["sample"]:
+        stack = tuple(location[i] for i in sample["location_id"])
+        key = (strings[sample["label"][0]["str"][0]], stack)
+        expect(key not in samples, f"sample {key} twice")
+        samples[key] = sample["value"]
+    return samples, sorted(names.values())
+
+
+def case_export_library(env):
+    """Library code (Zig's std, say) is grouped in every export as in zinst
+    tree: each run of library frames is one "[library]" frame; with
+    --show-library every function is listed. The library sample
+    (profile_builder.h): 1 GHz, so ns = ticks."""
+    path = env.path("library.zinst")
+    grouped = {
+        "[library]": 100, "[library];main": 100, "[library];main;[library]": 300,
+        "[library];main;[library];lessThan": 200, "[library];main;work": 200,
+        "[library];main;work;[library]": 100}
+    expect_eq("folded, grouped", folded_lines(env.text("export", "--format", "folded", path)),
+              grouped)
+    expect_eq("folded, calls, grouped", folded_lines(env.text(
+        "export", "--format", "folded", "--weight", "calls", path)), {
+        "[library]": 1, "[library];main": 1, "[library];main;[library]": 2,
+        "[library];main;[library];lessThan": 40, "[library];main;work": 4,
+        "[library];main;work;[library]": 4})
+    expect_eq("folded, --show-library", folded_lines(env.text(
+        "export", "--format", "folded", "--show-library", path)), {
+        "start.callMain": 100, "start.callMain;main": 100,
+        "start.callMain;main;std.sort.insertion": 150,
+        "start.callMain;main;std.sort.insertion;lessThan": 200,
+        "start.callMain;main;std.sort.insertion;std.mem.swap": 150,
+        "start.callMain;main;work": 200, "start.callMain;main;work;std.fmt.format": 60,
+        "start.callMain;main;work;std.fmt.format;std.mem.swap": 40})
+    # The same totals as zinst report's grouped row: 500 self, 7 calls.
+    expect_eq("library self", sum(v for k, v in grouped.items() if k.endswith("[library]")), 500)
+
+    doc = env.json("export", "--format", "speedscope", path)
+    check_speedscope_file(doc)
+    frames = [f["name"] for f in doc["shared"]["frames"]]
+    expect_eq("speedscope frames", frames, [
+        "start.callMain", "main", "std.sort.insertion", "lessThan", "std.mem.swap", "work",
+        "std.fmt.format", "[library]"])
+    expect_eq("the group's frame", doc["shared"]["frames"][7], {"name": "[library]"})
+    (thread,) = doc["profiles"]
+    expect_eq("speedscope samples, grouped", {
+        ";".join(frames[i] for i in stack): w
+        for stack, w in zip(thread["samples"], thread["weights"])}, grouped)
+    doc = env.json("export", "--format", "speedscope", "--show-library", path)
+    check_speedscope_file(doc)
+    expect_eq("speedscope frames, --show-library", len(doc["shared"]["frames"]), 7)
+    expect_eq("speedscope samples, --show-library", len(doc["profiles"][0]["samples"]), 8)
+
+    samples, names = pprof_samples(env, path)
+    expect_eq("pprof functions", names, sorted([
+        "start.callMain", "main", "std.sort.insertion", "lessThan", "std.mem.swap", "work",
+        "std.fmt.format", "[library]"]))
+    t = "thread 7001 main"
+    expect_eq("pprof samples, grouped", samples, {
+        (t, (("[library]",),)): [1, 100],
+        (t, (("main",), ("[library]",))): [1, 100],
+        (t, (("[library]",), ("main",), ("[library]",))): [2, 300],
+        (t, (("lessThan",), ("[library]",), ("main",), ("[library]",))): [40, 200],
+        (t, (("work",), ("main",), ("[library]",))): [4, 200],
+        (t, (("[library]",), ("work",), ("main",), ("[library]",))): [4, 100]})
+    samples, names = pprof_samples(env, path, "--show-library")
+    expect("[library]" not in names, f"--show-library functions: {names}")
+    expect_eq("pprof samples, --show-library", len(samples), 8)
+    expect_eq("pprof calls of std.mem.swap, --show-library",
+              sum(v[0] for (_, stack), v in samples.items() if stack[0] == ("std.mem.swap",)), 38)
+
+
 # ---------------------------------------------------------------- flame
 
 
