@@ -117,30 +117,20 @@ static char *node_details(const struct zinst_profile *profile, const struct zins
   return text;
 }
 
-/* Is the callee of line `a` the same function as that of line `b`? */
-static bool same_callee(const struct zinst_profile *profile, const struct zinst_inlined_line *a,
-                        const struct zinst_inlined_line *b) {
-  return strcmp(zinst_profile_string(profile, profile->sites[a->site].callee_linkage),
-                zinst_profile_string(profile, profile->sites[b->site].callee_linkage)) == 0;
-}
-
 /*
- * The frame of the callee of lines[k] in its node, whose lines are
- * lines[begin..end): the executions of all its sites there, and tooltip
- * lines naming them. Returns the new frame's index, ZINST_NONE when out of
- * memory.
+ * The frame of the callee of line `k` of node `node`, with the executions
+ * of all its sites there and tooltip lines naming them, under
+ * `parent_frame`. Returns the new frame's index, ZINST_NONE when out of
+ * memory. Called for the first line of each callee only.
  */
 static uint32_t add_inlined_frame(struct zinst_flame_graph *graph,
                                   const struct zinst_profile *profile, const char *caller,
-                                  uint32_t parent_frame, const struct zinst_inlined_line *lines,
-                                  uint32_t begin, uint32_t end, uint32_t k) {
-  uint64_t executions = 0;
-  bool estimated = false;
-  for (uint32_t m = begin; m < end; m++)
-    if (same_callee(profile, &lines[k], &lines[m])) {
-      executions += lines[m].executions;
-      estimated |= lines[m].estimated;
-    }
+                                  uint32_t parent_frame, const struct zinst_inlined_lines *inlined,
+                                  uint32_t node, uint32_t k) {
+  bool estimated;
+  const uint64_t executions =
+      zinst_inlined_callee_executions(profile, inlined, node, k, &estimated);
+  const struct zinst_inlined_line *lines = inlined->lines;
   char count[ZINST_UNIT_BUFFER];
   zinst_format_count(executions, count, sizeof count);
   char *details = zinst_strdup_printf(
@@ -149,8 +139,8 @@ static uint32_t add_inlined_frame(struct zinst_flame_graph *graph,
       caller, estimated ? "~" : "", count, executions,
       estimated ? " (a share of the sites' counts, by the caller's calls per context)" : "",
       caller);
-  for (uint32_t m = begin; m < end && details; m++) {
-    if (!same_callee(profile, &lines[k], &lines[m]))
+  for (uint32_t m = k; m < inlined->start[node + 1] && details; m++) {
+    if (!zinst_inlined_same_callee(profile, &lines[k], &lines[m]))
       continue;
     const struct zinst_site_record *site = &profile->sites[lines[m].site];
     const char *file = zinst_profile_string(profile, site->file);
@@ -209,16 +199,12 @@ static int build_graph(const struct zinst_profile *profile, const struct zinst_c
       status = -1;
     if (!inlined)
       continue;
-    const uint32_t begin = inlined->start[i], end = inlined->start[i + 1];
-    for (uint32_t k = begin; k < end && status == 0; k++) {
-      uint32_t earlier = begin; /* a callee's frame is made at its first line */
-      while (earlier < k && !same_callee(profile, &inlined->lines[earlier], &inlined->lines[k]))
-        earlier++;
-      if (earlier == k &&
+    /* One frame per callee, made at its first line in the node. */
+    for (uint32_t k = inlined->start[i]; k < inlined->start[i + 1] && status == 0; k++)
+      if (zinst_inlined_callee_executions(profile, inlined, i, k, NULL) > 0 &&
           add_inlined_frame(graph, profile, zinst_function_name(profile, node->function),
-                            frame_of[i], inlined->lines, begin, end, k) == ZINST_NONE)
+                            frame_of[i], inlined, i, k) == ZINST_NONE)
         status = -1;
-    }
   }
   free(frame_of);
   free(weight);

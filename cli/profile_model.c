@@ -659,6 +659,32 @@ int zinst_inlined_lines_build(const struct zinst_profile *profile, const uint32_
   return status;
 }
 
+bool zinst_inlined_same_callee(const struct zinst_profile *profile,
+                               const struct zinst_inlined_line *a,
+                               const struct zinst_inlined_line *b) {
+  return strcmp(zinst_profile_string(profile, profile->sites[a->site].callee_linkage),
+                zinst_profile_string(profile, profile->sites[b->site].callee_linkage)) == 0;
+}
+
+uint64_t zinst_inlined_callee_executions(const struct zinst_profile *profile,
+                                         const struct zinst_inlined_lines *inlined, uint32_t node,
+                                         uint32_t k, bool *estimated) {
+  const uint32_t begin = inlined->start[node], end = inlined->start[node + 1];
+  for (uint32_t m = begin; m < k; m++)
+    if (zinst_inlined_same_callee(profile, &inlined->lines[m], &inlined->lines[k]))
+      return 0; /* counted with its first line */
+  uint64_t executions = 0;
+  bool shared = false;
+  for (uint32_t m = k; m < end; m++)
+    if (zinst_inlined_same_callee(profile, &inlined->lines[m], &inlined->lines[k])) {
+      executions += inlined->lines[m].executions;
+      shared |= inlined->lines[m].estimated;
+    }
+  if (estimated)
+    *estimated = shared;
+  return executions;
+}
+
 int zinst_shown_tree_build(const struct zinst_profile *profile, const uint32_t *threads,
                            uint32_t thread_count, bool group_library,
                            struct zinst_shown_tree *out) {

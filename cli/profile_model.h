@@ -201,6 +201,22 @@ int zinst_inlined_lines_build(const struct zinst_profile *profile, const uint32_
 /* Release what `inlined` owns and zero it. Safe on a zeroed value. */
 void zinst_inlined_lines_free(struct zinst_inlined_lines *inlined);
 
+/*
+ * For one frame per inlined callee in a node (flame graphs, exports): the
+ * executions of the callee of line `k` of node `node` summed over that
+ * node's lines of the same callee (by linkage name), when `k` is the first
+ * of them; 0 for the others. *estimated (may be NULL) tells whether any
+ * of them is a share.
+ */
+uint64_t zinst_inlined_callee_executions(const struct zinst_profile *profile,
+                                         const struct zinst_inlined_lines *inlined, uint32_t node,
+                                         uint32_t k, bool *estimated);
+
+/* Do inlined lines `a` and `b` inline the same function (linkage name)? */
+bool zinst_inlined_same_callee(const struct zinst_profile *profile,
+                               const struct zinst_inlined_line *a,
+                               const struct zinst_inlined_line *b);
+
 /* ---- what tree, flame and export show ---- */
 
 struct zinst_shown_tree {             /* owns both */

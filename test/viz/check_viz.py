@@ -88,16 +88,23 @@ def case_folded(env):
         "compute": 100, "compute;fib": 400})
     got = folded_lines(env.text("export", "--format", "folded", "--weight", "calls",
                                 env.path("sample.zinst")))
+    # By calls, code inlined into a context is a frame above it, as wide as
+    # its executions: square's 52, shared 40 / 12 by compute's calls.
     expect_eq("folded, calls", got, {
         "main": 1, "main;compute": 10, "main;compute;fib": 10,
-        "main;compute;fib;fib": 20, "main;helper": 5, "compute": 3, "compute;fib": 4})
-    # Count mode: calls, without asking.
+        "main;compute;fib;fib": 20, "main;helper": 5, "compute": 3, "compute;fib": 4,
+        "main;compute;square [inlined]": 40, "compute;square [inlined]": 12})
+    # Count mode: calls (53) and inlined executions (52), without asking.
     got = folded_lines(env.text("export", "--format", "folded", env.path("count.zinst")))
-    expect_eq("folded, count mode", sum(got.values()), 53)
+    expect_eq("folded, count mode", sum(got.values()), 105)
     # One thread only.
     got = folded_lines(env.text("export", "--format", "folded", "--thread", "1002",
                                 env.path("sample.zinst")))
     expect_eq("folded, thread 1002", got, {"compute": 100, "compute;fib": 400})
+    got = folded_lines(env.text("export", "--format", "folded", "--thread", "1002", "--weight",
+                                "calls", env.path("sample.zinst")))
+    expect_eq("folded, thread 1002, calls", got, {"compute": 3, "compute;fib": 4,
+                                                  "compute;square [inlined]": 12})
     # Into a file with -o.
     out = env.path("sample.folded")
     env.run("export", "--format", "folded", "-o", out, env.path("sample.zinst"))
@@ -163,6 +170,7 @@ def case_speedscope(env):
     def by_stack(profile):
         return {tuple(names[f] for f in s): w for s, w in zip(profile["samples"],
                                                                profile["weights"])}
+    expect_eq("no inlined frame by cycles", [n for n in names if "inlined" in n], [])
     # Self ticks at 2 GHz, stacks root first.
     expect_eq("main thread samples", by_stack(main), {
         ("main",): 50, ("main", "compute"): 100, ("main", "compute", "fib"): 75,
@@ -174,7 +182,20 @@ def case_speedscope(env):
                      env.path("sample.zinst"))
     check_speedscope_file(calls)
     expect_eq("calls unit", calls["profiles"][0]["unit"], "none")
-    expect_eq("calls of the main thread", sum(calls["profiles"][0]["weights"]), 46)
+    # By calls, an inlined callee is a frame of its own, "square [inlined]",
+    # above its caller in each thread, weighted by its executions there:
+    # per thread, compute has one context, so the counts are exact.
+    names = [f["name"] for f in calls["shared"]["frames"]]
+    expect_eq("frames by calls", names, ["main", "compute", "fib", "helper", "square [inlined]"])
+    expect_eq("the inlined frame", calls["shared"]["frames"][4], {"name": "square [inlined]"})
+    main, worker = calls["profiles"]
+    expect_eq("main thread by calls", by_stack(main), {
+        ("main",): 1, ("main", "compute"): 10, ("main", "compute", "square [inlined]"): 40,
+        ("main", "compute", "fib"): 10, ("main", "compute", "fib", "fib"): 20,
+        ("main", "helper"): 5})
+    expect_eq("worker by calls", by_stack(worker), {
+        ("compute",): 3, ("compute", "square [inlined]"): 12, ("compute", "fib"): 4})
+    expect_eq("main endValue by calls", main["endValue"], 86)
     check_speedscope_file(env.json("export", "--format", "speedscope", env.path("count.zinst")))
 
 
@@ -232,16 +253,27 @@ def case_pprof(env):
               [("calls", "count"), ("time", "nanoseconds")])
     expect_eq("default sample type", s(p["default_sample_type"]), "time")
     functions = {f["id"][0]: f for f in p["function"]}
+    # square was inlined everywhere: a function without a file of its own.
     expect_eq("function names", sorted(s(f["name"]) for f in functions.values()),
-              ["compute", "fib", "helper", "main"])
+              ["compute", "fib", "helper", "main", "square"])
     for f in functions.values():
-        expect_eq("function file", s(f["filename"]), "sample.c")
+        expect_eq("function file", s(f.get("filename", [])),
+                  "" if s(f["name"]) == "square" else "sample.c")
     expect_eq("fib's start line",
               [f["start_line"][0] for f in functions.values() if s(f["name"]) == "fib"], [30])
-    location_function = {}
+    # A location is a function at a line, or with inlining several: the
+    # inlined function first, "the last entry the caller into which the
+    # preceding entries were inlined" (profile.proto).
+    location_lines = {}
     for loc in p["location"]:
-        expect_eq("lines per location", len(loc["line"]), 1)
-        location_function[loc["id"][0]] = s(functions[loc["line"][0]["function_id"][0]]["name"])
+        location_lines[loc["id"][0]] = tuple(
+            (s(functions[line["function_id"][0]]["name"]), line.get("line", [0])[0])
+            for line in loc["line"])
+    expect_eq("locations", sorted(location_lines.values()), [
+        (("compute", 20),), (("fib", 30),), (("helper", 40),), (("main", 10),),
+        (("square", 0), ("compute", 22))])
+    location_function = {i: "+".join(name for name, _ in lines)
+                         for i, lines in location_lines.items()}
     samples = {}
     for sample in p["sample"]:
         stack = tuple(location_function[i] for i in sample["location_id"])  # leaf first
@@ -257,7 +289,10 @@ def case_pprof(env):
         ("thread 1001 main", ("fib", "fib", "compute", "main")): [20, 125],
         ("thread 1001 main", ("helper", "main")): [5, 150],
         ("thread 1002 worker", ("compute",)): [3, 50],
-        ("thread 1002 worker", ("fib", "compute")): [4, 200]})
+        ("thread 1002 worker", ("fib", "compute")): [4, 200],
+        # square inlined into compute: its executions per thread, no time.
+        ("thread 1001 main", ("square+compute", "main")): [40, 0],
+        ("thread 1002 worker", ("square+compute",)): [12, 0]})
     expect_eq("time_nanos", p["time_nanos"], [1700000000000000000])
     expect_eq("duration_nanos", p["duration_nanos"], [1000])
     expect("zinst time-mode profile" in s(p["comment"]), "comment")
@@ -266,7 +301,8 @@ def case_pprof(env):
     env.run("export", "--format", "pprof", "-o", out, env.path("count.zinst"))
     p = decode_pprof(env, out)
     expect_eq("count-mode sample types", len(p["sample_type"]), 1)
-    expect_eq("count-mode calls", sum(x["value"][0] for x in p["sample"]), 53)
+    expect_eq("count-mode calls and inlined executions", sum(x["value"][0] for x in p["sample"]),
+              53 + 52)
     expect(all(len(x["value"]) == 1 for x in p["sample"]), "count mode: one value each")
 
 
@@ -308,7 +344,10 @@ def case_export_library(env):
         "export", "--format", "folded", "--weight", "calls", path)), {
         "[library]": 1, "[library];main": 1, "[library];main;[library]": 2,
         "[library];main;[library];lessThan": 40, "[library];main;work": 4,
-        "[library];main;work;[library]": 4})
+        "[library];main;work;[library]": 4,
+        # Inlined code: square in work is drawn; std.math.order inside
+        # grouped library code and tiny in helper (inlined everywhere) not.
+        "[library];main;work;square [inlined]": 12})
     expect_eq("folded, --show-library", folded_lines(env.text(
         "export", "--format", "folded", "--show-library", path)), {
         "start.callMain": 100, "start.callMain;main": 100,
@@ -339,7 +378,7 @@ def case_export_library(env):
     samples, names = pprof_samples(env, path)
     expect_eq("pprof functions", names, sorted([
         "start.callMain", "main", "std.sort.insertion", "lessThan", "std.mem.swap", "work",
-        "std.fmt.format", "[library]"]))
+        "std.fmt.format", "[library]", "square"]))
     t = "thread 7001 main"
     expect_eq("pprof samples, grouped", samples, {
         (t, (("[library]",),)): [1, 100],
@@ -347,10 +386,13 @@ def case_export_library(env):
         (t, (("[library]",), ("main",), ("[library]",))): [2, 300],
         (t, (("lessThan",), ("[library]",), ("main",), ("[library]",))): [40, 200],
         (t, (("work",), ("main",), ("[library]",))): [4, 200],
-        (t, (("[library]",), ("work",), ("main",), ("[library]",))): [4, 100]})
+        (t, (("[library]",), ("work",), ("main",), ("[library]",))): [4, 100],
+        (t, (("square", "work"), ("main",), ("[library]",))): [12, 0]})
     samples, names = pprof_samples(env, path, "--show-library")
     expect("[library]" not in names, f"--show-library functions: {names}")
-    expect_eq("pprof samples, --show-library", len(samples), 8)
+    expect_eq("pprof samples, --show-library", len(samples), 10)
+    expect_eq("std.math.order inlined into std.sort.insertion", samples[
+        (t, (("std.math.order", "std.sort.insertion"), ("main",), ("start.callMain",)))], [70, 0])
     expect_eq("pprof calls of std.mem.swap, --show-library",
               sum(v[0] for (_, stack), v in samples.items() if stack[0] == ("std.mem.swap",)), 38)
 
@@ -821,6 +863,19 @@ def site_counts(path):
     return sites, total
 
 
+def tree_inlined_totals(env, profile):
+    """{callee: executions} of the "[inlined]" lines of `zinst tree --json`."""
+    totals = {}
+
+    def collect(nodes):
+        for node in nodes:
+            for line in node["inlined"]:
+                totals[line["name"]] = totals.get(line["name"], 0) + line["executions"]
+            collect(node["children"])
+    collect(env.json("tree", "--json", profile)["roots"])
+    return totals
+
+
 def case_example_commands(env):
     profile = example_profile(env)
     report, _ = report_by_name(env, profile)
@@ -841,16 +896,24 @@ def case_example_commands(env):
     env.run("export", "--format", "pprof", "-o", pb, profile)
     p = decode_pprof(env, pb)
     strings = p["string_table"]
-    calls = {}
+    calls, inlined = {}, {}
     location_name = {}
     functions = {f["id"][0]: strings[f["name"][0]] for f in p["function"]}
     for loc in p["location"]:
-        location_name[loc["id"][0]] = functions[loc["line"][0]["function_id"][0]]
+        # Several lines: the first function was inlined into the last.
+        location_name[loc["id"][0]] = (functions[loc["line"][0]["function_id"][0]],
+                                       len(loc["line"]) > 1)
     for sample in p["sample"]:
-        leaf = location_name[sample["location_id"][0]]
-        calls[leaf] = calls.get(leaf, 0) + sample["value"][0]
+        leaf, was_inlined = location_name[sample["location_id"][0]]
+        into = inlined if was_inlined else calls
+        into[leaf] = into.get(leaf, 0) + sample["value"][0]
+        expect(not was_inlined or sample["value"][1] == 0, "inlined code has no time of its own")
     for name, entry in report.items():
         expect_eq(f"pprof calls of {name}", calls.get(name, 0), entry["calls"])
+    # The inlined executions are those zinst tree places under their callers.
+    expect_eq("pprof inlined executions", inlined, tree_inlined_totals(env, profile))
+    expect({"policy_logits", "softmax", "rng_uniform", "rollout"} <= set(inlined),
+           f"inlined: {sorted(inlined)}")
     # Merge of a profile with itself: every count doubles exactly.
     doubled = os.path.join(env.args.example_dir, "doubled.zinst")
     env.run("merge", "--merge-threads", "-o", doubled, profile, profile)
@@ -1001,21 +1064,13 @@ def case_browser_example(env):
                 "examples/rl_cartpole: zinst flame --weight calls", "-o", svg,
                 example_profile(env), cwd=root)
         _, frames = flame_frames(svg)
-        tree = env.json("tree", "--json", example_profile(env))
         drawn = {}
         for f in frames:
             if f["name"].endswith(" [inlined]"):
                 drawn[f["name"][:-len(" [inlined]")]] = drawn.get(
                     f["name"][:-len(" [inlined]")], 0) + f["w"]
-        listed = {}
-
-        def collect(nodes):
-            for node in nodes:
-                for line in node["inlined"]:
-                    listed[line["name"]] = listed.get(line["name"], 0) + line["executions"]
-                collect(node["children"])
-        collect(tree["roots"])
-        expect_eq("inlined executions drawn = listed by zinst tree", drawn, listed)
+        expect_eq("inlined executions drawn = listed by zinst tree", drawn,
+                  tree_inlined_totals(env, example_profile(env)))
         expect({"policy_logits", "softmax", "rng_uniform", "rollout"} <= set(drawn),
                f"inlined frames: {sorted(drawn)}")
         browser.open("file://" + svg)
