@@ -537,7 +537,10 @@ static int encode_pprof(const struct zinst_profile *profile, const uint32_t *thr
   int status = pprof_inlined_init(&inlined, profile, threads, thread_count);
   const uint64_t first_inlined_location = (uint64_t)functions + inlined.callees.count + 1;
   uint64_t *stack = malloc(((size_t)profile->node_count + 1) * sizeof *stack);
-  if (!stack)
+  /* The functions the samples name: only they get a function and a
+   * location (grouped library functions do not). */
+  bool *located = calloc((size_t)functions + 1, sizeof *located);
+  if (!stack || !located)
     status = -1;
   const uint64_t thread_key = pprof_string(&strings, "thread");
   for (uint32_t k = 0; k < thread_count && status == 0; k++) {
@@ -556,6 +559,7 @@ static int encode_pprof(const struct zinst_profile *profile, const uint32_t *thr
       size_t depth = 0;
       for (uint32_t m = n; m != ZINST_TREE_ROOT; m = tree->nodes[m].parent)
         stack[depth++] = (uint64_t)tree->nodes[m].function + 1;
+      located[node->function] = true;
       const uint64_t values[2] = {node->calls, self_time(profile, node->exclusive_ticks)};
       zinst_pb_clear(&scratch);
       zinst_pb_packed_uints(&scratch, SAMPLE_LOCATION_ID, stack, depth);
@@ -589,33 +593,6 @@ static int encode_pprof(const struct zinst_profile *profile, const uint32_t *thr
     }
     zinst_shown_tree_free(&shown);
   }
-  /* Function and location function_count + 1: grouped library code. */
-  for (uint32_t f = 0; f < functions && status == 0; f++) {
-    static const struct zinst_function_record library = {0};
-    const struct zinst_function_record *record =
-        f < profile->function_count ? &profile->functions[f] : &library;
-    zinst_pb_clear(&inner);
-    zinst_pb_uint(&inner, LINE_FUNCTION_ID, (uint64_t)f + 1);
-    zinst_pb_int(&inner, LINE_LINE, record->line);
-    zinst_pb_clear(&scratch);
-    zinst_pb_uint(&scratch, LOCATION_ID, (uint64_t)f + 1);
-    zinst_pb_message(&scratch, LOCATION_LINE, &inner);
-    zinst_pb_message(pb, PROFILE_LOCATION, &scratch);
-
-    zinst_pb_clear(&scratch);
-    zinst_pb_uint(&scratch, FUNCTION_ID, (uint64_t)f + 1);
-    zinst_pb_int(&scratch, FUNCTION_NAME,
-                 (int64_t)pprof_string(&strings, zinst_function_name(profile, f)));
-    zinst_pb_int(
-        &scratch, FUNCTION_SYSTEM_NAME,
-        (int64_t)pprof_string(&strings, f < profile->function_count
-                                            ? zinst_profile_string(profile, record->linkage_name)
-                                            : ZINST_LIBRARY_GROUP_NAME));
-    zinst_pb_int(&scratch, FUNCTION_FILENAME,
-                 (int64_t)pprof_string(&strings, zinst_profile_string(profile, record->file)));
-    zinst_pb_int(&scratch, FUNCTION_START_LINE, record->line);
-    zinst_pb_message(pb, PROFILE_FUNCTION, &scratch);
-  }
   bool *used = calloc(inlined.callees.count + 1, sizeof *used); /* callee numbers located */
   if (!used)
     status = -1;
@@ -627,6 +604,8 @@ static int encode_pprof(const struct zinst_profile *profile, const uint32_t *thr
     const uint32_t number = zinst_string_map_get(&inlined.callees.index, linkage);
     if (record == ZINST_NONE)
       used[number] = true;
+    else
+      located[record] = true;
     zinst_pb_clear(&scratch);
     zinst_pb_uint(&scratch, LOCATION_ID, first_inlined_location + l);
     zinst_pb_clear(&inner);
@@ -655,7 +634,38 @@ static int encode_pprof(const struct zinst_profile *profile, const uint32_t *thr
     zinst_pb_int(&scratch, FUNCTION_SYSTEM_NAME, (int64_t)pprof_string(&strings, linkage));
     zinst_pb_message(pb, PROFILE_FUNCTION, &scratch);
   }
+  /* A function and a location per function the samples name; id
+   * function_count + 1 is grouped library code. */
+  for (uint32_t f = 0; f < functions && status == 0; f++) {
+    if (!located[f])
+      continue;
+    static const struct zinst_function_record library = {0};
+    const struct zinst_function_record *record =
+        f < profile->function_count ? &profile->functions[f] : &library;
+    zinst_pb_clear(&inner);
+    zinst_pb_uint(&inner, LINE_FUNCTION_ID, (uint64_t)f + 1);
+    zinst_pb_int(&inner, LINE_LINE, record->line);
+    zinst_pb_clear(&scratch);
+    zinst_pb_uint(&scratch, LOCATION_ID, (uint64_t)f + 1);
+    zinst_pb_message(&scratch, LOCATION_LINE, &inner);
+    zinst_pb_message(pb, PROFILE_LOCATION, &scratch);
+
+    zinst_pb_clear(&scratch);
+    zinst_pb_uint(&scratch, FUNCTION_ID, (uint64_t)f + 1);
+    zinst_pb_int(&scratch, FUNCTION_NAME,
+                 (int64_t)pprof_string(&strings, zinst_function_name(profile, f)));
+    zinst_pb_int(
+        &scratch, FUNCTION_SYSTEM_NAME,
+        (int64_t)pprof_string(&strings, f < profile->function_count
+                                            ? zinst_profile_string(profile, record->linkage_name)
+                                            : ZINST_LIBRARY_GROUP_NAME));
+    zinst_pb_int(&scratch, FUNCTION_FILENAME,
+                 (int64_t)pprof_string(&strings, zinst_profile_string(profile, record->file)));
+    zinst_pb_int(&scratch, FUNCTION_START_LINE, record->line);
+    zinst_pb_message(pb, PROFILE_FUNCTION, &scratch);
+  }
   free(used);
+  free(located);
   if (status == 0) {
     zinst_pb_int(pb, PROFILE_TIME_NANOS, (int64_t)profile->process.start_unix_ns);
     zinst_pb_int(pb, PROFILE_DURATION_NANOS, (int64_t)profile->process.elapsed_ns);

@@ -8,7 +8,7 @@ with a profile.proto written from pprof's documented field numbers, and
 Python's XML parser and a real Chromium for the flame graphs.
 
 usage: check_viz.py --zinst Z --work DIR --src DIR [--protoc P] [--chromium C]
-                    [--example-src DIR] [--example-dir DIR] CASE
+                    [--example-src DIR|FILE] [--example-dir DIR] [--zig ZIG] CASE
 """
 
 import argparse
@@ -202,6 +202,27 @@ def case_speedscope(env):
 # ---------------------------------------------------------------- pprof
 
 
+def text_format_string(quoted):
+    """A string of protoc's text format: C escapes (\\' \\" \\\\ \\n ...) and
+    octal escapes of bytes (\\303\\251), decoded as UTF-8."""
+    expect(len(quoted) >= 2 and quoted[0] == quoted[-1] == '"', f"not a string: {quoted}")
+    body, out, i = quoted[1:-1], bytearray(), 0
+    simple = {"n": 10, "t": 9, "r": 13, "'": 39, '"': 34, "\\": 92}
+    while i < len(body):
+        c = body[i]
+        if c != "\\":
+            out += c.encode()
+            i += 1
+        elif body[i + 1] in simple:
+            out.append(simple[body[i + 1]])
+            i += 2
+        else:
+            expect(body[i + 1:i + 4].isdigit(), f"unknown escape in {quoted}")
+            out.append(int(body[i + 1:i + 4], 8))
+            i += 4
+    return out.decode()
+
+
 def parse_text_format(text):
     """protoc's text output as nested dicts of lists: {"sample": [{...}], ...}."""
     root, stack = {}, []
@@ -219,7 +240,7 @@ def parse_text_format(text):
             current = stack.pop()
         else:
             key, _, value = line.partition(": ")
-            value = json.loads(value) if value.startswith('"') else int(value)
+            value = text_format_string(value) if value.startswith('"') else int(value)
             current.setdefault(key, []).append(value)
     expect(not stack, "unbalanced protoc output")
     return root
@@ -375,10 +396,11 @@ def case_export_library(env):
     expect_eq("speedscope frames, --show-library", len(doc["shared"]["frames"]), 7)
     expect_eq("speedscope samples, --show-library", len(doc["profiles"][0]["samples"]), 8)
 
+    # Grouped, the library functions are not in pprof's function table
+    # either: only the functions the samples name.
     samples, names = pprof_samples(env, path)
-    expect_eq("pprof functions", names, sorted([
-        "start.callMain", "main", "std.sort.insertion", "lessThan", "std.mem.swap", "work",
-        "std.fmt.format", "[library]", "square"]))
+    expect_eq("pprof functions", names, sorted(["main", "lessThan", "work", "[library]",
+                                                "square"]))
     t = "thread 7001 main"
     expect_eq("pprof samples, grouped", samples, {
         (t, (("[library]",),)): [1, 100],
@@ -389,7 +411,9 @@ def case_export_library(env):
         (t, (("[library]",), ("work",), ("main",), ("[library]",))): [4, 100],
         (t, (("square", "work"), ("main",), ("[library]",))): [12, 0]})
     samples, names = pprof_samples(env, path, "--show-library")
-    expect("[library]" not in names, f"--show-library functions: {names}")
+    expect_eq("pprof functions, --show-library", names, sorted([
+        "start.callMain", "main", "std.sort.insertion", "lessThan", "std.mem.swap", "work",
+        "std.fmt.format", "square", "std.math.order"]))
     expect_eq("pprof samples, --show-library", len(samples), 10)
     expect_eq("std.math.order inlined into std.sort.insertion", samples[
         (t, (("std.math.order", "std.sort.insertion"), ("main",), ("start.callMain",)))], [70, 0])
@@ -931,6 +955,95 @@ def case_example_commands(env):
               report["env_step"]["calls"])
 
 
+# ---------------------------------------------------------------- the Zig example
+
+
+def case_zig_build(env):
+    """zig-integration/examples/rl_cartpole.zig through `zinst zig
+    build-exe -O ReleaseFast` with the Zig given, run; its profile is the
+    input of the zig_* cases."""
+    expect(env.args.zig, "--zig missing")
+    out = env.args.example_dir
+    os.makedirs(out, exist_ok=True)
+    caches = {"ZIG_GLOBAL_CACHE_DIR": os.path.join(out, "zig-global-cache"),
+              "ZIG_LOCAL_CACHE_DIR": os.path.join(out, "zig-local-cache")}
+    env.run("zig", "--zig", env.args.zig, "build-exe", env.args.example_src, "-O", "ReleaseFast",
+            cwd=out, env=caches)
+    result = subprocess.run([os.path.join(out, "rl_cartpole")], capture_output=True, cwd=out,
+                            env={**os.environ, "ZINST_OUTPUT": example_profile(env)})
+    expect(result.returncode == 0, f"the Zig example failed: {result.stderr.decode()}")
+    expect(os.path.exists(example_profile(env)), "no profile written")
+
+
+def case_zig_commands(env):
+    """Every viewer on the Zig example: library code (std's start code and
+    thread entry) grouped into "[library]" frames by default and listed
+    with --show-library; Zig's names; widths and counts that agree with
+    zinst report and zinst tree."""
+    profile = example_profile(env)
+    report, _ = report_by_name(env, profile)
+    library = {name for name, f in report.items() if f["library"]}
+    user = {name for name, f in report.items() if not f["library"]}
+    expect(library, "no library function in the Zig profile")
+    expect({"rl_cartpole.Env.step", "rl_cartpole.Policy.act", "rl_cartpole.Worker.run"} <= user,
+           f"Zig's names: {sorted(user)}")
+
+    svg = os.path.join(env.args.example_dir, "rl_cartpole.svg")
+    env.run("flame", "-o", svg, profile)
+    root, frames = flame_frames(svg)
+    names = {f["name"] for f in frames}
+    expect("[library]" in names and not names & library, f"grouped frames: {sorted(names)}")
+    folded = folded_lines(env.text("export", "--format", "folded", profile))
+    expect_eq("flame total = folded total", int(root.get("data-total")), sum(folded.values()))
+    stacked = {frame for stack in folded for frame in stack.split(";")}
+    expect("[library]" in stacked and not stacked & library, f"grouped stacks: {sorted(stacked)}")
+    everything = folded_lines(env.text("export", "--format", "folded", "--show-library", profile))
+    stacked = {frame for stack in everything for frame in stack.split(";")}
+    expect("[library]" not in stacked and stacked & library,
+           f"--show-library stacks: {sorted(stacked)}")
+    expect_eq("grouping keeps the total", sum(everything.values()), sum(folded.values()))
+    # Calls per function, grouped or not, as the report counts them.
+    by_calls = folded_lines(env.text("export", "--format", "folded", "--weight", "calls",
+                                     "--show-library", profile))
+    for name in sorted(user):
+        expect_eq(f"folded calls of {name}", sum(v for k, v in by_calls.items()
+                                                 if k.split(";")[-1] == name),
+                  report[name]["calls"])
+    # Inlined code by calls: what zinst tree lists (ungrouped, as --json is).
+    inlined = {}
+    for stack, value in by_calls.items():
+        leaf = stack.split(";")[-1]
+        if leaf.endswith(" [inlined]"):
+            inlined[leaf[:-len(" [inlined]")]] = inlined.get(leaf[:-len(" [inlined]")], 0) + value
+    expect(inlined, "no inlined code in the Zig example")
+    expect_eq("folded inlined executions = zinst tree's", inlined, tree_inlined_totals(env, profile))
+    svg = os.path.join(env.args.example_dir, "rl_cartpole-calls.svg")
+    env.run("flame", "--weight", "calls", "--min-width", "0", "--show-library", "-o", svg, profile)
+    _, frames = flame_frames(svg)
+    drawn = {}
+    for f in frames:
+        if f["name"].endswith(" [inlined]"):
+            drawn[f["name"][:-len(" [inlined]")]] = drawn.get(
+                f["name"][:-len(" [inlined]")], 0) + f["w"]
+    expect_eq("flame inlined executions = zinst tree's", drawn, inlined)
+
+    doc = env.json("export", "--format", "speedscope", profile)
+    check_speedscope_file(doc)
+    expect_eq("speedscope threads", len(doc["profiles"]), env.json(
+        "report", "--json", profile)["profile"]["threads"])
+    expect("[library]" in [f["name"] for f in doc["shared"]["frames"]], "speedscope [library]")
+    samples, names = pprof_samples(env, profile, "--show-library")
+    expect("[library]" not in names, f"pprof --show-library functions: {names}")
+    calls = {}
+    for (_, stack), values in samples.items():
+        if len(stack[0]) == 1:  # not inlined code
+            calls[stack[0][0]] = calls.get(stack[0][0], 0) + values[0]
+    for name, entry in sorted(report.items()):
+        expect_eq(f"pprof calls of {name}", calls.get(name, 0), entry["calls"])
+    samples, names = pprof_samples(env, profile)
+    expect("[library]" in names and not set(names) & library, f"pprof grouped: {names}")
+
+
 # ---------------------------------------------------------------- in Chromium
 
 
@@ -1080,6 +1193,30 @@ def case_browser_example(env):
         browser.close()
 
 
+def case_zig_browser(env):
+    """The Zig example's flame graph in Chromium: rendered, a click zooms,
+    search finds Zig's qualified names, the [library] frames are there."""
+    svg = os.path.join(env.args.example_dir, "rl_cartpole-browser.svg")
+    env.run("flame", "--title", "rl_cartpole.zig: zinst flame", "-o", svg, example_profile(env))
+    _, frames = flame_frames(svg)
+    browser = open_browser(env)
+    try:
+        browser.open("file://" + svg)
+        expect_eq("frames in the DOM", browser.evaluate("zinstFlame.frames.length"), len(frames))
+        names = set(browser.evaluate("zinstFlame.frames.map(function (f) { return f.name; })"))
+        expect({"[library]", "rl_cartpole.Worker.run", "rl_cartpole.Env.step"} <= names,
+               f"frames: {sorted(names)}")
+        x, y = frame_center(browser, "f.name === 'rl_cartpole.Worker.run'")
+        browser.click(x, y)
+        expect_eq("zoomed", browser.evaluate("zinstFlame.zoomed().name"), "rl_cartpole.Worker.run")
+        share = browser.evaluate("zinstFlame.search('^rl_cartpole\\\\.Env')")
+        expect(0 < share < 100, f"rl_cartpole.Env share {share}")
+        browser.screenshot(os.path.join(env.args.example_dir, "flame-zig.png"), "svg")
+        expect_eq("script errors", browser.console_errors(), [])
+    finally:
+        browser.close()
+
+
 def case_browser_diff(env):
     base = [env.path(f"base-{i}.zinst") for i in (1, 2, 3)]
     new = [env.path(f"new-{i}.zinst") for i in (1, 2, 3)]
@@ -1109,6 +1246,7 @@ def main():
     parser.add_argument("--chromium", default="")
     parser.add_argument("--example-src", default="")
     parser.add_argument("--example-dir", default="")
+    parser.add_argument("--zig", default="", help="zig_build: the zig executable")
     parser.add_argument("case")
     args = parser.parse_args()
     for name in ("protoc", "chromium"):
