@@ -466,6 +466,8 @@ static void pprof_inlined_free(struct pprof_inlined *inlined) {
   memset(inlined, 0, sizeof *inlined);
 }
 
+/* Fill `inlined` for the selected threads: owned by the caller afterwards
+ * (pprof_inlined_free); -1 when out of memory (it is then empty). */
 static int pprof_inlined_init(struct pprof_inlined *inlined, const struct zinst_profile *profile,
                               const uint32_t *threads, uint32_t thread_count) {
   memset(inlined, 0, sizeof *inlined);
