@@ -5,11 +5,16 @@
  *
  *   cd examples/rl_cartpole && zinst cc -O2 -g env.c policy.c train.c -lm -o rl_cartpole
  *   ./rl_cartpole && zinst report rl_cartpole.zinst
+ *
+ * `rl_cartpole N` trains for N iterations instead of 300: a shorter run for
+ * tools much slower than zinst (the end-to-end test that compares zinst's
+ * counts with uftrace's uses one).
  */
 #include "rl.h"
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum { EPISODES_PER_WORKER = 16, WORKERS = 2, ITERATIONS = 300 };
@@ -77,7 +82,16 @@ static double train_iteration(struct policy *p, struct worker *workers) {
   return mean / (WORKERS * EPISODES_PER_WORKER);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  long iterations = ITERATIONS;
+  if (argc > 1) {
+    char *end;
+    iterations = strtol(argv[1], &end, 10);
+    if (argc > 2 || end == argv[1] || *end != '\0' || iterations < 1 || iterations > 1000000) {
+      fprintf(stderr, "usage: %s [ITERATIONS]  (1 to 1000000, default %d)\n", argv[0], ITERATIONS);
+      return 2;
+    }
+  }
   static struct worker workers[WORKERS];
   struct policy policy;
   memset(&policy, 0, sizeof policy);
@@ -86,12 +100,12 @@ int main(void) {
     workers[k].rng.state = 0x9E3779B97F4A7C15ULL * (uint64_t)(k + 1);
   }
   double first = 0, last = 0;
-  for (int it = 0; it < ITERATIONS; it++) {
+  for (long it = 0; it < iterations; it++) {
     last = train_iteration(&policy, workers);
     if (it == 0)
       first = last;
   }
-  printf("mean episode length: %.1f at the start, %.1f after %d iterations\n", first, last,
-         ITERATIONS);
+  printf("mean episode length: %.1f at the start, %.1f after %ld iterations\n", first, last,
+         iterations);
   return 0;
 }

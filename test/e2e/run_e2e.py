@@ -267,6 +267,220 @@ def case_uftrace_agrees(env):
            (source_calls, zinst_calls))
 
 
+def example_dir(env):
+    """examples/rl_cartpole of the source tree (env.src is test/e2e/programs)."""
+    return os.path.normpath(os.path.join(env.src, "..", "..", "..", "examples", "rl_cartpole"))
+
+
+def source_functions(path):
+    """{name: (first line, last line)} of the function definitions in a C
+    file written in the project's style: the signature starts in column 0
+    and the body ends at a line that is exactly '}'."""
+    with open(path) as f:
+        lines = f.read().splitlines()
+    functions, k = {}, 0
+    while k < len(lines):
+        match = re.match(r"[A-Za-z_][\w \*]*?\b(\w+)\(", lines[k])
+        if not match:
+            k += 1
+            continue
+        end = k
+        while not lines[end].rstrip().endswith(("{", ";")):
+            end += 1
+        if lines[end].rstrip().endswith(";"):  # a declaration
+            k = end + 1
+            continue
+        last = next(i for i in range(end, len(lines)) if lines[i] == "}")
+        functions[match.group(1)] = (k + 1, last + 1)
+        k = last + 1
+    return functions
+
+
+def source_caller_of(src, files):
+    """A function giving a site (of `zinst inline --json`) its source
+    caller: the function of FILES (in directory SRC) whose body holds the
+    site's line. zinst's own "caller" is the function that held the call
+    when the inliner decided, which differs once the caller was inlined."""
+    where = {}  # name: (file, first line, last line)
+    for f in files:
+        for name, (first, last) in source_functions(os.path.join(src, f)).items():
+            where[name] = (f, first, last)
+
+    def source_caller(site):
+        base = os.path.basename(site["file"])
+        names = [n for n, (f, first, last) in where.items()
+                 if f == base and first <= site["line"] <= last]
+        expect(len(names) == 1, "site %s:%d is in %r" % (base, site["line"], names))
+        return names[0]
+    return source_caller, set(where)
+
+
+def uftrace_graph_pairs(text):
+    """{(caller, callee): calls} from `uftrace graph`, whose tree merges the
+    threads' call paths. "+-(N) f" is a child of the nearest line above it
+    whose "(" is further left; "| (N) f", in the same column as the line
+    above, is that line's only child (uftrace does not indent an only
+    child). Kernel events (linux:...) are not calls."""
+    pairs, stack = {}, []  # stack: (column of "(", name) down the current path
+    graph = text.split("FUNCTION CALL GRAPH", 1)[1]
+    for line in graph.splitlines():
+        if " : " not in line:
+            continue
+        tree = line.split(" : ", 1)[1]
+        node = re.match(r"([ |]*?)(\+-|\| |)\((\d+)\) (.+)$", tree)
+        if not node:
+            continue
+        kind, calls, name = node.group(2), node.group(3), node.group(4)
+        column = len(node.group(1)) + len(kind)
+        if kind == "":  # the root: the program
+            stack = [(column, name)]
+            continue
+        if kind == "+-":
+            while stack and stack[-1][0] >= column:
+                stack.pop()
+        else:
+            expect(stack and stack[-1][0] == column, "uftrace graph: %r is no only child" % line)
+        expect(stack, "uftrace graph: no caller for %r" % line)
+        if name.startswith("linux:"):
+            continue
+        key = (stack[-1][1], name)
+        pairs[key] = pairs.get(key, 0) + int(calls)
+        stack.append((column, name))
+    expect(pairs, "uftrace graph printed no calls:\n" + text[:2000])
+    return pairs
+
+
+def text_section(text, title):
+    """The table rows below the line starting with TITLE, up to a blank line."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(title))
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.strip():
+            break
+        rows.append(line.split())
+    return rows
+
+
+def case_rl_uftrace(env):
+    """The bundled RL example (3 files, 2 threads per iteration): zinst's -O2
+    counts against uftrace on an -O0 -pg build of the same sources, where
+    every call in the source is a real call. Per function, real calls +
+    inlined executions at -O2 == uftrace's calls; per (source caller,
+    callee), the counts of zinst's sites == uftrace's calls along that edge
+    of its call graph. 100 training iterations instead of 300: uftrace
+    writes ~50 MB instead of ~550 MB and reads them back in seconds."""
+    if shutil.which("uftrace") is None:
+        raise Failure("uftrace is not installed (scripts/install-deps.sh test installs it)")
+    src = example_dir(env)
+    files = ["env.c", "policy.c", "train.c"]
+    sources = [os.path.join(src, f) for f in files]
+    iterations = "100"
+    exe = env.path("rl")
+    env.run([env.zinst, "cc", "-O2", "-g"] + sources + ["-lm", "-o", exe])
+    profile, _ = env.profile_run(exe, [iterations])
+    report = env.report(profile)
+    inline = json.loads(env.run([env.zinst, "inline", "--json", profile]).stdout)
+    inline_text = env.run([env.zinst, "inline", "--top", "0", profile]).stdout
+
+    # The reference: -O0 (every function optnone, nothing inlined), -pg.
+    # -z now: with lazy binding uftrace lost a few of the libm calls made
+    # by threads racing through their first, resolving, call (seen: 2 of
+    # 5.1 M exp calls); resolved at load time, none is lost.
+    pg = env.path("rl-pg")
+    env.run([env.clang, "-O0", "-g", "-pg"] + sources +
+            ["-lm", "-lpthread", "-Wl,-z,now", "-o", pg])
+    data = env.path("uftrace.data")
+    env.run(["uftrace", "record", "-d", data, pg, iterations])
+    out = env.run(["uftrace", "report", "-d", data, "-f", "call", "--no-pager"]).stdout
+    uftrace_calls = {}
+    for line in out.splitlines():
+        fields = line.split(None, 1)
+        if len(fields) == 2 and fields[0].isdigit():
+            uftrace_calls[fields[1]] = uftrace_calls.get(fields[1], 0) + int(fields[0])
+    pairs = uftrace_graph_pairs(
+        env.run(["uftrace", "graph", "-d", data, "--no-pager"]).stdout)
+
+    # Every function of the example.
+    source_caller, defined = source_caller_of(src, files)
+    defined.add("rng_uniform")  # rl.h's static inline, compiled into two files
+    expect_eq("functions of the example", sorted(defined), sorted([
+        "apply_gradients", "env_observe", "env_reset", "env_step", "main", "policy_act",
+        "policy_gradient", "policy_logits", "rng_uniform", "rollout", "softmax",
+        "train_iteration", "worker_main"]))
+
+    # 1. Every execution of every function, inlined or not, is counted.
+    real = {}
+    for f in report["functions"]:
+        real[f["name"]] = real.get(f["name"], 0) + f["calls"]
+    inlined = {c["callee"]: c["inlined_executions"] for c in inline["callees"]}
+    inlined_somewhere = set()
+    for name in sorted(defined):
+        want = uftrace_calls.get(name)
+        expect(want, "uftrace counted no call of %s:\n%s" % (name, out))
+        got = real.get(name, 0) + inlined.get(name, 0)
+        expect_eq("%s: -O2 calls %d + inlined %d vs uftrace at -O0" %
+                  (name, real.get(name, 0), inlined.get(name, 0)), got, want)
+        if inlined.get(name, 0):
+            inlined_somewhere.add(name)
+    expect_eq("functions inlined at some site", sorted(inlined_somewhere), [
+        "apply_gradients", "policy_logits", "rng_uniform", "rollout", "softmax",
+        "train_iteration"])
+
+    # 2. Every counted site agrees with uftrace's calls along the same edge
+    # (source caller, callee): rollout's calls are in worker_main when the
+    # inliner decides about them.
+    by_edge, sites_of_edge, uncounted = {}, {}, []
+    for site in inline["sites"]:
+        if not site["counted"]:
+            uncounted.append(site)
+            continue
+        edge = (source_caller(site), site["callee"])
+        by_edge[edge] = by_edge.get(edge, 0) + site["count"]
+        sites_of_edge.setdefault(edge, set()).add((site["line"], site["column"]))
+    for edge, count in sorted(by_edge.items()):
+        expect_eq("%s -> %s: zinst's sites vs uftrace's calls" % edge, count, pairs.get(edge, 0))
+    # Sources sites, several per edge only in env_reset: its four
+    # rng_uniform() calls are straight-line code, each runs once per call.
+    expect_eq("edges with several source sites",
+              {e: len(s) for e, s in sites_of_edge.items() if len(s) > 1},
+              {("env_reset", "rng_uniform"): 4})
+    for site in inline["sites"]:
+        if site["callee"] == "rng_uniform" and source_caller(site) == "env_reset":
+            expect_eq("env_reset -> rng_uniform at line %d" % site["line"], site["count"],
+                      uftrace_calls["env_reset"])
+    # Every call edge of the example's own code that uftrace saw is a site
+    # zinst decided about (the ones it did not: calls the -O2 build no
+    # longer makes, memset became stores).
+    own = {e: n for e, n in pairs.items() if e[0] in defined and e[1] in defined}
+    expect_eq("edges between the example's functions without a zinst site",
+              sorted(set(own) - set(by_edge)), [])
+
+    # 3. Sites not counted: exactly one. train_iteration's own copy of
+    # `worker_main(&workers[k])` (it runs only when pthread_create fails):
+    # train_iteration was then inlined into main, its body deleted, so that
+    # copy never existed in the program; the copy in main is counted (0).
+    fallback_line = source_line(env, os.path.join(src, "train.c"), "worker_main(&workers[k]);")
+    expect_eq("sites not counted",
+              [(s["caller"], s["callee"], s["line"], s["inlined"]) for s in uncounted],
+              [("train_iteration", "worker_main", fallback_line, False)])
+    expect_eq("its copy in main", [s["count"] for s in inline["sites"]
+                                   if s["caller"] == "main" and s["callee"] == "worker_main"], [0])
+
+    # 4. What `zinst inline` puts first: the hot calls not inlined (the
+    # cross-file calls of the rollout loop and libm), and the inlined sites
+    # that hardly ran (below 0.1% of the hottest site: once per iteration).
+    hot = [(row[-3], row[-1]) for row in text_section(inline_text, "Hot call sites NOT inlined")]
+    expect_eq("the hottest calls not inlined", hot[:7], [
+        ("policy_act", "exp"), ("policy_gradient", "exp"), ("env_step", "cos"),
+        ("env_step", "sin"), ("worker_main", "env_observe"), ("worker_main", "policy_act"),
+        ("worker_main", "env_step")])
+    cold = text_section(inline_text, "Inlined sites that hardly ran")
+    expect_eq("cold inlined sites", [(row[0], row[-3], row[-1]) for row in cold], [
+        (str(uftrace_calls["train_iteration"]), "main", "train_iteration"),
+        (str(uftrace_calls["apply_gradients"]), "train_iteration", "apply_gradients")])
+
+
 def case_threads(env):
     """8 threads x N calls: per-thread and merged counts exact."""
     exe = env.zinst_cc(["threads.c"], "threads")
@@ -452,6 +666,109 @@ def case_lto(env):
         calls = calls_by_name(env.report(profile))
         expect_eq("walk calls with %s LTO" % mode, calls.get("walk"), 2 ** 11 - 1)
         expect_eq("main calls with %s LTO" % mode, calls.get("main"), 1)
+
+
+def llvm_major(env):
+    """The major version of the clang the tests use (19, 22)."""
+    out = env.run([env.clang, "--version"]).stdout
+    match = re.search(r"clang version (\d+)\.", out)
+    expect(match is not None, "no version in `%s --version`:\n%s" % (env.clang, out))
+    return int(match.group(1))
+
+
+# Cross-file calls of the RL example the link-time inliner inlines, per
+# (LLVM major, LTO mode); all five are made from worker_main once rollout
+# is inlined into it. ThinLTO imports neither policy_gradient (too large)
+# nor, on LLVM 19, inlines env_step: there the functions were instrumented
+# at compile time, and the hooks raised env_step's cost to the threshold.
+LTO_INLINED = {
+    (19, "full"): {"env_observe", "env_reset", "env_step", "policy_act", "policy_gradient"},
+    (19, "thin"): {"env_observe", "env_reset", "policy_act"},
+    (22, "full"): {"env_observe", "env_reset", "env_step", "policy_act", "policy_gradient"},
+    (22, "thin"): {"env_observe", "env_reset", "env_step", "policy_act"},
+}
+
+
+def case_lto_inlining(env):
+    """The RL example with full and thin LTO, the plugin loaded at compile
+    time (zinst cc) and by lld at link time. Recorded: the link-time
+    inliner's decisions (cross-file calls now), with exact counts; not
+    recorded: what the pre-link inliner inlined (softmax, rollout, ...),
+    whose executions are then counted nowhere. LLVM 19 instruments at
+    compile time, so a function inlined at link time keeps its hooks: its
+    executions show as calls and again as inlined executions."""
+    major = llvm_major(env)
+    plugin = env.run([env.zinst, "flags", "--compile"]).stdout.split()[0]
+    expect(plugin.startswith("-fpass-plugin="), "flags --compile: %r" % plugin)
+    load = "-Wl,--load-pass-plugin=" + plugin[len("-fpass-plugin="):]
+    src = example_dir(env)
+    files = ["env.c", "policy.c", "train.c"]
+    sources = [os.path.join(src, f) for f in files]
+    iterations = "30"
+    source_caller, _ = source_caller_of(src, files)
+
+    def profile_of(name, flags):
+        exe = env.path(name)
+        env.run([env.zinst, "cc", "-O2", "-g"] + list(flags) + sources + ["-lm", "-o", exe])
+        profile, _ = env.profile_run(exe, [iterations], profile=name + ".zinst")
+        calls = calls_by_name(env.report(profile))
+        inline = json.loads(env.run([env.zinst, "inline", "--json", profile]).stdout)
+        edges = {}
+        for site in inline["sites"]:
+            edge = (source_caller(site), site["callee"])
+            edges[edge] = edges.get(edge, 0) + site["count"]
+        inlined = {c["callee"]: c["inlined_executions"] for c in inline["callees"]}
+        return calls, inlined, edges, inline["sites"]
+
+    # The reference: the usual build, whose counts e2e.rl_uftrace checks
+    # against uftrace (per function and per call edge).
+    ref_calls, ref_inlined, ref_edges, _ = profile_of("rl", [])
+    executions = {name: ref_calls.get(name, 0) + ref_inlined.get(name, 0)
+                  for name in set(ref_calls) | set(ref_inlined)}
+    pre_link = {"apply_gradients", "policy_logits", "rng_uniform", "rollout", "softmax",
+                "train_iteration"}
+    expect_eq("inlined everywhere without LTO", sorted(n for n in ref_inlined
+                                                       if ref_inlined[n] and n not in ref_calls),
+              sorted(pre_link))
+
+    for mode in ("full", "thin"):
+        what = "LLVM %d, %s LTO" % (major, mode)
+        calls, inlined, edges, sites = profile_of(
+            "rl-lto-" + mode, ["-flto=" + mode, "-fuse-ld=lld", load])
+        expect_eq(what + ": sites not counted", [s for s in sites if not s["counted"]], [])
+        link_time = LTO_INLINED[(major, mode)]
+        expect_eq(what + ": inlined sites (caller, callee)",
+                  sorted((s["caller"], s["callee"]) for s in sites if s["inlined"]),
+                  sorted(("worker_main", callee) for callee in link_time))
+        # Every site's count is the usual build's along the same call edge
+        # (an out-of-line copy of a function inlined elsewhere adds 0).
+        for edge, count in sorted(edges.items()):
+            expect_eq("%s: %s -> %s" % ((what,) + edge), count, ref_edges.get(edge))
+        # What the pre-link inliner inlined left no trace.
+        seen = set(calls) | {s["callee"] for s in sites} | {s["caller"] for s in sites}
+        expect_eq(what + ": functions inlined before link time, not seen",
+                  sorted(pre_link & seen), [])
+        for name in sorted(set(executions) - pre_link):
+            if major >= 22 or name not in link_time:
+                expect_eq("%s: %s calls %d + inlined %d" %
+                          (what, name, calls.get(name, 0), inlined.get(name, 0)),
+                          calls.get(name, 0) + inlined.get(name, 0), executions[name])
+            else:  # LLVM 19: the hooks came along with the inlined body
+                expect_eq("%s: %s (inlined with its hooks) calls" % (what, name),
+                          calls.get(name, 0), executions[name])
+                expect_eq("%s: %s (inlined with its hooks) inlined" % (what, name),
+                          inlined.get(name, 0), executions[name])
+
+    # Without the plugin in the linker: LLVM 22 leaves instrumentation to
+    # the link and nothing is instrumented; LLVM 19 instruments at compile
+    # time (every call is counted) but records no decision.
+    calls, _, _, sites = profile_of("rl-lto-no-link-plugin", ["-flto", "-fuse-ld=lld"])
+    expect_eq("LLVM %d, no link-time plugin: sites" % major, sites, [])
+    if major >= 22:
+        expect_eq("LLVM %d, no link-time plugin: functions called" % major, calls, {})
+    else:
+        expect_eq("LLVM %d, no link-time plugin: calls" % major, calls,
+                  {name: count for name, count in ref_calls.items() if count})
 
 
 def case_deep_exit(env):

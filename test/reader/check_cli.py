@@ -403,6 +403,20 @@ def case_library_flame(zinst, sample, _):
     svg = run(zinst, "flame", "--show-library", "-o", "-", path).stdout
     names = re.findall(r'<g class="frame"[^>]*data-name="([^"]*)"', svg)
     check("[library]" not in names and names.count("std.mem.swap") == 2, f"frames: {names}")
+    # By calls, inlined code is drawn where it can be: square in work. The
+    # order site inside grouped library code and tiny in helper (inlined
+    # everywhere itself) are not drawn, and the legend counts them.
+    svg = run(zinst, "flame", "--weight", "calls", "-o", "-", path).stdout
+    inlined = re.findall(r'<g class="frame inlined" data-depth="(\d+)" data-name="([^"]*)"', svg)
+    check(inlined == [("4", "square [inlined]")], f"inlined frames: {inlined}")
+    legend = re.findall(r'<g id="zf-legend">(<rect [^>]*/>)?<text [^>]*>([^<]*)</text>', svg)
+    check(len(legend) == 1 and legend[0][0] != "" and legend[0][1] ==
+          "[inlined]: code the compiler inlined into the frame below, 12 executions; not drawn: "
+          "5 in functions inlined everywhere, 70 inside library code", f"legend: {legend}")
+    svg = run(zinst, "flame", "--weight", "calls", "--show-library", "-o", "-", path).stdout
+    inlined = re.findall(r'<g class="frame inlined" data-depth="(\d+)" data-name="([^"]*)"', svg)
+    check(sorted(inlined) == [("4", "square [inlined]"), ("4", "std.math.order [inlined]")],
+          f"--show-library inlined frames: {inlined}")
 
 
 def case_tree_inlined(zinst, sample, _):

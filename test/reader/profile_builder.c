@@ -4,6 +4,7 @@
 #include "profile_builder.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -258,4 +259,42 @@ void tp_site_count(struct test_profile *tp, uint32_t thread, uint32_t site, uint
   assert(tp->site_count_count < TP_MAX_RECORDS);
   tp->site_counts[tp->site_count_count++] =
       (struct zinst_site_count_record){.thread = thread, .site = site, .count = count};
+}
+
+/* See profile_builder.h. */
+void tp_library_sample(struct test_profile *tp) {
+  tp_init(tp);
+  tp->process.ticks_per_second = 1000000000;
+  tp_module(tp, "main.zig");
+  const char *std = "/opt/zig/lib/std/";
+  char path[4][64];
+  const char *files[4] = {"start.zig", "sort.zig", "mem.zig", "fmt.zig"};
+  for (int i = 0; i < 4; i++)
+    snprintf(path[i], sizeof path[i], "%s%s", std, files[i]);
+  const uint32_t call_main = tp_function(tp, "start.callMain", path[0], 600);
+  const uint32_t main_fn = tp_function(tp, "main", "main.zig", 5);
+  const uint32_t sort = tp_function(tp, "std.sort.insertion", path[1], 10);
+  const uint32_t less_than = tp_function(tp, "lessThan", "main.zig", 20);
+  const uint32_t swap = tp_function(tp, "std.mem.swap", path[2], 30);
+  const uint32_t work = tp_function(tp, "work", "main.zig", 12);
+  const uint32_t format = tp_function(tp, "std.fmt.format", path[3], 40);
+  const uint32_t library[] = {call_main, sort, swap, format};
+  for (size_t i = 0; i < sizeof library / sizeof library[0]; i++)
+    tp->functions[library[i]].flags |= ZINST_FUNCTION_LIBRARY;
+  tp_thread(tp, 7001, "main", ZINST_THREAD_MAIN);
+  const uint32_t n_start = tp_node(tp, ZINST_NONE, call_main, 1, 1000, 100);
+  const uint32_t n_main = tp_node(tp, n_start, main_fn, 1, 900, 100);
+  const uint32_t n_sort = tp_node(tp, n_main, sort, 2, 500, 150);
+  tp_node(tp, n_sort, less_than, 40, 200, 200);
+  tp_node(tp, n_sort, swap, 30, 150, 150);
+  const uint32_t n_work = tp_node(tp, n_main, work, 4, 300, 200);
+  const uint32_t n_format = tp_node(tp, n_work, format, 4, 100, 60);
+  tp_node(tp, n_format, swap, 8, 40, 40);
+  const uint32_t counted = ZINST_SITE_INLINED | ZINST_SITE_COUNTED | ZINST_SITE_DEBUG;
+  const uint32_t square = tp_site(tp, "work", "square", 14, counted, 0, 0, "");
+  const uint32_t order = tp_site(tp, "std.sort.insertion", "std.math.order", 11, counted, 0, 0, "");
+  const uint32_t tiny = tp_site(tp, "helper", "tiny", 50, counted, 0, 0, "");
+  tp_site_count(tp, 0, square, 12);
+  tp_site_count(tp, 0, order, 70);
+  tp_site_count(tp, 0, tiny, 5);
 }

@@ -96,4 +96,21 @@ size_t tp_section_payload(const unsigned char *data, uint32_t kind);
  */
 void tp_sample(struct test_profile *tp);
 
+/*
+ * Library code (flag ZINST_FUNCTION_LIBRARY) around and inside user code;
+ * one thread 7001, 1 GHz ticks (calls, inclusive/exclusive ticks):
+ *   start.callMain [lib] (1, 1000/100)
+ *     main (1, 900/100)
+ *       std.sort.insertion [lib] (2, 500/150)
+ *         lessThan (40, 200/200)            a user callback from library code
+ *         std.mem.swap [lib] (30, 150/150)
+ *       work (4, 300/200)
+ *         std.fmt.format [lib] (4, 100/60)
+ *           std.mem.swap [lib] (8, 40/40)
+ * Inlined sites (counted, thread 0): work <- square 12 (line 14),
+ * std.sort.insertion <- std.math.order 70 (library code), and
+ * helper <- tiny 5 (helper has no record: inlined everywhere itself).
+ */
+void tp_library_sample(struct test_profile *tp);
+
 #endif /* ZINST_TEST_PROFILE_BUILDER_H */
