@@ -36,10 +36,10 @@ namespace {
 /// Named metadata marking a module this pass ran on.
 constexpr StringLiteral DoneName = "zinst.frontend.inlines";
 
-constexpr StringLiteral Reason = "inlined by the Zig compiler (inline fn or @call(.always_inline))";
+constexpr StringLiteral Reason = "inlined by Zig: inline fn or @call(.always_inline)";
 constexpr StringLiteral UncountedReason =
-    "inlined by the Zig compiler (inline fn or @call(.always_inline)); not counted: no "
-    "instruction of the inlined body runs exactly once per call";
+    "inlined by Zig: inline fn or @call(.always_inline); not counted: no "
+    "instruction of the body runs exactly once per call";
 
 /// One call inlined by the front end: the DISubprogram Zig made for it and
 /// the location of the call.

@@ -298,7 +298,7 @@ INLINE_SITES = {
 }
 # Inlined everywhere: no function of their own, executions in all.
 INLINE_CALLEES = {"mix": 50 + 2 * 50 + 18 + 73 + 150 + 2, "mixTwice": 50, "spin": 50}
-ZIG_INLINE_REASON = "inlined by the Zig compiler (inline fn or @call(.always_inline))"
+ZIG_INLINE_REASON = "inlined by Zig: inline fn or @call(.always_inline)"
 
 
 def site_lines(source):
