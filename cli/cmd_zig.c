@@ -865,7 +865,7 @@ static int cmd_build_exe(const struct zig_context *ctx, int argc, char **argv) {
     fputs("zinst zig: out of memory\n", stderr);
     goto done;
   }
-  /* --verbose-llvm-bc, not -femit-llvm-bc: since Zig 0.15 the latter is
+  /* --verbose-llvm-bc, not -femit-llvm-bc: with Zig 0.17 the latter is
    * the bitcode after Zig's own LLVM optimized it (inlining included), and
    * zinst must see the code before any inlining. -fllvm: without an emit
    * option asking for LLVM, Zig 0.17 compiles Debug builds with its own

@@ -97,7 +97,8 @@ std::pair<std::string, std::string> namesOf(const DISubprogram &SP) {
   return {Display, Linkage.str()};
 }
 
-/// Where one instance's instructions stand, relative to one instance.
+/// An instruction as seen from the instance being placed: part of its body
+/// (In), code located elsewhere (Out), or code without a location (None).
 enum class Event { None, In, Out };
 
 /// The events of an instruction range, as far as the checks need them.

@@ -33,7 +33,7 @@
 // Only code whose compile unit Zig produced is considered, and only at
 // PipelineStart (Plugin.cpp), never after LTO's link: elsewhere `inlinedAt`
 // means LLVM's own inlining. A module that LLVM already optimized (Zig's
-// -femit-llvm-bc output since Zig 0.15 is optimized bitcode) is recognized by
+// -femit-llvm-bc output with Zig 0.17 is optimized bitcode) is recognized by
 // inlined scopes that LLVM's inliner shares (a DISubprogram attached to a
 // function, or used by two calls); then the pass records nothing and warns.
 // Idempotent: a module it ran on is marked (`zinst.frontend.inlines`).

@@ -1,4 +1,4 @@
-; Zig bitcode that LLVM already optimized (Zig 0.15+ writes such bitcode
+; Zig bitcode that LLVM already optimized (Zig 0.17 writes such bitcode
 ; for -femit-llvm-bc) carries LLVM's inlining too, which looks like Zig's own.
 ; LLVM's inliner shares the callee's DISubprogram, Zig makes one per call:
 ; a DISubprogram still attached to a function, or one used by two calls,
