@@ -55,6 +55,11 @@ def case_report_json(zinst, sample, _):
         check(f["file"] == "sample.c" and f["linkage_name"] == name, f"{name} location")
     check(abs(by_name["fib"]["self_percent"] - 800 / 1500 * 100) < 1e-4, "fib self percent")
     check(by_name["main"]["line"] == 10, "main line")
+    # square has no function record: all its executions (40 + 12) were inlined.
+    check(data["inlined_everywhere"] == [
+        {"name": "square", "linkage_name": "square", "executions": 52, "sites": 1,
+         "library": False}],
+        f"inlined everywhere: {data['inlined_everywhere']}")
 
 
 def case_report_options(zinst, sample, _):
@@ -78,6 +83,8 @@ def case_report_options(zinst, sample, _):
     check(main_thread["fib"]["calls"] == 30 and main_thread["fib"]["total_ticks"] == 400,
           f"per-thread fib: {main_thread['fib']}")
     check("compute" in functions_by_name(threads[1]["functions"]), "worker has compute")
+    check([(f["name"], f["executions"]) for f in threads[1]["inlined_everywhere"]] ==
+          [("square", 12)], f"worker's inlined square: {threads[1]['inlined_everywhere']}")
 
 
 def case_report_text(zinst, sample, count_sample):

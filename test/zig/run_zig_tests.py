@@ -18,6 +18,13 @@ version that pairs with the build's LLVM:
                 counts (the root modules are `main` and `api`); a second
                 build is a cache hit; -Dzinst=false is the plain build, with
                 no zinst in it and the API doing nothing
+  inline_report programs/inline_sites.zig, in ReleaseFast and Debug: the calls
+                Zig inlines itself (inline fn, @call(.always_inline)) are
+                sites of `zinst inline --json` decided by "always", at their
+                file:line, each counted exactly (in a loop, nested, under a
+                condition, unrolled by `inline for`, a body starting with a
+                loop, in std.Thread workers); `zinst report --json` counts the
+                callees' inlined executions exactly
   mismatch      a Zig whose LLVM is newer than the build's: a clear error
                 naming both versions, before opt runs, and no executable
 """
@@ -121,10 +128,12 @@ def check_counts_profile(args, work, profile, module="counts", optimized=True):
             check(os.path.realpath(path).startswith(lib_dir + os.sep), f"{name} ({path}) outside Zig")
     # Inlining sites too: a call written in std is library code, by its file,
     # and `zinst inline` leaves those out unless --show-library. Debug mode
-    # (opt at O0) runs no inliner: no sites at all.
+    # (opt at O0) runs no LLVM inliner: its only sites are Zig's own
+    # inlining (inline fn), counted all the same.
     sites = json.loads(run([args.zinst, "inline", "--json", profile]).stdout)["sites"]
     if not optimized:
-        check(sites == [], f"inlining sites in a Debug build: {sites}")
+        llvm_sites = [s for s in sites if s["decided_by"] != "always"]
+        check(llvm_sites == [], f"LLVM inlining sites in a Debug build: {llvm_sites}")
         return
     check(any(s["library"] for s in sites), "no inlining site marked as library code")
     for s in sites:
@@ -293,6 +302,107 @@ def case_build_zig(args):
           "the plain api wrote a profile")
 
 
+# programs/inline_sites.zig, summed over main's run(10) and two workers'
+# run(20): tag of the `site:` comment -> (caller, callee, executions, copies).
+# n = 50 loop iterations in all; the condition holds 4 + 7 + 7 times; spin's
+# loop runs i % 4 times: 13 + 30 + 30.
+INLINE_SITES = {
+    "loop": ("run", "mix", 50, 1),
+    "twice": ("run", "mixTwice", 50, 1),
+    "conditional": ("run", "mix", 18, 1),
+    "always-inline": ("run", "square", 50, 1),
+    "spin": ("run", "spin", 50, 1),
+    "spin-inner": ("spin", "mix", 73, 1),
+    "unrolled": ("run", "mix", 150, 3),  # inline for (0..3): three bodies
+    "worker": ("worker", "mix", 2, 1),
+}
+# Inlined everywhere: no function of their own, executions in all.
+INLINE_CALLEES = {"mix": 50 + 2 * 50 + 18 + 73 + 150 + 2, "mixTwice": 50, "spin": 50}
+ZIG_INLINE_REASON = "inlined by Zig: inline fn or @call(.always_inline)"
+
+
+def site_lines(source):
+    """Tag -> line number, from the `// site: TAG` comments."""
+    lines = {}
+    with open(source) as f:
+        for number, text in enumerate(f, 1):
+            if "// site: " in text:
+                lines[text.split("// site: ", 1)[1].strip()] = number
+    return lines
+
+
+def check_inline_profile(args, profile, source, mode):
+    module = "inline_sites."
+    lines = site_lines(source)
+    check(set(INLINE_SITES) | {"twice-inner", "ordinary"} <= set(lines),
+          f"site tags in {source}: {sorted(lines)}")
+    sites = json.loads(run([args.zinst, "inline", "--json", "--all", profile]).stdout)["sites"]
+    ours = [s for s in sites if s["file"].endswith("inline_sites.zig")
+            and s["callee"].startswith(module)]
+
+    def rows_at(tag, callee):
+        return [s for s in ours if s["line"] == lines[tag] and s["callee"] == module + callee]
+
+    for tag, (caller, callee, count, copies) in INLINE_SITES.items():
+        rows = rows_at(tag, callee)
+        check(len(rows) == 1, f"{mode}: {tag}: {len(rows)} rows for {callee} at line "
+                              f"{lines[tag]}:\n{json.dumps(ours, indent=1)}")
+        row = rows[0]
+        what = f"{mode}: {tag} ({caller} -> {callee}, line {lines[tag]})"
+        check(row["caller"] == module + caller, f"{what}: caller {row['caller']}")
+        check(row["inlined"] and row["decided_by"] == "always" and row["counted"],
+              f"{what}: {row}")
+        check(row["count"] == count, f"{what}: {row['count']} executions, expected {count}")
+        check(row["copies"] == copies, f"{what}: {row['copies']} copies, expected {copies}")
+        check(row["reason"] == ZIG_INLINE_REASON, f"{what}: reason {row['reason']!r}")
+        check(row["column"] > 0 and not row["library"] and row["cost"] is None,
+              f"{what}: {row}")
+        check(os.path.isabs(row["file"]) and os.path.samefile(row["file"], source),
+              f"{what}: file {row['file']}")
+    # mix(mix(x)): two calls on one line, at two columns.
+    inner = rows_at("twice-inner", "mix")
+    check(len(inner) == 2 and len({s["column"] for s in inner}) == 2
+          and all(s["caller"] == module + "mixTwice" and s["count"] == 50 and s["counted"]
+                  and s["decided_by"] == "always" for s in inner),
+          f"{mode}: mix(mix(x)) in mixTwice:\n{json.dumps(inner, indent=1)}")
+    # An ordinary noinline call stays a call, counted as one; at -O0 (Debug)
+    # LLVM's inliner does not run and decides nothing.
+    ordinary = rows_at("ordinary", "ordinary")
+    if mode != "Debug":
+        check(len(ordinary) == 1 and not ordinary[0]["inlined"]
+              and ordinary[0]["decided_by"] == "never" and ordinary[0]["count"] == 50,
+              f"{mode}: the noinline call: {ordinary}")
+
+    report = json.loads(run([args.zinst, "report", "--json", "--top", "0", profile]).stdout)
+    everywhere = {f["name"]: f for f in report["inlined_everywhere"]}
+    for callee, executions in INLINE_CALLEES.items():
+        entry = everywhere.get(module + callee)
+        check(entry is not None and entry["executions"] == executions,
+              f"{mode}: report: {callee} inlined {entry}, expected {executions} executions")
+    functions = {f["name"]: f for f in report["functions"]}
+    check(not any(module + callee in functions for callee in INLINE_CALLEES),
+          f"{mode}: an inline fn has a function of its own: {sorted(functions)}")
+    square = functions.get(module + "square")
+    check(square is not None and square["calls"] == 1 and square["inlined"] == 50,
+          f"{mode}: square: {square}, expected 1 call and 50 inlined executions")
+    check(functions.get(module + "ordinary", {}).get("calls") == 50,
+          f"{mode}: ordinary: {functions.get(module + 'ordinary')}")
+
+
+def case_inline_report(args):
+    source = os.path.join(PROGRAMS, "inline_sites.zig")
+    for mode in ("ReleaseFast", "Debug"):
+        work = fresh_dir(os.path.join(args.work, f"inline_report_{mode}"))
+        env = zig_env(args)
+        exe = os.path.join(work, "inline_sites")
+        run([args.zinst, "zig", "build-exe", source, "-O", mode, f"-femit-bin={exe}"],
+            env=env, cwd=work)
+        profile = os.path.join(work, "inline_sites.zinst")
+        proc = run([exe], env=dict(env, ZINST_OUTPUT=profile), cwd=work)
+        check(proc.stderr.startswith("total="), f"program printed {proc.stderr!r}")
+        check_inline_profile(args, profile, source, mode)
+
+
 def case_mismatch(args):
     work = fresh_dir(os.path.join(args.work, "mismatch"))
     env = zig_env(args)
@@ -312,6 +422,7 @@ CASES = {
     "cli_debug": lambda a: case_cli(a, "Debug"),
     "api": case_api,
     "build_zig": case_build_zig,
+    "inline_report": case_inline_report,
     "mismatch": case_mismatch,
 }
 
