@@ -80,12 +80,16 @@ static struct block *arena_block(void *pointer) {
 }
 
 /* The runtime's own blocks are not the program's: memory.c does not
- * attribute what is allocated while zinst_tls_in_runtime is set. */
+ * attribute what is allocated while zinst_tls_in_runtime is set. The
+ * fences keep the flag's stores: the compiler assumes malloc reads no
+ * program memory and would otherwise drop them as dead. */
 #define QUIETLY(type, call)                                                                        \
   do {                                                                                             \
     unsigned char was_in_runtime = zinst_tls_in_runtime;                                           \
     zinst_tls_in_runtime = 1;                                                                      \
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);                                                       \
     type result = call;                                                                            \
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);                                                       \
     zinst_tls_in_runtime = was_in_runtime;                                                         \
     return result;                                                                                 \
   } while (0)
