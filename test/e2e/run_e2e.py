@@ -666,6 +666,18 @@ def case_memory_patterns(env):
                   {("main", "leak"): (1, 123), ("main", "leak", "leak_more"): (2, 100)})
 
 
+def case_memory_cpp(env):
+    """C++ new, new[], over-aligned new and their deletes, through
+    libstdc++'s calls to malloc and aligned_alloc: exact per context, and
+    the planted leak."""
+    exe = env.zinst_cc(["memory_cpp.cpp"], "memory_cpp", driver="c++")
+    profile, _ = env.profile_run(exe, env={"ZINST_MEMORY": "1"})
+    contexts, leaks = memory_contexts(env, profile)
+    expect_eq("contexts", contexts, {("main", "make_objects()"): (5, 224, 5, 224, 120),
+                                     ("main", "leak_object()"): (1, 40, 0, 0, 40)})
+    expect_eq("leaks", leaks, {("main", "leak_object()"): (1, 40)})
+
+
 def case_memory_off(env):
     """Memory tracing is off by default: no MEMORY section, `zinst mem` says
     how to turn it on, the program behaves the same (its own checks of
