@@ -118,9 +118,17 @@ static void print_path(FILE *out, const struct zinst_profile *profile, uint32_t 
     fprintf(out, "%s%s", k ? " > " : "", names[k]);
 }
 
+/* Records of more than one thread: contexts name their thread. */
+static bool several_threads(const struct zinst_profile *profile) {
+  for (uint32_t k = 1; k < profile->memory_count; k++)
+    if (profile->memory[k].thread != profile->memory[0].thread)
+      return true;
+  return false;
+}
+
 static void print_context(FILE *out, const struct zinst_profile *profile,
                           const struct zinst_memory_record *m) {
-  if (profile->thread_count > 1)
+  if (several_threads(profile))
     fprintf(out, "[tid %" PRIu64 "] ", profile->threads[m->thread].tid);
   print_path(out, profile, m->node);
   fputc('\n', out);
