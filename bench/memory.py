@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Memory tracing overhead: bench/alloc.c (an allocation-heavy churn of
 malloc, calloc, realloc and free) built plain and with `zinst cc`, run
-uninstrumented, with zinst's call hooks only (memory tracing off, the
+uninstrumented, with the runtime linked but no hooks (the interposed
+allocator forwarding), with zinst's call hooks only (memory tracing off, the
 default), with ZINST_MEMORY=1, under heaptrack and under valgrind's massif.
 Variants run interleaved (round-robin) and the median wall time of each is
 printed with its ratio to the plain build and to zinst without memory
@@ -47,9 +48,15 @@ def main():
     plain, traced = os.path.join(work, "plain"), os.path.join(work, "zinst")
     sh([clang, "-O2", "-g", src, "-o", plain])
     sh([zinst, "cc", "-O2", "-g", src, "-o", traced])
+    # The runtime linked but no hooks (ZINST_DISABLE=1 at compile time): what
+    # the interposed malloc family costs with memory tracing off.
+    linked = os.path.join(work, "linked")
+    sh([zinst, "cc", "-O2", "-g", src, "-o", linked], env={"ZINST_DISABLE": "1"})
     steps = str(args.steps)
     profile = os.path.join(work, "out.zinst")
     variants = [("uninstrumented", [plain, steps], {}),
+                ("runtime linked, no hooks, memory off", [linked, steps],
+                 {"ZINST_OUTPUT": os.path.join(work, "linked.zinst")}),
                 ("zinst, memory off", [traced, steps], {"ZINST_OUTPUT": profile}),
                 ("zinst, ZINST_MEMORY=1", [traced, steps],
                  {"ZINST_OUTPUT": profile, "ZINST_MEMORY": "1"})]
