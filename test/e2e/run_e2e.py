@@ -678,6 +678,20 @@ def case_memory_cpp(env):
     expect_eq("leaks", leaks, {("main", "leak_object()"): (1, 40)})
 
 
+def case_memory_threads(env):
+    """Exited threads: the first ZINST_MAX_THREADS=2 keep their own memory
+    records, the other 18 are summed into the merged record; main's frees
+    after the threads exited reach the allocating contexts."""
+    exe = env.zinst_cc(["memory_threads.c"], "memory_threads")
+    profile, _ = env.profile_run(exe, env={"ZINST_MEMORY": "1", "ZINST_MAX_THREADS": "2"})
+    data = json.loads(env.run([env.zinst, "mem", "--json", profile]).stdout)
+    got = sorted((c["tid"] == 0, tuple(c["path"]), c["allocations"], c["allocated_bytes"],
+                  c["frees"], c["freed_bytes"], c["peak_live_bytes"]) for c in data["contexts"])
+    kept = (False, ("worker", "make"), 1, 100, 1, 100, 100)
+    expect_eq("contexts", got, [kept, kept, (True, ("worker", "make"), 18, 1800, 8, 800, 1800)])
+    expect_eq("leaks", [(l["tid"], l["blocks"], l["bytes"]) for l in data["leaks"]], [(0, 10, 1000)])
+
+
 def case_memory_off(env):
     """Memory tracing is off by default: no MEMORY section, `zinst mem` says
     how to turn it on, the program behaves the same (its own checks of
