@@ -628,6 +628,16 @@ int zinst_merge_check(const struct zinst_profile *inputs, const char *const *pat
                paths[k], p->header.section_count, ZINST_IMAGE_SECTION_COUNT);
       return -1;
     }
+    if (p->has_memory) {
+      /* Its records name nodes of its own threads; the merge renumbers
+       * them, and summing memory is not implemented: refuse rather than
+       * drop them. */
+      snprintf(err, errlen,
+               "%s holds memory records (ZINST_MEMORY=1), which zinst cannot merge yet; "
+               "read it alone (zinst mem)",
+               paths[k]);
+      return -1;
+    }
     if (p->process.mode != base->process.mode) {
       snprintf(err, errlen,
                "%s is a %s-mode profile and %s a %s-mode one: counts and times "

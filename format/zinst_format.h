@@ -33,7 +33,9 @@
 #define ZINST_PROFILE_MAGIC "ZINSTPRF" /* 8 bytes, no NUL stored */
 #define ZINST_PROFILE_MAGIC_SIZE 8
 #define ZINST_PROFILE_VERSION 2u
-#define ZINST_PROFILE_MINOR 2u /* 1: PROCESS call_cost_ps; 2: zones, library sites */
+/* 1: PROCESS call_cost_ps; 2: zones, library sites; 3: reserved (PROCESS fields);
+ * 4: the MEMORY section */
+#define ZINST_PROFILE_MINOR 4u
 /* Written as a native uint32_t: reads back as this value only when the
  * reader has the producer's byte order. */
 #define ZINST_BYTE_ORDER_MARK 0x01020304u
@@ -64,6 +66,7 @@ enum zinst_section_kind {
   ZINST_SECTION_NODES = 6,       /* struct zinst_node_record[] */
   ZINST_SECTION_SITES = 7,       /* struct zinst_site_record[] (version 2) */
   ZINST_SECTION_SITE_COUNTS = 8, /* struct zinst_site_count_record[] (version 2) */
+  ZINST_SECTION_MEMORY = 9,      /* struct zinst_memory_record[] (minor 4), optional */
 };
 
 struct zinst_section_entry {
@@ -234,6 +237,34 @@ struct zinst_site_count_record {
   uint64_t count;  /* > 0 */
 };
 
+/*
+ * Minor 4. Heap memory of one calling context of one thread: the blocks
+ * the program allocated (malloc and its family, C++ new, the Zig tracking
+ * allocator) while `node` was the innermost open context of `thread`, and
+ * the frees of those blocks, by whichever thread freed them. The section is
+ * present only when the program ran with memory tracing on (ZINST_MEMORY=1);
+ * then it holds one record per context with allocations, sorted by
+ * (thread, node) with node ZINST_NONE last in its thread, each pair once.
+ *
+ * Live bytes at the dump are allocated_bytes - freed_bytes in
+ * (allocations - frees) blocks; in a profile written at exit, those are the
+ * context's leaks. A realloc that moves or resizes a block counts as a free
+ * of the old block (in its context) and an allocation of the new size.
+ * peak_live_bytes is the highest live byte count the context reached, seen
+ * at its allocations: allocated_bytes - freed_bytes <= peak_live_bytes <=
+ * allocated_bytes.
+ */
+struct zinst_memory_record {
+  uint32_t thread; /* index into THREADS */
+  uint32_t node;   /* index into NODES, inside the thread's range; ZINST_NONE: no
+                      instrumented function was on the stack */
+  uint64_t allocations;
+  uint64_t allocated_bytes; /* requested sizes */
+  uint64_t frees;           /* <= allocations */
+  uint64_t freed_bytes;     /* <= allocated_bytes */
+  uint64_t peak_live_bytes;
+};
+
 #ifdef __cplusplus
 #define ZINST_FORMAT_ASSERT static_assert
 #else
@@ -251,6 +282,7 @@ ZINST_FORMAT_ASSERT(sizeof(struct zinst_thread_record) == 32, "thread record is 
 ZINST_FORMAT_ASSERT(sizeof(struct zinst_node_record) == 56, "node record is 56 bytes");
 ZINST_FORMAT_ASSERT(sizeof(struct zinst_site_record) == 56, "site record is 56 bytes");
 ZINST_FORMAT_ASSERT(sizeof(struct zinst_site_count_record) == 16, "site count record is 16 bytes");
+ZINST_FORMAT_ASSERT(sizeof(struct zinst_memory_record) == 48, "memory record is 48 bytes");
 
 /* CRC-32 (IEEE 802.3, reflected, poly 0xEDB88320). Start with crc = 0; feed
  * chunks in order. Defined in format/crc32.c. */

@@ -6,6 +6,7 @@
 #include "thread_state.h"
 
 #include "cycle_counter.h"
+#include "memory.h"
 #include "module_registry.h"
 #include "zinst_abi.h"
 #include "zinst_format.h"
@@ -40,6 +41,7 @@ struct retired_thread {
   struct zinst_site_counts sites; /* owned */
   uint64_t depth_overflow_calls;
   uint64_t lost_calls;
+  uint32_t mem_slot; /* memory.h; 0: none */
 };
 
 /* All guarded by the runtime lock. */
@@ -251,7 +253,8 @@ static void retire_thread(void *value) {
   int saved_errno = errno;
   ts->busy = 1; /* events from here on (an instrumented free) are dropped */
   zinst_tls_in_runtime = 1;
-  struct retired_thread thread = {.tid = ts->tid, .flags = ZINST_THREAD_EXITED};
+  struct retired_thread thread = {
+      .tid = ts->tid, .flags = ZINST_THREAD_EXITED, .mem_slot = ts->mem_slot};
   if (ts->is_main)
     thread.flags |= ZINST_THREAD_MAIN;
   read_own_name(thread.name);
@@ -272,10 +275,13 @@ static void retire_thread(void *value) {
     int kept = 0;
     if (retired_count < zinst_config.max_threads)
       kept = retired_append(&thread) == 0;
+    if (kept)
+      zinst_mem_slot_retired(thread.mem_slot, &thread.tree, 0, NULL);
     if (!kept) {
       if (zinst_tree_merge(&merged_tree, &thread.tree) != 0)
         fprintf(stderr, "zinst: out of memory: part of exited thread %llu's profile is lost\n",
                 (unsigned long long)thread.tid);
+      zinst_mem_slot_retired(thread.mem_slot, &thread.tree, 1, &merged_tree);
       merged_threads++;
       merged_overflow_calls += thread.depth_overflow_calls;
       merged_lost_calls += thread.lost_calls;
@@ -287,6 +293,7 @@ static void retire_thread(void *value) {
     }
   } else {
     zinst_site_counts_free(&thread.sites);
+    zinst_mem_slot_orphaned(thread.mem_slot);
     fprintf(stderr, "zinst: out of memory: exited thread %llu's profile is lost\n",
             (unsigned long long)thread.tid);
   }
@@ -580,6 +587,8 @@ static void free_snapshot_thread(struct zinst_snapshot_thread *thread) {
 }
 
 int zinst_threads_fill_snapshot(struct zinst_snapshot *snapshot, uint64_t now) {
+  struct zinst_mem_records memory = {0};
+  int traced = zinst_mem_enabled();
   struct zinst_snapshot_thread *threads = NULL;
   uint32_t count = 0, capacity = 0;
   uint64_t overflow = 0, lost = 0;
@@ -594,7 +603,7 @@ int zinst_threads_fill_snapshot(struct zinst_snapshot *snapshot, uint64_t now) {
     /* A thread that only counted sites (in functions the filters left
      * uninstrumented) is kept too. */
     if (__atomic_load_n(&ts->node_count, __ATOMIC_ACQUIRE) <= 1 &&
-        !any_site_counted(&thread.sites)) {
+        !any_site_counted(&thread.sites) && !(traced && zinst_mem_slot_used(ts->mem_slot))) {
       zinst_site_counts_free(&thread.sites);
       continue;
     }
@@ -607,6 +616,9 @@ int zinst_threads_fill_snapshot(struct zinst_snapshot *snapshot, uint64_t now) {
       free_snapshot_thread(&thread);
       goto fail;
     }
+    if (traced && zinst_mem_collect_slot(&memory, count - 1, ts->mem_slot,
+                                         threads[count - 1].tree.count) != 0)
+      goto fail;
     uint64_t thread_overflow = RELAXED_LOAD(ts->depth_overflow_calls);
     uint64_t thread_lost = RELAXED_LOAD(ts->lost_calls);
     subtract_floor(&thread_overflow, ts->baseline_overflow_calls);
@@ -615,7 +627,8 @@ int zinst_threads_fill_snapshot(struct zinst_snapshot *snapshot, uint64_t now) {
     lost += thread_lost;
   }
   for (uint32_t r = 0; r < retired_count; r++) {
-    if (retired[r].tree.count <= 1 && !any_site_counted(&retired[r].sites))
+    if (retired[r].tree.count <= 1 && !any_site_counted(&retired[r].sites) &&
+        !(traced && zinst_mem_slot_used(retired[r].mem_slot)))
       continue;
     thread = (struct zinst_snapshot_thread){
         .tid = retired[r].tid, .flags = retired[r].flags, .thread_count = 1};
@@ -627,10 +640,14 @@ int zinst_threads_fill_snapshot(struct zinst_snapshot *snapshot, uint64_t now) {
       free_snapshot_thread(&thread);
       goto fail;
     }
+    if (traced &&
+        zinst_mem_collect_slot(&memory, count - 1, retired[r].mem_slot, retired[r].tree.count) != 0)
+      goto fail;
     overflow += retired[r].depth_overflow_calls;
     lost += retired[r].lost_calls;
   }
-  if (merged_threads > 0 && (merged_tree.count > 1 || any_site_counted(&merged_sites))) {
+  if (merged_threads > 0 && (merged_tree.count > 1 || any_site_counted(&merged_sites) ||
+                             (traced && zinst_mem_merged_used()))) {
     thread = (struct zinst_snapshot_thread){.tid = 0,
                                             .flags = ZINST_THREAD_EXITED | ZINST_THREAD_MERGED,
                                             .thread_count = merged_threads};
@@ -642,6 +659,8 @@ int zinst_threads_fill_snapshot(struct zinst_snapshot *snapshot, uint64_t now) {
       free_snapshot_thread(&thread);
       goto fail;
     }
+    if (traced && zinst_mem_collect_merged(&memory, count - 1, merged_tree.count) != 0)
+      goto fail;
   }
   overflow += merged_overflow_calls;
   lost += merged_lost_calls;
@@ -649,12 +668,16 @@ int zinst_threads_fill_snapshot(struct zinst_snapshot *snapshot, uint64_t now) {
   snapshot->thread_count = count;
   snapshot->depth_overflow_calls = overflow;
   snapshot->lost_calls = lost;
+  snapshot->memory_traced = traced;
+  snapshot->memory = memory.items;
+  snapshot->memory_count = memory.count;
   return 0;
 
 fail:
   for (uint32_t t = 0; t < count; t++)
     free_snapshot_thread(&threads[t]);
   free(threads);
+  free(memory.items);
   errno = ENOMEM;
   return -1;
 }
@@ -666,6 +689,9 @@ void zinst_threads_free_snapshot(struct zinst_snapshot *snapshot) {
   free(threads);
   snapshot->threads = NULL;
   snapshot->thread_count = 0;
+  free((void *)snapshot->memory);
+  snapshot->memory = NULL;
+  snapshot->memory_count = 0;
 }
 
 void zinst_threads_reset(uint64_t now) {
@@ -707,6 +733,7 @@ void zinst_threads_after_fork_child(void) {
     struct zinst_thread_state *next = ts->next_live;
     if (ts != self) {
       live_list_remove(ts);
+      zinst_mem_slot_orphaned(ts->mem_slot);
       unmap_state(ts);
     }
     ts = next;

@@ -939,6 +939,136 @@ def case_cmake_recipe(env):
     expect_eq("work calls", calls_by_name(env.report(profile)).get("work"), 8 * 1000)
 
 
+def memory_contexts(env, profile):
+    """`zinst mem --json`: {(path...): record} and {(path...): (blocks, bytes)}."""
+    proc = env.run([env.zinst, "mem", "--json", profile])
+    data = json.loads(proc.stdout)
+    contexts = {}
+    for c in data["contexts"]:
+        key = tuple(c["path"])
+        expect(key not in contexts, "context %s listed twice" % (key,))
+        contexts[key] = (c["allocations"], c["allocated_bytes"], c["frees"], c["freed_bytes"],
+                         c["peak_live_bytes"])
+    leaks = {tuple(l["path"]): (l["blocks"], l["bytes"]) for l in data["leaks"]}
+    return contexts, leaks
+
+
+# (allocations, bytes, frees, freed bytes, peak live bytes) of memory.c's contexts.
+MEMORY_PATTERNS = {
+    ("main", "alloc_many"): (10, 1000, 10, 1000, 1000),
+    ("main", "churn"): (5, 320, 5, 320, 64),
+    ("main", "zeroed"): (1, 100, 1, 100, 100),
+    ("main", "realloc_chain"): (3, 1015, 3, 1015, 1000),
+    ("main", "aligned"): (4, 670, 4, 670, 670),
+    ("main", "strings"): (2, 11, 2, 11, 11),
+    ("main", "leak"): (1, 123, 0, 0, 123),
+    ("main", "leak", "leak_more"): (2, 100, 0, 0, 100),
+    ("main", "cross_thread", "produce"): (8, 256, 8, 256, 256),
+}
+
+
+def case_memory_patterns(env):
+    """ZINST_MEMORY=1: exact allocations, bytes, frees and peaks per context
+    for malloc, calloc (and its overflow), realloc chains, aligned
+    allocations, strdup/strndup, frees in another thread; the planted leak
+    exactly; -O0 and -O2 alike. The C library's own allocations (stdio,
+    thread start-up) and the runtime's are not in the profile."""
+    for level in ("-O0", "-O2"):
+        exe = env.zinst_cc(["memory.c"], "memory" + level, flags=(level, "-g"))
+        profile, _ = env.profile_run(exe, profile="memory%s.zinst" % level,
+                                     env={"ZINST_MEMORY": "1"})
+        contexts, leaks = memory_contexts(env, profile)
+        expect_eq("memory contexts at %s" % level, contexts, MEMORY_PATTERNS)
+        expect_eq("leaks at %s" % level, leaks,
+                  {("main", "leak"): (1, 123), ("main", "leak", "leak_more"): (2, 100)})
+
+
+def case_memory_cpp(env):
+    """C++ new, new[], over-aligned new and their deletes, through
+    libstdc++'s calls to malloc and aligned_alloc: exact per context, and
+    the planted leak."""
+    exe = env.zinst_cc(["memory_cpp.cpp"], "memory_cpp", driver="c++")
+    profile, _ = env.profile_run(exe, env={"ZINST_MEMORY": "1"})
+    contexts, leaks = memory_contexts(env, profile)
+    expect_eq("contexts", contexts, {("main", "make_objects()"): (5, 224, 5, 224, 120),
+                                     ("main", "leak_object()"): (1, 40, 0, 0, 40)})
+    expect_eq("leaks", leaks, {("main", "leak_object()"): (1, 40)})
+
+
+def case_memory_threads(env):
+    """Exited threads: the first ZINST_MAX_THREADS=2 keep their own memory
+    records, the other 18 are summed into the merged record; main's frees
+    after the threads exited reach the allocating contexts."""
+    exe = env.zinst_cc(["memory_threads.c"], "memory_threads")
+    profile, _ = env.profile_run(exe, env={"ZINST_MEMORY": "1", "ZINST_MAX_THREADS": "2"})
+    data = json.loads(env.run([env.zinst, "mem", "--json", profile]).stdout)
+    got = sorted((c["tid"] == 0, tuple(c["path"]), c["allocations"], c["allocated_bytes"],
+                  c["frees"], c["freed_bytes"], c["peak_live_bytes"]) for c in data["contexts"])
+    kept = (False, ("worker", "make"), 1, 100, 1, 100, 100)
+    expect_eq("contexts", got, [kept, kept, (True, ("worker", "make"), 18, 1800, 8, 800, 1800)])
+    expect_eq("leaks", [(l["tid"], l["blocks"], l["bytes"]) for l in data["leaks"]], [(0, 10, 1000)])
+
+
+def case_memory_off(env):
+    """Memory tracing is off by default: no MEMORY section, `zinst mem` says
+    how to turn it on, the program behaves the same (its own checks of
+    calloc, realloc and the aligned allocators pass through the interposed
+    functions)."""
+    exe = env.zinst_cc(["memory.c"], "memory")
+    profile, _ = env.profile_run(exe)
+    proc = env.run([env.zinst, "mem", profile], expect_status=1)
+    expect("run it with ZINST_MEMORY=1" in proc.stderr, "zinst mem on a profile without memory: "
+           + proc.stderr)
+    expect_eq("report still works", calls_by_name(env.report(profile)).get("alloc_many"), 1)
+
+
+def case_memory_leak_exit(env):
+    """ZINST_LEAK_EXIT=N: a program that leaks exits with N after writing
+    its profile and saying how much is live; one that does not leak keeps
+    its status."""
+    exe = env.zinst_cc(["memory.c"], "memory")
+    profile, proc = env.profile_run(exe, expect_status=7,
+                                    env={"ZINST_MEMORY": "1", "ZINST_LEAK_EXIT": "7"})
+    expect("223 bytes in 3 blocks allocated by the program are live at exit" in proc.stderr,
+           "leak message: " + proc.stderr)
+    _, leaks = memory_contexts(env, profile)
+    expect_eq("leaks", leaks, {("main", "leak"): (1, 123), ("main", "leak", "leak_more"): (2, 100)})
+    env.profile_run(exe, ["clean"], profile="clean.zinst",
+                    env={"ZINST_MEMORY": "1", "ZINST_LEAK_EXIT": "7"})
+    # The child leaks 33 bytes: its own status becomes 7, which the parent
+    # checks, so the fork mode fails (exit 1) as a whole.
+    env.run([exe, "fork"], expect_status=1,
+            env={"ZINST_MEMORY": "1", "ZINST_LEAK_EXIT": "7",
+                 "ZINST_OUTPUT": env.path("leak-%p.zinst")})
+
+
+def case_memory_fork(env):
+    """A fork child's profile holds its own allocations and the memory
+    history it inherited (the heap is the parent's copy); each process's
+    leaks are its own."""
+    exe = env.zinst_cc(["memory.c"], "memory")
+    pattern = env.path("fork-%p.zinst")
+    env.run([exe, "fork"], env={"ZINST_MEMORY": "1", "ZINST_OUTPUT": pattern})
+    files = sorted(f for f in os.listdir(env.work) if f.startswith("fork-"))
+    expect_eq("profiles", len(files), 2)
+    parent = {("main", "alloc_many"): (10, 1000, 10, 1000, 1000),
+              ("main", "churn"): (5, 320, 5, 320, 64)}
+    child = {("main", "alloc_many"): (10, 1000, 10, 1000, 1000),
+             ("main", "child_work"): (2, 110, 1, 77, 77)}
+    kinds = []
+    for name in files:
+        contexts, leaks = memory_contexts(env, env.path(name))
+        if ("main", "child_work") in contexts:
+            kinds.append("child")
+            expect_eq("child contexts", contexts, child)
+            expect_eq("child leaks", leaks, {("main", "child_work"): (1, 33)})
+        else:
+            kinds.append("parent")
+            expect_eq("parent contexts", contexts, parent)
+            expect_eq("parent leaks", leaks, {})
+    expect_eq("one parent and one child", sorted(kinds), ["child", "parent"])
+
+
 CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
          if name.startswith("case_")}
 

@@ -110,11 +110,20 @@ unsigned char *tp_serialize(const struct test_profile *tp, size_t *size) {
        sizeof tp->sites[0] + extra},
       {ZINST_SECTION_SITE_COUNTS, tp->site_counts, tp->site_count_count, sizeof tp->site_counts[0],
        sizeof tp->site_counts[0] + extra},
+      {ZINST_SECTION_MEMORY, tp->memory, tp->memory_count, sizeof tp->memory[0],
+       sizeof tp->memory[0] + extra},
       {TP_UNKNOWN_KIND, &unknown_payload, 1, 8, 8},
   };
-  const uint32_t section_count = tp->with_unknown_section ? 9 : 8;
+  /* The optional sections go last; MEMORY is left out unless asked for. */
+  uint32_t section_count = 8;
+  if (tp->with_memory)
+    section_count++;
+  else
+    sections[8] = sections[9];
+  if (tp->with_unknown_section)
+    section_count++;
   const size_t table_size = section_count * sizeof(struct zinst_section_entry);
-  size_t offsets[9];
+  size_t offsets[10];
   size_t cursor = sizeof(struct zinst_file_header) + (tp->table_first ? table_size : 0);
   for (uint32_t s = 0; s < section_count; s++) {
     offsets[s] = cursor;
@@ -253,6 +262,19 @@ uint32_t tp_site(struct test_profile *tp, const char *caller, const char *callee
       .callee_instructions = 12,
   };
   return tp->site_count++;
+}
+
+void tp_memory(struct test_profile *tp, uint32_t thread, uint32_t node, uint64_t allocations,
+               uint64_t allocated_bytes, uint64_t frees, uint64_t freed_bytes, uint64_t peak) {
+  assert(tp->memory_count < TP_MAX_RECORDS);
+  tp->with_memory = true;
+  tp->memory[tp->memory_count++] = (struct zinst_memory_record){.thread = thread,
+                                                                .node = node,
+                                                                .allocations = allocations,
+                                                                .allocated_bytes = allocated_bytes,
+                                                                .frees = frees,
+                                                                .freed_bytes = freed_bytes,
+                                                                .peak_live_bytes = peak};
 }
 
 void tp_site_count(struct test_profile *tp, uint32_t thread, uint32_t site, uint64_t count) {

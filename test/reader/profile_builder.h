@@ -34,6 +34,9 @@ struct test_profile {
   uint32_t site_count;
   struct zinst_site_count_record site_counts[TP_MAX_RECORDS];
   uint32_t site_count_count;
+  struct zinst_memory_record memory[TP_MAX_RECORDS];
+  uint32_t memory_count;
+  bool with_memory;            /* write a MEMORY section (set by tp_memory) */
   uint32_t extra_record_bytes; /* appended to every array record: a newer producer */
   bool with_unknown_section;   /* add a section of kind TP_UNKNOWN_KIND */
   bool table_first;            /* section table right after the header (else at the end) */
@@ -63,6 +66,9 @@ uint32_t tp_site(struct test_profile *tp, const char *caller, const char *callee
                  uint32_t flags, int32_t cost, int32_t threshold, const char *reason);
 /* Append a SITE_COUNTS record; tests add them in (thread, site) order. */
 void tp_site_count(struct test_profile *tp, uint32_t thread, uint32_t site, uint64_t count);
+/* Append a MEMORY record (and make the profile carry the section). */
+void tp_memory(struct test_profile *tp, uint32_t thread, uint32_t node, uint64_t allocations,
+               uint64_t allocated_bytes, uint64_t frees, uint64_t freed_bytes, uint64_t peak);
 
 /*
  * Serialize: header, sections (STRINGS, PROCESS, MODULES, FUNCTIONS, THREADS,
