@@ -340,12 +340,18 @@ def pprof_samples(env, profile, *options):
     names = {f["id"][0]: strings[f["name"][0]] for f in p["function"]}
     location = {loc["id"][0]: tuple(names[line["function_id"][0]] for line in loc["line"])
                 for loc in p["location"]}
-    samples = {}
+    samples, seen = {}, set()
     for sample in p["sample"]:
-        stack = tuple(location[i] for i in sample["location_id"])
-        key = (strings[sample["label"][0]["str"][0]], stack)
-        expect(key not in samples, f"sample {key} twice")
-        samples[key] = sample["value"]
+        label = strings[sample["label"][0]["str"][0]]
+        # One sample per thread and stack of locations...
+        ids = (label, tuple(sample["location_id"]))
+        expect(ids not in seen, f"sample {ids} twice")
+        seen.add(ids)
+        # ...but two sites of one callee in one caller are two locations
+        # (two lines) with the same function names: by names, they add up.
+        key = (label, tuple(location[i] for i in sample["location_id"]))
+        previous = samples.get(key, [0] * len(sample["value"]))
+        samples[key] = [a + b for a, b in zip(previous, sample["value"])]
     return samples, sorted(names.values())
 
 
