@@ -1124,6 +1124,48 @@ def case_memory_rl_example(env):
 
 
 
+def case_memory_merge(env):
+    """`zinst merge` and `%m` outputs sum memory records per call path:
+    allocations, bytes, frees and freed bytes add exactly, and so do the
+    peaks (an upper bound of the merged peak: the runs peaked at unrelated
+    moments); leaks add up. A profile with memory and one without are
+    refused together, naming both."""
+    exe = env.zinst_cc(["memory.c"], "memory")
+    fields = ("allocations", "allocated_bytes", "frees", "freed_bytes", "peak_live_bytes")
+    one, _ = env.profile_run(exe, profile="one.zinst", env={"ZINST_MEMORY": "1"})
+    two, _ = env.profile_run(exe, profile="two.zinst", env={"ZINST_MEMORY": "1"})
+    leaks_once = {("main", "leak"): (1, 123), ("main", "leak", "leak_more"): (2, 100)}
+
+    def times(n, table):
+        return {k: tuple(n * v for v in values) for k, values in table.items()}
+
+    summed = env.path("summed.zinst")
+    env.run([env.zinst, "merge", "-o", summed, one, two])
+    data = json.loads(env.run([env.zinst, "mem", "--json", summed]).stdout)
+    expect_eq("merged contexts", summed_by_path(data["contexts"], fields),
+              times(2, MEMORY_PATTERNS))
+    expect_eq("merged leaks", summed_by_path(data["leaks"], ("blocks", "bytes")),
+              times(2, leaks_once))
+
+    pattern = env.path("all%m.zinst")
+    for _ in range(3):
+        env.run([exe], env={"ZINST_MEMORY": "1", "ZINST_OUTPUT": pattern})
+    data = json.loads(env.run([env.zinst, "mem", "--json", env.path("all.zinst")]).stdout)
+    # %m sums threads by name: each context is one record, three runs' worth.
+    contexts = {tuple(c["path"]): tuple(c[f] for f in fields) for c in data["contexts"]}
+    expect_eq("contexts of the %m file", contexts, times(3, MEMORY_PATTERNS))
+    expect_eq("leaks of the %m file", summed_by_path(data["leaks"], ("blocks", "bytes")),
+              times(3, leaks_once))
+
+    untraced, _ = env.profile_run(exe, profile="untraced.zinst")
+    proc = env.run([env.zinst, "merge", "-o", env.path("mixed.zinst"), one, untraced],
+                   expect_status=None)
+    expect(proc.returncode != 0, "a profile with memory and one without were merged")
+    expect("%s holds memory records (ZINST_MEMORY=1) and %s none" % (one, untraced) in proc.stderr,
+           "the refusal: " + proc.stderr)
+    expect(not os.path.exists(env.path("mixed.zinst")), "a merged file was written anyway")
+
+
 CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
          if name.startswith("case_")}
 
