@@ -1,6 +1,6 @@
 /*
  * memory.h - heap allocation tracing (memory.c): the malloc family, C++
- * new/delete (through libstdc++'s malloc) and the Zig tracking allocator,
+ * new/delete (through libstdc++'s malloc) and Zig's c_allocator,
  * attributed to the calling context on the thread's shadow stack.
  *
  * Off unless ZINST_MEMORY=1 (read once, at the first allocation of the

@@ -9,6 +9,12 @@
  * `rl_cartpole N` trains for N iterations instead of 300: a shorter run for
  * tools much slower than zinst (the end-to-end test that compares zinst's
  * counts with uftrace's uses one).
+ *
+ * RL_LEAK_REPLAY=1 in the environment plants a leak for `zinst mem`: each
+ * worker then keeps its last episode of every iteration in a replay buffer
+ * that nothing ever frees (ZINST_MEMORY=1 ./rl_cartpole; zinst mem
+ * rl_cartpole.zinst names worker_main with the bytes). Without it the
+ * program allocates nothing of its own.
  */
 #include "rl.h"
 
@@ -19,12 +25,21 @@
 
 enum { EPISODES_PER_WORKER = 16, WORKERS = 2, ITERATIONS = 300 };
 
+/* One episode kept for replay; chunks form a list per worker. */
+struct replay_chunk {
+  struct replay_chunk *next;
+  int length;
+  struct transition steps[MAX_STEPS];
+};
+
 struct worker {
   const struct policy *policy;
   struct rng rng;
   double gradient[ACTIONS][OBS];
   double total_return;
   struct transition trajectory[MAX_STEPS];
+  int keep_replay;
+  struct replay_chunk *replay; /* never freed: the planted leak */
 };
 
 static int rollout(struct worker *w) {
@@ -49,6 +64,15 @@ static void *worker_main(void *arg) {
     int length = rollout(w);
     w->total_return += length;
     policy_gradient(w->policy, w->trajectory, length, w->gradient);
+    if (w->keep_replay && e == EPISODES_PER_WORKER - 1) {
+      struct replay_chunk *chunk = malloc(sizeof *chunk);
+      if (chunk) {
+        chunk->length = length;
+        memcpy(chunk->steps, w->trajectory, (size_t)length * sizeof chunk->steps[0]);
+        chunk->next = w->replay;
+        w->replay = chunk;
+      }
+    }
   }
   return NULL;
 }
@@ -95,7 +119,9 @@ int main(int argc, char **argv) {
   static struct worker workers[WORKERS];
   struct policy policy;
   memset(&policy, 0, sizeof policy);
+  const char *leak = getenv("RL_LEAK_REPLAY");
   for (int k = 0; k < WORKERS; k++) {
+    workers[k].keep_replay = leak && strcmp(leak, "1") == 0;
     workers[k].policy = &policy;
     workers[k].rng.state = 0x9E3779B97F4A7C15ULL * (uint64_t)(k + 1);
   }

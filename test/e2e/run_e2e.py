@@ -1069,6 +1069,103 @@ def case_memory_fork(env):
     expect_eq("one parent and one child", sorted(kinds), ["child", "parent"])
 
 
+
+def summed_by_path(records, fields):
+    """{path: tuple of the fields summed} over `zinst mem --json` records
+    (contexts or leaks) of every thread."""
+    out = {}
+    for r in records:
+        key = tuple(r["path"])
+        values = tuple(r[f] for f in fields)
+        old = out.get(key, (0,) * len(fields))
+        out[key] = tuple(a + b for a, b in zip(old, values))
+    return out
+
+
+# The planted leak of examples/rl_cartpole (RL_LEAK_REPLAY=1): each worker
+# keeps one struct replay_chunk (8 + 4 + 4 padding + 500 transitions of 48
+# bytes) per iteration, never freed.
+RL_REPLAY_CHUNK = 24016
+
+
+def case_memory_rl_example(env):
+    """The bundled C example with its planted leak (RL_LEAK_REPLAY=1) and
+    ZINST_MEMORY=1: `zinst mem --json` names worker_main, the context that
+    allocates the replay chunks, with exactly 2 blocks per iteration of
+    24016 bytes, and nothing else; 40 iterations start 80 threads, so the
+    threads past ZINST_MAX_THREADS (64) are summed into the merged record
+    and the sum over threads is what is checked. Without the switch the
+    example allocates nothing of its own and prints the same line."""
+    src = example_dir(env)
+    exe = env.path("rl_mem")
+    env.run([env.zinst, "cc", "-O2", "-g"] + [os.path.join(src, f) for f in
+             ("env.c", "policy.c", "train.c")] + ["-lm", "-o", exe])
+    iterations = 40
+    blocks, size = 2 * iterations, 2 * iterations * RL_REPLAY_CHUNK
+    profile, leaky = env.profile_run(exe, [iterations], profile="rl_leak.zinst",
+                                     env={"ZINST_MEMORY": "1", "RL_LEAK_REPLAY": "1"})
+    data = json.loads(env.run([env.zinst, "mem", "--json", profile]).stdout)
+    fields = ("allocations", "allocated_bytes", "frees", "freed_bytes")
+    expect_eq("contexts", summed_by_path(data["contexts"], fields),
+              {("worker_main",): (blocks, size, 0, 0)})
+    expect_eq("leaks", summed_by_path(data["leaks"], ("blocks", "bytes")),
+              {("worker_main",): (blocks, size)})
+    text = env.run([env.zinst, "mem", profile]).stdout
+    expect("live at exit (leaks): %d bytes in %d blocks" % (size, blocks) in text,
+           "the leak summary of zinst mem:\n" + text)
+
+    profile, clean = env.profile_run(exe, [iterations], profile="rl_clean.zinst",
+                                     env={"ZINST_MEMORY": "1"})
+    data = json.loads(env.run([env.zinst, "mem", "--json", profile]).stdout)
+    expect_eq("contexts without the switch", data["contexts"], [])
+    expect_eq("leaks without the switch", data["leaks"], [])
+    expect_eq("the example's output", leaky.stdout, clean.stdout)
+    expect("mean episode length" in clean.stdout, "the example's output: " + clean.stdout)
+
+
+
+def case_memory_merge(env):
+    """`zinst merge` and `%m` outputs sum memory records per call path:
+    allocations, bytes, frees and freed bytes add exactly, and so do the
+    peaks (an upper bound of the merged peak: the runs peaked at unrelated
+    moments); leaks add up. A profile with memory and one without are
+    refused together, naming both."""
+    exe = env.zinst_cc(["memory.c"], "memory")
+    fields = ("allocations", "allocated_bytes", "frees", "freed_bytes", "peak_live_bytes")
+    one, _ = env.profile_run(exe, profile="one.zinst", env={"ZINST_MEMORY": "1"})
+    two, _ = env.profile_run(exe, profile="two.zinst", env={"ZINST_MEMORY": "1"})
+    leaks_once = {("main", "leak"): (1, 123), ("main", "leak", "leak_more"): (2, 100)}
+
+    def times(n, table):
+        return {k: tuple(n * v for v in values) for k, values in table.items()}
+
+    summed = env.path("summed.zinst")
+    env.run([env.zinst, "merge", "-o", summed, one, two])
+    data = json.loads(env.run([env.zinst, "mem", "--json", summed]).stdout)
+    expect_eq("merged contexts", summed_by_path(data["contexts"], fields),
+              times(2, MEMORY_PATTERNS))
+    expect_eq("merged leaks", summed_by_path(data["leaks"], ("blocks", "bytes")),
+              times(2, leaks_once))
+
+    pattern = env.path("all%m.zinst")
+    for _ in range(3):
+        env.run([exe], env={"ZINST_MEMORY": "1", "ZINST_OUTPUT": pattern})
+    data = json.loads(env.run([env.zinst, "mem", "--json", env.path("all.zinst")]).stdout)
+    # %m sums threads by name: each context is one record, three runs' worth.
+    contexts = {tuple(c["path"]): tuple(c[f] for f in fields) for c in data["contexts"]}
+    expect_eq("contexts of the %m file", contexts, times(3, MEMORY_PATTERNS))
+    expect_eq("leaks of the %m file", summed_by_path(data["leaks"], ("blocks", "bytes")),
+              times(3, leaks_once))
+
+    untraced, _ = env.profile_run(exe, profile="untraced.zinst")
+    proc = env.run([env.zinst, "merge", "-o", env.path("mixed.zinst"), one, untraced],
+                   expect_status=None)
+    expect(proc.returncode != 0, "a profile with memory and one without were merged")
+    expect("%s holds memory records (ZINST_MEMORY=1) and %s none" % (one, untraced) in proc.stderr,
+           "the refusal: " + proc.stderr)
+    expect(not os.path.exists(env.path("mixed.zinst")), "a merged file was written anyway")
+
+
 CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
          if name.startswith("case_")}
 

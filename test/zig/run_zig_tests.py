@@ -25,6 +25,12 @@ version that pairs with the build's LLVM:
                 condition, unrolled by `inline for`, a body starting with a
                 loop, in std.Thread workers); `zinst report --json` counts the
                 callees' inlined executions exactly
+  example_leak  zig-integration/examples/rl_cartpole.zig, ReleaseFast, with
+                ZINST_MEMORY=1 and its planted leak (RL_LEAK_REPLAY=1):
+                `zinst mem --json` names the context under Worker.run that
+                allocated the replay chunks, with the exact blocks and bytes;
+                without the switch, no allocation of the program's own and
+                the same output
   mismatch      a Zig whose LLVM is newer than the build's: a clear error
                 naming both versions, before opt runs, and no executable
 """
@@ -403,6 +409,69 @@ def case_inline_report(args):
         check_inline_profile(args, profile, source, mode)
 
 
+EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(HERE)), "zig-integration", "examples",
+                       "rl_cartpole.zig")
+# The example's planted leak: per iteration (200) and worker (2), one
+# ReplayChunk of 8 + 8 + 500 transitions of 40 bytes, from std.heap.c_allocator
+# (malloc or posix_memalign with the exact length on both Zig versions).
+EXAMPLE_LEAK_BLOCKS = 200 * 2
+EXAMPLE_LEAK_BYTES = EXAMPLE_LEAK_BLOCKS * 20016
+
+
+def summed_by_path(records, fields):
+    out = {}
+    for r in records:
+        key = tuple(r["path"])
+        old = out.get(key, (0,) * len(fields))
+        out[key] = tuple(a + r[f] for a, f in zip(old, fields))
+    return out
+
+
+def case_example_leak(args):
+    work = fresh_dir(os.path.join(args.work, "example_leak"))
+    env = zig_env(args)
+    exe = os.path.join(work, "rl_cartpole")
+    run([args.zinst, "zig", "build-exe", EXAMPLE, "-O", "ReleaseFast", f"-femit-bin={exe}"],
+        env=env, cwd=work)
+    leaky_profile = os.path.join(work, "leak.zinst")
+    leaky = run([exe], env=dict(env, ZINST_OUTPUT=leaky_profile, ZINST_MEMORY="1",
+                                RL_LEAK_REPLAY="1"), cwd=work)
+    data = json.loads(run([args.zinst, "mem", "--json", leaky_profile]).stdout)
+    leaks = summed_by_path(data["leaks"], ("blocks", "bytes"))
+    check(len(leaks) == 1, f"leaks from {len(leaks)} contexts, expected 1: {leaks}")
+    path, (blocks, size) = next(iter(leaks.items()))
+    check((blocks, size) == (EXAMPLE_LEAK_BLOCKS, EXAMPLE_LEAK_BYTES),
+          f"leaked {blocks} blocks of {size} bytes, expected {EXAMPLE_LEAK_BLOCKS} of "
+          f"{EXAMPLE_LEAK_BYTES}")
+    # The allocating context: Worker.run, or std's allocator code it called
+    # (which functions of std stay calls depends on the Zig version).
+    check("rl_cartpole.Worker.run" in path, f"the leak's context {path} is not under Worker.run")
+    below = path[path.index("rl_cartpole.Worker.run") + 1:]
+    flags = function_flags(args, leaky_profile)
+    check(all(flags.get(name, 0) & LIBRARY_FLAG for name in below),
+          f"the leak's context {path}: below Worker.run only std's allocator is expected")
+    # The other contexts are std.Thread.spawn's (its arguments, freed by
+    # the thread): the same in the run without the switch, checked below.
+    fields = ("allocations", "allocated_bytes", "frees", "freed_bytes", "peak_live_bytes")
+    contexts = summed_by_path(data["contexts"], fields)
+    replay = contexts.pop(path, None)
+    check(replay == (EXAMPLE_LEAK_BLOCKS, EXAMPLE_LEAK_BYTES, 0, 0, EXAMPLE_LEAK_BYTES),
+          f"the replay context {path}: {replay}")
+    text = run([args.zinst, "mem", leaky_profile]).stdout
+    check(f"live at exit (leaks): {EXAMPLE_LEAK_BYTES} bytes in {EXAMPLE_LEAK_BLOCKS} blocks" in text,
+          f"the leak summary of zinst mem:\n{text}")
+
+    clean_profile = os.path.join(work, "clean.zinst")
+    clean = run([exe], env=dict(env, ZINST_OUTPUT=clean_profile, ZINST_MEMORY="1"), cwd=work)
+    data = json.loads(run([args.zinst, "mem", "--json", clean_profile]).stdout)
+    check(data["leaks"] == [], f"leaks without the switch: {data['leaks']}")
+    clean_contexts = summed_by_path(data["contexts"], fields)
+    check(clean_contexts == contexts,
+          f"without the switch {clean_contexts}, expected the other contexts {contexts}")
+    check(clean.stderr == leaky.stderr and "mean episode length" in clean.stderr,
+          f"the example's output changed: {leaky.stderr!r} vs {clean.stderr!r}")
+
+
 def case_mismatch(args):
     work = fresh_dir(os.path.join(args.work, "mismatch"))
     env = zig_env(args)
@@ -423,6 +492,7 @@ CASES = {
     "api": case_api,
     "build_zig": case_build_zig,
     "inline_report": case_inline_report,
+    "example_leak": case_example_leak,
     "mismatch": case_mismatch,
 }
 
