@@ -86,6 +86,38 @@ def case_thread_churn(env):
               calls_by_name(env.report(env.path("lsan.zinst"))).get("work"), 100000)
 
 
+def case_sixteen_threads(env):
+    """16 threads started together, 10^6 calls each of two functions and a
+    quarter million of a third: every count exact, per thread and summed,
+    and in the merged call tree."""
+    exe = env.zinst_cc(["many_threads.c"], "many_threads")
+    n, quarter = 1000000, 250000
+    profile, proc = env.profile_run(exe, [n])
+    # The program checked its own records: the calls really happened.
+    expect_eq("the program's own counts", proc.stdout.split()[:3],
+              [str(n), str(n), str(quarter)])
+    calls = calls_by_name(env.report(profile))
+    expect_eq("step_a calls", calls.get("step_a"), 16 * n)
+    expect_eq("step_b calls", calls.get("step_b"), 16 * n)
+    expect_eq("step_c calls", calls.get("step_c"), 16 * quarter)
+    expect_eq("thread_main calls", calls.get("thread_main"), 16)
+    expect_eq("main calls", calls.get("main"), 1)
+    per_thread = env.report(profile, "--per-thread")
+    workers = [calls_by_name(t) for t in per_thread["threads"]
+               if any(f["name"] == "thread_main" for f in t["functions"])]
+    expect_eq("threads that ran thread_main", len(workers), 16)
+    for k, c in enumerate(workers):
+        expect_eq("worker %d's counts" % k,
+                  (c.get("thread_main"), c.get("step_a"), c.get("step_b"), c.get("step_c")),
+                  (1, n, n, quarter))
+    tree = env.tree(profile)
+    expect_eq("step_a under thread_main",
+              find_path(tree["roots"], ["thread_main", "step_a"])["calls"], 16 * n)
+    expect_eq("step_c under thread_main/step_b",
+              find_path(tree["roots"], ["thread_main", "step_b", "step_c"])["calls"],
+              16 * quarter)
+
+
 def case_code_outside_main(env):
     """Constructors, atexit handlers, destructors and a thread's first call."""
     exe = env.zinst_cc(["lifecycle.c"], "lifecycle")
