@@ -455,21 +455,63 @@ def case_lto(env):
 
 
 def case_deep_exit(env):
-    """exit() from 200 frames deep: profile written, each frame counted once."""
+    """exit() from 200 frames deep: the profile is written at exit, and each
+    of the 201 open frames counts its one call and its time once."""
     exe = env.zinst_cc(["deep_exit.c"], "deep")
-    profile, _ = env.profile_run(exe)
-    calls = calls_by_name(env.report(profile))
-    expect_eq("descend calls", calls.get("descend"), 200)
-    expect_eq("main calls", calls.get("main"), 1)
+    profile, proc = env.profile_run(exe)
+    expect_eq("stdout (the frames never returned)", proc.stdout, "")
+    expect_eq("stderr", proc.stderr, "")
+    report = env.report(profile)
+    expect_eq("dump_reason", report["profile"]["dump_reason"], "exit")
+    expect_eq("depth_overflow_calls", report["profile"]["depth_overflow_calls"], 0)
+    expect_eq("lost_calls", report["profile"]["lost_calls"], 0)
+    by_name = {f["name"]: f for f in report["functions"]}
+    expect_eq("functions", sorted(by_name), ["descend", "main"])
+    descend, main = by_name["descend"], by_name["main"]
+    expect_eq("descend calls", descend["calls"], 200)
+    expect_eq("main calls", main["calls"], 1)
+    # Every open frame is in its context's exact stratum: all timed.
+    expect_eq("descend timed calls", descend["timed_calls"], 200)
+    expect_eq("descend total error", descend["total_ticks_error"], 0)
     tree = env.tree(profile)
-    node = find_path(tree["roots"], ["main"])
-    depth = 0
-    while node["children"]:
-        expect_eq("children at depth %d" % depth, len(node["children"]), 1)
-        node = node["children"][0]
+    expect_eq("roots", [r["name"] for r in tree["roots"]], ["main"])
+    chain = [find_path(tree["roots"], ["main"])]
+    while chain[-1]["children"]:
+        expect_eq("children at depth %d" % len(chain), len(chain[-1]["children"]), 1)
+        chain.append(chain[-1]["children"][0])
+    expect_eq("open descend frames in the tree", len(chain) - 1, 200)
+    for depth, node in enumerate(chain):
+        expect_eq("name at depth %d" % depth, node["name"], "main" if depth == 0 else "descend")
         expect_eq("calls at depth %d" % depth, node["calls"], 1)
-        depth += 1
-    expect_eq("open frames in the tree", depth, 200)
+        expect_eq("timed calls at depth %d" % depth, node["timed_calls"], 1)
+        expect(node["total_ticks"] > 0, "depth %d: no time up to the exit" % depth)
+        if depth > 0:
+            # Opened after its caller, closed at the same moment (the dump).
+            expect(node["total_ticks"] <= chain[depth - 1]["total_ticks"],
+                   "depth %d: total %d exceeds its caller's %d" %
+                   (depth, node["total_ticks"], chain[depth - 1]["total_ticks"]))
+    # Counted once: the recursion's total is its outermost frame's, not the
+    # sum over the 200 nested ones; its self time is the sum of theirs.
+    expect_eq("descend total = outermost frame's total", descend["total_ticks"],
+              chain[1]["total_ticks"])
+    expect_eq("descend self = sum of the frames' self", descend["self_ticks"],
+              sum(node["self_ticks"] for node in chain[1:]))
+    expect_eq("main total", main["total_ticks"], chain[0]["total_ticks"])
+
+    # Past ZINST_MAX_DEPTH the open calls are counted under the deepest
+    # frame, once each: 63 frames of descend below main, then one context
+    # holding the other 137 calls.
+    shallow, proc = env.profile_run(exe, profile="depth64.zinst", env={"ZINST_MAX_DEPTH": "64"})
+    expect_eq("one message about the depth", proc.stderr.count("deeper than ZINST_MAX_DEPTH"), 1)
+    report = env.report(shallow)
+    expect_eq("depth_overflow_calls", report["profile"]["depth_overflow_calls"], 137)
+    expect_eq("descend calls with ZINST_MAX_DEPTH=64", calls_by_name(report).get("descend"), 200)
+    node, levels = find_path(env.tree(shallow)["roots"], ["main"]), []
+    while node["children"]:
+        expect_eq("children at depth %d" % len(levels), len(node["children"]), 1)
+        node = node["children"][0]
+        levels.append((node["name"], node["calls"]))
+    expect_eq("levels below main", levels, [("descend", 1)] * 63 + [("descend", 137)])
 
 
 def case_exceptions(env):
