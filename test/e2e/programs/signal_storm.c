@@ -32,7 +32,8 @@ int main(int argc, char **argv) {
   sigaction(SIGPROF, &sa, NULL);
   struct itimerval every = {{0, 50}, {0, 50}};
   setitimer(ITIMER_PROF, &every, NULL);
-  long sum = 0, errno_lost = 0;
+  unsigned long sum = 0; /* wraps: a signed sum of 5M such steps would overflow */
+  long errno_lost = 0;
   for (long i = 0; i < n; i++) {
     errno = 1234;
     sum += step(i);
@@ -41,6 +42,6 @@ int main(int argc, char **argv) {
   }
   struct itimerval off = {{0, 0}, {0, 0}};
   setitimer(ITIMER_PROF, &off, NULL);
-  printf("%ld %ld %ld\n", (long)handler_runs, errno_lost, sum);
+  printf("%ld %ld %lu\n", (long)handler_runs, errno_lost, sum);
   return errno_lost == 0 ? 0 : 1;
 }
