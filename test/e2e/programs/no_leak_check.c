@@ -5,4 +5,6 @@
  * defaults from this function: the leak check is off, every other check
  * stays on. Without the sanitizers nothing calls it. Compiled without the
  * zinst plugin: AddressSanitizer calls it before anything is initialized. */
-const char *__asan_default_options(void) { return "detect_leaks=0"; }
+const char *__asan_default_options(void) {
+  return "detect_leaks=0";
+}

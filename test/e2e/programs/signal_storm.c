@@ -11,7 +11,9 @@
 static volatile sig_atomic_t handler_runs;
 static volatile long tick_sink;
 
-__attribute__((noinline)) void on_tick(void) { tick_sink++; }
+__attribute__((noinline)) void on_tick(void) {
+  tick_sink++;
+}
 
 static void handler(int sig) {
   (void)sig;
@@ -21,7 +23,9 @@ static void handler(int sig) {
   errno = saved;
 }
 
-__attribute__((noinline)) long step(long i) { return (i * 2654435761u) >> 7; }
+__attribute__((noinline)) long step(long i) {
+  return (i * 2654435761u) >> 7;
+}
 
 int main(int argc, char **argv) {
   long n = argc > 1 ? atol(argv[1]) : 5000000;
