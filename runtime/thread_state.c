@@ -57,6 +57,16 @@ static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t exit_key;
 static int exit_key_ok;
 
+/* LeakSanitizer's root regions: defined when the program runs under LSan
+ * or ASan (whether or not the runtime itself was compiled with them), NULL
+ * otherwise. LSan does not scan mmap'd memory, and a thread's block is
+ * mmap'd: the zinst_reset() baseline, heap memory reached only from the
+ * block's struct, looked leaked to it. The struct is registered for the
+ * block's lifetime (only the struct: the node array holds no pointers, and
+ * scanning its reservation would touch every page). */
+extern void __lsan_register_root_region(const void *begin, size_t size) __attribute__((weak));
+extern void __lsan_unregister_root_region(const void *begin, size_t size) __attribute__((weak));
+
 static uint64_t page_round(uint64_t bytes) {
   uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
   return (bytes + page - 1) / page * page;
@@ -89,6 +99,8 @@ static void live_list_remove(struct zinst_thread_state *ts) {
 }
 
 static void unmap_state(struct zinst_thread_state *ts) {
+  if (__lsan_unregister_root_region)
+    __lsan_unregister_root_region(ts, sizeof *ts);
   zinst_tree_free(&ts->baseline);
   zinst_site_counts_free(&ts->baseline_sites);
   zinst_site_array_unmap(ts->site_array);
@@ -404,6 +416,8 @@ struct zinst_thread_state *zinst_thread_state_create(void) {
     ts->sample_span = 2 * zinst_config.sample_interval - 1;
     zinst_thread_seed_sampling(ts);
   }
+  if (__lsan_register_root_region)
+    __lsan_register_root_region(ts, sizeof *ts); /* unregistered by unmap_state() */
 
   /* Reachable (and busy) before anything below can reenter a hook, e.g.
    * pthread_setspecific calling an instrumented calloc. */

@@ -210,11 +210,14 @@ def case_cc(zinst, _sample, _count):
         return
     include = os.path.realpath(os.path.join(os.path.dirname(zinst), "..", "include"))
     check(os.path.exists(os.path.join(include, "zinst.h")), f"zinst.h beside lib/: {include}")
+    # A sanitizer build adds its flags to both (CMake passes them here).
+    sanitize = os.environ.get("ZINST_TEST_SANITIZE_FLAGS", "")
+    suffix = " " + sanitize if sanitize else ""
     check(run(zinst, "flags", "--compile").stdout.strip() ==
-          f"-fpass-plugin={plugin} -I{include}", "compile")
+          f"-fpass-plugin={plugin} -I{include}" + suffix, "compile")
     check(run(zinst, "flags", "--link").stdout.strip() ==
           f"-Wl,--whole-archive {runtime} -Wl,--no-whole-archive -lpthread "
-          "-Wl,--export-dynamic-symbol=__zinst_*", "link")
+          "-Wl,--export-dynamic-symbol=__zinst_*" + suffix, "link")
     # clang -### prints the jobs it would run: the plugin reaches cc1, the
     # runtime and the export reach the linker only when linking.
     with tempfile.TemporaryDirectory() as scratch:
@@ -230,6 +233,11 @@ def case_cc(zinst, _sample, _count):
               f'"-I" "{include}"' in jobs, f"-c command:\n{jobs}")
         jobs = run(zinst, "cc", "-###", "-shared", source, "-o", out + ".so").stderr
         check(runtime not in jobs, f"-shared command:\n{jobs}")
+        # The sanitizers reach the compiler and the linker, or neither.
+        jobs = run(zinst, "cc", "-###", source, "-o", out).stderr
+        check(("-fsanitize=address" in jobs) == bool(sanitize) and
+              ("libclang_rt.asan" in jobs) == bool(sanitize),
+              f"sanitizers ({sanitize or 'none'}) in the linking command:\n{jobs}")
         jobs = run(zinst, "c++", "-###", "-c", source, "-o", out + ".o").stderr
         check('"-x" "c++"' in jobs, f"c++ runs clang++ (a .c file compiled as C++):\n{jobs}")
         # Exit status passes through exec: a compile error is clang's own exit 1.
