@@ -39,6 +39,7 @@
 
 #include "runtime_internal.h"
 #include "thread_state.h"
+#include "zinst.h"
 #include "zinst_format.h"
 
 #include <dlfcn.h>
@@ -253,12 +254,17 @@ static __attribute__((noinline, cold)) int attach_thread(struct zinst_thread_sta
   return 0;
 }
 
-/* Credit an allocation of `size` bytes made from `caller` to the current
- * context; fills the header's slot and node (0, 0: not attributed). */
-static inline __attribute__((always_inline)) void attribute(struct block_header *header,
-                                                            size_t size, uintptr_t caller) {
-  header->slot = 0;
-  header->node = 0;
+/* The context to credit an allocation of `size` bytes made from `caller`
+ * with, counted there: *slot and *node (0, 0: not attributed). The current
+ * context, or with `wrapper_frame` nonzero and the top frame's canonical
+ * frame address equal to it, the one below: the frame of an instrumented
+ * allocator wrapper (zinst_memory_alloc) is not where the memory is wanted. */
+static inline __attribute__((always_inline)) void attribute_context(size_t size, uintptr_t caller,
+                                                                    uintptr_t wrapper_frame,
+                                                                    uint32_t *slot_out,
+                                                                    uint32_t *node_out) {
+  *slot_out = 0;
+  *node_out = 0;
   if (ZINST_UNLIKELY(!__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) || in_memory_slow_path ||
       zinst_tls_in_runtime || from_library(caller))
     return;
@@ -277,7 +283,10 @@ static inline __attribute__((always_inline)) void attribute(struct block_header 
   }
   if (ts->busy)
     return; /* inside a hook or a thread's retirement */
-  uint32_t node = ts->frames[ts->depth - 1].node;
+  uint32_t top = ts->depth - 1;
+  if (wrapper_frame != 0 && top > 0 && ts->frames[top].frame_address == wrapper_frame)
+    top--;
+  uint32_t node = ts->frames[top].node;
   struct zinst_mem_counters *c = &ts->mem[node];
   uint64_t allocated = c->allocated_bytes + size;
   RELAXED_STORE(c->allocations, c->allocations + 1);
@@ -285,27 +294,38 @@ static inline __attribute__((always_inline)) void attribute(struct block_header 
   uint64_t live = allocated - c->freed_bytes - RELAXED_LOAD(c->remote_freed_bytes);
   if (live > c->peak_live_bytes)
     RELAXED_STORE(c->peak_live_bytes, live);
-  header->slot = ts->mem_slot;
-  header->node = node;
+  *slot_out = ts->mem_slot;
+  *node_out = node;
 }
 
-/* Credit the free of the block behind `header` to its allocating context. */
-static inline __attribute__((always_inline)) void credit_free(const struct block_header *header) {
-  uint32_t slot = header->slot;
+/* Credit an allocation of `size` bytes made from `caller` to the current
+ * context; fills the header's slot and node (0, 0: not attributed). */
+static inline __attribute__((always_inline)) void attribute(struct block_header *header,
+                                                            size_t size, uintptr_t caller) {
+  attribute_context(size, caller, 0, &header->slot, &header->node);
+}
+
+/* Credit the free of a block of `size` bytes to context `node` of thread
+ * slot `slot` (0: not attributed, nothing to do). */
+static inline __attribute__((always_inline)) void credit_free_to(uint32_t slot, uint32_t node,
+                                                                 uint64_t size) {
   if (slot == 0)
     return;
-  uint64_t size = header->size_shift & SIZE_MASK;
   struct zinst_thread_state *ts = zinst_tls_state;
   if (ts && ts->mem_slot == slot) {
-    struct zinst_mem_counters *c = &ts->mem[header->node];
+    struct zinst_mem_counters *c = &ts->mem[node];
     RELAXED_STORE(c->frees, c->frees + 1);
     RELAXED_STORE(c->freed_bytes, c->freed_bytes + size);
     return;
   }
-  struct zinst_mem_counters *c =
-      &__atomic_load_n(&slots[slot].counters, __ATOMIC_ACQUIRE)[header->node];
+  struct zinst_mem_counters *c = &__atomic_load_n(&slots[slot].counters, __ATOMIC_ACQUIRE)[node];
   __atomic_fetch_add(&c->remote_frees, 1, __ATOMIC_RELAXED);
   __atomic_fetch_add(&c->remote_freed_bytes, size, __ATOMIC_RELAXED);
+}
+
+/* Credit the free of the block behind `header` to its allocating context. */
+static inline __attribute__((always_inline)) void credit_free(const struct block_header *header) {
+  credit_free_to(header->slot, header->node, header->size_shift & SIZE_MASK);
 }
 
 static inline __attribute__((always_inline)) struct block_header *header_of(void *pointer) {
@@ -565,6 +585,37 @@ ZINST_EXPORT char *strndup(const char *text, size_t limit)
     __attribute__((weak, alias("zinst_strndup_impl")));
 ZINST_EXPORT char *__strndup(const char *text, size_t limit)
     __attribute__((weak, alias("zinst_libc__strndup_impl")));
+
+/* ---- other allocators (include/zinst.h): the Zig tracking allocator ---- */
+
+/* A tag is (slot << 32) | node, 0 when the block is not attributed: what
+ * the allocator keeps with the block (zinst.zig: 8 bytes after it) so that
+ * its free is credited to the allocating context, from any thread. */
+
+ZINST_EXPORT int zinst_memory_tracing(void) {
+  return tracing();
+}
+
+ZINST_EXPORT uint64_t zinst_memory_alloc(size_t size, uintptr_t wrapper_frame) {
+  if (!tracing())
+    return 0;
+  uint32_t slot, node;
+  /* The caller is the allocator's code, never the C library's. */
+  attribute_context(size, 0, wrapper_frame, &slot, &node);
+  return (uint64_t)slot << 32 | node;
+}
+
+ZINST_EXPORT void zinst_memory_free(uint64_t tag, size_t size) {
+  uint32_t slot = (uint32_t)(tag >> 32);
+  if (slot == 0 || slot >= MAX_SLOTS || !tracing())
+    return;
+  /* A tag the runtime never made (a trailer overwritten by the program)
+   * must not write outside the counters. */
+  const struct slot *s = &slots[slot];
+  if (!__atomic_load_n(&s->counters, __ATOMIC_ACQUIRE) || (uint32_t)tag >= s->capacity)
+    return;
+  credit_free_to(slot, (uint32_t)tag, size);
+}
 
 /* ---- cold paths: retirement, fork, snapshots ---- */
 

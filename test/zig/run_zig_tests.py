@@ -31,6 +31,14 @@ version that pairs with the build's LLVM:
                 allocated the replay chunks, with the exact blocks and bytes;
                 without the switch, no allocation of the program's own and
                 the same output
+  tracking_alloc programs/tracking.zig, ReleaseFast, ZINST_MEMORY=1:
+                zinst.TrackingAllocator over a DebugAllocator, an arena and
+                page_allocator; `zinst mem --json` gives each context its
+                exact allocations, bytes, frees and peak (a resize, a remap
+                and a realloc count as free + allocation, a block freed in
+                another thread is credited to its allocator), the one leak,
+                no context in the wrapper's own functions; ZINST_LEAK_EXIT
+                stops the run; without ZINST_MEMORY no memory record
   mismatch      a Zig whose LLVM is newer than the build's: a clear error
                 naming both versions, before opt runs, and no executable
 """
@@ -472,6 +480,91 @@ def case_example_leak(args):
           f"the example's output changed: {leaky.stderr!r} vs {clean.stderr!r}")
 
 
+# programs/tracking.zig: the context (its function) -> allocations,
+# allocated bytes, frees, freed bytes, peak live bytes.
+TRACKING_CONTEXTS = {
+    "tracking.withDebug": (4, 400, 4, 400, 400),
+    "tracking.withArena": (3, 150, 3, 150, 150),
+    "tracking.withPages": (3, 6000, 3, 6000, 3000),  # 1000, resized 2000, remapped 3000
+    "tracking.withRealloc": (2, 264, 2, 264, 264),  # DebugAllocator moves it: 64 + 200 live
+    "tracking.produce": (5, 160, 5, 160, 160),  # freed by the other thread
+    "tracking.leak": (1, 123, 0, 0, 123),
+}
+MAINS = ("main", "start.main")
+MEM_FIELDS = ("allocations", "allocated_bytes", "frees", "freed_bytes", "peak_live_bytes")
+
+
+def tracking_context(args, profile, path):
+    """The program's function a record belongs to: the last `tracking.` one of
+    its path; below it only std (the Allocator interface, the child's code)."""
+    # main is the program's too: tracking.main, or inlined into the start
+    # code's main (`main`, or `start.main` with Zig 0.17).
+    ours = [k for k, name in enumerate(path) if name.startswith("tracking.") or name in MAINS]
+    check(ours, f"a memory context outside the program: {path}")
+    below = path[ours[-1] + 1:]
+    flags = function_flags(args, profile)
+    check(all(flags.get(name, 0) & LIBRARY_FLAG for name in below),
+          f"{path}: below {path[ours[-1]]} only std is expected")
+    return path[ours[-1]]
+
+
+def case_tracking_alloc(args):
+    work = fresh_dir(os.path.join(args.work, "tracking_alloc"))
+    env = zig_env(args)
+    exe = os.path.join(work, "tracking")
+    run([args.zinst, "zig", "build-exe", os.path.join(PROGRAMS, "tracking.zig"), "-O",
+         "ReleaseFast", f"-femit-bin={exe}"], env=env, cwd=work)
+    profile = os.path.join(work, "tracking.zinst")
+    proc = run([exe], env=dict(env, ZINST_OUTPUT=profile, ZINST_MEMORY="1"), cwd=work)
+    check(proc.stderr.strip() == "tracking: in place true", f"program printed {proc.stderr!r}")
+    data = json.loads(run([args.zinst, "mem", "--json", profile]).stdout)
+    by_function = {}
+    for r in data["contexts"]:
+        check(not any(n.startswith("zinst.") for n in r["path"]),
+              f"the wrapper's own function in a context: {r['path']}")
+        by_function.setdefault(tracking_context(args, profile, r["path"]), []).append(r)
+    for name, expected in TRACKING_CONTEXTS.items():
+        records = by_function.pop(name, [])
+        check(len(records) == 1, f"{name}: {len(records)} contexts, expected 1: {records}")
+        got = tuple(records[0][f] for f in MEM_FIELDS)
+        check(got == expected, f"{name}: {dict(zip(MEM_FIELDS, got))}, expected "
+                               f"{dict(zip(MEM_FIELDS, expected))}")
+    # What remains is main's: std.Thread.spawn's arguments (c_allocator),
+    # freed by the thread.
+    main = [r for name in ("tracking.main",) + MAINS for r in by_function.pop(name, [])]
+    check(by_function == {}, f"unexpected contexts: {sorted(by_function)}")
+    check(all(r["frees"] == r["allocations"] and r["freed_bytes"] == r["allocated_bytes"]
+              for r in main), f"main's contexts: {main}")
+    leaks = [(tracking_context(args, profile, l["path"]), l["blocks"], l["bytes"])
+             for l in data["leaks"]]
+    check(leaks == [("tracking.leak", 1, 123)], f"leaks: {leaks}")
+    # The wrapper's functions are frames of their own (called through the
+    # vtable), but never where memory is credited: checked above.
+
+    # The leak fails a run that asks for it.
+    proc = run([exe], env=dict(env, ZINST_OUTPUT=profile, ZINST_MEMORY="1", ZINST_LEAK_EXIT="3"),
+               cwd=work, expect=3)
+    check("123 bytes in 1 blocks allocated by the program are live at exit" in proc.stderr,
+          f"ZINST_LEAK_EXIT: {proc.stderr!r}")
+
+    # Tracing off: the child allocator itself, no memory record at all.
+    plain = os.path.join(work, "plain.zinst")
+    proc = run([exe], env=dict(env, ZINST_OUTPUT=plain), cwd=work)
+    check(proc.stderr.strip() == "tracking: in place true", f"untraced run printed {proc.stderr!r}")
+    proc = run([args.zinst, "mem", "--json", plain], expect=1)
+    check("has no memory records: the program ran with memory tracing off" in proc.stderr,
+          f"zinst mem of the untraced run: {proc.stderr!r}")
+    # allocator() handed out the child itself: the wrapper never ran.
+    report = json.loads(run([args.zinst, "report", "--json", "--top", "0", "--show-library",
+                             plain]).stdout)
+    wrapper = [f["name"] for f in report["functions"] if f["name"].startswith("zinst.tracked")]
+    check(wrapper == [], f"the wrapper ran with tracing off: {wrapper}")
+    traced = json.loads(run([args.zinst, "report", "--json", "--top", "0", "--show-library",
+                             profile]).stdout)
+    check(any(f["name"] == "zinst.trackedAlloc" for f in traced["functions"]),
+          "the traced run has no zinst.trackedAlloc: the check above proves nothing")
+
+
 def case_mismatch(args):
     work = fresh_dir(os.path.join(args.work, "mismatch"))
     env = zig_env(args)
@@ -493,6 +586,7 @@ CASES = {
     "build_zig": case_build_zig,
     "inline_report": case_inline_report,
     "example_leak": case_example_leak,
+    "tracking_alloc": case_tracking_alloc,
     "mismatch": case_mismatch,
 }
 
