@@ -514,6 +514,21 @@ static uint32_t pprof_inlined_location(struct pprof_inlined *inlined, uint32_t c
   return inlined->count++;
 }
 
+/* One Sample: its locations (leaf first), its values, the thread label.
+ * `scratch` and `inner` are the caller's work buffers. */
+static void pprof_sample(struct zinst_pb *pb, struct zinst_pb *scratch, struct zinst_pb *inner,
+                         const uint64_t *stack, size_t depth, const uint64_t *values,
+                         size_t value_count, uint64_t thread_key, uint64_t label_value) {
+  zinst_pb_clear(scratch);
+  zinst_pb_packed_uints(scratch, SAMPLE_LOCATION_ID, stack, depth);
+  zinst_pb_packed_uints(scratch, SAMPLE_VALUE, values, value_count);
+  zinst_pb_clear(inner);
+  zinst_pb_uint(inner, LABEL_KEY, thread_key);
+  zinst_pb_uint(inner, LABEL_STR, label_value);
+  zinst_pb_message(scratch, SAMPLE_LABEL, inner);
+  zinst_pb_message(pb, PROFILE_SAMPLE, scratch);
+}
+
 /* The encoded Profile message (not yet compressed) in `pb`; -1 when out of memory. */
 static int encode_pprof(const struct zinst_profile *profile, const uint32_t *threads,
                         uint32_t thread_count, bool group_library, struct zinst_pb *pb) {
@@ -563,14 +578,8 @@ static int encode_pprof(const struct zinst_profile *profile, const uint32_t *thr
         stack[depth++] = (uint64_t)tree->nodes[m].function + 1;
       located[node->function] = true;
       const uint64_t values[2] = {node->calls, self_time(profile, node->exclusive_ticks)};
-      zinst_pb_clear(&scratch);
-      zinst_pb_packed_uints(&scratch, SAMPLE_LOCATION_ID, stack, depth);
-      zinst_pb_packed_uints(&scratch, SAMPLE_VALUE, values, timed ? 2 : 1);
-      zinst_pb_clear(&inner);
-      zinst_pb_uint(&inner, LABEL_KEY, thread_key);
-      zinst_pb_uint(&inner, LABEL_STR, label_value);
-      zinst_pb_message(&scratch, SAMPLE_LABEL, &inner);
-      zinst_pb_message(pb, PROFILE_SAMPLE, &scratch);
+      pprof_sample(pb, &scratch, &inner, stack, depth, values, timed ? 2 : 1, thread_key,
+                   label_value);
       /* Each source site inlined here: the same stack, its leaf the
        * location of the site inlined into this node's function. */
       for (uint32_t i = shown.inlined.start[n]; i < shown.inlined.start[n + 1] && status == 0;
@@ -583,14 +592,8 @@ static int encode_pprof(const struct zinst_profile *profile, const uint32_t *thr
         }
         stack[0] = first_inlined_location + location;
         const uint64_t executions[2] = {line->executions, 0};
-        zinst_pb_clear(&scratch);
-        zinst_pb_packed_uints(&scratch, SAMPLE_LOCATION_ID, stack, depth);
-        zinst_pb_packed_uints(&scratch, SAMPLE_VALUE, executions, timed ? 2 : 1);
-        zinst_pb_clear(&inner);
-        zinst_pb_uint(&inner, LABEL_KEY, thread_key);
-        zinst_pb_uint(&inner, LABEL_STR, label_value);
-        zinst_pb_message(&scratch, SAMPLE_LABEL, &inner);
-        zinst_pb_message(pb, PROFILE_SAMPLE, &scratch);
+        pprof_sample(pb, &scratch, &inner, stack, depth, executions, timed ? 2 : 1, thread_key,
+                     label_value);
       }
     }
     zinst_shown_tree_free(&shown);
