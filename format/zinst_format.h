@@ -34,8 +34,8 @@
 #define ZINST_PROFILE_MAGIC_SIZE 8
 #define ZINST_PROFILE_VERSION 2u
 /* 1: PROCESS call_cost_ps; 2: zones, library sites; 3: reserved (PROCESS fields);
- * 4: the MEMORY section */
-#define ZINST_PROFILE_MINOR 4u
+ * 4: the MEMORY section; 5: entry sites (ZINST_SITE_ENTRY, count-only functions) */
+#define ZINST_PROFILE_MINOR 5u
 /* Written as a native uint32_t: reads back as this value only when the
  * reader has the producer's byte order. */
 #define ZINST_BYTE_ORDER_MARK 0x01020304u
@@ -202,7 +202,8 @@ struct zinst_node_record {
 #define ZINST_SITE_DEFERRED 0x80u        /* not inlined so that the caller can be */
 #define ZINST_SITE_LIBRARY 0x100u        /* minor 2: the call is in library code (Zig's std) */
 #define ZINST_SITE_CALLEE_LIBRARY 0x200u /* minor 2: the callee is library code */
-#define ZINST_SITE_KNOWN_FLAGS 0x3FFu
+#define ZINST_SITE_ENTRY 0x400u          /* minor 5: a count-only function's entry counter */
+#define ZINST_SITE_KNOWN_FLAGS 0x7FFu
 
 /*
  * One call site the inliner decided about (a site of an always_inline callee
@@ -211,6 +212,12 @@ struct zinst_node_record {
  * calls made through the site (otherwise). The same source site can appear
  * in several records: once per copy of the call the inliner decided about
  * (a caller inlined into several functions, an unrolled loop).
+ *
+ * Minor 5: a record with ZINST_SITE_ENTRY is no call site but a count-only
+ * function (built with ZINST_COUNT_ONLY: no hooks, hence no FUNCTIONS
+ * record and no node): caller and callee both name it, file and line
+ * locate its definition, column is 0, and its counts are the function's
+ * calls from anywhere.
  */
 struct zinst_site_record {
   uint32_t caller;              /* string: display name of the function holding the call */

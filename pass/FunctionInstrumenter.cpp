@@ -207,7 +207,7 @@ PreservedAnalyses FunctionInstrumenterPass::run(Module &M, ModuleAnalysisManager
   if (Opts.Disabled)
     return PreservedAnalyses::all();
 
-  std::vector<FunctionDescription> Selected;
+  std::vector<FunctionDescription> Selected, CountOnly;
   for (Function &F : M) {
     if (mustSkip(F))
       continue;
@@ -215,13 +215,18 @@ PreservedAnalyses FunctionInstrumenterPass::run(Module &M, ModuleAnalysisManager
     if (!Opts.selects(Desc.DisplayName, F.getName(), Desc.File, F.getInstructionCount()))
       continue;
     Desc.Library = Opts.isLibraryFile(Desc.File);
-    Selected.push_back(std::move(Desc));
+    (Opts.countsOnly(Desc.DisplayName, F.getName()) ? CountOnly : Selected)
+        .push_back(std::move(Desc));
   }
   // The inline and call sites recorded during the pipeline share the
   // module's descriptor (InlineSiteCounters.h). Collected after the
   // selection above, so that their increments never count towards
-  // -zinst-min-size.
+  // -zinst-min-size. Count-only functions are sites of that table too.
   InlineSiteLowering Sites(M);
+  for (const FunctionDescription &Desc : CountOnly) {
+    Sites.addEntryCounter(Desc);
+    Desc.Function->addFnAttr(InstrumentedAttr);
+  }
   if (Selected.empty() && Sites.empty())
     return Sites.changedIR() ? PreservedAnalyses::none() : PreservedAnalyses::all();
 

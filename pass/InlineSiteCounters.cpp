@@ -180,8 +180,37 @@ InlineSiteLowering::InlineSiteLowering(Module &M) : M(M) {
   }
 }
 
+void InlineSiteLowering::addEntryCounter(const FunctionDescription &F) {
+  Function &Fn = *F.Function;
+  SiteDecision Row;
+  Row.Caller = Row.Callee = F.DisplayName;
+  Row.CallerLinkage = Row.CalleeLinkage = Fn.getName().str();
+  Row.File = Row.CalleeFile = F.File;
+  Row.Line = F.Line;
+  Row.Reason = "count-only function: calls counted at its entry";
+  Row.Flags = ZINST_SITE_INFO_ENTRY | (F.FromDebugInfo ? ZINST_SITE_INFO_DEBUG : 0u);
+  Row.CalleeInstructions = Fn.getInstructionCount();
+  const auto Index = static_cast<uint32_t>(Rows.size());
+  if (Index < ZINST_MAX_MODULE_SITES)
+    Row.Flags |= ZINST_SITE_INFO_COUNTED;
+  Rows.push_back(std::move(Row));
+  // After the static allocas: a split entry block would turn them into
+  // dynamic ones.
+  BasicBlock &Entry = Fn.getEntryBlock();
+  EntryPoints.push_back({&*Entry.getFirstNonPHIOrDbgOrAlloca(), Index});
+  // The counter writes memory F may have been inferred not to touch
+  // (memory(none)): a later pass (LTO's) could then delete or merge calls
+  // of F, and with them the counts.
+  Fn.removeFnAttr(Attribute::Memory);
+  Changed = true;
+}
+
 void InlineSiteLowering::lower(GlobalVariable *ModuleInfo) {
   CounterRuntime RT = declareRuntime(M);
+  for (const CounterPoint &Point : EntryPoints)
+    if (Point.Index < ZINST_MAX_MODULE_SITES)
+      emitIncrement(Point.At, Point.Index, ModuleInfo, RT);
+  EntryPoints.clear();
   for (const CounterPoint &Point : Points) {
     if (Point.Index < ZINST_MAX_MODULE_SITES)
       emitIncrement(Point.At, Point.Index, ModuleInfo, RT);

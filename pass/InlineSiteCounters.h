@@ -17,6 +17,10 @@
 // The increment is an ordinary load/add/store of the thread's own memory:
 // no atomics, no locks, no call on the hot path.
 //
+// A count-only function (ZINST_COUNT_ONLY) gets the same increment at its
+// entry, of a row of its own flagged ZINST_SITE_INFO_ENTRY: one exact count
+// of its calls from anywhere, instead of the enter/exit hooks.
+//
 // Sites whose code was deleted (dead code, a caller inlined everywhere and
 // removed) stay in the table, uncounted: their decisions are still worth
 // reading. Sites beyond ZINST_MAX_MODULE_SITES are kept uncounted.
@@ -30,6 +34,7 @@
 #define ZINST_PASS_INLINESITECOUNTERS_H
 
 #include "InlineSiteTable.h"
+#include "ModuleTable.h"
 
 #include "llvm/ADT/ArrayRef.h"
 
@@ -60,6 +65,10 @@ public:
   /// True if constructing this object already changed the IR.
   bool changedIR() const { return Changed; }
 
+  /// Adds the entry counter of count-only function F (no hooks): a row
+  /// flagged ENTRY naming F, counted at F's entry, after its static allocas.
+  void addEntryCounter(const FunctionDescription &F);
+
   /// Replaces markers and tags by increments of the counters of ModuleInfo
   /// (the descriptor emitModuleTable returned for rows()), and removes the
   /// module's site list. Call once.
@@ -73,6 +82,9 @@ private:
   llvm::Module &M;
   std::vector<SiteDecision> Rows;
   std::vector<CounterPoint> Points;
+  /// Lowered before Points: an entry counter's instruction may be a marker
+  /// or a tagged call that lowering Points erases or rewrites.
+  std::vector<CounterPoint> EntryPoints;
   bool Changed = false;
 };
 

@@ -43,6 +43,11 @@ cl::opt<unsigned> MinSizeOpt("zinst-min-size", cl::value_desc("N"),
                              cl::desc("zinst: skip functions with fewer than N IR "
                                       "instructions when the pass runs (env ZINST_MIN_SIZE)"));
 
+cl::opt<std::string> CountOnlyOpt(
+    "zinst-count-only", cl::value_desc("glob[,glob...]"),
+    cl::desc("zinst: give the selected functions whose display or linkage name matches one of "
+             "the globs no hooks, only an exact count of their calls (env ZINST_COUNT_ONLY)"));
+
 cl::opt<std::string>
     LibraryDirOpt("zinst-library-dir", cl::value_desc("dir[,dir...]"),
                   cl::desc("zinst: mark functions whose source file lies under one of these "
@@ -199,6 +204,8 @@ Expected<Options> Options::fromCommandLineAndEnvironment() {
   if (!MinSize)
     return MinSize.takeError();
   Opts.MinInstructions = *MinSize;
+  if (Error E = parseGlobs(CountOnlyOpt, "ZINST_COUNT_ONLY", Opts.CountOnlyNames))
+    return std::move(E);
   if (Error E = parseLibraryDirs(Opts.LibraryDirs))
     return std::move(E);
   return std::move(Opts);
@@ -218,6 +225,10 @@ bool Options::selects(StringRef DisplayName, StringRef LinkageName, StringRef Fi
   if (ExcludeFiles.matches(File))
     return false;
   return true;
+}
+
+bool Options::countsOnly(StringRef DisplayName, StringRef LinkageName) const {
+  return CountOnlyNames.matches(DisplayName) || CountOnlyNames.matches(LinkageName);
 }
 
 bool Options::isLibraryFile(StringRef File) const {

@@ -16,6 +16,10 @@
 //   -zinst-exclude-file=...  ZINST_EXCLUDE_FILE     never those files
 //   -zinst-min-size=N        ZINST_MIN_SIZE         skip functions of fewer
 //                                                   than N IR instructions
+//   -zinst-count-only=G[,G...] ZINST_COUNT_ONLY     of the functions selected,
+//                                                   these get no hooks but a
+//                                                   counter of their calls at
+//                                                   entry (InlineSiteCounters.h)
 //   -zinst-library-dir=D[,D...] ZINST_LIBRARY_DIRS  functions whose source file
 //                                                   lies under one of these
 //                                                   directories are marked as
@@ -58,6 +62,7 @@ struct Options {
   GlobList IncludeFiles;
   GlobList ExcludeFiles;
   unsigned MinInstructions = 0;
+  GlobList CountOnlyNames;
   std::vector<std::string> LibraryDirs; // without trailing '/'
 
   /// Reads the cl::opt values and the environment. A malformed value (bad
@@ -70,6 +75,10 @@ struct Options {
   /// path and size (IR instructions).
   bool selects(llvm::StringRef DisplayName, llvm::StringRef LinkageName, llvm::StringRef File,
                unsigned InstructionCount) const;
+
+  /// True when a selected function with these names gets an entry counter
+  /// instead of hooks (display or linkage name matches -zinst-count-only).
+  bool countsOnly(llvm::StringRef DisplayName, llvm::StringRef LinkageName) const;
 
   /// True when File lies under one of LibraryDirs (a path prefix ending at a
   /// '/', so /zig/lib does not claim /zig/library).

@@ -27,6 +27,10 @@
  *       else
  *         counters[module.site_base + index]++;
  *
+ *     A function chosen with ZINST_COUNT_ONLY (pass/Options.h) gets no
+ *     hooks: the same increment at its entry, of a site flagged
+ *     ZINST_SITE_INFO_ENTRY, counts every call of it from anywhere.
+ *
  *     The runtime keeps the first ZINST_MAX_MODULE_SITES slots of every
  *     thread's array as a sink that is never reported: a module whose
  *     site_base is still 0 (not registered yet, or refused) counts there
@@ -68,6 +72,10 @@
 #define ZINST_SITE_INFO_DEFERRED 0x80u     /* not inlined now so that the caller can be inlined */
 #define ZINST_SITE_INFO_LIBRARY 0x100u     /* the call's file is under a -zinst-library-dir */
 #define ZINST_SITE_INFO_CALLEE_LIBRARY 0x200u /* so is the callee's */
+/* Not a call site: the entry counter of a count-only function (caller and
+ * callee both name it, file and line are its definition's); its counter
+ * counts every call of the function, from anywhere. */
+#define ZINST_SITE_INFO_ENTRY 0x400u
 
 /* One instrumented function; emitted as constant data by the pass. */
 struct zinst_function_info {
@@ -80,7 +88,8 @@ struct zinst_function_info {
 
 /* One call site the inliner decided about; emitted as constant data. Its
  * counter (when ZINST_SITE_INFO_COUNTED) counts the executions of the
- * inlined body (INLINED) or the calls made through the site (otherwise). */
+ * inlined body (INLINED), the calls of a count-only function (ENTRY) or the
+ * calls made through the site (otherwise). */
 struct zinst_site_info {
   const char *caller;           /* display name of the function that held the call */
   const char *caller_linkage;   /* its symbol name */

@@ -21,3 +21,11 @@ define void @f() {
 ; RUN: env ZINST_INCLUDE='[x' not %clang -O2 -S -fpass-plugin=%plugin %s -o %t.s 2>&1 | FileCheck %s --check-prefix=CLANG
 ; CLANG: error: zinst: bad value '[x' for ZINST_INCLUDE: pattern '[x': invalid glob pattern, unmatched '['
 ; CLANG-NOT: PLEASE submit a bug report
+
+; The count-only list follows the same rules.
+; RUN: not %opt-zinst -passes=zinst -zinst-count-only='tiny,[ab' -S %s 2>&1 | FileCheck %s --check-prefix=COUNTONLY
+; COUNTONLY: zinst: bad value 'tiny,[ab' for -zinst-count-only: pattern '[ab': invalid glob pattern, unmatched '['
+; RUN: env ZINST_COUNT_ONLY='tiny,' not %opt-zinst -passes=zinst -S %s 2>&1 | FileCheck %s --check-prefix=COUNTONLY-ENV
+; COUNTONLY-ENV: zinst: bad value 'tiny,' for ZINST_COUNT_ONLY: empty pattern in the list
+; RUN: env ZINST_COUNT_ONLY='[x' not %clang -O2 -S -fpass-plugin=%plugin %s -o %t.count-only.s 2>&1 | FileCheck %s --check-prefix=COUNTONLY-CLANG
+; COUNTONLY-CLANG: error: zinst: bad value '[x' for ZINST_COUNT_ONLY: pattern '[x': invalid glob pattern, unmatched '['
