@@ -13,6 +13,10 @@
  * own standard errors); a difference within 1.96 combined standard errors
  * (a 95% interval) is marked as noise. With one exact run per side nothing
  * can be called noise, and the command says so.
+ *
+ * Count-only functions (ZINST_COUNT_ONLY, no hooks) are function rows with
+ * their calls only: when a function is count-only in any run its times are
+ * not compared (a side without them would look like a change to 0).
  */
 #include <inttypes.h>
 #include <math.h>
@@ -37,7 +41,8 @@ static const char help_text[] =
     "variation: each side's mean is compared, and a change smaller than the\n"
     "95% interval of the difference (from the runs' spread and the sampled-\n"
     "timing errors) is marked 'noise'. Functions and contexts are matched by\n"
-    "name, file and line; threads are merged.\n"
+    "name, file and line; threads are merged. A function built count-only\n"
+    "(ZINST_COUNT_ONLY) in any run compares by calls only, marked 'count-only'.\n"
     "\n"
     "options:\n"
     "  --sort KEY       self (default), total or calls: the change to rank by\n"
@@ -56,6 +61,7 @@ struct diff_row {
   uint32_t function; /* contexts: the function row; functions: ZINST_NONE */
   char *name;        /* functions: owned label and location */
   char *location;
+  bool count_only; /* functions: count-only in some run: no times compared */
   /* Per run: value and its sampling variance, METRIC_COUNT x run_count each. */
   double *values;
   double *variances;
@@ -119,6 +125,68 @@ static void record(struct diff_state *s, struct diff_row *row, uint32_t run, enu
                    double value, double variance) {
   row->values[metric * s->run_count + run] += value;
   row->variances[metric * s->run_count + run] += variance;
+}
+
+/* The function row of `identity`, made (name and location copied) when
+ * missing; ZINST_NONE when out of memory. */
+static uint32_t function_row(struct diff_state *s, const char *identity, const char *name,
+                             char *location) {
+  uint32_t row = zinst_string_map_get(&s->function_index, identity);
+  if (row != ZINST_NONE) {
+    free(location);
+    return row;
+  }
+  row = add_row(s, false, ZINST_NONE, ZINST_NONE);
+  if (row == ZINST_NONE) {
+    free(location);
+    return ZINST_NONE;
+  }
+  s->functions[row].name = strdup(name);
+  s->functions[row].location = location;
+  if (!s->functions[row].name || !location ||
+      zinst_string_map_put(&s->function_index, identity, row) == ZINST_NONE)
+    return ZINST_NONE;
+  return row;
+}
+
+/* The count-only functions of `p` (ENTRY sites), calls only, as run `run`.
+ * Returns 0 or -1 (out of memory). */
+static int add_count_only(struct diff_state *s, const struct zinst_profile *p, uint32_t run) {
+  uint32_t *threads = malloc((p->thread_count ? p->thread_count : 1) * sizeof *threads);
+  if (!threads)
+    return -1;
+  for (uint32_t t = 0; t < p->thread_count; t++)
+    threads[t] = t;
+  uint64_t *counts = zinst_site_counts_sum(p, threads, p->thread_count);
+  free(threads);
+  int status = counts ? 0 : -1;
+  for (uint32_t k = 0; k < p->site_count && status == 0; k++) {
+    const struct zinst_site_record *site = &p->sites[k];
+    if (!(site->flags & ZINST_SITE_ENTRY))
+      continue;
+    const char *name = zinst_profile_string(p, site->callee);
+    if (name[0] == '\0')
+      name = zinst_profile_string(p, site->callee_linkage);
+    const char *file = zinst_profile_string(p, site->file);
+    /* The identity and location of zinst_function_identity/_location. */
+    char *identity = zinst_strdup_printf("%s\x1f%s\x1f%" PRIu32, name, file, site->line);
+    const char *shown = zinst_display_path(file);
+    char *location = !shown[0]         ? zinst_strdup_printf("?")
+                     : site->line == 0 ? zinst_strdup_printf("%s", shown)
+                                       : zinst_strdup_printf("%s:%" PRIu32, shown, site->line);
+    const uint32_t row = identity ? function_row(s, identity, name, location) : ZINST_NONE;
+    if (!identity)
+      free(location);
+    free(identity);
+    if (row == ZINST_NONE) {
+      status = -1;
+      break;
+    }
+    s->functions[row].count_only = true;
+    record(s, &s->functions[row], run, METRIC_CALLS, (double)counts[k], 0);
+  }
+  free(counts);
+  return status;
 }
 
 /* Add profile `p` as run `run`. Returns 0 or -1 (out of memory). */
@@ -187,6 +255,8 @@ static int add_run(struct diff_state *s, const struct zinst_profile *p, uint32_t
     record(s, r, run, METRIC_TOTAL, (double)node->inclusive_ticks * scale,
            node->inclusive_variance * scale * scale);
   }
+  if (status == 0)
+    status = add_count_only(s, p, run);
   free(row_of_function);
   free(row_of_node);
   zinst_flat_profile_free(&flat);
@@ -222,6 +292,12 @@ static struct diff_result compare(const struct diff_state *s, const struct diff_
                                   enum metric metric) {
   const struct side_stats base = side(s, row, metric, 0, s->base_runs);
   const struct side_stats new_side = side(s, row, metric, s->base_runs, s->new_runs);
+  /* A function count-only in some run (or a context of one) has no time
+   * there: its times are shown but never a change. */
+  const bool count_only =
+      row->function == ZINST_NONE ? row->count_only : s->functions[row->function].count_only;
+  if (count_only && metric != METRIC_CALLS)
+    return (struct diff_result){.base = base.mean, .new_value = new_side.mean};
   struct diff_result result = {.base = base.mean,
                                .new_value = new_side.mean,
                                .delta = new_side.mean - base.mean,
@@ -362,10 +438,13 @@ static int print_table(const struct diff_state *s, bool contexts, enum metric so
     format_value(s, METRIC_SELF, d[METRIC_SELF].new_value, cells[1], sizeof cells[1]);
     format_delta(s, METRIC_SELF, &d[METRIC_SELF], cells[2], sizeof cells[2]);
     format_delta(s, METRIC_TOTAL, &d[METRIC_TOTAL], cells[3], sizeof cells[3]);
+    if (function->count_only) /* times not measured in some run */
+      for (int c = 0; c < 4; c++)
+        snprintf(cells[c], sizeof cells[c], "-");
     format_value(s, METRIC_CALLS, d[METRIC_CALLS].base, cells[4], sizeof cells[4]);
     format_value(s, METRIC_CALLS, d[METRIC_CALLS].new_value, cells[5], sizeof cells[5]);
     format_delta(s, METRIC_CALLS, &d[METRIC_CALLS], cells[6], sizeof cells[6]);
-    const char *flag = noise ? "noise" : "";
+    const char *flag = noise ? "noise" : function->count_only ? "count-only" : "";
     if (s->timed) {
       const char *row_cells[] = {cells[0], cells[1], cells[2], cells[3], cells[4],
                                  cells[5], cells[6], flag,     text};
@@ -460,8 +539,18 @@ static int print_json(const struct diff_state *s, char **paths, uint32_t base_fi
       }
       zinst_json_key(&json, "location");
       zinst_json_string(&json, function->location);
+      if (!contexts) {
+        zinst_json_key(&json, "count_only");
+        zinst_json_bool(&json, function->count_only);
+      }
       json_metric(&json, s, row, METRIC_CALLS);
-      if (s->timed) {
+      if (s->timed && function->count_only) {
+        /* Count-only in some run: no times to compare. */
+        zinst_json_key(&json, metric_names[METRIC_SELF]);
+        zinst_json_null(&json);
+        zinst_json_key(&json, metric_names[METRIC_TOTAL]);
+        zinst_json_null(&json);
+      } else if (s->timed) {
         json_metric(&json, s, row, METRIC_SELF);
         json_metric(&json, s, row, METRIC_TOTAL);
       }

@@ -218,7 +218,8 @@ static char *legend_text(const struct zinst_inlined_lines *inlined, bool by_call
   uint64_t placed = 0;
   for (uint32_t i = 0; i < inlined->count; i++)
     placed += inlined->lines[i].executions;
-  const uint64_t all = placed + inlined->unplaced_executions + inlined->library_executions;
+  const uint64_t all = placed + inlined->unplaced_executions + inlined->library_executions +
+                       inlined->count_only_executions;
   *failed = false;
   if (all == 0)
     return NULL;
@@ -231,9 +232,11 @@ static char *legend_text(const struct zinst_inlined_lines *inlined, bool by_call
   } else {
     /* What is not drawn: sites in functions inlined everywhere (no frame
      * to place them on) and, when it is grouped, inside library code. */
-    char not_drawn[160] = "";
-    if (inlined->unplaced_executions || inlined->library_executions)
-      snprintf(not_drawn, sizeof not_drawn, "; not drawn: %s%s%s%s%s",
+    char not_drawn[240] = "";
+    char count_only[ZINST_UNIT_BUFFER];
+    if (inlined->unplaced_executions || inlined->library_executions ||
+        inlined->count_only_executions)
+      snprintf(not_drawn, sizeof not_drawn, "; not drawn: %s%s%s%s%s%s%s%s",
                inlined->unplaced_executions
                    ? zinst_format_count(inlined->unplaced_executions, unplaced, sizeof unplaced)
                    : "",
@@ -242,7 +245,15 @@ static char *legend_text(const struct zinst_inlined_lines *inlined, bool by_call
                inlined->library_executions
                    ? zinst_format_count(inlined->library_executions, library, sizeof library)
                    : "",
-               inlined->library_executions ? " inside library code" : "");
+               inlined->library_executions ? " inside library code" : "",
+               (inlined->unplaced_executions || inlined->library_executions) &&
+                       inlined->count_only_executions
+                   ? ", "
+                   : "",
+               inlined->count_only_executions ? zinst_format_count(inlined->count_only_executions,
+                                                                   count_only, sizeof count_only)
+                                              : "",
+               inlined->count_only_executions ? " in count-only functions" : "");
     text = zinst_strdup_printf(
         "[inlined]: code the compiler inlined into the frame below, %s executions%s",
         zinst_format_count(placed, count, sizeof count), not_drawn);
@@ -259,8 +270,12 @@ static int run_flame(const struct zinst_profile *profile, const struct flame_opt
     return ZINST_EXIT_FAILURE;
   /* Library code as "[library]" frames unless --show-library. */
   struct zinst_shown_tree shown;
-  const int built =
-      zinst_shown_tree_build(profile, threads, thread_count, !options->show_library, &shown);
+  uint32_t count_only_functions = 0;
+  uint64_t count_only_calls = 0;
+  int built = zinst_count_only_totals(profile, threads, thread_count, &count_only_functions,
+                                      &count_only_calls);
+  if (built == 0)
+    built = zinst_shown_tree_build(profile, threads, thread_count, !options->show_library, &shown);
   free(threads);
   if (built != 0) {
     fprintf(stderr, "zinst flame: out of memory\n");
@@ -271,8 +286,16 @@ static int run_flame(const struct zinst_profile *profile, const struct flame_opt
   char *root_name = zinst_strdup_printf("all (%s)", program[0] ? program : "?");
   char elapsed[ZINST_UNIT_BUFFER];
   zinst_format_duration((double)profile->process.elapsed_ns, elapsed, sizeof elapsed);
-  char *root_details = zinst_strdup_printf("%" PRIu32 " threads, %" PRIu64 " calls, %s elapsed",
-                                           profile->thread_count, tree->total_calls, elapsed);
+  /* Count-only functions have no frame to draw: the root says so. */
+  char count_only_note[160] = "";
+  if (count_only_functions > 0)
+    snprintf(count_only_note, sizeof count_only_note,
+             "\n%" PRIu32 " count-only function%s (%" PRIu64
+             " calls) not drawn: no hooks, their time is their callers'; see zinst report",
+             count_only_functions, count_only_functions == 1 ? "" : "s", count_only_calls);
+  char *root_details =
+      zinst_strdup_printf("%" PRIu32 " threads, %" PRIu64 " calls, %s elapsed%s",
+                          profile->thread_count, tree->total_calls, elapsed, count_only_note);
   char *title = options->title ? NULL : zinst_strdup_printf("%s", program[0] ? program : "?");
   char *subtitle = zinst_strdup_printf(
       "%s, width: %s%s", zinst_base_name(options->path),

@@ -158,17 +158,21 @@ static int compare_rows_by_size(const void *a, const void *b) {
 
 /*
  * Group the profile's sites into rows (a new array owned by the caller,
- * *rows / *count), merged through a sort on the grouping key. Returns -1
- * when out of memory.
+ * *rows / *count), merged through a sort on the grouping key. The entry
+ * counters of count-only functions (ZINST_SITE_ENTRY) are no call sites and
+ * no decisions: left out. Returns -1 when out of memory.
  */
 static int build_rows(const struct zinst_profile *profile, const uint64_t *site_counts,
                       struct site_row **rows_out, uint32_t *count_out) {
   struct site_row *rows = malloc((profile->site_count ? profile->site_count : 1) * sizeof *rows);
   if (!rows)
     return -1;
+  uint32_t count = 0;
   for (uint32_t s = 0; s < profile->site_count; s++) {
     const struct zinst_site_record *site = &profile->sites[s];
-    rows[s] = (struct site_row){
+    if (site->flags & ZINST_SITE_ENTRY)
+      continue;
+    rows[count++] = (struct site_row){
         .caller = zinst_profile_string(profile, site->caller),
         .callee = zinst_profile_string(profile, site->callee),
         .callee_linkage = zinst_profile_string(profile, site->callee_linkage),
@@ -185,9 +189,9 @@ static int build_rows(const struct zinst_profile *profile, const uint64_t *site_
     };
   }
   /* Merge copies: sorted by the grouping key, copies are adjacent. */
-  qsort(rows, profile->site_count, sizeof *rows, compare_rows_by_key);
+  qsort(rows, count, sizeof *rows, compare_rows_by_key);
   uint32_t kept = 0;
-  for (uint32_t s = 0; s < profile->site_count; s++) {
+  for (uint32_t s = 0; s < count; s++) {
     if (kept > 0 && compare_rows_by_key(&rows[kept - 1], &rows[s]) == 0) {
       rows[kept - 1].count += rows[s].count;
       rows[kept - 1].copies++;
@@ -550,17 +554,20 @@ static int run_inline(const struct zinst_profile *profile, const struct inline_o
   }
 
   zinst_print_profile_header(stdout, options->path, profile);
-  uint32_t counted = 0, in_library = 0;
+  uint32_t decided = 0, counted = 0, in_library = 0;
   for (uint32_t s = 0; s < profile->site_count; s++) {
+    if (profile->sites[s].flags & ZINST_SITE_ENTRY)
+      continue; /* a count-only function's entry counter (zinst report lists it) */
+    decided++;
     counted += (profile->sites[s].flags & ZINST_SITE_COUNTED) != 0;
     in_library += (profile->sites[s].flags & ZINST_SITE_LIBRARY) != 0;
   }
   printf("inlining: %" PRIu32 " %s decided (%" PRIu32 " counted), %" PRIu32 " shown after filters",
-         profile->site_count, profile->site_count == 1 ? "site" : "sites", counted, selected);
+         decided, decided == 1 ? "site" : "sites", counted, selected);
   if (in_library && !options->show_library)
     printf("; %" PRIu32 " in library code left out (--show-library)", in_library);
   putchar('\n');
-  if (profile->site_count == 0)
+  if (decided == 0)
     printf("no inlining decisions in this profile: build with -O1 or higher and the zinst "
            "plugin of this version\n");
   else if (options->all)

@@ -24,13 +24,61 @@ struct report_options {
   const char *path;
 };
 
-/* One printed function; borrows from the flat profile and the profile. */
+/* One printed function; borrows from the flat profile and the profile. A
+ * count-only function's entry has its calls and no ticks, and `count_only`
+ * names it (NULL for the functions of the flat profile). */
 struct report_row {
   const struct zinst_flat_entry *entry;
   const char *name;
   enum sort_key sort;
   uint64_t inlined; /* executions of the function's body inlined elsewhere */
+  const struct zinst_count_only_function *count_only;
 };
+
+/* The count-only functions of the selected threads and their flat entries
+ * (calls only), for the rows; released with free_count_only(). */
+struct count_only_rows {
+  struct zinst_count_only_function *functions;
+  struct zinst_flat_entry *entries; /* entries[k] for functions[k] */
+  uint32_t count;
+  uint32_t hidden_library; /* library functions left out of the text table */
+};
+
+static void free_count_only(struct count_only_rows *rows) {
+  free(rows->functions);
+  free(rows->entries);
+  memset(rows, 0, sizeof *rows);
+}
+
+/* Fills `rows` (owned by the caller, free_count_only) from the site counts
+ * of the selected threads. Returns -1 when out of memory. */
+static int collect_count_only(const struct zinst_profile *profile, const uint64_t *site_counts,
+                              struct count_only_rows *rows) {
+  memset(rows, 0, sizeof *rows);
+  if (zinst_count_only_functions(profile, site_counts, &rows->functions, &rows->count) != 0)
+    return -1;
+  rows->entries = calloc(rows->count ? rows->count : 1, sizeof *rows->entries);
+  if (!rows->entries) {
+    free_count_only(rows);
+    return -1;
+  }
+  for (uint32_t k = 0; k < rows->count; k++)
+    rows->entries[k] =
+        (struct zinst_flat_entry){.function = ZINST_NONE, .calls = rows->functions[k].calls};
+  return 0;
+}
+
+/* "file:line" of a count-only function's definition, as zinst_function_location. */
+static char *count_only_location(const struct zinst_profile *profile,
+                                 const struct zinst_count_only_function *function) {
+  const struct zinst_site_record *site = &profile->sites[function->site];
+  const char *file = zinst_display_path(zinst_profile_string(profile, site->file));
+  if (file[0] == '\0')
+    return zinst_strdup_printf("?");
+  if (site->line == 0)
+    return zinst_strdup_printf("%s", file);
+  return zinst_strdup_printf("%s:%" PRIu32, file, site->line);
+}
 
 static const char help_text[] =
     "usage: zinst report [options] PROFILE\n"
@@ -48,6 +96,9 @@ static const char help_text[] =
     "code on the stack (callbacks into user code included, counted once).\n"
     "Times of sampled profiles are estimates; '\u00b1 total' is the 95% interval\n"
     "of the total time, 'exact' when every call was timed.\n"
+    "Functions built with ZINST_COUNT_ONLY have no hooks: their calls are\n"
+    "counted exactly, their time is not measured (it is in their callers'\n"
+    "self time); they are marked 'count-only', their times '-'.\n"
     "PROFILE '-' reads standard input.\n"
     "\n"
     "options:\n"
@@ -88,6 +139,10 @@ static int compare_rows(const void *a, const void *b) {
     order = strcmp(ra->name, rb->name);
   if (order == 0)
     order = ea->function < eb->function ? -1 : ea->function > eb->function;
+  if (order == 0 && ra->count_only && rb->count_only)
+    order = ra->count_only->site < rb->count_only->site
+                ? -1
+                : ra->count_only->site > rb->count_only->site;
   return order;
 }
 
@@ -96,13 +151,16 @@ static int compare_rows(const void *a, const void *b) {
  * (*rows, *shown); *listed is the number before --top. A flat profile with
  * the grouped library entry ([function_count], see build_flat) shows it as
  * `group_name`, and its library functions have no calls of their own there.
- * Returns -1 when out of memory.
+ * The count-only functions that ran are rows too, but library ones when
+ * `hide_library` (counted in count_only->hidden_library). Returns -1 when
+ * out of memory.
  */
 static int select_rows(const struct zinst_profile *profile, const struct zinst_flat_profile *flat,
                        const uint64_t *inlined, const char *group_name,
+                       struct count_only_rows *count_only, bool hide_library,
                        const struct report_options *options, struct report_row **rows,
                        uint32_t *shown, uint32_t *listed) {
-  *rows = malloc((flat->count ? flat->count : 1) * sizeof **rows);
+  *rows = malloc(((size_t)flat->count + count_only->count + 1) * sizeof **rows);
   if (!*rows)
     return -1;
   enum sort_key sort = options->sort;
@@ -115,7 +173,22 @@ static int select_rows(const struct zinst_profile *profile, const struct zinst_f
     if (e->calls == 0 && e->total_ticks == 0 && e->self_ticks == 0 && inlined[f] == 0)
       continue;
     const char *name = f == profile->function_count ? group_name : zinst_function_name(profile, f);
-    (*rows)[count++] = (struct report_row){e, name, sort, inlined[f]};
+    (*rows)[count++] = (struct report_row){e, name, sort, inlined[f], NULL};
+  }
+  count_only->hidden_library = 0;
+  for (uint32_t k = 0; k < count_only->count; k++) {
+    const struct zinst_count_only_function *c = &count_only->functions[k];
+    if (c->calls == 0 && c->inlined == 0)
+      continue;
+    if (c->library && hide_library) {
+      count_only->hidden_library++;
+      continue;
+    }
+    const struct zinst_site_record *site = &profile->sites[c->site];
+    const char *name = zinst_profile_string(profile, site->callee);
+    if (name[0] == '\0')
+      name = zinst_profile_string(profile, site->callee_linkage);
+    (*rows)[count++] = (struct report_row){&count_only->entries[k], name, sort, c->inlined, c};
   }
   qsort(*rows, count, sizeof **rows, compare_rows);
   *listed = count;
@@ -135,11 +208,51 @@ static void json_ns(struct zinst_json *json, const struct zinst_profile *profile
     zinst_json_null(json);
 }
 
+/* A count-only function in the JSON array: calls and inlined executions,
+ * every time field null (not measured), "count_only": true. */
+static void json_count_only(struct zinst_json *json, const struct zinst_profile *profile,
+                            const struct report_row *row) {
+  const struct zinst_site_record *site = &profile->sites[row->count_only->site];
+  zinst_json_begin_object(json);
+  zinst_json_key(json, "name");
+  zinst_json_string(json, row->name);
+  zinst_json_key(json, "linkage_name");
+  zinst_json_string(json, zinst_profile_string(profile, site->callee_linkage));
+  zinst_json_key(json, "file");
+  zinst_json_string(json, zinst_profile_string(profile, site->file));
+  zinst_json_key(json, "line");
+  zinst_json_uint(json, site->line);
+  zinst_json_key(json, "library");
+  zinst_json_bool(json, row->count_only->library);
+  zinst_json_key(json, "zone");
+  zinst_json_bool(json, false);
+  zinst_json_key(json, "count_only");
+  zinst_json_bool(json, true);
+  zinst_json_key(json, "calls");
+  zinst_json_uint(json, row->count_only->calls);
+  zinst_json_key(json, "inlined");
+  zinst_json_uint(json, row->inlined);
+  zinst_json_key(json, "timed_calls");
+  zinst_json_uint(json, 0);
+  static const char *const unmeasured[] = {"self_ticks",        "total_ticks", "self_ticks_error",
+                                           "total_ticks_error", "self_ns",     "total_ns",
+                                           "self_percent"};
+  for (size_t k = 0; k < sizeof unmeasured / sizeof unmeasured[0]; k++) {
+    zinst_json_key(json, unmeasured[k]);
+    zinst_json_null(json);
+  }
+  zinst_json_end_object(json);
+}
+
 static void json_functions(struct zinst_json *json, const struct zinst_profile *profile,
                            const struct zinst_flat_profile *flat, const struct report_row *rows,
                            uint32_t shown) {
   zinst_json_begin_array(json);
   for (uint32_t i = 0; i < shown; i++) {
+    if (rows[i].count_only) {
+      json_count_only(json, profile, &rows[i]);
+      continue;
+    }
     const struct zinst_flat_entry *e = rows[i].entry;
     const struct zinst_function_record *f = &profile->functions[e->function];
     zinst_json_begin_object(json);
@@ -155,6 +268,8 @@ static void json_functions(struct zinst_json *json, const struct zinst_profile *
     zinst_json_bool(json, (f->flags & ZINST_FUNCTION_LIBRARY) != 0);
     zinst_json_key(json, "zone");
     zinst_json_bool(json, (f->flags & ZINST_FUNCTION_ZONE) != 0);
+    zinst_json_key(json, "count_only");
+    zinst_json_bool(json, false);
     zinst_json_key(json, "calls");
     zinst_json_uint(json, e->calls);
     /* Executions inlined at call sites: calls + inlined = every execution. */
@@ -207,7 +322,7 @@ static int add_row(struct zinst_table *table, const char *const *cells, const ch
 }
 
 /* Has the profile an inlined site that ran? Only then does the table get an
- * 'inlined' column. */
+ * 'inlined' column. (A count-only function's executions are calls.) */
 static bool has_inlined_executions(const struct zinst_profile *profile) {
   for (uint32_t i = 0; i < profile->site_count_count; i++)
     if (profile->sites[profile->site_counts[i].site].flags & ZINST_SITE_INLINED)
@@ -217,7 +332,7 @@ static bool has_inlined_executions(const struct zinst_profile *profile) {
 
 static int print_table(FILE *out, const struct zinst_profile *profile,
                        const struct zinst_flat_profile *flat, const struct report_row *rows,
-                       uint32_t shown, uint32_t listed) {
+                       uint32_t shown, uint32_t listed, const struct count_only_rows *count_only) {
   const bool timed = zinst_profile_has_time(profile);
   const bool inlined_column = has_inlined_executions(profile);
   char self_header[32], total_header[32];
@@ -256,9 +371,17 @@ static int print_table(FILE *out, const struct zinst_profile *profile,
     char calls[ZINST_UNIT_BUFFER], self_time[ZINST_UNIT_BUFFER], self_ticks[ZINST_UNIT_BUFFER],
         self_percent[ZINST_UNIT_BUFFER], total_ticks[ZINST_UNIT_BUFFER],
         total_time[ZINST_UNIT_BUFFER], total_error[ZINST_UNIT_BUFFER], mean[ZINST_UNIT_BUFFER];
-    char *location = zinst_function_location(profile, e->function);
+    char *location = rows[i].count_only ? count_only_location(profile, rows[i].count_only)
+                                        : zinst_function_location(profile, e->function);
     zinst_format_count(e->calls, calls, sizeof calls);
-    if (timed) {
+    if (timed && rows[i].count_only) {
+      /* Not measured: the function's time is its callers' self time. */
+      const char *cells[] = {
+          calls, "-",          "in callers", "-",          "-",
+          "-",   "count-only", "-",          rows[i].name, location ? location : "?",
+      };
+      status = add_row(&table, cells, inlined_column ? inlined : NULL);
+    } else if (timed) {
       const char *mean_cell =
           e->calls ? time_cell(profile, (double)e->total_ticks / (double)e->calls, mean) : "-";
       const char *cells[] = {
@@ -277,8 +400,12 @@ static int print_table(FILE *out, const struct zinst_profile *profile,
       };
       status = add_row(&table, cells, inlined_column ? inlined : NULL);
     } else {
-      const char *cells[] = {calls, rows[i].name, location ? location : "?"};
+      /* Count mode has no time columns to mark a count-only function in. */
+      char *marked =
+          rows[i].count_only && location ? zinst_strdup_printf("%s (count-only)", location) : NULL;
+      const char *cells[] = {calls, rows[i].name, marked ? marked : location ? location : "?"};
       status = add_row(&table, cells, inlined_column ? inlined : NULL);
+      free(marked);
     }
     free(location);
   }
@@ -290,6 +417,18 @@ static int print_table(FILE *out, const struct zinst_profile *profile,
   else if (shown < listed)
     fprintf(out, "(%" PRIu32 " of %" PRIu32 " functions shown; --top 0 shows all)\n", shown,
             listed);
+  uint32_t counted_only = 0;
+  for (uint32_t i = 0; i < shown; i++)
+    counted_only += rows[i].count_only != NULL;
+  if (counted_only > 0)
+    fprintf(out,
+            "(%" PRIu32 " count-only function%s (ZINST_COUNT_ONLY): calls counted exactly, time "
+            "not measured, part of the callers' self time)\n",
+            counted_only, counted_only == 1 ? "" : "s");
+  if (count_only->hidden_library > 0)
+    fprintf(out,
+            "(%" PRIu32 " count-only library function%s not listed; --show-library lists them)\n",
+            count_only->hidden_library, count_only->hidden_library == 1 ? "" : "s");
   return status;
 }
 
@@ -305,11 +444,14 @@ struct only_inlined {
  * Functions whose every counted execution was inlined (no FUNCTIONS record:
  * inlined everywhere, or a Zig `inline fn`), the most executed first, so
  * that no executed code is missing from the report: *list (a new array
- * owned by the caller) and *count. Returns -1 when out of memory.
+ * owned by the caller) and *count. Count-only functions, which have no
+ * record either, are rows of the table instead. Returns -1 when out of
+ * memory.
  */
 static int collect_inlined_everywhere(const struct zinst_profile *profile,
-                                      const uint64_t *site_counts, struct only_inlined **list_out,
-                                      uint32_t *count_out) {
+                                      const uint64_t *site_counts,
+                                      const struct count_only_rows *count_only,
+                                      struct only_inlined **list_out, uint32_t *count_out) {
   struct only_inlined *list =
       malloc((profile->site_count ? profile->site_count : 1) * sizeof *list);
   if (!list)
@@ -325,6 +467,11 @@ static int collect_inlined_everywhere(const struct zinst_profile *profile,
     for (uint32_t f = 0; f < profile->function_count && !has_record; f++)
       has_record =
           strcmp(zinst_profile_string(profile, profile->functions[f].linkage_name), linkage) == 0;
+    for (uint32_t k = 0; k < count_only->count && !has_record; k++)
+      has_record =
+          strcmp(zinst_profile_string(profile,
+                                      profile->sites[count_only->functions[k].site].callee_linkage),
+                 linkage) == 0;
     if (has_record)
       continue;
     uint32_t k = 0;
@@ -350,10 +497,11 @@ static int collect_inlined_everywhere(const struct zinst_profile *profile,
 /* The text version: one line each, under the table. Library functions
  * only with `show_library`, else counted in one closing line. */
 static int print_inlined_everywhere(FILE *out, const struct zinst_profile *profile,
-                                    const uint64_t *site_counts, bool show_library) {
+                                    const uint64_t *site_counts,
+                                    const struct count_only_rows *count_only, bool show_library) {
   struct only_inlined *list;
   uint32_t count;
-  if (collect_inlined_everywhere(profile, site_counts, &list, &count) != 0)
+  if (collect_inlined_everywhere(profile, site_counts, count_only, &list, &count) != 0)
     return -1;
   uint32_t hidden = 0;
   for (uint32_t k = 0; k < count; k++)
@@ -379,10 +527,11 @@ static int print_inlined_everywhere(FILE *out, const struct zinst_profile *profi
 
 /* The JSON version: the value of "inlined_everywhere". */
 static int json_inlined_everywhere(struct zinst_json *json, const struct zinst_profile *profile,
-                                   const uint64_t *site_counts) {
+                                   const uint64_t *site_counts,
+                                   const struct count_only_rows *count_only) {
   struct only_inlined *list;
   uint32_t count;
-  if (collect_inlined_everywhere(profile, site_counts, &list, &count) != 0)
+  if (collect_inlined_everywhere(profile, site_counts, count_only, &list, &count) != 0)
     return -1;
   zinst_json_begin_array(json);
   for (uint32_t k = 0; k < count; k++) {
@@ -471,29 +620,33 @@ static int report_threads(const struct zinst_profile *profile, const struct repo
   uint64_t *inlined = site_counts ? zinst_inlined_executions(profile, site_counts) : NULL;
   uint64_t *row_inlined = inlined && !show_library ? group_inlined(profile, inlined) : NULL;
   struct zinst_flat_profile flat = {0};
+  struct count_only_rows count_only = {0};
   uint32_t library_functions = 0;
   int status = -1;
   if (inlined && (show_library || row_inlined))
     status = build_flat(profile, threads, thread_count, show_library, inlined, &flat,
                         &library_functions);
+  if (status == 0)
+    status = collect_count_only(profile, site_counts, &count_only);
   struct report_row *rows = NULL;
   uint32_t shown, listed;
   char group_name[64];
   snprintf(group_name, sizeof group_name, "[library: %" PRIu32 " function%s]", library_functions,
            library_functions == 1 ? "" : "s");
   if (status == 0)
-    status = select_rows(profile, &flat, row_inlined ? row_inlined : inlined, group_name, options,
-                         &rows, &shown, &listed);
+    status = select_rows(profile, &flat, row_inlined ? row_inlined : inlined, group_name,
+                         &count_only, !show_library, options, &rows, &shown, &listed);
   if (status == 0) {
     if (json) {
       json_functions(json, profile, &flat, rows, shown);
       /* Next to "functions": executed code that has no function record. */
       zinst_json_key(json, "inlined_everywhere");
-      status = json_inlined_everywhere(json, profile, site_counts);
+      status = json_inlined_everywhere(json, profile, site_counts, &count_only);
     } else {
-      status = print_table(stdout, profile, &flat, rows, shown, listed);
+      status = print_table(stdout, profile, &flat, rows, shown, listed, &count_only);
       if (status == 0)
-        status = print_inlined_everywhere(stdout, profile, site_counts, options->show_library);
+        status = print_inlined_everywhere(stdout, profile, site_counts, &count_only,
+                                          options->show_library);
       if (library_functions > 0)
         fprintf(stdout,
                 "(library code grouped: %" PRIu32 " function%s in one row; --show-library lists "
@@ -502,6 +655,7 @@ static int report_threads(const struct zinst_profile *profile, const struct repo
     }
   }
   free(rows);
+  free_count_only(&count_only);
   free(row_inlined);
   free(inlined);
   free(site_counts);

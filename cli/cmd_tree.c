@@ -50,6 +50,10 @@ static const char help_text[] =
     "Sites in functions that were themselves inlined everywhere, and with\n"
     "library code grouped the sites inside it, are counted in a footer.\n"
     "\n"
+    "Functions built with ZINST_COUNT_ONLY have no hooks, hence no calling\n"
+    "context: they are not in the tree (their time is their callers' self\n"
+    "time); a footer counts them and their calls, 'zinst report' lists them.\n"
+    "\n"
     "options:\n"
     "  --depth N        show N levels (default: all)\n"
     "  --threshold PCT  hide subtrees below PCT percent of the total (default 0)\n"
@@ -380,9 +384,14 @@ static int show_tree(const struct zinst_profile *profile, const struct tree_opti
     zinst_shown_tree_free(&built);
     return -1;
   }
-  int status = 0;
+  uint32_t count_only_functions;
+  uint64_t count_only_calls;
+  int status = zinst_count_only_totals(profile, threads, thread_count, &count_only_functions,
+                                       &count_only_calls);
   const struct zinst_call_tree tree = *shown;
-  if (json) {
+  if (status != 0) {
+    /* out of memory: reported by the caller */
+  } else if (json) {
     zinst_json_key(json, "roots");
     status = walk(&view, &order, NULL, json);
     zinst_json_key(json, "hidden_below_threshold");
@@ -419,10 +428,27 @@ static int show_tree(const struct zinst_profile *profile, const struct tree_opti
       printf("(%s inlined executions in functions that were themselves inlined everywhere: see "
              "zinst report)\n",
              zinst_format_count(inlined->unplaced_executions, executions, sizeof executions));
+    if (count_only_functions > 0) {
+      char calls[ZINST_UNIT_BUFFER];
+      printf("(%" PRIu32 " count-only function%s, %s calls: no hooks, so no contexts in the "
+             "tree; their time is their callers' self time; see zinst report)\n",
+             count_only_functions, count_only_functions == 1 ? "" : "s",
+             zinst_format_count(count_only_calls, calls, sizeof calls));
+    }
+    if (inlined->count_only_executions)
+      printf("(%s inlined executions in count-only functions not shown)\n",
+             zinst_format_count(inlined->count_only_executions, executions, sizeof executions));
   }
-  if (json) {
+  if (json && status == 0) {
     zinst_json_key(json, "inlined_unplaced_executions");
     zinst_json_uint(json, inlined->unplaced_executions);
+    /* Count-only functions (ZINST_COUNT_ONLY) have no node: their totals. */
+    zinst_json_key(json, "count_only_functions");
+    zinst_json_uint(json, count_only_functions);
+    zinst_json_key(json, "count_only_calls");
+    zinst_json_uint(json, count_only_calls);
+    zinst_json_key(json, "inlined_count_only_executions");
+    zinst_json_uint(json, inlined->count_only_executions);
   }
   free_order(&order);
   zinst_shown_tree_free(&built);

@@ -503,6 +503,76 @@ uint32_t *zinst_site_callers(const struct zinst_profile *profile) {
   return callers;
 }
 
+/* ---- count-only functions ---- */
+
+bool zinst_is_count_only(const struct zinst_profile *profile, const char *linkage) {
+  for (uint32_t s = 0; s < profile->site_count; s++)
+    if ((profile->sites[s].flags & ZINST_SITE_ENTRY) &&
+        strcmp(zinst_profile_string(profile, profile->sites[s].callee_linkage), linkage) == 0)
+      return true;
+  return false;
+}
+
+int zinst_count_only_functions(const struct zinst_profile *profile, const uint64_t *site_counts,
+                               struct zinst_count_only_function **list_out, uint32_t *count_out) {
+  *list_out = NULL;
+  *count_out = 0;
+  uint32_t count = 0;
+  for (uint32_t s = 0; s < profile->site_count; s++)
+    count += (profile->sites[s].flags & ZINST_SITE_ENTRY) != 0;
+  struct zinst_count_only_function *list = calloc(count ? count : 1, sizeof *list);
+  if (!list)
+    return -1;
+  count = 0;
+  for (uint32_t s = 0; s < profile->site_count; s++) {
+    const struct zinst_site_record *site = &profile->sites[s];
+    if (site->flags & ZINST_SITE_ENTRY)
+      list[count++] = (struct zinst_count_only_function){
+          .site = s,
+          .calls = site_counts[s],
+          .library = (site->flags & ZINST_SITE_CALLEE_LIBRARY) != 0,
+      };
+  }
+  /* Inlined copies of their bodies: few count-only functions, a plain scan. */
+  for (uint32_t s = 0; s < profile->site_count && count > 0; s++) {
+    const struct zinst_site_record *site = &profile->sites[s];
+    if (!(site->flags & ZINST_SITE_INLINED) || site_counts[s] == 0)
+      continue;
+    const char *linkage = zinst_profile_string(profile, site->callee_linkage);
+    uint32_t chosen = ZINST_NONE;
+    for (uint32_t k = 0; k < count; k++) {
+      const struct zinst_site_record *entry = &profile->sites[list[k].site];
+      if (strcmp(zinst_profile_string(profile, entry->callee_linkage), linkage) != 0)
+        continue;
+      if (chosen == ZINST_NONE || entry->module == site->module)
+        chosen = k;
+      if (entry->module == site->module)
+        break;
+    }
+    if (chosen != ZINST_NONE)
+      list[chosen].inlined += site_counts[s];
+  }
+  *list_out = list;
+  *count_out = count;
+  return 0;
+}
+
+int zinst_count_only_totals(const struct zinst_profile *profile, const uint32_t *threads,
+                            uint32_t thread_count, uint32_t *functions, uint64_t *calls) {
+  *functions = 0;
+  *calls = 0;
+  uint64_t *site_counts = zinst_site_counts_sum(profile, threads, thread_count);
+  if (!site_counts)
+    return -1;
+  for (uint32_t s = 0; s < profile->site_count; s++)
+    if ((profile->sites[s].flags & ZINST_SITE_ENTRY) && site_counts[s] > 0) {
+      ++*functions;
+      *calls += site_counts[s];
+    }
+  free(site_counts);
+  return 0;
+}
+
 /* ---- inlined code placed on the nodes of a call tree ---- */
 
 void zinst_inlined_lines_free(struct zinst_inlined_lines *inlined) {
@@ -573,6 +643,28 @@ static int compare_by_executions(const void *a, const void *b) {
   return compare_by_site(a, b);
 }
 
+/* The ENTRY records (count-only functions): a new array owned by the
+ * caller, *count entries; NULL when out of memory. */
+static uint32_t *entry_sites(const struct zinst_profile *profile, uint32_t *count) {
+  uint32_t *entries = malloc((profile->site_count ? profile->site_count : 1) * sizeof *entries);
+  *count = 0;
+  if (entries)
+    for (uint32_t s = 0; s < profile->site_count; s++)
+      if (profile->sites[s].flags & ZINST_SITE_ENTRY)
+        entries[(*count)++] = s;
+  return entries;
+}
+
+/* Is the string at `linkage` the linkage name of one of the ENTRY records `entries`? */
+static bool is_entry_linkage(const struct zinst_profile *profile, const uint32_t *entries,
+                             uint32_t count, uint32_t linkage) {
+  const char *name = zinst_profile_string(profile, linkage);
+  for (uint32_t k = 0; k < count; k++)
+    if (strcmp(zinst_profile_string(profile, profile->sites[entries[k]].callee_linkage), name) == 0)
+      return true;
+  return false;
+}
+
 /* See profile_model.h. The shares are differences of rounded-down
  * cumulative proportions, so they add up to the count exactly. */
 int zinst_inlined_lines_build(const struct zinst_profile *profile, const uint32_t *threads,
@@ -588,7 +680,10 @@ int zinst_inlined_lines_build(const struct zinst_profile *profile, const uint32_
   uint32_t *contexts = malloc((size_t)tree->node_count * sizeof *contexts);
   uint64_t *calls_of = calloc((size_t)functions + 1, sizeof *calls_of);
   out->start = calloc((size_t)shown_count + 1, sizeof *out->start);
-  int status = site_counts && callers && first && contexts && calls_of && out->start ? 0 : -1;
+  uint32_t entry_count = 0;
+  uint32_t *entries = entry_sites(profile, &entry_count);
+  int status =
+      site_counts && callers && first && contexts && calls_of && out->start && entries ? 0 : -1;
   if (status == 0) {
     for (uint32_t n = 1; n < tree->node_count; n++) {
       first[tree->nodes[n].function + 2]++;
@@ -604,6 +699,11 @@ int zinst_inlined_lines_build(const struct zinst_profile *profile, const uint32_
     const uint32_t caller = callers[s];
     if (!(profile->sites[s].flags & ZINST_SITE_INLINED) || count == 0)
       continue;
+    if (caller == ZINST_NONE && entry_count > 0 &&
+        is_entry_linkage(profile, entries, entry_count, profile->sites[s].caller_linkage)) {
+      out->count_only_executions += count;
+      continue;
+    }
     if (caller == ZINST_NONE || first[caller] == first[caller + 1]) {
       out->unplaced_executions += count;
       continue;
@@ -654,6 +754,7 @@ int zinst_inlined_lines_build(const struct zinst_profile *profile, const uint32_
   free(first);
   free(contexts);
   free(calls_of);
+  free(entries);
   if (status != 0)
     zinst_inlined_lines_free(out);
   return status;

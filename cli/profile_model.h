@@ -154,6 +154,39 @@ uint64_t *zinst_inlined_executions(const struct zinst_profile *profile,
  */
 uint32_t *zinst_site_callers(const struct zinst_profile *profile);
 
+/* ---- count-only functions (SITES flag ZINST_SITE_ENTRY, minor 5) ---- */
+
+/*
+ * A function built with ZINST_COUNT_ONLY: no hooks, so no FUNCTIONS record
+ * and no calling context; an ENTRY site counts its calls from anywhere.
+ * Its time is part of its callers' self time.
+ */
+struct zinst_count_only_function {
+  uint32_t site;    /* its ENTRY record: names, file, line, module */
+  uint64_t calls;   /* its count over the selected threads */
+  uint64_t inlined; /* executions of its body inlined elsewhere (INLINED sites) */
+  bool library;     /* the function is library code (CALLEE_LIBRARY) */
+};
+
+/*
+ * The count-only functions of `profile`, one per ENTRY record (a function
+ * definition, like a FUNCTIONS record), in record order; `site_counts` from
+ * zinst_site_counts_sum. An inlined site is credited to the count-only
+ * function of its callee's linkage name, the one of the site's module
+ * preferred. *list is a new array owned by the caller (free()), *count its
+ * entries. Returns -1 when out of memory.
+ */
+int zinst_count_only_functions(const struct zinst_profile *profile, const uint64_t *site_counts,
+                               struct zinst_count_only_function **list, uint32_t *count);
+
+/* How many count-only functions ran in the threads `threads[0..thread_count)`,
+ * and their calls. Returns -1 when out of memory. */
+int zinst_count_only_totals(const struct zinst_profile *profile, const uint32_t *threads,
+                            uint32_t thread_count, uint32_t *functions, uint64_t *calls);
+
+/* Is `linkage` the linkage name of a count-only function (an ENTRY record)? */
+bool zinst_is_count_only(const struct zinst_profile *profile, const char *linkage);
+
 /* ---- inlined code placed on the nodes of a call tree ---- */
 
 /* A source site's inlined executions in one node of a call tree. */
@@ -167,10 +200,11 @@ struct zinst_inlined_line {
 struct zinst_inlined_lines {        /* owns lines and start */
   struct zinst_inlined_line *lines; /* per node, most executions first */
   uint32_t count;
-  uint32_t capacity;            /* private */
-  uint32_t *start;              /* lines of node n: [start[n], start[n + 1]) */
-  uint64_t unplaced_executions; /* sites whose caller was itself inlined everywhere */
-  uint64_t library_executions;  /* sites inside grouped library code */
+  uint32_t capacity;              /* private */
+  uint32_t *start;                /* lines of node n: [start[n], start[n + 1]) */
+  uint64_t unplaced_executions;   /* sites whose caller was itself inlined everywhere */
+  uint64_t count_only_executions; /* sites in count-only functions (no context) */
+  uint64_t library_executions;    /* sites inside grouped library code */
 };
 
 /*
@@ -186,7 +220,8 @@ struct zinst_inlined_lines {        /* owns lines and start */
  * with a single context in `tree` gets its sites' executions exactly; one
  * with several shares them out in proportion to each context's calls, the
  * shares marked estimated (they add up to the count exactly). Sites whose
- * caller has no context (inlined everywhere itself) are counted in
+ * caller has no context are counted in count_only_executions when the
+ * caller is a count-only function, else (inlined everywhere itself) in
  * unplaced_executions. Fills `out`, owned by the caller afterwards
  * (zinst_inlined_lines_free); returns -1 when out of memory (out is then
  * empty).

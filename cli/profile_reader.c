@@ -525,6 +525,12 @@ static int check_sites(struct parse_context *ctx, const struct zinst_profile *pr
     if (site->reserved != 0)
       return fail_at(ctx, field_at(sites, i, offsetof(rec, reserved)),
                      "site %" PRIu32 " has nonzero reserved field %" PRIu32, i, site->reserved);
+    /* A count-only function's entry counter is no call site: nothing was inlined there. */
+    if ((site->flags & ZINST_SITE_ENTRY) && (site->flags & ZINST_SITE_INLINED))
+      return fail_at(ctx, field_at(sites, i, offsetof(rec, flags)),
+                     "site %" PRIu32
+                     " is both an entry counter and an inlined site (flags 0x%" PRIx32 ")",
+                     i, site->flags);
     if ((site->flags & ZINST_SITE_COST) == 0 && (site->cost != 0 || site->threshold != 0))
       return fail_at(ctx, field_at(sites, i, offsetof(rec, cost)),
                      "site %" PRIu32 " has cost %" PRId32 " and threshold %" PRId32

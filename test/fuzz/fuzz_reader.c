@@ -31,6 +31,23 @@ static void parse_and_analyze(const uint8_t *data, size_t size) {
     if (zinst_call_tree_build(&profile, &t, 1, &tree) == 0)
       zinst_call_tree_free(&tree);
   }
+  /* Sites: inlined code placed on the tree (what tree and flame show) and
+   * the count-only functions (what report lists), over every thread. */
+  uint32_t *threads = malloc((profile.thread_count ? profile.thread_count : 1) * sizeof *threads);
+  if (threads) {
+    for (uint32_t t = 0; t < profile.thread_count; t++)
+      threads[t] = t;
+    struct zinst_shown_tree shown;
+    if (zinst_shown_tree_build(&profile, threads, profile.thread_count, true, &shown) == 0)
+      zinst_shown_tree_free(&shown);
+    uint64_t *counts = zinst_site_counts_sum(&profile, threads, profile.thread_count);
+    struct zinst_count_only_function *count_only;
+    uint32_t count_only_count;
+    if (counts && zinst_count_only_functions(&profile, counts, &count_only, &count_only_count) == 0)
+      free(count_only);
+    free(counts);
+    free(threads);
+  }
   for (uint32_t s = 0; s < profile.function_count; s++)
     (void)zinst_profile_string(&profile, profile.functions[s].name);
   zinst_profile_free(&profile);

@@ -456,6 +456,116 @@ def case_tree_inlined(zinst, sample, _):
     check(data["roots"][0]["inlined"] == [], "main has no inlined site")
 
 
+def count_only_sample(sample):
+    """write_sample's "count-only" profile, written beside SAMPLE by its fixture."""
+    return os.path.join(os.path.dirname(sample), "sample-count-only.zinst")
+
+
+def case_count_only_report(zinst, sample, _):
+    path = count_only_sample(sample)
+    # tiny: calls 30 + 12 from its entry site, 5 executions inlined into
+    # main; no time of its own. unused never ran: not listed.
+    data = json.loads(run(zinst, "report", "--json", path).stdout)
+    by_name = functions_by_name(data["functions"])
+    check(sorted(by_name) == ["main", "tiny", "work"], f"functions: {sorted(by_name)}")
+    check(by_name["tiny"] == {
+        "name": "tiny", "linkage_name": "tiny", "file": "co.c", "line": 5, "library": False,
+        "zone": False, "count_only": True, "calls": 42, "inlined": 5, "timed_calls": 0,
+        "self_ticks": None, "total_ticks": None, "self_ticks_error": None,
+        "total_ticks_error": None, "self_ns": None, "total_ns": None, "self_percent": None},
+        f"tiny: {by_name['tiny']}")
+    check(not by_name["main"]["count_only"] and by_name["main"]["self_ticks"] == 800, "main")
+    # tiny has no FUNCTIONS record but is no function inlined everywhere;
+    # square (inlined into tiny) is.
+    check([f["name"] for f in data["inlined_everywhere"]] == ["square"],
+          f"inlined everywhere: {data['inlined_everywhere']}")
+    # Per thread: the entry site's count of each thread.
+    data = json.loads(run(zinst, "report", "--json", "--thread", "3002", path).stdout)
+    got = [(f["name"], f["calls"], f["count_only"]) for f in data["functions"]]
+    check(got == [("work", 3, False), ("tiny", 12, True)], f"--thread 3002: {got}")
+    table = table_from(run(zinst, "report", path).stdout, "calls")
+    check(table == [
+        "calls  inlined  self ticks   self time  self %  total ticks  total time     \u00b1 total  mean/call  function  file:line",
+        "    1        0         800      800 ns   61.5%         1000     1.00 us       exact    1.00 us  main      co.c:10",
+        "    5        0         500      500 ns   38.5%          500      500 ns       exact     100 ns  work      co.c:20",
+        "   42        5           -  in callers       -            -           -  count-only          -  tiny      co.c:5",
+        "(1 count-only function (ZINST_COUNT_ONLY): calls counted exactly, time not measured, part of the callers' self time)",
+        "",
+        "Inlined everywhere (no calls of their own; their time is their callers'):",
+        "  square: 42 executions at 1 site"], "report text:\n" + "\n".join(table))
+    out = run(zinst, "report", "--sort", "calls", "--top", "1", path).stdout
+    check("   42        5           -  in callers" in out and "(1 of 3 functions shown" in out,
+          f"--sort calls --top 1:\n{out}")
+
+
+def case_count_only_tree(zinst, sample, _):
+    path = count_only_sample(sample)
+    data = json.loads(run(zinst, "tree", "--json", path).stdout)
+    names = []
+
+    def collect(nodes):
+        for n in nodes:
+            names.append(n["name"])
+            collect(n["children"])
+    collect(data["roots"])
+    check(sorted(names) == ["main", "work", "work"], f"no context invented: {names}")
+    got = (data["count_only_functions"], data["count_only_calls"],
+           data["inlined_count_only_executions"], data["inlined_unplaced_executions"])
+    check(got == (1, 42, 42, 0), f"tree counters: {got}")
+    out = run(zinst, "tree", path).stdout
+    check("(1 count-only function, 42 calls: no hooks, so no contexts in the tree; their time is "
+          "their callers' self time; see zinst report)\n" in out, f"footer:\n{out}")
+    check("(42 inlined executions in count-only functions not shown)\n" in out, out)
+    out = run(zinst, "tree", "--thread", "3002", path).stdout
+    check("(1 count-only function, 12 calls:" in out and "inlined executions" not in out,
+          f"--thread 3002:\n{out}")
+    with tempfile.TemporaryDirectory() as tmp:
+        svg = os.path.join(tmp, "co.svg")
+        run(zinst, "flame", "--weight", "calls", "-o", svg, path)
+        with open(svg) as f:
+            text = f.read()
+        check("1 count-only function (42 calls) not drawn" in text, "flame root names them")
+        check("42 in count-only functions" in text, "flame legend counts their inlined code")
+        check(">tiny<" not in text and "tiny [inlined]" in text, "tiny only as inlined code")
+
+
+def case_count_only_inline(zinst, sample, _):
+    path = count_only_sample(sample)
+    # The entry counters are no call sites: 3 of the 5 records are decisions.
+    data = json.loads(run(zinst, "inline", "--json", path).stdout)
+    got = sorted((s["caller"], s["callee"], s["count"], s["inlined"]) for s in data["sites"])
+    check(got == [("main", "tiny", 5, True), ("tiny", "square", 42, True),
+                  ("work", "tiny", 30, False)], f"sites: {got}")
+    tiny = [c for c in data["callees"] if c["callee"] == "tiny"]
+    check(tiny == [{"callee": "tiny", "linkage_name": "tiny", "inlined_sites": 1,
+                    "inlined_executions": 5, "called_sites": 1, "calls": 30}], f"tiny: {tiny}")
+    out = run(zinst, "inline", path).stdout
+    check("inlining: 3 sites decided (3 counted), 3 shown after filters\n" in out, out)
+
+
+def case_count_only_merge_diff(zinst, sample, _):
+    path = count_only_sample(sample)
+    with tempfile.TemporaryDirectory() as tmp:
+        merged = os.path.join(tmp, "merged.zinst")
+        run(zinst, "merge", "-o", merged, path, path)
+        data = json.loads(run(zinst, "report", "--json", merged).stdout)
+        tiny = functions_by_name(data["functions"])["tiny"]
+        check((tiny["calls"], tiny["inlined"], tiny["count_only"]) == (84, 10, True),
+              f"merged tiny: {tiny}")
+        data = json.loads(run(zinst, "diff", "--json", path, merged).stdout)
+        rows = {f["name"]: f for f in data["functions"]}
+        calls = rows["tiny"]["calls"]
+        check((calls["base"], calls["new"], calls["delta"]) == (42, 84, 42), f"diff: {calls}")
+        check(rows["tiny"]["count_only"] and rows["tiny"]["self"] is None and
+              rows["tiny"]["total"] is None, f"diff tiny times: {rows['tiny']}")
+        check(not rows["main"]["count_only"] and rows["main"]["self"]["delta"] == 800,
+              f"diff main: {rows['main']}")
+        out = run(zinst, "diff", path, merged).stdout
+        line = next((l for l in out.splitlines() if "tiny  co.c:5" in l), "")
+        check(re.match(r"\s*-\s+-\s+-\s+-\s+42\s+84\s+\+42 \(\+100\.0%\)\s+count-only\s+tiny  co.c:5$",
+                       line) is not None, f"diff text row: {line!r}\n{out}")
+
+
 CASES = {name[len("case_"):]: f for name, f in globals().items() if name.startswith("case_")}
 
 if __name__ == "__main__":

@@ -320,3 +320,35 @@ void tp_library_sample(struct test_profile *tp) {
   tp_site_count(tp, 0, order, 70);
   tp_site_count(tp, 0, tiny, 5);
 }
+
+/* See profile_builder.h. */
+void tp_count_only_sample(struct test_profile *tp) {
+  tp_init(tp);
+  tp->process.ticks_per_second = 1000000000;
+  tp_module(tp, "co.c");
+  const uint32_t main_fn = tp_function(tp, "main", "co.c", 10);
+  const uint32_t work = tp_function(tp, "work", "co.c", 20);
+  tp_thread(tp, 3001, "main", ZINST_THREAD_MAIN);
+  const uint32_t n_main = tp_node(tp, ZINST_NONE, main_fn, 1, 1000, 800);
+  tp_node(tp, n_main, work, 2, 200, 200);
+  tp_thread(tp, 3002, "worker", 0);
+  tp_node(tp, ZINST_NONE, work, 3, 300, 300);
+  const uint32_t entry = ZINST_SITE_ENTRY | ZINST_SITE_COUNTED | ZINST_SITE_DEBUG;
+  const uint32_t tiny = tp_site(tp, "tiny", "tiny", 5, entry, 0, 0, "count-only function");
+  tp->sites[tiny].column = 0;
+  const uint32_t unused = tp_site(tp, "unused", "unused", 7, entry, 0, 0, "count-only function");
+  tp->sites[unused].column = 0;
+  const uint32_t counted = ZINST_SITE_COUNTED | ZINST_SITE_DEBUG;
+  const uint32_t call = tp_site(tp, "work", "tiny", 21, counted | ZINST_SITE_NEVER, 0, 0,
+                                "noinline function attribute");
+  const uint32_t inlined = tp_site(tp, "main", "tiny", 12, counted | ZINST_SITE_INLINED, 0, 0, "");
+  const uint32_t square = tp_site(tp, "tiny", "square", 6, counted | ZINST_SITE_INLINED, 0, 0, "");
+  const uint32_t file = tp_string(tp, "co.c");
+  for (uint32_t k = 0; k < tp->site_count; k++)
+    tp->sites[k].file = file;
+  tp_site_count(tp, 0, tiny, 30);
+  tp_site_count(tp, 0, call, 30);
+  tp_site_count(tp, 0, inlined, 5);
+  tp_site_count(tp, 0, square, 42);
+  tp_site_count(tp, 1, tiny, 12);
+}

@@ -119,4 +119,18 @@ void tp_sample(struct test_profile *tp);
  */
 void tp_library_sample(struct test_profile *tp);
 
+/*
+ * Count-only functions (ZINST_SITE_ENTRY sites, minor 5) beside hooked ones,
+ * in module co.c, 1 GHz ticks (calls, inclusive/exclusive ticks):
+ *   thread 3001 "main":   main (1, 1000/800) > work (2, 200/200)
+ *   thread 3002 "worker": work (3, 300/300)
+ * Sites (column 3 unless said):
+ *   0 tiny entry (co.c:5, column 0): thread 0: 30, thread 1: 12
+ *   1 unused entry (co.c:7, column 0), counted, never ran
+ *   2 work->tiny line 21, not inlined, never: thread 0: 30
+ *   3 main->tiny line 12, inlined: thread 0: 5
+ *   4 tiny->square line 6, inlined (in the count-only tiny): thread 0: 42
+ */
+void tp_count_only_sample(struct test_profile *tp);
+
 #endif /* ZINST_TEST_PROFILE_BUILDER_H */

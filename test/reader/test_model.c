@@ -396,7 +396,65 @@ static void test_shown_tree(void) {
   zinst_profile_free(&profile);
 }
 
+/* Count-only functions (ENTRY sites): one per record, calls per thread,
+ * inlined copies credited by linkage name in the site's module first, and
+ * the inlined code inside them set apart from code inlined everywhere. */
+static void test_count_only(void) {
+  struct test_profile tp;
+  tp_count_only_sample(&tp);
+  /* A second module with a static tiny of its own, inlined there once. */
+  tp_module(&tp, "other.c");
+  const uint32_t entry = ZINST_SITE_ENTRY | ZINST_SITE_COUNTED | ZINST_SITE_DEBUG;
+  const uint32_t tiny2 = tp_site(&tp, "tiny", "tiny", 9, entry, 0, 0, "count-only function");
+  const uint32_t inlined2 =
+      tp_site(&tp, "helper", "tiny", 30, ZINST_SITE_INLINED | ZINST_SITE_COUNTED | ZINST_SITE_DEBUG,
+              0, 0, "");
+  tp_site_count(&tp, 1, tiny2, 7);
+  tp_site_count(&tp, 1, inlined2, 3);
+  struct zinst_profile profile;
+  load(&tp, &profile);
+  const uint32_t both[] = {0, 1}, worker = 1;
+  uint64_t *counts = zinst_site_counts_sum(&profile, both, 2);
+  CHECK(counts != NULL);
+  struct zinst_count_only_function *list;
+  uint32_t count;
+  CHECK(zinst_count_only_functions(&profile, counts, &list, &count) == 0);
+  CHECK_EQ_U64(count, 3); /* tiny, unused (never ran), the other module's tiny */
+  CHECK_EQ_U64(list[0].site, 0);
+  CHECK_EQ_U64(list[0].calls, 42);
+  CHECK_EQ_U64(list[0].inlined, 5); /* main <- tiny, in co.c */
+  CHECK_EQ_U64(list[1].site, 1);
+  CHECK_EQ_U64(list[1].calls, 0);
+  CHECK_EQ_U64(list[2].site, tiny2);
+  CHECK_EQ_U64(list[2].calls, 7);
+  CHECK_EQ_U64(list[2].inlined, 3); /* helper <- tiny, in other.c */
+  CHECK(!list[0].library);
+  free(list);
+  free(counts);
+  uint32_t functions;
+  uint64_t calls;
+  CHECK(zinst_count_only_totals(&profile, both, 2, &functions, &calls) == 0);
+  CHECK_EQ_U64(functions, 2);
+  CHECK_EQ_U64(calls, 49);
+  CHECK(zinst_count_only_totals(&profile, &worker, 1, &functions, &calls) == 0);
+  CHECK_EQ_U64(functions, 2);
+  CHECK_EQ_U64(calls, 19);
+  CHECK(zinst_is_count_only(&profile, "tiny"));
+  CHECK(zinst_is_count_only(&profile, "unused"));
+  CHECK(!zinst_is_count_only(&profile, "work"));
+  /* square, inlined into the count-only tiny: not placed, not "inlined
+   * everywhere" either; helper has no record at all. */
+  struct zinst_shown_tree shown;
+  CHECK(zinst_shown_tree_build(&profile, both, 2, false, &shown) == 0);
+  CHECK_EQ_U64(shown.inlined.count_only_executions, 42);
+  CHECK_EQ_U64(shown.inlined.unplaced_executions, 3);
+  CHECK_EQ_U64(shown.inlined.count, 1); /* main <- tiny */
+  zinst_shown_tree_free(&shown);
+  zinst_profile_free(&profile);
+}
+
 int main(void) {
+  test_count_only();
   test_shown_tree();
   test_recursion_counted_once();
   test_mutual_recursion();

@@ -188,6 +188,13 @@ static void site_cost_without_flag(unsigned char *d, size_t *s) {
   (void)s;
   set_u32(d, RECORD_FIELD(d, ZINST_SECTION_SITES, struct zinst_site_record, 2, cost), 50);
 }
+static void site_entry_and_inlined(unsigned char *d, size_t *s) {
+  (void)s;
+  /* Site 1 is compute->square, inlined: its flags, and ENTRY. */
+  set_u32(d, RECORD_FIELD(d, ZINST_SECTION_SITES, struct zinst_site_record, 1, flags),
+          ZINST_SITE_INLINED | ZINST_SITE_COST | ZINST_SITE_COUNTED | ZINST_SITE_DEBUG |
+              ZINST_SITE_ENTRY);
+}
 static void site_count_thread_out_of_range(unsigned char *d, size_t *s) {
   (void)s;
   set_u32(d, RECORD_FIELD(d, ZINST_SECTION_SITE_COUNTS, struct zinst_site_count_record, 1, thread),
@@ -459,6 +466,8 @@ static const struct damage damages[] = {
     {"site reserved", site_reserved_not_zero, "site 0 has nonzero reserved field 9"},
     {"site cost flag", site_cost_without_flag,
      "site 2 has cost 50 and threshold 0 but no cost flag"},
+    {"site entry and inlined", site_entry_and_inlined,
+     "site 1 is both an entry counter and an inlined site (flags 0x439)"},
     {"site count thread", site_count_thread_out_of_range,
      "site count 1 names thread 2, but THREADS has 2"},
     {"site count site", site_count_site_out_of_range, "site count 0 names site 4, but SITES has 4"},

@@ -3,6 +3,7 @@
  * a file, for the tests that run the `zinst` command on it.
  *   write_sample OUTPUT [count]   "count": the same tree in count mode
  *   write_sample OUTPUT library    a Zig-like program with library code
+ *   write_sample OUTPUT count-only count-only functions beside hooked ones
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,17 +13,21 @@
 
 int main(int argc, char **argv) {
   if (argc < 2 || argc > 3 ||
-      (argc == 3 && strcmp(argv[2], "count") != 0 && strcmp(argv[2], "library") != 0)) {
-    fprintf(stderr, "usage: write_sample OUTPUT [count|library]\n");
+      (argc == 3 && strcmp(argv[2], "count") != 0 && strcmp(argv[2], "library") != 0 &&
+       strcmp(argv[2], "count-only") != 0)) {
+    fprintf(stderr, "usage: write_sample OUTPUT [count|library|count-only]\n");
     return 2;
   }
   struct test_profile tp;
   const bool library = argc == 3 && strcmp(argv[2], "library") == 0;
+  const bool count_only = argc == 3 && strcmp(argv[2], "count-only") == 0;
   if (library)
     tp_library_sample(&tp);
+  else if (count_only)
+    tp_count_only_sample(&tp);
   else
     tp_sample(&tp);
-  if (argc == 3 && !library) {
+  if (argc == 3 && !library && !count_only) {
     tp.process.mode = ZINST_MODE_COUNT;
     tp.process.sample_interval = tp.process.exact_calls_per_context = 0;
     for (uint32_t n = 0; n < tp.node_count; n++) {
