@@ -51,11 +51,11 @@ class Env:
                           (" ".join(cmd), proc.returncode, expect_status, proc.stdout, proc.stderr))
         return proc
 
-    def zinst_cc(self, sources, output, flags=("-O2", "-g"), driver="cc", extra=()):
+    def zinst_cc(self, sources, output, flags=("-O2", "-g"), driver="cc", extra=(), env=None):
         # No -I for zinst.h: `zinst cc` adds it (dump_api.c relies on that).
         cmd = [self.zinst, driver] + list(flags)
         cmd += [os.path.join(self.src, s) for s in sources] + list(extra) + ["-o", self.path(output)]
-        self.run(cmd)
+        self.run(cmd, env=env)
         return self.path(output)
 
     def profile_run(self, exe, args=(), profile="out.zinst", expect_status=0, env=None):
@@ -950,6 +950,72 @@ def case_count_mode(env):
     expect_eq("walk calls", calls_by_name(report).get("walk"), 2 ** 9 - 1)
     for f in report["functions"]:
         expect_eq("%s total ticks in count mode" % f["name"], f["total_ticks"], 0)
+
+
+def case_count_only(env):
+    """ZINST_COUNT_ONLY at compile time: tiny, bare and compare get no hooks
+    but an exact count of their calls, per thread, from any caller (the C
+    library's qsort included, and threads that run no hooked function); no
+    calling context in the tree; `zinst merge` and %m outputs sum them."""
+    chosen = {"ZINST_COUNT_ONLY": "tiny,bare,compare"}
+    n = 5000
+    workers, bare_threads = 4, 2
+    for level in ("-O2", "-O0"):
+        exe = env.zinst_cc(["count_only.c"], "count_only" + level, flags=(level, "-g"), env=chosen)
+        profile, proc = env.profile_run(exe, [n], profile="co%s.zinst" % level)
+        compare_calls = int(re.search(r"compare_calls=(\d+)", proc.stdout).group(1))
+        expect(compare_calls > 1000, "qsort compared %d times" % compare_calls)
+        report = env.report(profile)
+        functions = {f["name"]: f for f in report["functions"]}
+        want = {"tiny": workers * 3 * n + bare_threads * n + n, "bare": bare_threads,
+                "compare": compare_calls}
+        for name, calls in want.items():
+            f = functions.get(name)
+            expect(f is not None, "%s %s missing: %s" % (level, name, sorted(functions)))
+            expect_eq("%s %s calls" % (level, name), f["calls"], calls)
+            expect(f["count_only"] and f["timed_calls"] == 0 and f["self_ticks"] is None and
+                   f["total_ns"] is None, "%s %s: %r" % (level, name, f))
+        expect_eq("%s caller_a calls" % level, functions["caller_a"]["calls"], workers)
+        expect(not functions["caller_a"]["count_only"], "caller_a keeps its hooks")
+        # Per thread: each thread's own count, no atomics.
+        per_thread = env.report(profile, "--per-thread")["threads"]
+        shapes = sorted(tuple(sorted((f["name"], f["calls"]) for f in t["functions"]
+                                     if f["count_only"])) for t in per_thread)
+        bare_shape = (("bare", 1), ("tiny", n))
+        worker_shape = (("tiny", 3 * n),)
+        main_shape = (("compare", compare_calls), ("tiny", n))
+        expect_eq("%s count-only calls per thread" % level, shapes,
+                  sorted([bare_shape] * bare_threads + [worker_shape] * workers + [main_shape]))
+        # No context is invented for them.
+        tree = env.tree(profile)
+        names = set()
+        walk_tree(tree["roots"], lambda node, parent: names.add(node["name"]))
+        expect(not names & set(want), "%s count-only functions in the tree: %s" % (level, names))
+        expect_eq("%s tree footer counters" % level,
+                  (tree["count_only_functions"], tree["count_only_calls"]),
+                  (3, sum(want.values())))
+        # Not call sites: `zinst inline` has no row for their entry counters.
+        sites, _ = inline_sites(env, profile, "--all")
+        entry_like = [s for s in sites if s["caller"] == s["callee"] and s["column"] == 0]
+        expect_eq("%s entry counters among the inline sites" % level, entry_like, [])
+    # Summed by zinst merge and by %m outputs.
+    exe = env.path("count_only-O2")
+    merged = env.path("merged.zinst")
+    second, _ = env.profile_run(exe, [n], profile="second.zinst")
+    env.run([env.zinst, "merge", "-o", merged, env.path("co-O2.zinst"), second])
+    tiny = workers * 3 * n + bare_threads * n + n
+    expect_eq("merged tiny calls", calls_by_name(env.report(merged)).get("tiny"), 2 * tiny)
+    pattern = env.path("all%m.zinst")
+    for _ in range(3):
+        env.run([exe, str(n)], env={"ZINST_OUTPUT": pattern})
+    expect_eq("%m tiny calls", calls_by_name(env.report(env.path("all.zinst"))).get("tiny"),
+              3 * tiny)
+    # Count mode: the same exact counts, the rows marked in the text table.
+    profile, _ = env.profile_run(exe, [n], profile="count.zinst", env={"ZINST_MODE": "count"})
+    expect_eq("count mode tiny calls", calls_by_name(env.report(profile)).get("tiny"), tiny)
+    text = env.run([env.zinst, "report", profile]).stdout
+    expect(re.search(r"tiny\s+\S*count_only.c:\d+ \(count-only\)", text) is not None,
+           "count mode marks the row:\n" + text)
 
 
 def case_output_pattern(env):

@@ -39,6 +39,11 @@ version that pairs with the build's LLVM:
                 another thread is credited to its allocator), the one leak,
                 no context in the wrapper's own functions; ZINST_LEAK_EXIT
                 stops the run; without ZINST_MEMORY no memory record
+  count_only    counts.zig, ReleaseFast, with ZINST_COUNT_ONLY naming Zig
+                functions by their dotted names (a glob among them): those
+                are count-only in `zinst report --json` with their exact
+                calls and no time, no node of `zinst tree`; the others keep
+                their hooks and their exact counts
   mismatch      a Zig whose LLVM is newer than the build's: a clear error
                 naming both versions, before opt runs, and no executable
 """
@@ -565,6 +570,42 @@ def case_tracking_alloc(args):
           "the traced run has no zinst.trackedAlloc: the check above proves nothing")
 
 
+def case_count_only(args):
+    work = fresh_dir(os.path.join(args.work, "count_only"))
+    env = zig_env(args)
+    exe = os.path.join(work, "counts")
+    run([args.zinst, "zig", "build-exe", os.path.join(PROGRAMS, "counts.zig"), "-O", "ReleaseFast",
+         f"-femit-bin={exe}"], env=dict(env, ZINST_COUNT_ONLY="counts.work,counts.*eanup"),
+        cwd=work)
+    profile = os.path.join(work, "counts.zinst")
+    proc = run([exe], env=dict(env, ZINST_OUTPUT=profile), cwd=work)
+    check(proc.stderr.strip() == EXPECTED_OUTPUT, f"program printed {proc.stderr!r}")
+    chosen = {"counts.work", "counts.cleanup", "counts.errorCleanup"}
+    report = json.loads(run([args.zinst, "report", "--json", "--top", "0", profile]).stdout)
+    functions = {f["name"]: f for f in report["functions"]}
+    for name, calls in EXPECTED_CALLS.items():
+        check(name in functions, f"{name} missing from the profile: {sorted(functions)}")
+        f = functions[name]
+        check(f["calls"] == calls, f"{name}: {f['calls']} calls, expected {calls}")
+        check(f["count_only"] == (name in chosen), f"{name}: count_only {f['count_only']}")
+        if name in chosen:
+            check(f["self_ticks"] is None and f["total_ticks"] is None and f["timed_calls"] == 0,
+                  f"{name}: times of a count-only function: {f}")
+            check(f["file"].endswith("counts.zig") and f["line"] > 0, f"{name}: {f['file']}")
+    tree = json.loads(run([args.zinst, "tree", "--json", profile]).stdout)
+    names = set()
+
+    def walk(nodes):
+        for node in nodes:
+            names.add(node["name"])
+            walk(node["children"])
+    walk(tree["roots"])
+    check(not names & chosen, f"count-only functions in the tree: {names & chosen}")
+    check("counts.walk" in names, "the hooked functions are in the tree")
+    check(tree["count_only_functions"] == 3 and tree["count_only_calls"] == 300 + 7 + 3,
+          f"tree counters: {tree['count_only_functions']} {tree['count_only_calls']}")
+
+
 def case_mismatch(args):
     work = fresh_dir(os.path.join(args.work, "mismatch"))
     env = zig_env(args)
@@ -587,6 +628,7 @@ CASES = {
     "inline_report": case_inline_report,
     "example_leak": case_example_leak,
     "tracking_alloc": case_tracking_alloc,
+    "count_only": case_count_only,
     "mismatch": case_mismatch,
 }
 
