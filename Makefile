@@ -4,7 +4,8 @@
 #   make check   build with LLVM 19 and 22 and run every test with each, then
 #                again in a sanitizer build (ASan + UBSan) of LLVM 22
 #   make bench   zinst against its peers on every workload (README figures)
-.PHONY: demo check bench clean format
+#   make levers  threshold, exclude and count-only measured against each other
+.PHONY: demo check bench levers clean format
 
 demo:
 	scripts/demo.sh
@@ -16,6 +17,11 @@ bench:
 	scripts/install-deps.sh bench
 	scripts/build.sh 19
 	python3 bench/run.py --markdown build/bench.md --readme README.md
+
+levers:
+	scripts/install-deps.sh bench
+	scripts/build.sh 19
+	python3 bench/levers.py --callgrind --readme README.md
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' '*.cpp' '*.cc')
