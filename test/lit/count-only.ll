@@ -61,7 +61,7 @@ target triple = "x86_64-unknown-linux-gnu"
 ; CHECK-NEXT:    br label %[[BODY:[0-9]+]]
 ; CHECK-EMPTY:
 ; CHECK-NEXT:  [[FAST]]:
-; CHECK-NEXT:    %zinst.site_base = load i32, ptr getelementptr inbounds ({{.*}}, ptr @__zinst_module, i32 0, i32 7), align 4
+; CHECK-NEXT:    %zinst.site_base = load i32, ptr getelementptr inbounds {{(nuw )?}}({{.*}}, ptr @__zinst_module, i32 0, i32 7), align 4
 ; CHECK-NEXT:    [[SLOT:%[0-9]+]] = add i32 %zinst.site_base, 0
 ; CHECK-NEXT:    [[WIDE:%[0-9]+]] = zext i32 [[SLOT]] to i64
 ; CHECK-NEXT:    %zinst.counter = getelementptr inbounds i64, ptr %zinst.counters, i64 [[WIDE]]
