@@ -467,7 +467,10 @@ def case_count_only_report(zinst, sample, _):
     # main; no time of its own. unused never ran: not listed.
     data = json.loads(run(zinst, "report", "--json", path).stdout)
     by_name = functions_by_name(data["functions"])
-    check(sorted(by_name) == ["main", "tiny", "work"], f"functions: {sorted(by_name)}")
+    check(sorted(by_name) == ["main", "std.mem.eql", "tiny", "work"],
+          f"functions: {sorted(by_name)}")
+    check(by_name["std.mem.eql"]["library"] and by_name["std.mem.eql"]["calls"] == 3,
+          f"library count-only function: {by_name['std.mem.eql']}")
     check(by_name["tiny"] == {
         "name": "tiny", "linkage_name": "tiny", "file": "co.c", "line": 5, "library": False,
         "zone": False, "count_only": True, "calls": 42, "inlined": 5, "timed_calls": 0,
@@ -490,9 +493,14 @@ def case_count_only_report(zinst, sample, _):
         "    5        0         500      500 ns   38.5%          500      500 ns       exact     100 ns  work      co.c:20",
         "   42        5           -  in callers       -            -           -  count-only          -  tiny      co.c:5",
         "(1 count-only function (ZINST_COUNT_ONLY): calls counted exactly, time not measured, part of the callers' self time)",
+        "(1 count-only library function not listed; --show-library lists them)",
         "",
         "Inlined everywhere (no calls of their own; their time is their callers'):",
         "  square: 42 executions at 1 site"], "report text:\n" + "\n".join(table))
+    out = run(zinst, "report", "--show-library", path).stdout
+    check(re.search(r"\n    3 +0 +- +in callers +- +- +- +count-only +- +std\.mem\.eql +co\.c:40\n",
+                    out) is not None and "(2 count-only functions" in out and "not listed" not in out,
+          f"--show-library:\n{out}")
     out = run(zinst, "report", "--sort", "calls", "--top", "1", path).stdout
     check("   42        5           -  in callers" in out and "(1 of 3 functions shown" in out,
           f"--sort calls --top 1:\n{out}")
@@ -511,9 +519,9 @@ def case_count_only_tree(zinst, sample, _):
     check(sorted(names) == ["main", "work", "work"], f"no context invented: {names}")
     got = (data["count_only_functions"], data["count_only_calls"],
            data["inlined_count_only_executions"], data["inlined_unplaced_executions"])
-    check(got == (1, 42, 42, 0), f"tree counters: {got}")
+    check(got == (2, 45, 42, 0), f"tree counters: {got}")
     out = run(zinst, "tree", path).stdout
-    check("(1 count-only function, 42 calls: no hooks, so no contexts in the tree; their time is "
+    check("(2 count-only functions, 45 calls: no hooks, so no contexts in the tree; their time is "
           "their callers' self time; see zinst report)\n" in out, f"footer:\n{out}")
     check("(42 inlined executions in count-only functions not shown)\n" in out, out)
     out = run(zinst, "tree", "--thread", "3002", path).stdout
@@ -524,14 +532,14 @@ def case_count_only_tree(zinst, sample, _):
         run(zinst, "flame", "--weight", "calls", "-o", svg, path)
         with open(svg) as f:
             text = f.read()
-        check("1 count-only function (42 calls) not drawn" in text, "flame root names them")
+        check("2 count-only functions (45 calls) not drawn" in text, "flame root names them")
         check("42 in count-only functions" in text, "flame legend counts their inlined code")
         check(">tiny<" not in text and "tiny [inlined]" in text, "tiny only as inlined code")
 
 
 def case_count_only_inline(zinst, sample, _):
     path = count_only_sample(sample)
-    # The entry counters are no call sites: 3 of the 5 records are decisions.
+    # The entry counters are no call sites: 3 of the 6 records are decisions.
     data = json.loads(run(zinst, "inline", "--json", path).stdout)
     got = sorted((s["caller"], s["callee"], s["count"], s["inlined"]) for s in data["sites"])
     check(got == [("main", "tiny", 5, True), ("tiny", "square", 42, True),

@@ -343,6 +343,10 @@ void tp_count_only_sample(struct test_profile *tp) {
                                 "noinline function attribute");
   const uint32_t inlined = tp_site(tp, "main", "tiny", 12, counted | ZINST_SITE_INLINED, 0, 0, "");
   const uint32_t square = tp_site(tp, "tiny", "square", 6, counted | ZINST_SITE_INLINED, 0, 0, "");
+  const uint32_t eql =
+      tp_site(tp, "std.mem.eql", "std.mem.eql", 40,
+              entry | ZINST_SITE_LIBRARY | ZINST_SITE_CALLEE_LIBRARY, 0, 0, "count-only function");
+  tp->sites[eql].column = 0;
   const uint32_t file = tp_string(tp, "co.c");
   for (uint32_t k = 0; k < tp->site_count; k++)
     tp->sites[k].file = file;
@@ -350,5 +354,6 @@ void tp_count_only_sample(struct test_profile *tp) {
   tp_site_count(tp, 0, call, 30);
   tp_site_count(tp, 0, inlined, 5);
   tp_site_count(tp, 0, square, 42);
+  tp_site_count(tp, 0, eql, 3);
   tp_site_count(tp, 1, tiny, 12);
 }

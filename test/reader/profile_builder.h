@@ -130,6 +130,8 @@ void tp_library_sample(struct test_profile *tp);
  *   2 work->tiny line 21, not inlined, never: thread 0: 30
  *   3 main->tiny line 12, inlined: thread 0: 5
  *   4 tiny->square line 6, inlined (in the count-only tiny): thread 0: 42
+ *   5 std.mem.eql entry (co.c:40, column 0), library code (LIBRARY and
+ *     CALLEE_LIBRARY): thread 0: 3
  */
 void tp_count_only_sample(struct test_profile *tp);
 
