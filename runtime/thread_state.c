@@ -474,6 +474,8 @@ uint32_t zinst_thread_find_or_add_child(struct zinst_thread_state *ts, uint32_t 
     if (ts->hash[slot].key == key) {
       uint32_t child = ts->hash[slot].node;
       RELAXED_STORE(ts->nodes[parent].child_cache, zinst_child_cache(function, child));
+      RELAXED_STORE(ts->edge_cache[zinst_edge_slot(parent, function)],
+                    zinst_child_cache(function, child));
       return child;
     }
   }
@@ -505,6 +507,8 @@ uint32_t zinst_thread_find_or_add_child(struct zinst_thread_state *ts, uint32_t 
   /* Publish after the node's fields: a dump reads node_count with acquire. */
   __atomic_store_n(&ts->node_count, child + 1, __ATOMIC_RELEASE);
   RELAXED_STORE(ts->nodes[parent].child_cache, zinst_child_cache(function, child));
+  RELAXED_STORE(ts->edge_cache[zinst_edge_slot(parent, function)],
+                zinst_child_cache(function, child));
   return child;
 }
 
