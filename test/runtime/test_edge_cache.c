@@ -36,11 +36,7 @@ NOINLINE static void parent(uint32_t index, uint32_t round) {
 }
 
 int main(int argc, char **argv) {
-  zinst_disable_exit_dump();
-  int count_mode = argc > 1 && strcmp(argv[1], "count") == 0;
-  if (count_mode)
-    setenv("ZINST_MODE", "count", 1);
-  zinst_config_reload();
+  int count_mode = test_start_in_mode(argc, argv);
   CHECK(PARENTS > (1u << ZINST_EDGE_CACHE_BITS), "the test needs more parents than slots");
 
   static char names[F_COUNT][20];
