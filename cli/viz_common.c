@@ -144,3 +144,77 @@ const char *zinst_base_name(const char *path) {
   const char *slash = strrchr(path, '/');
   return slash ? slash + 1 : path;
 }
+
+/* --weight's names, indexed by enum zinst_weight. */
+static const char *const weight_names[] = {"cycles", "calls", "bytes", "allocs", "live"};
+
+bool zinst_weight_parse(const char *value, enum zinst_weight *out) {
+  for (size_t k = 0; k < sizeof weight_names / sizeof *weight_names; k++)
+    if (strcmp(value, weight_names[k]) == 0) {
+      *out = (enum zinst_weight)k;
+      return true;
+    }
+  return false;
+}
+
+bool zinst_weight_is_memory(enum zinst_weight weight) {
+  return weight == ZINST_WEIGHT_BYTES || weight == ZINST_WEIGHT_ALLOCS ||
+         weight == ZINST_WEIGHT_LIVE;
+}
+
+uint64_t zinst_memory_weight(const struct zinst_tree_memory *memory, enum zinst_weight weight) {
+  switch (weight) {
+  case ZINST_WEIGHT_BYTES:
+    return memory->allocated_bytes;
+  case ZINST_WEIGHT_ALLOCS:
+    return memory->allocations;
+  case ZINST_WEIGHT_LIVE:
+    /* The reader checked freed_bytes <= allocated_bytes. */
+    return memory->allocated_bytes - memory->freed_bytes;
+  case ZINST_WEIGHT_CYCLES:
+  case ZINST_WEIGHT_CALLS:
+    break;
+  }
+  return 0;
+}
+
+const char *zinst_weight_unit(const struct zinst_profile *profile, enum zinst_weight weight) {
+  switch (weight) {
+  case ZINST_WEIGHT_CYCLES:
+    return zinst_tick_unit(profile);
+  case ZINST_WEIGHT_CALLS:
+    return "calls";
+  case ZINST_WEIGHT_BYTES:
+    return "bytes allocated";
+  case ZINST_WEIGHT_ALLOCS:
+    return "allocations";
+  case ZINST_WEIGHT_LIVE:
+    return profile->process.dump_reason == ZINST_DUMP_EXIT ? "bytes live at exit"
+                                                           : "bytes live when written";
+  }
+  return "";
+}
+
+int zinst_weight_resolve(const struct zinst_profile *profile, const char *path, const char *command,
+                         bool given, enum zinst_weight *weight) {
+  const bool timed = zinst_profile_has_time(profile);
+  if (!given) {
+    *weight = timed ? ZINST_WEIGHT_CYCLES : ZINST_WEIGHT_CALLS;
+    return 0;
+  }
+  if (*weight == ZINST_WEIGHT_CYCLES && !timed) {
+    fprintf(stderr,
+            "zinst %s: %s is a count-mode profile (ZINST_MODE=count): it has no cycles; "
+            "use --weight calls\n",
+            command, path);
+    return -1;
+  }
+  if (zinst_weight_is_memory(*weight) && !profile->has_memory) {
+    fprintf(stderr,
+            "zinst %s: %s has no memory records to weigh by (--weight %s): the program ran "
+            "with memory tracing off; run it with ZINST_MEMORY=1\n",
+            command, path, weight_names[*weight]);
+    return -1;
+  }
+  return 0;
+}

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "profile_model.h"
 #include "profile_reader.h"
 #include "profile_util.h"
 
@@ -50,6 +51,48 @@ void zinst_output_abandon(struct zinst_output *output);
  */
 char **zinst_unique_function_labels(const struct zinst_profile *profile);
 void zinst_free_labels(char **labels, uint32_t count);
+
+/* What flame graphs and folded/speedscope exports weigh contexts by. */
+enum zinst_weight {
+  ZINST_WEIGHT_CYCLES, /* self ticks (time mode) */
+  ZINST_WEIGHT_CALLS,  /* calls, and inlined executions as frames of their own */
+  /* From the MEMORY section (ZINST_MEMORY=1), each context's own: */
+  ZINST_WEIGHT_BYTES,  /* bytes allocated */
+  ZINST_WEIGHT_ALLOCS, /* allocations (blocks) */
+  ZINST_WEIGHT_LIVE,   /* bytes still live when the profile was written: at exit, the leaks */
+};
+
+/* The names --weight takes, for messages: "cycles, calls, bytes, allocs or live". */
+#define ZINST_WEIGHT_NAMES "cycles, calls, bytes, allocs or live"
+
+/* `value` of --weight into *out; false when it names no weight. */
+bool zinst_weight_parse(const char *value, enum zinst_weight *out);
+
+/* Is `weight` one of the memory weights? */
+bool zinst_weight_is_memory(enum zinst_weight weight);
+
+/* A context's own value of memory weight `weight` (0 for the others). */
+uint64_t zinst_memory_weight(const struct zinst_tree_memory *memory, enum zinst_weight weight);
+
+/* The unit of `weight` in words, for legends and tooltips: "bytes
+ * allocated", "allocations", "bytes live at exit" (or "... when written"
+ * for a profile written before exit: `profile` decides), "calls", or the
+ * profile's tick unit. Borrowed. */
+const char *zinst_weight_unit(const struct zinst_profile *profile, enum zinst_weight weight);
+
+/*
+ * The weight a command draws `profile` (read from `path`) with: `weight`
+ * when `given`, else cycles in time mode and calls in count mode. Returns
+ * 0, or -1 after printing "zinst COMMAND: PATH ..." when the profile cannot
+ * give that weight (no cycles in count mode; a memory weight without a
+ * MEMORY section, with how to get one).
+ */
+int zinst_weight_resolve(const struct zinst_profile *profile, const char *path, const char *command,
+                         bool given, enum zinst_weight *weight);
+
+/* The pseudo-frame of memory allocated with no instrumented function on
+ * the stack (a tree's root record), in flame graphs and exports. */
+#define ZINST_NO_FUNCTION_FRAME "[no instrumented function]"
 
 /* The last component of `path` (a pointer into it). */
 const char *zinst_base_name(const char *path);

@@ -1041,6 +1041,56 @@ def case_memory_patterns(env):
                   {("main", "leak"): (1, 123), ("main", "leak", "leak_more"): (2, 100)})
 
 
+def svg_frames(path):
+    """{(depth, name): width} of a flame graph's frames (data-w: exact weights)."""
+    import xml.etree.ElementTree as ET
+    svg = "{http://www.w3.org/2000/svg}"
+    frames = {}
+    for g in ET.parse(path).getroot().iter(svg + "g"):
+        if "frame" in g.get("class", "").split():
+            key = (int(g.get("data-depth")), g.get("data-name"))
+            expect(key not in frames, "frame %s twice" % (key,))
+            frames[key] = int(g.find(svg + "rect").get("data-w"))
+    return frames
+
+
+def case_memory_flame(env):
+    """Memory as the weight of `zinst export --format folded` and `zinst
+    flame`: each context of memory.c weighs exactly its bytes, allocations
+    or live bytes (MEMORY_PATTERNS), and a frame the sum over its subtree;
+    a profile of a run without ZINST_MEMORY=1 is refused, saying so."""
+    exe = env.zinst_cc(["memory.c"], "memory")
+    profile, _ = env.profile_run(exe, env={"ZINST_MEMORY": "1"})
+    for weight, field in (("bytes", lambda r: r[1]), ("allocs", lambda r: r[0]),
+                          ("live", lambda r: r[1] - r[3])):
+        folded = env.run([env.zinst, "export", "--format", "folded", "--weight", weight,
+                          profile]).stdout
+        got = {}
+        for line in folded.splitlines():
+            stack, _, value = line.rpartition(" ")
+            got[stack] = int(value)
+        want = {";".join(path): field(r) for path, r in MEMORY_PATTERNS.items() if field(r)}
+        expect_eq("folded by %s" % weight, got, want)
+    svg = env.path("bytes.svg")
+    env.run([env.zinst, "flame", "--weight", "bytes", "-o", svg, profile])
+    expect_eq("flame frames by bytes", svg_frames(svg), {
+        (0, "all (memory)"): 3595, (1, "main"): 3595, (2, "alloc_many"): 1000,
+        (2, "churn"): 320, (2, "zeroed"): 100, (2, "realloc_chain"): 1015, (2, "aligned"): 670,
+        (2, "strings"): 11, (2, "leak"): 223, (3, "leak_more"): 100, (2, "cross_thread"): 256,
+        (3, "produce"): 256})
+    svg = env.path("live.svg")
+    env.run([env.zinst, "flame", "--weight", "live", "-o", svg, profile])
+    expect_eq("flame frames by live bytes", svg_frames(svg), {
+        (0, "all (memory)"): 223, (1, "main"): 223, (2, "leak"): 223, (3, "leak_more"): 100})
+
+    untraced, _ = env.profile_run(exe, profile="untraced.zinst")
+    proc = env.run([env.zinst, "flame", "--weight", "bytes", "-o", env.path("no.svg"), untraced],
+                   expect_status=1)
+    expect("has no memory records to weigh by (--weight bytes)" in proc.stderr and
+           "run it with ZINST_MEMORY=1" in proc.stderr, "the refusal: " + proc.stderr)
+    expect(not os.path.exists(env.path("no.svg")), "a flame graph was written anyway")
+
+
 def case_memory_cpp(env):
     """C++ new, new[], over-aligned new and their deletes, through
     libstdc++'s calls to malloc and aligned_alloc: exact per context, and
