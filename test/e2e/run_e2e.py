@@ -1106,15 +1106,36 @@ def case_memory_cpp(env):
 def case_memory_threads(env):
     """Exited threads: the first ZINST_MAX_THREADS=2 keep their own memory
     records, the other 18 are summed into the merged record; main's frees
-    after the threads exited reach the allocating contexts."""
+    after the threads exited reach the allocating contexts. `zinst mem`
+    groups the three records by call path (20 threads, peaks summed);
+    --per-thread lists them one by one."""
     exe = env.zinst_cc(["memory_threads.c"], "memory_threads")
     profile, _ = env.profile_run(exe, env={"ZINST_MEMORY": "1", "ZINST_MAX_THREADS": "2"})
-    data = json.loads(env.run([env.zinst, "mem", "--json", profile]).stdout)
+    data = json.loads(env.run([env.zinst, "mem", "--json", "--per-thread", profile]).stdout)
+    expect_eq("per thread", data["per_thread"], True)
     got = sorted((c["tid"] == 0, tuple(c["path"]), c["allocations"], c["allocated_bytes"],
                   c["frees"], c["freed_bytes"], c["peak_live_bytes"]) for c in data["contexts"])
     kept = (False, ("worker", "make"), 1, 100, 1, 100, 100)
     expect_eq("contexts", got, [kept, kept, (True, ("worker", "make"), 18, 1800, 8, 800, 1800)])
     expect_eq("leaks", [(l["tid"], l["blocks"], l["bytes"]) for l in data["leaks"]], [(0, 10, 1000)])
+
+    data = json.loads(env.run([env.zinst, "mem", "--json", profile]).stdout)
+    expect_eq("grouped", data["per_thread"], False)
+    expect_eq("grouped contexts", data["contexts"], [
+        {"threads": 20, "path": ["worker", "make"], "allocations": 20, "allocated_bytes": 2000,
+         "frees": 10, "freed_bytes": 1000, "live_blocks": 10, "live_bytes": 1000,
+         "peak_live_bytes": 2000}])
+    expect_eq("grouped leaks", data["leaks"],
+              [{"threads": 20, "path": ["worker", "make"], "blocks": 10, "bytes": 1000}])
+    text = env.run([env.zinst, "mem", profile]).stdout
+    rows = [line.split() for line in text.splitlines() if line.endswith("worker > make")]
+    # Three tables (bytes, allocs, peak) then the leaks, each with a threads column.
+    table_row = ["2000", "20", "10", "1000", "2000", "20", "worker", ">", "make"]
+    expect_eq("zinst mem rows", rows, [table_row] * 3 + [["1000", "10", "20", "worker", ">",
+                                                          "make"]])
+    for note in ("peak live of a context of several threads: the sum of their peaks",
+                 "threads: a record of several threads summed"):
+        expect(note in text, "zinst mem lacks %r:\n%s" % (note, text))
 
 
 def case_memory_off(env):
@@ -1214,9 +1235,17 @@ def case_memory_rl_example(env):
                                      env={"ZINST_MEMORY": "1", "RL_LEAK_REPLAY": "1"})
     data = json.loads(env.run([env.zinst, "mem", "--json", profile]).stdout)
     fields = ("allocations", "allocated_bytes", "frees", "freed_bytes")
-    expect_eq("contexts", summed_by_path(data["contexts"], fields),
-              {("worker_main",): (blocks, size, 0, 0)})
-    expect_eq("leaks", summed_by_path(data["leaks"], ("blocks", "bytes")),
+    # Grouped by call path: one context of all 80 worker threads (64 kept
+    # apart by the runtime, 16 summed into its merged record).
+    expect_eq("contexts", [(c["threads"], c["path"]) + tuple(c[f] for f in fields)
+                           for c in data["contexts"]],
+              [(blocks, ["worker_main"], blocks, size, 0, 0)])
+    expect_eq("leaks", [(l["threads"], l["path"], l["blocks"], l["bytes"]) for l in data["leaks"]],
+              [(blocks, ["worker_main"], blocks, size)])
+    per_thread = json.loads(env.run([env.zinst, "mem", "--json", "--per-thread",
+                                     profile]).stdout)
+    expect_eq("per-thread records", len(per_thread["leaks"]), 65)
+    expect_eq("per-thread leaks summed", summed_by_path(per_thread["leaks"], ("blocks", "bytes")),
               {("worker_main",): (blocks, size)})
     text = env.run([env.zinst, "mem", profile]).stdout
     expect("live at exit (leaks): %d bytes in %d blocks" % (size, blocks) in text,
