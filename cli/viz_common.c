@@ -29,6 +29,24 @@ int zinst_output_open(struct zinst_output *output, const char *command, const ch
     output->file = stdout;
     return 0;
   }
+  struct stat info;
+  if (stat(path, &info) == 0 && !S_ISREG(info.st_mode)) {
+    if (S_ISDIR(info.st_mode)) {
+      fprintf(stderr, "zinst %s: cannot write %s: it is a directory\n", command, path);
+      return -1;
+    }
+    /* A stream (the null device, a terminal, a FIFO): written in place. */
+    output->path = strdup(path);
+    output->file = output->path ? fopen(path, "wb") : NULL;
+    if (!output->file) {
+      fprintf(stderr, "zinst %s: cannot open %s: %s\n", command, path,
+              output->path ? strerror(errno) : "out of memory");
+      free(output->path);
+      output->path = NULL;
+      return -1;
+    }
+    return 0;
+  }
   output->path = strdup(path);
   output->temporary = zinst_strdup_printf("%s.tmp.XXXXXX", path);
   if (!output->path || !output->temporary) {
@@ -57,11 +75,22 @@ int zinst_output_open(struct zinst_output *output, const char *command, const ch
 }
 
 int zinst_output_commit(struct zinst_output *output, const char *command) {
-  if (!output->temporary) {
+  if (!output->path) {
     const int failed = fflush(output->file) != 0 || ferror(output->file);
     if (failed)
       fprintf(stderr, "zinst %s: error writing standard output\n", command);
     return failed ? -1 : 0;
+  }
+  if (!output->temporary) { /* a stream, written in place */
+    const bool write_failed = fflush(output->file) != 0 || ferror(output->file);
+    const int saved = errno;
+    const bool close_failed = fclose(output->file) != 0;
+    if (write_failed || close_failed)
+      fprintf(stderr, "zinst %s: error writing %s: %s\n", command, output->path,
+              strerror(write_failed ? saved : errno));
+    free(output->path);
+    memset(output, 0, sizeof *output);
+    return write_failed || close_failed ? -1 : 0;
   }
   int status = 0;
   const bool write_failed = fflush(output->file) != 0 || ferror(output->file);
@@ -87,6 +116,8 @@ void zinst_output_abandon(struct zinst_output *output) {
   if (output->temporary) {
     fclose(output->file);
     unlink(output->temporary);
+  } else if (output->path) {
+    fclose(output->file); /* a stream: what went out is gone */
   }
   free(output->path);
   free(output->temporary);

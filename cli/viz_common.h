@@ -24,12 +24,15 @@ void zinst_viz_accept_short_output(int argc, char **argv);
 /*
  * An output file that appears complete or not at all: writes go to a
  * temporary file beside `path`, renamed over it by zinst_output_commit.
- * Path "-" writes to standard output directly.
+ * Path "-" writes to standard output directly, and so does a path that
+ * names a FIFO, a device or a socket (`-o /dev/null`, `-o /dev/stdout`, a
+ * pipe): renaming over it would replace it, and it holds no half-written
+ * file anyway. A directory is refused.
  */
 struct zinst_output {
   FILE *file;      /* write here */
-  char *path;      /* owned: the destination */
-  char *temporary; /* owned; NULL for standard output */
+  char *path;      /* owned: the destination; NULL for standard output */
+  char *temporary; /* owned; NULL for standard output and streams */
 };
 
 /* Open. Returns 0, or -1 after printing "zinst COMMAND: PATH: why". */

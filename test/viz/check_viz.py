@@ -856,6 +856,23 @@ def case_usage(env):
     err = env.run("flame", "-o", os.path.join(env.path("no-such-dir"), "f.svg"),
                   env.path("sample.zinst"), expect_status=1).stderr.decode()
     expect("no-such-dir" in err, err)
+    # -o naming a stream (here the null device, through a symlink, so that
+    # the test never touches /dev/null itself) is written in place, never
+    # renamed over; a directory is refused.
+    to_null = env.path("to-null.svg")
+    if os.path.lexists(to_null):
+        os.remove(to_null)
+    os.symlink("/dev/null", to_null)
+    for command in (["flame"], ["export", "--format", "folded"], ["merge"]):
+        env.run(*command, "-o", to_null, env.path("sample.zinst"))
+        expect(os.path.islink(to_null) and os.readlink(to_null) == "/dev/null",
+               f"zinst {command[0]} -o replaced the symlink to the null device")
+    directory = env.path("out-dir.svg")
+    os.makedirs(directory, exist_ok=True)
+    err = env.run("flame", "-o", directory, env.path("sample.zinst"),
+                  expect_status=1).stderr.decode()
+    expect_eq("-o a directory", err, f"zinst flame: cannot write {directory}: it is a directory\n")
+    expect_eq("the directory's contents", os.listdir(directory), [])
 
 
 # ---------------------------------------------------------------- memory
