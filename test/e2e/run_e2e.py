@@ -1172,9 +1172,10 @@ def case_memory_leak_exit(env):
 
 
 def case_memory_fork(env):
-    """A fork child's profile holds its own allocations and the memory
-    history it inherited (the heap is the parent's copy); each process's
-    leaks are its own."""
+    """A fork child's profile starts at the fork, as after zinst_reset():
+    it holds its own allocations and the blocks live at the fork (none
+    here: alloc_many freed its blocks before); each process's leaks are its
+    own."""
     exe = env.zinst_cc(["memory.c"], "memory")
     pattern = env.path("fork-%p.zinst")
     env.run([exe, "fork"], env={"ZINST_MEMORY": "1", "ZINST_OUTPUT": pattern})
@@ -1182,8 +1183,7 @@ def case_memory_fork(env):
     expect_eq("profiles", len(files), 2)
     parent = {("main", "alloc_many"): (10, 1000, 10, 1000, 1000),
               ("main", "churn"): (5, 320, 5, 320, 64)}
-    child = {("main", "alloc_many"): (10, 1000, 10, 1000, 1000),
-             ("main", "child_work"): (2, 110, 1, 77, 77)}
+    child = {("main", "child_work"): (2, 110, 1, 77, 77)}
     kinds = []
     for name in files:
         contexts, leaks = memory_contexts(env, env.path(name))
@@ -1197,6 +1197,29 @@ def case_memory_fork(env):
             expect_eq("parent leaks", leaks, {})
     expect_eq("one parent and one child", sorted(kinds), ["child", "parent"])
 
+
+
+def case_memory_reset(env):
+    """zinst_reset() restarts the memory counts but keeps live bytes true:
+    blocks freed before it are forgotten, blocks still live stay as
+    allocations of their contexts (a thread that had exited too), peaks
+    restart from the bytes live then; frees and allocations after it count
+    as usual. Calls restart as always."""
+    exe = env.zinst_cc(["memory.c"], "memory")
+    profile, _ = env.profile_run(exe, ["reset"], env={"ZINST_MEMORY": "1"})
+    contexts, leaks = memory_contexts(env, profile)
+    # keep_some: 10 x 100 allocated, 8 freed before the reset (forgotten),
+    # 2 live carried over (peak 200, not the 1000 before), 1 freed after.
+    # keeper (exited): 2 x 50, 1 freed before, the other after. churn: only
+    # its run after the reset.
+    expect_eq("contexts after the reset", contexts, {
+        ("main", "keep_some"): (2, 200, 1, 100, 200),
+        ("keeper",): (1, 50, 1, 50, 50),
+        ("main", "churn"): (5, 320, 5, 320, 64)})
+    expect_eq("leaks after the reset", leaks, {("main", "keep_some"): (1, 100)})
+    calls = calls_by_name(env.report(profile))
+    # keep_some ran only before it: no calls left (the report leaves it out).
+    expect_eq("calls after the reset", (calls.get("keep_some", 0), calls.get("churn")), (0, 1))
 
 
 def summed_by_path(records, fields):
