@@ -264,7 +264,8 @@ int zinst_threads_fill_snapshot(struct zinst_snapshot *snapshot, uint64_t now);
 void zinst_threads_free_snapshot(struct zinst_snapshot *snapshot);
 
 /* Take the zinst_reset() baseline of every live thread at `now`, and zero
- * the counts of exited threads and of the merged tree. */
+ * the counts of exited threads and of the merged tree; memory counters of
+ * all of them restart as zinst_mem_reset_slot says. */
 void zinst_threads_reset(uint64_t now);
 
 /* In a fork child: the other threads' blocks describe threads that do not
