@@ -7,6 +7,7 @@
 
 #include "call_cost.h"
 #include "cycle_counter.h"
+#include "hook_cost.h"
 #include "module_registry.h"
 #include "profile_output.h"
 #include "profile_writer.h"
@@ -329,6 +330,15 @@ static int dump_profile(const char *path, uint32_t reason, int from_signal) {
   uint32_t contexts = 0;
   measure_clock(&snapshot, &now);
   snapshot.call_cost_ps = zinst_call_cost_ps(snapshot.ticks_per_second);
+  if (zinst_config.mode == ZINST_MODE_TIME) {
+    /* Count mode has no times to correct. */
+    struct zinst_hook_costs hooks;
+    zinst_hook_costs(snapshot.ticks_per_second, &hooks);
+    snapshot.hook_untimed_pair_ps = hooks.untimed_pair_ps;
+    snapshot.hook_timed_pair_ps = hooks.timed_pair_ps;
+    snapshot.hook_timed_inner_ps = hooks.timed_inner_ps;
+    snapshot.hook_spread_ps = hooks.spread_ps;
+  }
   snapshot.dump_unix_ns = zinst_realtime_ns();
   if (from_signal && lock_from_signal() != 0) {
     free(command_line);

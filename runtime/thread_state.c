@@ -268,14 +268,13 @@ void zinst_thread_seed_sampling(struct zinst_thread_state *ts) {
   }
 }
 
-struct zinst_thread_state *zinst_thread_state_create(void) {
-  if (zinst_tls_in_runtime)
-    return NULL;
-  int saved_errno = errno;
-  zinst_runtime_init();
-
-  uint32_t max_depth = zinst_config.max_depth;
-  uint32_t max_nodes = zinst_config.max_nodes;
+/* Map and initialize a block for `max_depth` frames and `max_nodes`
+ * contexts, with a site counter array when `with_sites`, for the calling
+ * thread (its tid). Published nowhere: the caller decides. NULL when a
+ * mapping fails (errno set, nothing left mapped; *bytes says how much the
+ * block needed). The block is released with unmap_state(). */
+static struct zinst_thread_state *map_state(uint32_t max_depth, uint32_t max_nodes, int with_sites,
+                                            uint64_t *bytes) {
   uint64_t frames_offset = (sizeof(struct zinst_thread_state) + 63) & ~(uint64_t)63;
   uint64_t nodes_offset =
       page_round(frames_offset + ((uint64_t)max_depth + 1) * sizeof(struct zinst_frame));
@@ -285,23 +284,19 @@ struct zinst_thread_state *zinst_thread_state_create(void) {
   uint32_t hash_max_bits = INITIAL_HASH_BITS;
   while ((1ull << hash_max_bits) < 2ull * max_nodes + 2)
     hash_max_bits++;
+  *bytes = mapping_size;
 
   struct zinst_thread_state *ts = map_reserve(mapping_size);
   struct zinst_hash_slot *hash =
       map_reserve(((uint64_t)1 << INITIAL_HASH_BITS) * sizeof(struct zinst_hash_slot));
-  uint64_t *site_array = zinst_site_array_map();
-  if (!ts || !hash || !site_array) {
+  uint64_t *site_array = with_sites ? zinst_site_array_map() : NULL;
+  if (!ts || !hash || (with_sites && !site_array)) {
+    int saved_errno = errno;
     zinst_site_array_unmap(site_array);
     if (ts)
       munmap(ts, mapping_size);
     if (hash)
       munmap(hash, ((uint64_t)1 << INITIAL_HASH_BITS) * sizeof(struct zinst_hash_slot));
-    static int warned;
-    if (!__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
-      fprintf(stderr,
-              "zinst: cannot map %llu bytes for a thread's profile: %s; its calls are "
-              "not recorded\n",
-              (unsigned long long)mapping_size, strerror(errno));
     errno = saved_errno;
     return NULL;
   }
@@ -334,12 +329,34 @@ struct zinst_thread_state *zinst_thread_state_create(void) {
     ts->sample_span = 2 * zinst_config.sample_interval - 1;
     zinst_thread_seed_sampling(ts);
   }
+  return ts;
+}
+
+struct zinst_thread_state *zinst_thread_state_create(void) {
+  if (zinst_tls_in_runtime)
+    return NULL;
+  int saved_errno = errno;
+  zinst_runtime_init();
+
+  uint64_t mapping_size;
+  struct zinst_thread_state *ts =
+      map_state(zinst_config.max_depth, zinst_config.max_nodes, 1, &mapping_size);
+  if (!ts) {
+    static int warned;
+    if (!__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
+      fprintf(stderr,
+              "zinst: cannot map %llu bytes for a thread's profile: %s; its calls are "
+              "not recorded\n",
+              (unsigned long long)mapping_size, strerror(errno));
+    errno = saved_errno;
+    return NULL;
+  }
 
   /* Reachable (and busy) before anything below can reenter a hook, e.g.
    * pthread_setspecific calling an instrumented calloc. */
   ts->busy = 1;
   zinst_tls_state = ts;
-  __zinst_site_counters = site_array;
+  __zinst_site_counters = ts->site_array;
   pthread_once(&exit_key_once, make_exit_key);
   if (exit_key_ok)
     pthread_setspecific(exit_key, ts);
@@ -354,6 +371,20 @@ struct zinst_thread_state *zinst_thread_state_create(void) {
   ts->busy = 0;
   errno = saved_errno;
   return ts;
+}
+
+struct zinst_thread_state *zinst_thread_state_create_private(uint32_t max_depth,
+                                                             uint32_t max_nodes) {
+  int saved_errno = errno;
+  uint64_t mapping_size;
+  struct zinst_thread_state *ts = map_state(max_depth, max_nodes, 0, &mapping_size);
+  errno = saved_errno;
+  return ts;
+}
+
+void zinst_thread_state_free_private(struct zinst_thread_state *ts) {
+  if (ts)
+    unmap_state(ts);
 }
 
 /* Double the hash table into a new mapping, rebuilt from the nodes (every
