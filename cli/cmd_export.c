@@ -48,6 +48,8 @@ static const char help_text[] =
     "                    or a pipe)\n"
     "  --weight W        folded and speedscope: cycles (default in time mode) or calls\n"
     "  --thread TID      only the thread(s) with this kernel thread id\n"
+    "  --raw             times as measured, the hooks' own cost included (default:\n"
+    "                    subtracted, as the runtime calibrated it)\n"
     "  -h, --help        this text\n";
 
 enum export_format { FORMAT_NONE, FORMAT_FOLDED, FORMAT_SPEEDSCOPE, FORMAT_PPROF };
@@ -60,6 +62,7 @@ struct export_options {
   bool weight_given;
   bool has_thread;
   uint64_t thread;
+  enum zinst_times times;
 };
 
 /* Self time of a context in the exported unit: ns when the frequency is known. */
@@ -123,8 +126,8 @@ static void thread_label(char *buf, size_t size, const struct zinst_profile *pro
     snprintf(buf, size, "thread %" PRIu64 "%s%s", t->tid, name[0] ? " " : "", name);
 }
 
-static int write_speedscope(FILE *out, const struct zinst_profile *profile, const uint32_t *threads,
-                            uint32_t thread_count, bool by_calls) {
+static int write_speedscope(FILE *out, const struct zinst_profile *profile, enum zinst_times times,
+                            const uint32_t *threads, uint32_t thread_count, bool by_calls) {
   struct zinst_json json;
   zinst_json_init(&json, out);
   zinst_json_begin_object(&json);
@@ -171,7 +174,7 @@ static int write_speedscope(FILE *out, const struct zinst_profile *profile, cons
   int status = 0;
   for (uint32_t k = 0; k < thread_count && status == 0; k++) {
     struct zinst_call_tree tree;
-    if (zinst_call_tree_build(profile, &threads[k], 1, &tree) != 0) {
+    if (zinst_call_tree_build(profile, &threads[k], 1, times, &tree) != 0) {
       status = -1;
       break;
     }
@@ -292,8 +295,8 @@ static void pprof_value_type(struct zinst_pb *profile_pb, struct zinst_pb *scrat
 }
 
 /* The encoded Profile message (not yet compressed) in `pb`; -1 when out of memory. */
-static int encode_pprof(const struct zinst_profile *profile, const uint32_t *threads,
-                        uint32_t thread_count, struct zinst_pb *pb) {
+static int encode_pprof(const struct zinst_profile *profile, enum zinst_times times,
+                        const uint32_t *threads, uint32_t thread_count, struct zinst_pb *pb) {
   struct pprof_strings strings = {0};
   struct zinst_pb scratch, inner;
   zinst_pb_init(&scratch);
@@ -314,16 +317,22 @@ static int encode_pprof(const struct zinst_profile *profile, const uint32_t *thr
     status = -1;
   const uint64_t thread_key = pprof_string(&strings, "thread");
   for (uint32_t k = 0; k < thread_count && status == 0; k++) {
-    const struct zinst_thread_record *t = &profile->threads[threads[k]];
+    /* The thread's own tree: its contexts, in the file's order, with the
+     * times the reports show. */
+    struct zinst_call_tree tree;
+    if (zinst_call_tree_build(profile, &threads[k], 1, times, &tree) != 0) {
+      status = -1;
+      break;
+    }
     char label[128];
     thread_label(label, sizeof label, profile, threads[k]);
     const uint64_t label_value = pprof_string(&strings, label);
-    for (uint32_t n = t->first_node; n < t->first_node + t->node_count; n++) {
-      const struct zinst_node_record *node = &profile->nodes[n];
+    for (uint32_t n = 1; n < tree.node_count; n++) {
+      const struct zinst_tree_node *node = &tree.nodes[n];
       /* Leaf first; location ids are function index + 1 (0 is not an id). */
       size_t depth = 0;
-      for (uint32_t m = n; m != ZINST_NONE; m = profile->nodes[m].parent)
-        stack[depth++] = (uint64_t)profile->nodes[m].function + 1;
+      for (uint32_t m = n; m != ZINST_TREE_ROOT; m = tree.nodes[m].parent)
+        stack[depth++] = (uint64_t)tree.nodes[m].function + 1;
       const uint64_t values[2] = {node->calls, self_time(profile, node->exclusive_ticks)};
       zinst_pb_clear(&scratch);
       zinst_pb_packed_uints(&scratch, SAMPLE_LOCATION_ID, stack, depth);
@@ -334,6 +343,7 @@ static int encode_pprof(const struct zinst_profile *profile, const uint32_t *thr
       zinst_pb_message(&scratch, SAMPLE_LABEL, &inner);
       zinst_pb_message(pb, PROFILE_SAMPLE, &scratch);
     }
+    zinst_call_tree_free(&tree);
   }
   for (uint32_t f = 0; f < profile->function_count && status == 0; f++) {
     const struct zinst_function_record *record = &profile->functions[f];
@@ -365,6 +375,11 @@ static int encode_pprof(const struct zinst_profile *profile, const uint32_t *thr
              timed ? "time-mode" : "count-mode",
              zinst_profile_string(profile, profile->process.exe_path), profile->process.pid);
     zinst_pb_int(pb, PROFILE_COMMENT, (int64_t)pprof_string(&strings, comment));
+    if (timed) { /* which times: without or with the hooks' own cost */
+      char times_comment[512];
+      zinst_describe_times(profile, times, times_comment, sizeof times_comment);
+      zinst_pb_int(pb, PROFILE_COMMENT, (int64_t)pprof_string(&strings, times_comment));
+    }
     if (timed)
       zinst_pb_int(pb, PROFILE_DEFAULT_SAMPLE_TYPE, (int64_t)pprof_string(&strings, "time"));
     /* The table goes last: every string is known by now. */
@@ -410,11 +425,11 @@ static int write_gzip(FILE *out, const unsigned char *data, size_t size) {
   return status;
 }
 
-static int write_pprof(FILE *out, const struct zinst_profile *profile, const uint32_t *threads,
-                       uint32_t thread_count) {
+static int write_pprof(FILE *out, const struct zinst_profile *profile, enum zinst_times times,
+                       const uint32_t *threads, uint32_t thread_count) {
   struct zinst_pb pb;
   zinst_pb_init(&pb);
-  int status = encode_pprof(profile, threads, thread_count, &pb);
+  int status = encode_pprof(profile, times, threads, thread_count, &pb);
   if (status == 0)
     status = write_gzip(out, pb.bytes, pb.size);
   zinst_pb_free(&pb);
@@ -442,17 +457,18 @@ static int run_export(const struct zinst_profile *profile, const struct export_o
   switch (options->format) {
   case FORMAT_FOLDED: {
     struct zinst_call_tree tree;
-    status = zinst_call_tree_build(profile, threads, thread_count, &tree);
+    status = zinst_call_tree_build(profile, threads, thread_count, options->times, &tree);
     if (status == 0)
       status = write_folded(output.file, profile, &tree, options->by_calls);
     zinst_call_tree_free(&tree);
     break;
   }
   case FORMAT_SPEEDSCOPE:
-    status = write_speedscope(output.file, profile, threads, thread_count, options->by_calls);
+    status = write_speedscope(output.file, profile, options->times, threads, thread_count,
+                              options->by_calls);
     break;
   case FORMAT_PPROF:
-    status = write_pprof(output.file, profile, threads, thread_count);
+    status = write_pprof(output.file, profile, options->times, threads, thread_count);
     break;
   case FORMAT_NONE:
     status = -1;
@@ -467,12 +483,17 @@ static int run_export(const struct zinst_profile *profile, const struct export_o
   return zinst_output_commit(&output, "export") == 0 ? ZINST_EXIT_OK : ZINST_EXIT_FAILURE;
 }
 
-enum { OPT_HELP = 1, OPT_FORMAT, OPT_OUTPUT, OPT_WEIGHT, OPT_THREAD };
+enum { OPT_HELP = 1, OPT_FORMAT, OPT_OUTPUT, OPT_WEIGHT, OPT_THREAD, OPT_RAW };
 
 int zinst_cmd_export(int argc, char **argv) {
   static const struct zinst_option_spec specs[] = {
-      {"help", false, OPT_HELP},    {"format", true, OPT_FORMAT}, {"output", true, OPT_OUTPUT},
-      {"weight", true, OPT_WEIGHT}, {"thread", true, OPT_THREAD}, {NULL, false, 0},
+      {"help", false, OPT_HELP},
+      {"format", true, OPT_FORMAT},
+      {"output", true, OPT_OUTPUT},
+      {"weight", true, OPT_WEIGHT},
+      {"thread", true, OPT_THREAD},
+      {"raw", false, OPT_RAW},
+      {NULL, false, 0},
   };
   struct export_options options = {.output = "-"};
   zinst_viz_accept_short_output(argc, argv);
@@ -514,6 +535,9 @@ int zinst_cmd_export(int argc, char **argv) {
       if (zinst_parse_uint("export", "thread", value, &options.thread) != 0)
         return ZINST_EXIT_USAGE;
       options.has_thread = true;
+      break;
+    case OPT_RAW:
+      options.times = ZINST_TIMES_RAW;
       break;
     case ZINST_ARG_POSITIONAL:
       if (zinst_take_profile_argument("export", &options.path, value) != ZINST_EXIT_OK)

@@ -37,6 +37,8 @@ static const char help_text[] =
     "                      of library frames, e.g. Zig's std, is one '[library]'\n"
     "                      frame under its caller, user callbacks above it)\n"
     "  --thread TID        only the thread(s) with this kernel thread id\n"
+    "  --raw               times as measured, the hooks' own cost included\n"
+    "                      (default: subtracted, as the runtime calibrated it)\n"
     "  --min-width PX      frames narrower than PX pixels are merged into one\n"
     "                      box per caller (default 0.5; 0 draws every frame)\n"
     "  --width PX          image width (default 1200)\n"
@@ -51,6 +53,7 @@ struct flame_options {
   bool weight_given;
   bool icicle;
   bool show_library;
+  enum zinst_times times;
   bool has_thread;
   uint64_t thread;
   double min_width;
@@ -144,7 +147,7 @@ static int run_flame(const struct zinst_profile *profile, const struct flame_opt
                            &thread_count) != 0)
     return ZINST_EXIT_FAILURE;
   struct zinst_call_tree tree;
-  int built = zinst_call_tree_build(profile, threads, thread_count, &tree);
+  int built = zinst_call_tree_build(profile, threads, thread_count, options->times, &tree);
   free(threads);
   if (built == 0 && !options->show_library) { /* library code as "[library]" frames */
     struct zinst_call_tree grouped;
@@ -163,10 +166,14 @@ static int run_flame(const struct zinst_profile *profile, const struct flame_opt
   char *root_details = zinst_strdup_printf("%" PRIu32 " threads, %" PRIu64 " calls, %s elapsed",
                                            profile->thread_count, tree.total_calls, elapsed);
   char *title = options->title ? NULL : zinst_strdup_printf("%s", program[0] ? program : "?");
+  /* Which times (widths, tooltips): with or without the hooks' cost. */
+  const char *hooks = !zinst_profile_has_time(profile)                 ? ""
+                      : zinst_hook_correction(profile, options->times) ? ", hook cost subtracted"
+                                                                       : ", hook cost included";
   char *subtitle = zinst_strdup_printf(
-      "%s, width: %s%s", zinst_base_name(options->path),
+      "%s, width: %s%s%s", zinst_base_name(options->path),
       options->by_calls ? "calls in the subtree" : "cycles in the subtree",
-      profile->process.sample_interval > 1 ? " (sampled timing: estimates)" : "");
+      profile->process.sample_interval > 1 ? " (sampled timing: estimates)" : "", hooks);
   struct zinst_flame_graph graph = {0};
   int status = -1;
   if (root_name && root_details && subtitle && (options->title || title) &&
@@ -221,7 +228,8 @@ enum {
   OPT_THREAD,
   OPT_MIN_WIDTH,
   OPT_WIDTH,
-  OPT_TITLE
+  OPT_TITLE,
+  OPT_RAW
 };
 
 int zinst_cmd_flame(int argc, char **argv) {
@@ -235,6 +243,7 @@ int zinst_cmd_flame(int argc, char **argv) {
       {"min-width", true, OPT_MIN_WIDTH},
       {"width", true, OPT_WIDTH},
       {"title", true, OPT_TITLE},
+      {"raw", false, OPT_RAW},
       {NULL, false, 0},
   };
   struct flame_options options = {.min_width = 0.5, .width = 1200};
@@ -267,6 +276,9 @@ int zinst_cmd_flame(int argc, char **argv) {
       break;
     case OPT_SHOW_LIBRARY:
       options.show_library = true;
+      break;
+    case OPT_RAW:
+      options.times = ZINST_TIMES_RAW;
       break;
     case OPT_THREAD:
       if (zinst_parse_uint("flame", "thread", value, &options.thread) != 0)

@@ -191,8 +191,87 @@ static int finish_tree(struct zinst_call_tree *tree_out) {
   return 0;
 }
 
+bool zinst_profile_has_hook_costs(const struct zinst_profile *profile) {
+  const struct zinst_process_record *p = &profile->process;
+  return p->mode == ZINST_MODE_TIME &&
+         (p->hook_untimed_pair_ps | p->hook_timed_pair_ps | p->hook_timed_inner_ps) != 0;
+}
+
+bool zinst_hook_correction(const struct zinst_profile *profile, enum zinst_times times) {
+  return times == ZINST_TIMES_CORRECTED && zinst_profile_has_hook_costs(profile) &&
+         profile->process.ticks_per_second != 0;
+}
+
+/* a * b + c, saturating at UINT64_MAX (counts come from files). */
+static uint64_t saturating_multiply_add(uint64_t a, uint64_t b, uint64_t c) {
+  uint64_t product, sum;
+  if (__builtin_mul_overflow(a, b, &product) || __builtin_add_overflow(product, c, &sum))
+    return UINT64_MAX;
+  return sum;
+}
+
+/* Ticks of `ps` picoseconds at `ticks_per_second`, rounded down. */
+static uint64_t ticks_of_ps(uint64_t ps, uint64_t ticks_per_second) {
+  const unsigned __int128 ticks = (unsigned __int128)ps * ticks_per_second / 1000000000000u;
+  return ticks > UINT64_MAX ? UINT64_MAX : (uint64_t)ticks;
+}
+
+/*
+ * Subtract the hooks' cost from every node of a merged tree whose nodes
+ * hold their own counts and ticks (zinst_call_tree_build explains the
+ * sums). Children have larger indices than their parents: one backward
+ * pass sums each node's descendants' hooks into below[parent], and
+ * hook[n] then is final when n is reached. Returns -1 when out of memory
+ * (the tree is unchanged then).
+ */
+static int subtract_hook_cost(const struct zinst_profile *profile, struct zinst_call_tree *tree) {
+  const struct zinst_process_record *p = &profile->process;
+  uint64_t *below = calloc(tree->node_count, sizeof *below);        /* ps */
+  uint64_t *hook = malloc((size_t)tree->node_count * sizeof *hook); /* ticks */
+  if (!below || !hook) {
+    free(below);
+    free(hook);
+    return -1;
+  }
+  for (uint32_t n = tree->node_count; n-- > 1;) {
+    const struct zinst_tree_node *node = &tree->nodes[n];
+    const uint64_t timed = node->timed_calls < node->calls ? node->timed_calls : node->calls;
+    uint64_t pairs = saturating_multiply_add(timed, p->hook_timed_pair_ps, below[n]);
+    pairs = saturating_multiply_add(node->calls - timed, p->hook_untimed_pair_ps, pairs);
+    below[node->parent] = saturating_multiply_add(1, pairs, below[node->parent]);
+    hook[n] = ticks_of_ps(saturating_multiply_add(node->calls, p->hook_timed_inner_ps, below[n]),
+                          p->ticks_per_second);
+  }
+  /* Exclusive: its own hook less its children's, which their own
+   * inclusive times lose. Signed: a child's share can exceed what its
+   * calls cost the parent (I above U). */
+  int64_t *children = calloc(tree->node_count, sizeof *children);
+  if (!children) {
+    free(below);
+    free(hook);
+    return -1;
+  }
+  for (uint32_t n = tree->node_count; n-- > 1;) {
+    const uint32_t parent = tree->nodes[n].parent;
+    if (parent != ZINST_TREE_ROOT)
+      children[parent] = saturating_add(children[parent], ticks_as_signed(hook[n]));
+  }
+  for (uint32_t n = 1; n < tree->node_count; n++) {
+    struct zinst_tree_node *node = &tree->nodes[n];
+    node->inclusive_ticks = node->inclusive_ticks > hook[n] ? node->inclusive_ticks - hook[n] : 0;
+    const int64_t own = saturating_add(ticks_as_signed(hook[n]), -children[n]);
+    const int64_t exclusive = saturating_add(ticks_as_signed(node->exclusive_ticks), -own);
+    node->exclusive_ticks = exclusive > 0 ? (uint64_t)exclusive : 0;
+  }
+  free(below);
+  free(hook);
+  free(children);
+  return 0;
+}
+
 int zinst_call_tree_build(const struct zinst_profile *profile, const uint32_t *threads,
-                          uint32_t thread_count, struct zinst_call_tree *out) {
+                          uint32_t thread_count, enum zinst_times times,
+                          struct zinst_call_tree *out) {
   memset(out, 0, sizeof *out);
   struct zinst_call_tree tree = {0};
   struct child_index index = {0};
@@ -213,6 +292,8 @@ int zinst_call_tree_build(const struct zinst_profile *profile, const uint32_t *t
     if (merge_thread(&tree, &index, profile, &profile->threads[t], merged_of) != 0)
       goto out_of_memory;
   }
+  if (zinst_hook_correction(profile, times) && subtract_hook_cost(profile, &tree) != 0)
+    goto out_of_memory;
   if (finish_tree(&tree) != 0)
     goto out_of_memory;
   free(merged_of);
