@@ -2,7 +2,7 @@
  * leaf_cost.c - a small leaf of known cost, called many times from one
  * caller: what the hook-cost correction is measured on (bench/run.py).
  *
- *   leaf_cost CALLS STEPS busy|chain [REPS]
+ *   leaf_cost CALLS STEPS busy|chain|fib [REPS]
  *
  * Two leaves of STEPS steps each, the same with and without
  * instrumentation (the asm keeps the compiler from folding or vectorizing
@@ -10,7 +10,9 @@
  *   busy   six independent additions per step: the processor's units are
  *          busy, so whatever the hooks add costs time;
  *   chain  one dependent multiply-add per step: one long chain of latency,
- *          behind which out-of-order execution can hide other work.
+ *          behind which out-of-order execution can hide other work;
+ *   fib    not a leaf: the recursion fib(STEPS), nothing but calls (fib(10)
+ *          makes 177), where the hooks are most of the instrumented cost.
  * Each call takes the previous one's result, so calls cannot overlap in the
  * processor and the cost of one is well defined. The program runs the
  * caller REPS times (default 1), times each run itself (CLOCK_MONOTONIC
@@ -49,6 +51,10 @@ __attribute__((noinline)) uint64_t chain_leaf(uint64_t x, uint32_t steps) {
   return x;
 }
 
+__attribute__((noinline)) uint64_t fib_leaf(uint64_t x, uint32_t n) {
+  return n < 2 ? x + n : fib_leaf(x, n - 1) + fib_leaf(x, n - 2);
+}
+
 __attribute__((noinline)) uint64_t busy_caller(uint64_t calls, uint32_t steps) {
   uint64_t x = calls;
   for (uint64_t i = 0; i < calls; i++)
@@ -60,6 +66,13 @@ __attribute__((noinline)) uint64_t chain_caller(uint64_t calls, uint32_t steps) 
   uint64_t x = calls;
   for (uint64_t i = 0; i < calls; i++)
     x = chain_leaf(x, steps);
+  return x;
+}
+
+__attribute__((noinline)) uint64_t fib_caller(uint64_t calls, uint32_t steps) {
+  uint64_t x = calls;
+  for (uint64_t i = 0; i < calls; i++)
+    x = fib_leaf(x, steps);
   return x;
 }
 
@@ -76,8 +89,13 @@ static uint64_t now_ns(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 4 || argc > 5 || (strcmp(argv[3], "busy") != 0 && strcmp(argv[3], "chain") != 0)) {
-    fprintf(stderr, "usage: leaf_cost CALLS STEPS busy|chain [REPS]\n");
+  uint64_t (*callers[])(uint64_t, uint32_t) = {busy_caller, chain_caller, fib_caller};
+  const char *shapes[] = {"busy", "chain", "fib"};
+  int shape = 0;
+  while (argc >= 4 && shape < 3 && strcmp(argv[3], shapes[shape]) != 0)
+    shape++;
+  if (argc < 4 || argc > 5 || shape == 3) {
+    fprintf(stderr, "usage: leaf_cost CALLS STEPS busy|chain|fib [REPS]\n");
     return 2;
   }
   uint64_t calls = strtoull(argv[1], NULL, 10);
@@ -94,13 +112,12 @@ int main(int argc, char **argv) {
   }
   if (dump)
     zinst_disable_exit_dump(); /* the reps' profiles are the ones read */
-  int busy = strcmp(argv[3], "busy") == 0;
   uint64_t result = 0;
   for (int rep = 0; rep < reps; rep++) {
     if (dump)
       zinst_reset();
     uint64_t start = now_ns();
-    result += busy ? busy_caller(calls, steps) : chain_caller(calls, steps);
+    result += callers[shape](calls, steps);
     uint64_t elapsed = now_ns() - start;
     if (dump) {
       char path[4096];

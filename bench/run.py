@@ -146,10 +146,11 @@ def update_readme(path, tables, begin=README_BEGIN, end_marker=README_END):
         f.write(text)
 
 
-# The hook-cost correction: the leaves (bench/leaf_cost.c: shape, steps),
-# the calls of each rep, the reps of each process and the processes of each
-# variant (at least HOOK_ROUNDS, interleaved).
-HOOK_LEAVES = [("busy", 60), ("busy", 15), ("chain", 40)]
+# The hook-cost correction: the leaves (bench/leaf_cost.c: shape, steps,
+# a divisor of the calls: fib(10) is 177 calls), the calls of each rep, the
+# reps of each process and the processes of each variant (at least
+# HOOK_ROUNDS, interleaved).
+HOOK_LEAVES = [("busy", 60, 1), ("busy", 15, 1), ("chain", 40, 1), ("fib", 10, 20)]
 HOOK_CALLS, HOOK_REPS, HOOK_ROUNDS = 500000, 8, 3
 HOOK_SMOKE_CALLS, HOOK_SMOKE_REPS = 20000, 2
 
@@ -181,7 +182,7 @@ def hook_cost(zinst, clang, work, rounds, smoke):
 
     for r in range(rounds):
         for leaf in HOOK_LEAVES:
-            args = [str(calls), str(leaf[1]), leaf[0], str(reps)]
+            args = [str(max(calls // leaf[2], 1)), str(leaf[1]), leaf[0], str(reps)]
             base_ns.setdefault(leaf, []).extend(rep_timings(sh([base] + args).stdout))
             for mode, env in modes:
                 prefix = os.path.join(wdir, "%s-%s-%d-%d" % (mode, leaf[0], leaf[1], r))
@@ -192,7 +193,9 @@ def hook_cost(zinst, clang, work, rounds, smoke):
             "`bench/leaf_cost.c`: a caller calls a leaf %s times, each call taking the "
             "previous one's result, and times its loop; %d such reps per process, %d processes "
             "per variant, interleaved. The leaf is `busy` (steps of six independent additions) "
-            "or `chain` (one dependent multiply-add per step). Per call: the leaf's cost "
+            "or `chain` (one dependent multiply-add per step); `fib` is no leaf but the "
+            "recursion fib(10), 177 calls, called 20 times less often, its self time that of "
+            "all its levels. Per call of the leaf from the caller: its cost "
             "uninstrumented (the fastest rep), the instrumented loop's own timing, and what "
             "`zinst report` says of that fastest instrumented rep: the leaf's self time and the "
             "caller's total time, as measured (`--raw`) and with the hooks' cost subtracted "
@@ -202,7 +205,8 @@ def hook_cost(zinst, clang, work, rounds, smoke):
             "| caller total, raw | corrected |\n|---|---|---:|---:|---:|---:|---:|---:|\n"]
     calibrations = []
     for leaf in HOOK_LEAVES:
-        name = "%s, %d steps" % leaf
+        name = "%s, %d steps" % leaf[:2] if leaf[0] != "fib" else "fib(%d)" % leaf[1]
+        outer = max(calls // leaf[2], 1)
         b = min(base_ns[leaf])
         for mode, _ in modes:
             own, profile = min(runs[(leaf, mode)])
@@ -216,12 +220,12 @@ def hook_cost(zinst, clang, work, rounds, smoke):
                              (profile, report["times"], times))
                 by_name = {f["name"]: f for f in report["functions"]}
                 leaf_fn, caller_fn = by_name[leaf[0] + "_leaf"], by_name[leaf[0] + "_caller"]
-                if leaf_fn["calls"] != calls or caller_fn["calls"] != 1:
+                if leaf_fn["calls"] % outer != 0 or caller_fn["calls"] != 1:
                     sys.exit("bench: %s: wrong counts" % profile)
-                values[times] = (leaf_fn["self_ns"] / calls, caller_fn["total_ns"] / calls)
+                values[times] = (leaf_fn["self_ns"] / outer, caller_fn["total_ns"] / outer)
                 # The leaf's 95% interval (sampled mode estimates it), per call.
                 error = 1.96 * leaf_fn["self_ticks_error"] * 1e9 / report["profile"][
-                    "ticks_per_second"] / calls
+                    "ticks_per_second"] / outer
                 cost = report["profile"]["hook_cost"]
             for part in (0, 1):
                 for times in ("raw", "corrected"):
