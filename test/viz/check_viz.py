@@ -181,6 +181,30 @@ def case_speedscope(env):
 # ---------------------------------------------------------------- pprof
 
 
+def text_format_string(quoted):
+    """A string of protoc's text output: C escapes, bytes beyond ASCII as
+    octal (\\302\\261), decoded back to the UTF-8 text they were."""
+    body, out, i = quoted[1:-1], bytearray(), 0
+    simple = {"n": 10, "r": 13, "t": 9, "\"": 34, "'": 39, "\\": 92}
+    while i < len(body):
+        c = body[i]
+        if c != "\\":
+            out += c.encode()
+            i += 1
+        elif body[i + 1] in simple:
+            out.append(simple[body[i + 1]])
+            i += 2
+        else:  # octal, up to three digits
+            digits = ""
+            while len(digits) < 3 and i + 1 + len(digits) < len(body) and \
+                    body[i + 1 + len(digits)] in "01234567":
+                digits += body[i + 1 + len(digits)]
+            expect(digits, "unknown escape in protoc's output: %r" % body[i:i + 4])
+            out.append(int(digits, 8))
+            i += 1 + len(digits)
+    return out.decode()
+
+
 def parse_text_format(text):
     """protoc's text output as nested dicts of lists: {"sample": [{...}], ...}."""
     root, stack = {}, []
@@ -198,7 +222,7 @@ def parse_text_format(text):
             current = stack.pop()
         else:
             key, _, value = line.partition(": ")
-            value = json.loads(value) if value.startswith('"') else int(value)
+            value = text_format_string(value) if value.startswith('"') else int(value)
             current.setdefault(key, []).append(value)
     expect(not stack, "unbalanced protoc output")
     return root
@@ -261,6 +285,10 @@ def case_pprof(env):
     expect_eq("time_nanos", p["time_nanos"], [1700000000000000000])
     expect_eq("duration_nanos", p["duration_nanos"], [1000])
     expect("zinst time-mode profile" in s(p["comment"]), "comment")
+    # The sample has no hook calibration: its times are as measured, and a
+    # second comment says so.
+    expect_eq("comments", len(p["comment"]), 2)
+    expect("times as measured" in strings[p["comment"][1]], "times comment")
     # Count mode: one value per sample, no time.
     out = env.path("count.pb.gz")
     env.run("export", "--format", "pprof", "-o", out, env.path("count.zinst"))
@@ -368,8 +396,8 @@ def case_flame_wide(env):
 # ---------------------------------------------------------------- merge
 
 
-def report_by_name(env, path):
-    report = env.json("report", "--json", path)
+def report_by_name(env, path, *extra):
+    report = env.json("report", "--json", *extra, path)
     return {f["name"]: f for f in report["functions"]}, report
 
 
@@ -692,10 +720,13 @@ def case_example_commands(env):
         calls[leaf] = calls.get(leaf, 0) + sample["value"][0]
     for name, entry in report.items():
         expect_eq(f"pprof calls of {name}", calls.get(name, 0), entry["calls"])
-    # Merge of a profile with itself: every count doubles exactly.
+    # Merge of a profile with itself: every count doubles exactly, and every
+    # measured time (--raw: the hook-cost correction rounds each context's
+    # share down to whole ticks, which does not double exactly).
     doubled = os.path.join(env.args.example_dir, "doubled.zinst")
     env.run("merge", "--merge-threads", "-o", doubled, profile, profile)
-    twice, _ = report_by_name(env, doubled)
+    report, _ = report_by_name(env, profile, "--raw")
+    twice, _ = report_by_name(env, doubled, "--raw")
     for name, entry in report.items():
         expect_eq(f"merged calls of {name}", twice[name]["calls"], 2 * entry["calls"])
         expect_eq(f"merged self ticks of {name}", twice[name]["self_ticks"],
