@@ -69,10 +69,13 @@ enum zinst_times {
  * to the untimed calls too) and the whole hooks of every call below it:
  *   hook(n) = calls(n) * I + sum over descendants d of
  *             timed_calls(d) * T + (calls(d) - timed_calls(d)) * U,
- * in picoseconds, converted to ticks rounded down. Inclusive ticks lose
- * hook(n), exclusive ticks hook(n) - sum over children c of hook(c); both
- * floored at 0. Merged nodes are corrected after merging (the sums are
- * linear in the counts). Count-mode and uncalibrated profiles are left as
+ * in picoseconds, converted to ticks rounded down. A node's own share,
+ * hook(n) - sum over children c of hook(c), comes off its exclusive ticks,
+ * but never more than its own measured self time (abandoned frames had no
+ * exit hook; the processor can hide hooks), so that a caller never ends up
+ * shorter than its callees; its inclusive ticks lose its share and its
+ * descendants'. Floored at 0. Merged nodes are corrected after merging
+ * (the sums are linear in the counts). Count-mode and uncalibrated profiles are left as
  * they are. Not corrected: the site counters' increments and the registers
  * an instrumented function saves around its hook calls.
  */

@@ -433,13 +433,53 @@ static void test_hook_correction_sampled(void) {
   zinst_call_tree_free(&tree);
 
   /* Never below 0: tiny's 1000 calls cost 8250 ticks of inner part, more
-   * than the 1000 measured; main's hooks (57508 ticks) exceed its 20000. */
+   * than the 1000 measured; main's share (49258 ticks) exceeds its 19000:
+   * each gives up its own self time, no more. */
   CHECK(zinst_call_tree_build(&profile, &second, 1, ZINST_TIMES_CORRECTED, &tree) == 0);
   CHECK(zinst_flat_profile_build(&tree, profile.function_count, &flat) == 0);
   CHECK_EQ_U64(flat.entries[tiny].self_ticks, 0);
   CHECK_EQ_U64(flat.entries[tiny].total_ticks, 0);
   CHECK_EQ_U64(flat.entries[main_fn].self_ticks, 0);
   CHECK_EQ_U64(flat.entries[main_fn].total_ticks, 0);
+  zinst_flat_profile_free(&flat);
+  zinst_call_tree_free(&tree);
+  zinst_profile_free(&profile);
+}
+
+/* A node's share of the hooks is at most its own measured self time, so a
+ * caller never ends up shorter than its callees (frames abandoned by
+ * longjmp had no exit hook; the processor can hide hooks). At 2 GHz, inner
+ * 1 tick, timed pair 4: p's share would be 10 x 4 = 40 ticks of its 10. */
+static void test_hook_correction_capped(void) {
+  struct test_profile tp;
+  tp_init(&tp);
+  tp.process.ticks_per_second = 2000000000ULL;
+  tp.process.hook_untimed_pair_ps = 1000;
+  tp.process.hook_timed_pair_ps = 2000;
+  tp.process.hook_timed_inner_ps = 500;
+  tp_module(&tp, "c.c");
+  const uint32_t p = tp_function(&tp, "p", "c.c", 1);
+  const uint32_t c = tp_function(&tp, "c", "c.c", 2);
+  tp_thread(&tp, 1, "main", ZINST_THREAD_MAIN);
+  const uint32_t n_p = tp_node(&tp, ZINST_NONE, p, 10, 1000, 10);
+  tp_node(&tp, n_p, c, 10, 990, 990);
+  struct zinst_profile profile;
+  load(&tp, &profile);
+  struct zinst_call_tree tree;
+  CHECK(zinst_call_tree_build(&profile, NULL, 0, ZINST_TIMES_CORRECTED, &tree) == 0);
+  const uint32_t m_p = find_child(&tree, ZINST_TREE_ROOT, p);
+  const uint32_t m_c = find_child(&tree, m_p, c);
+  CHECK(m_c != ZINST_NONE);
+  if (m_c != ZINST_NONE) {
+    CHECK_EQ_U64(tree.nodes[m_c].inclusive_ticks, 990 - 10); /* 10 inner parts */
+    CHECK_EQ_U64(tree.nodes[m_c].exclusive_ticks, 980);
+    CHECK_EQ_U64(tree.nodes[m_p].exclusive_ticks, 0);         /* 10 taken, not 40 */
+    CHECK_EQ_U64(tree.nodes[m_p].inclusive_ticks, 1000 - 20); /* not 1000 - 50 */
+  }
+  struct zinst_flat_profile flat;
+  CHECK(zinst_flat_profile_build(&tree, profile.function_count, &flat) == 0);
+  CHECK_EQ_U64(flat.entries[p].total_ticks, 980);
+  CHECK_EQ_U64(flat.entries[p].self_ticks + flat.entries[c].self_ticks, 980);
   zinst_flat_profile_free(&flat);
   zinst_call_tree_free(&tree);
   zinst_profile_free(&profile);
@@ -538,6 +578,7 @@ int main(void) {
   test_threads_merge_by_path();
   test_hook_correction();
   test_hook_correction_sampled();
+  test_hook_correction_capped();
   test_large_trees();
   test_empty_profile();
   test_ticks_to_ns();
