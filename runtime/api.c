@@ -191,6 +191,9 @@ static void after_fork_in_child(void) {
 
 static void initialize(void) {
   load_config();
+  /* Before the clock origin: the program's elapsed time is its own. */
+  if (zinst_config.mode == ZINST_MODE_TIME)
+    zinst_hook_costs_at_start(zinst_config.sample_interval);
   zinst_config.clock_flags = zinst_clock_flags();
   zinst_config.start_unix_ns = zinst_realtime_ns();
   zinst_config.start_mono_ns = zinst_monotonic_ns();

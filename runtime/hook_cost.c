@@ -44,6 +44,9 @@
  * Rounds alternate between the kinds, and each cost is the smallest of its
  * rounds: on a shared machine the noise (preemption, a busy sibling core)
  * only adds time. The spread, median minus minimum, says how noisy that was.
+ * A noisy calibration is repeated; and it runs twice in a process, at
+ * start-up and at the first dump, each cost the smaller of the two, since a
+ * sibling core busy for a whole calibration slows every round alike.
  *
  * What this measures is the hooks' cost when nothing overlaps them: code
  * that keeps the processor busy (calls, independent arithmetic) pays it.
@@ -338,34 +341,58 @@ static uint32_t pair_ps(double ticks, uint64_t ticks_per_second) {
 
 enum { NOT_MEASURED, MEASURING, MEASURED, FAILED };
 
+/* The start-up calibration: written by zinst_hook_costs_at_start() before
+ * early_state is published. */
+static struct calibration early;
+static int early_state = NOT_MEASURED;
+
+void zinst_hook_costs_at_start(uint32_t sample_interval) {
+  int status = calibrate(sample_interval, &early);
+  __atomic_store_n(&early_state, status == 0 ? MEASURED : FAILED, __ATOMIC_RELEASE);
+}
+
+/* Each cost the smaller of the two calibrations, and the quieter spread:
+ * disturbances only ever add time. */
+static struct calibration smaller(const struct calibration *a, const struct calibration *b) {
+  return (struct calibration){
+      .untimed = a->untimed < b->untimed ? a->untimed : b->untimed,
+      .timed = a->timed < b->timed ? a->timed : b->timed,
+      .inner = a->inner < b->inner ? a->inner : b->inner,
+      .spread = a->spread < b->spread ? a->spread : b->spread,
+  };
+}
+
 void zinst_hook_costs(uint64_t ticks_per_second, struct zinst_hook_costs *out) {
   static struct calibration result; /* written once, before state MEASURED */
   static int state = NOT_MEASURED;
   *out = (struct zinst_hook_costs){0};
   if (ticks_per_second == 0)
     return;
-  struct calibration own;
-  const struct calibration *found = &result;
+  struct calibration own, found;
   int expected = NOT_MEASURED;
   if (__atomic_compare_exchange_n(&state, &expected, MEASURING, 0, __ATOMIC_ACQ_REL,
                                   __ATOMIC_ACQUIRE)) {
     int status = calibrate(zinst_config.sample_interval, &result);
     __atomic_store_n(&state, status == 0 ? MEASURED : FAILED, __ATOMIC_RELEASE);
-    if (status != 0)
-      return;
-  } else if (expected == MEASURING) {
+    expected = status == 0 ? MEASURED : FAILED;
+  }
+  if (expected == MEASURED) {
+    found = result;
+  } else if (expected == MEASURING && calibrate(zinst_config.sample_interval, &own) == 0) {
     /* Another thread is calibrating now: measure for this dump alone
      * rather than wait for it. */
-    if (calibrate(zinst_config.sample_interval, &own) != 0)
-      return;
-    found = &own;
-  } else if (expected == FAILED) {
+    found = own;
+  } else if (__atomic_load_n(&early_state, __ATOMIC_ACQUIRE) == MEASURED) {
+    found = early; /* this one failed: the start-up one still holds */
+  } else {
     return;
   }
+  if (__atomic_load_n(&early_state, __ATOMIC_ACQUIRE) == MEASURED)
+    found = smaller(&found, &early);
   *out = (struct zinst_hook_costs){
-      .untimed_pair_ps = pair_ps(found->untimed, ticks_per_second),
-      .timed_pair_ps = pair_ps(found->timed, ticks_per_second),
-      .timed_inner_ps = pair_ps(found->inner, ticks_per_second),
-      .spread_ps = pair_ps(found->spread, ticks_per_second),
+      .untimed_pair_ps = pair_ps(found.untimed, ticks_per_second),
+      .timed_pair_ps = pair_ps(found.timed, ticks_per_second),
+      .timed_inner_ps = pair_ps(found.inner, ticks_per_second),
+      .spread_ps = pair_ps(found.spread, ticks_per_second),
   };
 }
