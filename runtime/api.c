@@ -182,6 +182,7 @@ static void after_fork_in_parent(void) {
  * past twice (frames open at the fork stay open, and count from here). */
 static void after_fork_in_child(void) {
   zinst_signals_after_fork_child();
+  zinst_hook_costs_after_fork_child();
   /* A last profile the parent was writing is the parent's. */
   __atomic_store_n(&final_dump_state, FINAL_DUMP_NONE, __ATOMIC_RELAXED);
   zinst_threads_after_fork_child();

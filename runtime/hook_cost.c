@@ -44,9 +44,9 @@
  * Rounds alternate between the kinds, and each cost is the smallest of its
  * rounds: on a shared machine the noise (preemption, a busy sibling core)
  * only adds time. The spread, median minus minimum, says how noisy that was.
- * A noisy calibration is repeated; and it runs twice in a process, at
- * start-up and at the first dump, each cost the smaller of the two, since a
- * sibling core busy for a whole calibration slows every round alike.
+ * A noisy calibration is repeated; and it runs at start-up and at every
+ * dump, each cost the smallest any of them found, since a sibling core busy
+ * for a whole calibration slows every round alike.
  *
  * What this measures is the hooks' cost when nothing overlaps them: code
  * that keeps the processor busy (calls, independent arithmetic) pays it.
@@ -339,18 +339,6 @@ static uint32_t pair_ps(double ticks, uint64_t ticks_per_second) {
   return ps >= 4294967295.0 ? UINT32_MAX : (uint32_t)(ps + 0.5);
 }
 
-enum { NOT_MEASURED, MEASURING, MEASURED, FAILED };
-
-/* The start-up calibration: written by zinst_hook_costs_at_start() before
- * early_state is published. */
-static struct calibration early;
-static int early_state = NOT_MEASURED;
-
-void zinst_hook_costs_at_start(uint32_t sample_interval) {
-  int status = calibrate(sample_interval, &early);
-  __atomic_store_n(&early_state, status == 0 ? MEASURED : FAILED, __ATOMIC_RELEASE);
-}
-
 /* Each cost the smaller of the two calibrations, and the quieter spread:
  * disturbances only ever add time. */
 static struct calibration smaller(const struct calibration *a, const struct calibration *b) {
@@ -362,33 +350,47 @@ static struct calibration smaller(const struct calibration *a, const struct cali
   };
 }
 
+/* The best of every trusted calibration of the process so far, under a
+ * spin lock held for a few stores: dumps on two threads may offer at once.
+ * Never taken twice on one thread (a signal's dump waits while this thread
+ * dumps; start-up runs before the signal handlers exist). */
+static struct calibration best;
+static int have_best, best_lock;
+
+static void offer(const struct calibration *found) {
+  while (__atomic_exchange_n(&best_lock, 1, __ATOMIC_ACQUIRE))
+    ;
+  best = have_best ? smaller(&best, found) : *found;
+  have_best = 1;
+  __atomic_store_n(&best_lock, 0, __ATOMIC_RELEASE);
+}
+
+void zinst_hook_costs_after_fork_child(void) {
+  /* A thread that held the lock at the fork does not exist here; what it
+   * was storing is a calibration's value either way. */
+  __atomic_store_n(&best_lock, 0, __ATOMIC_RELEASE);
+}
+
+void zinst_hook_costs_at_start(uint32_t sample_interval) {
+  struct calibration found;
+  if (calibrate(sample_interval, &found) == 0)
+    offer(&found);
+}
+
 void zinst_hook_costs(uint64_t ticks_per_second, struct zinst_hook_costs *out) {
-  static struct calibration result; /* written once, before state MEASURED */
-  static int state = NOT_MEASURED;
   *out = (struct zinst_hook_costs){0};
   if (ticks_per_second == 0)
     return;
-  struct calibration own, found;
-  int expected = NOT_MEASURED;
-  if (__atomic_compare_exchange_n(&state, &expected, MEASURING, 0, __ATOMIC_ACQ_REL,
-                                  __ATOMIC_ACQUIRE)) {
-    int status = calibrate(zinst_config.sample_interval, &result);
-    __atomic_store_n(&state, status == 0 ? MEASURED : FAILED, __ATOMIC_RELEASE);
-    expected = status == 0 ? MEASURED : FAILED;
-  }
-  if (expected == MEASURED) {
-    found = result;
-  } else if (expected == MEASURING && calibrate(zinst_config.sample_interval, &own) == 0) {
-    /* Another thread is calibrating now: measure for this dump alone
-     * rather than wait for it. */
-    found = own;
-  } else if (__atomic_load_n(&early_state, __ATOMIC_ACQUIRE) == MEASURED) {
-    found = early; /* this one failed: the start-up one still holds */
-  } else {
+  struct calibration found;
+  if (calibrate(zinst_config.sample_interval, &found) == 0)
+    offer(&found);
+  while (__atomic_exchange_n(&best_lock, 1, __ATOMIC_ACQUIRE))
+    ;
+  int have = have_best;
+  found = best;
+  __atomic_store_n(&best_lock, 0, __ATOMIC_RELEASE);
+  if (!have)
     return;
-  }
-  if (__atomic_load_n(&early_state, __ATOMIC_ACQUIRE) == MEASURED)
-    found = smaller(&found, &early);
   *out = (struct zinst_hook_costs){
       .untimed_pair_ps = pair_ps(found.untimed, ticks_per_second),
       .timed_pair_ps = pair_ps(found.timed, ticks_per_second),

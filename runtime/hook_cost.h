@@ -21,16 +21,20 @@ struct zinst_hook_costs {
   uint32_t spread_ps;       /* the calibration's noise: largest median - minimum */
 };
 
-/* Calibrate once at start-up (time mode; the runtime's initialization),
- * for a program sampling 1 in `sample_interval`: a second window, far in
- * time from the first dump's, so that one disturbed window (a sibling core
- * busy throughout) does not decide alone. About 0.35 ms. */
+/* Calibrate at start-up (time mode; the runtime's initialization), for a
+ * program sampling 1 in `sample_interval`: a window far in time from the
+ * dumps', so that one disturbed window (a sibling core busy throughout)
+ * does not decide alone. About 0.35 ms. */
 void zinst_hook_costs_at_start(uint32_t sample_interval);
 
-/* The hooks' costs at the counter's frequency `ticks_per_second`, measured
- * on the first call (about 0.35 ms; repeated, up to three times in all, when
- * the machine was noisy meanwhile) and remembered; each the smaller of that
- * and the start-up calibration, when there was one. All 0 when they
+/* In a fork child: the other threads are gone; none of them holds the
+ * calibrations' lock any more. */
+void zinst_hook_costs_after_fork_child(void);
+
+/* Calibrate now (about 0.35 ms; repeated, up to three times in all, when
+ * the machine was noisy meanwhile) and give the hooks' costs at the
+ * counter's frequency `ticks_per_second`: each the smallest that this and
+ * every earlier calibration of the process found. All 0 when they
  * cannot be measured (frequency unknown, no memory for the scratch block,
  * or the hooks did not behave as the calibration expects). Runs the real
  * hooks on a private block with the calling thread's signals blocked: the
