@@ -41,9 +41,12 @@
  *     whatever lies between them, which is the clock's spacing, not the
  *     hooks' cost; past that, what the interval holds beyond the body is
  *     the hooks' few instructions.
- * Rounds alternate between the kinds, and each cost is the smallest of its
- * rounds: on a shared machine the noise (preemption, a busy sibling core)
- * only adds time. The spread, median minus minimum, says how noisy that was.
+ * Rounds alternate between the kinds, and each cost measured directly is
+ * the smallest of its rounds: on a shared machine the noise (preemption, a
+ * busy sibling core) only adds time. The timed pair is not measured but
+ * derived, a round's time less its untimed pairs over its few dozen timed
+ * ones, which spreads a round's jitter both ways: it is the median of its
+ * rounds. The spread, median minus minimum, says how noisy that was.
  * A noisy calibration is repeated; and it runs at start-up and at every
  * dump, each cost the smallest any of them found, since a sibling core busy
  * for a whole calibration slows every round alike.
@@ -272,7 +275,7 @@ static int calibrate_on(struct zinst_thread_state *ts, uint32_t interval, struct
   sort_values(bodies, CALIBRATION_ROUNDS);
   *out = (struct calibration){
       .untimed = untimed[0],
-      .timed = timed[0],
+      .timed = timed[CALIBRATION_ROUNDS / 2],
       /* Rounding or noise may make it negative: what the hooks add is not. */
       .inner = inner[0] > bodies[0] ? inner[0] - bodies[0] : 0,
   };
