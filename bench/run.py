@@ -189,7 +189,7 @@ def hook_cost(zinst, clang, work, rounds, smoke):
                 out = sh([inst] + args, env=dict(os.environ, LEAF_COST_DUMP=prefix, **env)).stdout
                 runs.setdefault((leaf, mode), []).extend(
                     (ns, "%s.%d.zinst" % (prefix, k)) for k, ns in enumerate(rep_timings(out)))
-    text = ["\n### hooks: the hook-cost correction on a leaf of known cost\n\n"
+    text = ["\n#### hooks: the hook-cost correction on a leaf of known cost\n\n"
             "`bench/leaf_cost.c`: a caller calls a leaf %s times, each call taking the "
             "previous one's result, and times its loop; %d such reps per process, %d processes "
             "per variant, interleaved. The leaf is `busy` (steps of six independent additions) "
@@ -409,7 +409,9 @@ def main():
         if selected:
             update_readme(args.readme, out)
         if run_hooks:
-            update_readme(args.readme, text[0] + hooks, HOOKS_BEGIN, HOOKS_END)
+            update_readme(args.readme, "Machine: %s, %d cores; clang %s.\n" % (
+                os.uname().machine, os.cpu_count(), clang.rsplit("-", 1)[-1]) + hooks,
+                HOOKS_BEGIN, HOOKS_END)
     shutil.rmtree(work, ignore_errors=True)
 
 
