@@ -1,7 +1,8 @@
 # The two commands. Both install what they need (Debian packages) and are
 # quick when everything is already there.
 #   make demo    build zinst, profile the bundled example, print the report
-#   make check   build with LLVM 19 and 22 and run every test with each
+#   make check   build with LLVM 19 and 22 and run every test with each, then
+#                again in a sanitizer build (ASan + UBSan) of LLVM 22
 #   make bench   zinst against its peers on every workload (README figures)
 .PHONY: demo check bench clean format
 

@@ -32,6 +32,15 @@
  * archive would be scanned before anything needs it. */
 #define WHOLE_ARCHIVE "-Wl,--whole-archive"
 #define NO_WHOLE_ARCHIVE "-Wl,--no-whole-archive"
+/* The sanitizer flags of a build configured with ZINST_SANITIZE=ON
+ * (CMakeLists.txt), words separated by spaces; empty otherwise. That
+ * build's runtime archive is compiled with them, so whatever links it must
+ * link with them too, and programs are compiled with them as well, so that
+ * their own code and the runtime's are checked alike. */
+#ifndef ZINST_SANITIZE_FLAGS
+#define ZINST_SANITIZE_FLAGS ""
+#endif
+enum { MAX_SANITIZE_WORDS = 8 };
 
 static const char cc_help_text[] =
     "usage: zinst cc [clang arguments]\n"
@@ -44,7 +53,9 @@ static const char cc_help_text[] =
     "are clang's own. Shared libraries built with -shared get no runtime:\n"
     "they use the one in the instrumented executable that loads them.\n"
     "`zinst cc --help` alone prints this text; see `zinst flags --cc` for the\n"
-    "compiler whose own --help lists clang's options.\n";
+    "compiler whose own --help lists clang's options.\n"
+    "A zinst built with ZINST_SANITIZE=ON (its runtime under AddressSanitizer\n"
+    "and UBSan) also adds its sanitizer flags to every command.\n";
 
 static const char flags_help_text[] =
     "usage: zinst flags [--compile] [--link] [--cc] [--cxx]\n"
@@ -54,6 +65,8 @@ static const char flags_help_text[] =
     "  --link      linker inputs and flags (runtime archive, -lpthread, export)\n"
     "  --cc        path of the C compiler that can load the plugin\n"
     "  --cxx       path of the C++ compiler that can load the plugin\n"
+    "A zinst built with ZINST_SANITIZE=ON adds its sanitizer flags to --compile\n"
+    "and --link.\n"
     "\n"
     "Makefile:  CC = $(shell zinst flags --cc)\n"
     "           CFLAGS += $(shell zinst flags --compile)\n"
@@ -160,6 +173,18 @@ static int find_paths(const char *command, bool need_runtime, struct zinst_paths
   return 0;
 }
 
+/* Split ZINST_SANITIZE_FLAGS into `words` (pointers into `storage`, a
+ * buffer of sizeof ZINST_SANITIZE_FLAGS bytes the caller owns); returns how
+ * many, at most MAX_SANITIZE_WORDS. */
+static size_t sanitize_words(char *storage, char **words) {
+  memcpy(storage, ZINST_SANITIZE_FLAGS, sizeof ZINST_SANITIZE_FLAGS);
+  size_t count = 0;
+  for (char *word = strtok(storage, " "); word && count < MAX_SANITIZE_WORDS;
+       word = strtok(NULL, " "))
+    words[count++] = word;
+  return count;
+}
+
 /* Does this compiler command line produce an executable (so the runtime must be linked)? */
 static bool command_links(int argc, char **argv) {
   static const char *const no_link[] = {"-c",      "-S", "-E", "-M", "-MM", "-fsyntax-only",
@@ -187,9 +212,12 @@ int zinst_cmd_cc(int argc, char **argv) {
   if (find_paths(command, links, &paths) != 0)
     return ZINST_EXIT_FAILURE;
   char *plugin_flag = zinst_strdup_printf("-fpass-plugin=%s", paths.plugin);
-  /* compiler, plugin flag, include flag, user arguments, whole-archive runtime (3),
-   * -lpthread, export flag, NULL */
-  char **args = malloc(((size_t)user_count + 9) * sizeof *args);
+  char sanitize_storage[sizeof ZINST_SANITIZE_FLAGS];
+  char *sanitize[MAX_SANITIZE_WORDS];
+  const size_t sanitize_count = sanitize_words(sanitize_storage, sanitize);
+  /* compiler, plugin flag, include flag, sanitizer flags, user arguments,
+   * whole-archive runtime (3), -lpthread, export flag, NULL */
+  char **args = malloc(((size_t)user_count + sanitize_count + 9) * sizeof *args);
   if (!plugin_flag || !args) {
     fprintf(stderr, "zinst %s: out of memory\n", command);
     free(plugin_flag);
@@ -203,6 +231,8 @@ int zinst_cmd_cc(int argc, char **argv) {
   args[count++] = plugin_flag;
   if (paths.include_flag)
     args[count++] = paths.include_flag;
+  for (size_t i = 0; i < sanitize_count; i++)
+    args[count++] = sanitize[i];
   for (int i = 0; i < user_count; i++)
     args[count++] = user_args[i];
   if (links) {
@@ -274,11 +304,16 @@ int zinst_cmd_flags(int argc, char **argv) {
     printf("%s-fpass-plugin=%s", separator, paths.plugin);
     if (paths.include_flag)
       printf(" %s", paths.include_flag);
+    if (ZINST_SANITIZE_FLAGS[0])
+      printf(" %s", ZINST_SANITIZE_FLAGS);
     separator = " ";
   }
-  if (link)
+  if (link) {
     printf("%s%s %s %s -lpthread %s", separator, WHOLE_ARCHIVE, paths.runtime, NO_WHOLE_ARCHIVE,
            EXPORT_FLAG);
+    if (ZINST_SANITIZE_FLAGS[0])
+      printf(" %s", ZINST_SANITIZE_FLAGS);
+  }
   putchar('\n');
   free_paths(&paths);
   return fflush(stdout) == 0 ? ZINST_EXIT_OK : ZINST_EXIT_FAILURE;

@@ -148,6 +148,18 @@ static void dump_records(FILE *out, const struct zinst_profile *profile) {
             "\n",
             n->timed_calls, n->inclusive_error_ticks, n->exclusive_error_ticks);
   }
+  if (!profile->has_memory)
+    return;
+  fprintf(out, "memory: %" PRIu32 "\n", profile->memory_count);
+  for (uint32_t i = 0; i < profile->memory_count; i++) {
+    const struct zinst_memory_record *m = &profile->memory[i];
+    fprintf(out,
+            "  [%" PRIu32 "] thread=%" PRIu32 " node=%s allocations=%" PRIu64
+            " allocated_bytes=%" PRIu64 " frees=%" PRIu64 " freed_bytes=%" PRIu64
+            " peak_live_bytes=%" PRIu64 "\n",
+            i, m->thread, index_text(m->node, a, sizeof a), m->allocations, m->allocated_bytes,
+            m->frees, m->freed_bytes, m->peak_live_bytes);
+  }
 }
 
 int zinst_cmd_dump(int argc, char **argv) {

@@ -11,10 +11,19 @@
  *   pprof       profile.proto of github.com/google/pprof, gzip-compressed:
  *               `go tool pprof`, Pyroscope, Grafana. One sample per calling
  *               context of every thread, values [calls, self time], leaf
- *               location first, a "thread" label.
+ *               location first, a "thread" label; one per source site
+ *               inlined into a context, its leaf location [callee, caller].
+ *
+ * Inlined code is placed on the contexts by the profile model, as zinst
+ * tree and zinst flame show it; folded and speedscope add it only when
+ * weighting by calls, since it has no time of its own.
  *
  * Every format carries self values per context: a viewer's totals for a
  * function are sums over the contexts, so they equal zinst's own numbers.
+ *
+ * Library code is grouped as `zinst tree` and `zinst flame` group it (the
+ * profile model's zinst_call_tree_group_library): each run of library
+ * frames is one "[library]" frame, unless --show-library.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -40,7 +49,16 @@ static const char help_text[] =
     "\n"
     "Functions sharing a name get 'name (file:line)' in folded stacks; the other\n"
     "formats carry file and line separately. Times are nanoseconds when the\n"
-    "profile knows its counter's frequency, else ticks.\n"
+    "profile knows its counter's frequency, else ticks. Library code (e.g. Zig's\n"
+    "standard library) is grouped as in zinst tree: each run of library frames\n"
+    "is one '[library]' frame.\n"
+    "\n"
+    "Inlined code (what zinst tree lists as '[inlined]'): folded and speedscope\n"
+    "with --weight calls add a frame 'NAME [inlined]' above its caller, weighted\n"
+    "by its executions; by cycles they add nothing (its time is its caller's\n"
+    "self time). pprof always has it, the way pprof marks inlining: a location\n"
+    "of two lines, the callee inlined into the caller at the call's line, with\n"
+    "the executions as calls and no time.\n"
     "\n"
     "options:\n"
     "  --format F        folded, speedscope or pprof\n"
@@ -48,6 +66,7 @@ static const char help_text[] =
     "                    or a pipe)\n"
     "  --weight W        folded and speedscope: cycles (default in time mode) or calls\n"
     "  --thread TID      only the thread(s) with this kernel thread id\n"
+    "  --show-library    library functions one by one\n"
     "  --raw             times as measured, the hooks' own cost included (default:\n"
     "                    subtracted, as the runtime calibrated it)\n"
     "  -h, --help        this text\n";
@@ -63,6 +82,7 @@ struct export_options {
   bool has_thread;
   uint64_t thread;
   enum zinst_times times;
+  bool show_library;
 };
 
 /* Self time of a context in the exported unit: ns when the frequency is known. */
@@ -75,6 +95,65 @@ static bool time_in_ns(const struct zinst_profile *profile) {
   return profile->process.ticks_per_second != 0;
 }
 
+/* Does the profile flag any function as library code (so a grouped tree may
+ * hold the pseudo-function profile->function_count, "[library]")? */
+static bool has_library_code(const struct zinst_profile *profile) {
+  for (uint32_t f = 0; f < profile->function_count; f++)
+    if (zinst_is_library_function(profile, f))
+      return true;
+  return false;
+}
+
+/* The label of function `f` of a shown tree: "[library]" for grouped library code. */
+static const char *label_of(char **labels, const struct zinst_profile *profile, uint32_t f) {
+  return f == profile->function_count ? ZINST_LIBRARY_GROUP_NAME : labels[f];
+}
+
+/* The functions inlined at the sites that ran in the selected threads, by
+ * linkage name, numbered in the order of the SITES records. */
+struct inlined_callees {         /* owns index and site */
+  struct zinst_string_map index; /* linkage name -> its number */
+  uint32_t *site;                /* number -> a SITES record of it (for its names) */
+  uint32_t count;
+};
+
+static void inlined_callees_free(struct inlined_callees *callees) {
+  zinst_string_map_free(&callees->index);
+  free(callees->site);
+  memset(callees, 0, sizeof *callees);
+}
+
+/* Fill `out` (owned by the caller, inlined_callees_free); -1 when out of memory. */
+static int inlined_callees_build(const struct zinst_profile *profile, const uint32_t *threads,
+                                 uint32_t thread_count, struct inlined_callees *out) {
+  memset(out, 0, sizeof *out);
+  uint64_t *counts = zinst_site_counts_sum(profile, threads, thread_count);
+  out->site = malloc((profile->site_count ? profile->site_count : 1) * sizeof *out->site);
+  int status = counts && out->site && zinst_string_map_init(&out->index) == 0 ? 0 : -1;
+  for (uint32_t s = 0; s < profile->site_count && status == 0; s++) {
+    if (!(profile->sites[s].flags & ZINST_SITE_INLINED) || counts[s] == 0)
+      continue;
+    const char *linkage = zinst_profile_string(profile, profile->sites[s].callee_linkage);
+    const uint32_t number = zinst_string_map_put(&out->index, linkage, out->count);
+    if (number == ZINST_NONE)
+      status = -1;
+    else if (number == out->count)
+      out->site[out->count++] = s;
+  }
+  free(counts);
+  if (status != 0)
+    inlined_callees_free(out);
+  return status;
+}
+
+/* The number of the function inlined by inlined line `line`. */
+static uint32_t inlined_callee_of(const struct zinst_profile *profile,
+                                  const struct inlined_callees *callees,
+                                  const struct zinst_inlined_line *line) {
+  return zinst_string_map_get(
+      &callees->index, zinst_profile_string(profile, profile->sites[line->site].callee_linkage));
+}
+
 /* ---- folded ---- */
 
 /* A label as one folded frame: ';' separates frames and the line ends at a
@@ -84,8 +163,24 @@ static void write_folded_label(FILE *out, const char *label) {
     fputc(*c == ';' ? ':' : (*c == '\n' || *c == '\r') ? ' ' : *c, out);
 }
 
+/* The stack of tree node `i`, root first, as folded frames and ';'s. */
+static void write_folded_stack(FILE *out, const struct zinst_profile *profile, char **labels,
+                               const struct zinst_call_tree *tree, uint32_t i, uint32_t *path) {
+  uint32_t depth = 0;
+  for (uint32_t n = i; n != ZINST_TREE_ROOT; n = tree->nodes[n].parent)
+    path[depth++] = n;
+  while (depth-- > 0) {
+    write_folded_label(out, label_of(labels, profile, tree->nodes[path[depth]].function));
+    if (depth > 0)
+      fputc(';', out);
+  }
+}
+
+/* With `inlined` (calls weight), a line "STACK;CALLEE [inlined] N" per
+ * callee inlined into each context, N its executions there. */
 static int write_folded(FILE *out, const struct zinst_profile *profile,
-                        const struct zinst_call_tree *tree, bool by_calls) {
+                        const struct zinst_call_tree *tree, bool by_calls,
+                        const struct zinst_inlined_lines *inlined) {
   char **labels = zinst_unique_function_labels(profile);
   uint32_t *path = malloc((size_t)tree->node_count * sizeof *path);
   if (!labels || !path) {
@@ -96,17 +191,20 @@ static int write_folded(FILE *out, const struct zinst_profile *profile,
   for (uint32_t i = 1; i < tree->node_count; i++) {
     const struct zinst_tree_node *node = &tree->nodes[i];
     const uint64_t value = by_calls ? node->calls : node->exclusive_ticks;
-    if (value == 0)
-      continue; /* adds nothing to any frame */
-    uint32_t depth = 0;
-    for (uint32_t n = i; n != ZINST_TREE_ROOT; n = tree->nodes[n].parent)
-      path[depth++] = n;
-    while (depth-- > 0) {
-      write_folded_label(out, labels[tree->nodes[path[depth]].function]);
-      if (depth > 0)
-        fputc(';', out);
+    if (value != 0) { /* else it adds nothing to any frame */
+      write_folded_stack(out, profile, labels, tree, i, path);
+      fprintf(out, " %" PRIu64 "\n", value);
     }
-    fprintf(out, " %" PRIu64 "\n", value);
+    for (uint32_t k = inlined ? inlined->start[i] : 0; inlined && k < inlined->start[i + 1]; k++) {
+      const uint64_t executions = zinst_inlined_callee_executions(profile, inlined, i, k, NULL);
+      if (executions == 0)
+        continue; /* counted with the callee's first line */
+      write_folded_stack(out, profile, labels, tree, i, path);
+      fputc(';', out);
+      write_folded_label(
+          out, zinst_profile_string(profile, profile->sites[inlined->lines[k].site].callee));
+      fprintf(out, " [inlined] %" PRIu64 "\n", executions);
+    }
   }
   zinst_free_labels(labels, profile->function_count);
   free(path);
@@ -126,8 +224,35 @@ static void thread_label(char *buf, size_t size, const struct zinst_profile *pro
     snprintf(buf, size, "thread %" PRIu64 "%s%s", t->tid, name[0] ? " " : "", name);
 }
 
+/* One sample of speedscope's two passes: its stack (pass 0: the nodes
+ * path[depth - 1] .. path[0], root first, then `top` unless ZINST_NONE) or
+ * its weight (pass 1). */
+static void speedscope_sample(struct zinst_json *json, int pass, const struct zinst_call_tree *tree,
+                              const uint32_t *path, uint32_t depth, uint32_t top, uint64_t weight) {
+  if (pass == 1) {
+    zinst_json_uint(json, weight);
+    return;
+  }
+  zinst_json_begin_array(json);
+  while (depth-- > 0)
+    zinst_json_uint(json, tree->nodes[path[depth]].function);
+  if (top != ZINST_NONE)
+    zinst_json_uint(json, top);
+  zinst_json_end_array(json);
+}
+
+/* With --weight calls, the speedscope frames after the functions' are the
+ * inlined callees' ("NAME [inlined]"), and each context's inlined callees
+ * are samples of their own above it, weighted by their executions. */
 static int write_speedscope(FILE *out, const struct zinst_profile *profile, enum zinst_times times,
-                            const uint32_t *threads, uint32_t thread_count, bool by_calls) {
+                            const uint32_t *threads, uint32_t thread_count, bool by_calls,
+                            bool group_library) {
+  struct inlined_callees callees = {0};
+  if (by_calls && inlined_callees_build(profile, threads, thread_count, &callees) != 0)
+    return -1;
+  /* Frames: the functions, [library] when grouped, then the inlined callees. */
+  const uint32_t first_inlined =
+      profile->function_count + (group_library && has_library_code(profile));
   struct zinst_json json;
   zinst_json_init(&json, out);
   zinst_json_begin_object(&json);
@@ -166,6 +291,26 @@ static int write_speedscope(FILE *out, const struct zinst_profile *profile, enum
     }
     zinst_json_end_object(&json);
   }
+  /* Frame function_count: grouped library code. */
+  if (group_library && has_library_code(profile)) {
+    zinst_json_begin_object(&json);
+    zinst_json_key(&json, "name");
+    zinst_json_string(&json, ZINST_LIBRARY_GROUP_NAME);
+    zinst_json_end_object(&json);
+  }
+  for (uint32_t c = 0; c < callees.count; c++) {
+    char *label = zinst_strdup_printf(
+        "%s [inlined]", zinst_profile_string(profile, profile->sites[callees.site[c]].callee));
+    if (!label) {
+      inlined_callees_free(&callees);
+      return -1;
+    }
+    zinst_json_begin_object(&json);
+    zinst_json_key(&json, "name");
+    zinst_json_string(&json, label);
+    zinst_json_end_object(&json);
+    free(label);
+  }
   zinst_json_end_array(&json);
   zinst_json_end_object(&json);
 
@@ -173,14 +318,16 @@ static int write_speedscope(FILE *out, const struct zinst_profile *profile, enum
   zinst_json_begin_array(&json);
   int status = 0;
   for (uint32_t k = 0; k < thread_count && status == 0; k++) {
-    struct zinst_call_tree tree;
-    if (zinst_call_tree_build(profile, &threads[k], 1, times, &tree) != 0) {
+    struct zinst_shown_tree shown;
+    if (zinst_shown_tree_build(profile, &threads[k], 1, group_library, times, &shown) != 0) {
       status = -1;
       break;
     }
+    const struct zinst_call_tree tree = shown.tree;
+    const struct zinst_inlined_lines *inlined = by_calls ? &shown.inlined : NULL;
     uint32_t *path = malloc((size_t)tree.node_count * sizeof *path);
     if (!path) {
-      zinst_call_tree_free(&tree);
+      zinst_shown_tree_free(&shown);
       status = -1;
       break;
     }
@@ -196,6 +343,8 @@ static int write_speedscope(FILE *out, const struct zinst_profile *profile, enum
     uint64_t end = 0;
     for (uint32_t i = 1; i < tree.node_count; i++)
       end += by_calls ? tree.nodes[i].calls : self_time(profile, tree.nodes[i].exclusive_ticks);
+    for (uint32_t k = 0; inlined && k < inlined->count; k++)
+      end += inlined->lines[k].executions;
     zinst_json_key(&json, "startValue");
     zinst_json_uint(&json, 0);
     zinst_json_key(&json, "endValue");
@@ -206,31 +355,33 @@ static int write_speedscope(FILE *out, const struct zinst_profile *profile, enum
       zinst_json_begin_array(&json);
       for (uint32_t i = 1; i < tree.node_count; i++) {
         const struct zinst_tree_node *node = &tree.nodes[i];
-        const uint64_t weight = by_calls ? node->calls : self_time(profile, node->exclusive_ticks);
-        if (weight == 0)
-          continue;
-        if (pass == 1) {
-          zinst_json_uint(&json, weight);
-          continue;
-        }
         uint32_t depth = 0;
         for (uint32_t n = i; n != ZINST_TREE_ROOT; n = tree.nodes[n].parent)
           path[depth++] = n;
-        zinst_json_begin_array(&json);
-        while (depth-- > 0)
-          zinst_json_uint(&json, tree.nodes[path[depth]].function);
-        zinst_json_end_array(&json);
+        const uint64_t weight = by_calls ? node->calls : self_time(profile, node->exclusive_ticks);
+        if (weight != 0) /* else it adds nothing to any frame */
+          speedscope_sample(&json, pass, &tree, path, depth, ZINST_NONE, weight);
+        for (uint32_t k = inlined ? inlined->start[i] : 0; inlined && k < inlined->start[i + 1];
+             k++) {
+          const uint64_t executions = zinst_inlined_callee_executions(profile, inlined, i, k, NULL);
+          if (executions > 0) /* else counted with the callee's first line */
+            speedscope_sample(&json, pass, &tree, path, depth,
+                              first_inlined +
+                                  inlined_callee_of(profile, &callees, &inlined->lines[k]),
+                              executions);
+        }
       }
       zinst_json_end_array(&json);
     }
     zinst_json_end_object(&json);
     free(path);
-    zinst_call_tree_free(&tree);
+    zinst_shown_tree_free(&shown);
   }
   zinst_json_end_array(&json);
   zinst_json_end_object(&json);
   if (zinst_json_finish(&json) != 0)
     status = -1;
+  inlined_callees_free(&callees);
   return status;
 }
 
@@ -294,9 +445,98 @@ static void pprof_value_type(struct zinst_pb *profile_pb, struct zinst_pb *scrat
   zinst_pb_message(profile_pb, field, scratch);
 }
 
+/*
+ * Inlined code in pprof (profile.proto's own inline semantics): a location
+ * holds several lines when functions were inlined there, "the last entry
+ * represents the caller into which the preceding entries were inlined". A
+ * source site inlined into a caller is one such location, [callee, caller
+ * at the site's line]; its samples carry the executions as calls and no
+ * time (the time is the caller's self time, never measured apart).
+ */
+struct pprof_inlined {               /* owns everything */
+  struct inlined_callees callees;    /* the functions inlined, numbered */
+  struct zinst_string_map records;   /* linkage name -> FUNCTIONS index (the first) */
+  struct zinst_string_map locations; /* "caller site" -> location number */
+  uint32_t *caller, *site;           /* location number -> caller function, SITES record */
+  uint32_t count, capacity;          /* locations */
+};
+
+static void pprof_inlined_free(struct pprof_inlined *inlined) {
+  inlined_callees_free(&inlined->callees);
+  zinst_string_map_free(&inlined->records);
+  zinst_string_map_free(&inlined->locations);
+  free(inlined->caller);
+  free(inlined->site);
+  memset(inlined, 0, sizeof *inlined);
+}
+
+/* Fill `inlined` for the selected threads: owned by the caller afterwards
+ * (pprof_inlined_free); -1 when out of memory (it is then empty). */
+static int pprof_inlined_init(struct pprof_inlined *inlined, const struct zinst_profile *profile,
+                              const uint32_t *threads, uint32_t thread_count) {
+  memset(inlined, 0, sizeof *inlined);
+  if (inlined_callees_build(profile, threads, thread_count, &inlined->callees) != 0)
+    return -1;
+  int status = zinst_string_map_init(&inlined->records) == 0 &&
+                       zinst_string_map_init(&inlined->locations) == 0
+                   ? 0
+                   : -1;
+  for (uint32_t f = 0; f < profile->function_count && status == 0; f++)
+    if (zinst_string_map_put(&inlined->records,
+                             zinst_profile_string(profile, profile->functions[f].linkage_name),
+                             f) == ZINST_NONE)
+      status = -1;
+  if (status != 0)
+    pprof_inlined_free(inlined);
+  return status;
+}
+
+/* The location number of `site` inlined into function `caller`, added if
+ * new; ZINST_NONE when out of memory. */
+static uint32_t pprof_inlined_location(struct pprof_inlined *inlined, uint32_t caller,
+                                       uint32_t site) {
+  char key[32];
+  snprintf(key, sizeof key, "%" PRIu32 " %" PRIu32, caller, site);
+  const uint32_t found = zinst_string_map_get(&inlined->locations, key);
+  if (found != ZINST_NONE)
+    return found;
+  if (inlined->count == inlined->capacity) {
+    const uint32_t capacity = inlined->capacity ? 2 * inlined->capacity : 16;
+    uint32_t *callers = realloc(inlined->caller, capacity * sizeof *callers);
+    if (callers)
+      inlined->caller = callers;
+    uint32_t *sites = callers ? realloc(inlined->site, capacity * sizeof *sites) : NULL;
+    if (!sites)
+      return ZINST_NONE;
+    inlined->site = sites;
+    inlined->capacity = capacity;
+  }
+  if (zinst_string_map_put(&inlined->locations, key, inlined->count) == ZINST_NONE)
+    return ZINST_NONE;
+  inlined->caller[inlined->count] = caller;
+  inlined->site[inlined->count] = site;
+  return inlined->count++;
+}
+
+/* One Sample: its locations (leaf first), its values, the thread label.
+ * `scratch` and `inner` are the caller's work buffers. */
+static void pprof_sample(struct zinst_pb *pb, struct zinst_pb *scratch, struct zinst_pb *inner,
+                         const uint64_t *stack, size_t depth, const uint64_t *values,
+                         size_t value_count, uint64_t thread_key, uint64_t label_value) {
+  zinst_pb_clear(scratch);
+  zinst_pb_packed_uints(scratch, SAMPLE_LOCATION_ID, stack, depth);
+  zinst_pb_packed_uints(scratch, SAMPLE_VALUE, values, value_count);
+  zinst_pb_clear(inner);
+  zinst_pb_uint(inner, LABEL_KEY, thread_key);
+  zinst_pb_uint(inner, LABEL_STR, label_value);
+  zinst_pb_message(scratch, SAMPLE_LABEL, inner);
+  zinst_pb_message(pb, PROFILE_SAMPLE, scratch);
+}
+
 /* The encoded Profile message (not yet compressed) in `pb`; -1 when out of memory. */
 static int encode_pprof(const struct zinst_profile *profile, enum zinst_times times,
-                        const uint32_t *threads, uint32_t thread_count, struct zinst_pb *pb) {
+                        const uint32_t *threads, uint32_t thread_count, bool group_library,
+                        struct zinst_pb *pb) {
   struct pprof_strings strings = {0};
   struct zinst_pb scratch, inner;
   zinst_pb_init(&scratch);
@@ -311,42 +551,109 @@ static int encode_pprof(const struct zinst_profile *profile, enum zinst_times ti
     pprof_value_type(pb, &scratch, &strings, PROFILE_SAMPLE_TYPE, "time",
                      time_in_ns(profile) ? "nanoseconds" : zinst_tick_unit(profile));
 
-  int status = 0;
+  /* Ids: functions and their locations 1 .. functions (the last one
+   * "[library]" when grouped); then the inlined callees that have no
+   * function of their own, by number; then the inlined locations. */
+  const uint32_t functions = profile->function_count + (group_library && has_library_code(profile));
+  struct pprof_inlined inlined;
+  int status = pprof_inlined_init(&inlined, profile, threads, thread_count);
+  const uint64_t first_inlined_location = (uint64_t)functions + inlined.callees.count + 1;
   uint64_t *stack = malloc(((size_t)profile->node_count + 1) * sizeof *stack);
-  if (!stack)
+  /* The functions the samples name: only they get a function and a
+   * location (grouped library functions do not). */
+  bool *located = calloc((size_t)functions + 1, sizeof *located);
+  if (!stack || !located)
     status = -1;
   const uint64_t thread_key = pprof_string(&strings, "thread");
   for (uint32_t k = 0; k < thread_count && status == 0; k++) {
-    /* The thread's own tree: its contexts, in the file's order, with the
-     * times the reports show. */
-    struct zinst_call_tree tree;
-    if (zinst_call_tree_build(profile, &threads[k], 1, times, &tree) != 0) {
-      status = -1;
-      break;
-    }
     char label[128];
     thread_label(label, sizeof label, profile, threads[k]);
     const uint64_t label_value = pprof_string(&strings, label);
-    for (uint32_t n = 1; n < tree.node_count; n++) {
-      const struct zinst_tree_node *node = &tree.nodes[n];
+    /* The thread's own tree: its contexts, in the file's order, with the
+     * times the reports show. */
+    struct zinst_shown_tree shown;
+    if (zinst_shown_tree_build(profile, &threads[k], 1, group_library, times, &shown) != 0) {
+      status = -1;
+      break;
+    }
+    const struct zinst_call_tree *tree = &shown.tree;
+    for (uint32_t n = 1; n < tree->node_count; n++) {
+      const struct zinst_tree_node *node = &tree->nodes[n];
       /* Leaf first; location ids are function index + 1 (0 is not an id). */
       size_t depth = 0;
-      for (uint32_t m = n; m != ZINST_TREE_ROOT; m = tree.nodes[m].parent)
-        stack[depth++] = (uint64_t)tree.nodes[m].function + 1;
+      for (uint32_t m = n; m != ZINST_TREE_ROOT; m = tree->nodes[m].parent)
+        stack[depth++] = (uint64_t)tree->nodes[m].function + 1;
+      located[node->function] = true;
       const uint64_t values[2] = {node->calls, self_time(profile, node->exclusive_ticks)};
-      zinst_pb_clear(&scratch);
-      zinst_pb_packed_uints(&scratch, SAMPLE_LOCATION_ID, stack, depth);
-      zinst_pb_packed_uints(&scratch, SAMPLE_VALUE, values, timed ? 2 : 1);
-      zinst_pb_clear(&inner);
-      zinst_pb_uint(&inner, LABEL_KEY, thread_key);
-      zinst_pb_uint(&inner, LABEL_STR, label_value);
-      zinst_pb_message(&scratch, SAMPLE_LABEL, &inner);
-      zinst_pb_message(pb, PROFILE_SAMPLE, &scratch);
+      pprof_sample(pb, &scratch, &inner, stack, depth, values, timed ? 2 : 1, thread_key,
+                   label_value);
+      /* Each source site inlined here: the same stack, its leaf the
+       * location of the site inlined into this node's function. */
+      for (uint32_t i = shown.inlined.start[n]; i < shown.inlined.start[n + 1] && status == 0;
+           i++) {
+        const struct zinst_inlined_line *line = &shown.inlined.lines[i];
+        const uint32_t location = pprof_inlined_location(&inlined, node->function, line->site);
+        if (location == ZINST_NONE) {
+          status = -1;
+          break;
+        }
+        stack[0] = first_inlined_location + location;
+        const uint64_t executions[2] = {line->executions, 0};
+        pprof_sample(pb, &scratch, &inner, stack, depth, executions, timed ? 2 : 1, thread_key,
+                     label_value);
+      }
     }
-    zinst_call_tree_free(&tree);
+    zinst_shown_tree_free(&shown);
   }
-  for (uint32_t f = 0; f < profile->function_count && status == 0; f++) {
-    const struct zinst_function_record *record = &profile->functions[f];
+  bool *used = calloc(inlined.callees.count + 1, sizeof *used); /* callee numbers located */
+  if (!used)
+    status = -1;
+  /* The inlined locations: [callee (at its first line when known), caller at the site]. */
+  for (uint32_t l = 0; l < inlined.count && status == 0; l++) {
+    const struct zinst_site_record *site = &profile->sites[inlined.site[l]];
+    const char *linkage = zinst_profile_string(profile, site->callee_linkage);
+    const uint32_t record = zinst_string_map_get(&inlined.records, linkage);
+    const uint32_t number = zinst_string_map_get(&inlined.callees.index, linkage);
+    if (record == ZINST_NONE)
+      used[number] = true;
+    else
+      located[record] = true;
+    zinst_pb_clear(&scratch);
+    zinst_pb_uint(&scratch, LOCATION_ID, first_inlined_location + l);
+    zinst_pb_clear(&inner);
+    zinst_pb_uint(&inner, LINE_FUNCTION_ID,
+                  record != ZINST_NONE ? (uint64_t)record + 1 : (uint64_t)functions + 1 + number);
+    zinst_pb_int(&inner, LINE_LINE, record != ZINST_NONE ? profile->functions[record].line : 0);
+    zinst_pb_message(&scratch, LOCATION_LINE, &inner);
+    zinst_pb_clear(&inner);
+    zinst_pb_uint(&inner, LINE_FUNCTION_ID, (uint64_t)inlined.caller[l] + 1);
+    zinst_pb_int(&inner, LINE_LINE, site->line);
+    zinst_pb_message(&scratch, LOCATION_LINE, &inner);
+    zinst_pb_message(pb, PROFILE_LOCATION, &scratch);
+  }
+  /* Functions inlined everywhere have no record: a function of their own
+   * for those the locations name, as the site names them (their file is
+   * not known). */
+  for (uint32_t c = 0; c < inlined.callees.count && status == 0; c++) {
+    if (!used[c])
+      continue;
+    const struct zinst_site_record *site = &profile->sites[inlined.callees.site[c]];
+    const char *linkage = zinst_profile_string(profile, site->callee_linkage);
+    zinst_pb_clear(&scratch);
+    zinst_pb_uint(&scratch, FUNCTION_ID, (uint64_t)functions + 1 + c);
+    zinst_pb_int(&scratch, FUNCTION_NAME,
+                 (int64_t)pprof_string(&strings, zinst_profile_string(profile, site->callee)));
+    zinst_pb_int(&scratch, FUNCTION_SYSTEM_NAME, (int64_t)pprof_string(&strings, linkage));
+    zinst_pb_message(pb, PROFILE_FUNCTION, &scratch);
+  }
+  /* A function and a location per function the samples name; id
+   * function_count + 1 is grouped library code. */
+  for (uint32_t f = 0; f < functions && status == 0; f++) {
+    if (!located[f])
+      continue;
+    static const struct zinst_function_record library = {0};
+    const struct zinst_function_record *record =
+        f < profile->function_count ? &profile->functions[f] : &library;
     zinst_pb_clear(&inner);
     zinst_pb_uint(&inner, LINE_FUNCTION_ID, (uint64_t)f + 1);
     zinst_pb_int(&inner, LINE_LINE, record->line);
@@ -361,12 +668,16 @@ static int encode_pprof(const struct zinst_profile *profile, enum zinst_times ti
                  (int64_t)pprof_string(&strings, zinst_function_name(profile, f)));
     zinst_pb_int(
         &scratch, FUNCTION_SYSTEM_NAME,
-        (int64_t)pprof_string(&strings, zinst_profile_string(profile, record->linkage_name)));
+        (int64_t)pprof_string(&strings, f < profile->function_count
+                                            ? zinst_profile_string(profile, record->linkage_name)
+                                            : ZINST_LIBRARY_GROUP_NAME));
     zinst_pb_int(&scratch, FUNCTION_FILENAME,
                  (int64_t)pprof_string(&strings, zinst_profile_string(profile, record->file)));
     zinst_pb_int(&scratch, FUNCTION_START_LINE, record->line);
     zinst_pb_message(pb, PROFILE_FUNCTION, &scratch);
   }
+  free(used);
+  free(located);
   if (status == 0) {
     zinst_pb_int(pb, PROFILE_TIME_NANOS, (int64_t)profile->process.start_unix_ns);
     zinst_pb_int(pb, PROFILE_DURATION_NANOS, (int64_t)profile->process.elapsed_ns);
@@ -386,6 +697,7 @@ static int encode_pprof(const struct zinst_profile *profile, enum zinst_times ti
     zinst_pb_append(pb, &strings.table);
   }
   free(stack);
+  pprof_inlined_free(&inlined);
   zinst_pb_free(&scratch);
   zinst_pb_free(&inner);
   zinst_string_map_free(&strings.index);
@@ -426,10 +738,10 @@ static int write_gzip(FILE *out, const unsigned char *data, size_t size) {
 }
 
 static int write_pprof(FILE *out, const struct zinst_profile *profile, enum zinst_times times,
-                       const uint32_t *threads, uint32_t thread_count) {
+                       const uint32_t *threads, uint32_t thread_count, bool group_library) {
   struct zinst_pb pb;
   zinst_pb_init(&pb);
-  int status = encode_pprof(profile, times, threads, thread_count, &pb);
+  int status = encode_pprof(profile, times, threads, thread_count, group_library, &pb);
   if (status == 0)
     status = write_gzip(out, pb.bytes, pb.size);
   zinst_pb_free(&pb);
@@ -454,21 +766,23 @@ static int run_export(const struct zinst_profile *profile, const struct export_o
     return ZINST_EXIT_FAILURE;
   }
   int status = 0;
+  const bool group = !options->show_library;
   switch (options->format) {
   case FORMAT_FOLDED: {
-    struct zinst_call_tree tree;
-    status = zinst_call_tree_build(profile, threads, thread_count, options->times, &tree);
+    struct zinst_shown_tree shown;
+    status = zinst_shown_tree_build(profile, threads, thread_count, group, options->times, &shown);
     if (status == 0)
-      status = write_folded(output.file, profile, &tree, options->by_calls);
-    zinst_call_tree_free(&tree);
+      status = write_folded(output.file, profile, &shown.tree, options->by_calls,
+                            options->by_calls ? &shown.inlined : NULL);
+    zinst_shown_tree_free(&shown);
     break;
   }
   case FORMAT_SPEEDSCOPE:
     status = write_speedscope(output.file, profile, options->times, threads, thread_count,
-                              options->by_calls);
+                              options->by_calls, group);
     break;
   case FORMAT_PPROF:
-    status = write_pprof(output.file, profile, options->times, threads, thread_count);
+    status = write_pprof(output.file, profile, options->times, threads, thread_count, group);
     break;
   case FORMAT_NONE:
     status = -1;
@@ -483,17 +797,14 @@ static int run_export(const struct zinst_profile *profile, const struct export_o
   return zinst_output_commit(&output, "export") == 0 ? ZINST_EXIT_OK : ZINST_EXIT_FAILURE;
 }
 
-enum { OPT_HELP = 1, OPT_FORMAT, OPT_OUTPUT, OPT_WEIGHT, OPT_THREAD, OPT_RAW };
+enum { OPT_HELP = 1, OPT_FORMAT, OPT_OUTPUT, OPT_WEIGHT, OPT_THREAD, OPT_SHOW_LIBRARY, OPT_RAW };
 
 int zinst_cmd_export(int argc, char **argv) {
   static const struct zinst_option_spec specs[] = {
-      {"help", false, OPT_HELP},
-      {"format", true, OPT_FORMAT},
-      {"output", true, OPT_OUTPUT},
-      {"weight", true, OPT_WEIGHT},
-      {"thread", true, OPT_THREAD},
-      {"raw", false, OPT_RAW},
-      {NULL, false, 0},
+      {"help", false, OPT_HELP},    {"format", true, OPT_FORMAT},
+      {"output", true, OPT_OUTPUT}, {"weight", true, OPT_WEIGHT},
+      {"thread", true, OPT_THREAD}, {"show-library", false, OPT_SHOW_LIBRARY},
+      {"raw", false, OPT_RAW},      {NULL, false, 0},
   };
   struct export_options options = {.output = "-"};
   zinst_viz_accept_short_output(argc, argv);
@@ -535,6 +846,9 @@ int zinst_cmd_export(int argc, char **argv) {
       if (zinst_parse_uint("export", "thread", value, &options.thread) != 0)
         return ZINST_EXIT_USAGE;
       options.has_thread = true;
+      break;
+    case OPT_SHOW_LIBRARY:
+      options.show_library = true;
       break;
     case OPT_RAW:
       options.times = ZINST_TIMES_RAW;

@@ -7,6 +7,13 @@
  * inclusive ticks), so the widths are exactly those a flame graph tool
  * draws from `zinst export --format folded`; with --weight calls, the calls
  * made in the subtree.
+ *
+ * Inlined code (the profile's site counts, placed on the tree's nodes by
+ * the profile model as `zinst tree` shows them): with --weight calls, each
+ * callee inlined into a context is a child frame "NAME [inlined]", as wide
+ * as its executions, drawn in cool colors with a dashed outline and
+ * explained by a legend line. With --weight cycles it is not drawn: its
+ * time was never measured apart from its caller's, and the legend says so.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -26,6 +33,12 @@ static const char help_text[] =
     "zoom' to go back; 'Search' (or Ctrl-F, '/') highlights the frames matching\n"
     "a regular expression and shows the share of the total they cover; hover\n"
     "for calls, time and file:line. Threads are merged by call path.\n"
+    "\n"
+    "With --weight calls, code the compiler inlined is drawn too: a frame\n"
+    "'NAME [inlined]' above its caller, as wide as its executions (counted at\n"
+    "the call site; shared by calls when the caller has several contexts),\n"
+    "in blue with a dashed outline. With --weight cycles it is not: its time\n"
+    "is part of its caller's self time, never measured apart.\n"
     "\n"
     "options:\n"
     "  -o, --output FILE   the SVG to write ('-': standard output)\n"
@@ -107,9 +120,59 @@ static char *node_details(const struct zinst_profile *profile, const struct zins
   return text;
 }
 
-/* Frames of `tree` in `graph` (which holds just the root); -1 when out of memory. */
+/*
+ * The frame of the callee of line `k` of node `node`, with the executions
+ * of all its sites there and tooltip lines naming them, under
+ * `parent_frame`. Returns the new frame's index, ZINST_NONE when out of
+ * memory. Called for the first line of each callee only.
+ */
+static uint32_t add_inlined_frame(struct zinst_flame_graph *graph,
+                                  const struct zinst_profile *profile, const char *caller,
+                                  uint32_t parent_frame, const struct zinst_inlined_lines *inlined,
+                                  uint32_t node, uint32_t k) {
+  bool estimated;
+  const uint64_t executions =
+      zinst_inlined_callee_executions(profile, inlined, node, k, &estimated);
+  const struct zinst_inlined_line *lines = inlined->lines;
+  char count[ZINST_UNIT_BUFFER];
+  zinst_format_count(executions, count, sizeof count);
+  char *details = zinst_strdup_printf(
+      "inlined into %s: %s%s executions\nexecutions: %" PRIu64 "%s\n"
+      "no time of its own: it is part of %s's self time\nsites:",
+      caller, estimated ? "~" : "", count, executions,
+      estimated ? " (a share of the sites' counts, by the caller's calls per context)" : "",
+      caller);
+  for (uint32_t m = k; m < inlined->start[node + 1] && details; m++) {
+    if (!zinst_inlined_same_callee(profile, &lines[k], &lines[m]))
+      continue;
+    const struct zinst_site_record *site = &profile->sites[lines[m].site];
+    const char *file = zinst_profile_string(profile, site->file);
+    char *longer = zinst_strdup_printf("%s %s:%" PRIu32 ":%" PRIu32 " (%" PRIu64 ")", details,
+                                       file[0] ? zinst_display_path(file) : "?", site->line,
+                                       site->column, lines[m].executions);
+    free(details);
+    details = longer;
+  }
+  char *name = zinst_strdup_printf(
+      "%s [inlined]", zinst_profile_string(profile, profile->sites[lines[k].site].callee));
+  if (!details) {
+    free(name);
+    return ZINST_NONE;
+  }
+  const uint32_t frame = zinst_flame_add(graph, parent_frame, name, details, executions);
+  if (frame != ZINST_NONE)
+    graph->frames[frame].flags |= ZINST_FLAME_INLINED;
+  return frame;
+}
+
+/*
+ * Frames of `tree` in `graph` (which holds just the root); with `inlined`
+ * (calls weight only), above each node a frame per callee inlined into
+ * it, that callee's sites in the node merged. -1 when out of memory.
+ */
 static int build_graph(const struct zinst_profile *profile, const struct zinst_call_tree *tree,
-                       bool by_calls, struct zinst_flame_graph *graph) {
+                       bool by_calls, const struct zinst_inlined_lines *inlined,
+                       struct zinst_flame_graph *graph) {
   const uint32_t n = tree->node_count;
   uint32_t *frame_of = malloc((size_t)n * sizeof *frame_of);
   uint64_t *weight = calloc(n, sizeof *weight);
@@ -122,6 +185,9 @@ static int build_graph(const struct zinst_profile *profile, const struct zinst_c
   for (uint32_t i = n; i-- > 1;) {
     const struct zinst_tree_node *node = &tree->nodes[i];
     weight[i] += by_calls ? node->calls : node->exclusive_ticks;
+    if (inlined)
+      for (uint32_t k = inlined->start[i]; k < inlined->start[i + 1]; k++)
+        weight[i] += inlined->lines[k].executions;
     weight[node->parent] += weight[i];
   }
   graph->frames[0].weight = weight[0];
@@ -134,10 +200,58 @@ static int build_graph(const struct zinst_profile *profile, const struct zinst_c
     frame_of[i] = zinst_flame_add(graph, frame_of[node->parent], name, details, weight[i]);
     if (frame_of[i] == ZINST_NONE || !details)
       status = -1;
+    if (!inlined)
+      continue;
+    /* One frame per callee, made at its first line in the node. */
+    for (uint32_t k = inlined->start[i]; k < inlined->start[i + 1] && status == 0; k++)
+      if (zinst_inlined_callee_executions(profile, inlined, i, k, NULL) > 0 &&
+          add_inlined_frame(graph, profile, zinst_function_name(profile, node->function),
+                            frame_of[i], inlined, i, k) == ZINST_NONE)
+        status = -1;
   }
   free(frame_of);
   free(weight);
   return status;
+}
+
+/* The legend line: what the inlined frames are, or why there are none.
+ * New malloc'd string; NULL when the selection ran no inlined code, or when
+ * out of memory (then *failed is set). */
+static char *legend_text(const struct zinst_inlined_lines *inlined, bool by_calls, bool *failed) {
+  uint64_t placed = 0;
+  for (uint32_t i = 0; i < inlined->count; i++)
+    placed += inlined->lines[i].executions;
+  const uint64_t all = placed + inlined->unplaced_executions + inlined->library_executions;
+  *failed = false;
+  if (all == 0)
+    return NULL;
+  char count[ZINST_UNIT_BUFFER], unplaced[ZINST_UNIT_BUFFER], library[ZINST_UNIT_BUFFER];
+  char *text;
+  if (!by_calls) {
+    text = zinst_strdup_printf("%s executions of inlined code are not drawn: their time is their "
+                               "callers' self time (--weight calls draws them)",
+                               zinst_format_count(all, count, sizeof count));
+  } else {
+    /* What is not drawn: sites in functions inlined everywhere (no frame
+     * to place them on) and, when it is grouped, inside library code. */
+    char not_drawn[160] = "";
+    if (inlined->unplaced_executions || inlined->library_executions)
+      snprintf(not_drawn, sizeof not_drawn, "; not drawn: %s%s%s%s%s",
+               inlined->unplaced_executions
+                   ? zinst_format_count(inlined->unplaced_executions, unplaced, sizeof unplaced)
+                   : "",
+               inlined->unplaced_executions ? " in functions inlined everywhere" : "",
+               inlined->unplaced_executions && inlined->library_executions ? ", " : "",
+               inlined->library_executions
+                   ? zinst_format_count(inlined->library_executions, library, sizeof library)
+                   : "",
+               inlined->library_executions ? " inside library code" : "");
+    text = zinst_strdup_printf(
+        "[inlined]: code the compiler inlined into the frame below, %s executions%s",
+        zinst_format_count(placed, count, sizeof count), not_drawn);
+  }
+  *failed = text == NULL;
+  return text;
 }
 
 static int run_flame(const struct zinst_profile *profile, const struct flame_options *options) {
@@ -146,25 +260,22 @@ static int run_flame(const struct zinst_profile *profile, const struct flame_opt
   if (zinst_select_threads(profile, options->path, options->has_thread, options->thread, &threads,
                            &thread_count) != 0)
     return ZINST_EXIT_FAILURE;
-  struct zinst_call_tree tree;
-  int built = zinst_call_tree_build(profile, threads, thread_count, options->times, &tree);
+  /* Library code as "[library]" frames unless --show-library. */
+  struct zinst_shown_tree shown;
+  const int built = zinst_shown_tree_build(profile, threads, thread_count, !options->show_library,
+                                           options->times, &shown);
   free(threads);
-  if (built == 0 && !options->show_library) { /* library code as "[library]" frames */
-    struct zinst_call_tree grouped;
-    built = zinst_call_tree_group_library(profile, &tree, &grouped, NULL);
-    zinst_call_tree_free(&tree);
-    tree = grouped;
-  }
   if (built != 0) {
     fprintf(stderr, "zinst flame: out of memory\n");
     return ZINST_EXIT_FAILURE;
   }
+  const struct zinst_call_tree *tree = &shown.tree;
   const char *program = zinst_base_name(zinst_profile_string(profile, profile->process.exe_path));
   char *root_name = zinst_strdup_printf("all (%s)", program[0] ? program : "?");
   char elapsed[ZINST_UNIT_BUFFER];
   zinst_format_duration((double)profile->process.elapsed_ns, elapsed, sizeof elapsed);
   char *root_details = zinst_strdup_printf("%" PRIu32 " threads, %" PRIu64 " calls, %s elapsed",
-                                           profile->thread_count, tree.total_calls, elapsed);
+                                           profile->thread_count, tree->total_calls, elapsed);
   char *title = options->title ? NULL : zinst_strdup_printf("%s", program[0] ? program : "?");
   /* Which times (widths, tooltips): with or without the hooks' cost. */
   const char *hooks = !zinst_profile_has_time(profile)                 ? ""
@@ -172,13 +283,16 @@ static int run_flame(const struct zinst_profile *profile, const struct flame_opt
                                                                        : ", hook cost included";
   char *subtitle = zinst_strdup_printf(
       "%s, width: %s%s%s", zinst_base_name(options->path),
-      options->by_calls ? "calls in the subtree" : "cycles in the subtree",
+      options->by_calls ? "calls and inlined executions in the subtree" : "cycles in the subtree",
       profile->process.sample_interval > 1 ? " (sampled timing: estimates)" : "", hooks);
+  bool legend_failed;
+  char *legend = legend_text(&shown.inlined, options->by_calls, &legend_failed);
   struct zinst_flame_graph graph = {0};
   int status = -1;
-  if (root_name && root_details && subtitle && (options->title || title) &&
+  if (root_name && root_details && subtitle && !legend_failed && (options->title || title) &&
       zinst_flame_init(&graph, root_name, root_details) == 0 &&
-      build_graph(profile, &tree, options->by_calls, &graph) == 0)
+      build_graph(profile, tree, options->by_calls, options->by_calls ? &shown.inlined : NULL,
+                  &graph) == 0)
     status = 0;
   if (status != 0)
     fprintf(stderr, "zinst flame: out of memory\n");
@@ -193,6 +307,8 @@ static int run_flame(const struct zinst_profile *profile, const struct flame_opt
         .icicle = options->icicle,
         .width_px = (uint32_t)options->width,
         .min_width_px = options->min_width,
+        .legend = legend,
+        .legend_swatch = options->by_calls && shown.inlined.count > 0,
     };
     struct zinst_flame_stats stats;
     if (zinst_flame_write_svg(output.file, &graph, &style, &stats) != 0) {
@@ -211,11 +327,12 @@ static int run_flame(const struct zinst_profile *profile, const struct flame_opt
     }
   }
   zinst_flame_free(&graph);
-  zinst_call_tree_free(&tree);
+  zinst_shown_tree_free(&shown);
   free(root_name);
   free(root_details);
   free(title);
   free(subtitle);
+  free(legend);
   return status == 0 ? ZINST_EXIT_OK : ZINST_EXIT_FAILURE;
 }
 

@@ -78,6 +78,8 @@ static const char help_text[] =
     "inliner computed, its threshold and its reason), inlined sites with large\n"
     "bodies that hardly ran, and a summary per callee. Ranked by run-time count.\n"
     "Costs are LLVM's inline cost units (about 5 per IR instruction).\n"
+    "In Zig code, the calls Zig inlined itself (inline fn, @call(.always_inline))\n"
+    "are sites too, decided by the always-inline rule.\n"
     "PROFILE '-' reads standard input.\n"
     "\n"
     "options:\n"

@@ -61,7 +61,8 @@ static const char help_text[] =
     "  --show-library   list library functions one by one\n"
     "  --raw            times as measured, the hooks' cost included\n"
     "  --json           machine-readable output: every function, library code\n"
-    "                   marked \"library\": true\n"
+    "                   marked \"library\": true; \"inlined_everywhere\" lists the\n"
+    "                   functions below the table\n"
     "  -h, --help       this text\n";
 
 static int compare_rows(const void *a, const void *b) {
@@ -296,24 +297,28 @@ static int print_table(FILE *out, const struct zinst_profile *profile,
   return status;
 }
 
+/* A function whose every counted execution was inlined; borrows the profile's strings. */
+struct only_inlined {
+  const char *name, *linkage;
+  uint64_t executions;
+  uint32_t sites;
+  bool library; /* the callee is library code (sites' CALLEE_LIBRARY) */
+};
+
 /*
- * Functions whose every counted execution was inlined (no FUNCTIONS record,
- * or a record without calls): one line each, the most executed first, so
- * that no executed code is missing from the report. Library functions (by
- * the site's CALLEE_LIBRARY flag) only with `show_library`, else counted in
- * one closing line.
+ * Functions whose every counted execution was inlined (no FUNCTIONS record:
+ * inlined everywhere, or a Zig `inline fn`), the most executed first, so
+ * that no executed code is missing from the report: *list (a new array
+ * owned by the caller) and *count. Returns -1 when out of memory.
  */
-static void print_inlined_everywhere(FILE *out, const struct zinst_profile *profile,
-                                     const uint64_t *site_counts, bool show_library) {
-  struct only_inlined {
-    const char *name, *linkage;
-    uint64_t executions;
-    uint32_t sites;
-    bool library;
-  } *list = malloc((profile->site_count ? profile->site_count : 1) * sizeof *list);
+static int collect_inlined_everywhere(const struct zinst_profile *profile,
+                                      const uint64_t *site_counts, struct only_inlined **list_out,
+                                      uint32_t *count_out) {
+  struct only_inlined *list =
+      malloc((profile->site_count ? profile->site_count : 1) * sizeof *list);
   if (!list)
-    return;
-  uint32_t count = 0, library_listed = 0;
+    return -1;
+  uint32_t count = 0;
   for (uint32_t s = 0; s < profile->site_count; s++) {
     const struct zinst_site_record *site = &profile->sites[s];
     if (!(site->flags & ZINST_SITE_INLINED) || site_counts[s] == 0)
@@ -329,11 +334,9 @@ static void print_inlined_everywhere(FILE *out, const struct zinst_profile *prof
     uint32_t k = 0;
     while (k < count && strcmp(list[k].linkage, linkage) != 0)
       k++;
-    if (k == count) {
+    if (k == count)
       list[count++] = (struct only_inlined){zinst_profile_string(profile, site->callee), linkage, 0,
                                             0, library};
-      library_listed += library;
-    }
     list[k].executions += site_counts[s];
     list[k].sites++;
   }
@@ -343,7 +346,22 @@ static void print_inlined_everywhere(FILE *out, const struct zinst_profile *prof
       list[j] = list[j - 1];
       list[j - 1] = swap;
     }
-  const uint32_t hidden = show_library ? 0 : library_listed;
+  *list_out = list;
+  *count_out = count;
+  return 0;
+}
+
+/* The text version: one line each, under the table. Library functions
+ * only with `show_library`, else counted in one closing line. */
+static int print_inlined_everywhere(FILE *out, const struct zinst_profile *profile,
+                                    const uint64_t *site_counts, bool show_library) {
+  struct only_inlined *list;
+  uint32_t count;
+  if (collect_inlined_everywhere(profile, site_counts, &list, &count) != 0)
+    return -1;
+  uint32_t hidden = 0;
+  for (uint32_t k = 0; k < count; k++)
+    hidden += list[k].library && !show_library;
   if (count > hidden)
     fputs("\nInlined everywhere (no calls of their own; their time is their callers'):\n", out);
   for (uint32_t k = 0; k < count; k++) {
@@ -360,6 +378,34 @@ static void print_inlined_everywhere(FILE *out, const struct zinst_profile *prof
             "them)\n",
             hidden, hidden == 1 ? "" : "s");
   free(list);
+  return 0;
+}
+
+/* The JSON version: the value of "inlined_everywhere". */
+static int json_inlined_everywhere(struct zinst_json *json, const struct zinst_profile *profile,
+                                   const uint64_t *site_counts) {
+  struct only_inlined *list;
+  uint32_t count;
+  if (collect_inlined_everywhere(profile, site_counts, &list, &count) != 0)
+    return -1;
+  zinst_json_begin_array(json);
+  for (uint32_t k = 0; k < count; k++) {
+    zinst_json_begin_object(json);
+    zinst_json_key(json, "name");
+    zinst_json_string(json, list[k].name);
+    zinst_json_key(json, "linkage_name");
+    zinst_json_string(json, list[k].linkage);
+    zinst_json_key(json, "executions");
+    zinst_json_uint(json, list[k].executions);
+    zinst_json_key(json, "sites");
+    zinst_json_uint(json, list[k].sites);
+    zinst_json_key(json, "library");
+    zinst_json_bool(json, list[k].library);
+    zinst_json_end_object(json);
+  }
+  zinst_json_end_array(json);
+  free(list);
+  return 0;
 }
 
 /*
@@ -446,9 +492,13 @@ static int report_threads(const struct zinst_profile *profile, const struct repo
   if (status == 0) {
     if (json) {
       json_functions(json, profile, &flat, rows, shown);
+      /* Next to "functions": executed code that has no function record. */
+      zinst_json_key(json, "inlined_everywhere");
+      status = json_inlined_everywhere(json, profile, site_counts);
     } else {
       status = print_table(stdout, profile, &flat, rows, shown, listed);
-      print_inlined_everywhere(stdout, profile, site_counts, options->show_library);
+      if (status == 0)
+        status = print_inlined_everywhere(stdout, profile, site_counts, options->show_library);
       if (library_functions > 0)
         fprintf(stdout,
                 "(library code grouped: %" PRIu32 " function%s in one row; --show-library lists "

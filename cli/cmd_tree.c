@@ -122,193 +122,11 @@ static void free_order(struct ordered_tree *order) {
   free(order->children);
 }
 
-/* ---- inlined code under the nodes of its caller ---- */
-
-/* One "[inlined]" line: a source site's executions in one node of the tree shown. */
-struct inlined_line {
-  uint32_t node;       /* node of the tree shown */
-  uint32_t site;       /* a SITES record of the source site (the first of its copies) */
-  uint64_t executions; /* summed over the site's copies and the threads shown */
-  bool estimated;      /* a share of a count spread over several contexts by calls */
-};
-
-struct inlined_lines { /* owns lines and start */
-  struct inlined_line *lines;
-  uint32_t count;
-  uint32_t capacity;
-  uint32_t *start;              /* lines of node n: [start[n], start[n + 1]) */
-  uint64_t unplaced_executions; /* sites whose caller was itself inlined everywhere */
-  uint64_t library_executions;  /* sites inside grouped library code */
-};
-
-static void free_inlined(struct inlined_lines *inlined) {
-  free(inlined->lines);
-  free(inlined->start);
-  memset(inlined, 0, sizeof *inlined);
-}
-
-static int add_inlined(struct inlined_lines *inlined, struct inlined_line line) {
-  if (inlined->count == inlined->capacity) {
-    if (inlined->capacity > UINT32_MAX / 4)
-      return -1;
-    const uint32_t capacity = inlined->capacity ? inlined->capacity * 2 : 64;
-    struct inlined_line *lines = realloc(inlined->lines, (size_t)capacity * sizeof *lines);
-    if (!lines)
-      return -1;
-    inlined->lines = lines;
-    inlined->capacity = capacity;
-  }
-  inlined->lines[inlined->count++] = line;
-  return 0;
-}
-
-/* For qsort: the profile whose sites the lines name (qsort has no context argument). */
-static const struct zinst_profile *sorting_profile;
-
-/* Order that makes the copies of one source site in one node adjacent. */
-static int compare_by_site(const void *a, const void *b) {
-  const struct inlined_line *x = a, *y = b;
-  if (x->node != y->node)
-    return x->node < y->node ? -1 : 1;
-  const struct zinst_site_record *sx = &sorting_profile->sites[x->site],
-                                 *sy = &sorting_profile->sites[y->site];
-  int order = strcmp(zinst_profile_string(sorting_profile, sx->callee_linkage),
-                     zinst_profile_string(sorting_profile, sy->callee_linkage));
-  if (order == 0)
-    order = strcmp(zinst_profile_string(sorting_profile, sx->file),
-                   zinst_profile_string(sorting_profile, sy->file));
-  if (order == 0 && sx->line != sy->line)
-    order = sx->line < sy->line ? -1 : 1;
-  if (order == 0 && sx->column != sy->column)
-    order = sx->column < sy->column ? -1 : 1;
-  if (order == 0 && x->site != y->site)
-    order = x->site < y->site ? -1 : 1;
-  return order;
-}
-
-static bool same_source_site(const struct inlined_line *x, const struct inlined_line *y) {
-  const struct zinst_site_record *sx = &sorting_profile->sites[x->site],
-                                 *sy = &sorting_profile->sites[y->site];
-  return x->node == y->node && sx->line == sy->line && sx->column == sy->column &&
-         strcmp(zinst_profile_string(sorting_profile, sx->callee_linkage),
-                zinst_profile_string(sorting_profile, sy->callee_linkage)) == 0 &&
-         strcmp(zinst_profile_string(sorting_profile, sx->file),
-                zinst_profile_string(sorting_profile, sy->file)) == 0;
-}
-
-/* Display order under a node: most executions first. */
-static int compare_by_executions(const void *a, const void *b) {
-  const struct inlined_line *x = a, *y = b;
-  if (x->node != y->node)
-    return x->node < y->node ? -1 : 1;
-  if (x->executions != y->executions)
-    return x->executions > y->executions ? -1 : 1;
-  return compare_by_site(a, b);
-}
-
-/*
- * The inlined lines of `tree` (as built, before grouping) for the threads
- * given, placed on the nodes of the tree shown: `node_map` maps tree nodes
- * to them (NULL: the tree itself is shown; else library code is grouped and
- * its sites are counted in library_executions). `shown_count` is the node
- * count of the tree shown. Fills `out` (owned by the caller, free_inlined);
- * -1 when out of memory.
- *
- * Site counts are per thread and site, not per calling context. A caller
- * with a single context in the tree gets its sites' executions exactly;
- * one with several shares them out in proportion to each context's calls,
- * the shares marked estimated. The shares are differences of rounded-down
- * cumulative proportions, so they add up to the count exactly.
- */
-static int build_inlined(const struct zinst_profile *profile, const uint32_t *threads,
-                         uint32_t thread_count, const struct zinst_call_tree *tree,
-                         const uint32_t *node_map, uint32_t shown_count,
-                         struct inlined_lines *out) {
-  memset(out, 0, sizeof *out);
-  const uint32_t functions = profile->function_count;
-  uint64_t *site_counts = zinst_site_counts_sum(profile, threads, thread_count);
-  uint32_t *callers = zinst_site_callers(profile);
-  /* The contexts of each function: contexts[first[f] .. first[f + 1]). */
-  uint32_t *first = calloc((size_t)functions + 2, sizeof *first);
-  uint32_t *contexts = malloc((size_t)tree->node_count * sizeof *contexts);
-  uint64_t *calls_of = calloc((size_t)functions + 1, sizeof *calls_of);
-  out->start = calloc((size_t)shown_count + 1, sizeof *out->start);
-  int status = site_counts && callers && first && contexts && calls_of && out->start ? 0 : -1;
-  if (status == 0) {
-    for (uint32_t n = 1; n < tree->node_count; n++) {
-      first[tree->nodes[n].function + 2]++;
-      calls_of[tree->nodes[n].function] += tree->nodes[n].calls;
-    }
-    for (uint32_t f = 0; f < functions; f++)
-      first[f + 2] += first[f + 1];
-    for (uint32_t n = 1; n < tree->node_count; n++) /* first[f + 1] is f's next free slot */
-      contexts[first[tree->nodes[n].function + 1]++] = n;
-  }
-  for (uint32_t s = 0; s < profile->site_count && status == 0; s++) {
-    const uint64_t count = site_counts[s];
-    const uint32_t caller = callers[s];
-    if (!(profile->sites[s].flags & ZINST_SITE_INLINED) || count == 0)
-      continue;
-    if (caller == ZINST_NONE || first[caller] == first[caller + 1]) {
-      out->unplaced_executions += count;
-      continue;
-    }
-    if (node_map && zinst_is_library_function(profile, caller)) {
-      out->library_executions += count;
-      continue;
-    }
-    const uint32_t begin = first[caller], end = first[caller + 1];
-    const uint64_t all_calls = calls_of[caller];
-    uint64_t calls_before = 0, given = 0;
-    for (uint32_t k = begin; k < end && status == 0; k++) {
-      const uint32_t node = contexts[k];
-      calls_before += tree->nodes[node].calls;
-      /* No calls at all (possible after zinst_reset()): all to the first context. */
-      const uint64_t upto =
-          all_calls == 0 ? count : (uint64_t)((unsigned __int128)count * calls_before / all_calls);
-      const uint64_t share = upto - given;
-      given = upto;
-      if (share == 0)
-        continue;
-      status = add_inlined(
-          out, (struct inlined_line){node_map ? node_map[node] : node, s, share, end - begin > 1});
-    }
-  }
-  if (status == 0 && out->count > 0) {
-    sorting_profile = profile;
-    qsort(out->lines, out->count, sizeof *out->lines, compare_by_site);
-    uint32_t kept = 0;
-    for (uint32_t i = 0; i < out->count; i++) {
-      if (kept > 0 && same_source_site(&out->lines[kept - 1], &out->lines[i])) {
-        out->lines[kept - 1].executions += out->lines[i].executions;
-        out->lines[kept - 1].estimated |= out->lines[i].estimated;
-      } else {
-        out->lines[kept++] = out->lines[i];
-      }
-    }
-    out->count = kept;
-    qsort(out->lines, out->count, sizeof *out->lines, compare_by_executions);
-    for (uint32_t i = 0; i < out->count; i++)
-      out->start[out->lines[i].node + 1]++;
-  }
-  if (status == 0)
-    for (uint32_t n = 0; n < shown_count; n++)
-      out->start[n + 1] += out->start[n];
-  free(site_counts);
-  free(callers);
-  free(first);
-  free(contexts);
-  free(calls_of);
-  if (status != 0)
-    free_inlined(out);
-  return status;
-}
-
 struct tree_view {
   const struct zinst_profile *profile;
   const struct zinst_call_tree *tree;
   const struct tree_options *options;
-  const struct inlined_lines *inlined;
+  const struct zinst_inlined_lines *inlined;
   bool timed;     /* weights are ticks, else calls */
   uint64_t total; /* 100% */
   uint64_t hidden_below_threshold;
@@ -357,11 +175,11 @@ static char *site_location(const struct zinst_profile *profile, uint32_t site, b
 
 /* The node's "inlined" array. Returns -1 when out of memory. */
 static int json_inlined(struct zinst_json *json, const struct tree_view *view, uint32_t node) {
-  const struct inlined_lines *inlined = view->inlined;
+  const struct zinst_inlined_lines *inlined = view->inlined;
   zinst_json_key(json, "inlined");
   zinst_json_begin_array(json);
   for (uint32_t i = inlined->start[node]; i < inlined->start[node + 1]; i++) {
-    const struct inlined_line *line = &inlined->lines[i];
+    const struct zinst_inlined_line *line = &inlined->lines[i];
     const struct zinst_site_record *site = &view->profile->sites[line->site];
     char *location = site_location(view->profile, line->site, false);
     if (!location)
@@ -469,12 +287,12 @@ static int add_text_row(struct zinst_table *table, const struct tree_view *view,
 /* The "[inlined]" rows under tree node `index`, one level deeper than it. */
 static int add_inlined_rows(struct zinst_table *table, const struct tree_view *view,
                             uint32_t index) {
-  const struct inlined_lines *inlined = view->inlined;
+  const struct zinst_inlined_lines *inlined = view->inlined;
   const struct zinst_tree_node *node = &view->tree->nodes[index];
   const uint32_t columns = zinst_profile_has_time(view->profile) ? 6 : 4;
   int status = 0;
   for (uint32_t i = inlined->start[index]; i < inlined->start[index + 1] && status == 0; i++) {
-    const struct inlined_line *line = &inlined->lines[i];
+    const struct zinst_inlined_line *line = &inlined->lines[i];
     char executions[ZINST_UNIT_BUFFER];
     zinst_format_count(line->executions, executions, sizeof executions);
     char *location = site_location(view->profile, line->site, true);
@@ -545,39 +363,28 @@ static int walk(struct tree_view *view, const struct ordered_tree *order, struct
 /* Show one tree: text table with its footer, or the JSON "roots" array and counters. */
 static int show_tree(const struct zinst_profile *profile, const struct tree_options *options,
                      const uint32_t *threads, uint32_t thread_count, struct zinst_json *json) {
-  struct zinst_call_tree built, grouped = {0};
-  if (zinst_call_tree_build(profile, threads, thread_count, options->times, &built) != 0)
-    return -1;
   /* Text groups library code unless --show-library; JSON keeps every node. */
-  const bool group = !options->show_library && !json;
-  uint32_t *node_map = group ? malloc((size_t)built.node_count * sizeof *node_map) : NULL;
-  struct inlined_lines inlined = {0};
-  int status = group && !node_map ? -1 : 0;
-  if (status == 0 && group)
-    status = zinst_call_tree_group_library(profile, &built, &grouped, node_map);
-  const struct zinst_call_tree *shown = group ? &grouped : &built;
-  if (status == 0)
-    status = build_inlined(profile, threads, thread_count, &built, node_map, shown->node_count,
-                           &inlined);
-  free(node_map);
+  struct zinst_shown_tree built;
+  if (zinst_shown_tree_build(profile, threads, thread_count, !options->show_library && !json,
+                             options->times, &built) != 0)
+    return -1;
+  const struct zinst_call_tree *shown = &built.tree;
+  const struct zinst_inlined_lines *inlined = &built.inlined;
   const bool timed = zinst_profile_has_time(profile) && shown->total_ticks > 0;
   struct tree_view view = {
       .profile = profile,
       .tree = shown,
       .options = options,
-      .inlined = &inlined,
+      .inlined = inlined,
       .timed = timed,
       .total = timed ? shown->total_ticks : shown->total_calls,
   };
   struct ordered_tree order;
-  if (status == 0)
-    status = order_children(shown, timed, &order);
-  if (status != 0) {
-    free_inlined(&inlined);
-    zinst_call_tree_free(&grouped);
-    zinst_call_tree_free(&built);
+  if (order_children(shown, timed, &order) != 0) {
+    zinst_shown_tree_free(&built);
     return -1;
   }
+  int status = 0;
   const struct zinst_call_tree tree = *shown;
   if (json) {
     zinst_json_key(json, "roots");
@@ -609,22 +416,20 @@ static int show_tree(const struct zinst_profile *profile, const struct tree_opti
       printf("(%" PRIu64 " subtrees deeper than %" PRIu64 " levels not shown)\n",
              view.hidden_below_depth, options->depth);
     char executions[ZINST_UNIT_BUFFER];
-    if (inlined.library_executions)
+    if (inlined->library_executions)
       printf("(%s inlined executions inside library code not shown; --show-library shows them)\n",
-             zinst_format_count(inlined.library_executions, executions, sizeof executions));
-    if (inlined.unplaced_executions)
+             zinst_format_count(inlined->library_executions, executions, sizeof executions));
+    if (inlined->unplaced_executions)
       printf("(%s inlined executions in functions that were themselves inlined everywhere: see "
              "zinst report)\n",
-             zinst_format_count(inlined.unplaced_executions, executions, sizeof executions));
+             zinst_format_count(inlined->unplaced_executions, executions, sizeof executions));
   }
   if (json) {
     zinst_json_key(json, "inlined_unplaced_executions");
-    zinst_json_uint(json, inlined.unplaced_executions);
+    zinst_json_uint(json, inlined->unplaced_executions);
   }
   free_order(&order);
-  free_inlined(&inlined);
-  zinst_call_tree_free(&grouped);
-  zinst_call_tree_free(&built);
+  zinst_shown_tree_free(&built);
   return status;
 }
 

@@ -5,7 +5,7 @@
  * plugins. So the Zig code takes a detour through the system LLVM that the
  * plugin was built for:
  *
- *   1. zig build-exe ... -fno-emit-bin -femit-llvm-bc=app.bc
+ *   1. zig build-exe ... -fno-emit-bin --verbose-llvm-bc=app.bc
  *        Zig's UNOPTIMIZED bitcode (with the chosen mode's semantics: safety
  *        checks or not), the whole program in one module: std, start code,
  *        panic handler. build-exe rather than build-obj: only an executable's
@@ -866,8 +866,14 @@ static int cmd_build_exe(const struct zig_context *ctx, int argc, char **argv) {
     fputs("zinst zig: out of memory\n", stderr);
     goto done;
   }
+  /* --verbose-llvm-bc, not -femit-llvm-bc: with Zig 0.17 the latter is
+   * the bitcode after Zig's own LLVM optimized it (inlining included), and
+   * zinst must see the code before any inlining. -fllvm: without an emit
+   * option asking for LLVM, Zig 0.17 compiles Debug builds with its own
+   * backend and writes no bitcode at all. */
   args_push(&compile, "-fno-emit-bin");
-  args_pushf(&compile, "-femit-llvm-bc=%s", bitcode);
+  args_push(&compile, "-fllvm");
+  args_pushf(&compile, "--verbose-llvm-bc=%s", bitcode);
   /* The root as a module named after its file, as Zig names it, so that
    * it can import the zinst API. Last: Zig's per-module flags (-O...)
    * apply to the next -M, which must be the user's module. */
@@ -884,6 +890,12 @@ static int cmd_build_exe(const struct zig_context *ctx, int argc, char **argv) {
   if (tool_status != 0) {
     /* Zig printed the compile errors. Keep its exit status. */
     status = tool_status > 0 ? tool_status : ZINST_EXIT_FAILURE;
+    goto done;
+  }
+  struct stat written;
+  if (stat(bitcode, &written) != 0) {
+    fprintf(stderr, "zinst zig: %s build-exe succeeded but wrote no bitcode to %s\n", ctx->zig,
+            bitcode);
     goto done;
   }
   if (lower_bitcode(ctx, &toolchain, (enum zig_mode)mode, plugin, bitcode, scratch, object) != 0)

@@ -31,6 +31,7 @@ int zinst_cmd_flame(int argc, char **argv);
 int zinst_cmd_export(int argc, char **argv);
 int zinst_cmd_merge(int argc, char **argv);
 int zinst_cmd_diff(int argc, char **argv);
+int zinst_cmd_mem(int argc, char **argv);
 
 /* ---- command-line parsing: long options, "--opt value" or "--opt=value" ---- */
 

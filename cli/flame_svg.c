@@ -24,6 +24,7 @@ enum {
   FONT_SIZE = 12,
   PAD = 10,           /* left and right margin */
   TOP_MARGIN = 54,    /* title, subtitle, buttons */
+  LEGEND_HEIGHT = 18, /* the legend line, when there is one, below the subtitle */
   BOTTOM_MARGIN = 28, /* the details line */
 };
 /* Average advance of the sans-serif font at FONT_SIZE: for fitting labels. */
@@ -200,6 +201,15 @@ static void name_color(const char *name, unsigned rgb[3]) {
   rgb[2] = 20 + ((h >> 16) % 40);
 }
 
+/* Inlined code: cool colors, so it stands apart from the warm frames that
+ * were real calls; fixed per name like those. */
+static void inlined_color(const char *name, unsigned rgb[3]) {
+  const uint32_t h = name_hash(name);
+  rgb[0] = 70 + (h % 60);
+  rgb[1] = 170 + ((h >> 8) % 50);
+  rgb[2] = 215 + ((h >> 16) % 41);
+}
+
 static void differential_color(const struct zinst_flame_frame *frame, unsigned rgb[3]) {
   if (frame->flags & ZINST_FLAME_NOISE || frame->change == 0) {
     rgb[0] = rgb[1] = rgb[2] = 224;
@@ -357,6 +367,8 @@ static const char stylesheet[] =
     "  g.frame { cursor: pointer; }\n"
     "  g.frame text { pointer-events: none; }\n"
     "  g.frame:hover rect { stroke: #000; stroke-width: 0.6; }\n"
+    "  g.frame.inlined rect, #zf-legend rect { stroke: #2a5d84; stroke-width: 0.8;\n"
+    "    stroke-dasharray: 3 2; }\n"
     "  g.frame.match rect { fill: rgb(230, 0, 230); }\n"
     "  g.frame.ancestor { opacity: 0.55; }\n";
 
@@ -378,6 +390,7 @@ struct layout {
   uint64_t total;     /* the root's weight */
   uint32_t max_depth; /* deepest placed frame */
   uint32_t height;    /* pixels */
+  uint32_t top;       /* pixels above the frames: title, subtitle, legend */
 };
 
 static int compare_by_name(const void *a, const void *b, const struct zinst_flame_frame *frames) {
@@ -403,7 +416,7 @@ static void write_frame(FILE *out, const struct layout *layout, const struct pla
   const struct zinst_flame_frame *frame = p->frame == ZINST_NONE ? NULL : &graph->frames[p->frame];
   const double x = PAD + frame_pixels(layout, p->x);
   const double width = frame_pixels(layout, p->weight);
-  const double y = layout->style->icicle ? TOP_MARGIN + (double)p->depth * FRAME_HEIGHT
+  const double y = layout->style->icicle ? layout->top + (double)p->depth * FRAME_HEIGHT
                                          : (double)layout->height - BOTTOM_MARGIN -
                                                (double)(p->depth + 1) * FRAME_HEIGHT;
   char *box_name = NULL;
@@ -420,12 +433,17 @@ static void write_frame(FILE *out, const struct layout *layout, const struct pla
     rgb[0] = rgb[1] = rgb[2] = 210;
   else if (layout->style->differential)
     differential_color(frame, rgb);
+  else if (frame->flags & ZINST_FLAME_INLINED)
+    inlined_color(frame->name, rgb);
   else
     name_color(frame->name, rgb);
 
   const double share = layout->total ? 100.0 * (double)p->weight / (double)layout->total : 0;
   fprintf(out, "<g class=\"frame%s\" data-depth=\"%" PRIu32 "\" data-name=\"",
-          frame ? "" : " merged", p->depth);
+          !frame                               ? " merged"
+          : frame->flags & ZINST_FLAME_INLINED ? " inlined"
+                                               : "",
+          p->depth);
   zinst_xml_write_escaped(out, name);
   fprintf(out, "\" data-summary=\"%.2f%%", share);
   if (frame && frame->details) {
@@ -488,6 +506,7 @@ int zinst_flame_write_svg(FILE *out, const struct zinst_flame_graph *graph,
     subtree[graph->frames[i].parent] += subtree[i];
 
   struct layout layout = {.graph = graph, .style = &style};
+  layout.top = TOP_MARGIN + (style.legend ? LEGEND_HEIGHT : 0);
   layout.total = graph->frames[0].weight;
   layout.graph_width = (double)style.width_px - 2 * PAD;
   layout.scale = layout.total ? layout.graph_width / (double)layout.total : 0;
@@ -497,7 +516,7 @@ int zinst_flame_write_svg(FILE *out, const struct zinst_flame_graph *graph,
    * second pass writes; both place frames the same way. */
   for (int pass = 0; pass < 2; pass++) {
     if (pass == 1) {
-      layout.height = TOP_MARGIN + (layout.max_depth + 1) * FRAME_HEIGHT + BOTTOM_MARGIN;
+      layout.height = layout.top + (layout.max_depth + 1) * FRAME_HEIGHT + BOTTOM_MARGIN;
       fprintf(out,
               "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
               "<svg id=\"zinst-flame\" version=\"1.1\" width=\"%" PRIu32 "\" height=\"%" PRIu32
@@ -518,8 +537,27 @@ int zinst_flame_write_svg(FILE *out, const struct zinst_flame_graph *graph,
               "\" y=\"40\" text-anchor=\"middle\">",
               style.width_px / 2);
       zinst_xml_write_escaped(out, style.subtitle ? style.subtitle : "");
+      fputs("</text>\n", out);
+      if (style.legend) {
+        /* Centered by the estimated width, the swatch just before the text. */
+        const double swatch = style.legend_swatch ? 24 : 0;
+        double x =
+            (style.width_px - swatch - char_width * (double)utf8_char_count(style.legend)) / 2;
+        if (x < PAD)
+          x = PAD;
+        fputs("<g id=\"zf-legend\">", out);
+        if (style.legend_swatch) {
+          unsigned rgb[3];
+          inlined_color("", rgb);
+          fprintf(out,
+                  "<rect x=\"%.2f\" y=\"%d\" width=\"18\" height=\"11\" fill=\"rgb(%u,%u,%u)\"/>",
+                  x, TOP_MARGIN - 6, rgb[0], rgb[1], rgb[2]);
+        }
+        fprintf(out, "<text x=\"%.2f\" y=\"%d\">", x + swatch, TOP_MARGIN + 4);
+        zinst_xml_write_escaped(out, style.legend);
+        fputs("</text></g>\n", out);
+      }
       fprintf(out,
-              "</text>\n"
               "<text id=\"zf-reset-zoom\" class=\"button\" x=\"%d\" y=\"22\" "
               "style=\"display:none\">Reset zoom</text>\n"
               "<text id=\"zf-search\" class=\"button\" x=\"%" PRIu32

@@ -12,7 +12,8 @@
  * The file carries the layout as data, so tests and tools can check it:
  * every frame is a <g class="frame"> with data-name, data-depth, and on its
  * <rect> data-x and data-w, the frame's offset and width in weight units
- * (exact integers; pixels are derived from them).
+ * (exact integers; pixels are derived from them). Inlined frames have the
+ * classes "frame inlined"; the legend, when there is one, is <g id="zf-legend">.
  */
 #ifndef ZINST_FLAME_SVG_H
 #define ZINST_FLAME_SVG_H
@@ -23,6 +24,9 @@
 
 /* Differential frames whose change is within the noise are drawn grey. */
 #define ZINST_FLAME_NOISE 0x1u
+/* Code the compiler inlined into the parent frame: a cool color, a dashed
+ * outline, class "inlined" (the legend explains it). */
+#define ZINST_FLAME_INLINED 0x2u
 
 struct zinst_flame_frame {
   uint32_t parent;       /* index of the parent frame; ZINST_NONE for the root */
@@ -49,6 +53,8 @@ struct zinst_flame_style {
   bool differential;       /* colors from change/flags instead of the name */
   uint32_t width_px;       /* image width; 0 = 1200 */
   double min_width_px;     /* frames narrower than this are merged; < 0 = 0.5 */
+  const char *legend;      /* borrowed; NULL: none. A line below the subtitle */
+  bool legend_swatch;      /* start the legend with a sample of an inlined frame */
 };
 
 struct zinst_flame_stats {

@@ -25,6 +25,7 @@ static const struct command commands[] = {
     {"export", zinst_cmd_export, "folded stacks, speedscope JSON or pprof for other viewers"},
     {"diff", zinst_cmd_diff, "what changed between profiles, with a noise guard"},
     {"merge", zinst_cmd_merge, "sum profiles of one program into one"},
+    {"mem", zinst_cmd_mem, "heap memory per calling context and leaks (ZINST_MEMORY=1)"},
     {"cc", zinst_cmd_cc, "compile and link C with instrumentation (runs the matching clang)"},
     {"c++", zinst_cmd_cc, "the same for C++"},
     {"flags", zinst_cmd_flags, "print compiler and linker flags for build systems"},

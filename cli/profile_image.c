@@ -31,11 +31,15 @@ int zinst_profile_image_build(const struct zinst_profile *p, void **image_out, s
       {ZINST_SECTION_SITES, sizeof(struct zinst_site_record), 0, 0, p->site_count},
       {ZINST_SECTION_SITE_COUNTS, sizeof(struct zinst_site_count_record), 0, 0,
        p->site_count_count},
+      {ZINST_SECTION_MEMORY, sizeof(struct zinst_memory_record), 0, 0, p->memory_count},
   };
-  const void *payloads[SECTION_COUNT] = {p->strings, &p->process, p->modules, p->functions,
-                                         p->threads, p->nodes,    p->sites,   p->site_counts};
-  uint64_t offset = sizeof(struct zinst_file_header) + sizeof sections;
-  for (int i = 0; i < SECTION_COUNT; i++) {
+  const void *payloads[SECTION_COUNT] = {p->strings,   &p->process,    p->modules,
+                                         p->functions, p->threads,     p->nodes,
+                                         p->sites,     p->site_counts, p->memory};
+  const int section_count = p->has_memory ? SECTION_COUNT : SECTION_COUNT - 1;
+  uint64_t offset = sizeof(struct zinst_file_header) +
+                    (uint64_t)section_count * sizeof(struct zinst_section_entry);
+  for (int i = 0; i < section_count; i++) {
     offset = align8(offset);
     sections[i].offset = offset;
     sections[i].size = sections[i].count * sections[i].entry_size;
@@ -47,15 +51,16 @@ int zinst_profile_image_build(const struct zinst_profile *p, void **image_out, s
     snprintf(err, errlen, "out of memory for a %llu-byte profile", (unsigned long long)file_size);
     return -1;
   }
-  for (int i = 0; i < SECTION_COUNT; i++)
+  for (int i = 0; i < section_count; i++)
     if (sections[i].size)
       memcpy(image + sections[i].offset, payloads[i], (size_t)sections[i].size);
-  memcpy(image + sizeof(struct zinst_file_header), sections, sizeof sections);
+  memcpy(image + sizeof(struct zinst_file_header), sections,
+         (size_t)section_count * sizeof(struct zinst_section_entry));
   struct zinst_file_header header = {
       .version = ZINST_PROFILE_VERSION,
       .byte_order = ZINST_BYTE_ORDER_MARK,
       .header_size = sizeof header,
-      .section_count = SECTION_COUNT,
+      .section_count = (uint32_t)section_count,
       .section_table_offset = sizeof header,
       .file_size = file_size,
       .minor = ZINST_PROFILE_MINOR,

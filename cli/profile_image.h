@@ -7,7 +7,8 @@
  * command (a merge) already holds estimates and their errors, which cannot
  * be turned back into raw sums. This writer lays out the records as they
  * are: header, section table, then STRINGS, PROCESS, MODULES, FUNCTIONS,
- * THREADS, NODES, SITES and SITE_COUNTS, each 8-aligned, and the checksum.
+ * THREADS, NODES, SITES, SITE_COUNTS and MEMORY (if has_memory), each
+ * 8-aligned, and the checksum.
  */
 #ifndef ZINST_PROFILE_IMAGE_H
 #define ZINST_PROFILE_IMAGE_H
@@ -16,9 +17,10 @@
 
 #include "profile_reader.h"
 
-/* The section kinds this writer writes: every kind the reader knows. A
- * profile with more sections holds data that would be lost on the way. */
-#define ZINST_IMAGE_SECTION_COUNT 8
+/* The section kinds this writer writes: every kind the reader knows
+ * (MEMORY only when the profile has it). A profile with more sections holds
+ * data that would be lost on the way. */
+#define ZINST_IMAGE_SECTION_COUNT 9
 
 /*
  * Serialize `profile` (only read; its `storage` and `header` are ignored)

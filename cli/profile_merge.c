@@ -96,6 +96,7 @@ static void free_merged(struct merged *m) {
   free(m->out.nodes);
   free(m->out.sites);
   free(m->out.site_counts);
+  free(m->out.memory);
   free(m->inclusive_variance);
   free(m->exclusive_variance);
   zinst_string_map_free(&m->string_offsets);
@@ -341,17 +342,14 @@ static char *thread_group(const struct zinst_profile *p, uint32_t t) {
   return zinst_strdup_printf("name:%s", zinst_profile_string(p, p->threads[t].name));
 }
 
-/* Output threads; thread_map[k][t] receives the output thread of thread t of input k. */
+/* Output threads; thread_map[k][t] receives the output thread of thread t
+ * of input k, node_map[k][n] the output node of its node n. */
 static int build_threads(struct merged *m, const struct zinst_profile *inputs, uint32_t input_count,
-                         uint32_t **function_map, uint32_t **thread_map, bool merge_threads) {
-  uint32_t largest = 0;
-  for (uint32_t k = 0; k < input_count; k++)
-    if (inputs[k].node_count > largest)
-      largest = inputs[k].node_count;
-  uint32_t *node_of = malloc(((size_t)largest + 1) * sizeof *node_of);
+                         uint32_t **function_map, uint32_t **thread_map, uint32_t **node_map,
+                         bool merge_threads) {
   struct node_index index = {0};
   struct zinst_string_map groups = {0};
-  int status = node_of && zinst_string_map_init(&groups) == 0 ? 0 : -1;
+  int status = zinst_string_map_init(&groups) == 0 ? 0 : -1;
   /* Output threads in order of first appearance; each gathers its inputs. */
   uint32_t group_count = 0;
   for (uint32_t k = 0; k < input_count && status == 0; k++)
@@ -394,7 +392,7 @@ static int build_threads(struct merged *m, const struct zinst_profile *inputs, u
         record.thread_count += in->thread_count;
         members++;
         if (status == 0)
-          status = add_thread_nodes(m, &inputs[k], t, function_map[k], first, &index, node_of);
+          status = add_thread_nodes(m, &inputs[k], t, function_map[k], first, &index, node_map[k]);
       }
     if (status != 0)
       break;
@@ -417,7 +415,6 @@ static int build_threads(struct merged *m, const struct zinst_profile *inputs, u
     if (m->out.nodes[n].timed_calls == m->out.nodes[n].calls)
       m->out.nodes[n].inclusive_error_ticks = 0;
   }
-  free(node_of);
   free(index.keys);
   free(index.nodes);
   zinst_string_map_free(&groups);
@@ -606,6 +603,66 @@ static void merge_hook_costs(const struct zinst_profile *inputs, uint32_t input_
   out->hook_spread_ps = spread;
 }
 
+/* One output memory record being summed, keyed by (thread, node). */
+static int compare_memory(const void *a, const void *b) {
+  const struct zinst_memory_record *x = a, *y = b;
+  if (x->thread != y->thread)
+    return x->thread < y->thread ? -1 : 1;
+  /* ZINST_NONE (no instrumented function) sorts last, as the format wants. */
+  return x->node < y->node ? -1 : x->node > y->node;
+}
+
+/*
+ * The MEMORY section of the sum, if any input has one: each input record
+ * goes to its thread's and node's output (the same call path), and records
+ * that land on one output context add up. Peaks add too: the inputs' peaks
+ * were reached at moments unrelated to each other (other processes, other
+ * threads), so their sum is an upper bound of the merged context's peak,
+ * exact when the inputs' peaks coincided, and it keeps the format's rule
+ * live <= peak <= allocated.
+ */
+static int build_memory(struct merged *m, const struct zinst_profile *inputs, uint32_t input_count,
+                        uint32_t **thread_map, uint32_t **node_map) {
+  uint64_t total = 0;
+  for (uint32_t k = 0; k < input_count; k++) {
+    m->out.has_memory |= inputs[k].has_memory;
+    total += inputs[k].memory_count;
+  }
+  if (!m->out.has_memory || total == 0)
+    return 0;
+  if (total > UINT32_MAX)
+    return -1;
+  struct zinst_memory_record *all = malloc((size_t)total * sizeof *all);
+  if (!all)
+    return -1;
+  uint32_t count = 0;
+  for (uint32_t k = 0; k < input_count; k++)
+    for (uint32_t i = 0; i < inputs[k].memory_count; i++) {
+      struct zinst_memory_record r = inputs[k].memory[i];
+      r.thread = thread_map[k][r.thread];
+      if (r.node != ZINST_NONE)
+        r.node = node_map[k][r.node];
+      all[count++] = r;
+    }
+  qsort(all, count, sizeof *all, compare_memory);
+  uint32_t kept = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    struct zinst_memory_record *last = kept ? &all[kept - 1] : NULL;
+    if (last && last->thread == all[i].thread && last->node == all[i].node) {
+      last->allocations += all[i].allocations;
+      last->allocated_bytes += all[i].allocated_bytes;
+      last->frees += all[i].frees;
+      last->freed_bytes += all[i].freed_bytes;
+      last->peak_live_bytes += all[i].peak_live_bytes;
+    } else {
+      all[kept++] = all[i];
+    }
+  }
+  m->out.memory = all;
+  m->out.memory_count = kept;
+  return 0;
+}
+
 /* The process record of the sum; what could not be kept as is goes to `result`. */
 static int build_process(struct merged *m, const struct zinst_profile *inputs, uint32_t input_count,
                          struct zinst_merge_result *result) {
@@ -661,6 +718,16 @@ int zinst_merge_check(const struct zinst_profile *inputs, const char *const *pat
                "%s has %" PRIu32 " sections, more than the %d kinds this zinst "
                "knows: their data would be lost; use the zinst that wrote it",
                paths[k], p->header.section_count, ZINST_IMAGE_SECTION_COUNT);
+      return -1;
+    }
+    if (p->has_memory != base->has_memory) {
+      /* The sum's memory would cover only some of the runs, and its leaks
+       * would look like the whole program's. */
+      const uint32_t with = p->has_memory ? k : 0, without = p->has_memory ? 0 : k;
+      snprintf(err, errlen,
+               "%s holds memory records (ZINST_MEMORY=1) and %s none: their sum would count "
+               "the memory of some runs only; merge runs made with the same ZINST_MEMORY",
+               paths[with], paths[without]);
       return -1;
     }
     if (p->process.mode != base->process.mode) {
@@ -740,9 +807,10 @@ int zinst_merge_profiles(const struct zinst_profile *inputs, uint32_t input_coun
   memset(result, 0, sizeof *result);
   uint32_t **function_map = calloc(input_count, sizeof *function_map);
   uint32_t **thread_map = calloc(input_count, sizeof *thread_map);
+  uint32_t **node_map = calloc(input_count, sizeof *node_map);
   struct merged m = {0};
-  bool ok = function_map && thread_map && zinst_string_map_init(&m.string_offsets) == 0 &&
-            (m.strings = malloc(4096));
+  bool ok = function_map && thread_map && node_map &&
+            zinst_string_map_init(&m.string_offsets) == 0 && (m.strings = malloc(4096));
   if (ok) {
     m.strings_capacity = 4096;
     m.strings[0] = '\0';
@@ -752,12 +820,15 @@ int zinst_merge_profiles(const struct zinst_profile *inputs, uint32_t input_coun
   for (uint32_t k = 0; k < input_count && ok; k++) {
     function_map[k] = malloc(((size_t)inputs[k].function_count + 1) * sizeof **function_map);
     thread_map[k] = malloc(((size_t)inputs[k].thread_count + 1) * sizeof **thread_map);
-    ok = function_map[k] && thread_map[k];
+    node_map[k] = malloc(((size_t)inputs[k].node_count + 1) * sizeof **node_map);
+    ok = function_map[k] && thread_map[k] && node_map[k];
   }
   ok = ok && build_process(&m, inputs, input_count, result) == 0 &&
        build_functions(&m, inputs, input_count, function_map) == 0 &&
-       build_threads(&m, inputs, input_count, function_map, thread_map, merge_threads) == 0 &&
-       build_sites(&m, inputs, input_count, thread_map) == 0;
+       build_threads(&m, inputs, input_count, function_map, thread_map, node_map, merge_threads) ==
+           0 &&
+       build_sites(&m, inputs, input_count, thread_map) == 0 &&
+       build_memory(&m, inputs, input_count, thread_map, node_map) == 0;
   int status = 0;
   if (!ok) {
     snprintf(err, errlen, "out of memory or a profile too large to merge");
@@ -771,12 +842,14 @@ int zinst_merge_profiles(const struct zinst_profile *inputs, uint32_t input_coun
     for (uint32_t n = 0; n < m.out.node_count; n++)
       result->calls += m.out.nodes[n].calls;
   }
-  for (uint32_t k = 0; k < input_count && function_map && thread_map; k++) {
+  for (uint32_t k = 0; k < input_count && function_map && thread_map && node_map; k++) {
     free(function_map[k]);
     free(thread_map[k]);
+    free(node_map[k]);
   }
   free(function_map);
   free(thread_map);
+  free(node_map);
   free_merged(&m);
   return status;
 }

@@ -12,7 +12,9 @@
  * errors add in quadrature, inline-site counts add per thread. The process
  * record keeps the first profile's identity (pid, executable, command line,
  * host, dump reason), the earliest start and the latest dump, and sums the
- * elapsed times and the overflow and lost calls.
+ * elapsed times and the overflow and lost calls. Memory records add per
+ * (output thread, call path); their peaks add to an upper bound of the
+ * merged peak.
  */
 #ifndef ZINST_PROFILE_MERGE_H
 #define ZINST_PROFILE_MERGE_H
@@ -34,11 +36,11 @@ struct zinst_merge_result {
 
 /*
  * May `inputs` be summed? Always refused: profiles with sections this
- * reader does not know (their data would be lost) and a mix of time and
- * count mode. Refused unless `force`: different executables, and function
- * tables that differ (the same path holding a rebuilt program); *forceable
- * is set for these. paths[k] names inputs[k] in the message. Returns 0, or
- * -1 with the reason in `err`.
+ * reader does not know (their data would be lost), a mix of time and
+ * count mode, and a mix of profiles with and without memory records. Refused unless `force`:
+ * different executables, and function tables that differ (the same path holding a rebuilt program);
+ * *forceable is set for these. paths[k] names inputs[k] in the message. Returns 0, or -1 with the
+ * reason in `err`.
  */
 int zinst_merge_check(const struct zinst_profile *inputs, const char *const *paths,
                       uint32_t input_count, bool force, bool *forceable, char *err, size_t errlen);

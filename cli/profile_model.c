@@ -613,3 +613,221 @@ uint32_t *zinst_site_callers(const struct zinst_profile *profile) {
   free(names);
   return callers;
 }
+
+/* ---- inlined code placed on the nodes of a call tree ---- */
+
+void zinst_inlined_lines_free(struct zinst_inlined_lines *inlined) {
+  if (!inlined)
+    return;
+  free(inlined->lines);
+  free(inlined->start);
+  memset(inlined, 0, sizeof *inlined);
+}
+
+static int add_inlined(struct zinst_inlined_lines *inlined, struct zinst_inlined_line line) {
+  if (inlined->count == inlined->capacity) {
+    if (inlined->capacity > UINT32_MAX / 4)
+      return -1;
+    const uint32_t capacity = inlined->capacity ? inlined->capacity * 2 : 64;
+    struct zinst_inlined_line *lines = realloc(inlined->lines, (size_t)capacity * sizeof *lines);
+    if (!lines)
+      return -1;
+    inlined->lines = lines;
+    inlined->capacity = capacity;
+  }
+  inlined->lines[inlined->count++] = line;
+  return 0;
+}
+
+/* For qsort: the profile whose sites the lines name (qsort has no context argument). */
+static const struct zinst_profile *sorting_profile;
+
+/* Order that makes the copies of one source site in one node adjacent. */
+static int compare_by_site(const void *a, const void *b) {
+  const struct zinst_inlined_line *x = a, *y = b;
+  if (x->node != y->node)
+    return x->node < y->node ? -1 : 1;
+  const struct zinst_site_record *sx = &sorting_profile->sites[x->site],
+                                 *sy = &sorting_profile->sites[y->site];
+  int order = strcmp(zinst_profile_string(sorting_profile, sx->callee_linkage),
+                     zinst_profile_string(sorting_profile, sy->callee_linkage));
+  if (order == 0)
+    order = strcmp(zinst_profile_string(sorting_profile, sx->file),
+                   zinst_profile_string(sorting_profile, sy->file));
+  if (order == 0 && sx->line != sy->line)
+    order = sx->line < sy->line ? -1 : 1;
+  if (order == 0 && sx->column != sy->column)
+    order = sx->column < sy->column ? -1 : 1;
+  if (order == 0 && x->site != y->site)
+    order = x->site < y->site ? -1 : 1;
+  return order;
+}
+
+static bool same_source_site(const struct zinst_inlined_line *x,
+                             const struct zinst_inlined_line *y) {
+  const struct zinst_site_record *sx = &sorting_profile->sites[x->site],
+                                 *sy = &sorting_profile->sites[y->site];
+  return x->node == y->node && sx->line == sy->line && sx->column == sy->column &&
+         strcmp(zinst_profile_string(sorting_profile, sx->callee_linkage),
+                zinst_profile_string(sorting_profile, sy->callee_linkage)) == 0 &&
+         strcmp(zinst_profile_string(sorting_profile, sx->file),
+                zinst_profile_string(sorting_profile, sy->file)) == 0;
+}
+
+/* Display order under a node: most executions first. */
+static int compare_by_executions(const void *a, const void *b) {
+  const struct zinst_inlined_line *x = a, *y = b;
+  if (x->node != y->node)
+    return x->node < y->node ? -1 : 1;
+  if (x->executions != y->executions)
+    return x->executions > y->executions ? -1 : 1;
+  return compare_by_site(a, b);
+}
+
+/* See profile_model.h. The shares are differences of rounded-down
+ * cumulative proportions, so they add up to the count exactly. */
+int zinst_inlined_lines_build(const struct zinst_profile *profile, const uint32_t *threads,
+                              uint32_t thread_count, const struct zinst_call_tree *tree,
+                              const uint32_t *node_map, uint32_t shown_count,
+                              struct zinst_inlined_lines *out) {
+  memset(out, 0, sizeof *out);
+  const uint32_t functions = profile->function_count;
+  uint64_t *site_counts = zinst_site_counts_sum(profile, threads, thread_count);
+  uint32_t *callers = zinst_site_callers(profile);
+  /* The contexts of each function: contexts[first[f] .. first[f + 1]). */
+  uint32_t *first = calloc((size_t)functions + 2, sizeof *first);
+  uint32_t *contexts = malloc((size_t)tree->node_count * sizeof *contexts);
+  uint64_t *calls_of = calloc((size_t)functions + 1, sizeof *calls_of);
+  out->start = calloc((size_t)shown_count + 1, sizeof *out->start);
+  int status = site_counts && callers && first && contexts && calls_of && out->start ? 0 : -1;
+  if (status == 0) {
+    for (uint32_t n = 1; n < tree->node_count; n++) {
+      first[tree->nodes[n].function + 2]++;
+      calls_of[tree->nodes[n].function] += tree->nodes[n].calls;
+    }
+    for (uint32_t f = 0; f < functions; f++)
+      first[f + 2] += first[f + 1];
+    for (uint32_t n = 1; n < tree->node_count; n++) /* first[f + 1] is f's next free slot */
+      contexts[first[tree->nodes[n].function + 1]++] = n;
+  }
+  for (uint32_t s = 0; s < profile->site_count && status == 0; s++) {
+    const uint64_t count = site_counts[s];
+    const uint32_t caller = callers[s];
+    if (!(profile->sites[s].flags & ZINST_SITE_INLINED) || count == 0)
+      continue;
+    if (caller == ZINST_NONE || first[caller] == first[caller + 1]) {
+      out->unplaced_executions += count;
+      continue;
+    }
+    if (node_map && zinst_is_library_function(profile, caller)) {
+      out->library_executions += count;
+      continue;
+    }
+    const uint32_t begin = first[caller], end = first[caller + 1];
+    const uint64_t all_calls = calls_of[caller];
+    uint64_t calls_before = 0, given = 0;
+    for (uint32_t k = begin; k < end && status == 0; k++) {
+      const uint32_t node = contexts[k];
+      calls_before += tree->nodes[node].calls;
+      /* No calls at all (possible after zinst_reset()): all to the first context. */
+      const uint64_t upto =
+          all_calls == 0 ? count : (uint64_t)((unsigned __int128)count * calls_before / all_calls);
+      const uint64_t share = upto - given;
+      given = upto;
+      if (share == 0)
+        continue;
+      status = add_inlined(out, (struct zinst_inlined_line){node_map ? node_map[node] : node, s,
+                                                            share, end - begin > 1});
+    }
+  }
+  if (status == 0 && out->count > 0) {
+    sorting_profile = profile;
+    qsort(out->lines, out->count, sizeof *out->lines, compare_by_site);
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < out->count; i++) {
+      if (kept > 0 && same_source_site(&out->lines[kept - 1], &out->lines[i])) {
+        out->lines[kept - 1].executions += out->lines[i].executions;
+        out->lines[kept - 1].estimated |= out->lines[i].estimated;
+      } else {
+        out->lines[kept++] = out->lines[i];
+      }
+    }
+    out->count = kept;
+    qsort(out->lines, out->count, sizeof *out->lines, compare_by_executions);
+    for (uint32_t i = 0; i < out->count; i++)
+      out->start[out->lines[i].node + 1]++;
+  }
+  if (status == 0)
+    for (uint32_t n = 0; n < shown_count; n++)
+      out->start[n + 1] += out->start[n];
+  free(site_counts);
+  free(callers);
+  free(first);
+  free(contexts);
+  free(calls_of);
+  if (status != 0)
+    zinst_inlined_lines_free(out);
+  return status;
+}
+
+bool zinst_inlined_same_callee(const struct zinst_profile *profile,
+                               const struct zinst_inlined_line *a,
+                               const struct zinst_inlined_line *b) {
+  return strcmp(zinst_profile_string(profile, profile->sites[a->site].callee_linkage),
+                zinst_profile_string(profile, profile->sites[b->site].callee_linkage)) == 0;
+}
+
+uint64_t zinst_inlined_callee_executions(const struct zinst_profile *profile,
+                                         const struct zinst_inlined_lines *inlined, uint32_t node,
+                                         uint32_t k, bool *estimated) {
+  const uint32_t begin = inlined->start[node], end = inlined->start[node + 1];
+  for (uint32_t m = begin; m < k; m++)
+    if (zinst_inlined_same_callee(profile, &inlined->lines[m], &inlined->lines[k]))
+      return 0; /* counted with its first line */
+  uint64_t executions = 0;
+  bool shared = false;
+  for (uint32_t m = k; m < end; m++)
+    if (zinst_inlined_same_callee(profile, &inlined->lines[m], &inlined->lines[k])) {
+      executions += inlined->lines[m].executions;
+      shared |= inlined->lines[m].estimated;
+    }
+  if (estimated)
+    *estimated = shared;
+  return executions;
+}
+
+int zinst_shown_tree_build(const struct zinst_profile *profile, const uint32_t *threads,
+                           uint32_t thread_count, bool group_library, enum zinst_times times,
+                           struct zinst_shown_tree *out) {
+  memset(out, 0, sizeof *out);
+  struct zinst_call_tree built;
+  if (zinst_call_tree_build(profile, threads, thread_count, times, &built) != 0)
+    return -1;
+  uint32_t *node_map = NULL;
+  int status = 0;
+  if (group_library) {
+    node_map = malloc((size_t)built.node_count * sizeof *node_map);
+    status = node_map ? zinst_call_tree_group_library(profile, &built, &out->tree, node_map) : -1;
+  }
+  const uint32_t shown_count = group_library ? out->tree.node_count : built.node_count;
+  /* The sites are placed through the tree as built: node_map leads to the shown one. */
+  if (status == 0)
+    status = zinst_inlined_lines_build(profile, threads, thread_count, &built, node_map,
+                                       shown_count, &out->inlined);
+  free(node_map);
+  if (status == 0 && !group_library) {
+    out->tree = built;
+    return 0;
+  }
+  zinst_call_tree_free(&built);
+  if (status != 0)
+    zinst_shown_tree_free(out);
+  return status;
+}
+
+void zinst_shown_tree_free(struct zinst_shown_tree *shown) {
+  if (!shown)
+    return;
+  zinst_call_tree_free(&shown->tree);
+  zinst_inlined_lines_free(&shown->inlined);
+}

@@ -188,4 +188,88 @@ uint64_t *zinst_inlined_executions(const struct zinst_profile *profile,
  */
 uint32_t *zinst_site_callers(const struct zinst_profile *profile);
 
+/* ---- inlined code placed on the nodes of a call tree ---- */
+
+/* A source site's inlined executions in one node of a call tree. */
+struct zinst_inlined_line {
+  uint32_t node;       /* node of the tree shown */
+  uint32_t site;       /* a SITES record of the source site (the first of its copies) */
+  uint64_t executions; /* summed over the site's copies and the threads selected */
+  bool estimated;      /* a share of a count spread over several contexts by calls */
+};
+
+struct zinst_inlined_lines {        /* owns lines and start */
+  struct zinst_inlined_line *lines; /* per node, most executions first */
+  uint32_t count;
+  uint32_t capacity;            /* private */
+  uint32_t *start;              /* lines of node n: [start[n], start[n + 1]) */
+  uint64_t unplaced_executions; /* sites whose caller was itself inlined everywhere */
+  uint64_t library_executions;  /* sites inside grouped library code */
+};
+
+/*
+ * The inlined executions of the threads `threads[0..thread_count)` placed
+ * on the nodes of the tree shown. `tree` is built from those threads
+ * (zinst_call_tree_build); `node_map` maps its nodes to the tree shown
+ * (NULL: `tree` itself is shown; else the map of
+ * zinst_call_tree_group_library, and sites inside library code are only
+ * counted in library_executions). `shown_count` is the node count of the
+ * tree shown. One line per (node, source site): copies of a site add up.
+ *
+ * Site counts are per thread and site, not per calling context. A caller
+ * with a single context in `tree` gets its sites' executions exactly; one
+ * with several shares them out in proportion to each context's calls, the
+ * shares marked estimated (they add up to the count exactly). Sites whose
+ * caller has no context (inlined everywhere itself) are counted in
+ * unplaced_executions. Fills `out`, owned by the caller afterwards
+ * (zinst_inlined_lines_free); returns -1 when out of memory (out is then
+ * empty).
+ */
+int zinst_inlined_lines_build(const struct zinst_profile *profile, const uint32_t *threads,
+                              uint32_t thread_count, const struct zinst_call_tree *tree,
+                              const uint32_t *node_map, uint32_t shown_count,
+                              struct zinst_inlined_lines *out);
+
+/* Release what `inlined` owns and zero it. Safe on a zeroed value. */
+void zinst_inlined_lines_free(struct zinst_inlined_lines *inlined);
+
+/*
+ * For one frame per inlined callee in a node (flame graphs, exports): the
+ * executions of the callee of line `k` of node `node` summed over that
+ * node's lines of the same callee (by linkage name), when `k` is the first
+ * of them; 0 for the others. *estimated (may be NULL) tells whether any
+ * of them is a share.
+ */
+uint64_t zinst_inlined_callee_executions(const struct zinst_profile *profile,
+                                         const struct zinst_inlined_lines *inlined, uint32_t node,
+                                         uint32_t k, bool *estimated);
+
+/* Do inlined lines `a` and `b` inline the same function (linkage name)? */
+bool zinst_inlined_same_callee(const struct zinst_profile *profile,
+                               const struct zinst_inlined_line *a,
+                               const struct zinst_inlined_line *b);
+
+/* ---- what tree, flame and export show ---- */
+
+struct zinst_shown_tree {             /* owns both */
+  struct zinst_call_tree tree;        /* the threads' tree, library code grouped or not */
+  struct zinst_inlined_lines inlined; /* placed on tree's nodes */
+};
+
+/*
+ * The call tree of the threads `threads[0..thread_count)` as the commands
+ * show it: its times as `times` says (zinst_call_tree_build: the hooks'
+ * cost subtracted or not), library code grouped
+ * (zinst_call_tree_group_library) when `group_library`, and the inlined
+ * executions placed on its nodes (zinst_inlined_lines_build). Fills `out`,
+ * owned by the caller afterwards (zinst_shown_tree_free); returns -1 when
+ * out of memory (out is then empty).
+ */
+int zinst_shown_tree_build(const struct zinst_profile *profile, const uint32_t *threads,
+                           uint32_t thread_count, bool group_library, enum zinst_times times,
+                           struct zinst_shown_tree *out);
+
+/* Release what `shown` owns and zero it. Safe on a zeroed value. */
+void zinst_shown_tree_free(struct zinst_shown_tree *shown);
+
 #endif /* ZINST_PROFILE_MODEL_H */

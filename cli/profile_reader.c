@@ -28,7 +28,7 @@
 
 #define HEADER_SIZE ((uint32_t)sizeof(struct zinst_file_header))
 #define SECTION_ENTRY_SIZE ((uint64_t)sizeof(struct zinst_section_entry))
-#define KIND_LIMIT (ZINST_SECTION_SITE_COUNTS + 1)
+#define KIND_LIMIT (ZINST_SECTION_MEMORY + 1)
 
 struct parse_context {
   const unsigned char *data;
@@ -57,6 +57,7 @@ static const uint32_t minimum_record_size[KIND_LIMIT] = {
     [ZINST_SECTION_NODES] = sizeof(struct zinst_node_record),
     [ZINST_SECTION_SITES] = sizeof(struct zinst_site_record),
     [ZINST_SECTION_SITE_COUNTS] = sizeof(struct zinst_site_count_record),
+    [ZINST_SECTION_MEMORY] = sizeof(struct zinst_memory_record),
 };
 
 const char *zinst_section_kind_name(uint32_t kind) {
@@ -77,6 +78,8 @@ const char *zinst_section_kind_name(uint32_t kind) {
     return "SITES";
   case ZINST_SECTION_SITE_COUNTS:
     return "SITE_COUNTS";
+  case ZINST_SECTION_MEMORY:
+    return "MEMORY";
   default:
     return NULL;
   }
@@ -286,9 +289,10 @@ static int check_section_table(struct parse_context *ctx, const struct zinst_fil
   }
 
   /* Every known section is required, empty or not: a missing one means a
-   * damaged table (the header, section count included, is outside the CRC). */
+   * damaged table (the header, section count included, is outside the CRC).
+   * MEMORY is the exception: present only when memory was traced. */
   for (uint32_t kind = 1; kind < KIND_LIMIT; kind++)
-    if (!slots[kind].present)
+    if (!slots[kind].present && kind != ZINST_SECTION_MEMORY)
       return fail_at(ctx, table, "the section table has no %s section",
                      zinst_section_kind_name(kind));
   const struct section_slot *process = &slots[ZINST_SECTION_PROCESS];
@@ -558,6 +562,62 @@ static int check_sites(struct parse_context *ctx, const struct zinst_profile *pr
   return 0;
 }
 
+/* Memory records: indices in range, counts consistent, sorted. */
+static int check_memory(struct parse_context *ctx, const struct zinst_profile *profile,
+                        const struct section_slot *slot) {
+  typedef struct zinst_memory_record rec;
+  for (uint32_t i = 0; i < profile->memory_count; i++) {
+    const rec *m = &profile->memory[i];
+    if (m->thread >= profile->thread_count)
+      return fail_at(ctx, field_at(slot, i, offsetof(rec, thread)),
+                     "memory record %" PRIu32 " names thread %" PRIu32 ", but THREADS has %" PRIu32,
+                     i, m->thread, profile->thread_count);
+    const struct zinst_thread_record *t = &profile->threads[m->thread];
+    if (m->node != ZINST_NONE &&
+        (m->node < t->first_node || m->node - t->first_node >= t->node_count))
+      return fail_at(ctx, field_at(slot, i, offsetof(rec, node)),
+                     "memory record %" PRIu32 " names node %" PRIu32 ", outside thread %" PRIu32
+                     "'s nodes [%" PRIu32 ", %" PRIu32 ")",
+                     i, m->node, m->thread, t->first_node, t->first_node + t->node_count);
+    if (m->allocations == 0)
+      return fail_at(ctx, field_at(slot, i, offsetof(rec, allocations)),
+                     "memory record %" PRIu32 " has no allocations (only contexts that "
+                     "allocated are stored)",
+                     i);
+    if (m->frees > m->allocations)
+      return fail_at(ctx, field_at(slot, i, offsetof(rec, frees)),
+                     "memory record %" PRIu32 " has %" PRIu64 " frees of %" PRIu64 " allocations",
+                     i, m->frees, m->allocations);
+    if (m->freed_bytes > m->allocated_bytes)
+      return fail_at(ctx, field_at(slot, i, offsetof(rec, freed_bytes)),
+                     "memory record %" PRIu32 " has %" PRIu64 " freed bytes of %" PRIu64
+                     " allocated",
+                     i, m->freed_bytes, m->allocated_bytes);
+    if (m->frees == m->allocations && m->freed_bytes != m->allocated_bytes)
+      return fail_at(ctx, field_at(slot, i, offsetof(rec, freed_bytes)),
+                     "memory record %" PRIu32 " freed every block but %" PRIu64 " of %" PRIu64
+                     " bytes",
+                     i, m->freed_bytes, m->allocated_bytes);
+    const uint64_t live = m->allocated_bytes - m->freed_bytes;
+    if (m->peak_live_bytes < live || m->peak_live_bytes > m->allocated_bytes)
+      return fail_at(ctx, field_at(slot, i, offsetof(rec, peak_live_bytes)),
+                     "memory record %" PRIu32 " has peak %" PRIu64 " live bytes, outside [%" PRIu64
+                     " live, %" PRIu64 " allocated]",
+                     i, m->peak_live_bytes, live, m->allocated_bytes);
+    if (i > 0) {
+      const rec *p = &profile->memory[i - 1];
+      /* ZINST_NONE is the largest index, so it sorts last as it should. */
+      if (p->thread > m->thread || (p->thread == m->thread && p->node >= m->node))
+        return fail_at(ctx, field_at(slot, i, 0),
+                       "memory record %" PRIu32 " (thread %" PRIu32 ", node %" PRIu32
+                       ") is not after memory record %" PRIu32 " (thread %" PRIu32 ", node %" PRIu32
+                       "): records must be sorted and unique",
+                       i, m->thread, m->node, i - 1, p->thread, p->node);
+    }
+  }
+  return 0;
+}
+
 static uint64_t round_up_8(uint64_t n) {
   return (n + 7) & ~(uint64_t)7;
 }
@@ -587,6 +647,7 @@ int zinst_profile_parse(const void *data, size_t size, struct zinst_profile *out
   const uint32_t node_count = (uint32_t)slots[ZINST_SECTION_NODES].entry.count;
   const uint32_t site_count = (uint32_t)slots[ZINST_SECTION_SITES].entry.count;
   const uint32_t site_count_count = (uint32_t)slots[ZINST_SECTION_SITE_COUNTS].entry.count;
+  const uint32_t memory_count = (uint32_t)slots[ZINST_SECTION_MEMORY].entry.count;
 
   /* One block: strings, then the arrays, each 8-aligned. Every count is
    * bounded by the file size, so the sum cannot overflow 64 bits. */
@@ -598,8 +659,9 @@ int zinst_profile_parse(const void *data, size_t size, struct zinst_profile *out
   const uint64_t sites_bytes = (uint64_t)site_count * sizeof(struct zinst_site_record);
   const uint64_t site_counts_bytes =
       (uint64_t)site_count_count * sizeof(struct zinst_site_count_record);
+  const uint64_t memory_bytes = (uint64_t)memory_count * sizeof(struct zinst_memory_record);
   const uint64_t total = strings_bytes + modules_bytes + functions_bytes + threads_bytes +
-                         nodes_bytes + sites_bytes + site_counts_bytes;
+                         nodes_bytes + sites_bytes + site_counts_bytes + memory_bytes;
   if (total > SIZE_MAX)
     return fail(ctx,
                 "the profile needs %" PRIu64 " bytes of memory, more than this machine can address",
@@ -644,6 +706,11 @@ int zinst_profile_parse(const void *data, size_t size, struct zinst_profile *out
   profile.site_count_count = site_count_count;
   copy_records(ctx, &slots[ZINST_SECTION_SITE_COUNTS], cursor,
                sizeof(struct zinst_site_count_record));
+  cursor += site_counts_bytes;
+  profile.has_memory = slots[ZINST_SECTION_MEMORY].present;
+  profile.memory = (struct zinst_memory_record *)cursor;
+  profile.memory_count = memory_count;
+  copy_records(ctx, &slots[ZINST_SECTION_MEMORY], cursor, sizeof(struct zinst_memory_record));
   copy_records(ctx, &slots[ZINST_SECTION_PROCESS], &profile.process,
                sizeof(struct zinst_process_record));
 
@@ -657,6 +724,8 @@ int zinst_profile_parse(const void *data, size_t size, struct zinst_profile *out
   if (status == 0)
     status =
         check_sites(ctx, &profile, &slots[ZINST_SECTION_SITES], &slots[ZINST_SECTION_SITE_COUNTS]);
+  if (status == 0)
+    status = check_memory(ctx, &profile, &slots[ZINST_SECTION_MEMORY]);
   free(ranges);
   free(owner_of);
   if (status != 0) {

@@ -13,6 +13,7 @@
 #ifndef ZINST_PROFILE_READER_H
 #define ZINST_PROFILE_READER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,12 @@ struct zinst_profile { /* owns every array and string below */
   uint32_t site_count;
   struct zinst_site_count_record *site_counts; /* sorted by (thread, site) */
   uint32_t site_count_count;
+  /* Minor 4: heap memory per context, present only when the program ran with
+   * memory tracing on (has_memory); sorted by (thread, node), ZINST_NONE
+   * (no instrumented function) last in each thread. */
+  bool has_memory;
+  struct zinst_memory_record *memory;
+  uint32_t memory_count;
   void *storage; /* private: the one allocation behind the arrays */
 };
 

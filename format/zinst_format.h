@@ -33,8 +33,9 @@
 #define ZINST_PROFILE_MAGIC "ZINSTPRF" /* 8 bytes, no NUL stored */
 #define ZINST_PROFILE_MAGIC_SIZE 8
 #define ZINST_PROFILE_VERSION 2u
-/* 1: PROCESS call_cost_ps; 2: zones, library sites; 3: PROCESS hook costs */
-#define ZINST_PROFILE_MINOR 3u
+/* 1: PROCESS call_cost_ps; 2: zones, library sites; 3: PROCESS hook costs;
+ * 4: the MEMORY section */
+#define ZINST_PROFILE_MINOR 4u
 /* Written as a native uint32_t: reads back as this value only when the
  * reader has the producer's byte order. */
 #define ZINST_BYTE_ORDER_MARK 0x01020304u
@@ -65,6 +66,7 @@ enum zinst_section_kind {
   ZINST_SECTION_NODES = 6,       /* struct zinst_node_record[] */
   ZINST_SECTION_SITES = 7,       /* struct zinst_site_record[] (version 2) */
   ZINST_SECTION_SITE_COUNTS = 8, /* struct zinst_site_count_record[] (version 2) */
+  ZINST_SECTION_MEMORY = 9,      /* struct zinst_memory_record[] (minor 4), optional */
 };
 
 struct zinst_section_entry {
@@ -119,10 +121,12 @@ struct zinst_process_record {
    * non-inlined calls with it. */
   uint32_t call_cost_ps;
   uint32_t reserved; /* zero */
-  /* Minor 3 (absent, read as 0, in older files; ZINST_PROCESS_RECORD_SIZE_2_1
-   * bytes). What the hooks themselves cost, calibrated by the runtime on the
-   * real hooks at the dump, in picoseconds; all 0 = not calibrated (count
-   * mode, or an older runtime). The node records stay as measured: readers
+  /* Minor 3 (absent, read as 0, in records of ZINST_PROCESS_RECORD_SIZE_2_1
+   * bytes: minors 1 and 2; readers go by the section's entry_size, not by
+   * the minor). What the hooks themselves cost, calibrated by the runtime on
+   * the real hooks at start-up and at every dump, in picoseconds; all 0 = not
+   * calibrated (count mode, or an older runtime). The node records stay as
+   * measured: readers
    * subtract these when they show times (docs/profile-format.md):
    *   - hook_untimed_pair_ps: an instrumented call whose activation is not
    *     timed, its enter and exit hooks whole (call, hook, return): all of
@@ -141,7 +145,8 @@ struct zinst_process_record {
 };
 /* PROCESS records of minor 0 end before call_cost_ps. */
 #define ZINST_PROCESS_RECORD_SIZE_2_0 104u
-/* PROCESS records of minors 1 and 2 end before hook_untimed_pair_ps. */
+/* PROCESS records of minors 1 and 2 end before hook_untimed_pair_ps; from
+ * minor 3 on they are sizeof(struct zinst_process_record), 128 bytes. */
 #define ZINST_PROCESS_RECORD_SIZE_2_1 112u
 
 /* module flags */
@@ -256,6 +261,34 @@ struct zinst_site_count_record {
   uint64_t count;  /* > 0 */
 };
 
+/*
+ * Minor 4. Heap memory of one calling context of one thread: the blocks
+ * the program allocated (malloc and its family, C++ new, the Zig tracking
+ * allocator) while `node` was the innermost open context of `thread`, and
+ * the frees of those blocks, by whichever thread freed them. The section is
+ * present only when the program ran with memory tracing on (ZINST_MEMORY=1);
+ * then it holds one record per context with allocations, sorted by
+ * (thread, node) with node ZINST_NONE last in its thread, each pair once.
+ *
+ * Live bytes at the dump are allocated_bytes - freed_bytes in
+ * (allocations - frees) blocks; in a profile written at exit, those are the
+ * context's leaks. A realloc that moves or resizes a block counts as a free
+ * of the old block (in its context) and an allocation of the new size.
+ * peak_live_bytes is the highest live byte count the context reached, seen
+ * at its allocations: allocated_bytes - freed_bytes <= peak_live_bytes <=
+ * allocated_bytes.
+ */
+struct zinst_memory_record {
+  uint32_t thread; /* index into THREADS */
+  uint32_t node;   /* index into NODES, inside the thread's range; ZINST_NONE: no
+                      instrumented function was on the stack */
+  uint64_t allocations;
+  uint64_t allocated_bytes; /* requested sizes */
+  uint64_t frees;           /* <= allocations */
+  uint64_t freed_bytes;     /* <= allocated_bytes */
+  uint64_t peak_live_bytes;
+};
+
 #ifdef __cplusplus
 #define ZINST_FORMAT_ASSERT static_assert
 #else
@@ -276,6 +309,7 @@ ZINST_FORMAT_ASSERT(sizeof(struct zinst_thread_record) == 32, "thread record is 
 ZINST_FORMAT_ASSERT(sizeof(struct zinst_node_record) == 56, "node record is 56 bytes");
 ZINST_FORMAT_ASSERT(sizeof(struct zinst_site_record) == 56, "site record is 56 bytes");
 ZINST_FORMAT_ASSERT(sizeof(struct zinst_site_count_record) == 16, "site count record is 16 bytes");
+ZINST_FORMAT_ASSERT(sizeof(struct zinst_memory_record) == 48, "memory record is 48 bytes");
 
 /* CRC-32 (IEEE 802.3, reflected, poly 0xEDB88320). Start with crc = 0; feed
  * chunks in order. Defined in format/crc32.c. */

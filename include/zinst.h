@@ -10,6 +10,9 @@
 #ifndef ZINST_H
 #define ZINST_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -36,6 +39,24 @@ void zinst_reset(void);
  * no file, or a test). zinst_dump() still works.
  */
 void zinst_disable_exit_dump(void);
+
+/*
+ * Memory tracing for another allocator (what zig-integration/zinst.zig's
+ * TrackingAllocator uses). With ZINST_MEMORY=1 zinst_memory_tracing() is
+ * nonzero (it never changes in a process); the allocator then calls
+ * zinst_memory_alloc(size, 0) for each block it hands out and keeps the tag
+ * it returns with the block (0: not attributed), and calls
+ * zinst_memory_free(tag, size) with the block's size when the block is
+ * freed, from any thread. The allocation is credited to the calling
+ * context; with `wrapper_frame` the canonical frame address (the address of
+ * the return address slot) of the calling function, when that function's
+ * own frame is on top it is skipped: an instrumented wrapper is then not
+ * the context. A resize is a free and an allocation. Off, all three cost a
+ * load and do nothing.
+ */
+int zinst_memory_tracing(void);
+uint64_t zinst_memory_alloc(size_t size, uintptr_t wrapper_frame);
+void zinst_memory_free(uint64_t tag, size_t size);
 
 /*
  * Zones: a named region inside a function, for the one thing automatic

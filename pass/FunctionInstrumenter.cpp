@@ -42,6 +42,13 @@ bool mustSkip(const Function &F) {
   // would recurse into the hooks.
   if (F.getName().starts_with("__zinst"))
     return true;
+  // Callbacks a program defines for a sanitizer runtime
+  // (__asan_default_options...): the sanitizer calls them while it starts,
+  // before the C library or zinst's runtime can run, and a hook there
+  // crashes the program.
+  for (StringRef Prefix : {"__asan_", "__lsan_", "__ubsan_", "__tsan_", "__msan_", "__hwasan_"})
+    if (F.getName().starts_with(Prefix))
+      return true;
   // Already instrumented by an earlier run (ThinLTO pre- and post-link with
   // LLVM 19, `-passes=zinst,zinst`).
   if (F.hasFnAttribute(InstrumentedAttr))

@@ -159,11 +159,11 @@ void detachSite(Instruction &I) {
   I.setMetadata(SiteAttachment, nullptr);
 }
 
-CallInst *insertMarker(CallBase &CB, MDTuple *Site) {
-  Module &M = *CB.getModule();
+CallInst *insertMarker(Instruction &Before, MDTuple *Site) {
+  Module &M = *Before.getModule();
   LLVMContext &Ctx = M.getContext();
   Function *Probe = compat::getIntrinsic(M, Intrinsic::pseudoprobe);
-  IRBuilder<> B(&CB);
+  IRBuilder<> B(&Before);
   // Index = the site id: markers of different sites are never identical
   // instructions, so no pass merges two sites' markers into one.
   CallInst *Marker = B.CreateCall(Probe, {ConstantInt::get(Type::getInt64Ty(Ctx), ProbeGUID),

@@ -82,8 +82,9 @@ llvm::MDTuple *siteOf(const llvm::Instruction &I);
 void attachSite(llvm::Instruction &I, llvm::MDTuple *Site);
 void detachSite(llvm::Instruction &I);
 
-/// Inserts a marker of Site right before CB.
-llvm::CallInst *insertMarker(llvm::CallBase &CB, llvm::MDTuple *Site);
+/// Inserts a marker of Site right before Before (a call about to be
+/// inlined, or the first instruction of a body Zig inlined).
+llvm::CallInst *insertMarker(llvm::Instruction &Before, llvm::MDTuple *Site);
 /// True for zinst's markers (pseudo probes with ProbeGUID).
 bool isMarker(const llvm::Instruction &I);
 /// The site id a marker carries in its index operand.

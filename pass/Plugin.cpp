@@ -9,9 +9,13 @@
 //    function already instrumented.
 //  - FullLinkTimeOptimizationLast: the end of the full-LTO link-time pipeline.
 //  - `opt -passes=zinst`.
+// Inlining decisions are recorded at PipelineStart (the calls Zig's front end
+// inlined, and always_inline calls) and by the inline advisor; PipelineStart
+// never runs on the link-time half of LTO, where `inlinedAt` is LLVM's own.
 // LTO needs the plugin in the linker too: -Wl,--load-pass-plugin=libzinst.so.
 //
 //===----------------------------------------------------------------------===//
+#include "FrontendInlineSites.h"
 #include "FunctionInstrumenter.h"
 #include "InlineDecisionRecorder.h"
 #include "LLVMCompat.h"
@@ -50,6 +54,10 @@ void registerCallbacks(PassBuilder &PB) {
           MPM.addPass(zinst::AlwaysInlineSiteMarkerPass());
           return true;
         }
+        if (Name == "zinst-frontend-inline-sites") {
+          MPM.addPass(zinst::FrontendInlineSitesPass());
+          return true;
+        }
         return false;
       });
   zinst::compat::registerOptimizerLastEPCallback(
@@ -61,7 +69,8 @@ void registerCallbacks(PassBuilder &PB) {
       [](ModulePassManager &MPM, OptimizationLevel) { addInstrumenter(MPM); });
   // Inlining decisions: the plugin's advisor (InlineDecisionRecorder.h)
   // replaces LLVM's default one and decides exactly as it does; always_inline
-  // sites are marked before the always-inliner runs. The registration
+  // sites are marked before the always-inliner runs, and the bodies Zig's
+  // front end inlined before LLVM optimizes them. The registration
   // callbacks run after the command line was parsed, so the off switch is
   // known here.
   if (zinstDisabled())
@@ -70,6 +79,7 @@ void registerCallbacks(PassBuilder &PB) {
     MAM.registerPass([] { return PluginInlineAdvisorAnalysis(zinst::createDecisionRecorder); });
   });
   PB.registerPipelineStartEPCallback([](ModulePassManager &MPM, OptimizationLevel) {
+    MPM.addPass(zinst::FrontendInlineSitesPass());
     MPM.addPass(zinst::AlwaysInlineSiteMarkerPass());
   });
 }

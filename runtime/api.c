@@ -8,6 +8,7 @@
 #include "call_cost.h"
 #include "cycle_counter.h"
 #include "hook_cost.h"
+#include "memory.h"
 #include "module_registry.h"
 #include "profile_output.h"
 #include "profile_writer.h"
@@ -41,6 +42,9 @@ static ZINST_TLS_INITIAL_EXEC unsigned char holds_lock, dumping;
  * two is written, so that a `%m` file never gets the process twice. */
 enum { FINAL_DUMP_NONE, FINAL_DUMP_RUNNING, FINAL_DUMP_DONE };
 static int final_dump_state;
+/* Blocks the program allocated that were live at the last profile written
+ * at exit (memory tracing on): ZINST_LEAK_EXIT's test. */
+static uint64_t exit_live_blocks, exit_live_bytes;
 
 /* A shorter run than this is calibrated by spinning until it is reached.
  * The two clocks are read back to back (within ~50 ns of each other), so
@@ -155,8 +159,20 @@ static int dump_profile(const char *path, uint32_t reason, int from_signal);
 static void dump_at_exit(void) {
   if (__atomic_load_n(&exit_dump_disabled, __ATOMIC_RELAXED) || !claim_final_dump())
     return;
-  (void)dump_profile(NULL, ZINST_DUMP_EXIT, 0);
+  int written = dump_profile(NULL, ZINST_DUMP_EXIT, 0) == 0;
   __atomic_store_n(&final_dump_state, FINAL_DUMP_DONE, __ATOMIC_RELEASE);
+  int status = zinst_mem_leak_exit_status();
+  if (status && written && exit_live_blocks) {
+    /* Handlers registered before the runtime's and the modules' destructors
+     * are skipped: a test run that leaked ends here, with its output
+     * flushed. */
+    fprintf(stderr,
+            "zinst: %llu bytes in %llu blocks allocated by the program are live at exit "
+            "(`zinst mem` lists them); exit status %d (ZINST_LEAK_EXIT)\n",
+            (unsigned long long)exit_live_bytes, (unsigned long long)exit_live_blocks, status);
+    fflush(NULL);
+    _exit(status);
+  }
 }
 
 void zinst_dump_for_signal(void) {
@@ -206,6 +222,7 @@ static void initialize(void) {
     fprintf(stderr,
             "zinst: cannot register the exit handler: no profile will be written at exit\n");
   pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child);
+  zinst_mem_init();
   __atomic_store_n(&initialized, 1, __ATOMIC_RELEASE);
   /* Last: from here on a signal may write a profile. */
   zinst_signals_init();
@@ -363,6 +380,13 @@ static int dump_profile(const char *path, uint32_t reason, int from_signal) {
   }
   for (uint32_t t = 0; t < snapshot.thread_count; t++)
     contexts += snapshot.threads[t].tree.count - 1;
+  if (reason == ZINST_DUMP_EXIT) {
+    exit_live_blocks = exit_live_bytes = 0;
+    for (uint32_t k = 0; k < snapshot.memory_count; k++) {
+      exit_live_blocks += snapshot.memory[k].allocations - snapshot.memory[k].frees;
+      exit_live_bytes += snapshot.memory[k].allocated_bytes - snapshot.memory[k].freed_bytes;
+    }
+  }
   uint32_t thread_count = snapshot.thread_count;
   uint64_t overflow = snapshot.depth_overflow_calls, lost = snapshot.lost_calls;
   zinst_threads_free_snapshot(&snapshot);

@@ -79,13 +79,30 @@ static struct block *arena_block(void *pointer) {
   return NULL;
 }
 
+/* The runtime's own blocks are not the program's: memory.c does not
+ * attribute what is allocated while zinst_tls_in_runtime is set. The
+ * fences keep the flag's stores: the compiler assumes malloc reads no
+ * program memory and would otherwise drop them as dead. */
+#define QUIETLY(type, call)                                                                        \
+  do {                                                                                             \
+    unsigned char was_in_runtime = zinst_tls_in_runtime;                                           \
+    zinst_tls_in_runtime = 1;                                                                      \
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);                                                       \
+    type result = call;                                                                            \
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);                                                       \
+    zinst_tls_in_runtime = was_in_runtime;                                                         \
+    return result;                                                                                 \
+  } while (0)
+
 void *zinst_heap_malloc(size_t size) {
-  return arena_on ? arena_alloc(size) : malloc(size);
+  if (arena_on)
+    return arena_alloc(size);
+  QUIETLY(void *, malloc(size));
 }
 
 void *zinst_heap_calloc(size_t count, size_t size) {
   if (!arena_on)
-    return calloc(count, size);
+    QUIETLY(void *, calloc(count, size));
   if (size && count > SIZE_MAX / size) {
     errno = ENOMEM;
     return NULL;
@@ -95,7 +112,7 @@ void *zinst_heap_calloc(size_t count, size_t size) {
 
 void *zinst_heap_realloc(void *pointer, size_t size) {
   if (!arena_on)
-    return realloc(pointer, size);
+    QUIETLY(void *, realloc(pointer, size));
   if (!pointer)
     return arena_alloc(size);
   struct block *block = arena_block(pointer);

@@ -7,6 +7,7 @@
 #include "zinst_format.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,8 @@ struct registered_module {
   char *saved_site_strings;
   uint32_t id_base;
   uint32_t function_count;
+  /* The descriptor's own site_count (sites counted or not). */
+  uint32_t declared_site_count;
   /* Its sites are the process-wide sites [site_base - ZINST_MAX_MODULE_SITES,
    * + site_count); site_count 0 when it has none or they are not counted. */
   uint32_t site_base;
@@ -51,6 +54,74 @@ static void refuse(struct zinst_module_info *module, const char *why) {
   __atomic_store_n(&module->reserved, MODULE_REFUSED, __ATOMIC_RELAXED);
 }
 
+static bool same_string(const char *saved, const char *s) {
+  return strcmp(saved, s ? s : "") == 0; /* the copies hold "" for NULL */
+}
+
+/* Whether `module` describes exactly what the unloaded `entry` did: the
+ * same library opened again after dlclose (its descriptor is new memory,
+ * perhaps at the old address, perhaps not). Every string and number of the
+ * functions and of the counted sites is compared, so a rebuilt library
+ * with any difference is a new module. False when the copies made at
+ * unload were lost to an allocation failure: nothing to compare with. */
+static bool same_module(const struct registered_module *entry,
+                        const struct zinst_module_info *module) {
+  if (entry->info != NULL || entry->saved_functions == NULL ||
+      entry->function_count != module->function_count ||
+      entry->declared_site_count != module->site_count ||
+      !same_string(entry->saved_source_file, module->source_file))
+    return false;
+  for (uint32_t f = 0; f < entry->function_count; f++) {
+    const struct zinst_function_info *saved = &entry->saved_functions[f];
+    const struct zinst_function_info *fn = &module->functions[f];
+    if (saved->line != fn->line || saved->flags != fn->flags ||
+        !same_string(saved->name, fn->name) ||
+        !same_string(saved->linkage_name, fn->linkage_name) || !same_string(saved->file, fn->file))
+      return false;
+  }
+  if (entry->site_count == 0)
+    return true; /* no sites, or not counted: the new ones are not either */
+  if (entry->saved_sites == NULL || module->sites == NULL)
+    return false;
+  for (uint32_t s = 0; s < entry->site_count; s++) {
+    const struct zinst_site_info *saved = &entry->saved_sites[s];
+    const struct zinst_site_info *site = &module->sites[s];
+    if (saved->line != site->line || saved->column != site->column || saved->flags != site->flags ||
+        saved->cost != site->cost || saved->threshold != site->threshold ||
+        saved->callee_instructions != site->callee_instructions ||
+        !same_string(saved->caller, site->caller) ||
+        !same_string(saved->caller_linkage, site->caller_linkage) ||
+        !same_string(saved->callee, site->callee) ||
+        !same_string(saved->callee_linkage, site->callee_linkage) ||
+        !same_string(saved->file, site->file) || !same_string(saved->reason, site->reason))
+      return false;
+  }
+  return true;
+}
+
+/* Give `module` the ids and sites of the unloaded `entry` it is the same as
+ * (same_module): its calls add to the counts of its earlier load, in the
+ * same contexts, instead of appearing as a second copy of every function at
+ * every reopening. The copies made at unload are freed: the module's own
+ * descriptor names the functions again. Returns the id_base. */
+static uint32_t reuse_entry(struct registered_module *entry, struct zinst_module_info *module) {
+  free(entry->saved_strings);
+  free(entry->saved_functions);
+  free(entry->saved_sites);
+  free(entry->saved_site_strings);
+  entry->saved_strings = NULL;
+  entry->saved_functions = NULL;
+  entry->saved_sites = NULL;
+  entry->saved_site_strings = NULL;
+  entry->saved_source_file = NULL;
+  entry->info = module;
+  if (entry->site_base != 0)
+    __atomic_store_n(&module->site_base, entry->site_base, __ATOMIC_RELEASE);
+  /* Publish last, as for a new module. */
+  __atomic_store_n(&module->id_base, entry->id_base, __ATOMIC_RELEASE);
+  return entry->id_base;
+}
+
 static uint32_t register_locked(struct zinst_module_info *module) {
   uint32_t id_base = __atomic_load_n(&module->id_base, __ATOMIC_RELAXED);
   if (id_base != 0 || __atomic_load_n(&module->reserved, __ATOMIC_RELAXED) == MODULE_REFUSED)
@@ -62,6 +133,9 @@ static uint32_t register_locked(struct zinst_module_info *module) {
     refuse(module, why);
     return 0;
   }
+  for (uint32_t m = 0; m < module_count; m++)
+    if (same_module(&modules[m], module))
+      return reuse_entry(&modules[m], module);
   if (module->function_count >= ZINST_NONE - next_function_id) {
     refuse(module, "the process ran out of 32-bit function ids");
     return 0;
@@ -97,6 +171,7 @@ static uint32_t register_locked(struct zinst_module_info *module) {
   modules[module_count++] = (struct registered_module){.info = module,
                                                        .id_base = id_base,
                                                        .function_count = module->function_count,
+                                                       .declared_site_count = module->site_count,
                                                        .site_base = site_base,
                                                        .site_count = site_count};
   if (site_base != 0)

@@ -6,7 +6,8 @@
  * bytes, and a file on disk is then produced by one sequence of writes.
  *
  * Layout: header, section table, then PROCESS, MODULES, FUNCTIONS, THREADS,
- * NODES, SITES, SITE_COUNTS and STRINGS, each at an 8-byte aligned offset.
+ * NODES, SITES, SITE_COUNTS, STRINGS and (memory tracing on) MEMORY, each
+ * at an 8-byte aligned offset.
  */
 #include "profile_writer.h"
 
@@ -20,7 +21,9 @@
 
 #include "heap.h" /* after the system headers: its macros route malloc & co */
 
-enum { SECTION_COUNT = 8 };
+/* The eight sections every profile has; MEMORY is the ninth, written when
+ * memory tracing was on. */
+enum { BASE_SECTION_COUNT = 8, MAX_SECTION_COUNT = 9 };
 
 /* Deduplicating string table. `bytes` holds NUL-terminated strings; offset 0
  * is always the empty string. `slots` maps a string's hash to offset + 1. */
@@ -177,6 +180,23 @@ static int64_t validate_snapshot(const struct zinst_snapshot *s, char *err, size
   if (total >= ZINST_NONE) {
     set_error(err, errlen, "%llu nodes do not fit 32-bit indices", (unsigned long long)total);
     return -1;
+  }
+  for (uint32_t k = 0; k < s->memory_count; k++) {
+    const struct zinst_snapshot_memory *m = &s->memory[k];
+    if (m->thread >= s->thread_count || m->node >= s->threads[m->thread].tree.count) {
+      set_error(err, errlen, "memory record %u names thread %u node %u outside the snapshot", k,
+                m->thread, m->node);
+      return -1;
+    }
+    if (k > 0) {
+      const struct zinst_snapshot_memory *p = &s->memory[k - 1];
+      /* Sorted by (thread, node), the root (0) last in its thread. */
+      uint32_t node = m->node ? m->node : UINT32_MAX, previous = p->node ? p->node : UINT32_MAX;
+      if (p->thread > m->thread || (p->thread == m->thread && previous >= node)) {
+        set_error(err, errlen, "memory record %u is out of order", k);
+        return -1;
+      }
+    }
   }
   return (int64_t)total;
 }
@@ -359,7 +379,8 @@ int zinst_build_profile_image(const struct zinst_snapshot *s, void **image_out, 
     goto fail;
   }
 
-  struct zinst_section_entry sections[SECTION_COUNT] = {
+  const int section_count = s->memory_traced ? MAX_SECTION_COUNT : BASE_SECTION_COUNT;
+  struct zinst_section_entry sections[MAX_SECTION_COUNT] = {
       {ZINST_SECTION_PROCESS, sizeof(struct zinst_process_record), 0, 0, 1},
       {ZINST_SECTION_MODULES, sizeof(struct zinst_module_record), 0, 0, s->module_count},
       {ZINST_SECTION_FUNCTIONS, sizeof(struct zinst_function_record), 0, 0, s->function_count},
@@ -368,9 +389,11 @@ int zinst_build_profile_image(const struct zinst_snapshot *s, void **image_out, 
       {ZINST_SECTION_SITES, sizeof(struct zinst_site_record), 0, 0, s->site_count},
       {ZINST_SECTION_SITE_COUNTS, sizeof(struct zinst_site_count_record), 0, 0, site_count_total},
       {ZINST_SECTION_STRINGS, 1, 0, 0, strings.size},
+      {ZINST_SECTION_MEMORY, sizeof(struct zinst_memory_record), 0, 0, s->memory_count},
   };
-  uint64_t offset = sizeof(struct zinst_file_header) + sizeof sections;
-  for (int i = 0; i < SECTION_COUNT; i++) {
+  uint64_t offset = sizeof(struct zinst_file_header) +
+                    (uint64_t)section_count * sizeof(struct zinst_section_entry);
+  for (int i = 0; i < section_count; i++) {
     offset = align8(offset);
     sections[i].offset = offset;
     sections[i].size = sections[i].count * sections[i].entry_size;
@@ -477,15 +500,32 @@ int zinst_build_profile_image(const struct zinst_snapshot *s, void **image_out, 
             (struct zinst_site_count_record){.thread = t, .site = k, .count = counts->counts[k]};
   }
   memcpy(image + sections[7].offset, strings.bytes, strings.size);
+  if (s->memory_traced) {
+    /* Tree node n of thread t is file node first_node(t) + n - 1. */
+    struct zinst_memory_record *memory = (void *)(image + sections[8].offset);
+    for (uint32_t k = 0; k < s->memory_count; k++) {
+      const struct zinst_snapshot_memory *m = &s->memory[k];
+      memory[k] = (struct zinst_memory_record){
+          .thread = m->thread,
+          .node = m->node == 0 ? ZINST_NONE : threads[m->thread].first_node + m->node - 1,
+          .allocations = m->allocations,
+          .allocated_bytes = m->allocated_bytes,
+          .frees = m->frees,
+          .freed_bytes = m->freed_bytes,
+          .peak_live_bytes = m->peak_live_bytes,
+      };
+    }
+  }
 
-  memcpy(image + sizeof(struct zinst_file_header), sections, sizeof sections);
+  memcpy(image + sizeof(struct zinst_file_header), sections,
+         (size_t)section_count * sizeof(struct zinst_section_entry));
   struct zinst_file_header *header = (void *)image;
   memcpy(header->magic, ZINST_PROFILE_MAGIC, ZINST_PROFILE_MAGIC_SIZE);
   header->version = ZINST_PROFILE_VERSION;
   header->minor = ZINST_PROFILE_MINOR;
   header->byte_order = ZINST_BYTE_ORDER_MARK;
   header->header_size = sizeof *header;
-  header->section_count = SECTION_COUNT;
+  header->section_count = (uint32_t)section_count;
   header->section_table_offset = sizeof *header;
   header->file_size = file_size;
   header->checksum = zinst_profile_checksum(image, file_size);

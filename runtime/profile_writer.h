@@ -61,6 +61,17 @@ struct zinst_snapshot_thread {
   struct zinst_site_counts sites;
 };
 
+/* Heap memory of one context (zinst_format.h, struct zinst_memory_record). */
+struct zinst_snapshot_memory {
+  uint32_t thread; /* index into zinst_snapshot.threads */
+  uint32_t node;   /* index into that thread's tree; 0: the root */
+  uint64_t allocations;
+  uint64_t allocated_bytes;
+  uint64_t frees;
+  uint64_t freed_bytes;
+  uint64_t peak_live_bytes;
+};
+
 struct zinst_snapshot {
   uint64_t pid;
   uint64_t start_unix_ns;
@@ -94,6 +105,11 @@ struct zinst_snapshot {
   uint32_t thread_count;
   const struct zinst_snapshot_site *sites;
   uint32_t site_count;
+  /* Memory tracing was on: a MEMORY section is written, with these records
+   * sorted by (thread, node), each thread's root (node 0) last. */
+  int memory_traced;
+  const struct zinst_snapshot_memory *memory;
+  uint32_t memory_count;
 };
 
 /* Serialize `snapshot` into a new heap buffer: *image (owned by the caller,

@@ -6,6 +6,7 @@
 #include "thread_state.h"
 
 #include "cycle_counter.h"
+#include "memory.h"
 #include "module_registry.h"
 #include "zinst_abi.h"
 #include "zinst_format.h"
@@ -13,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +41,7 @@ struct retired_thread {
   struct zinst_site_counts sites; /* owned */
   uint64_t depth_overflow_calls;
   uint64_t lost_calls;
+  uint32_t mem_slot; /* memory.h; 0: none */
 };
 
 /* All guarded by the runtime lock. */
@@ -53,6 +56,16 @@ static struct zinst_site_counts merged_sites;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t exit_key;
 static int exit_key_ok;
+
+/* LeakSanitizer's root regions: defined when the program runs under LSan
+ * or ASan (whether or not the runtime itself was compiled with them), NULL
+ * otherwise. LSan does not scan mmap'd memory, and a thread's block is
+ * mmap'd: the zinst_reset() baseline, heap memory reached only from the
+ * block's struct, looked leaked to it. The struct is registered for the
+ * block's lifetime (only the struct: the node array holds no pointers, and
+ * scanning its reservation would touch every page). */
+extern void __lsan_register_root_region(const void *begin, size_t size) __attribute__((weak));
+extern void __lsan_unregister_root_region(const void *begin, size_t size) __attribute__((weak));
 
 static uint64_t page_round(uint64_t bytes) {
   uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
@@ -86,12 +99,62 @@ static void live_list_remove(struct zinst_thread_state *ts) {
 }
 
 static void unmap_state(struct zinst_thread_state *ts) {
+  if (__lsan_unregister_root_region)
+    __lsan_unregister_root_region(ts, sizeof *ts);
   zinst_tree_free(&ts->baseline);
   zinst_site_counts_free(&ts->baseline_sites);
   zinst_site_array_unmap(ts->site_array);
   if (ts->hash)
     munmap(ts->hash, (size_t)(ts->hash_mask + 1) * sizeof *ts->hash);
   munmap(ts, ts->mapping_size);
+}
+
+/*
+ * Blocks of exited threads, kept for the next threads (guarded by the
+ * runtime lock). A program that starts threads by the hundred (a worker
+ * pool per training step) paid, per thread, three mappings, three unmaps
+ * and their page faults: ~50 us, a third of the RL example's overhead.
+ * A small block is scrubbed instead (what was written: its nodes, its hash
+ * table, its registered site counters; the site sink is never read) and
+ * handed to the next thread. Blocks have one layout as long as the
+ * settings stay (zinst_thread_state_create checks).
+ */
+enum { SPARE_BLOCKS_MAX = 16, SPARE_MAX_NODES = 4096 };
+static struct zinst_thread_state *spare_blocks[SPARE_BLOCKS_MAX];
+static uint32_t spare_block_count;
+
+/* Scrub `ts` (its thread has exited, its tree was copied) and keep it as a
+ * spare, or unmap it if it is large or the spares are full. Ownership of
+ * the block passes to the spare list or ends. */
+static void retire_block(struct zinst_thread_state *ts, uint32_t site_count) {
+  if (ts->node_count > SPARE_MAX_NODES || ts->hash_bits != INITIAL_HASH_BITS ||
+      __atomic_load_n(&spare_block_count, __ATOMIC_RELAXED) == SPARE_BLOCKS_MAX) {
+    unmap_state(ts);
+    return;
+  }
+  zinst_tree_free(&ts->baseline);
+  zinst_site_counts_free(&ts->baseline_sites);
+  memset(ts->nodes, 0, (size_t)ts->node_count * sizeof *ts->nodes);
+  memset(&ts->nodes[ts->sink_node], 0, sizeof *ts->nodes);
+  memset(ts->hash, 0, (size_t)(ts->hash_mask + 1) * sizeof *ts->hash);
+  memset(ts->site_array + ZINST_MAX_MODULE_SITES, 0, (size_t)site_count * sizeof(uint64_t));
+  zinst_runtime_lock();
+  bool kept = spare_block_count < SPARE_BLOCKS_MAX;
+  if (kept)
+    spare_blocks[spare_block_count++] = ts;
+  zinst_runtime_unlock();
+  if (!kept)
+    unmap_state(ts);
+}
+
+/* A spare block, or NULL. Takes the runtime lock. */
+static struct zinst_thread_state *take_spare_block(void) {
+  struct zinst_thread_state *ts = NULL;
+  zinst_runtime_lock();
+  if (spare_block_count > 0)
+    ts = spare_blocks[--spare_block_count];
+  zinst_runtime_unlock();
+  return ts;
 }
 
 /* Reads the calling thread's name (its own comm, so no /proc needed). */
@@ -202,7 +265,8 @@ static void retire_thread(void *value) {
   int saved_errno = errno;
   ts->busy = 1; /* events from here on (an instrumented free) are dropped */
   zinst_tls_in_runtime = 1;
-  struct retired_thread thread = {.tid = ts->tid, .flags = ZINST_THREAD_EXITED};
+  struct retired_thread thread = {
+      .tid = ts->tid, .flags = ZINST_THREAD_EXITED, .mem_slot = ts->mem_slot};
   if (ts->is_main)
     thread.flags |= ZINST_THREAD_MAIN;
   read_own_name(thread.name);
@@ -210,6 +274,7 @@ static void retire_thread(void *value) {
 
   zinst_runtime_lock();
   live_list_remove(ts);
+  const uint32_t site_count = zinst_registry_site_count();
   thread.depth_overflow_calls = ts->depth_overflow_calls;
   thread.lost_calls = ts->lost_calls;
   subtract_floor(&thread.depth_overflow_calls, ts->baseline_overflow_calls);
@@ -222,10 +287,13 @@ static void retire_thread(void *value) {
     int kept = 0;
     if (retired_count < zinst_config.max_threads)
       kept = retired_append(&thread) == 0;
+    if (kept)
+      zinst_mem_slot_retired(thread.mem_slot, &thread.tree, 0, NULL);
     if (!kept) {
       if (zinst_tree_merge(&merged_tree, &thread.tree) != 0)
         fprintf(stderr, "zinst: out of memory: part of exited thread %llu's profile is lost\n",
                 (unsigned long long)thread.tid);
+      zinst_mem_slot_retired(thread.mem_slot, &thread.tree, 1, &merged_tree);
       merged_threads++;
       merged_overflow_calls += thread.depth_overflow_calls;
       merged_lost_calls += thread.lost_calls;
@@ -237,6 +305,7 @@ static void retire_thread(void *value) {
     }
   } else {
     zinst_site_counts_free(&thread.sites);
+    zinst_mem_slot_orphaned(thread.mem_slot);
     fprintf(stderr, "zinst: out of memory: exited thread %llu's profile is lost\n",
             (unsigned long long)thread.tid);
   }
@@ -244,7 +313,7 @@ static void retire_thread(void *value) {
 
   zinst_tls_state = NULL;
   __zinst_site_counters = NULL;
-  unmap_state(ts);
+  retire_block(ts, site_count);
   zinst_tls_in_runtime = 0;
   errno = saved_errno;
 }
@@ -268,12 +337,14 @@ void zinst_thread_seed_sampling(struct zinst_thread_state *ts) {
   }
 }
 
-/* Map and initialize a block for `max_depth` frames and `max_nodes`
- * contexts, with a site counter array when `with_sites`, for the calling
- * thread (its tid). Published nowhere: the caller decides. NULL when a
- * mapping fails (errno set, nothing left mapped; *bytes says how much the
- * block needed). The block is released with unmap_state(). */
-static struct zinst_thread_state *map_state(uint32_t max_depth, uint32_t max_nodes, int with_sites,
+/* Map (or, `for_thread`, take from the spares) and initialize a block for
+ * `max_depth` frames and `max_nodes` contexts, for the calling thread (its
+ * tid); with a site counter array when `for_thread`, without for a private
+ * block. Published nowhere: the caller decides. NULL when a mapping fails
+ * (errno set, nothing left mapped; *bytes says how much the block needed).
+ * The block is owned by the caller and released with unmap_state() (or
+ * retire_block() for a thread's). */
+static struct zinst_thread_state *map_state(uint32_t max_depth, uint32_t max_nodes, int for_thread,
                                             uint64_t *bytes) {
   uint64_t frames_offset = (sizeof(struct zinst_thread_state) + 63) & ~(uint64_t)63;
   uint64_t nodes_offset =
@@ -286,11 +357,26 @@ static struct zinst_thread_state *map_state(uint32_t max_depth, uint32_t max_nod
     hash_max_bits++;
   *bytes = mapping_size;
 
-  struct zinst_thread_state *ts = map_reserve(mapping_size);
-  struct zinst_hash_slot *hash =
-      map_reserve(((uint64_t)1 << INITIAL_HASH_BITS) * sizeof(struct zinst_hash_slot));
-  uint64_t *site_array = with_sites ? zinst_site_array_map() : NULL;
-  if (!ts || !hash || (with_sites && !site_array)) {
+  /* A thread's block may be an exited thread's, kept for reuse; a private
+   * one is always fresh (never a spare: it is unmapped right after). */
+  struct zinst_thread_state *ts = for_thread ? take_spare_block() : NULL;
+  struct zinst_hash_slot *hash;
+  uint64_t *site_array;
+  if (ts && (ts->frame_limit != max_depth + 1 || ts->sink_node != max_nodes + 1)) {
+    unmap_state(ts); /* laid out for other settings (tests reload them) */
+    ts = NULL;
+  }
+  if (ts) {
+    /* Scrubbed when its thread exited; the header is set afresh below. */
+    hash = ts->hash;
+    site_array = ts->site_array;
+    memset(ts, 0, sizeof *ts);
+  } else {
+    ts = map_reserve(mapping_size);
+    hash = map_reserve(((uint64_t)1 << INITIAL_HASH_BITS) * sizeof(struct zinst_hash_slot));
+    site_array = for_thread ? zinst_site_array_map() : NULL;
+  }
+  if (!ts || !hash || (for_thread && !site_array)) {
     int saved_errno = errno;
     zinst_site_array_unmap(site_array);
     if (ts)
@@ -329,6 +415,8 @@ static struct zinst_thread_state *map_state(uint32_t max_depth, uint32_t max_nod
     ts->sample_span = 2 * zinst_config.sample_interval - 1;
     zinst_thread_seed_sampling(ts);
   }
+  if (__lsan_register_root_region)
+    __lsan_register_root_region(ts, sizeof *ts); /* unregistered by unmap_state() */
   return ts;
 }
 
@@ -548,6 +636,8 @@ static void free_snapshot_thread(struct zinst_snapshot_thread *thread) {
 }
 
 int zinst_threads_fill_snapshot(struct zinst_snapshot *snapshot, uint64_t now) {
+  struct zinst_mem_records memory = {0};
+  int traced = zinst_mem_enabled();
   struct zinst_snapshot_thread *threads = NULL;
   uint32_t count = 0, capacity = 0;
   uint64_t overflow = 0, lost = 0;
@@ -562,7 +652,7 @@ int zinst_threads_fill_snapshot(struct zinst_snapshot *snapshot, uint64_t now) {
     /* A thread that only counted sites (in functions the filters left
      * uninstrumented) is kept too. */
     if (__atomic_load_n(&ts->node_count, __ATOMIC_ACQUIRE) <= 1 &&
-        !any_site_counted(&thread.sites)) {
+        !any_site_counted(&thread.sites) && !(traced && zinst_mem_slot_used(ts->mem_slot))) {
       zinst_site_counts_free(&thread.sites);
       continue;
     }
@@ -575,6 +665,9 @@ int zinst_threads_fill_snapshot(struct zinst_snapshot *snapshot, uint64_t now) {
       free_snapshot_thread(&thread);
       goto fail;
     }
+    if (traced && zinst_mem_collect_slot(&memory, count - 1, ts->mem_slot,
+                                         threads[count - 1].tree.count) != 0)
+      goto fail;
     uint64_t thread_overflow = RELAXED_LOAD(ts->depth_overflow_calls);
     uint64_t thread_lost = RELAXED_LOAD(ts->lost_calls);
     subtract_floor(&thread_overflow, ts->baseline_overflow_calls);
@@ -583,7 +676,8 @@ int zinst_threads_fill_snapshot(struct zinst_snapshot *snapshot, uint64_t now) {
     lost += thread_lost;
   }
   for (uint32_t r = 0; r < retired_count; r++) {
-    if (retired[r].tree.count <= 1 && !any_site_counted(&retired[r].sites))
+    if (retired[r].tree.count <= 1 && !any_site_counted(&retired[r].sites) &&
+        !(traced && zinst_mem_slot_used(retired[r].mem_slot)))
       continue;
     thread = (struct zinst_snapshot_thread){
         .tid = retired[r].tid, .flags = retired[r].flags, .thread_count = 1};
@@ -595,10 +689,14 @@ int zinst_threads_fill_snapshot(struct zinst_snapshot *snapshot, uint64_t now) {
       free_snapshot_thread(&thread);
       goto fail;
     }
+    if (traced &&
+        zinst_mem_collect_slot(&memory, count - 1, retired[r].mem_slot, retired[r].tree.count) != 0)
+      goto fail;
     overflow += retired[r].depth_overflow_calls;
     lost += retired[r].lost_calls;
   }
-  if (merged_threads > 0 && (merged_tree.count > 1 || any_site_counted(&merged_sites))) {
+  if (merged_threads > 0 && (merged_tree.count > 1 || any_site_counted(&merged_sites) ||
+                             (traced && zinst_mem_merged_used()))) {
     thread = (struct zinst_snapshot_thread){.tid = 0,
                                             .flags = ZINST_THREAD_EXITED | ZINST_THREAD_MERGED,
                                             .thread_count = merged_threads};
@@ -610,6 +708,8 @@ int zinst_threads_fill_snapshot(struct zinst_snapshot *snapshot, uint64_t now) {
       free_snapshot_thread(&thread);
       goto fail;
     }
+    if (traced && zinst_mem_collect_merged(&memory, count - 1, merged_tree.count) != 0)
+      goto fail;
   }
   overflow += merged_overflow_calls;
   lost += merged_lost_calls;
@@ -617,12 +717,16 @@ int zinst_threads_fill_snapshot(struct zinst_snapshot *snapshot, uint64_t now) {
   snapshot->thread_count = count;
   snapshot->depth_overflow_calls = overflow;
   snapshot->lost_calls = lost;
+  snapshot->memory_traced = traced;
+  snapshot->memory = memory.items;
+  snapshot->memory_count = memory.count;
   return 0;
 
 fail:
   for (uint32_t t = 0; t < count; t++)
     free_snapshot_thread(&threads[t]);
   free(threads);
+  free(memory.items);
   errno = ENOMEM;
   return -1;
 }
@@ -634,6 +738,9 @@ void zinst_threads_free_snapshot(struct zinst_snapshot *snapshot) {
   free(threads);
   snapshot->threads = NULL;
   snapshot->thread_count = 0;
+  free((void *)snapshot->memory);
+  snapshot->memory = NULL;
+  snapshot->memory_count = 0;
 }
 
 void zinst_threads_reset(uint64_t now) {
@@ -675,6 +782,7 @@ void zinst_threads_after_fork_child(void) {
     struct zinst_thread_state *next = ts->next_live;
     if (ts != self) {
       live_list_remove(ts);
+      zinst_mem_slot_orphaned(ts->mem_slot);
       unmap_state(ts);
     }
     ts = next;

@@ -27,6 +27,8 @@
 
 #include <stdint.h>
 
+struct zinst_mem_counters;
+
 /*
  * One calling context, one 64-byte cache line. The fields every enter
  * touches (calls, and the parent's child cache) come first; the timing sums
@@ -137,6 +139,11 @@ struct zinst_thread_state {
    * __zinst_site_counters; and their zinst_reset() baseline. */
   uint64_t *site_array;
   struct zinst_site_counts baseline_sites;
+  /* Memory tracing (memory.h): the thread's counters, one per node, and
+   * its slot; NULL and 0 until its first traced allocation (slot
+   * UINT32_MAX: none could be given). */
+  struct zinst_mem_counters *mem;
+  uint32_t mem_slot;
 };
 
 /* The child cache word of a node whose last looked-up child is `child`,

@@ -55,7 +55,17 @@ static struct zinst_module_info *zone_module(struct zinst_zone *zone) {
   const char *name = zone->name ? zone->name : "(unnamed zone)";
   const char *file = zone->file ? zone->file : "";
   size_t name_size = strlen(name) + 1, file_size = strlen(file) + 1;
+  /* The runtime's block, not the program's: memory tracing must not
+   * credit it to the context that opened the zone (it is never freed, so
+   * it would show as the program's leak). Not zinst_heap_malloc: during
+   * another thread's signal dump that hands out arena blocks, unmapped
+   * after the dump, and this one lives as long as the process. The fences
+   * keep the flag's stores (see heap.c). */
+  zinst_tls_in_runtime = 1;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
   struct zone_module *made = malloc(sizeof *made + name_size + file_size);
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  zinst_tls_in_runtime = 0;
   if (!made)
     return NULL;
   char *name_copy = made->strings, *file_copy = made->strings + name_size;

@@ -23,7 +23,7 @@ case "$purpose" in
   # chromium: the flame graph is tested in a real browser; protobuf-compiler
   # decodes the pprof export independently of zinst.
   test) packages="$packages $(llvm_packages 19) $(llvm_packages 22) uftrace valgrind chromium protobuf-compiler" ;;
-  bench) packages="$packages $(llvm_packages 19) uftrace valgrind" ;;
+  bench) packages="$packages $(llvm_packages 19) uftrace valgrind heaptrack" ;;
   *) echo "usage: $0 demo|test|bench" >&2; exit 2 ;;
 esac
 

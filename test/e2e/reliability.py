@@ -8,6 +8,7 @@ program's own exit status untouched.
 Same harness and command line as run_e2e.py (one ctest test per case).
 """
 import glob
+import json
 import os
 import pwd
 import random
@@ -21,7 +22,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from run_e2e import (Env, Failure, Skip, calls_by_name, expect, expect_eq,  # noqa: E402
-                     find_path, walk_tree, main_for)
+                     find_path, walk_tree, main_for, source_line)
 
 
 def case_fork_without_exec(env):
@@ -84,6 +85,113 @@ def case_thread_churn(env):
     expect_eq("LeakSanitizer run (%s)" % proc.stderr.strip()[-400:], proc.returncode, 0)
     expect_eq("work calls under LSan",
               calls_by_name(env.report(env.path("lsan.zinst"))).get("work"), 100000)
+
+
+def case_sixteen_threads(env):
+    """16 threads started together, 10^6 calls each of two functions and a
+    quarter million of a third: every count exact, per thread and summed,
+    and in the merged call tree."""
+    exe = env.zinst_cc(["many_threads.c"], "many_threads")
+    n, quarter = 1000000, 250000
+    profile, proc = env.profile_run(exe, [n])
+    # The program checked its own records: the calls really happened.
+    expect_eq("the program's own counts", proc.stdout.split()[:3],
+              [str(n), str(n), str(quarter)])
+    calls = calls_by_name(env.report(profile))
+    expect_eq("step_a calls", calls.get("step_a"), 16 * n)
+    expect_eq("step_b calls", calls.get("step_b"), 16 * n)
+    expect_eq("step_c calls", calls.get("step_c"), 16 * quarter)
+    expect_eq("thread_main calls", calls.get("thread_main"), 16)
+    expect_eq("main calls", calls.get("main"), 1)
+    per_thread = env.report(profile, "--per-thread")
+    workers = [calls_by_name(t) for t in per_thread["threads"]
+               if any(f["name"] == "thread_main" for f in t["functions"])]
+    expect_eq("threads that ran thread_main", len(workers), 16)
+    for k, c in enumerate(workers):
+        expect_eq("worker %d's counts" % k,
+                  (c.get("thread_main"), c.get("step_a"), c.get("step_b"), c.get("step_c")),
+                  (1, n, n, quarter))
+    tree = env.tree(profile)
+    expect_eq("step_a under thread_main",
+              find_path(tree["roots"], ["thread_main", "step_a"])["calls"], 16 * n)
+    expect_eq("step_c under thread_main/step_b",
+              find_path(tree["roots"], ["thread_main", "step_b", "step_c"])["calls"],
+              16 * quarter)
+
+
+def module_flags(env, profile):
+    """{module name's base name: [flags of each module record]}, from `zinst dump`."""
+    modules = {}
+    for line in env.run([env.zinst, "dump", profile]).stdout.splitlines():
+        m = re.match(r'\s+\[\d+\] name=@\d+"(.*)" first_function=\d+ function_count=\d+ '
+                     r'flags=0x([0-9a-f]+)$', line)
+        if m:
+            modules.setdefault(os.path.basename(m.group(1)), []).append(int(m.group(2), 16))
+    return modules
+
+
+def case_dlclose_in_use(env):
+    """A library dlclose'd while threads' trees and shadow stacks refer to
+    it (one thread blocked inside it for good, frames of it abandoned by a
+    longjmp on main's stack), dumped, then opened again: both profiles
+    valid, its functions named, every count exact, one module for it."""
+    lib = env.zinst_cc(["dlclose_lib.c"], "libdlclose.so", flags=("-O2", "-g", "-fPIC", "-shared"))
+    exe = env.zinst_cc(["dlclose_main.c"], "dlclose_main", extra=("-ldl",))
+    first = env.path("first.zinst")
+    final, proc = env.profile_run(exe, [lib, first])
+    expect_eq("stdout", proc.stdout, "unloaded\nreopened\n")
+
+    # After dlclose: the library's functions named from the runtime's copies.
+    report = env.report(first)
+    functions = {f["name"]: f for f in report["functions"]}
+    for name in ("lib_leaf", "lib_sum", "lib_call_back", "lib_run_callback", "lib_wait",
+                 "lib_block"):
+        expect(name in functions, "first profile: %s is not named" % name)
+        line = source_line(env, "dlclose_lib.c", " long %s(" % name)
+        expect(functions[name]["file"].endswith("dlclose_lib.c") and
+               functions[name]["line"] == line,
+               "first profile: %s at %s:%d" % (name, functions[name]["file"],
+                                               functions[name]["line"]))
+    calls = calls_by_name(report)
+    expect_eq("first profile: lib_leaf calls", calls.get("lib_leaf"), 100 + 100 + 1 + 1)
+    expect_eq("first profile: lib_sum calls", calls.get("lib_sum"), 2)
+    expect_eq("first profile: after_close calls", calls.get("after_close", 0), 0)
+    expect_eq("first profile: modules", module_flags(env, first),
+              {"dlclose_main.c": [0], "dlclose_lib.c": [0x1]})  # 0x1: unloaded
+    tree = env.tree(first)
+    # Open frames, counted once: main's abandoned ones (not yet closed: no
+    # hook ran since the longjmp) and the blocked thread's.
+    expect_eq("abandoned frames under main",
+              find_path(tree["roots"], ["main", "lib_run_callback", "lib_call_back",
+                                        "jump_back"])["calls"], 1)
+    expect_eq("the blocked thread's frames",
+              find_path(tree["roots"], ["inside_main", "lib_block", "lib_wait"])["calls"], 1)
+    expect_eq("the exited thread's calls",
+              find_path(tree["roots"], ["finisher_main", "lib_sum", "lib_leaf"])["calls"], 100)
+    expect_eq("the parked thread's calls",
+              find_path(tree["roots"], ["parked_main", "lib_sum", "lib_leaf"])["calls"], 100)
+
+    # At exit, after the library was opened again: one module, loaded, whose
+    # counts continue those of its first load.
+    report = env.report(final)
+    expect_eq("functions named lib_leaf",
+              len([f for f in report["functions"] if f["name"] == "lib_leaf"]), 1)
+    calls = calls_by_name(report)
+    expect_eq("lib_leaf calls", calls.get("lib_leaf"), 100 + 100 + 1 + 1 + 50)
+    expect_eq("lib_sum calls", calls.get("lib_sum"), 3)
+    expect_eq("modules", module_flags(env, final), {"dlclose_main.c": [0], "dlclose_lib.c": [0]})
+    tree = env.tree(final)
+    # after_close's entry closed the abandoned frames: it is main's child.
+    expect_eq("after_close under main", find_path(tree["roots"], ["main", "after_close"])["calls"],
+              1)
+    expect_eq("the second load's calls",
+              find_path(tree["roots"], ["main", "lib_sum", "lib_leaf"])["calls"], 50)
+    expect_eq("the blocked thread's frames at exit",
+              find_path(tree["roots"], ["inside_main", "lib_block", "lib_wait"])["calls"], 1)
+    sites = json.loads(env.run([env.zinst, "inline", "--json", "--all", final]).stdout)["sites"]
+    expect_eq("lib_sum -> lib_leaf site counts over both loads",
+              [s["count"] for s in sites
+               if s["caller"] == "lib_sum" and s["callee"] == "lib_leaf"], [250])
 
 
 def case_code_outside_main(env):
@@ -505,7 +613,12 @@ def case_setuid_ignores_output(env):
     directory, as the user it runs as."""
     if os.geteuid() != 0:
         raise Skip("needs root: making a program setuid to another user takes chown")
-    exe = env.zinst_cc(["exit_status.c"], "seven")
+    # no_leak_check.c: LeakSanitizer cannot run in a setuid process. Compiled
+    # without zinst: AddressSanitizer calls it before anything is set up.
+    no_leak_check = env.path("no_leak_check.o")
+    env.run([env.clang, "-O2", "-c", os.path.join(env.src, "no_leak_check.c"), "-o",
+             no_leak_check])
+    exe = env.zinst_cc(["exit_status.c"], "seven", extra=(no_leak_check,))
     nobody = pwd.getpwnam("nobody")
     # A directory the setuid program (running as nobody) may reach and
     # write, holding a copy of it: a new one under the system's temporary

@@ -34,6 +34,13 @@ define void @__zinst_runtime_helper() {
   ret void
 }
 
+; A sanitizer's start-up callback, defined by the program.
+define ptr @__asan_default_options() {
+; CHECK-LABEL: define ptr @__asan_default_options(
+; CHECK-NEXT:    ret ptr null
+  ret ptr null
+}
+
 define void @plain() {
 ; CHECK-LABEL: define void @plain(
 ; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()

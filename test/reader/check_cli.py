@@ -55,6 +55,11 @@ def case_report_json(zinst, sample, _):
         check(f["file"] == "sample.c" and f["linkage_name"] == name, f"{name} location")
     check(abs(by_name["fib"]["self_percent"] - 800 / 1500 * 100) < 1e-4, "fib self percent")
     check(by_name["main"]["line"] == 10, "main line")
+    # square has no function record: all its executions (40 + 12) were inlined.
+    check(data["inlined_everywhere"] == [
+        {"name": "square", "linkage_name": "square", "executions": 52, "sites": 1,
+         "library": False}],
+        f"inlined everywhere: {data['inlined_everywhere']}")
 
 
 def case_report_options(zinst, sample, _):
@@ -78,6 +83,8 @@ def case_report_options(zinst, sample, _):
     check(main_thread["fib"]["calls"] == 30 and main_thread["fib"]["total_ticks"] == 400,
           f"per-thread fib: {main_thread['fib']}")
     check("compute" in functions_by_name(threads[1]["functions"]), "worker has compute")
+    check([(f["name"], f["executions"]) for f in threads[1]["inlined_everywhere"]] ==
+          [("square", 12)], f"worker's inlined square: {threads[1]['inlined_everywhere']}")
 
 
 def case_report_text(zinst, sample, count_sample):
@@ -203,11 +210,14 @@ def case_cc(zinst, _sample, _count):
         return
     include = os.path.realpath(os.path.join(os.path.dirname(zinst), "..", "include"))
     check(os.path.exists(os.path.join(include, "zinst.h")), f"zinst.h beside lib/: {include}")
+    # A sanitizer build adds its flags to both (CMake passes them here).
+    sanitize = os.environ.get("ZINST_TEST_SANITIZE_FLAGS", "")
+    suffix = " " + sanitize if sanitize else ""
     check(run(zinst, "flags", "--compile").stdout.strip() ==
-          f"-fpass-plugin={plugin} -I{include}", "compile")
+          f"-fpass-plugin={plugin} -I{include}" + suffix, "compile")
     check(run(zinst, "flags", "--link").stdout.strip() ==
           f"-Wl,--whole-archive {runtime} -Wl,--no-whole-archive -lpthread "
-          "-Wl,--export-dynamic-symbol=__zinst_*", "link")
+          "-Wl,--export-dynamic-symbol=__zinst_*" + suffix, "link")
     # clang -### prints the jobs it would run: the plugin reaches cc1, the
     # runtime and the export reach the linker only when linking.
     with tempfile.TemporaryDirectory() as scratch:
@@ -223,6 +233,11 @@ def case_cc(zinst, _sample, _count):
               f'"-I" "{include}"' in jobs, f"-c command:\n{jobs}")
         jobs = run(zinst, "cc", "-###", "-shared", source, "-o", out + ".so").stderr
         check(runtime not in jobs, f"-shared command:\n{jobs}")
+        # The sanitizers reach the compiler and the linker, or neither.
+        jobs = run(zinst, "cc", "-###", source, "-o", out).stderr
+        check(("-fsanitize=address" in jobs) == bool(sanitize) and
+              ("libclang_rt.asan" in jobs) == bool(sanitize),
+              f"sanitizers ({sanitize or 'none'}) in the linking command:\n{jobs}")
         jobs = run(zinst, "c++", "-###", "-c", source, "-o", out + ".o").stderr
         check('"-x" "c++"' in jobs, f"c++ runs clang++ (a .c file compiled as C++):\n{jobs}")
         # Exit status passes through exec: a compile error is clang's own exit 1.
@@ -403,6 +418,20 @@ def case_library_flame(zinst, sample, _):
     svg = run(zinst, "flame", "--show-library", "-o", "-", path).stdout
     names = re.findall(r'<g class="frame"[^>]*data-name="([^"]*)"', svg)
     check("[library]" not in names and names.count("std.mem.swap") == 2, f"frames: {names}")
+    # By calls, inlined code is drawn where it can be: square in work. The
+    # order site inside grouped library code and tiny in helper (inlined
+    # everywhere itself) are not drawn, and the legend counts them.
+    svg = run(zinst, "flame", "--weight", "calls", "-o", "-", path).stdout
+    inlined = re.findall(r'<g class="frame inlined" data-depth="(\d+)" data-name="([^"]*)"', svg)
+    check(inlined == [("4", "square [inlined]")], f"inlined frames: {inlined}")
+    legend = re.findall(r'<g id="zf-legend">(<rect [^>]*/>)?<text [^>]*>([^<]*)</text>', svg)
+    check(len(legend) == 1 and legend[0][0] != "" and legend[0][1] ==
+          "[inlined]: code the compiler inlined into the frame below, 12 executions; not drawn: "
+          "5 in functions inlined everywhere, 70 inside library code", f"legend: {legend}")
+    svg = run(zinst, "flame", "--weight", "calls", "--show-library", "-o", "-", path).stdout
+    inlined = re.findall(r'<g class="frame inlined" data-depth="(\d+)" data-name="([^"]*)"', svg)
+    check(sorted(inlined) == [("4", "square [inlined]"), ("4", "std.math.order [inlined]")],
+          f"--show-library inlined frames: {inlined}")
 
 
 def case_tree_inlined(zinst, sample, _):

@@ -4,6 +4,7 @@
 #include "profile_builder.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,11 +111,20 @@ unsigned char *tp_serialize(const struct test_profile *tp, size_t *size) {
        sizeof tp->sites[0] + extra},
       {ZINST_SECTION_SITE_COUNTS, tp->site_counts, tp->site_count_count, sizeof tp->site_counts[0],
        sizeof tp->site_counts[0] + extra},
+      {ZINST_SECTION_MEMORY, tp->memory, tp->memory_count, sizeof tp->memory[0],
+       sizeof tp->memory[0] + extra},
       {TP_UNKNOWN_KIND, &unknown_payload, 1, 8, 8},
   };
-  const uint32_t section_count = tp->with_unknown_section ? 9 : 8;
+  /* The optional sections go last; MEMORY is left out unless asked for. */
+  uint32_t section_count = 8;
+  if (tp->with_memory)
+    section_count++;
+  else
+    sections[8] = sections[9];
+  if (tp->with_unknown_section)
+    section_count++;
   const size_t table_size = section_count * sizeof(struct zinst_section_entry);
-  size_t offsets[9];
+  size_t offsets[10];
   size_t cursor = sizeof(struct zinst_file_header) + (tp->table_first ? table_size : 0);
   for (uint32_t s = 0; s < section_count; s++) {
     offsets[s] = cursor;
@@ -255,8 +265,59 @@ uint32_t tp_site(struct test_profile *tp, const char *caller, const char *callee
   return tp->site_count++;
 }
 
+void tp_memory(struct test_profile *tp, uint32_t thread, uint32_t node, uint64_t allocations,
+               uint64_t allocated_bytes, uint64_t frees, uint64_t freed_bytes, uint64_t peak) {
+  assert(tp->memory_count < TP_MAX_RECORDS);
+  tp->with_memory = true;
+  tp->memory[tp->memory_count++] = (struct zinst_memory_record){.thread = thread,
+                                                                .node = node,
+                                                                .allocations = allocations,
+                                                                .allocated_bytes = allocated_bytes,
+                                                                .frees = frees,
+                                                                .freed_bytes = freed_bytes,
+                                                                .peak_live_bytes = peak};
+}
+
 void tp_site_count(struct test_profile *tp, uint32_t thread, uint32_t site, uint64_t count) {
   assert(tp->site_count_count < TP_MAX_RECORDS);
   tp->site_counts[tp->site_count_count++] =
       (struct zinst_site_count_record){.thread = thread, .site = site, .count = count};
+}
+
+/* See profile_builder.h. */
+void tp_library_sample(struct test_profile *tp) {
+  tp_init(tp);
+  tp->process.ticks_per_second = 1000000000;
+  tp_module(tp, "main.zig");
+  const char *std = "/opt/zig/lib/std/";
+  char path[4][64];
+  const char *files[4] = {"start.zig", "sort.zig", "mem.zig", "fmt.zig"};
+  for (int i = 0; i < 4; i++)
+    snprintf(path[i], sizeof path[i], "%s%s", std, files[i]);
+  const uint32_t call_main = tp_function(tp, "start.callMain", path[0], 600);
+  const uint32_t main_fn = tp_function(tp, "main", "main.zig", 5);
+  const uint32_t sort = tp_function(tp, "std.sort.insertion", path[1], 10);
+  const uint32_t less_than = tp_function(tp, "lessThan", "main.zig", 20);
+  const uint32_t swap = tp_function(tp, "std.mem.swap", path[2], 30);
+  const uint32_t work = tp_function(tp, "work", "main.zig", 12);
+  const uint32_t format = tp_function(tp, "std.fmt.format", path[3], 40);
+  const uint32_t library[] = {call_main, sort, swap, format};
+  for (size_t i = 0; i < sizeof library / sizeof library[0]; i++)
+    tp->functions[library[i]].flags |= ZINST_FUNCTION_LIBRARY;
+  tp_thread(tp, 7001, "main", ZINST_THREAD_MAIN);
+  const uint32_t n_start = tp_node(tp, ZINST_NONE, call_main, 1, 1000, 100);
+  const uint32_t n_main = tp_node(tp, n_start, main_fn, 1, 900, 100);
+  const uint32_t n_sort = tp_node(tp, n_main, sort, 2, 500, 150);
+  tp_node(tp, n_sort, less_than, 40, 200, 200);
+  tp_node(tp, n_sort, swap, 30, 150, 150);
+  const uint32_t n_work = tp_node(tp, n_main, work, 4, 300, 200);
+  const uint32_t n_format = tp_node(tp, n_work, format, 4, 100, 60);
+  tp_node(tp, n_format, swap, 8, 40, 40);
+  const uint32_t counted = ZINST_SITE_INLINED | ZINST_SITE_COUNTED | ZINST_SITE_DEBUG;
+  const uint32_t square = tp_site(tp, "work", "square", 14, counted, 0, 0, "");
+  const uint32_t order = tp_site(tp, "std.sort.insertion", "std.math.order", 11, counted, 0, 0, "");
+  const uint32_t tiny = tp_site(tp, "helper", "tiny", 50, counted, 0, 0, "");
+  tp_site_count(tp, 0, square, 12);
+  tp_site_count(tp, 0, order, 70);
+  tp_site_count(tp, 0, tiny, 5);
 }

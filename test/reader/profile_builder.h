@@ -34,6 +34,9 @@ struct test_profile {
   uint32_t site_count;
   struct zinst_site_count_record site_counts[TP_MAX_RECORDS];
   uint32_t site_count_count;
+  struct zinst_memory_record memory[TP_MAX_RECORDS];
+  uint32_t memory_count;
+  bool with_memory;            /* write a MEMORY section (set by tp_memory) */
   uint32_t extra_record_bytes; /* appended to every array record: a newer producer */
   bool with_unknown_section;   /* add a section of kind TP_UNKNOWN_KIND */
   bool table_first;            /* section table right after the header (else at the end) */
@@ -64,6 +67,9 @@ uint32_t tp_site(struct test_profile *tp, const char *caller, const char *callee
                  uint32_t flags, int32_t cost, int32_t threshold, const char *reason);
 /* Append a SITE_COUNTS record; tests add them in (thread, site) order. */
 void tp_site_count(struct test_profile *tp, uint32_t thread, uint32_t site, uint64_t count);
+/* Append a MEMORY record (and make the profile carry the section). */
+void tp_memory(struct test_profile *tp, uint32_t thread, uint32_t node, uint64_t allocations,
+               uint64_t allocated_bytes, uint64_t frees, uint64_t freed_bytes, uint64_t peak);
 
 /*
  * Serialize: header, sections (STRINGS, PROCESS, MODULES, FUNCTIONS, THREADS,
@@ -96,5 +102,22 @@ size_t tp_section_payload(const unsigned char *data, uint32_t kind);
  *   3 compute->log_error line 25, never ("noinline function attribute"), not counted
  */
 void tp_sample(struct test_profile *tp);
+
+/*
+ * Library code (flag ZINST_FUNCTION_LIBRARY) around and inside user code;
+ * one thread 7001, 1 GHz ticks (calls, inclusive/exclusive ticks):
+ *   start.callMain [lib] (1, 1000/100)
+ *     main (1, 900/100)
+ *       std.sort.insertion [lib] (2, 500/150)
+ *         lessThan (40, 200/200)            a user callback from library code
+ *         std.mem.swap [lib] (30, 150/150)
+ *       work (4, 300/200)
+ *         std.fmt.format [lib] (4, 100/60)
+ *           std.mem.swap [lib] (8, 40/40)
+ * Inlined sites (counted, thread 0): work <- square 12 (line 14),
+ * std.sort.insertion <- std.math.order 70 (library code), and
+ * helper <- tiny 5 (helper has no record: inlined everywhere itself).
+ */
+void tp_library_sample(struct test_profile *tp);
 
 #endif /* ZINST_TEST_PROFILE_BUILDER_H */

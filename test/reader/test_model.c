@@ -571,7 +571,53 @@ static void test_json_escaping(void) {
                     "    []\n  ]\n}\n");
 }
 
+/* The library sample (profile_builder.h) as the commands show it: grouped,
+ * the inlined executions placed on the shown nodes, one frame's worth per
+ * callee. */
+static void test_shown_tree(void) {
+  struct test_profile tp;
+  tp_library_sample(&tp);
+  tp_site(&tp, "work", "square", 15, ZINST_SITE_INLINED | ZINST_SITE_COUNTED | ZINST_SITE_DEBUG, 0,
+          0, "");
+  tp_site_count(&tp, 0, 3, 8); /* a second site of square in work, 8 executions */
+  struct zinst_profile profile;
+  load(&tp, &profile);
+  const uint32_t thread = 0;
+  struct zinst_shown_tree shown;
+  CHECK(zinst_shown_tree_build(&profile, &thread, 1, true, ZINST_TIMES_CORRECTED, &shown) == 0);
+  /* root, [library], main, [library], lessThan, work, [library] */
+  CHECK_EQ_U64(shown.tree.node_count, 7);
+  const uint32_t group = profile.function_count;
+  const uint32_t library = find_child(&shown.tree, ZINST_TREE_ROOT, group);
+  const uint32_t main_node = find_child(&shown.tree, library, 1);
+  const uint32_t work = find_child(&shown.tree, main_node, 5);
+  CHECK(work != ZINST_NONE);
+  CHECK_EQ_U64(shown.inlined.count, 2); /* square at lines 14 and 15, both in work */
+  CHECK_EQ_U64(shown.inlined.start[work + 1] - shown.inlined.start[work], 2);
+  const uint32_t first = shown.inlined.start[work];
+  CHECK_EQ_U64(shown.inlined.lines[first].executions, 12); /* most executions first */
+  CHECK_EQ_U64(shown.inlined.lines[first + 1].executions, 8);
+  CHECK(!shown.inlined.lines[first].estimated);
+  bool estimated = true;
+  CHECK_EQ_U64(zinst_inlined_callee_executions(&profile, &shown.inlined, work, first, &estimated),
+               20);
+  CHECK(!estimated);
+  CHECK_EQ_U64(zinst_inlined_callee_executions(&profile, &shown.inlined, work, first + 1, NULL),
+               0); /* counted with the first */
+  CHECK_EQ_U64(shown.inlined.library_executions, 70);
+  CHECK_EQ_U64(shown.inlined.unplaced_executions, 5);
+  zinst_shown_tree_free(&shown);
+  /* Not grouped: std.math.order is placed on std.sort.insertion's node. */
+  CHECK(zinst_shown_tree_build(&profile, &thread, 1, false, ZINST_TIMES_CORRECTED, &shown) == 0);
+  CHECK_EQ_U64(shown.tree.node_count, 9);
+  CHECK_EQ_U64(shown.inlined.count, 3);
+  CHECK_EQ_U64(shown.inlined.library_executions, 0);
+  zinst_shown_tree_free(&shown);
+  zinst_profile_free(&profile);
+}
+
 int main(void) {
+  test_shown_tree();
   test_recursion_counted_once();
   test_mutual_recursion();
   test_sampled_estimates();

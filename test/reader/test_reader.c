@@ -498,6 +498,128 @@ static const struct damage damages[] = {
      "site count 2 (thread 0, site 1) is not after site count 1 (thread 0, site 1)"},
 };
 
+/* The sample with memory records: thread 0 nodes 1 (compute) and 4
+ * (helper) and its root, thread 1 node 5 (worker's compute). */
+static void memory_sample(struct test_profile *tp) {
+  tp_sample(tp);
+  tp_memory(tp, 0, 1, 10, 1000, 10, 1000, 400);
+  tp_memory(tp, 0, 4, 3, 300, 1, 100, 300);
+  tp_memory(tp, 0, ZINST_NONE, 2, 64, 0, 0, 64);
+  tp_memory(tp, 1, 5, 8, 256, 8, 256, 128);
+}
+
+static void test_memory_read_back(void) {
+  struct test_profile tp;
+  memory_sample(&tp);
+  size_t size;
+  unsigned char *data = tp_serialize(&tp, &size);
+  struct zinst_profile profile;
+  char err[256];
+  CHECK(zinst_profile_parse(data, size, &profile, err, sizeof err) == 0);
+  CHECK(profile.has_memory);
+  CHECK_EQ_U64(profile.memory_count, 4);
+  CHECK(memcmp(profile.memory, tp.memory, sizeof tp.memory[0] * tp.memory_count) == 0);
+  zinst_profile_free(&profile);
+  free(data);
+  /* Without the section: no memory, and that is not an error. */
+  tp_sample(&tp);
+  data = tp_serialize(&tp, &size);
+  CHECK(zinst_profile_parse(data, size, &profile, err, sizeof err) == 0);
+  CHECK(!profile.has_memory);
+  CHECK_EQ_U64(profile.memory_count, 0);
+  zinst_profile_free(&profile);
+  free(data);
+}
+
+#define MEMORY_FIELD(d, k, field)                                                                  \
+  RECORD_FIELD(d, ZINST_SECTION_MEMORY, struct zinst_memory_record, k, field)
+static void memory_thread_out(unsigned char *d, size_t *s) {
+  (void)s;
+  set_u32(d, MEMORY_FIELD(d, 3, thread), 2);
+}
+static void memory_node_other_thread(unsigned char *d, size_t *s) {
+  (void)s;
+  set_u32(d, MEMORY_FIELD(d, 3, node), 2);
+}
+static void memory_no_allocations(unsigned char *d, size_t *s) {
+  (void)s;
+  set_u64(d, MEMORY_FIELD(d, 2, allocations), 0);
+}
+static void memory_frees_over(unsigned char *d, size_t *s) {
+  (void)s;
+  set_u64(d, MEMORY_FIELD(d, 1, frees), 4);
+}
+static void memory_freed_bytes_over(unsigned char *d, size_t *s) {
+  (void)s;
+  set_u64(d, MEMORY_FIELD(d, 1, freed_bytes), 301);
+}
+static void memory_all_freed_bytes_differ(unsigned char *d, size_t *s) {
+  (void)s;
+  set_u64(d, MEMORY_FIELD(d, 0, freed_bytes), 999);
+}
+static void memory_peak_below_live(unsigned char *d, size_t *s) {
+  (void)s;
+  set_u64(d, MEMORY_FIELD(d, 1, peak_live_bytes), 199);
+}
+static void memory_peak_over_allocated(unsigned char *d, size_t *s) {
+  (void)s;
+  set_u64(d, MEMORY_FIELD(d, 0, peak_live_bytes), 1001);
+}
+static void memory_unsorted(unsigned char *d, size_t *s) {
+  (void)s;
+  set_u32(d, MEMORY_FIELD(d, 1, node), 1);
+}
+static void memory_small_entry(unsigned char *d, size_t *s) {
+  (void)s;
+  set_u32(d, ENTRY_FIELD(d, ZINST_SECTION_MEMORY, entry_size), 40);
+}
+
+static const struct damage memory_damages[] = {
+    {"memory thread", memory_thread_out, "memory record 3 names thread 2, but THREADS has 2"},
+    {"memory node of another thread", memory_node_other_thread,
+     "memory record 3 names node 2, outside thread 1's nodes [5, 7)"},
+    {"memory without allocations", memory_no_allocations, "memory record 2 has no allocations"},
+    {"memory frees", memory_frees_over, "memory record 1 has 4 frees of 3 allocations"},
+    {"memory freed bytes", memory_freed_bytes_over,
+     "memory record 1 has 301 freed bytes of 300 allocated"},
+    {"memory all freed", memory_all_freed_bytes_differ,
+     "memory record 0 freed every block but 999 of 1000 bytes"},
+    {"memory peak below live", memory_peak_below_live,
+     "memory record 1 has peak 199 live bytes, outside [200 live, 300 allocated]"},
+    {"memory peak over allocated", memory_peak_over_allocated,
+     "memory record 0 has peak 1001 live bytes, outside [0 live, 1000 allocated]"},
+    {"memory unsorted", memory_unsorted,
+     "memory record 1 (thread 0, node 1) is not after memory record 0 (thread 0, node 1)"},
+    {"memory entry size", memory_small_entry,
+     "(MEMORY) has entry_size 40, smaller than the 48-byte record"},
+};
+
+static void test_memory_damage(void) {
+  struct test_profile tp;
+  memory_sample(&tp);
+  size_t size;
+  unsigned char *pristine = tp_serialize(&tp, &size);
+  for (size_t k = 0; k < sizeof memory_damages / sizeof memory_damages[0]; k++) {
+    unsigned char *data = malloc(size);
+    memcpy(data, pristine, size);
+    size_t damaged_size = size;
+    memory_damages[k].apply(data, &damaged_size);
+    tp_fix_checksum(data, damaged_size);
+    struct zinst_profile profile;
+    char err[512] = "";
+    const int status = zinst_profile_parse(data, damaged_size, &profile, err, sizeof err);
+    if (status == 0 || !strstr(err, memory_damages[k].expected)) {
+      fprintf(stderr, "damage '%s': status %d, message \"%s\", expected \"%s\"\n",
+              memory_damages[k].what, status, err, memory_damages[k].expected);
+      test_failures++;
+    }
+    if (status == 0)
+      zinst_profile_free(&profile);
+    free(data);
+  }
+  free(pristine);
+}
+
 static void test_sites_read_back(void) {
   struct test_profile tp;
   tp_sample(&tp);
@@ -605,6 +727,8 @@ int main(void) {
   test_forward_compatible_layout();
   test_minor0_process_record();
   test_minor1_process_record();
+  test_memory_read_back();
+  test_memory_damage();
   test_every_truncation_is_refused();
   test_every_bit_flip_is_refused(false);
   test_every_bit_flip_is_refused(true);

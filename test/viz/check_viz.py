@@ -8,7 +8,7 @@ with a profile.proto written from pprof's documented field numbers, and
 Python's XML parser and a real Chromium for the flame graphs.
 
 usage: check_viz.py --zinst Z --work DIR --src DIR [--protoc P] [--chromium C]
-                    [--example-src DIR] [--example-dir DIR] CASE
+                    [--example-src DIR|FILE] [--example-dir DIR] [--zig ZIG] CASE
 """
 
 import argparse
@@ -88,16 +88,23 @@ def case_folded(env):
         "compute": 100, "compute;fib": 400})
     got = folded_lines(env.text("export", "--format", "folded", "--weight", "calls",
                                 env.path("sample.zinst")))
+    # By calls, code inlined into a context is a frame above it, as wide as
+    # its executions: square's 52, shared 40 / 12 by compute's calls.
     expect_eq("folded, calls", got, {
         "main": 1, "main;compute": 10, "main;compute;fib": 10,
-        "main;compute;fib;fib": 20, "main;helper": 5, "compute": 3, "compute;fib": 4})
-    # Count mode: calls, without asking.
+        "main;compute;fib;fib": 20, "main;helper": 5, "compute": 3, "compute;fib": 4,
+        "main;compute;square [inlined]": 40, "compute;square [inlined]": 12})
+    # Count mode: calls (53) and inlined executions (52), without asking.
     got = folded_lines(env.text("export", "--format", "folded", env.path("count.zinst")))
-    expect_eq("folded, count mode", sum(got.values()), 53)
+    expect_eq("folded, count mode", sum(got.values()), 105)
     # One thread only.
     got = folded_lines(env.text("export", "--format", "folded", "--thread", "1002",
                                 env.path("sample.zinst")))
     expect_eq("folded, thread 1002", got, {"compute": 100, "compute;fib": 400})
+    got = folded_lines(env.text("export", "--format", "folded", "--thread", "1002", "--weight",
+                                "calls", env.path("sample.zinst")))
+    expect_eq("folded, thread 1002, calls", got, {"compute": 3, "compute;fib": 4,
+                                                  "compute;square [inlined]": 12})
     # Into a file with -o.
     out = env.path("sample.folded")
     env.run("export", "--format", "folded", "-o", out, env.path("sample.zinst"))
@@ -163,6 +170,7 @@ def case_speedscope(env):
     def by_stack(profile):
         return {tuple(names[f] for f in s): w for s, w in zip(profile["samples"],
                                                                profile["weights"])}
+    expect_eq("no inlined frame by cycles", [n for n in names if "inlined" in n], [])
     # Self ticks at 2 GHz, stacks root first.
     expect_eq("main thread samples", by_stack(main), {
         ("main",): 50, ("main", "compute"): 100, ("main", "compute", "fib"): 75,
@@ -174,7 +182,20 @@ def case_speedscope(env):
                      env.path("sample.zinst"))
     check_speedscope_file(calls)
     expect_eq("calls unit", calls["profiles"][0]["unit"], "none")
-    expect_eq("calls of the main thread", sum(calls["profiles"][0]["weights"]), 46)
+    # By calls, an inlined callee is a frame of its own, "square [inlined]",
+    # above its caller in each thread, weighted by its executions there:
+    # per thread, compute has one context, so the counts are exact.
+    names = [f["name"] for f in calls["shared"]["frames"]]
+    expect_eq("frames by calls", names, ["main", "compute", "fib", "helper", "square [inlined]"])
+    expect_eq("the inlined frame", calls["shared"]["frames"][4], {"name": "square [inlined]"})
+    main, worker = calls["profiles"]
+    expect_eq("main thread by calls", by_stack(main), {
+        ("main",): 1, ("main", "compute"): 10, ("main", "compute", "square [inlined]"): 40,
+        ("main", "compute", "fib"): 10, ("main", "compute", "fib", "fib"): 20,
+        ("main", "helper"): 5})
+    expect_eq("worker by calls", by_stack(worker), {
+        ("compute",): 3, ("compute", "square [inlined]"): 12, ("compute", "fib"): 4})
+    expect_eq("main endValue by calls", main["endValue"], 86)
     check_speedscope_file(env.json("export", "--format", "speedscope", env.path("count.zinst")))
 
 
@@ -182,10 +203,11 @@ def case_speedscope(env):
 
 
 def text_format_string(quoted):
-    """A string of protoc's text output: C escapes, bytes beyond ASCII as
-    octal (\\302\\261), decoded back to the UTF-8 text they were."""
+    """A string of protoc's text format: C escapes (\\' \\" \\\\ \\n ...) and
+    octal escapes of bytes (\\303\\251), decoded as UTF-8."""
+    expect(len(quoted) >= 2 and quoted[0] == quoted[-1] == '"', f"not a string: {quoted}")
     body, out, i = quoted[1:-1], bytearray(), 0
-    simple = {"n": 10, "r": 13, "t": 9, "\"": 34, "'": 39, "\\": 92}
+    simple = {"n": 10, "t": 9, "r": 13, "'": 39, '"': 34, "\\": 92}
     while i < len(body):
         c = body[i]
         if c != "\\":
@@ -194,14 +216,10 @@ def text_format_string(quoted):
         elif body[i + 1] in simple:
             out.append(simple[body[i + 1]])
             i += 2
-        else:  # octal, up to three digits
-            digits = ""
-            while len(digits) < 3 and i + 1 + len(digits) < len(body) and \
-                    body[i + 1 + len(digits)] in "01234567":
-                digits += body[i + 1 + len(digits)]
-            expect(digits, "unknown escape in protoc's output: %r" % body[i:i + 4])
-            out.append(int(digits, 8))
-            i += 1 + len(digits)
+        else:
+            expect(body[i + 1:i + 4].isdigit(), f"unknown escape in {quoted}")
+            out.append(int(body[i + 1:i + 4], 8))
+            i += 4
     return out.decode()
 
 
@@ -256,16 +274,27 @@ def case_pprof(env):
               [("calls", "count"), ("time", "nanoseconds")])
     expect_eq("default sample type", s(p["default_sample_type"]), "time")
     functions = {f["id"][0]: f for f in p["function"]}
+    # square was inlined everywhere: a function without a file of its own.
     expect_eq("function names", sorted(s(f["name"]) for f in functions.values()),
-              ["compute", "fib", "helper", "main"])
+              ["compute", "fib", "helper", "main", "square"])
     for f in functions.values():
-        expect_eq("function file", s(f["filename"]), "sample.c")
+        expect_eq("function file", s(f.get("filename", [])),
+                  "" if s(f["name"]) == "square" else "sample.c")
     expect_eq("fib's start line",
               [f["start_line"][0] for f in functions.values() if s(f["name"]) == "fib"], [30])
-    location_function = {}
+    # A location is a function at a line, or with inlining several: the
+    # inlined function first, "the last entry the caller into which the
+    # preceding entries were inlined" (profile.proto).
+    location_lines = {}
     for loc in p["location"]:
-        expect_eq("lines per location", len(loc["line"]), 1)
-        location_function[loc["id"][0]] = s(functions[loc["line"][0]["function_id"][0]]["name"])
+        location_lines[loc["id"][0]] = tuple(
+            (s(functions[line["function_id"][0]]["name"]), line.get("line", [0])[0])
+            for line in loc["line"])
+    expect_eq("locations", sorted(location_lines.values()), [
+        (("compute", 20),), (("fib", 30),), (("helper", 40),), (("main", 10),),
+        (("square", 0), ("compute", 22))])
+    location_function = {i: "+".join(name for name, _ in lines)
+                         for i, lines in location_lines.items()}
     samples = {}
     for sample in p["sample"]:
         stack = tuple(location_function[i] for i in sample["location_id"])  # leaf first
@@ -281,7 +310,10 @@ def case_pprof(env):
         ("thread 1001 main", ("fib", "fib", "compute", "main")): [20, 125],
         ("thread 1001 main", ("helper", "main")): [5, 150],
         ("thread 1002 worker", ("compute",)): [3, 50],
-        ("thread 1002 worker", ("fib", "compute")): [4, 200]})
+        ("thread 1002 worker", ("fib", "compute")): [4, 200],
+        # square inlined into compute: its executions per thread, no time.
+        ("thread 1001 main", ("square+compute", "main")): [40, 0],
+        ("thread 1002 worker", ("square+compute",)): [12, 0]})
     expect_eq("time_nanos", p["time_nanos"], [1700000000000000000])
     expect_eq("duration_nanos", p["duration_nanos"], [1000])
     expect("zinst time-mode profile" in s(p["comment"]), "comment")
@@ -294,8 +326,109 @@ def case_pprof(env):
     env.run("export", "--format", "pprof", "-o", out, env.path("count.zinst"))
     p = decode_pprof(env, out)
     expect_eq("count-mode sample types", len(p["sample_type"]), 1)
-    expect_eq("count-mode calls", sum(x["value"][0] for x in p["sample"]), 53)
+    expect_eq("count-mode calls and inlined executions", sum(x["value"][0] for x in p["sample"]),
+              53 + 52)
     expect(all(len(x["value"]) == 1 for x in p["sample"]), "count mode: one value each")
+
+
+# ---------------------------------------------------------------- library code
+
+
+def pprof_samples(env, profile, *options):
+    """{(thread label, stack leaf first): values} and the function names of
+    `zinst export --format pprof` of PROFILE, decoded by protoc."""
+    out = env.path(os.path.basename(profile) + "-".join(("",) + options) + ".pb.gz")
+    env.run("export", "--format", "pprof", *options, "-o", out, profile)
+    p = decode_pprof(env, out)
+    strings = p["string_table"]
+    names = {f["id"][0]: strings[f["name"][0]] for f in p["function"]}
+    location = {loc["id"][0]: tuple(names[line["function_id"][0]] for line in loc["line"])
+                for loc in p["location"]}
+    samples, seen = {}, set()
+    for sample in p["sample"]:
+        label = strings[sample["label"][0]["str"][0]]
+        # One sample per thread and stack of locations...
+        ids = (label, tuple(sample["location_id"]))
+        expect(ids not in seen, f"sample {ids} twice")
+        seen.add(ids)
+        # ...but two sites of one callee in one caller are two locations
+        # (two lines) with the same function names: by names, they add up.
+        key = (label, tuple(location[i] for i in sample["location_id"]))
+        previous = samples.get(key, [0] * len(sample["value"]))
+        samples[key] = [a + b for a, b in zip(previous, sample["value"])]
+    return samples, sorted(names.values())
+
+
+def case_export_library(env):
+    """Library code (Zig's std, say) is grouped in every export as in zinst
+    tree: each run of library frames is one "[library]" frame; with
+    --show-library every function is listed. The library sample
+    (profile_builder.h): 1 GHz, so ns = ticks."""
+    path = env.path("library.zinst")
+    grouped = {
+        "[library]": 100, "[library];main": 100, "[library];main;[library]": 300,
+        "[library];main;[library];lessThan": 200, "[library];main;work": 200,
+        "[library];main;work;[library]": 100}
+    expect_eq("folded, grouped", folded_lines(env.text("export", "--format", "folded", path)),
+              grouped)
+    expect_eq("folded, calls, grouped", folded_lines(env.text(
+        "export", "--format", "folded", "--weight", "calls", path)), {
+        "[library]": 1, "[library];main": 1, "[library];main;[library]": 2,
+        "[library];main;[library];lessThan": 40, "[library];main;work": 4,
+        "[library];main;work;[library]": 4,
+        # Inlined code: square in work is drawn; std.math.order inside
+        # grouped library code and tiny in helper (inlined everywhere) not.
+        "[library];main;work;square [inlined]": 12})
+    expect_eq("folded, --show-library", folded_lines(env.text(
+        "export", "--format", "folded", "--show-library", path)), {
+        "start.callMain": 100, "start.callMain;main": 100,
+        "start.callMain;main;std.sort.insertion": 150,
+        "start.callMain;main;std.sort.insertion;lessThan": 200,
+        "start.callMain;main;std.sort.insertion;std.mem.swap": 150,
+        "start.callMain;main;work": 200, "start.callMain;main;work;std.fmt.format": 60,
+        "start.callMain;main;work;std.fmt.format;std.mem.swap": 40})
+    # The same totals as zinst report's grouped row: 500 self, 7 calls.
+    expect_eq("library self", sum(v for k, v in grouped.items() if k.endswith("[library]")), 500)
+
+    doc = env.json("export", "--format", "speedscope", path)
+    check_speedscope_file(doc)
+    frames = [f["name"] for f in doc["shared"]["frames"]]
+    expect_eq("speedscope frames", frames, [
+        "start.callMain", "main", "std.sort.insertion", "lessThan", "std.mem.swap", "work",
+        "std.fmt.format", "[library]"])
+    expect_eq("the group's frame", doc["shared"]["frames"][7], {"name": "[library]"})
+    (thread,) = doc["profiles"]
+    expect_eq("speedscope samples, grouped", {
+        ";".join(frames[i] for i in stack): w
+        for stack, w in zip(thread["samples"], thread["weights"])}, grouped)
+    doc = env.json("export", "--format", "speedscope", "--show-library", path)
+    check_speedscope_file(doc)
+    expect_eq("speedscope frames, --show-library", len(doc["shared"]["frames"]), 7)
+    expect_eq("speedscope samples, --show-library", len(doc["profiles"][0]["samples"]), 8)
+
+    # Grouped, the library functions are not in pprof's function table
+    # either: only the functions the samples name.
+    samples, names = pprof_samples(env, path)
+    expect_eq("pprof functions", names, sorted(["main", "lessThan", "work", "[library]",
+                                                "square"]))
+    t = "thread 7001 main"
+    expect_eq("pprof samples, grouped", samples, {
+        (t, (("[library]",),)): [1, 100],
+        (t, (("main",), ("[library]",))): [1, 100],
+        (t, (("[library]",), ("main",), ("[library]",))): [2, 300],
+        (t, (("lessThan",), ("[library]",), ("main",), ("[library]",))): [40, 200],
+        (t, (("work",), ("main",), ("[library]",))): [4, 200],
+        (t, (("[library]",), ("work",), ("main",), ("[library]",))): [4, 100],
+        (t, (("square", "work"), ("main",), ("[library]",))): [12, 0]})
+    samples, names = pprof_samples(env, path, "--show-library")
+    expect_eq("pprof functions, --show-library", names, sorted([
+        "start.callMain", "main", "std.sort.insertion", "lessThan", "std.mem.swap", "work",
+        "std.fmt.format", "square", "std.math.order"]))
+    expect_eq("pprof samples, --show-library", len(samples), 10)
+    expect_eq("std.math.order inlined into std.sort.insertion", samples[
+        (t, (("std.math.order", "std.sort.insertion"), ("main",), ("start.callMain",)))], [70, 0])
+    expect_eq("pprof calls of std.mem.swap, --show-library",
+              sum(v[0] for (_, stack), v in samples.items() if stack[0] == ("std.mem.swap",)), 38)
 
 
 # ---------------------------------------------------------------- flame
@@ -353,17 +486,20 @@ def case_flame(env):
     depth_y = {f["depth"]: f["y"] for f in icicle}
     expect(depth_y[0] < depth_y[1] < depth_y[4], "icicle: the root at the top")
     expect_eq("icicle frames", frame_set(icicle), frame_set(frames))
-    # By calls: calls made in each subtree.
+    # By calls: calls made in each subtree, and the executions of the code
+    # inlined there (case flame_inlined checks those frames in detail):
+    # square's 52 executions are compute's, shared 40 / 12 by its calls.
     env.run("flame", "--weight", "calls", "-o", env.path("sample-calls.svg"),
             env.path("sample.zinst"))
     _, calls = flame_frames(env.path("sample-calls.svg"))
     expect_eq("calls frames", {(f["name"], f["depth"], f["w"]) for f in calls}, {
-        ("all (sample)", 0, 53), ("compute", 1, 7), ("fib", 2, 4), ("main", 1, 46),
-        ("compute", 2, 40), ("fib", 3, 30), ("fib", 4, 20), ("helper", 2, 5)})
-    # Count mode: calls by default, cycles refused.
+        ("all (sample)", 0, 105), ("compute", 1, 19), ("fib", 2, 4), ("square [inlined]", 2, 12),
+        ("main", 1, 86), ("compute", 2, 80), ("fib", 3, 30), ("fib", 4, 20),
+        ("square [inlined]", 3, 40), ("helper", 2, 5)})
+    # Count mode: calls by default (53 calls, 52 inlined executions), cycles refused.
     env.run("flame", "-o", env.path("count.svg"), env.path("count.zinst"))
     root, _ = flame_frames(env.path("count.svg"))
-    expect_eq("count-mode total", root.get("data-total"), "53")
+    expect_eq("count-mode total", root.get("data-total"), "105")
     err = env.run("flame", "--weight", "cycles", "-o", env.path("x.svg"), env.path("count.zinst"),
                   expect_status=1).stderr.decode()
     expect("count-mode profile" in err, err)
@@ -373,6 +509,83 @@ def case_flame(env):
     _, worker = flame_frames(env.path("worker.svg"))
     expect_eq("worker frames", {(f["name"], f["w"]) for f in worker},
               {("all (sample)", 500), ("compute", 500), ("fib", 400)})
+
+
+def legend_of(root):
+    """The legend line's text and whether it starts with a swatch (None: no legend)."""
+    for g in root.iter(SVG + "g"):
+        if g.get("id") == "zf-legend":
+            return g.find(SVG + "text").text, g.find(SVG + "rect") is not None
+    return None
+
+
+def case_flame_inlined(env):
+    """Inlined code as frames: with --weight calls a child frame per inlined
+    callee, as wide as its executions, marked (class, color, outline,
+    legend); with --weight cycles none, and the legend says why."""
+    out = env.path("sample-calls.svg")
+    env.run("flame", "--weight", "calls", "-o", out, env.path("sample.zinst"))
+    root, frames = flame_frames(out)
+    expect_eq("subtitle", next(t.text for t in root.iter(SVG + "text")
+                               if t.get("id") == "zf-subtitle"),
+              # The sample has no hook calibration: its times (tooltips) are as measured.
+              "sample.zinst, width: calls and inlined executions in the subtree, "
+              "hook cost included")
+    expect_eq("legend", legend_of(root), (
+        "[inlined]: code the compiler inlined into the frame below, 52 executions", True))
+    inlined = sorted((f for f in frames if f["name"].endswith(" [inlined]")), key=lambda f: f["x"])
+    # The worker's compute (x 0..19: 3 calls, fib 4) then main's (x 20..105:
+    # main 1, its compute 10 calls, fib 30), each with its children in name
+    # order: fib before square.
+    expect_eq("inlined frames (name, depth, x, w)",
+              [(f["name"], f["depth"], f["x"], f["w"]) for f in inlined],
+              [("square [inlined]", 2, 4, 12), ("square [inlined]", 3, 49, 40)])
+    tree = ET.parse(out).getroot()
+    classes = {g.get("data-name") + "@" + g.get("data-depth"): g.get("class")
+               for g in tree.iter(SVG + "g") if g.get("data-name")}
+    expect_eq("classes", (classes["square [inlined]@3"], classes["compute@2"]),
+              ("frame inlined", "frame"))
+    # A cool color (blue the largest component) where called frames are warm (red).
+    for f in inlined:
+        r, g, b = map(int, re.fullmatch(r"rgb\((\d+),(\d+),(\d+)\)", f["fill"]).groups())
+        expect(b > g > r, f"inlined frame color {f['fill']}")
+    compute = next(f for f in frames if f["name"] == "compute" and f["depth"] == 2)
+    r, g, b = map(int, re.fullmatch(r"rgb\((\d+),(\d+),(\d+)\)", compute["fill"]).groups())
+    expect(r > g and r > b, f"called frame color {compute['fill']}")
+    expect_eq("tooltip of main's square", inlined[1]["title"], "\n".join([
+        "square [inlined]", "40 calls, 38.10% of the total",
+        "inlined into compute: ~40 executions",
+        "executions: 40 (a share of the sites' counts, by the caller's calls per context)",
+        "no time of its own: it is part of compute's self time",
+        "sites: sample.c:22:3 (40)"]))
+    # One thread: compute has one context, the count is exact (no '~').
+    out = env.path("worker-calls.svg")
+    env.run("flame", "--weight", "calls", "--thread", "1002", "-o", out, env.path("sample.zinst"))
+    _, frames = flame_frames(out)
+    expect_eq("worker frames", {(f["name"], f["depth"], f["w"]) for f in frames}, {
+        ("all (sample)", 0, 19), ("compute", 1, 19), ("fib", 2, 4), ("square [inlined]", 2, 12)})
+    square = next(f for f in frames if f["name"] == "square [inlined]")
+    expect("inlined into compute: 12 executions\nexecutions: 12\n" in square["title"],
+           square["title"])
+    # By cycles: no inlined frame (no time of their own), and the legend says so.
+    out = env.path("sample-cycles.svg")
+    env.run("flame", "-o", out, env.path("sample.zinst"))
+    root, frames = flame_frames(out)
+    expect_eq("inlined frames by cycles", [f for f in frames if "inlined" in f["name"]], [])
+    expect_eq("legend by cycles", legend_of(root), (
+        "52 executions of inlined code are not drawn: their time is their callers' self time "
+        "(--weight calls draws them)", False))
+    # Frames sit below the legend line: the graph is one line taller.
+    expect_eq("height with a legend", root.get("height"), str(54 + 18 + 5 * 16 + 28))
+    # A profile without inlining data: no legend.
+    root, _ = flame_frames_of(env, "wide.zinst")
+    expect_eq("no legend", legend_of(root), None)
+
+
+def flame_frames_of(env, profile):
+    out = env.path(profile + ".svg")
+    env.run("flame", "-o", out, env.path(profile))
+    return flame_frames(out)
 
 
 def case_flame_wide(env):
@@ -690,6 +903,19 @@ def site_counts(path):
     return sites, total
 
 
+def tree_inlined_totals(env, profile):
+    """{callee: executions} of the "[inlined]" lines of `zinst tree --json`."""
+    totals = {}
+
+    def collect(nodes):
+        for node in nodes:
+            for line in node["inlined"]:
+                totals[line["name"]] = totals.get(line["name"], 0) + line["executions"]
+            collect(node["children"])
+    collect(env.json("tree", "--json", profile)["roots"])
+    return totals
+
+
 def case_example_commands(env):
     profile = example_profile(env)
     report, _ = report_by_name(env, profile)
@@ -710,16 +936,24 @@ def case_example_commands(env):
     env.run("export", "--format", "pprof", "-o", pb, profile)
     p = decode_pprof(env, pb)
     strings = p["string_table"]
-    calls = {}
+    calls, inlined = {}, {}
     location_name = {}
     functions = {f["id"][0]: strings[f["name"][0]] for f in p["function"]}
     for loc in p["location"]:
-        location_name[loc["id"][0]] = functions[loc["line"][0]["function_id"][0]]
+        # Several lines: the first function was inlined into the last.
+        location_name[loc["id"][0]] = (functions[loc["line"][0]["function_id"][0]],
+                                       len(loc["line"]) > 1)
     for sample in p["sample"]:
-        leaf = location_name[sample["location_id"][0]]
-        calls[leaf] = calls.get(leaf, 0) + sample["value"][0]
+        leaf, was_inlined = location_name[sample["location_id"][0]]
+        into = inlined if was_inlined else calls
+        into[leaf] = into.get(leaf, 0) + sample["value"][0]
+        expect(not was_inlined or sample["value"][1] == 0, "inlined code has no time of its own")
     for name, entry in report.items():
         expect_eq(f"pprof calls of {name}", calls.get(name, 0), entry["calls"])
+    # The inlined executions are those zinst tree places under their callers.
+    expect_eq("pprof inlined executions", inlined, tree_inlined_totals(env, profile))
+    expect({"policy_logits", "softmax", "rng_uniform", "rollout"} <= set(inlined),
+           f"inlined: {sorted(inlined)}")
     # Merge of a profile with itself: every count doubles exactly, and every
     # measured time (--raw: the hook-cost correction rounds each context's
     # share down to whole ticks, which does not double exactly).
@@ -738,6 +972,95 @@ def case_example_commands(env):
     rows = {f["name"]: f for f in doc["functions"]}
     expect_eq("diff of env_step calls", rows["env_step"]["calls"]["delta"],
               report["env_step"]["calls"])
+
+
+# ---------------------------------------------------------------- the Zig example
+
+
+def case_zig_build(env):
+    """zig-integration/examples/rl_cartpole.zig through `zinst zig
+    build-exe -O ReleaseFast` with the Zig given, run; its profile is the
+    input of the zig_* cases."""
+    expect(env.args.zig, "--zig missing")
+    out = env.args.example_dir
+    os.makedirs(out, exist_ok=True)
+    caches = {"ZIG_GLOBAL_CACHE_DIR": os.path.join(out, "zig-global-cache"),
+              "ZIG_LOCAL_CACHE_DIR": os.path.join(out, "zig-local-cache")}
+    env.run("zig", "--zig", env.args.zig, "build-exe", env.args.example_src, "-O", "ReleaseFast",
+            cwd=out, env=caches)
+    result = subprocess.run([os.path.join(out, "rl_cartpole")], capture_output=True, cwd=out,
+                            env={**os.environ, "ZINST_OUTPUT": example_profile(env)})
+    expect(result.returncode == 0, f"the Zig example failed: {result.stderr.decode()}")
+    expect(os.path.exists(example_profile(env)), "no profile written")
+
+
+def case_zig_commands(env):
+    """Every viewer on the Zig example: library code (std's start code and
+    thread entry) grouped into "[library]" frames by default and listed
+    with --show-library; Zig's names; widths and counts that agree with
+    zinst report and zinst tree."""
+    profile = example_profile(env)
+    report, _ = report_by_name(env, profile)
+    library = {name for name, f in report.items() if f["library"]}
+    user = {name for name, f in report.items() if not f["library"]}
+    expect(library, "no library function in the Zig profile")
+    expect({"rl_cartpole.Env.step", "rl_cartpole.Policy.act", "rl_cartpole.Worker.run"} <= user,
+           f"Zig's names: {sorted(user)}")
+
+    svg = os.path.join(env.args.example_dir, "rl_cartpole.svg")
+    env.run("flame", "-o", svg, profile)
+    root, frames = flame_frames(svg)
+    names = {f["name"] for f in frames}
+    expect("[library]" in names and not names & library, f"grouped frames: {sorted(names)}")
+    folded = folded_lines(env.text("export", "--format", "folded", profile))
+    expect_eq("flame total = folded total", int(root.get("data-total")), sum(folded.values()))
+    stacked = {frame for stack in folded for frame in stack.split(";")}
+    expect("[library]" in stacked and not stacked & library, f"grouped stacks: {sorted(stacked)}")
+    everything = folded_lines(env.text("export", "--format", "folded", "--show-library", profile))
+    stacked = {frame for stack in everything for frame in stack.split(";")}
+    expect("[library]" not in stacked and stacked & library,
+           f"--show-library stacks: {sorted(stacked)}")
+    expect_eq("grouping keeps the total", sum(everything.values()), sum(folded.values()))
+    # Calls per function, grouped or not, as the report counts them.
+    by_calls = folded_lines(env.text("export", "--format", "folded", "--weight", "calls",
+                                     "--show-library", profile))
+    for name in sorted(user):
+        expect_eq(f"folded calls of {name}", sum(v for k, v in by_calls.items()
+                                                 if k.split(";")[-1] == name),
+                  report[name]["calls"])
+    # Inlined code by calls: what zinst tree lists (ungrouped, as --json is).
+    inlined = {}
+    for stack, value in by_calls.items():
+        leaf = stack.split(";")[-1]
+        if leaf.endswith(" [inlined]"):
+            inlined[leaf[:-len(" [inlined]")]] = inlined.get(leaf[:-len(" [inlined]")], 0) + value
+    expect(inlined, "no inlined code in the Zig example")
+    expect_eq("folded inlined executions = zinst tree's", inlined, tree_inlined_totals(env, profile))
+    svg = os.path.join(env.args.example_dir, "rl_cartpole-calls.svg")
+    env.run("flame", "--weight", "calls", "--min-width", "0", "--show-library", "-o", svg, profile)
+    _, frames = flame_frames(svg)
+    drawn = {}
+    for f in frames:
+        if f["name"].endswith(" [inlined]"):
+            drawn[f["name"][:-len(" [inlined]")]] = drawn.get(
+                f["name"][:-len(" [inlined]")], 0) + f["w"]
+    expect_eq("flame inlined executions = zinst tree's", drawn, inlined)
+
+    doc = env.json("export", "--format", "speedscope", profile)
+    check_speedscope_file(doc)
+    expect_eq("speedscope threads", len(doc["profiles"]), env.json(
+        "report", "--json", profile)["profile"]["threads"])
+    expect("[library]" in [f["name"] for f in doc["shared"]["frames"]], "speedscope [library]")
+    samples, names = pprof_samples(env, profile, "--show-library")
+    expect("[library]" not in names, f"pprof --show-library functions: {names}")
+    calls = {}
+    for (_, stack), values in samples.items():
+        if len(stack[0]) == 1:  # not inlined code
+            calls[stack[0][0]] = calls.get(stack[0][0], 0) + values[0]
+    for name, entry in sorted(report.items()):
+        expect_eq(f"pprof calls of {name}", calls.get(name, 0), entry["calls"])
+    samples, names = pprof_samples(env, profile)
+    expect("[library]" in names and not set(names) & library, f"pprof grouped: {names}")
 
 
 # ---------------------------------------------------------------- in Chromium
@@ -814,6 +1137,29 @@ def case_browser_sample(env):
         expect_eq("after reset", len(visible_frames(browser)), 8)
         expect_eq("no zoom", browser.evaluate("zinstFlame.zoomed()"), None)
         expect_eq("script errors", browser.console_errors(), [])
+        # By calls: the inlined frames render with their dashed outline, the
+        # legend's swatch too, and a search finds them by their suffix.
+        svg = env.path("sample-calls-browser.svg")
+        env.run("flame", "--weight", "calls", "-o", svg, env.path("sample.zinst"))
+        browser.open("file://" + svg)
+        expect_eq("frames by calls", browser.evaluate("zinstFlame.frames.length"), 10)
+        expect_eq("inlined outlines", browser.evaluate(
+            "zinstFlame.frames.filter(function (f) { return f.g.classList.contains('inlined'); })"
+            ".map(function (f) { return [f.name, getComputedStyle(f.rect).strokeDasharray]; })"),
+            [["square [inlined]", "3px, 2px"], ["square [inlined]", "3px, 2px"]])
+        expect_eq("legend swatch outline", browser.evaluate(
+            "getComputedStyle(document.querySelector('#zf-legend rect')).strokeDasharray"),
+            "3px, 2px")
+        legend_box = browser.evaluate(
+            "(function () { var r = document.querySelector('#zf-legend text')"
+            ".getBoundingClientRect(); return [r.width > 0, r.bottom <= Math.min.apply(null, "
+            "zinstFlame.frames.map(function (f) { return f.rect.getBoundingClientRect().top; }))];"
+            " })()")
+        expect_eq("legend rendered above the frames", legend_box, [True, True])
+        share = browser.evaluate("zinstFlame.search('\\\\[inlined\\\\]')")
+        expect(abs(share - 52 / 105 * 100) < 1e-9, f"inlined share {share}")
+        browser.screenshot(env.path("flame-sample-calls.png"), "svg")
+        expect_eq("script errors by calls", browser.console_errors(), [])
     finally:
         browser.close()
 
@@ -841,6 +1187,50 @@ def case_browser_example(env):
         share = browser.evaluate("zinstFlame.search('^env_')")
         expect(0 < share < 100, f"env_ share {share}")
         browser.screenshot(os.path.join(env.args.example_dir, "flame-example-zoomed.png"), "svg")
+        expect_eq("script errors", browser.console_errors(), [])
+        # By calls, with the inlined code: what the tree lists under each
+        # function, as frames above it (--min-width 0: main's 300 executions
+        # of train_iteration are 0.03 px wide, else merged into a box).
+        svg = os.path.join(env.args.example_dir, "rl_cartpole-calls.svg")
+        env.run("flame", "--weight", "calls", "--min-width", "0", "--title",
+                "examples/rl_cartpole: zinst flame --weight calls", "-o", svg,
+                example_profile(env), cwd=root)
+        _, frames = flame_frames(svg)
+        drawn = {}
+        for f in frames:
+            if f["name"].endswith(" [inlined]"):
+                drawn[f["name"][:-len(" [inlined]")]] = drawn.get(
+                    f["name"][:-len(" [inlined]")], 0) + f["w"]
+        expect_eq("inlined executions drawn = listed by zinst tree", drawn,
+                  tree_inlined_totals(env, example_profile(env)))
+        expect({"policy_logits", "softmax", "rng_uniform", "rollout"} <= set(drawn),
+               f"inlined frames: {sorted(drawn)}")
+        browser.open("file://" + svg)
+        browser.screenshot(os.path.join(env.args.example_dir, "flame-example-calls.png"), "svg")
+        expect_eq("script errors by calls", browser.console_errors(), [])
+    finally:
+        browser.close()
+
+
+def case_zig_browser(env):
+    """The Zig example's flame graph in Chromium: rendered, a click zooms,
+    search finds Zig's qualified names, the [library] frames are there."""
+    svg = os.path.join(env.args.example_dir, "rl_cartpole-browser.svg")
+    env.run("flame", "--title", "rl_cartpole.zig: zinst flame", "-o", svg, example_profile(env))
+    _, frames = flame_frames(svg)
+    browser = open_browser(env)
+    try:
+        browser.open("file://" + svg)
+        expect_eq("frames in the DOM", browser.evaluate("zinstFlame.frames.length"), len(frames))
+        names = set(browser.evaluate("zinstFlame.frames.map(function (f) { return f.name; })"))
+        expect({"[library]", "rl_cartpole.Worker.run", "rl_cartpole.Env.step"} <= names,
+               f"frames: {sorted(names)}")
+        x, y = frame_center(browser, "f.name === 'rl_cartpole.Worker.run'")
+        browser.click(x, y)
+        expect_eq("zoomed", browser.evaluate("zinstFlame.zoomed().name"), "rl_cartpole.Worker.run")
+        share = browser.evaluate("zinstFlame.search('^rl_cartpole\\\\.Env')")
+        expect(0 < share < 100, f"rl_cartpole.Env share {share}")
+        browser.screenshot(os.path.join(env.args.example_dir, "flame-zig.png"), "svg")
         expect_eq("script errors", browser.console_errors(), [])
     finally:
         browser.close()
@@ -875,6 +1265,7 @@ def main():
     parser.add_argument("--chromium", default="")
     parser.add_argument("--example-src", default="")
     parser.add_argument("--example-dir", default="")
+    parser.add_argument("--zig", default="", help="zig_build: the zig executable")
     parser.add_argument("case")
     args = parser.parse_args()
     for name in ("protoc", "chromium"):

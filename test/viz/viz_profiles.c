@@ -12,6 +12,8 @@
  *                     three runs per side: helper varies from run to run
  *                     and its change is noise; fib's change is real
  *   wide.zinst        main calling 50 tiny functions and one big one
+ *   library.zinst     the builder's Zig-like library sample (library code
+ *                     around user code, inlined sites in both)
  *
  * usage: viz_profiles DIRECTORY
  */
@@ -145,5 +147,8 @@ int main(int argc, char **argv) {
     tp_node(&tp, root, tiny, 1, 10, 10);
   }
   status |= save(&tp, dir, "wide.zinst");
+
+  tp_library_sample(&tp);
+  status |= save(&tp, dir, "library.zinst");
   return status ? 1 : 0;
 }

@@ -18,6 +18,27 @@ version that pairs with the build's LLVM:
                 counts (the root modules are `main` and `api`); a second
                 build is a cache hit; -Dzinst=false is the plain build, with
                 no zinst in it and the API doing nothing
+  inline_report programs/inline_sites.zig, in ReleaseFast and Debug: the calls
+                Zig inlines itself (inline fn, @call(.always_inline)) are
+                sites of `zinst inline --json` decided by "always", at their
+                file:line, each counted exactly (in a loop, nested, under a
+                condition, unrolled by `inline for`, a body starting with a
+                loop, in std.Thread workers); `zinst report --json` counts the
+                callees' inlined executions exactly
+  example_leak  zig-integration/examples/rl_cartpole.zig, ReleaseFast, with
+                ZINST_MEMORY=1 and its planted leak (RL_LEAK_REPLAY=1):
+                `zinst mem --json` names the context under Worker.run that
+                allocated the replay chunks, with the exact blocks and bytes;
+                without the switch, no allocation of the program's own and
+                the same output
+  tracking_alloc programs/tracking.zig, ReleaseFast, ZINST_MEMORY=1:
+                zinst.TrackingAllocator over a DebugAllocator, an arena and
+                page_allocator; `zinst mem --json` gives each context its
+                exact allocations, bytes, frees and peak (a resize, a remap
+                and a realloc count as free + allocation, a block freed in
+                another thread is credited to its allocator), the one leak,
+                no context in the wrapper's own functions; ZINST_LEAK_EXIT
+                stops the run; without ZINST_MEMORY no memory record
   mismatch      a Zig whose LLVM is newer than the build's: a clear error
                 naming both versions, before opt runs, and no executable
 """
@@ -121,10 +142,12 @@ def check_counts_profile(args, work, profile, module="counts", optimized=True):
             check(os.path.realpath(path).startswith(lib_dir + os.sep), f"{name} ({path}) outside Zig")
     # Inlining sites too: a call written in std is library code, by its file,
     # and `zinst inline` leaves those out unless --show-library. Debug mode
-    # (opt at O0) runs no inliner: no sites at all.
+    # (opt at O0) runs no LLVM inliner: its only sites are Zig's own
+    # inlining (inline fn), counted all the same.
     sites = json.loads(run([args.zinst, "inline", "--json", profile]).stdout)["sites"]
     if not optimized:
-        check(sites == [], f"inlining sites in a Debug build: {sites}")
+        llvm_sites = [s for s in sites if s["decided_by"] != "always"]
+        check(llvm_sites == [], f"LLVM inlining sites in a Debug build: {llvm_sites}")
         return
     check(any(s["library"] for s in sites), "no inlining site marked as library code")
     for s in sites:
@@ -293,6 +316,255 @@ def case_build_zig(args):
           "the plain api wrote a profile")
 
 
+# programs/inline_sites.zig, summed over main's run(10) and two workers'
+# run(20): tag of the `site:` comment -> (caller, callee, executions, copies).
+# n = 50 loop iterations in all; the condition holds 4 + 7 + 7 times; spin's
+# loop runs i % 4 times: 13 + 30 + 30.
+INLINE_SITES = {
+    "loop": ("run", "mix", 50, 1),
+    "twice": ("run", "mixTwice", 50, 1),
+    "conditional": ("run", "mix", 18, 1),
+    "always-inline": ("run", "square", 50, 1),
+    "spin": ("run", "spin", 50, 1),
+    "spin-inner": ("spin", "mix", 73, 1),
+    "unrolled": ("run", "mix", 150, 3),  # inline for (0..3): three bodies
+    "worker": ("worker", "mix", 2, 1),
+}
+# Inlined everywhere: no function of their own, executions in all.
+INLINE_CALLEES = {"mix": 50 + 2 * 50 + 18 + 73 + 150 + 2, "mixTwice": 50, "spin": 50}
+ZIG_INLINE_REASON = "inlined by Zig: inline fn or @call(.always_inline)"
+
+
+def site_lines(source):
+    """Tag -> line number, from the `// site: TAG` comments."""
+    lines = {}
+    with open(source) as f:
+        for number, text in enumerate(f, 1):
+            if "// site: " in text:
+                lines[text.split("// site: ", 1)[1].strip()] = number
+    return lines
+
+
+def check_inline_profile(args, profile, source, mode):
+    module = "inline_sites."
+    lines = site_lines(source)
+    check(set(INLINE_SITES) | {"twice-inner", "ordinary"} <= set(lines),
+          f"site tags in {source}: {sorted(lines)}")
+    sites = json.loads(run([args.zinst, "inline", "--json", "--all", profile]).stdout)["sites"]
+    ours = [s for s in sites if s["file"].endswith("inline_sites.zig")
+            and s["callee"].startswith(module)]
+
+    def rows_at(tag, callee):
+        return [s for s in ours if s["line"] == lines[tag] and s["callee"] == module + callee]
+
+    for tag, (caller, callee, count, copies) in INLINE_SITES.items():
+        rows = rows_at(tag, callee)
+        check(len(rows) == 1, f"{mode}: {tag}: {len(rows)} rows for {callee} at line "
+                              f"{lines[tag]}:\n{json.dumps(ours, indent=1)}")
+        row = rows[0]
+        what = f"{mode}: {tag} ({caller} -> {callee}, line {lines[tag]})"
+        check(row["caller"] == module + caller, f"{what}: caller {row['caller']}")
+        check(row["inlined"] and row["decided_by"] == "always" and row["counted"],
+              f"{what}: {row}")
+        check(row["count"] == count, f"{what}: {row['count']} executions, expected {count}")
+        check(row["copies"] == copies, f"{what}: {row['copies']} copies, expected {copies}")
+        check(row["reason"] == ZIG_INLINE_REASON, f"{what}: reason {row['reason']!r}")
+        check(row["column"] > 0 and not row["library"] and row["cost"] is None,
+              f"{what}: {row}")
+        check(os.path.isabs(row["file"]) and os.path.samefile(row["file"], source),
+              f"{what}: file {row['file']}")
+    # mix(mix(x)): two calls on one line, at two columns.
+    inner = rows_at("twice-inner", "mix")
+    check(len(inner) == 2 and len({s["column"] for s in inner}) == 2
+          and all(s["caller"] == module + "mixTwice" and s["count"] == 50 and s["counted"]
+                  and s["decided_by"] == "always" for s in inner),
+          f"{mode}: mix(mix(x)) in mixTwice:\n{json.dumps(inner, indent=1)}")
+    # An ordinary noinline call stays a call, counted as one; at -O0 (Debug)
+    # LLVM's inliner does not run and decides nothing.
+    ordinary = rows_at("ordinary", "ordinary")
+    if mode != "Debug":
+        check(len(ordinary) == 1 and not ordinary[0]["inlined"]
+              and ordinary[0]["decided_by"] == "never" and ordinary[0]["count"] == 50,
+              f"{mode}: the noinline call: {ordinary}")
+
+    report = json.loads(run([args.zinst, "report", "--json", "--top", "0", profile]).stdout)
+    everywhere = {f["name"]: f for f in report["inlined_everywhere"]}
+    for callee, executions in INLINE_CALLEES.items():
+        entry = everywhere.get(module + callee)
+        check(entry is not None and entry["executions"] == executions,
+              f"{mode}: report: {callee} inlined {entry}, expected {executions} executions")
+    functions = {f["name"]: f for f in report["functions"]}
+    check(not any(module + callee in functions for callee in INLINE_CALLEES),
+          f"{mode}: an inline fn has a function of its own: {sorted(functions)}")
+    square = functions.get(module + "square")
+    check(square is not None and square["calls"] == 1 and square["inlined"] == 50,
+          f"{mode}: square: {square}, expected 1 call and 50 inlined executions")
+    check(functions.get(module + "ordinary", {}).get("calls") == 50,
+          f"{mode}: ordinary: {functions.get(module + 'ordinary')}")
+
+
+def case_inline_report(args):
+    source = os.path.join(PROGRAMS, "inline_sites.zig")
+    for mode in ("ReleaseFast", "Debug"):
+        work = fresh_dir(os.path.join(args.work, f"inline_report_{mode}"))
+        env = zig_env(args)
+        exe = os.path.join(work, "inline_sites")
+        run([args.zinst, "zig", "build-exe", source, "-O", mode, f"-femit-bin={exe}"],
+            env=env, cwd=work)
+        profile = os.path.join(work, "inline_sites.zinst")
+        proc = run([exe], env=dict(env, ZINST_OUTPUT=profile), cwd=work)
+        check(proc.stderr.startswith("total="), f"program printed {proc.stderr!r}")
+        check_inline_profile(args, profile, source, mode)
+
+
+EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(HERE)), "zig-integration", "examples",
+                       "rl_cartpole.zig")
+# The example's planted leak: per iteration (200) and worker (2), one
+# ReplayChunk of 8 + 8 + 500 transitions of 40 bytes, from std.heap.c_allocator
+# (malloc or posix_memalign with the exact length on both Zig versions).
+EXAMPLE_LEAK_BLOCKS = 200 * 2
+EXAMPLE_LEAK_BYTES = EXAMPLE_LEAK_BLOCKS * 20016
+
+
+def summed_by_path(records, fields):
+    out = {}
+    for r in records:
+        key = tuple(r["path"])
+        old = out.get(key, (0,) * len(fields))
+        out[key] = tuple(a + r[f] for a, f in zip(old, fields))
+    return out
+
+
+def case_example_leak(args):
+    work = fresh_dir(os.path.join(args.work, "example_leak"))
+    env = zig_env(args)
+    exe = os.path.join(work, "rl_cartpole")
+    run([args.zinst, "zig", "build-exe", EXAMPLE, "-O", "ReleaseFast", f"-femit-bin={exe}"],
+        env=env, cwd=work)
+    leaky_profile = os.path.join(work, "leak.zinst")
+    leaky = run([exe], env=dict(env, ZINST_OUTPUT=leaky_profile, ZINST_MEMORY="1",
+                                RL_LEAK_REPLAY="1"), cwd=work)
+    data = json.loads(run([args.zinst, "mem", "--json", leaky_profile]).stdout)
+    leaks = summed_by_path(data["leaks"], ("blocks", "bytes"))
+    check(len(leaks) == 1, f"leaks from {len(leaks)} contexts, expected 1: {leaks}")
+    path, (blocks, size) = next(iter(leaks.items()))
+    check((blocks, size) == (EXAMPLE_LEAK_BLOCKS, EXAMPLE_LEAK_BYTES),
+          f"leaked {blocks} blocks of {size} bytes, expected {EXAMPLE_LEAK_BLOCKS} of "
+          f"{EXAMPLE_LEAK_BYTES}")
+    # The allocating context: Worker.run, or std's allocator code it called
+    # (which functions of std stay calls depends on the Zig version).
+    check("rl_cartpole.Worker.run" in path, f"the leak's context {path} is not under Worker.run")
+    below = path[path.index("rl_cartpole.Worker.run") + 1:]
+    flags = function_flags(args, leaky_profile)
+    check(all(flags.get(name, 0) & LIBRARY_FLAG for name in below),
+          f"the leak's context {path}: below Worker.run only std's allocator is expected")
+    # The other contexts are std.Thread.spawn's (its arguments, freed by
+    # the thread): the same in the run without the switch, checked below.
+    fields = ("allocations", "allocated_bytes", "frees", "freed_bytes", "peak_live_bytes")
+    contexts = summed_by_path(data["contexts"], fields)
+    replay = contexts.pop(path, None)
+    check(replay == (EXAMPLE_LEAK_BLOCKS, EXAMPLE_LEAK_BYTES, 0, 0, EXAMPLE_LEAK_BYTES),
+          f"the replay context {path}: {replay}")
+    text = run([args.zinst, "mem", leaky_profile]).stdout
+    check(f"live at exit (leaks): {EXAMPLE_LEAK_BYTES} bytes in {EXAMPLE_LEAK_BLOCKS} blocks" in text,
+          f"the leak summary of zinst mem:\n{text}")
+
+    clean_profile = os.path.join(work, "clean.zinst")
+    clean = run([exe], env=dict(env, ZINST_OUTPUT=clean_profile, ZINST_MEMORY="1"), cwd=work)
+    data = json.loads(run([args.zinst, "mem", "--json", clean_profile]).stdout)
+    check(data["leaks"] == [], f"leaks without the switch: {data['leaks']}")
+    clean_contexts = summed_by_path(data["contexts"], fields)
+    check(clean_contexts == contexts,
+          f"without the switch {clean_contexts}, expected the other contexts {contexts}")
+    check(clean.stderr == leaky.stderr and "mean episode length" in clean.stderr,
+          f"the example's output changed: {leaky.stderr!r} vs {clean.stderr!r}")
+
+
+# programs/tracking.zig: the context (its function) -> allocations,
+# allocated bytes, frees, freed bytes, peak live bytes.
+TRACKING_CONTEXTS = {
+    "tracking.withDebug": (4, 400, 4, 400, 400),
+    "tracking.withArena": (3, 150, 3, 150, 150),
+    "tracking.withPages": (3, 6000, 3, 6000, 3000),  # 1000, resized 2000, remapped 3000
+    "tracking.withRealloc": (2, 264, 2, 264, 264),  # DebugAllocator moves it: 64 + 200 live
+    "tracking.produce": (5, 160, 5, 160, 160),  # freed by the other thread
+    "tracking.leak": (1, 123, 0, 0, 123),
+}
+MAINS = ("main", "start.main")
+MEM_FIELDS = ("allocations", "allocated_bytes", "frees", "freed_bytes", "peak_live_bytes")
+
+
+def tracking_context(args, profile, path):
+    """The program's function a record belongs to: the last `tracking.` one of
+    its path; below it only std (the Allocator interface, the child's code)."""
+    # main is the program's too: tracking.main, or inlined into the start
+    # code's main (`main`, or `start.main` with Zig 0.17).
+    ours = [k for k, name in enumerate(path) if name.startswith("tracking.") or name in MAINS]
+    check(ours, f"a memory context outside the program: {path}")
+    below = path[ours[-1] + 1:]
+    flags = function_flags(args, profile)
+    check(all(flags.get(name, 0) & LIBRARY_FLAG for name in below),
+          f"{path}: below {path[ours[-1]]} only std is expected")
+    return path[ours[-1]]
+
+
+def case_tracking_alloc(args):
+    work = fresh_dir(os.path.join(args.work, "tracking_alloc"))
+    env = zig_env(args)
+    exe = os.path.join(work, "tracking")
+    run([args.zinst, "zig", "build-exe", os.path.join(PROGRAMS, "tracking.zig"), "-O",
+         "ReleaseFast", f"-femit-bin={exe}"], env=env, cwd=work)
+    profile = os.path.join(work, "tracking.zinst")
+    proc = run([exe], env=dict(env, ZINST_OUTPUT=profile, ZINST_MEMORY="1"), cwd=work)
+    check(proc.stderr.strip() == "tracking: in place true", f"program printed {proc.stderr!r}")
+    data = json.loads(run([args.zinst, "mem", "--json", profile]).stdout)
+    by_function = {}
+    for r in data["contexts"]:
+        check(not any(n.startswith("zinst.") for n in r["path"]),
+              f"the wrapper's own function in a context: {r['path']}")
+        by_function.setdefault(tracking_context(args, profile, r["path"]), []).append(r)
+    for name, expected in TRACKING_CONTEXTS.items():
+        records = by_function.pop(name, [])
+        check(len(records) == 1, f"{name}: {len(records)} contexts, expected 1: {records}")
+        got = tuple(records[0][f] for f in MEM_FIELDS)
+        check(got == expected, f"{name}: {dict(zip(MEM_FIELDS, got))}, expected "
+                               f"{dict(zip(MEM_FIELDS, expected))}")
+    # What remains is main's: std.Thread.spawn's arguments (c_allocator),
+    # freed by the thread.
+    main = [r for name in ("tracking.main",) + MAINS for r in by_function.pop(name, [])]
+    check(by_function == {}, f"unexpected contexts: {sorted(by_function)}")
+    check(all(r["frees"] == r["allocations"] and r["freed_bytes"] == r["allocated_bytes"]
+              for r in main), f"main's contexts: {main}")
+    leaks = [(tracking_context(args, profile, l["path"]), l["blocks"], l["bytes"])
+             for l in data["leaks"]]
+    check(leaks == [("tracking.leak", 1, 123)], f"leaks: {leaks}")
+    # The wrapper's functions are frames of their own (called through the
+    # vtable), but never where memory is credited: checked above.
+
+    # The leak fails a run that asks for it.
+    proc = run([exe], env=dict(env, ZINST_OUTPUT=profile, ZINST_MEMORY="1", ZINST_LEAK_EXIT="3"),
+               cwd=work, expect=3)
+    check("123 bytes in 1 blocks allocated by the program are live at exit" in proc.stderr,
+          f"ZINST_LEAK_EXIT: {proc.stderr!r}")
+
+    # Tracing off: the child allocator itself, no memory record at all.
+    plain = os.path.join(work, "plain.zinst")
+    proc = run([exe], env=dict(env, ZINST_OUTPUT=plain), cwd=work)
+    check(proc.stderr.strip() == "tracking: in place true", f"untraced run printed {proc.stderr!r}")
+    proc = run([args.zinst, "mem", "--json", plain], expect=1)
+    check("has no memory records: the program ran with memory tracing off" in proc.stderr,
+          f"zinst mem of the untraced run: {proc.stderr!r}")
+    # allocator() handed out the child itself: the wrapper never ran.
+    report = json.loads(run([args.zinst, "report", "--json", "--top", "0", "--show-library",
+                             plain]).stdout)
+    wrapper = [f["name"] for f in report["functions"] if f["name"].startswith("zinst.tracked")]
+    check(wrapper == [], f"the wrapper ran with tracing off: {wrapper}")
+    traced = json.loads(run([args.zinst, "report", "--json", "--top", "0", "--show-library",
+                             profile]).stdout)
+    check(any(f["name"] == "zinst.trackedAlloc" for f in traced["functions"]),
+          "the traced run has no zinst.trackedAlloc: the check above proves nothing")
+
+
 def case_mismatch(args):
     work = fresh_dir(os.path.join(args.work, "mismatch"))
     env = zig_env(args)
@@ -312,6 +584,9 @@ CASES = {
     "cli_debug": lambda a: case_cli(a, "Debug"),
     "api": case_api,
     "build_zig": case_build_zig,
+    "inline_report": case_inline_report,
+    "example_leak": case_example_leak,
+    "tracking_alloc": case_tracking_alloc,
     "mismatch": case_mismatch,
 }
 

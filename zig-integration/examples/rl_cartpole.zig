@@ -12,6 +12,12 @@
 //! bigger; `zinst tree` and `zinst inline` show what was inlined into them.
 //! The two phases of a training iteration are zones (zig-integration's
 //! zinst.zig): the report shows waiting for the workers apart from the update.
+//!
+//! RL_LEAK_REPLAY=1 in the environment plants a leak for `zinst mem`: each
+//! worker then keeps its last episode of every iteration in a replay buffer
+//! that nothing ever frees (ZINST_MEMORY=1 ./rl_cartpole; zinst mem
+//! rl_cartpole.zinst names Worker.run with the bytes). Without it the program
+//! allocates nothing of its own.
 const std = @import("std");
 const zinst = @import("zinst");
 
@@ -107,12 +113,21 @@ const Policy = struct {
 
 const Transition = struct { obs: [obs_size]f64, action: usize };
 
+/// One episode kept for replay; chunks form a list per worker.
+const ReplayChunk = struct {
+    next: ?*ReplayChunk,
+    length: usize,
+    steps: [max_steps]Transition,
+};
+
 const Worker = struct {
     policy: *const Policy,
     rng: Rng,
     gradient: [actions][obs_size]f64 = undefined,
     total_length: u64 = 0,
     trajectory: [max_steps]Transition = undefined,
+    keep_replay: bool = false,
+    replay: ?*ReplayChunk = null, // never freed: the planted leak
 
     fn rollout(self: *Worker) usize {
         var env: Env = .{};
@@ -146,10 +161,16 @@ const Worker = struct {
     noinline fn run(self: *Worker) void {
         self.gradient = std.mem.zeroes([actions][obs_size]f64);
         self.total_length = 0;
-        for (0..episodes_per_worker) |_| {
+        for (0..episodes_per_worker) |e| {
             const length = self.rollout();
             self.total_length += length;
             self.accumulate(length);
+            if (self.keep_replay and e == episodes_per_worker - 1) {
+                const chunk = std.heap.c_allocator.create(ReplayChunk) catch continue;
+                chunk.* = .{ .next = self.replay, .length = length, .steps = undefined };
+                @memcpy(chunk.steps[0..length], self.trajectory[0..length]);
+                self.replay = chunk;
+            }
         }
     }
 };
@@ -177,7 +198,9 @@ noinline fn trainIteration(policy: *Policy, pool: *[workers]Worker) !f64 {
 pub fn main() !void {
     var policy: Policy = .{};
     var pool: [workers]Worker = undefined;
-    for (&pool, 0..) |*w, k| w.* = .{ .policy = &policy, .rng = .{ .state = 0x9E3779B97F4A7C15 *% (k + 1) } };
+    const leak = std.c.getenv("RL_LEAK_REPLAY");
+    const keep_replay = leak != null and std.mem.eql(u8, std.mem.span(leak.?), "1");
+    for (&pool, 0..) |*w, k| w.* = .{ .policy = &policy, .rng = .{ .state = 0x9E3779B97F4A7C15 *% (k + 1) }, .keep_replay = keep_replay };
     var first: f64 = 0;
     var last: f64 = 0;
     for (0..iterations) |it| {

@@ -11,7 +11,9 @@
 static volatile sig_atomic_t handler_runs;
 static volatile long tick_sink;
 
-__attribute__((noinline)) void on_tick(void) { tick_sink++; }
+__attribute__((noinline)) void on_tick(void) {
+  tick_sink++;
+}
 
 static void handler(int sig) {
   (void)sig;
@@ -21,7 +23,9 @@ static void handler(int sig) {
   errno = saved;
 }
 
-__attribute__((noinline)) long step(long i) { return (i * 2654435761u) >> 7; }
+__attribute__((noinline)) long step(long i) {
+  return (i * 2654435761u) >> 7;
+}
 
 int main(int argc, char **argv) {
   long n = argc > 1 ? atol(argv[1]) : 5000000;
@@ -32,7 +36,8 @@ int main(int argc, char **argv) {
   sigaction(SIGPROF, &sa, NULL);
   struct itimerval every = {{0, 50}, {0, 50}};
   setitimer(ITIMER_PROF, &every, NULL);
-  long sum = 0, errno_lost = 0;
+  unsigned long sum = 0; /* wraps: a signed sum of 5M such steps would overflow */
+  long errno_lost = 0;
   for (long i = 0; i < n; i++) {
     errno = 1234;
     sum += step(i);
@@ -41,6 +46,6 @@ int main(int argc, char **argv) {
   }
   struct itimerval off = {{0, 0}, {0, 0}};
   setitimer(ITIMER_PROF, &off, NULL);
-  printf("%ld %ld %ld\n", (long)handler_runs, errno_lost, sum);
+  printf("%ld %ld %lu\n", (long)handler_runs, errno_lost, sum);
   return errno_lost == 0 ? 0 : 1;
 }
