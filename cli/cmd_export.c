@@ -253,6 +253,17 @@ static int write_speedscope(FILE *out, const struct zinst_profile *profile, enum
   /* Frames: the functions, [library] when grouped, then the inlined callees. */
   const uint32_t first_inlined =
       profile->function_count + (group_library && has_library_code(profile));
+  const char *exe = zinst_profile_string(profile, profile->process.exe_path);
+  const char *slash = strrchr(exe, '/');
+  /* The title says which times the weights are (pprof: its comments). */
+  const char *times_note = !zinst_profile_has_time(profile) || by_calls ? ""
+                           : zinst_hook_correction(profile, times)      ? " (hook cost subtracted)"
+                                                                        : " (hook cost included)";
+  char *title = zinst_strdup_printf("%s%s", slash ? slash + 1 : exe, times_note);
+  if (!title) {
+    inlined_callees_free(&callees);
+    return -1;
+  }
   struct zinst_json json;
   zinst_json_init(&json, out);
   zinst_json_begin_object(&json);
@@ -260,10 +271,9 @@ static int write_speedscope(FILE *out, const struct zinst_profile *profile, enum
   zinst_json_string(&json, "https://www.speedscope.app/file-format-schema.json");
   zinst_json_key(&json, "exporter");
   zinst_json_string(&json, "zinst " ZINST_VERSION_STRING);
-  const char *exe = zinst_profile_string(profile, profile->process.exe_path);
-  const char *slash = strrchr(exe, '/');
   zinst_json_key(&json, "name");
-  zinst_json_string(&json, slash ? slash + 1 : exe);
+  zinst_json_string(&json, title);
+  free(title);
   uint32_t active = 0;
   for (uint32_t k = 0; k < thread_count; k++)
     if (profile->threads[threads[k]].flags & ZINST_THREAD_MAIN)

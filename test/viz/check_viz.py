@@ -359,6 +359,67 @@ def pprof_samples(env, profile, *options):
     return samples, sorted(names.values())
 
 
+def case_export_hooks(env):
+    """The exports show the times the reports show: the hooks' cost
+    subtracted (hooks.zinst carries a calibration; check_cli.py's
+    hooks_views derives the corrected self ticks by hand), as measured with
+    --raw, and each file says which (speedscope's name, pprof's comment)."""
+    corrected = {  # self ns per context (ticks / 2, rounded down), root first
+        ("thread 1001 main", ("main",)): 27,
+        ("thread 1001 main", ("main", "compute")): 80,
+        ("thread 1001 main", ("main", "compute", "fib")): 40,
+        ("thread 1001 main", ("main", "compute", "fib", "fib")): 115,
+        ("thread 1001 main", ("main", "helper")): 147,
+        ("thread 1002 worker", ("compute",)): 42,
+        ("thread 1002 worker", ("compute", "fib")): 198}
+    raw = {
+        ("thread 1001 main", ("main",)): 50,
+        ("thread 1001 main", ("main", "compute")): 100,
+        ("thread 1001 main", ("main", "compute", "fib")): 75,
+        ("thread 1001 main", ("main", "compute", "fib", "fib")): 125,
+        ("thread 1001 main", ("main", "helper")): 150,
+        ("thread 1002 worker", ("compute",)): 50,
+        ("thread 1002 worker", ("compute", "fib")): 200}
+    profile = env.path("hooks.zinst")
+    for options, want, note in (((), corrected, "hook cost subtracted"),
+                                (("--raw",), raw, "hook cost included")):
+        doc = env.json("export", "--format", "speedscope", *options, profile)
+        check_speedscope_file(doc)
+        expect_eq(f"speedscope name {options}", doc["name"], f"sample ({note})")
+        names = [f["name"] for f in doc["shared"]["frames"]]
+        got = {(p["name"], tuple(names[f] for f in stack)): w
+               for p in doc["profiles"] for stack, w in zip(p["samples"], p["weights"])}
+        expect_eq(f"speedscope weights {options}", got, want)
+        out = env.path("hooks" + "".join(options) + ".pb.gz")
+        env.run("export", "--format", "pprof", *options, "-o", out, profile)
+        p = decode_pprof(env, out)
+        strings = p["string_table"]
+        names = {f["id"][0]: strings[f["name"][0]] for f in p["function"]}
+        lines = {loc["id"][0]: [names[line["function_id"][0]] for line in loc["line"]]
+                 for loc in p["location"]}
+        got = {}
+        for sample in p["sample"]:
+            stack = [lines[i] for i in sample["location_id"]]
+            if len(stack[0]) > 1:  # inlined code: executions, no time
+                expect_eq("inlined code's time", sample["value"][1], 0)
+                continue
+            label = strings[sample["label"][0]["str"][0]]
+            got[(label, tuple(s[0] for s in reversed(stack)))] = sample["value"][1]
+        expect_eq(f"pprof self times {options}", got, want)
+        comments = [strings[c] for c in p["comment"]]
+        expect(any(c.startswith("hook cost subtracted: 2.00 ns per call" if not options
+                                else "times as measured, hook cost included: 2.00 ns per call")
+                   for c in comments), f"pprof comments {options}: {comments}")
+    # By calls the weights are counts: the name says nothing of times.
+    doc = env.json("export", "--format", "speedscope", "--weight", "calls", profile)
+    expect_eq("speedscope name by calls", doc["name"], "sample")
+    # Folded (no room for a note): the corrected self ticks, --raw the measured.
+    folded = folded_lines(env.text("export", "--format", "folded", profile))
+    expect_eq("folded main;compute;fib;fib", folded["main;compute;fib;fib"], 230)
+    folded = folded_lines(env.text("export", "--format", "folded", "--raw", profile))
+    expect_eq("folded --raw main;compute;fib;fib", folded["main;compute;fib;fib"], 250)
+
+
 def case_export_library(env):
     """Library code (Zig's std, say) is grouped in every export as in zinst
     tree: each run of library frames is one "[library]" frame; with

@@ -14,6 +14,8 @@
  *   wide.zinst        main calling 50 tiny functions and one big one
  *   library.zinst     the builder's Zig-like library sample (library code
  *                     around user code, inlined sites in both)
+ *   hooks.zinst       the sample with a hook-cost calibration (test/reader's
+ *                     write_sample "hooks": the corrected times are known)
  *
  * usage: viz_profiles DIRECTORY
  */
@@ -150,5 +152,14 @@ int main(int argc, char **argv) {
 
   tp_library_sample(&tp);
   status |= save(&tp, dir, "library.zinst");
+
+  /* As write_sample's "hooks" (check_cli.py derives its corrected times):
+   * at 2 GHz an untimed pair is 2 ticks, a timed one 4, of it inside 1. */
+  tp_sample(&tp);
+  tp.process.hook_untimed_pair_ps = 1000;
+  tp.process.hook_timed_pair_ps = 2000;
+  tp.process.hook_timed_inner_ps = 500;
+  tp.process.hook_spread_ps = 100;
+  status |= save(&tp, dir, "hooks.zinst");
   return status ? 1 : 0;
 }
