@@ -218,10 +218,15 @@ void zinst_describe_times(const struct zinst_profile *profile, enum zinst_times 
   ps_as_ns(p->hook_timed_pair_ps, timed, sizeof timed);
   ps_as_ns(p->hook_timed_inner_ps, inner, sizeof inner);
   ps_as_ns(p->hook_spread_ps, spread, sizeof spread);
+  /* The calibration prices the hooks with nothing beside them; where the
+   * processor ran them beside the program's own work (a long dependency
+   * chain) they cost less, and this takes too much: the line says it is
+   * the whole cost (README, Known limits, has the measured error). */
   if (zinst_hook_correction(profile, times))
     snprintf(buffer, size,
-             "hook cost subtracted: %s ns per call (untimed %s, timed %s of which %s in the "
-             "callee's own time; calibration spread %s ns); --raw shows times as measured",
+             "hook cost subtracted in full (out-of-order execution may have hidden part of it): "
+             "%s ns per call (untimed %s, timed %s of which %s in the callee's own time; "
+             "calibration spread %s ns); --raw shows times as measured",
              mean, untimed, timed, inner, spread);
   else
     snprintf(buffer, size,
