@@ -161,10 +161,11 @@ def hook_cost(zinst, clang, work, rounds, smoke):
     uninstrumented cost. Returns the Markdown text.
 
     The program repeats its loop and times each rep itself; instrumented,
-    each rep gets its own profile (zinst_reset, zinst_dump). On a shared
-    machine disturbances only add time, so the uninstrumented cost is the
-    fastest rep of all, and the profile read is the one of the fastest
-    instrumented rep of each mode (its loop timing says which)."""
+    each rep gets its own profile (zinst_reset, zinst_dump). The variants
+    run interleaved, process by process, and every figure is the median
+    over all reps of a variant: the uninstrumented loop's time, the
+    instrumented loop's, and each value `zinst report` gives per rep's
+    profile. The machine's load average is recorded around the runs."""
     wdir = os.path.join(work, "hooks")
     os.makedirs(wdir)
     source = os.path.join(HERE, "leaf_cost.c")
@@ -180,6 +181,7 @@ def hook_cost(zinst, clang, work, rounds, smoke):
     def rep_timings(output):
         return [float(line.split()[3]) for line in output.splitlines() if line.startswith("rep ")]
 
+    load_before = os.getloadavg()
     for r in range(rounds):
         for leaf in HOOK_LEAVES:
             args = [str(max(calls // leaf[2], 1)), str(leaf[1]), leaf[0], str(reps)]
@@ -189,58 +191,66 @@ def hook_cost(zinst, clang, work, rounds, smoke):
                 out = sh([inst] + args, env=dict(os.environ, LEAF_COST_DUMP=prefix, **env)).stdout
                 runs.setdefault((leaf, mode), []).extend(
                     (ns, "%s.%d.zinst" % (prefix, k)) for k, ns in enumerate(rep_timings(out)))
+    load_after = os.getloadavg()
     text = ["\n#### hooks: the hook-cost correction on a leaf of known cost\n\n"
             "`bench/leaf_cost.c`: a caller calls a leaf %s times, each call taking the "
             "previous one's result, and times its loop; %d such reps per process, %d processes "
             "per variant, interleaved. The leaf is `busy` (steps of six independent additions) "
             "or `chain` (one dependent multiply-add per step); `fib` is no leaf but the "
             "recursion fib(10), 177 calls, called 20 times less often, its self time that of "
-            "all its levels. Per call of the leaf from the caller: its cost "
-            "uninstrumented (the fastest rep), the instrumented loop's own timing, and what "
-            "`zinst report` says of that fastest instrumented rep: the leaf's self time and the "
+            "all its levels. Per call of the leaf from the caller, each the median over the "
+            "variant's %d reps: its cost uninstrumented, the instrumented loop's own timing, "
+            "and what `zinst report` says of each rep's profile: the leaf's self time and the "
             "caller's total time, as measured (`--raw`) and with the hooks' cost subtracted "
-            "(the default), with their ratio to the uninstrumented cost.\n\n"
-            % ("{:,}".format(calls), reps, rounds),
+            "(the default), with their ratio to the uninstrumented cost. Load average "
+            "(1, 5, 15 min) %.2f, %.2f, %.2f before the runs and %.2f, %.2f, %.2f after.\n\n"
+            % (("{:,}".format(calls), reps, rounds, reps * rounds) + load_before + load_after),
             "| leaf | mode | uninstrumented | instrumented loop | leaf self, raw | corrected "
             "| caller total, raw | corrected |\n|---|---|---:|---:|---:|---:|---:|---:|\n"]
     calibrations = []
     for leaf in HOOK_LEAVES:
         name = "%s, %d steps" % leaf[:2] if leaf[0] != "fib" else "fib(%d)" % leaf[1]
         outer = max(calls // leaf[2], 1)
-        b = min(base_ns[leaf])
+        b = statistics.median(base_ns[leaf])
         for mode, _ in modes:
-            own, profile = min(runs[(leaf, mode)])
-            cells = []
-            values = {}
-            for times in ("raw", "corrected"):
-                report = json.loads(sh([zinst, "report", "--json", "--top", "0"] +
-                                       (["--raw"] if times == "raw" else []) + [profile]).stdout)
-                if report["times"] != times:
-                    sys.exit("bench: %s says its times are %r, expected %r" %
-                             (profile, report["times"], times))
-                by_name = {f["name"]: f for f in report["functions"]}
-                leaf_fn, caller_fn = by_name[leaf[0] + "_leaf"], by_name[leaf[0] + "_caller"]
-                if leaf_fn["calls"] % outer != 0 or caller_fn["calls"] != 1:
-                    sys.exit("bench: %s: wrong counts" % profile)
-                values[times] = (leaf_fn["self_ns"] / outer, caller_fn["total_ns"] / outer)
+            own = statistics.median(ns for ns, _ in runs[(leaf, mode)])
+            values = {"raw": [], "corrected": []}  # per rep: (leaf self, caller total)
+            errors, costs = [], []
+            for _, profile in runs[(leaf, mode)]:
+                for times in ("raw", "corrected"):
+                    report = json.loads(sh([zinst, "report", "--json", "--top", "0"] +
+                                           (["--raw"] if times == "raw" else []) +
+                                           [profile]).stdout)
+                    if report["times"] != times:
+                        sys.exit("bench: %s says its times are %r, expected %r" %
+                                 (profile, report["times"], times))
+                    by_name = {f["name"]: f for f in report["functions"]}
+                    leaf_fn, caller_fn = by_name[leaf[0] + "_leaf"], by_name[leaf[0] + "_caller"]
+                    if leaf_fn["calls"] % outer != 0 or caller_fn["calls"] != 1:
+                        sys.exit("bench: %s: wrong counts" % profile)
+                    values[times].append((leaf_fn["self_ns"] / outer,
+                                          caller_fn["total_ns"] / outer))
                 # The leaf's 95% interval (sampled mode estimates it), per call.
-                error = 1.96 * leaf_fn["self_ticks_error"] * 1e9 / report["profile"][
-                    "ticks_per_second"] / outer
+                errors.append(1.96 * leaf_fn["self_ticks_error"] * 1e9 /
+                              report["profile"]["ticks_per_second"] / outer)
                 cost = report["profile"]["hook_cost"]
+                costs.append(tuple(cost[k] / 1e3 for k in (
+                    "untimed_pair_ps", "timed_pair_ps", "timed_inner_ps", "spread_ps")))
+            cells = []
             for part in (0, 1):
                 for times in ("raw", "corrected"):
-                    v = values[times][part]
+                    v = statistics.median(rep[part] for rep in values[times])
                     cells.append("%.1f ns (%.2fx)" % (v, v / b))
+            error = statistics.median(errors)
             if error >= 0.05:
                 cells[0] += " \u00b1%.1f" % error
                 cells[1] += " \u00b1%.1f" % error
             text.append("| %s | %s | %.1f ns | %.1f ns (%.2fx) | %s |\n" % (
                 name, mode, b, own, own / b, " | ".join(cells)))
             calibrations.append("%s %s: %.2f / %.2f / %.2f ns, spread %.2f" % (
-                name, mode, cost["untimed_pair_ps"] / 1e3, cost["timed_pair_ps"] / 1e3,
-                cost["timed_inner_ps"] / 1e3, cost["spread_ps"] / 1e3))
-    text.append("\nThe calibrations of those reps' processes (untimed call / timed call / its "
-                "part inside the callee's time): " + "; ".join(calibrations) + ".\n")
+                (name, mode) + tuple(statistics.median(c[k] for c in costs) for k in range(4))))
+    text.append("\nThe calibrations of those reps' processes, medians (untimed call / timed call "
+                "/ its part inside the callee's time): " + "; ".join(calibrations) + ".\n")
     return "".join(text)
 
 
