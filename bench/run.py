@@ -150,7 +150,8 @@ def update_readme(path, tables, begin=README_BEGIN, end_marker=README_END):
 # a divisor of the calls: fib(10) is 177 calls), the calls of each rep, the
 # reps of each process and the processes of each variant (at least
 # HOOK_ROUNDS, interleaved).
-HOOK_LEAVES = [("busy", 60, 1), ("busy", 15, 1), ("chain", 40, 1), ("fib", 10, 20)]
+HOOK_LEAVES = [("busy", 60, 1), ("busy", 15, 1), ("chain", 40, 1), ("chain", 160, 1),
+               ("fib", 10, 20)]
 HOOK_CALLS, HOOK_REPS, HOOK_ROUNDS = 500000, 8, 3
 HOOK_SMOKE_CALLS, HOOK_SMOKE_REPS = 20000, 2
 
