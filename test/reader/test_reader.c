@@ -114,33 +114,43 @@ static void test_minor0_process_record(void) {
   free(data);
 }
 
-/* A minor 1 or 2 file: its PROCESS record ends before the hook costs,
- * which read back as 0 ("not calibrated"); call_cost_ps is kept. */
+/* A PROCESS record of 112 bytes, as minors 1 and 2 wrote it, and as main's
+ * runtime wrote it at minor 4 before the hook costs (minor 3) were merged:
+ * the record ends before the hook costs, which read back as 0 ("not
+ * calibrated", no correction) whatever minor the header states; readers go
+ * by entry_size. call_cost_ps is kept. */
 static void test_minor1_process_record(void) {
-  struct test_profile tp;
-  tp_sample(&tp);
-  tp.process.call_cost_ps = 1234;
-  tp.process.hook_untimed_pair_ps = 5600; /* not written: the record is cut before them */
-  tp.process.hook_timed_pair_ps = 23000;
-  tp.process.hook_timed_inner_ps = 3300;
-  tp.process.hook_spread_ps = 400;
-  tp.process_minor1 = true;
-  size_t size;
-  unsigned char *data = tp_serialize(&tp, &size);
-  struct zinst_section_entry entry;
-  memcpy(&entry, data + tp_section_entry(data, ZINST_SECTION_PROCESS), sizeof entry);
-  CHECK_EQ_U64(entry.entry_size, 112);
-  struct zinst_profile profile;
-  char err[256] = "";
-  CHECK(zinst_profile_parse(data, size, &profile, err, sizeof err) == 0);
-  CHECK_STR(err, "");
-  CHECK_EQ_U64(profile.process.call_cost_ps, 1234);
-  CHECK_EQ_U64(profile.process.hook_untimed_pair_ps, 0);
-  CHECK_EQ_U64(profile.process.hook_timed_pair_ps, 0);
-  CHECK_EQ_U64(profile.process.hook_timed_inner_ps, 0);
-  CHECK_EQ_U64(profile.process.hook_spread_ps, 0);
-  zinst_profile_free(&profile);
-  free(data);
+  static const uint32_t header_minors[] = {1, 2, 4};
+  for (size_t m = 0; m < sizeof header_minors / sizeof header_minors[0]; m++) {
+    struct test_profile tp;
+    tp_sample(&tp);
+    tp.process.call_cost_ps = 1234;
+    tp.process.hook_untimed_pair_ps = 5600; /* not written: the record is cut before them */
+    tp.process.hook_timed_pair_ps = 23000;
+    tp.process.hook_timed_inner_ps = 3300;
+    tp.process.hook_spread_ps = 400;
+    tp.process_minor1 = true;
+    size_t size;
+    unsigned char *data = tp_serialize(&tp, &size);
+    memcpy(data + offsetof(struct zinst_file_header, minor), &header_minors[m], sizeof(uint32_t));
+    tp_fix_checksum(data, size);
+    struct zinst_section_entry entry;
+    memcpy(&entry, data + tp_section_entry(data, ZINST_SECTION_PROCESS), sizeof entry);
+    CHECK_EQ_U64(entry.entry_size, 112);
+    struct zinst_profile profile;
+    char err[256] = "";
+    CHECK(zinst_profile_parse(data, size, &profile, err, sizeof err) == 0);
+    CHECK_STR(err, "");
+    CHECK_EQ_U64(profile.process.call_cost_ps, 1234);
+    CHECK_EQ_U64(profile.process.hook_untimed_pair_ps, 0);
+    CHECK_EQ_U64(profile.process.hook_timed_pair_ps, 0);
+    CHECK_EQ_U64(profile.process.hook_timed_inner_ps, 0);
+    CHECK_EQ_U64(profile.process.hook_spread_ps, 0);
+    CHECK(!zinst_profile_has_hook_costs(&profile));
+    CHECK(!zinst_hook_correction(&profile, ZINST_TIMES_CORRECTED));
+    zinst_profile_free(&profile);
+    free(data);
+  }
 }
 
 static void test_every_truncation_is_refused(void) {
