@@ -48,10 +48,11 @@ def sh(cmd, **kw):
 
 class Workload:
     def __init__(self, name, desc, sources, args, smoke_args=None, cflags=(), libs=(),
-                 fetch=False, make_input=None):
+                 fetch=False, make_input=None, zig_root=None):
         self.name, self.desc, self.sources, self.args = name, desc, sources, args
         self.smoke_args = smoke_args
         self.cflags, self.libs, self.fetch, self.make_input = list(cflags), list(libs), fetch, make_input
+        self.zig_root = zig_root  # a Zig program: built with Zig, not clang (zig_builds)
 
 
 def lua_sources():
@@ -93,7 +94,43 @@ WORKLOADS = [
     Workload("bzip2", "bzip2 1.0.8 (Debian source) compressing 8 MiB of text",
              None, ["-c", "-9"], cflags=["-D_FILE_OFFSET_BITS=64", "-w"], fetch=True,
              make_input=make_text),
+    Workload("zig", "the Zig RL example (cart-pole, 2 worker threads per iteration), "
+             "ReleaseFast", None, [], smoke_args=[],
+             zig_root=os.path.join(TOP, "zig-integration", "examples", "rl_cartpole.zig")),
 ]
+
+# The Zig that pairs with each LLVM major (test/CMakeLists.txt has the same).
+ZIG_FOR_LLVM = {"19": "0.14.1", "22": "0.17.1"}
+
+# Zig code cannot be built for the peers: Zig has no -pg, no
+# -finstrument-functions and no -fxray-instrument. callgrind needs no build.
+ZIG_PEERLESS = {"XRay profiling", "XRay flight recorder", "gprof (-pg)", "uftrace record",
+                "naive hook"}
+
+
+def zig_builds(w, zinst, llvm_major, exe):
+    """The uninstrumented and the zinst build of a Zig workload, with the Zig
+    that pairs with the build's LLVM (installed by scripts/install-zig.sh).
+    The uninstrumented one gets the zinst API module in its disabled form, as
+    a `-Dzinst=false` build does, so that it is the same program."""
+    version = ZIG_FOR_LLVM.get(llvm_major)
+    if version is None:
+        sys.exit("bench: no Zig pairs with LLVM %s" % llvm_major)
+    install = os.path.join(TOP, "scripts", "install-zig.sh")
+    sh([install, version])
+    zig = os.path.join(sh([install, "--print-dir", version]).stdout.strip(), "zig")
+    share = os.path.join(os.path.dirname(os.path.dirname(zinst)), "share", "zinst", "zig")
+    # Zig's -O and -mcpu apply to the -M module after them. Baseline x86-64,
+    # as clang builds the C workloads: Zig's default, the build machine's own
+    # CPU, may use AVX-512, which valgrind cannot run.
+    mode = ["-O", "ReleaseFast", "-mcpu=baseline"]
+    base = ([zig, "build-exe", "-lc"] + mode + ["--dep", "zinst", "-Mroot=" + w.zig_root] +
+            mode + ["--dep", "zinst_config", "-Mzinst=" + os.path.join(share, "zinst.zig")] +
+            mode + ["-Mzinst_config=" + os.path.join(share, "config", "disabled.zig"),
+                    "-femit-bin=" + exe("base")])
+    instrumented = [zinst, "zig", "--zig", zig, "build-exe", w.zig_root] + mode + [
+        "-femit-bin=" + exe("zinst")]
+    return version, {"base": base, "zinst": instrumented}
 
 
 class Variant:
@@ -102,6 +139,20 @@ class Variant:
         self.wrap = wrap      # command prefix (uftrace, valgrind)
         self.output = output  # callable(run_dir) -> path of what the tool wrote
         self.times = []
+
+
+def c_builds(w, clang, flags, zinst, naive_obj, xray_obj, exe):
+    """Every build of a C workload: uninstrumented, zinst, and each peer's."""
+    return {
+        "base": [clang] + flags + w.sources + w.libs + ["-o", exe("base")],
+        "zinst": [zinst, "cc"] + flags + w.sources + w.libs + ["-o", exe("zinst")],
+        "naive": [clang] + flags + ["-finstrument-functions"] + w.sources + [naive_obj] +
+                 w.libs + ["-o", exe("naive")],
+        "pg": [clang] + flags + ["-pg"] + w.sources + w.libs + ["-o", exe("pg")],
+        "xray": [clang] + flags + ["-fxray-instrument", "-fxray-instruction-threshold=1",
+                                   "-fxray-modes=xray-profiling,xray-fdr"] + w.sources +
+                [xray_obj] + w.libs + ["-lstdc++", "-o", exe("xray")],
+    }
 
 
 def zinst_profile(name):
@@ -288,6 +339,7 @@ def main():
         sh([os.path.join(HERE, "fetch_sources.sh")])
     WORKLOADS[3].sources = lua_sources()
     WORKLOADS[4].sources = [os.path.join(SRC, "bzip2", f) for f in BZIP2_FILES]
+    llvm_major = clang.rsplit("-", 1)[-1]
 
     work = tempfile.mkdtemp(prefix="zinst-bench-")
     naive_obj = os.path.join(work, "naive_hook.o")
@@ -312,20 +364,16 @@ def main():
             return os.path.join(wdir, v)
         # DWARF 4: Debian 12's valgrind cannot read clang's default DWARF 5.
         flags = ["-O2", "-gdwarf-4"] + w.cflags
-        builds = {
-            "base": [clang] + flags + w.sources + w.libs + ["-o", exe("base")],
-            "zinst": [zinst, "cc"] + flags + w.sources + w.libs + ["-o", exe("zinst")],
-            "naive": [clang] + flags + ["-finstrument-functions"] + w.sources + [naive_obj] +
-                     w.libs + ["-o", exe("naive")],
-            "pg": [clang] + flags + ["-pg"] + w.sources + w.libs + ["-o", exe("pg")],
-            "xray": [clang] + flags + ["-fxray-instrument", "-fxray-instruction-threshold=1",
-                                       "-fxray-modes=xray-profiling,xray-fdr"] + w.sources +
-                    [xray_obj] + w.libs + ["-lstdc++", "-o", exe("xray")],
-        }
+        desc = w.desc
+        if w.zig_root:
+            zig_version, builds = zig_builds(w, zinst, llvm_major, exe)
+            desc += " (Zig %s; the peers cannot instrument Zig code)" % zig_version
+        else:
+            builds = c_builds(w, clang, flags, zinst, naive_obj, xray_obj, exe)
         build_seconds = {}
         for key, cmd in builds.items():
             t0 = time.perf_counter()
-            sh(cmd)
+            sh(cmd, cwd=wdir)
             build_seconds[key] = time.perf_counter() - t0
 
         variants = [
@@ -352,7 +400,8 @@ def main():
                                                "--callgrind-out-file=callgrind.out"],
                     output=lambda d: os.path.join(d, "callgrind.out")),
         ]
-        variants = [v for v in variants if v.name not in skip]
+        variants = [v for v in variants if v.name not in skip and
+                    not (w.zig_root and v.name in ZIG_PEERLESS)]
         for _ in range(args.rounds):
             for v in variants:
                 rdir = os.path.join(wdir, "run-" + v.name.replace(" ", "_").replace("(", "")
@@ -385,7 +434,7 @@ def main():
             largest_profile = (os.path.join(wdir, "time.zinst"), size, w.name)
         base = statistics.median(variants[0].times)
         text.append("\n### %s: %s\n\n%s calls of instrumented functions; uninstrumented %.3f s.\n\n"
-                    % (w.name, w.desc, "{:,}".format(calls), base))
+                    % (w.name, desc, "{:,}".format(calls), base))
         text.append("| variant | median | ratio | ns added per call | output | note |\n"
                     "|---|---:|---:|---:|---:|---|\n")
         for v in variants:

@@ -13,6 +13,9 @@
  *               context of every thread, values [calls, self time], leaf
  *               location first, a "thread" label; one per source site
  *               inlined into a context, its leaf location [callee, caller].
+ *               A profile with memory records adds the values of Go's heap
+ *               profiles: alloc_objects, alloc_space, inuse_objects,
+ *               inuse_space (inuse: live when the profile was written).
  *
  * Inlined code is placed on the contexts by the profile model, as zinst
  * tree and zinst flame show it; folded and speedscope add it only when
@@ -20,6 +23,8 @@
  *
  * Every format carries self values per context: a viewer's totals for a
  * function are sums over the contexts, so they equal zinst's own numbers.
+ * Memory allocated with no instrumented function on the stack is a context
+ * of its own, the frame "[no instrumented function]".
  *
  * Library code is grouped as `zinst tree` and `zinst flame` group it (the
  * profile model's zinst_call_tree_group_library): each run of library
@@ -45,7 +50,11 @@ static const char help_text[] =
     "              one line per calling context, threads merged, its self value\n"
     "  speedscope  JSON for https://www.speedscope.app, one profile per thread\n"
     "  pprof       gzip-compressed profile.proto for go tool pprof, Pyroscope,\n"
-    "              Grafana: values calls and self time, a 'thread' label\n"
+    "              Grafana: values calls and self time, a 'thread' label; with\n"
+    "              memory records (ZINST_MEMORY=1) also alloc_objects,\n"
+    "              alloc_space, inuse_objects and inuse_space (bytes; inuse:\n"
+    "              live when the profile was written), as in Go's heap\n"
+    "              profiles: go tool pprof -sample_index=alloc_space\n"
     "\n"
     "Functions sharing a name get 'name (file:line)' in folded stacks; the other\n"
     "formats carry file and line separately. Times are nanoseconds when the\n"
@@ -64,7 +73,9 @@ static const char help_text[] =
     "  --format F        folded, speedscope or pprof\n"
     "  -o, --output FILE where to write (default: standard output; pprof needs a file\n"
     "                    or a pipe)\n"
-    "  --weight W        folded and speedscope: cycles (default in time mode) or calls\n"
+    "  --weight W        folded and speedscope: cycles (default in time mode), calls,\n"
+    "                    or from memory records (ZINST_MEMORY=1): bytes (allocated),\n"
+    "                    allocs, live (bytes live when written: at exit, the leaks)\n"
     "  --thread TID      only the thread(s) with this kernel thread id\n"
     "  --show-library    library functions one by one\n"
     "  --raw             times as measured, the hooks' own cost included (default:\n"
@@ -77,7 +88,7 @@ struct export_options {
   const char *path;
   const char *output;
   enum export_format format;
-  bool by_calls;
+  enum zinst_weight weight;
   bool weight_given;
   bool has_thread;
   uint64_t thread;
@@ -93,6 +104,23 @@ static uint64_t self_time(const struct zinst_profile *profile, uint64_t ticks) {
 
 static bool time_in_ns(const struct zinst_profile *profile) {
   return profile->process.ticks_per_second != 0;
+}
+
+/* A context's own value by `weight`: self ticks (as nanoseconds with
+ * `in_ns`, when the frequency is known), calls, or its memory. */
+static uint64_t self_value(const struct zinst_profile *profile, const struct zinst_tree_node *node,
+                           enum zinst_weight weight, bool in_ns) {
+  switch (weight) {
+  case ZINST_WEIGHT_CYCLES:
+    return in_ns ? self_time(profile, node->exclusive_ticks) : node->exclusive_ticks;
+  case ZINST_WEIGHT_CALLS:
+    return node->calls;
+  case ZINST_WEIGHT_BYTES:
+  case ZINST_WEIGHT_ALLOCS:
+  case ZINST_WEIGHT_LIVE:
+    break;
+  }
+  return zinst_memory_weight(&node->memory, weight);
 }
 
 /* Does the profile flag any function as library code (so a grouped tree may
@@ -177,9 +205,10 @@ static void write_folded_stack(FILE *out, const struct zinst_profile *profile, c
 }
 
 /* With `inlined` (calls weight), a line "STACK;CALLEE [inlined] N" per
- * callee inlined into each context, N its executions there. */
+ * callee inlined into each context, N its executions there. By memory, the
+ * root's own (no instrumented function) is a line of its own. */
 static int write_folded(FILE *out, const struct zinst_profile *profile,
-                        const struct zinst_call_tree *tree, bool by_calls,
+                        const struct zinst_call_tree *tree, enum zinst_weight weight,
                         const struct zinst_inlined_lines *inlined) {
   char **labels = zinst_unique_function_labels(profile);
   uint32_t *path = malloc((size_t)tree->node_count * sizeof *path);
@@ -188,9 +217,12 @@ static int write_folded(FILE *out, const struct zinst_profile *profile,
     free(path);
     return -1;
   }
+  const uint64_t unattached = zinst_memory_weight(&tree->nodes[ZINST_TREE_ROOT].memory, weight);
+  if (unattached != 0)
+    fprintf(out, "%s %" PRIu64 "\n", ZINST_NO_FUNCTION_FRAME, unattached);
   for (uint32_t i = 1; i < tree->node_count; i++) {
     const struct zinst_tree_node *node = &tree->nodes[i];
-    const uint64_t value = by_calls ? node->calls : node->exclusive_ticks;
+    const uint64_t value = self_value(profile, node, weight, false);
     if (value != 0) { /* else it adds nothing to any frame */
       write_folded_stack(out, profile, labels, tree, i, path);
       fprintf(out, " %" PRIu64 "\n", value);
@@ -243,10 +275,14 @@ static void speedscope_sample(struct zinst_json *json, int pass, const struct zi
 
 /* With --weight calls, the speedscope frames after the functions' are the
  * inlined callees' ("NAME [inlined]"), and each context's inlined callees
- * are samples of their own above it, weighted by their executions. */
+ * are samples of their own above it, weighted by their executions. By
+ * memory, the last frame is "[no instrumented function]", the sample of
+ * each thread's root record. */
 static int write_speedscope(FILE *out, const struct zinst_profile *profile, enum zinst_times times,
-                            const uint32_t *threads, uint32_t thread_count, bool by_calls,
-                            bool group_library) {
+                            const uint32_t *threads, uint32_t thread_count,
+                            enum zinst_weight weight, bool group_library) {
+  const bool by_calls = weight == ZINST_WEIGHT_CALLS;
+  const bool memory = zinst_weight_is_memory(weight);
   struct inlined_callees callees = {0};
   if (by_calls && inlined_callees_build(profile, threads, thread_count, &callees) != 0)
     return -1;
@@ -256,9 +292,9 @@ static int write_speedscope(FILE *out, const struct zinst_profile *profile, enum
   const char *exe = zinst_profile_string(profile, profile->process.exe_path);
   const char *slash = strrchr(exe, '/');
   /* The title says which times the weights are (pprof: its comments). */
-  const char *times_note = !zinst_profile_has_time(profile) || by_calls ? ""
-                           : zinst_hook_correction(profile, times)      ? " (hook cost subtracted)"
-                                                                        : " (hook cost included)";
+  const char *times_note = !zinst_profile_has_time(profile) || weight != ZINST_WEIGHT_CYCLES ? ""
+                           : zinst_hook_correction(profile, times) ? " (hook cost subtracted)"
+                                                                   : " (hook cost included)";
   char *title = zinst_strdup_printf("%s%s", slash ? slash + 1 : exe, times_note);
   if (!title) {
     inlined_callees_free(&callees);
@@ -321,6 +357,13 @@ static int write_speedscope(FILE *out, const struct zinst_profile *profile, enum
     zinst_json_end_object(&json);
     free(label);
   }
+  const uint32_t no_function = first_inlined + callees.count;
+  if (memory) {
+    zinst_json_begin_object(&json);
+    zinst_json_key(&json, "name");
+    zinst_json_string(&json, ZINST_NO_FUNCTION_FRAME);
+    zinst_json_end_object(&json);
+  }
   zinst_json_end_array(&json);
   zinst_json_end_object(&json);
 
@@ -349,10 +392,16 @@ static int write_speedscope(FILE *out, const struct zinst_profile *profile, enum
     zinst_json_key(&json, "name");
     zinst_json_string(&json, name);
     zinst_json_key(&json, "unit");
-    zinst_json_string(&json, !by_calls && time_in_ns(profile) ? "nanoseconds" : "none");
-    uint64_t end = 0;
+    const char *unit = "none";
+    if (weight == ZINST_WEIGHT_CYCLES && time_in_ns(profile))
+      unit = "nanoseconds";
+    else if (weight == ZINST_WEIGHT_BYTES || weight == ZINST_WEIGHT_LIVE)
+      unit = "bytes";
+    zinst_json_string(&json, unit);
+    const uint64_t unattached = zinst_memory_weight(&tree.nodes[ZINST_TREE_ROOT].memory, weight);
+    uint64_t end = unattached;
     for (uint32_t i = 1; i < tree.node_count; i++)
-      end += by_calls ? tree.nodes[i].calls : self_time(profile, tree.nodes[i].exclusive_ticks);
+      end += self_value(profile, &tree.nodes[i], weight, true);
     for (uint32_t k = 0; inlined && k < inlined->count; k++)
       end += inlined->lines[k].executions;
     zinst_json_key(&json, "startValue");
@@ -363,14 +412,16 @@ static int write_speedscope(FILE *out, const struct zinst_profile *profile, enum
     for (int pass = 0; pass < 2; pass++) {
       zinst_json_key(&json, pass == 0 ? "samples" : "weights");
       zinst_json_begin_array(&json);
+      if (unattached != 0)
+        speedscope_sample(&json, pass, &tree, path, 0, no_function, unattached);
       for (uint32_t i = 1; i < tree.node_count; i++) {
         const struct zinst_tree_node *node = &tree.nodes[i];
         uint32_t depth = 0;
         for (uint32_t n = i; n != ZINST_TREE_ROOT; n = tree.nodes[n].parent)
           path[depth++] = n;
-        const uint64_t weight = by_calls ? node->calls : self_time(profile, node->exclusive_ticks);
-        if (weight != 0) /* else it adds nothing to any frame */
-          speedscope_sample(&json, pass, &tree, path, depth, ZINST_NONE, weight);
+        const uint64_t value = self_value(profile, node, weight, true);
+        if (value != 0) /* else it adds nothing to any frame */
+          speedscope_sample(&json, pass, &tree, path, depth, ZINST_NONE, value);
         for (uint32_t k = inlined ? inlined->start[i] : 0; inlined && k < inlined->start[i + 1];
              k++) {
           const uint64_t executions = zinst_inlined_callee_executions(profile, inlined, i, k, NULL);
@@ -543,6 +594,15 @@ static void pprof_sample(struct zinst_pb *pb, struct zinst_pb *scratch, struct z
   zinst_pb_message(pb, PROFILE_SAMPLE, scratch);
 }
 
+/* A context's memory as pprof's heap values: alloc_objects, alloc_space,
+ * inuse_objects, inuse_space (inuse: live when the profile was written). */
+static void memory_values(const struct zinst_tree_memory *memory, uint64_t *values) {
+  values[0] = memory->allocations;
+  values[1] = memory->allocated_bytes;
+  values[2] = memory->allocations - memory->frees;
+  values[3] = memory->allocated_bytes - memory->freed_bytes;
+}
+
 /* The encoded Profile message (not yet compressed) in `pb`; -1 when out of memory. */
 static int encode_pprof(const struct zinst_profile *profile, enum zinst_times times,
                         const uint32_t *threads, uint32_t thread_count, bool group_library,
@@ -556,18 +616,31 @@ static int encode_pprof(const struct zinst_profile *profile, enum zinst_times ti
     return -1;
   pprof_string(&strings, "");
   const bool timed = zinst_profile_has_time(profile);
+  const bool memory = profile->has_memory;
   pprof_value_type(pb, &scratch, &strings, PROFILE_SAMPLE_TYPE, "calls", "count");
   if (timed)
     pprof_value_type(pb, &scratch, &strings, PROFILE_SAMPLE_TYPE, "time",
                      time_in_ns(profile) ? "nanoseconds" : zinst_tick_unit(profile));
+  /* Go's heap profile names, which pprof's -alloc_space etc. look for. */
+  static const char *const memory_types[4][2] = {{"alloc_objects", "count"},
+                                                 {"alloc_space", "bytes"},
+                                                 {"inuse_objects", "count"},
+                                                 {"inuse_space", "bytes"}};
+  for (int k = 0; memory && k < 4; k++)
+    pprof_value_type(pb, &scratch, &strings, PROFILE_SAMPLE_TYPE, memory_types[k][0],
+                     memory_types[k][1]);
+  const size_t value_count = 1 + (timed ? 1 : 0) + (memory ? 4 : 0);
 
   /* Ids: functions and their locations 1 .. functions (the last one
    * "[library]" when grouped); then the inlined callees that have no
-   * function of their own, by number; then the inlined locations. */
+   * function of their own, by number; then "[no instrumented function]",
+   * a function and a location; then the inlined locations. */
   const uint32_t functions = profile->function_count + (group_library && has_library_code(profile));
   struct pprof_inlined inlined;
   int status = pprof_inlined_init(&inlined, profile, threads, thread_count);
-  const uint64_t first_inlined_location = (uint64_t)functions + inlined.callees.count + 1;
+  const uint64_t no_function_id = (uint64_t)functions + inlined.callees.count + 1;
+  const uint64_t first_inlined_location = no_function_id + 1;
+  bool no_function_used = false;
   uint64_t *stack = malloc(((size_t)profile->node_count + 1) * sizeof *stack);
   /* The functions the samples name: only they get a function and a
    * location (grouped library functions do not). */
@@ -587,6 +660,15 @@ static int encode_pprof(const struct zinst_profile *profile, enum zinst_times ti
       break;
     }
     const struct zinst_call_tree *tree = &shown.tree;
+    uint64_t values[6];
+    if (memory && tree->nodes[ZINST_TREE_ROOT].memory.records > 0) {
+      /* Memory of no instrumented function: no calls, no time. */
+      memset(values, 0, sizeof values);
+      memory_values(&tree->nodes[ZINST_TREE_ROOT].memory, values + value_count - 4);
+      stack[0] = no_function_id;
+      no_function_used = true;
+      pprof_sample(pb, &scratch, &inner, stack, 1, values, value_count, thread_key, label_value);
+    }
     for (uint32_t n = 1; n < tree->node_count; n++) {
       const struct zinst_tree_node *node = &tree->nodes[n];
       /* Leaf first; location ids are function index + 1 (0 is not an id). */
@@ -594,8 +676,12 @@ static int encode_pprof(const struct zinst_profile *profile, enum zinst_times ti
       for (uint32_t m = n; m != ZINST_TREE_ROOT; m = tree->nodes[m].parent)
         stack[depth++] = (uint64_t)tree->nodes[m].function + 1;
       located[node->function] = true;
-      const uint64_t values[2] = {node->calls, self_time(profile, node->exclusive_ticks)};
-      pprof_sample(pb, &scratch, &inner, stack, depth, values, timed ? 2 : 1, thread_key,
+      values[0] = node->calls;
+      /* In count mode values[1] is the first memory value, or unused. */
+      values[1] = self_time(profile, node->exclusive_ticks);
+      if (memory)
+        memory_values(&node->memory, values + value_count - 4);
+      pprof_sample(pb, &scratch, &inner, stack, depth, values, value_count, thread_key,
                    label_value);
       /* Each source site inlined here: the same stack, its leaf the
        * location of the site inlined into this node's function. */
@@ -608,8 +694,9 @@ static int encode_pprof(const struct zinst_profile *profile, enum zinst_times ti
           break;
         }
         stack[0] = first_inlined_location + location;
-        const uint64_t executions[2] = {line->executions, 0};
-        pprof_sample(pb, &scratch, &inner, stack, depth, executions, timed ? 2 : 1, thread_key,
+        /* Its executions as calls; no time and no memory of its own. */
+        const uint64_t executions[6] = {line->executions};
+        pprof_sample(pb, &scratch, &inner, stack, depth, executions, value_count, thread_key,
                      label_value);
       }
     }
@@ -654,6 +741,18 @@ static int encode_pprof(const struct zinst_profile *profile, enum zinst_times ti
     zinst_pb_int(&scratch, FUNCTION_NAME,
                  (int64_t)pprof_string(&strings, zinst_profile_string(profile, site->callee)));
     zinst_pb_int(&scratch, FUNCTION_SYSTEM_NAME, (int64_t)pprof_string(&strings, linkage));
+    zinst_pb_message(pb, PROFILE_FUNCTION, &scratch);
+  }
+  if (no_function_used && status == 0) {
+    zinst_pb_clear(&inner);
+    zinst_pb_uint(&inner, LINE_FUNCTION_ID, no_function_id);
+    zinst_pb_clear(&scratch);
+    zinst_pb_uint(&scratch, LOCATION_ID, no_function_id);
+    zinst_pb_message(&scratch, LOCATION_LINE, &inner);
+    zinst_pb_message(pb, PROFILE_LOCATION, &scratch);
+    zinst_pb_clear(&scratch);
+    zinst_pb_uint(&scratch, FUNCTION_ID, no_function_id);
+    zinst_pb_int(&scratch, FUNCTION_NAME, (int64_t)pprof_string(&strings, ZINST_NO_FUNCTION_FRAME));
     zinst_pb_message(pb, PROFILE_FUNCTION, &scratch);
   }
   /* A function and a location per function the samples name; id
@@ -782,14 +881,14 @@ static int run_export(const struct zinst_profile *profile, const struct export_o
     struct zinst_shown_tree shown;
     status = zinst_shown_tree_build(profile, threads, thread_count, group, options->times, &shown);
     if (status == 0)
-      status = write_folded(output.file, profile, &shown.tree, options->by_calls,
-                            options->by_calls ? &shown.inlined : NULL);
+      status = write_folded(output.file, profile, &shown.tree, options->weight,
+                            options->weight == ZINST_WEIGHT_CALLS ? &shown.inlined : NULL);
     zinst_shown_tree_free(&shown);
     break;
   }
   case FORMAT_SPEEDSCOPE:
     status = write_speedscope(output.file, profile, options->times, threads, thread_count,
-                              options->by_calls, group);
+                              options->weight, group);
     break;
   case FORMAT_PPROF:
     status = write_pprof(output.file, profile, options->times, threads, thread_count, group);
@@ -844,12 +943,9 @@ int zinst_cmd_export(int argc, char **argv) {
       options.output = value;
       break;
     case OPT_WEIGHT:
-      if (strcmp(value, "calls") == 0)
-        options.by_calls = true;
-      else if (strcmp(value, "cycles") == 0)
-        options.by_calls = false;
-      else
-        return zinst_usage_error("export", "--weight wants 'cycles' or 'calls', got '%s'", value);
+      if (!zinst_weight_parse(value, &options.weight))
+        return zinst_usage_error("export", "--weight wants " ZINST_WEIGHT_NAMES ", got '%s'",
+                                 value);
       options.weight_given = true;
       break;
     case OPT_THREAD:
@@ -874,23 +970,18 @@ int zinst_cmd_export(int argc, char **argv) {
   if (!options.path)
     return zinst_usage_error("export", "missing PROFILE");
   if (options.format == FORMAT_PPROF && options.weight_given)
-    return zinst_usage_error("export", "--weight does not apply to pprof, which carries both "
-                                       "calls and time");
+    return zinst_usage_error("export", "--weight does not apply to pprof, which carries every "
+                                       "weight as a sample type (calls, time, and with memory "
+                                       "records alloc_objects, alloc_space, inuse_objects, "
+                                       "inuse_space): pick one in the viewer, e.g. go tool pprof "
+                                       "-sample_index=alloc_space");
   struct zinst_profile profile;
   if (zinst_load_profile_or_complain(options.path, &profile) != 0)
     return ZINST_EXIT_FAILURE;
-  int status;
-  if (!zinst_profile_has_time(&profile) && options.weight_given && !options.by_calls) {
-    fprintf(stderr,
-            "zinst export: %s is a count-mode profile (ZINST_MODE=count): it has no cycles; "
-            "use --weight calls\n",
-            options.path);
-    status = ZINST_EXIT_FAILURE;
-  } else {
-    if (!zinst_profile_has_time(&profile))
-      options.by_calls = true;
+  int status = ZINST_EXIT_FAILURE;
+  if (zinst_weight_resolve(&profile, options.path, "export", options.weight_given,
+                           &options.weight) == 0)
     status = run_export(&profile, &options);
-  }
   zinst_profile_free(&profile);
   return status;
 }

@@ -159,6 +159,57 @@ static int merge_thread(struct zinst_call_tree *tree, struct child_index *index,
   return 0;
 }
 
+void zinst_tree_memory_add(struct zinst_tree_memory *to, const struct zinst_tree_memory *from) {
+  to->allocations += from->allocations;
+  to->allocated_bytes += from->allocated_bytes;
+  to->frees += from->frees;
+  to->freed_bytes += from->freed_bytes;
+  to->peak_live_bytes += from->peak_live_bytes;
+  to->threads += from->threads;
+  to->records += from->records;
+  to->summed |= from->summed;
+}
+
+/* First MEMORY record of a thread index >= `t` (the section is sorted by
+ * thread, then node). */
+static uint32_t memory_lower_bound(const struct zinst_profile *profile, uint32_t t) {
+  uint32_t low = 0, high = profile->memory_count;
+  while (low < high) {
+    const uint32_t middle = low + (high - low) / 2;
+    if (profile->memory[middle].thread < t)
+      low = middle + 1;
+    else
+      high = middle;
+  }
+  return low;
+}
+
+/* Add thread `t`'s MEMORY records to the nodes its nodes were merged into
+ * (`merged_of`, filled by merge_thread); a record of no instrumented
+ * function goes to the root. */
+static void merge_memory(struct zinst_call_tree *tree, const struct zinst_profile *profile,
+                         uint32_t t, const uint32_t *merged_of) {
+  const struct zinst_thread_record *thread = &profile->threads[t];
+  const uint32_t threads = thread->thread_count > 1 ? thread->thread_count : 1;
+  for (uint32_t k = memory_lower_bound(profile, t);
+       k < profile->memory_count && profile->memory[k].thread == t; k++) {
+    const struct zinst_memory_record *m = &profile->memory[k];
+    const struct zinst_tree_memory record = {
+        .allocations = m->allocations,
+        .allocated_bytes = m->allocated_bytes,
+        .frees = m->frees,
+        .freed_bytes = m->freed_bytes,
+        .peak_live_bytes = m->peak_live_bytes,
+        .threads = threads,
+        .records = 1,
+        .summed = threads > 1,
+    };
+    /* The reader checked that the node lies in the thread's range. */
+    const uint32_t node = m->node == ZINST_NONE ? ZINST_TREE_ROOT : merged_of[m->node];
+    zinst_tree_memory_add(&tree->nodes[node].memory, &record);
+  }
+}
+
 /*
  * Derived fields of a tree whose nodes hold their own calls, ticks and
  * variances: subtree_calls, self_estimate and the totals. Children always
@@ -321,6 +372,7 @@ int zinst_call_tree_build(const struct zinst_profile *profile, const uint32_t *t
     const uint32_t t = threads ? threads[k] : k;
     if (merge_thread(&tree, &index, profile, &profile->threads[t], merged_of) != 0)
       goto out_of_memory;
+    merge_memory(&tree, profile, t, merged_of);
   }
   if (zinst_hook_correction(profile, times) && subtract_hook_cost(profile, &tree) != 0)
     goto out_of_memory;
@@ -392,6 +444,8 @@ int zinst_call_tree_group_library(const struct zinst_profile *profile,
     to->exclusive_ticks += node->exclusive_ticks;
     if (!library)
       to->exclusive_variance += node->exclusive_variance;
+    /* Memory is each frame's own, like its exclusive time: the run's is the sum. */
+    zinst_tree_memory_add(&to->memory, &node->memory);
     grouped_of[n] = target;
   }
   /* A run's self time is its inclusive time minus its user callees': its

@@ -18,6 +18,32 @@
 /* nodes[0] of every tree: the root above all threads' top-level calls. */
 #define ZINST_TREE_ROOT 0u
 
+/*
+ * Heap memory of one context of a tree (the profile's MEMORY section; all 0
+ * without one): the blocks allocated while it was the innermost context and
+ * their frees, the context's own, not its subtree's. On the root: what was
+ * allocated with no instrumented function on the stack.
+ */
+struct zinst_tree_memory {
+  uint64_t allocations;
+  uint64_t allocated_bytes;
+  uint64_t frees;
+  uint64_t freed_bytes;
+  /* With threads > 1: the sum of the threads' peaks, an upper bound (each
+   * peaked at its own moment). */
+  uint64_t peak_live_bytes;
+  /* Threads with a record here; a thread record that sums several threads
+   * (exited threads past ZINST_MAX_THREADS, zinst merge --merge-threads)
+   * counts as all of them, an upper bound: not all need have allocated here. */
+  uint64_t threads;
+  uint32_t records; /* MEMORY records merged into this node (a [library] node of a grouped
+                       tree adds its frames', so a thread may count once per frame there) */
+  bool summed;      /* one of them is a record of several threads (threads is an upper bound) */
+};
+
+/* Add `from`'s counts to `to`'s. */
+void zinst_tree_memory_add(struct zinst_tree_memory *to, const struct zinst_tree_memory *from);
+
 struct zinst_tree_node {
   uint32_t function;     /* index into profile->functions; ZINST_NONE for the root */
   uint32_t parent;       /* ZINST_NONE for the root */
@@ -35,6 +61,7 @@ struct zinst_tree_node {
    * function's self time unbiased under sampling. */
   int64_t self_estimate;
   uint64_t subtree_calls; /* calls of this node and all its descendants */
+  struct zinst_tree_memory memory;
 };
 
 struct zinst_call_tree { /* owns nodes */
@@ -57,10 +84,11 @@ enum zinst_times {
 /*
  * Merge the threads `threads[0..thread_count)` (indices into
  * profile->threads) of `profile` into `out`; threads == NULL means all of
- * them. With ZINST_TIMES_CORRECTED the hooks' cost is subtracted from
- * every node (below). `out` is owned by the caller afterwards and released
- * with zinst_call_tree_free; it does not point into `profile`. Returns 0,
- * or -1 when memory runs out (out is then empty and needs no free).
+ * them. The threads' MEMORY records are merged too, by the same paths. With
+ * ZINST_TIMES_CORRECTED the hooks' cost is subtracted from every node
+ * (below). `out` is owned by the caller afterwards and released with
+ * zinst_call_tree_free; it does not point into `profile`. Returns 0, or -1
+ * when memory runs out (out is then empty and needs no free).
  *
  * The correction. The runtime calibrates what its hooks cost (PROCESS
  * hook_*_ps): an untimed call's enter and exit hooks (U), a timed call's
@@ -75,9 +103,10 @@ enum zinst_times {
  * exit hook; the processor can hide hooks), so that a caller never ends up
  * shorter than its callees; its inclusive ticks lose its share and its
  * descendants'. Floored at 0. Merged nodes are corrected after merging
- * (the sums are linear in the counts). Count-mode and uncalibrated profiles are left as
- * they are. Not corrected: the site counters' increments and the registers
- * an instrumented function saves around its hook calls.
+ * (the sums are linear in the counts). Count-mode and uncalibrated
+ * profiles are left as they are. Not corrected: the site counters'
+ * increments and the registers an instrumented function saves around its
+ * hook calls.
  */
 int zinst_call_tree_build(const struct zinst_profile *profile, const uint32_t *threads,
                           uint32_t thread_count, enum zinst_times times,

@@ -509,6 +509,8 @@ uint32_t zinst_thread_find_or_add_child(struct zinst_thread_state *ts, uint32_t 
     if (ts->hash[slot].key == key) {
       uint32_t child = ts->hash[slot].node;
       RELAXED_STORE(ts->nodes[parent].child_cache, zinst_child_cache(function, child));
+      RELAXED_STORE(ts->edge_cache[zinst_edge_slot(parent, function)],
+                    zinst_child_cache(function, child));
       return child;
     }
   }
@@ -540,6 +542,8 @@ uint32_t zinst_thread_find_or_add_child(struct zinst_thread_state *ts, uint32_t 
   /* Publish after the node's fields: a dump reads node_count with acquire. */
   __atomic_store_n(&ts->node_count, child + 1, __ATOMIC_RELEASE);
   RELAXED_STORE(ts->nodes[parent].child_cache, zinst_child_cache(function, child));
+  RELAXED_STORE(ts->edge_cache[zinst_edge_slot(parent, function)],
+                zinst_child_cache(function, child));
   return child;
 }
 
@@ -762,17 +766,20 @@ void zinst_threads_reset(uint64_t now) {
               (unsigned long long)ts->tid);
     ts->baseline_overflow_calls = RELAXED_LOAD(ts->depth_overflow_calls);
     ts->baseline_lost_calls = RELAXED_LOAD(ts->lost_calls);
+    zinst_mem_reset_slot(ts->mem_slot, __atomic_load_n(&ts->node_count, __ATOMIC_ACQUIRE));
   }
   for (uint32_t r = 0; r < retired_count; r++) {
     zinst_tree_clear_counts(&retired[r].tree);
     zinst_site_counts_clear(&retired[r].sites);
     retired[r].depth_overflow_calls = 0;
     retired[r].lost_calls = 0;
+    zinst_mem_reset_slot(retired[r].mem_slot, retired[r].tree.count);
   }
   zinst_tree_clear_counts(&merged_tree);
   zinst_site_counts_clear(&merged_sites);
   merged_overflow_calls = 0;
   merged_lost_calls = 0;
+  zinst_mem_reset_merged();
 }
 
 void zinst_threads_after_fork_child(void) {

@@ -1104,6 +1104,56 @@ def case_memory_patterns(env):
                   {("main", "leak"): (1, 123), ("main", "leak", "leak_more"): (2, 100)})
 
 
+def svg_frames(path):
+    """{(depth, name): width} of a flame graph's frames (data-w: exact weights)."""
+    import xml.etree.ElementTree as ET
+    svg = "{http://www.w3.org/2000/svg}"
+    frames = {}
+    for g in ET.parse(path).getroot().iter(svg + "g"):
+        if "frame" in g.get("class", "").split():
+            key = (int(g.get("data-depth")), g.get("data-name"))
+            expect(key not in frames, "frame %s twice" % (key,))
+            frames[key] = int(g.find(svg + "rect").get("data-w"))
+    return frames
+
+
+def case_memory_flame(env):
+    """Memory as the weight of `zinst export --format folded` and `zinst
+    flame`: each context of memory.c weighs exactly its bytes, allocations
+    or live bytes (MEMORY_PATTERNS), and a frame the sum over its subtree;
+    a profile of a run without ZINST_MEMORY=1 is refused, saying so."""
+    exe = env.zinst_cc(["memory.c"], "memory")
+    profile, _ = env.profile_run(exe, env={"ZINST_MEMORY": "1"})
+    for weight, field in (("bytes", lambda r: r[1]), ("allocs", lambda r: r[0]),
+                          ("live", lambda r: r[1] - r[3])):
+        folded = env.run([env.zinst, "export", "--format", "folded", "--weight", weight,
+                          profile]).stdout
+        got = {}
+        for line in folded.splitlines():
+            stack, _, value = line.rpartition(" ")
+            got[stack] = int(value)
+        want = {";".join(path): field(r) for path, r in MEMORY_PATTERNS.items() if field(r)}
+        expect_eq("folded by %s" % weight, got, want)
+    svg = env.path("bytes.svg")
+    env.run([env.zinst, "flame", "--weight", "bytes", "-o", svg, profile])
+    expect_eq("flame frames by bytes", svg_frames(svg), {
+        (0, "all (memory)"): 3595, (1, "main"): 3595, (2, "alloc_many"): 1000,
+        (2, "churn"): 320, (2, "zeroed"): 100, (2, "realloc_chain"): 1015, (2, "aligned"): 670,
+        (2, "strings"): 11, (2, "leak"): 223, (3, "leak_more"): 100, (2, "cross_thread"): 256,
+        (3, "produce"): 256})
+    svg = env.path("live.svg")
+    env.run([env.zinst, "flame", "--weight", "live", "-o", svg, profile])
+    expect_eq("flame frames by live bytes", svg_frames(svg), {
+        (0, "all (memory)"): 223, (1, "main"): 223, (2, "leak"): 223, (3, "leak_more"): 100})
+
+    untraced, _ = env.profile_run(exe, profile="untraced.zinst")
+    proc = env.run([env.zinst, "flame", "--weight", "bytes", "-o", env.path("no.svg"), untraced],
+                   expect_status=1)
+    expect("has no memory records to weigh by (--weight bytes)" in proc.stderr and
+           "run it with ZINST_MEMORY=1" in proc.stderr, "the refusal: " + proc.stderr)
+    expect(not os.path.exists(env.path("no.svg")), "a flame graph was written anyway")
+
+
 def case_memory_cpp(env):
     """C++ new, new[], over-aligned new and their deletes, through
     libstdc++'s calls to malloc and aligned_alloc: exact per context, and
@@ -1119,15 +1169,36 @@ def case_memory_cpp(env):
 def case_memory_threads(env):
     """Exited threads: the first ZINST_MAX_THREADS=2 keep their own memory
     records, the other 18 are summed into the merged record; main's frees
-    after the threads exited reach the allocating contexts."""
+    after the threads exited reach the allocating contexts. `zinst mem`
+    groups the three records by call path (20 threads, peaks summed);
+    --per-thread lists them one by one."""
     exe = env.zinst_cc(["memory_threads.c"], "memory_threads")
     profile, _ = env.profile_run(exe, env={"ZINST_MEMORY": "1", "ZINST_MAX_THREADS": "2"})
-    data = json.loads(env.run([env.zinst, "mem", "--json", profile]).stdout)
+    data = json.loads(env.run([env.zinst, "mem", "--json", "--per-thread", profile]).stdout)
+    expect_eq("per thread", data["per_thread"], True)
     got = sorted((c["tid"] == 0, tuple(c["path"]), c["allocations"], c["allocated_bytes"],
                   c["frees"], c["freed_bytes"], c["peak_live_bytes"]) for c in data["contexts"])
     kept = (False, ("worker", "make"), 1, 100, 1, 100, 100)
     expect_eq("contexts", got, [kept, kept, (True, ("worker", "make"), 18, 1800, 8, 800, 1800)])
     expect_eq("leaks", [(l["tid"], l["blocks"], l["bytes"]) for l in data["leaks"]], [(0, 10, 1000)])
+
+    data = json.loads(env.run([env.zinst, "mem", "--json", profile]).stdout)
+    expect_eq("grouped", data["per_thread"], False)
+    expect_eq("grouped contexts", data["contexts"], [
+        {"threads": 20, "path": ["worker", "make"], "allocations": 20, "allocated_bytes": 2000,
+         "frees": 10, "freed_bytes": 1000, "live_blocks": 10, "live_bytes": 1000,
+         "peak_live_bytes": 2000}])
+    expect_eq("grouped leaks", data["leaks"],
+              [{"threads": 20, "path": ["worker", "make"], "blocks": 10, "bytes": 1000}])
+    text = env.run([env.zinst, "mem", profile]).stdout
+    rows = [line.split() for line in text.splitlines() if line.endswith("worker > make")]
+    # Three tables (bytes, allocs, peak) then the leaks, each with a threads column.
+    table_row = ["2000", "20", "10", "1000", "2000", "20", "worker", ">", "make"]
+    expect_eq("zinst mem rows", rows, [table_row] * 3 + [["1000", "10", "20", "worker", ">",
+                                                          "make"]])
+    for note in ("peak live of a context of several threads: the sum of their peaks",
+                 "threads: a record of several threads summed"):
+        expect(note in text, "zinst mem lacks %r:\n%s" % (note, text))
 
 
 def case_memory_off(env):
@@ -1164,9 +1235,10 @@ def case_memory_leak_exit(env):
 
 
 def case_memory_fork(env):
-    """A fork child's profile holds its own allocations and the memory
-    history it inherited (the heap is the parent's copy); each process's
-    leaks are its own."""
+    """A fork child's profile starts at the fork, as after zinst_reset():
+    it holds its own allocations and the blocks live at the fork (none
+    here: alloc_many freed its blocks before); each process's leaks are its
+    own."""
     exe = env.zinst_cc(["memory.c"], "memory")
     pattern = env.path("fork-%p.zinst")
     env.run([exe, "fork"], env={"ZINST_MEMORY": "1", "ZINST_OUTPUT": pattern})
@@ -1174,8 +1246,7 @@ def case_memory_fork(env):
     expect_eq("profiles", len(files), 2)
     parent = {("main", "alloc_many"): (10, 1000, 10, 1000, 1000),
               ("main", "churn"): (5, 320, 5, 320, 64)}
-    child = {("main", "alloc_many"): (10, 1000, 10, 1000, 1000),
-             ("main", "child_work"): (2, 110, 1, 77, 77)}
+    child = {("main", "child_work"): (2, 110, 1, 77, 77)}
     kinds = []
     for name in files:
         contexts, leaks = memory_contexts(env, env.path(name))
@@ -1189,6 +1260,29 @@ def case_memory_fork(env):
             expect_eq("parent leaks", leaks, {})
     expect_eq("one parent and one child", sorted(kinds), ["child", "parent"])
 
+
+
+def case_memory_reset(env):
+    """zinst_reset() restarts the memory counts but keeps live bytes true:
+    blocks freed before it are forgotten, blocks still live stay as
+    allocations of their contexts (a thread that had exited too), peaks
+    restart from the bytes live then; frees and allocations after it count
+    as usual. Calls restart as always."""
+    exe = env.zinst_cc(["memory.c"], "memory")
+    profile, _ = env.profile_run(exe, ["reset"], env={"ZINST_MEMORY": "1"})
+    contexts, leaks = memory_contexts(env, profile)
+    # keep_some: 10 x 100 allocated, 8 freed before the reset (forgotten),
+    # 2 live carried over (peak 200, not the 1000 before), 1 freed after.
+    # keeper (exited): 2 x 50, 1 freed before, the other after. churn: only
+    # its run after the reset.
+    expect_eq("contexts after the reset", contexts, {
+        ("main", "keep_some"): (2, 200, 1, 100, 200),
+        ("keeper",): (1, 50, 1, 50, 50),
+        ("main", "churn"): (5, 320, 5, 320, 64)})
+    expect_eq("leaks after the reset", leaks, {("main", "keep_some"): (1, 100)})
+    calls = calls_by_name(env.report(profile))
+    # keep_some ran only before it: no calls left (the report leaves it out).
+    expect_eq("calls after the reset", (calls.get("keep_some", 0), calls.get("churn")), (0, 1))
 
 
 def summed_by_path(records, fields):
@@ -1227,9 +1321,17 @@ def case_memory_rl_example(env):
                                      env={"ZINST_MEMORY": "1", "RL_LEAK_REPLAY": "1"})
     data = json.loads(env.run([env.zinst, "mem", "--json", profile]).stdout)
     fields = ("allocations", "allocated_bytes", "frees", "freed_bytes")
-    expect_eq("contexts", summed_by_path(data["contexts"], fields),
-              {("worker_main",): (blocks, size, 0, 0)})
-    expect_eq("leaks", summed_by_path(data["leaks"], ("blocks", "bytes")),
+    # Grouped by call path: one context of all 80 worker threads (64 kept
+    # apart by the runtime, 16 summed into its merged record).
+    expect_eq("contexts", [(c["threads"], c["path"]) + tuple(c[f] for f in fields)
+                           for c in data["contexts"]],
+              [(blocks, ["worker_main"], blocks, size, 0, 0)])
+    expect_eq("leaks", [(l["threads"], l["path"], l["blocks"], l["bytes"]) for l in data["leaks"]],
+              [(blocks, ["worker_main"], blocks, size)])
+    per_thread = json.loads(env.run([env.zinst, "mem", "--json", "--per-thread",
+                                     profile]).stdout)
+    expect_eq("per-thread records", len(per_thread["leaks"]), 65)
+    expect_eq("per-thread leaks summed", summed_by_path(per_thread["leaks"], ("blocks", "bytes")),
               {("worker_main",): (blocks, size)})
     text = env.run([env.zinst, "mem", profile]).stdout
     expect("live at exit (leaks): %d bytes in %d blocks" % (size, blocks) in text,

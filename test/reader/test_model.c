@@ -222,6 +222,79 @@ static void test_threads_merge_by_path(void) {
   zinst_profile_free(&profile);
 }
 
+/* MEMORY records merged by path as the nodes are, a record of no
+ * instrumented function on the root, one of a MERGED thread counted as its
+ * threads; one thread alone takes only its records. */
+static void test_memory_merge(void) {
+  struct test_profile tp;
+  tp_init(&tp);
+  tp_module(&tp, "m.c");
+  const uint32_t run = tp_function(&tp, "run", "m.c", 1);
+  const uint32_t make = tp_function(&tp, "make", "m.c", 2);
+  tp_thread(&tp, 10, "a", ZINST_THREAD_MAIN);
+  const uint32_t a_run = tp_node(&tp, ZINST_NONE, run, 1, 100, 10);
+  const uint32_t a_make = tp_node(&tp, a_run, make, 3, 60, 60);
+  tp_thread(&tp, 0, "exited", ZINST_THREAD_EXITED | ZINST_THREAD_MERGED);
+  tp.threads[1].thread_count = 4;
+  const uint32_t b_run = tp_node(&tp, ZINST_NONE, run, 4, 200, 20);
+  const uint32_t b_make = tp_node(&tp, b_run, make, 5, 180, 180);
+  tp_memory(&tp, 0, a_make, 3, 300, 1, 100, 300);
+  tp_memory(&tp, 0, ZINST_NONE, 2, 48, 2, 48, 32);
+  tp_memory(&tp, 1, b_run, 1, 8, 0, 0, 8);
+  tp_memory(&tp, 1, b_make, 10, 1000, 6, 600, 700);
+  struct zinst_profile profile;
+  load(&tp, &profile);
+
+  struct zinst_call_tree tree;
+  CHECK(zinst_call_tree_build(&profile, NULL, 0, ZINST_TIMES_CORRECTED, &tree) == 0);
+  const uint32_t m_run = find_child(&tree, ZINST_TREE_ROOT, run);
+  const uint32_t m_make = m_run == ZINST_NONE ? ZINST_NONE : find_child(&tree, m_run, make);
+  CHECK(m_make != ZINST_NONE);
+  if (m_make != ZINST_NONE) {
+    const struct zinst_tree_memory *m = &tree.nodes[m_make].memory;
+    CHECK_EQ_U64(m->allocations, 13);
+    CHECK_EQ_U64(m->allocated_bytes, 1300);
+    CHECK_EQ_U64(m->frees, 7);
+    CHECK_EQ_U64(m->freed_bytes, 700);
+    CHECK_EQ_U64(m->peak_live_bytes, 1000); /* 300 + 700: a bound */
+    CHECK_EQ_U64(m->threads, 5);            /* 1 + the 4 summed */
+    CHECK_EQ_U64(m->records, 2);
+    CHECK(m->summed);
+    CHECK_EQ_U64(tree.nodes[m_run].memory.allocations, 1);
+    CHECK_EQ_U64(tree.nodes[m_run].memory.threads, 4);
+  }
+  const struct zinst_tree_memory *root = &tree.nodes[ZINST_TREE_ROOT].memory;
+  CHECK_EQ_U64(root->allocations, 2);
+  CHECK_EQ_U64(root->allocated_bytes, 48);
+  CHECK_EQ_U64(root->threads, 1);
+  CHECK(!root->summed);
+  zinst_call_tree_free(&tree);
+
+  const uint32_t first = 0;
+  CHECK(zinst_call_tree_build(&profile, &first, 1, ZINST_TIMES_CORRECTED, &tree) == 0);
+  const uint32_t a_only = find_child(&tree, find_child(&tree, ZINST_TREE_ROOT, run), make);
+  CHECK(a_only != ZINST_NONE);
+  if (a_only != ZINST_NONE) {
+    CHECK_EQ_U64(tree.nodes[a_only].memory.allocated_bytes, 300);
+    CHECK_EQ_U64(tree.nodes[a_only].memory.threads, 1);
+    CHECK(!tree.nodes[a_only].memory.summed);
+  }
+  CHECK_EQ_U64(tree.nodes[ZINST_TREE_ROOT].memory.allocated_bytes, 48);
+  zinst_call_tree_free(&tree);
+
+  /* A profile without memory: all zero. */
+  tp_sample(&tp);
+  zinst_profile_free(&profile);
+  load(&tp, &profile);
+  CHECK(zinst_call_tree_build(&profile, NULL, 0, ZINST_TIMES_CORRECTED, &tree) == 0);
+  uint64_t any = 0;
+  for (uint32_t n = 0; n < tree.node_count; n++)
+    any += tree.nodes[n].memory.allocations + tree.nodes[n].memory.records;
+  CHECK_EQ_U64(any, 0);
+  zinst_call_tree_free(&tree);
+  zinst_profile_free(&profile);
+}
+
 /* A tree wider than the child index's first capacity, and a chain deeper than any C stack frame
  * budget. */
 static void test_large_trees(void) {
@@ -525,6 +598,13 @@ static void test_units(void) {
   CHECK_STR(zinst_format_duration(1234e9, b, sizeof b), "1234 s");
   CHECK_STR(zinst_format_duration(-1, b, sizeof b), "-");
 
+  CHECK_STR(zinst_format_bytes(0, b, sizeof b), "0 B");
+  CHECK_STR(zinst_format_bytes(9999, b, sizeof b), "9999 B");
+  CHECK_STR(zinst_format_bytes(10240, b, sizeof b), "10.0 KiB");
+  CHECK_STR(zinst_format_bytes(1024000, b, sizeof b), "0.98 MiB"); /* never "1000 KiB" */
+  CHECK_STR(zinst_format_bytes(1289748, b, sizeof b), "1.23 MiB");
+  CHECK_STR(zinst_format_bytes(UINT64_MAX, b, sizeof b), "16.0 EiB");
+
   CHECK_STR(zinst_format_percent(12.345, b, sizeof b), "12.3%");
   CHECK_STR(zinst_format_percent(100, b, sizeof b), "100.0%");
   CHECK_STR(zinst_format_percent(0, b, sizeof b), "0.0%");
@@ -625,6 +705,7 @@ int main(void) {
   test_hook_correction();
   test_hook_correction_sampled();
   test_hook_correction_capped();
+  test_memory_merge();
   test_large_trees();
   test_empty_profile();
   test_ticks_to_ns();

@@ -541,6 +541,19 @@ def case_tracking_alloc(args):
     # The wrapper's functions are frames of their own (called through the
     # vtable), but never where memory is credited: checked above.
 
+    # By bytes, each function's flame frame is exactly its bytes (what std
+    # code below it allocated is grouped into its [library] frame above it).
+    svg = os.path.join(work, "bytes.svg")
+    run([args.zinst, "flame", "--weight", "bytes", "-o", svg, profile])
+    import xml.etree.ElementTree as ET
+    ns = "{http://www.w3.org/2000/svg}"
+    widths = {}
+    for g in ET.parse(svg).getroot().iter(ns + "g"):
+        if "frame" in g.get("class", "").split() and g.get("data-name") in TRACKING_CONTEXTS:
+            widths.setdefault(g.get("data-name"), []).append(int(g.find(ns + "rect").get("data-w")))
+    want = {name: [values[1]] for name, values in TRACKING_CONTEXTS.items()}
+    check(widths == want, f"flame frames by bytes: {widths}, expected {want}")
+
     # The leak fails a run that asks for it.
     proc = run([exe], env=dict(env, ZINST_OUTPUT=profile, ZINST_MEMORY="1", ZINST_LEAK_EXIT="3"),
                cwd=work, expect=3)
