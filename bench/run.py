@@ -12,7 +12,12 @@ output is checked to exist (and zinst's to parse), so a tool that silently
 recorded nothing cannot look fast. Also: the plugin's compile-time overhead
 and how long `zinst report` takes on the largest profile.
 
-    bench/run.py [--build build/llvm-19] [--rounds 5] [--only fib,lua] [--markdown FILE]
+The "hooks" workload measures the hook-cost correction instead: a small
+leaf of known cost (bench/leaf_cost.c, timed uninstrumented) called
+millions of times, and the self time per call zinst reports for it with and
+without the correction, in the default (sampled) and exact modes.
+
+    bench/run.py [--build build/llvm-19] [--rounds 5] [--only fib,lua,hooks] [--markdown FILE]
     bench/run.py --smoke        one quick round of the small workloads (CI)
 
 The real-world workloads (lua, bzip2) are built from Debian's source packages,
@@ -176,18 +181,129 @@ def human_size(n):
 
 README_BEGIN = "<!-- bench results: begin (written by bench/run.py --readme) -->"
 README_END = "<!-- bench results: end -->"
+HOOKS_BEGIN = "<!-- bench hook cost: begin (written by bench/run.py --readme) -->"
+HOOKS_END = "<!-- bench hook cost: end -->"
 
 
-def update_readme(path, tables):
+def update_readme(path, tables, begin=README_BEGIN, end_marker=README_END):
     """Puts `tables` between the README's markers, leaving the rest alone."""
     with open(path) as f:
         text = f.read()
-    start, end = text.find(README_BEGIN), text.find(README_END)
+    start, end = text.find(begin), text.find(end_marker)
     if start < 0 or end < start:
-        sys.exit("bench: %s has no '%s' ... '%s' markers" % (path, README_BEGIN, README_END))
-    text = text[:start + len(README_BEGIN)] + "\n" + tables.rstrip() + "\n" + text[end:]
+        sys.exit("bench: %s has no '%s' ... '%s' markers" % (path, begin, end_marker))
+    text = text[:start + len(begin)] + "\n" + tables.rstrip() + "\n" + text[end:]
     with open(path, "w") as f:
         f.write(text)
+
+
+# The hook-cost correction: the leaves (bench/leaf_cost.c: shape, steps,
+# a divisor of the calls: fib(10) is 177 calls), the calls of each rep, the
+# reps of each process and the processes of each variant (at least
+# HOOK_ROUNDS, interleaved).
+HOOK_LEAVES = [("busy", 60, 1), ("busy", 15, 1), ("chain", 40, 1), ("chain", 160, 1),
+               ("fib", 10, 20)]
+HOOK_CALLS, HOOK_REPS, HOOK_ROUNDS = 500000, 8, 3
+HOOK_SMOKE_CALLS, HOOK_SMOKE_REPS = 20000, 2
+
+
+def hook_cost(zinst, clang, work, rounds, smoke):
+    """The hooks workload: what zinst reports per call of a leaf of known
+    cost, with and without the hook-cost correction, against the leaf's
+    uninstrumented cost. Returns the Markdown text.
+
+    The program repeats its loop and times each rep itself; instrumented,
+    each rep gets its own profile (zinst_reset, zinst_dump). The variants
+    run interleaved, process by process, and every figure is the median
+    over all reps of a variant: the uninstrumented loop's time, the
+    instrumented loop's, and each value `zinst report` gives per rep's
+    profile. The machine's load average is recorded around the runs."""
+    wdir = os.path.join(work, "hooks")
+    os.makedirs(wdir)
+    source = os.path.join(HERE, "leaf_cost.c")
+    base, inst = os.path.join(wdir, "base"), os.path.join(wdir, "zinst")
+    sh([clang, "-O2", source, "-o", base])
+    sh([zinst, "cc", "-O2", source, "-o", inst])
+    calls, reps = (HOOK_SMOKE_CALLS, HOOK_SMOKE_REPS) if smoke else (HOOK_CALLS, HOOK_REPS)
+    rounds = rounds if smoke else max(rounds, HOOK_ROUNDS)
+    modes = [("sampled", {}), ("exact", {"ZINST_SAMPLE": "1"})]
+    base_ns = {}  # leaf -> [ns per call]
+    runs = {}     # (leaf, mode) -> [(ns per call, profile)]
+
+    def rep_timings(output):
+        return [float(line.split()[3]) for line in output.splitlines() if line.startswith("rep ")]
+
+    load_before = os.getloadavg()
+    for r in range(rounds):
+        for leaf in HOOK_LEAVES:
+            args = [str(max(calls // leaf[2], 1)), str(leaf[1]), leaf[0], str(reps)]
+            base_ns.setdefault(leaf, []).extend(rep_timings(sh([base] + args).stdout))
+            for mode, env in modes:
+                prefix = os.path.join(wdir, "%s-%s-%d-%d" % (mode, leaf[0], leaf[1], r))
+                out = sh([inst] + args, env=dict(os.environ, LEAF_COST_DUMP=prefix, **env)).stdout
+                runs.setdefault((leaf, mode), []).extend(
+                    (ns, "%s.%d.zinst" % (prefix, k)) for k, ns in enumerate(rep_timings(out)))
+    load_after = os.getloadavg()
+    text = ["\n#### hooks: the hook-cost correction on a leaf of known cost\n\n"
+            "`bench/leaf_cost.c`: a caller calls a leaf %s times, each call taking the "
+            "previous one's result, and times its loop; %d such reps per process, %d processes "
+            "per variant, interleaved. The leaf is `busy` (steps of six independent additions) "
+            "or `chain` (one dependent multiply-add per step); `fib` is no leaf but the "
+            "recursion fib(10), 177 calls, called 20 times less often, its self time that of "
+            "all its levels. Per call of the leaf from the caller, each the median over the "
+            "variant's %d reps: its cost uninstrumented, the instrumented loop's own timing, "
+            "and what `zinst report` says of each rep's profile: the leaf's self time and the "
+            "caller's total time, as measured (`--raw`) and with the hooks' cost subtracted "
+            "(the default), with their ratio to the uninstrumented cost. Load average "
+            "(1, 5, 15 min) %.2f, %.2f, %.2f before the runs and %.2f, %.2f, %.2f after.\n\n"
+            % (("{:,}".format(calls), reps, rounds, reps * rounds) + load_before + load_after),
+            "| leaf | mode | uninstrumented | instrumented loop | leaf self, raw | corrected "
+            "| caller total, raw | corrected |\n|---|---|---:|---:|---:|---:|---:|---:|\n"]
+    calibrations = []
+    for leaf in HOOK_LEAVES:
+        name = "%s, %d steps" % leaf[:2] if leaf[0] != "fib" else "fib(%d)" % leaf[1]
+        outer = max(calls // leaf[2], 1)
+        b = statistics.median(base_ns[leaf])
+        for mode, _ in modes:
+            own = statistics.median(ns for ns, _ in runs[(leaf, mode)])
+            values = {"raw": [], "corrected": []}  # per rep: (leaf self, caller total)
+            errors, costs = [], []
+            for _, profile in runs[(leaf, mode)]:
+                for times in ("raw", "corrected"):
+                    report = json.loads(sh([zinst, "report", "--json", "--top", "0"] +
+                                           (["--raw"] if times == "raw" else []) +
+                                           [profile]).stdout)
+                    if report["times"] != times:
+                        sys.exit("bench: %s says its times are %r, expected %r" %
+                                 (profile, report["times"], times))
+                    by_name = {f["name"]: f for f in report["functions"]}
+                    leaf_fn, caller_fn = by_name[leaf[0] + "_leaf"], by_name[leaf[0] + "_caller"]
+                    if leaf_fn["calls"] % outer != 0 or caller_fn["calls"] != 1:
+                        sys.exit("bench: %s: wrong counts" % profile)
+                    values[times].append((leaf_fn["self_ns"] / outer,
+                                          caller_fn["total_ns"] / outer))
+                # The leaf's 95% interval (sampled mode estimates it), per call.
+                errors.append(1.96 * leaf_fn["self_ticks_error"] * 1e9 /
+                              report["profile"]["ticks_per_second"] / outer)
+                cost = report["profile"]["hook_cost"]
+                costs.append(tuple(cost[k] / 1e3 for k in (
+                    "untimed_pair_ps", "timed_pair_ps", "timed_inner_ps", "spread_ps")))
+            cells = []
+            for part in (0, 1):
+                for times in ("raw", "corrected"):
+                    v = statistics.median(rep[part] for rep in values[times])
+                    cells.append("%.1f ns (%.2fx)" % (v, v / b))
+            error = statistics.median(errors)
+            if error >= 0.05:
+                cells[0] += " \u00b1%.1f" % error
+                cells[1] += " \u00b1%.1f" % error
+            text.append("| %s | %s | %.1f ns | %.1f ns (%.2fx) | %s |\n" % (
+                name, mode, b, own, own / b, " | ".join(cells)))
+            calibrations.append("%s %s: %.2f / %.2f / %.2f ns, spread %.2f" % (
+                (name, mode) + tuple(statistics.median(c[k] for c in costs) for k in range(4))))
+    text.append("\nThe calibrations of those reps' processes, medians (untimed call / timed call "
+                "/ its part inside the callee's time): " + "; ".join(calibrations) + ".\n")
+    return "".join(text)
 
 
 def main():
@@ -209,8 +325,13 @@ def main():
         sys.exit("bench: %s not found: run scripts/build.sh first" % zinst)
     clang = sh([zinst, "flags", "--cc"]).stdout.strip()
     clangxx = sh([zinst, "flags", "--cxx"]).stdout.strip()
-    selected = [w for w in WORKLOADS if (not args.only or w.name in args.only.split(","))
+    only = args.only.split(",") if args.only else None
+    unknown = set(only or []) - {w.name for w in WORKLOADS} - {"hooks"}
+    if unknown:
+        sys.exit("bench: unknown workload(s) %s" % ", ".join(sorted(unknown)))
+    selected = [w for w in WORKLOADS if (not only or w.name in only)
                 and (not args.smoke or w.smoke_args is not None)]
+    run_hooks = not only or "hooks" in only
     if args.smoke:
         args.rounds = 1
     skip = set(filter(None, args.skip.split(",")))
@@ -327,7 +448,7 @@ def main():
             build_seconds["zinst"] / build_seconds["base"], build_seconds["zinst"],
             build_seconds["base"]))
 
-    if largest_profile:
+    if largest_profile and selected:
         times = []
         for _ in range(5):
             t0 = time.perf_counter()
@@ -335,15 +456,22 @@ def main():
             times.append(time.perf_counter() - t0)
         text.append("\n`zinst report` on the largest profile (%s, %s): %.3f s (median of 5).\n" % (
             largest_profile[2], human_size(largest_profile[1]), statistics.median(times)))
-    text.append("\nzinst default mode: " + "; ".join(
-        "%s %.2fx (%.1f ns/call)" % s for s in summary) + "\n")
-    out = "".join(text)
-    print(out)
+    if selected:
+        text.append("\nzinst default mode: " + "; ".join(
+            "%s %.2fx (%.1f ns/call)" % s for s in summary) + "\n")
+    out = "".join(text) if selected else ""
+    hooks = hook_cost(zinst, clang, work, args.rounds, args.smoke) if run_hooks else ""
+    print(out + hooks)
     if args.markdown:
         with open(args.markdown, "w") as f:
-            f.write(out)
+            f.write(out + hooks)
     if args.readme:
-        update_readme(args.readme, out)
+        if selected:
+            update_readme(args.readme, out)
+        if run_hooks:
+            update_readme(args.readme, "Machine: %s, %d cores; clang %s.\n" % (
+                os.uname().machine, os.cpu_count(), clang.rsplit("-", 1)[-1]) + hooks,
+                HOOKS_BEGIN, HOOKS_END)
     shutil.rmtree(work, ignore_errors=True)
 
 

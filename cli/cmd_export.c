@@ -78,6 +78,8 @@ static const char help_text[] =
     "                    allocs, live (bytes live when written: at exit, the leaks)\n"
     "  --thread TID      only the thread(s) with this kernel thread id\n"
     "  --show-library    library functions one by one\n"
+    "  --raw             times as measured, the hooks' own cost included (default:\n"
+    "                    subtracted, as the runtime calibrated it)\n"
     "  -h, --help        this text\n";
 
 enum export_format { FORMAT_NONE, FORMAT_FOLDED, FORMAT_SPEEDSCOPE, FORMAT_PPROF };
@@ -90,6 +92,7 @@ struct export_options {
   bool weight_given;
   bool has_thread;
   uint64_t thread;
+  enum zinst_times times;
   bool show_library;
 };
 
@@ -275,8 +278,9 @@ static void speedscope_sample(struct zinst_json *json, int pass, const struct zi
  * are samples of their own above it, weighted by their executions. By
  * memory, the last frame is "[no instrumented function]", the sample of
  * each thread's root record. */
-static int write_speedscope(FILE *out, const struct zinst_profile *profile, const uint32_t *threads,
-                            uint32_t thread_count, enum zinst_weight weight, bool group_library) {
+static int write_speedscope(FILE *out, const struct zinst_profile *profile, enum zinst_times times,
+                            const uint32_t *threads, uint32_t thread_count,
+                            enum zinst_weight weight, bool group_library) {
   const bool by_calls = weight == ZINST_WEIGHT_CALLS;
   const bool memory = zinst_weight_is_memory(weight);
   struct inlined_callees callees = {0};
@@ -285,6 +289,17 @@ static int write_speedscope(FILE *out, const struct zinst_profile *profile, cons
   /* Frames: the functions, [library] when grouped, then the inlined callees. */
   const uint32_t first_inlined =
       profile->function_count + (group_library && has_library_code(profile));
+  const char *exe = zinst_profile_string(profile, profile->process.exe_path);
+  const char *slash = strrchr(exe, '/');
+  /* The title says which times the weights are (pprof: its comments). */
+  const char *times_note = !zinst_profile_has_time(profile) || weight != ZINST_WEIGHT_CYCLES ? ""
+                           : zinst_hook_correction(profile, times) ? " (hook cost subtracted)"
+                                                                   : " (hook cost included)";
+  char *title = zinst_strdup_printf("%s%s", slash ? slash + 1 : exe, times_note);
+  if (!title) {
+    inlined_callees_free(&callees);
+    return -1;
+  }
   struct zinst_json json;
   zinst_json_init(&json, out);
   zinst_json_begin_object(&json);
@@ -292,10 +307,9 @@ static int write_speedscope(FILE *out, const struct zinst_profile *profile, cons
   zinst_json_string(&json, "https://www.speedscope.app/file-format-schema.json");
   zinst_json_key(&json, "exporter");
   zinst_json_string(&json, "zinst " ZINST_VERSION_STRING);
-  const char *exe = zinst_profile_string(profile, profile->process.exe_path);
-  const char *slash = strrchr(exe, '/');
   zinst_json_key(&json, "name");
-  zinst_json_string(&json, slash ? slash + 1 : exe);
+  zinst_json_string(&json, title);
+  free(title);
   uint32_t active = 0;
   for (uint32_t k = 0; k < thread_count; k++)
     if (profile->threads[threads[k]].flags & ZINST_THREAD_MAIN)
@@ -358,7 +372,7 @@ static int write_speedscope(FILE *out, const struct zinst_profile *profile, cons
   int status = 0;
   for (uint32_t k = 0; k < thread_count && status == 0; k++) {
     struct zinst_shown_tree shown;
-    if (zinst_shown_tree_build(profile, &threads[k], 1, group_library, &shown) != 0) {
+    if (zinst_shown_tree_build(profile, &threads[k], 1, group_library, times, &shown) != 0) {
       status = -1;
       break;
     }
@@ -590,8 +604,9 @@ static void memory_values(const struct zinst_tree_memory *memory, uint64_t *valu
 }
 
 /* The encoded Profile message (not yet compressed) in `pb`; -1 when out of memory. */
-static int encode_pprof(const struct zinst_profile *profile, const uint32_t *threads,
-                        uint32_t thread_count, bool group_library, struct zinst_pb *pb) {
+static int encode_pprof(const struct zinst_profile *profile, enum zinst_times times,
+                        const uint32_t *threads, uint32_t thread_count, bool group_library,
+                        struct zinst_pb *pb) {
   struct pprof_strings strings = {0};
   struct zinst_pb scratch, inner;
   zinst_pb_init(&scratch);
@@ -637,8 +652,10 @@ static int encode_pprof(const struct zinst_profile *profile, const uint32_t *thr
     char label[128];
     thread_label(label, sizeof label, profile, threads[k]);
     const uint64_t label_value = pprof_string(&strings, label);
+    /* The thread's own tree: its contexts, in the file's order, with the
+     * times the reports show. */
     struct zinst_shown_tree shown;
-    if (zinst_shown_tree_build(profile, &threads[k], 1, group_library, &shown) != 0) {
+    if (zinst_shown_tree_build(profile, &threads[k], 1, group_library, times, &shown) != 0) {
       status = -1;
       break;
     }
@@ -778,6 +795,11 @@ static int encode_pprof(const struct zinst_profile *profile, const uint32_t *thr
              timed ? "time-mode" : "count-mode",
              zinst_profile_string(profile, profile->process.exe_path), profile->process.pid);
     zinst_pb_int(pb, PROFILE_COMMENT, (int64_t)pprof_string(&strings, comment));
+    if (timed) { /* which times: without or with the hooks' own cost */
+      char times_comment[512];
+      zinst_describe_times(profile, times, times_comment, sizeof times_comment);
+      zinst_pb_int(pb, PROFILE_COMMENT, (int64_t)pprof_string(&strings, times_comment));
+    }
     if (timed)
       zinst_pb_int(pb, PROFILE_DEFAULT_SAMPLE_TYPE, (int64_t)pprof_string(&strings, "time"));
     /* The table goes last: every string is known by now. */
@@ -824,11 +846,11 @@ static int write_gzip(FILE *out, const unsigned char *data, size_t size) {
   return status;
 }
 
-static int write_pprof(FILE *out, const struct zinst_profile *profile, const uint32_t *threads,
-                       uint32_t thread_count, bool group_library) {
+static int write_pprof(FILE *out, const struct zinst_profile *profile, enum zinst_times times,
+                       const uint32_t *threads, uint32_t thread_count, bool group_library) {
   struct zinst_pb pb;
   zinst_pb_init(&pb);
-  int status = encode_pprof(profile, threads, thread_count, group_library, &pb);
+  int status = encode_pprof(profile, times, threads, thread_count, group_library, &pb);
   if (status == 0)
     status = write_gzip(out, pb.bytes, pb.size);
   zinst_pb_free(&pb);
@@ -857,7 +879,7 @@ static int run_export(const struct zinst_profile *profile, const struct export_o
   switch (options->format) {
   case FORMAT_FOLDED: {
     struct zinst_shown_tree shown;
-    status = zinst_shown_tree_build(profile, threads, thread_count, group, &shown);
+    status = zinst_shown_tree_build(profile, threads, thread_count, group, options->times, &shown);
     if (status == 0)
       status = write_folded(output.file, profile, &shown.tree, options->weight,
                             options->weight == ZINST_WEIGHT_CALLS ? &shown.inlined : NULL);
@@ -865,10 +887,11 @@ static int run_export(const struct zinst_profile *profile, const struct export_o
     break;
   }
   case FORMAT_SPEEDSCOPE:
-    status = write_speedscope(output.file, profile, threads, thread_count, options->weight, group);
+    status = write_speedscope(output.file, profile, options->times, threads, thread_count,
+                              options->weight, group);
     break;
   case FORMAT_PPROF:
-    status = write_pprof(output.file, profile, threads, thread_count, group);
+    status = write_pprof(output.file, profile, options->times, threads, thread_count, group);
     break;
   case FORMAT_NONE:
     status = -1;
@@ -883,17 +906,14 @@ static int run_export(const struct zinst_profile *profile, const struct export_o
   return zinst_output_commit(&output, "export") == 0 ? ZINST_EXIT_OK : ZINST_EXIT_FAILURE;
 }
 
-enum { OPT_HELP = 1, OPT_FORMAT, OPT_OUTPUT, OPT_WEIGHT, OPT_THREAD, OPT_SHOW_LIBRARY };
+enum { OPT_HELP = 1, OPT_FORMAT, OPT_OUTPUT, OPT_WEIGHT, OPT_THREAD, OPT_SHOW_LIBRARY, OPT_RAW };
 
 int zinst_cmd_export(int argc, char **argv) {
   static const struct zinst_option_spec specs[] = {
-      {"help", false, OPT_HELP},
-      {"format", true, OPT_FORMAT},
-      {"output", true, OPT_OUTPUT},
-      {"weight", true, OPT_WEIGHT},
-      {"thread", true, OPT_THREAD},
-      {"show-library", false, OPT_SHOW_LIBRARY},
-      {NULL, false, 0},
+      {"help", false, OPT_HELP},    {"format", true, OPT_FORMAT},
+      {"output", true, OPT_OUTPUT}, {"weight", true, OPT_WEIGHT},
+      {"thread", true, OPT_THREAD}, {"show-library", false, OPT_SHOW_LIBRARY},
+      {"raw", false, OPT_RAW},      {NULL, false, 0},
   };
   struct export_options options = {.output = "-"};
   zinst_viz_accept_short_output(argc, argv);
@@ -935,6 +955,9 @@ int zinst_cmd_export(int argc, char **argv) {
       break;
     case OPT_SHOW_LIBRARY:
       options.show_library = true;
+      break;
+    case OPT_RAW:
+      options.times = ZINST_TIMES_RAW;
       break;
     case ZINST_ARG_POSITIONAL:
       if (zinst_take_profile_argument("export", &options.path, value) != ZINST_EXIT_OK)

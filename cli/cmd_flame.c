@@ -63,6 +63,8 @@ static const char help_text[] =
     "                      of library frames, e.g. Zig's std, is one '[library]'\n"
     "                      frame under its caller, user callbacks above it)\n"
     "  --thread TID        only the thread(s) with this kernel thread id\n"
+    "  --raw               times as measured, the hooks' own cost included\n"
+    "                      (default: subtracted, as the runtime calibrated it)\n"
     "  --min-width PX      frames narrower than PX pixels are merged into one\n"
     "                      box per caller (default 0.5; 0 draws every frame)\n"
     "  --width PX          image width (default 1200)\n"
@@ -77,6 +79,7 @@ struct flame_options {
   bool weight_given;
   bool icicle;
   bool show_library;
+  enum zinst_times times;
   bool has_thread;
   uint64_t thread;
   double min_width;
@@ -339,8 +342,8 @@ static int run_flame(const struct zinst_profile *profile, const struct flame_opt
     return ZINST_EXIT_FAILURE;
   /* Library code as "[library]" frames unless --show-library. */
   struct zinst_shown_tree shown;
-  const int built =
-      zinst_shown_tree_build(profile, threads, thread_count, !options->show_library, &shown);
+  const int built = zinst_shown_tree_build(profile, threads, thread_count, !options->show_library,
+                                           options->times, &shown);
   free(threads);
   if (built != 0) {
     fprintf(stderr, "zinst flame: out of memory\n");
@@ -381,11 +384,16 @@ static int run_flame(const struct zinst_profile *profile, const struct flame_opt
                      ? "bytes live at exit (leaks) allocated in the subtree (ZINST_MEMORY)"
                      : "bytes live when the profile was written, allocated in the subtree "
                        "(ZINST_MEMORY)";
+  /* Which times (widths, tooltips): with or without the hooks' cost. */
+  const char *hooks = !zinst_profile_has_time(profile) || zinst_weight_is_memory(by) ? ""
+                      : zinst_hook_correction(profile, options->times) ? ", hook cost subtracted"
+                                                                       : ", hook cost included";
   char *subtitle =
-      zinst_strdup_printf("%s, width: %s%s", zinst_base_name(options->path), width_text,
+      zinst_strdup_printf("%s, width: %s%s%s", zinst_base_name(options->path), width_text,
                           by == ZINST_WEIGHT_CYCLES && profile->process.sample_interval > 1
                               ? " (sampled timing: estimates)"
-                              : "");
+                              : "",
+                          hooks);
   bool legend_failed;
   char *legend = legend_text(&shown.inlined, by, &legend_failed);
   struct zinst_flame_graph graph = {0};
@@ -445,7 +453,8 @@ enum {
   OPT_THREAD,
   OPT_MIN_WIDTH,
   OPT_WIDTH,
-  OPT_TITLE
+  OPT_TITLE,
+  OPT_RAW
 };
 
 int zinst_cmd_flame(int argc, char **argv) {
@@ -459,6 +468,7 @@ int zinst_cmd_flame(int argc, char **argv) {
       {"min-width", true, OPT_MIN_WIDTH},
       {"width", true, OPT_WIDTH},
       {"title", true, OPT_TITLE},
+      {"raw", false, OPT_RAW},
       {NULL, false, 0},
   };
   struct flame_options options = {.min_width = 0.5, .width = 1200};
@@ -487,6 +497,9 @@ int zinst_cmd_flame(int argc, char **argv) {
       break;
     case OPT_SHOW_LIBRARY:
       options.show_library = true;
+      break;
+    case OPT_RAW:
+      options.times = ZINST_TIMES_RAW;
       break;
     case OPT_THREAD:
       if (zinst_parse_uint("flame", "thread", value, &options.thread) != 0)

@@ -445,7 +445,7 @@ int zinst_cmd_mem(int argc, char **argv) {
   }
   struct zinst_call_tree tree = {0};
   struct mem_view view = {.profile = &profile, .tree = per_thread ? NULL : &tree, .top = top};
-  if ((!per_thread && zinst_call_tree_build(&profile, NULL, 0, &tree) != 0) ||
+  if ((!per_thread && zinst_call_tree_build(&profile, NULL, 0, ZINST_TIMES_RAW, &tree) != 0) ||
       build_rows(&view) != 0) {
     fprintf(stderr, "zinst: out of memory\n");
     zinst_call_tree_free(&tree);

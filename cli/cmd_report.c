@@ -21,6 +21,7 @@ struct report_options {
   bool per_thread;
   bool json;
   bool show_library;
+  enum zinst_times times;
   const char *path;
 };
 
@@ -48,6 +49,8 @@ static const char help_text[] =
     "code on the stack (callbacks into user code included, counted once).\n"
     "Times of sampled profiles are estimates; '\u00b1 total' is the 95% interval\n"
     "of the total time, 'exact' when every call was timed.\n"
+    "Times are shown without the hooks' own cost, which the runtime calibrates\n"
+    "and the header states ('hooks:'); --raw shows them as measured.\n"
     "PROFILE '-' reads standard input.\n"
     "\n"
     "options:\n"
@@ -56,6 +59,7 @@ static const char help_text[] =
     "  --thread TID     only the thread(s) with this kernel thread id\n"
     "  --per-thread     one table per thread\n"
     "  --show-library   list library functions one by one\n"
+    "  --raw            times as measured, the hooks' cost included\n"
     "  --json           machine-readable output: every function, library code\n"
     "                   marked \"library\": true; \"inlined_everywhere\" lists the\n"
     "                   functions below the table\n"
@@ -412,11 +416,12 @@ static int json_inlined_everywhere(struct zinst_json *json, const struct zinst_p
  * inlined executions).
  */
 static int build_flat(const struct zinst_profile *profile, const uint32_t *threads,
-                      uint32_t thread_count, bool show_library, const uint64_t *inlined,
-                      struct zinst_flat_profile *flat, uint32_t *library_functions) {
+                      uint32_t thread_count, bool show_library, enum zinst_times times,
+                      const uint64_t *inlined, struct zinst_flat_profile *flat,
+                      uint32_t *library_functions) {
   struct zinst_call_tree tree;
   *library_functions = 0;
-  if (zinst_call_tree_build(profile, threads, thread_count, &tree) != 0)
+  if (zinst_call_tree_build(profile, threads, thread_count, times, &tree) != 0)
     return -1;
   if (show_library) {
     const int status = zinst_flat_profile_build(&tree, profile->function_count, flat);
@@ -474,8 +479,8 @@ static int report_threads(const struct zinst_profile *profile, const struct repo
   uint32_t library_functions = 0;
   int status = -1;
   if (inlined && (show_library || row_inlined))
-    status = build_flat(profile, threads, thread_count, show_library, inlined, &flat,
-                        &library_functions);
+    status = build_flat(profile, threads, thread_count, show_library, options->times, inlined,
+                        &flat, &library_functions);
   struct report_row *rows = NULL;
   uint32_t shown, listed;
   char group_name[64];
@@ -522,9 +527,10 @@ static int run_report(const struct zinst_profile *profile, const struct report_o
     zinst_json_begin_object(&json);
     zinst_json_key(&json, "profile");
     zinst_json_profile_object(&json, options->path, profile);
+    zinst_json_times(&json, profile, options->times);
     zinst_json_key(&json, options->per_thread ? "threads" : "functions");
   } else {
-    zinst_print_profile_header(stdout, options->path, profile);
+    zinst_print_profile_header_times(stdout, options->path, profile, options->times);
   }
   if (options->per_thread) {
     if (options->json)
@@ -566,7 +572,16 @@ static int run_report(const struct zinst_profile *profile, const struct report_o
   return ZINST_EXIT_OK;
 }
 
-enum { OPT_HELP = 1, OPT_SORT, OPT_TOP, OPT_THREAD, OPT_PER_THREAD, OPT_JSON, OPT_SHOW_LIBRARY };
+enum {
+  OPT_HELP = 1,
+  OPT_SORT,
+  OPT_TOP,
+  OPT_THREAD,
+  OPT_PER_THREAD,
+  OPT_JSON,
+  OPT_SHOW_LIBRARY,
+  OPT_RAW
+};
 
 int zinst_cmd_report(int argc, char **argv) {
   static const struct zinst_option_spec specs[] = {
@@ -577,6 +592,7 @@ int zinst_cmd_report(int argc, char **argv) {
       {"per-thread", false, OPT_PER_THREAD},
       {"json", false, OPT_JSON},
       {"show-library", false, OPT_SHOW_LIBRARY},
+      {"raw", false, OPT_RAW},
       {NULL, false, 0},
   };
   struct report_options options = {.sort = SORT_SELF, .top = 30};
@@ -620,6 +636,9 @@ int zinst_cmd_report(int argc, char **argv) {
       break;
     case OPT_SHOW_LIBRARY:
       options.show_library = true;
+      break;
+    case OPT_RAW:
+      options.times = ZINST_TIMES_RAW;
       break;
     case ZINST_ARG_POSITIONAL:
       if (zinst_take_profile_argument("report", &options.path, value) != ZINST_EXIT_OK)

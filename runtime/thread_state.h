@@ -231,6 +231,15 @@ extern ZINST_TLS_INITIAL_EXEC struct zinst_thread_state *zinst_tls_state;
  * until the thread exits. */
 struct zinst_thread_state *zinst_thread_state_create(void);
 
+/* A block like a thread's, for `max_depth` frames and `max_nodes` contexts
+ * and without site counters, that no list and no TLS pointer knows: the
+ * hook calibration (hook_cost.c) runs the real hooks on it and no dump ever
+ * sees it. NULL when mmap fails. Owned by the caller, released with
+ * zinst_thread_state_free_private(). Preserves errno. */
+struct zinst_thread_state *zinst_thread_state_create_private(uint32_t max_depth,
+                                                             uint32_t max_nodes);
+void zinst_thread_state_free_private(struct zinst_thread_state *ts);
+
 /* The child of `parent` for function `function`, created if missing (then
  * also entered in the hash table, grown if half full). Returns the sink node
  * and counts a lost call when the node array is full. Preserves errno. */

@@ -941,6 +941,69 @@ def case_zones(env):
     expect_eq("zinst_* sites", [s for s in sites if s["callee"].startswith("zinst_")], [])
 
 
+def case_hook_cost(env):
+    """The hooks' cost, calibrated by the runtime and stored in the profile,
+    is subtracted by the reader exactly as zinst_call_tree_build says: the
+    leaf loses its calls' inner parts, the caller its own and its leaf
+    calls' whole hooks (timed and untimed), less what its leaf lost; --raw
+    gives the file's numbers. Checked on the counts, not on timings."""
+    exe = env.zinst_cc(["hook_cost.c"], "hookcost")
+    calls = 100000
+    for mode, extra in (("sampled", {}), ("exact", {"ZINST_SAMPLE": "1"})):
+        profile, _ = env.profile_run(exe, [calls], profile=mode + ".zinst", env=extra)
+        corrected, raw = env.report(profile), env.report(profile, "--raw")
+        expect_eq("%s: times" % mode, (corrected["times"], raw["times"]), ("corrected", "raw"))
+        cost = corrected["profile"]["hook_cost"]
+        expect(cost is not None, "%s: the runtime calibrated no hook cost" % mode)
+        untimed, timed, inner = (cost["untimed_pair_ps"], cost["timed_pair_ps"],
+                                 cost["timed_inner_ps"])
+        # What the calibration rejects otherwise: a timed pair holds its
+        # inner part and two clock reads more than an untimed one.
+        expect(0 < untimed < timed and inner < timed,
+               "%s: calibration untimed %d, timed %d, inner %d ps" % (mode, untimed, timed, inner))
+        tps = corrected["profile"]["ticks_per_second"]
+        c = {f["name"]: f for f in corrected["functions"]}
+        r = {f["name"]: f for f in raw["functions"]}
+        # The calibration ran the hooks on a private module and block: the
+        # program's profile holds its own functions and thread only.
+        expect_eq("%s: functions" % mode, sorted(c), ["caller", "leaf", "main"])
+        expect_eq("%s: threads" % mode, corrected["profile"]["threads"], 1)
+        expect_eq("%s: leaf calls" % mode, c["leaf"]["calls"], calls)
+        expect_eq("%s: caller calls" % mode, c["caller"]["calls"], 1)
+        leaf_timed = c["leaf"]["timed_calls"]
+        if mode == "exact":
+            expect_eq("exact: leaf timed calls", leaf_timed, calls)
+        else:
+            expect(16 <= leaf_timed < calls, "sampled: leaf timed %d of %d" % (leaf_timed, calls))
+
+        def ticks(ps):  # the model's conversion: picoseconds to ticks, rounded down
+            return ps * tps // 10 ** 12
+        leaf_hook = ticks(calls * inner)
+        caller_hook = ticks(inner + leaf_timed * timed + (calls - leaf_timed) * untimed)
+        expect(r["leaf"]["total_ticks"] > leaf_hook and r["caller"]["total_ticks"] > caller_hook,
+               "%s: measured times below the hooks' cost (%d, %d)" % (
+                   mode, r["leaf"]["total_ticks"], r["caller"]["total_ticks"]))
+        expect_eq("%s: leaf total" % mode, c["leaf"]["total_ticks"],
+                  r["leaf"]["total_ticks"] - leaf_hook)
+        expect_eq("%s: leaf self" % mode, c["leaf"]["self_ticks"],
+                  r["leaf"]["self_ticks"] - leaf_hook)
+        expect_eq("%s: caller total" % mode, c["caller"]["total_ticks"],
+                  r["caller"]["total_ticks"] - caller_hook)
+        # The caller's self time drops by its hooks less its leaf's.
+        expect(r["caller"]["self_ticks"] > caller_hook, "%s: caller's self time too small" % mode)
+        expect_eq("%s: caller self drop" % mode,
+                  r["caller"]["self_ticks"] - c["caller"]["self_ticks"], caller_hook - leaf_hook)
+        # Counts and errors are the measurement's.
+        for name in ("leaf", "caller", "main"):
+            for key in ("calls", "timed_calls", "total_ticks_error", "self_ticks_error"):
+                expect_eq("%s: %s %s" % (mode, name, key), c[name][key], r[name][key])
+    # Count mode: no times, nothing calibrated, nothing subtracted.
+    profile, _ = env.profile_run(exe, [1000], profile="count.zinst", env={"ZINST_MODE": "count"})
+    report = env.report(profile)
+    expect_eq("count: times", report["times"], None)
+    expect_eq("count: hook_cost", report["profile"]["hook_cost"], None)
+
+
 def case_count_mode(env):
     """ZINST_MODE=count: exact counts, no cycle totals."""
     exe = env.zinst_cc(["recursion_walk.c"], "walk")

@@ -21,14 +21,14 @@ static void parse_and_analyze(const uint8_t *data, size_t size) {
   if (zinst_profile_parse(data, size, &profile, err, sizeof err) != 0)
     return;
   struct zinst_call_tree tree;
-  if (zinst_call_tree_build(&profile, NULL, 0, &tree) == 0) {
+  if (zinst_call_tree_build(&profile, NULL, 0, ZINST_TIMES_CORRECTED, &tree) == 0) {
     struct zinst_flat_profile flat;
     if (zinst_flat_profile_build(&tree, profile.function_count, &flat) == 0)
       zinst_flat_profile_free(&flat);
     zinst_call_tree_free(&tree);
   }
   for (uint32_t t = 0; t < profile.thread_count; t++) {
-    if (zinst_call_tree_build(&profile, &t, 1, &tree) == 0)
+    if (zinst_call_tree_build(&profile, &t, 1, ZINST_TIMES_RAW, &tree) == 0)
       zinst_call_tree_free(&tree);
   }
   for (uint32_t s = 0; s < profile.function_count; s++)

@@ -317,6 +317,10 @@ def case_pprof(env):
     expect_eq("time_nanos", p["time_nanos"], [1700000000000000000])
     expect_eq("duration_nanos", p["duration_nanos"], [1000])
     expect("zinst time-mode profile" in s(p["comment"]), "comment")
+    # The sample has no hook calibration: its times are as measured, and a
+    # second comment says so.
+    expect_eq("comments", len(p["comment"]), 2)
+    expect("times as measured" in strings[p["comment"][1]], "times comment")
     # Count mode: one value per sample, no time.
     out = env.path("count.pb.gz")
     env.run("export", "--format", "pprof", "-o", out, env.path("count.zinst"))
@@ -353,6 +357,68 @@ def pprof_samples(env, profile, *options):
         previous = samples.get(key, [0] * len(sample["value"]))
         samples[key] = [a + b for a, b in zip(previous, sample["value"])]
     return samples, sorted(names.values())
+
+
+def case_export_hooks(env):
+    """The exports show the times the reports show: the hooks' cost
+    subtracted (hooks.zinst carries a calibration; check_cli.py's
+    hooks_views derives the corrected self ticks by hand), as measured with
+    --raw, and each file says which (speedscope's name, pprof's comment)."""
+    corrected = {  # self ns per context (ticks / 2, rounded down), root first
+        ("thread 1001 main", ("main",)): 27,
+        ("thread 1001 main", ("main", "compute")): 80,
+        ("thread 1001 main", ("main", "compute", "fib")): 40,
+        ("thread 1001 main", ("main", "compute", "fib", "fib")): 115,
+        ("thread 1001 main", ("main", "helper")): 147,
+        ("thread 1002 worker", ("compute",)): 42,
+        ("thread 1002 worker", ("compute", "fib")): 198}
+    raw = {
+        ("thread 1001 main", ("main",)): 50,
+        ("thread 1001 main", ("main", "compute")): 100,
+        ("thread 1001 main", ("main", "compute", "fib")): 75,
+        ("thread 1001 main", ("main", "compute", "fib", "fib")): 125,
+        ("thread 1001 main", ("main", "helper")): 150,
+        ("thread 1002 worker", ("compute",)): 50,
+        ("thread 1002 worker", ("compute", "fib")): 200}
+    profile = env.path("hooks.zinst")
+    for options, want, note in (((), corrected, "hook cost subtracted"),
+                                (("--raw",), raw, "hook cost included")):
+        doc = env.json("export", "--format", "speedscope", *options, profile)
+        check_speedscope_file(doc)
+        expect_eq(f"speedscope name {options}", doc["name"], f"sample ({note})")
+        names = [f["name"] for f in doc["shared"]["frames"]]
+        got = {(p["name"], tuple(names[f] for f in stack)): w
+               for p in doc["profiles"] for stack, w in zip(p["samples"], p["weights"])}
+        expect_eq(f"speedscope weights {options}", got, want)
+        out = env.path("hooks" + "".join(options) + ".pb.gz")
+        env.run("export", "--format", "pprof", *options, "-o", out, profile)
+        p = decode_pprof(env, out)
+        strings = p["string_table"]
+        names = {f["id"][0]: strings[f["name"][0]] for f in p["function"]}
+        lines = {loc["id"][0]: [names[line["function_id"][0]] for line in loc["line"]]
+                 for loc in p["location"]}
+        got = {}
+        for sample in p["sample"]:
+            stack = [lines[i] for i in sample["location_id"]]
+            if len(stack[0]) > 1:  # inlined code: executions, no time
+                expect_eq("inlined code's time", sample["value"][1], 0)
+                continue
+            label = strings[sample["label"][0]["str"][0]]
+            got[(label, tuple(s[0] for s in reversed(stack)))] = sample["value"][1]
+        expect_eq(f"pprof self times {options}", got, want)
+        comments = [strings[c] for c in p["comment"]]
+        expect(any(c.startswith("hook cost subtracted in full (out-of-order execution may have "
+                                "hidden part of it): 2.00 ns per call" if not options
+                                else "times as measured, hook cost included: 2.00 ns per call")
+                   for c in comments), f"pprof comments {options}: {comments}")
+    # By calls the weights are counts: the name says nothing of times.
+    doc = env.json("export", "--format", "speedscope", "--weight", "calls", profile)
+    expect_eq("speedscope name by calls", doc["name"], "sample")
+    # Folded (no room for a note): the corrected self ticks, --raw the measured.
+    folded = folded_lines(env.text("export", "--format", "folded", profile))
+    expect_eq("folded main;compute;fib;fib", folded["main;compute;fib;fib"], 230)
+    folded = folded_lines(env.text("export", "--format", "folded", "--raw", profile))
+    expect_eq("folded --raw main;compute;fib;fib", folded["main;compute;fib;fib"], 250)
 
 
 def case_export_library(env):
@@ -524,7 +590,9 @@ def case_flame_inlined(env):
     root, frames = flame_frames(out)
     expect_eq("subtitle", next(t.text for t in root.iter(SVG + "text")
                                if t.get("id") == "zf-subtitle"),
-              "sample.zinst, width: calls and inlined executions in the subtree")
+              # The sample has no hook calibration: its times (tooltips) are as measured.
+              "sample.zinst, width: calls and inlined executions in the subtree, "
+              "hook cost included")
     expect_eq("legend", legend_of(root), (
         "[inlined]: code the compiler inlined into the frame below, 52 executions", True))
     inlined = sorted((f for f in frames if f["name"].endswith(" [inlined]")), key=lambda f: f["x"])
@@ -603,8 +671,8 @@ def case_flame_wide(env):
 # ---------------------------------------------------------------- merge
 
 
-def report_by_name(env, path):
-    report = env.json("report", "--json", path)
+def report_by_name(env, path, *extra):
+    report = env.json("report", "--json", *extra, path)
     return {f["name"]: f for f in report["functions"]}, report
 
 
@@ -1085,10 +1153,13 @@ def case_example_commands(env):
     expect_eq("pprof inlined executions", inlined, tree_inlined_totals(env, profile))
     expect({"policy_logits", "softmax", "rng_uniform", "rollout"} <= set(inlined),
            f"inlined: {sorted(inlined)}")
-    # Merge of a profile with itself: every count doubles exactly.
+    # Merge of a profile with itself: every count doubles exactly, and every
+    # measured time (--raw: the hook-cost correction rounds each context's
+    # share down to whole ticks, which does not double exactly).
     doubled = os.path.join(env.args.example_dir, "doubled.zinst")
     env.run("merge", "--merge-threads", "-o", doubled, profile, profile)
-    twice, _ = report_by_name(env, doubled)
+    report, _ = report_by_name(env, profile, "--raw")
+    twice, _ = report_by_name(env, doubled, "--raw")
     for name, entry in report.items():
         expect_eq(f"merged calls of {name}", twice[name]["calls"], 2 * entry["calls"])
         expect_eq(f"merged self ticks of {name}", twice[name]["self_ticks"],

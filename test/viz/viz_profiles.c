@@ -17,6 +17,8 @@
  *   memory.zinst      the sample with memory records (ZINST_MEMORY=1):
  *                     contexts of both threads that allocated, and some
  *                     with no instrumented function on the stack
+ *   hooks.zinst       the sample with a hook-cost calibration (test/reader's
+ *                     write_sample "hooks": the corrected times are known)
  *
  * usage: viz_profiles DIRECTORY
  */
@@ -167,5 +169,14 @@ int main(int argc, char **argv) {
   tp_memory(&tp, 1, 6, 5, 500, 4, 400, 200);
   tp_memory(&tp, 1, ZINST_NONE, 1, 8, 0, 0, 8);
   status |= save(&tp, dir, "memory.zinst");
+
+  /* As write_sample's "hooks" (check_cli.py derives its corrected times):
+   * at 2 GHz an untimed pair is 2 ticks, a timed one 4, of it inside 1. */
+  tp_sample(&tp);
+  tp.process.hook_untimed_pair_ps = 1000;
+  tp.process.hook_timed_pair_ps = 2000;
+  tp.process.hook_timed_inner_ps = 500;
+  tp.process.hook_spread_ps = 100;
+  status |= save(&tp, dir, "hooks.zinst");
   return status ? 1 : 0;
 }
