@@ -52,7 +52,8 @@ fn buildSettings(b: *std.Build) Settings {
 
 /// Returns the executable to install and run in place of `exe`: `exe` itself
 /// with -Dzinst=false, else an instrumented build of its root module. Call it
-/// for each executable to profile.
+/// for each executable to profile, once its modules are set up: their
+/// imports and options are read here.
 pub fn instrument(b: *std.Build, exe: *std.Build.Step.Compile, options: Options) *std.Build.Step.Compile {
     const build_settings = buildSettings(b);
     const module = exe.root_module;

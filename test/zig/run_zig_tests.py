@@ -20,8 +20,9 @@ version that pairs with the build's LLVM:
                 sites as inline_report; no plugin warning about optimized
                 bitcode; a second build is a cache hit; editing a file that
                 only an @import names compiles that program again, and only
-                it; -Dzinst=false is the plain build, with no zinst in it
-                and the API doing nothing
+                it; a compile error fails the build with Zig's message;
+                -Dzinst=false is the plain build, with no zinst in it and
+                the API doing nothing
   inline_report programs/inline_sites.zig, in ReleaseFast and Debug through
                 `zinst zig build-exe`, and in ReleaseSafe through the package
                 (`zig build run-inline_sites`): the calls Zig inlines itself
@@ -276,8 +277,8 @@ OPTIMIZED_BITCODE_WARNING = "was optimized by LLVM before zinst saw it"
 def consumer_project(args, work):
     """test/zig/consumer copied into `work` with its sources from programs/,
     its dependency on the package pointing back into the source tree.
-    Returns the project's directory and build(prefix, *options, extra_env),
-    which runs `zig build` there and returns the process."""
+    Returns the project's directory and build(prefix, *options, extra_env,
+    expect), which runs `zig build` there and returns the process."""
     env = zig_env(args)
     project = os.path.join(work, "consumer")
     shutil.copytree(os.path.join(HERE, "consumer"), project)
@@ -292,10 +293,10 @@ def consumer_project(args, work):
     with open(zon, "w") as f:
         f.write(text.replace('"../../../zig-integration"', '"%s"' % package))
 
-    def build(prefix, *options, extra_env=None):
+    def build(prefix, *options, extra_env=None, expect=0):
         proc = run([args.zig, "build", "--cache-dir", os.path.join(work, "cache"),
                     "--prefix", os.path.join(work, prefix), f"-Dzinst-exe={args.zinst}",
-                    *options], env=dict(env, **(extra_env or {})), cwd=project)
+                    *options], env=dict(env, **(extra_env or {})), cwd=project, expect=expect)
         check(OPTIMIZED_BITCODE_WARNING not in proc.stderr,
               f"the package gave the plugin optimized bitcode:\n{proc.stderr}")
         return proc
@@ -357,6 +358,15 @@ def case_build_zig(args):
               f"{'ran' if cached else 'was cached'}:\n{third.stderr}")
     proc = run([edited], env=dict(env, ZINST_OUTPUT=edited_profile), cwd=work)
     check(proc.stderr.strip() == "value=2", f"edited printed {proc.stderr!r} after the edit")
+    # A compile error stops the build with Zig's own message (zinst zig
+    # bitcode gets it in binary form and has Zig print it).
+    with open(os.path.join(project, "src", "edited_value.zig"), "w") as f:
+        f.write("pub const value: u8 = 500;\n")
+    proc = build("instrumented", "-Doptimize=ReleaseFast", expect=None)
+    check(proc.returncode != 0 and "edited_value.zig:1:23: error: type 'u8' cannot represent "
+          "integer value '500'" in proc.stderr, f"the compile error:\n{proc.stderr}")
+    with open(os.path.join(project, "src", "edited_value.zig"), "w") as f:
+        f.write("pub const value = 2;\n")
 
     # -Dzinst=false: the plain build, no runtime inside, no profile written.
     build("plain", "-Doptimize=ReleaseFast", "-Dzinst=false")
