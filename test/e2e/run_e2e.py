@@ -162,15 +162,35 @@ def case_sampled_estimates(env):
     """Default mode samples activations: counts exact, cold contexts exact,
     estimates agree with separate exact runs (ZINST_SAMPLE=1)."""
     exe = env.zinst_cc(["recursion_walk.c"], "walk")
-    depth, work, runs = 12, 2000, 5
+    depth, work, batch, max_batches = 12, 2000, 5, 4
     # Interleaved runs of each mode. Disturbances (preemption, a busy
     # sibling core) only ever add time, so each mode is represented by its
     # least disturbed run: the minimum. (CMake also runs this case alone.)
+    # A shared VM can run a whole batch of either mode at half speed (runs
+    # of this program there take either ~4.5 ms or ~9 ms, in stretches), so
+    # when the estimates disagree, another batch of both modes is run and
+    # the minima are taken over all runs so far; the bounds stay the same.
     exact_runs, sampled_runs = [], []
-    for k in range(runs):
-        exact_runs.append(env.profile_run(exe, [depth, work], profile="exact%d.zinst" % k,
-                                          env={"ZINST_SAMPLE": "1"})[0])
-        sampled_runs.append(env.profile_run(exe, [depth, work], profile="sampled%d.zinst" % k)[0])
+    for attempt in range(1, max_batches + 1):
+        for k in range(len(exact_runs), len(exact_runs) + batch):
+            exact_runs.append(env.profile_run(exe, [depth, work], profile="exact%d.zinst" % k,
+                                              env={"ZINST_SAMPLE": "1"})[0])
+            sampled_runs.append(env.profile_run(exe, [depth, work],
+                                                profile="sampled%d.zinst" % k)[0])
+        try:
+            check_sampled_estimates(env, exact_runs, sampled_runs, depth)
+            return
+        except TimingDisagreement:
+            if attempt == max_batches:
+                raise
+
+
+class TimingDisagreement(Failure):
+    """A sampled estimate outside its bound around the exact runs' value."""
+
+
+def check_sampled_estimates(env, exact_runs, sampled_runs, depth):
+    runs = len(exact_runs)
     exact_reports = [env.report(p) for p in exact_runs]
     sampled_reports = [env.report(p) for p in sampled_runs]
     for report in exact_reports:
@@ -204,8 +224,10 @@ def case_sampled_estimates(env):
         estimate, error, reference = estimates[k], errors[k], min(references)
         diff = abs(estimate - reference)
         bound = min(4 * error + 0.10 * reference, 0.25 * reference)
-        expect(diff <= bound, "%s: sampled %d +- %d vs exact %d (least of %d runs each): "
-               "off by %d, allowed %d" % (what, estimate, error, reference, runs, diff, bound))
+        if diff > bound:
+            raise TimingDisagreement(
+                "%s: sampled %d +- %d vs exact %d (least of %d runs each): off by %d, "
+                "allowed %d" % (what, estimate, error, reference, runs, diff, bound))
 
     def function(report, name):
         return {f["name"]: f for f in report["functions"]}[name]
