@@ -200,10 +200,11 @@ def update_readme(path, tables, begin=README_BEGIN, end_marker=README_END):
 # The hook-cost correction: the leaves (bench/leaf_cost.c: shape, steps,
 # a divisor of the calls: fib(10) is 177 calls), the calls of each rep, the
 # reps of each process and the processes of each variant (at least
-# HOOK_ROUNDS, interleaved).
-HOOK_LEAVES = [("busy", 60, 1), ("busy", 15, 1), ("chain", 40, 1), ("chain", 160, 1),
+# HOOK_ROUNDS, interleaved). Reps of about a millisecond: on a loaded
+# machine longer ones are nearly all preempted, and those do not count.
+HOOK_LEAVES = [("busy", 60, 1), ("busy", 15, 1), ("chain", 40, 1), ("chain", 160, 4),
                ("fib", 10, 20)]
-HOOK_CALLS, HOOK_REPS, HOOK_ROUNDS = 100000, 10, 10
+HOOK_CALLS, HOOK_REPS, HOOK_ROUNDS = 20000, 20, 10
 HOOK_SMOKE_CALLS, HOOK_SMOKE_REPS = 20000, 2
 
 
@@ -240,10 +241,8 @@ def hook_cost(zinst, clang, work, rounds, smoke):
         return [(float(r[3]), int(r[5]) != 0) for r in reps]
 
     def counted(reps):
-        """The reps that were not preempted; all of them if every one was
-        (then the table says so)."""
-        kept = [r for r in reps if not r[1]]
-        return kept or reps
+        """The reps that were not preempted (none: the row says so)."""
+        return [r for r in reps if not r[1]]
 
     load_before = os.getloadavg()
     for r in range(rounds):
@@ -261,9 +260,9 @@ def hook_cost(zinst, clang, work, rounds, smoke):
             "`bench/leaf_cost.c`: a caller calls a leaf %s times, each call taking the "
             "previous one's result, and times its loop; %d such reps per process, %d processes "
             "per variant, interleaved. The leaf is `busy` (steps of six independent additions) "
-            "or `chain` (one dependent multiply-add per step); `fib` is no leaf but the "
-            "recursion fib(10), 177 calls, called 20 times less often, its self time that of "
-            "all its levels. Only reps the system did not preempt count (`reps`: counted of "
+            "or `chain` (one dependent multiply-add per step), the 160-step chain called 4 "
+            "times less often; `fib` is no leaf but the recursion fib(10), 177 calls, called "
+            "20 times less often, its self time that of all its levels. Only reps the system did not preempt count (`reps`: counted of "
             "run, uninstrumented and instrumented). Per call of the leaf from the caller, each "
             "the median over a variant's counted reps: its cost uninstrumented, the "
             "instrumented loop's own timing, "
@@ -280,9 +279,15 @@ def hook_cost(zinst, clang, work, rounds, smoke):
         name = "%s, %d steps" % leaf[:2] if leaf[0] != "fib" else "fib(%d)" % leaf[1]
         outer = max(calls // leaf[2], 1)
         base_kept = counted(base_ns[leaf])
-        b = statistics.median(ns for ns, _ in base_kept)
+        b = statistics.median(ns for ns, _ in base_kept) if base_kept else None
         for mode, _ in modes:
             kept = counted(runs[(leaf, mode)])
+            counts = "%d/%d, %d/%d" % (len(base_kept), len(base_ns[leaf]), len(kept),
+                                       len(runs[(leaf, mode)]))
+            if b is None or not kept:
+                text.append("| %s | %s | %s | every rep of a side was preempted: no figures "
+                            "| | | | | |\n" % (name, mode, counts))
+                continue
             own = statistics.median(ns for ns, _, _ in kept)
             values = {"raw": [], "corrected": []}  # per rep: (leaf self, caller total)
             errors, costs = [], []
@@ -315,9 +320,8 @@ def hook_cost(zinst, clang, work, rounds, smoke):
             if error >= 0.05:
                 cells[0] += " \u00b1%.1f" % error
                 cells[1] += " \u00b1%.1f" % error
-            text.append("| %s | %s | %d/%d, %d/%d | %.1f ns | %.1f ns (%.2fx) | %s |\n" % (
-                name, mode, len(base_kept), len(base_ns[leaf]), len(kept),
-                len(runs[(leaf, mode)]), b, own, own / b, " | ".join(cells)))
+            text.append("| %s | %s | %s | %.1f ns | %.1f ns (%.2fx) | %s |\n" % (
+                name, mode, counts, b, own, own / b, " | ".join(cells)))
             calibrations.append("%s %s: %.2f / %.2f / %.2f ns, spread %.2f" % (
                 (name, mode) + tuple(statistics.median(c[k] for c in costs) for k in range(4))))
     text.append("\nThe calibrations of those reps' processes, medians (untimed call / timed call "
