@@ -16,17 +16,21 @@
  * Each call takes the previous one's result, so calls cannot overlap in the
  * processor and the cost of one is well defined. The program runs the
  * caller REPS times (default 1), times each run itself (CLOCK_MONOTONIC
- * around it, start-up left out) and prints "rep I ns_per_call N" for each:
- * uninstrumented, that is the leaf's true cost per call, call included.
+ * around it, start-up left out) and prints "rep I ns_per_call N switches S"
+ * for each, S the involuntary context switches the thread had during the
+ * rep (getrusage): a rep with none was not preempted, the only kind whose
+ * wall time says what the code costs on a loaded machine. Uninstrumented,
+ * N is the leaf's true cost per call, call included.
  * Instrumented, with LEAF_COST_DUMP=PREFIX, each rep also gets a profile of
  * its own, PREFIX.I.zinst (zinst_reset() before it, zinst_dump() after; no
  * profile at exit), so that the least disturbed rep's profile can be read.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* RUSAGE_THREAD */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 __attribute__((noinline)) uint64_t busy_leaf(uint64_t x, uint32_t steps) {
@@ -82,6 +86,12 @@ extern int zinst_dump(const char *path) __attribute__((weak));
 extern void zinst_reset(void) __attribute__((weak));
 extern void zinst_disable_exit_dump(void) __attribute__((weak));
 
+/* Involuntary context switches of the calling thread so far. */
+static long preemptions(void) {
+  struct rusage usage;
+  return getrusage(RUSAGE_THREAD, &usage) == 0 ? usage.ru_nivcsw : -1;
+}
+
 static uint64_t now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -116,9 +126,11 @@ int main(int argc, char **argv) {
   for (int rep = 0; rep < reps; rep++) {
     if (dump)
       zinst_reset();
+    long switches = preemptions();
     uint64_t start = now_ns();
     result += callers[shape](calls, steps);
     uint64_t elapsed = now_ns() - start;
+    switches = preemptions() - switches;
     if (dump) {
       char path[4096];
       snprintf(path, sizeof path, "%s.%d.zinst", dump, rep);
@@ -127,7 +139,8 @@ int main(int argc, char **argv) {
         return 1;
       }
     }
-    printf("rep %d ns_per_call %.3f\n", rep, (double)elapsed / (double)calls);
+    printf("rep %d ns_per_call %.3f switches %ld\n", rep, (double)elapsed / (double)calls,
+           switches);
   }
   printf("checksum %llu\n", (unsigned long long)result);
   return 0;

@@ -200,10 +200,11 @@ def update_readme(path, tables, begin=README_BEGIN, end_marker=README_END):
 # The hook-cost correction: the leaves (bench/leaf_cost.c: shape, steps,
 # a divisor of the calls: fib(10) is 177 calls), the calls of each rep, the
 # reps of each process and the processes of each variant (at least
-# HOOK_ROUNDS, interleaved).
-HOOK_LEAVES = [("busy", 60, 1), ("busy", 15, 1), ("chain", 40, 1), ("chain", 160, 1),
+# HOOK_ROUNDS, interleaved). Reps of about a millisecond: on a loaded
+# machine longer ones are nearly all preempted, and those do not count.
+HOOK_LEAVES = [("busy", 60, 1), ("busy", 15, 1), ("chain", 40, 1), ("chain", 160, 4),
                ("fib", 10, 20)]
-HOOK_CALLS, HOOK_REPS, HOOK_ROUNDS = 500000, 8, 3
+HOOK_CALLS, HOOK_REPS, HOOK_ROUNDS = 20000, 20, 10
 HOOK_SMOKE_CALLS, HOOK_SMOKE_REPS = 20000, 2
 
 
@@ -214,9 +215,12 @@ def hook_cost(zinst, clang, work, rounds, smoke):
 
     The program repeats its loop and times each rep itself; instrumented,
     each rep gets its own profile (zinst_reset, zinst_dump). The variants
-    run interleaved, process by process, and every figure is the median
-    over all reps of a variant: the uninstrumented loop's time, the
-    instrumented loop's, and each value `zinst report` gives per rep's
+    run interleaved, process by process. Only reps that were not preempted
+    count (the program reports the thread's involuntary context switches
+    per rep): on a loaded machine a preempted rep's wall time, and its
+    profile's times, hold other programs' time slices. Every figure is the
+    median over a variant's counted reps: the uninstrumented loop's time,
+    the instrumented loop's, and each value `zinst report` gives per rep's
     profile. The machine's load average is recorded around the runs."""
     wdir = os.path.join(work, "hooks")
     os.makedirs(wdir)
@@ -227,11 +231,18 @@ def hook_cost(zinst, clang, work, rounds, smoke):
     calls, reps = (HOOK_SMOKE_CALLS, HOOK_SMOKE_REPS) if smoke else (HOOK_CALLS, HOOK_REPS)
     rounds = rounds if smoke else max(rounds, HOOK_ROUNDS)
     modes = [("sampled", {}), ("exact", {"ZINST_SAMPLE": "1"})]
-    base_ns = {}  # leaf -> [ns per call]
-    runs = {}     # (leaf, mode) -> [(ns per call, profile)]
+    base_ns = {}  # leaf -> [(ns per call, preempted)]
+    runs = {}     # (leaf, mode) -> [(ns per call, preempted, profile)]
 
     def rep_timings(output):
-        return [float(line.split()[3]) for line in output.splitlines() if line.startswith("rep ")]
+        """[(ns per call, preempted)] of the program's "rep I ns_per_call N
+        switches S" lines."""
+        reps = [line.split() for line in output.splitlines() if line.startswith("rep ")]
+        return [(float(r[3]), int(r[5]) != 0) for r in reps]
+
+    def counted(reps):
+        """The reps that were not preempted (none: the row says so)."""
+        return [r for r in reps if not r[1]]
 
     load_before = os.getloadavg()
     for r in range(rounds):
@@ -242,33 +253,45 @@ def hook_cost(zinst, clang, work, rounds, smoke):
                 prefix = os.path.join(wdir, "%s-%s-%d-%d" % (mode, leaf[0], leaf[1], r))
                 out = sh([inst] + args, env=dict(os.environ, LEAF_COST_DUMP=prefix, **env)).stdout
                 runs.setdefault((leaf, mode), []).extend(
-                    (ns, "%s.%d.zinst" % (prefix, k)) for k, ns in enumerate(rep_timings(out)))
+                    (ns, preempted, "%s.%d.zinst" % (prefix, k))
+                    for k, (ns, preempted) in enumerate(rep_timings(out)))
     load_after = os.getloadavg()
     text = ["\n#### hooks: the hook-cost correction on a leaf of known cost\n\n"
             "`bench/leaf_cost.c`: a caller calls a leaf %s times, each call taking the "
             "previous one's result, and times its loop; %d such reps per process, %d processes "
             "per variant, interleaved. The leaf is `busy` (steps of six independent additions) "
-            "or `chain` (one dependent multiply-add per step); `fib` is no leaf but the "
-            "recursion fib(10), 177 calls, called 20 times less often, its self time that of "
-            "all its levels. Per call of the leaf from the caller, each the median over the "
-            "variant's %d reps: its cost uninstrumented, the instrumented loop's own timing, "
+            "or `chain` (one dependent multiply-add per step), the 160-step chain called 4 "
+            "times less often; `fib` is no leaf but the recursion fib(10), 177 calls, called "
+            "20 times less often, its self time that of all its levels. Only reps the system did not preempt count (`reps`: counted of "
+            "run, uninstrumented and instrumented). Per call of the leaf from the caller, each "
+            "the median over a variant's counted reps: its cost uninstrumented, the "
+            "instrumented loop's own timing, "
             "and what `zinst report` says of each rep's profile: the leaf's self time and the "
             "caller's total time, as measured (`--raw`) and with the hooks' cost subtracted "
             "(the default), with their ratio to the uninstrumented cost. Load average "
             "(1, 5, 15 min) %.2f, %.2f, %.2f before the runs and %.2f, %.2f, %.2f after.\n\n"
-            % (("{:,}".format(calls), reps, rounds, reps * rounds) + load_before + load_after),
-            "| leaf | mode | uninstrumented | instrumented loop | leaf self, raw | corrected "
-            "| caller total, raw | corrected |\n|---|---|---:|---:|---:|---:|---:|---:|\n"]
+            % (("{:,}".format(calls), reps, rounds) + load_before + load_after),
+            "| leaf | mode | reps | uninstrumented | instrumented loop | leaf self, raw "
+            "| corrected | caller total, raw | corrected |\n"
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|\n"]
     calibrations = []
     for leaf in HOOK_LEAVES:
         name = "%s, %d steps" % leaf[:2] if leaf[0] != "fib" else "fib(%d)" % leaf[1]
         outer = max(calls // leaf[2], 1)
-        b = statistics.median(base_ns[leaf])
+        base_kept = counted(base_ns[leaf])
+        b = statistics.median(ns for ns, _ in base_kept) if base_kept else None
         for mode, _ in modes:
-            own = statistics.median(ns for ns, _ in runs[(leaf, mode)])
+            kept = counted(runs[(leaf, mode)])
+            counts = "%d/%d, %d/%d" % (len(base_kept), len(base_ns[leaf]), len(kept),
+                                       len(runs[(leaf, mode)]))
+            if b is None or not kept:
+                text.append("| %s | %s | %s | every rep of a side was preempted: no figures "
+                            "| | | | | |\n" % (name, mode, counts))
+                continue
+            own = statistics.median(ns for ns, _, _ in kept)
             values = {"raw": [], "corrected": []}  # per rep: (leaf self, caller total)
             errors, costs = [], []
-            for _, profile in runs[(leaf, mode)]:
+            for _, _, profile in kept:
                 for times in ("raw", "corrected"):
                     report = json.loads(sh([zinst, "report", "--json", "--top", "0"] +
                                            (["--raw"] if times == "raw" else []) +
@@ -297,8 +320,8 @@ def hook_cost(zinst, clang, work, rounds, smoke):
             if error >= 0.05:
                 cells[0] += " \u00b1%.1f" % error
                 cells[1] += " \u00b1%.1f" % error
-            text.append("| %s | %s | %.1f ns | %.1f ns (%.2fx) | %s |\n" % (
-                name, mode, b, own, own / b, " | ".join(cells)))
+            text.append("| %s | %s | %s | %.1f ns | %.1f ns (%.2fx) | %s |\n" % (
+                name, mode, counts, b, own, own / b, " | ".join(cells)))
             calibrations.append("%s %s: %.2f / %.2f / %.2f ns, spread %.2f" % (
                 (name, mode) + tuple(statistics.median(c[k] for c in costs) for k in range(4))))
     text.append("\nThe calibrations of those reps' processes, medians (untimed call / timed call "
