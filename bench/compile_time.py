@@ -12,13 +12,14 @@ workload's flags) with plain clang and with one or more builds of the plugin:
     variants interleaved (round-robin, so drift hits them alike), medians.
 
     bench/compile_time.py [--only lua,bzip2,fib] [--rounds 5] [--no-callgrind]
-                          [--plugin NAME=PATH ...] [--files lvm.c,lparser.c]
+                          [--jobs N] [--plugin NAME=PATH ...] [--files lvm.c,lparser.c]
 
 Without --plugin, the plugin of --build (default build/llvm-19) is "zinst".
 Link time is left out: it is the same with and without the plugin but for
 the runtime library.
 """
 import argparse
+import concurrent.futures
 import os
 import re
 import statistics
@@ -41,7 +42,9 @@ def sh(cmd, **kw):
 
 
 def instructions(cmd, out_dir):
-    """Instructions callgrind counted for one run of cmd (and its children)."""
+    """Instructions callgrind counted for one run of cmd (and its children).
+    out_dir is the run's own: its files are removed afterwards."""
+    os.makedirs(out_dir)
     log = os.path.join(out_dir, "callgrind.log")
     sh(["valgrind", "--tool=callgrind", "--trace-children=yes",
         "--callgrind-out-file=" + os.path.join(out_dir, "callgrind.%p"),
@@ -54,9 +57,7 @@ def instructions(cmd, out_dir):
                 total += int(m.group(1))
     if total == 0:
         sys.exit("compile_time: callgrind counted nothing for %s (see %s)" % (cmd, log))
-    for name in os.listdir(out_dir):
-        if name.startswith("callgrind."):
-            os.remove(os.path.join(out_dir, name))
+    subprocess.run(["rm", "-rf", out_dir])
     return total
 
 
@@ -67,6 +68,8 @@ def main():
     ap.add_argument("--only", default="lua", help="comma-separated workloads (default: lua)")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--no-callgrind", action="store_true", help="wall time only")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="callgrind runs at once (counts do not depend on it; walls run alone)")
     ap.add_argument("--plugin", action="append", default=[], metavar="NAME=PATH",
                     help="a plugin build to measure (repeatable)")
     ap.add_argument("--files", help="only these source files (base names, comma-separated)")
@@ -118,12 +121,15 @@ def main():
         flags = ["-O2", "-gdwarf-4"] + w.cflags + ["-c"]
         counts = {}
         if not args.no_callgrind:
-            for name, extra in variants:
-                out = os.path.join(work, name)
-                os.makedirs(out, exist_ok=True)
-                counts[name] = sum(
-                    instructions([clang] + flags + extra + [src, "-o", os.path.join(
-                        out, os.path.basename(src) + ".o")], out) for src in sources)
+            with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+                runs = {}
+                for name, extra in variants:
+                    for src in sources:
+                        out = os.path.join(work, "cg-%s-%s" % (name, os.path.basename(src)))
+                        cmd = [clang] + flags + extra + [src, "-o", os.path.join(out, "x.o")]
+                        runs[pool.submit(instructions, cmd, out)] = name
+                for future, name in runs.items():
+                    counts[name] = counts.get(name, 0) + future.result()
         walls = {name: [] for name, _ in variants}
         for _ in range(args.rounds):
             for name, extra in variants:
