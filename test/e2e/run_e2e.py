@@ -51,11 +51,11 @@ class Env:
                           (" ".join(cmd), proc.returncode, expect_status, proc.stdout, proc.stderr))
         return proc
 
-    def zinst_cc(self, sources, output, flags=("-O2", "-g"), driver="cc", extra=()):
+    def zinst_cc(self, sources, output, flags=("-O2", "-g"), driver="cc", extra=(), env=None):
         # No -I for zinst.h: `zinst cc` adds it (dump_api.c relies on that).
         cmd = [self.zinst, driver] + list(flags)
         cmd += [os.path.join(self.src, s) for s in sources] + list(extra) + ["-o", self.path(output)]
-        self.run(cmd)
+        self.run(cmd, env=env)
         return self.path(output)
 
     def profile_run(self, exe, args=(), profile="out.zinst", expect_status=0, env=None):
@@ -604,6 +604,36 @@ def case_inline_counts(env):
     expect_eq("slow sites priced at the measured cost",
               sorted(s["estimated_call_ns"] for s in slow_sites),
               sorted(round(s["count"] * data["call_ns"], 6) for s in slow_sites))
+
+
+def case_inline_counts_slow_path(env):
+    """Exact counts where a thread's first events are site increments, which
+    find no counters yet and take the slow path: worker() and work() get no
+    hooks (ZINST_EXCLUDE, read when compiling), so each worker thread starts
+    with the increment of its call to work()."""
+    exe = env.zinst_cc(["inline_sites.c"], "inline_sites_excluded",
+                       env={"ZINST_EXCLUDE": "work,worker"})
+    profile, _ = env.profile_run(exe)
+    sites, callees = inline_sites(env, profile)
+    counts = site_counts(sites)
+    total_n = 13 + 3 * (20 + 30 + 40)
+    work_in_worker = source_line(env, "inline_sites.c", "    work(n, out);")
+    expect_eq("worker -> work (3 threads x 3 rounds)",
+              counts.get(("worker", "work", work_in_worker, False)), 9)
+    expect_eq("main -> work sites", sorted(c for (caller, callee, _, _), c in counts.items()
+                                           if (caller, callee) == ("main", "work")), [1, 1])
+    expect_eq("work -> mix (inlined)",
+              counts.get(("work", "mix", source_line(env, "inline_sites.c", "mix(i, n);"), True)),
+              total_n)
+    expect_eq("work -> add1 in the unrolled loop (inlined)",
+              counts.get(("work", "add1", source_line(env, "inline_sites.c", "add1(k * i);"),
+                          True)), 4 * total_n)
+    expect_eq("add1 executions", callees["add1"]["inlined_executions"], 5 * total_n)
+    expect_eq("slow calls at its sites", callees["slow"]["calls"], 21)
+    calls = calls_by_name(env.report(profile))
+    expect("work" not in calls and "worker" not in calls, "excluded functions have no hooks: %s"
+           % sorted(calls))
+    expect_eq("slow real calls", calls.get("slow"), 21)
 
 
 def case_inline_conservation(env):
