@@ -12,7 +12,12 @@ output is checked to exist (and zinst's to parse), so a tool that silently
 recorded nothing cannot look fast. Also: the plugin's compile-time overhead
 and how long `zinst report` takes on the largest profile.
 
-    bench/run.py [--build build/llvm-19] [--rounds 5] [--only fib,lua] [--markdown FILE]
+The "hooks" workload measures the hook-cost correction instead: a small
+leaf of known cost (bench/leaf_cost.c, timed uninstrumented) called
+millions of times, and the self time per call zinst reports for it with and
+without the correction, in the default (sampled) and exact modes.
+
+    bench/run.py [--build build/llvm-19] [--rounds 5] [--only fib,lua,hooks] [--markdown FILE]
     bench/run.py --smoke        one quick round of the small workloads (CI)
 
 The real-world workloads (lua, bzip2) are built from Debian's source packages,
@@ -43,10 +48,11 @@ def sh(cmd, **kw):
 
 class Workload:
     def __init__(self, name, desc, sources, args, smoke_args=None, cflags=(), libs=(),
-                 fetch=False, make_input=None):
+                 fetch=False, make_input=None, zig_root=None):
         self.name, self.desc, self.sources, self.args = name, desc, sources, args
         self.smoke_args = smoke_args
         self.cflags, self.libs, self.fetch, self.make_input = list(cflags), list(libs), fetch, make_input
+        self.zig_root = zig_root  # a Zig program: built with Zig, not clang (zig_builds)
 
 
 def lua_sources():
@@ -88,7 +94,43 @@ WORKLOADS = [
     Workload("bzip2", "bzip2 1.0.8 (Debian source) compressing 8 MiB of text",
              None, ["-c", "-9"], cflags=["-D_FILE_OFFSET_BITS=64", "-w"], fetch=True,
              make_input=make_text),
+    Workload("zig", "the Zig RL example (cart-pole, 2 worker threads per iteration), "
+             "ReleaseFast", None, [], smoke_args=[],
+             zig_root=os.path.join(TOP, "zig-integration", "examples", "rl_cartpole.zig")),
 ]
+
+# The Zig that pairs with each LLVM major (test/CMakeLists.txt has the same).
+ZIG_FOR_LLVM = {"19": "0.14.1", "22": "0.17.1"}
+
+# Zig code cannot be built for the peers: Zig has no -pg, no
+# -finstrument-functions and no -fxray-instrument. callgrind needs no build.
+ZIG_PEERLESS = {"XRay profiling", "XRay flight recorder", "gprof (-pg)", "uftrace record",
+                "naive hook"}
+
+
+def zig_builds(w, zinst, llvm_major, exe):
+    """The uninstrumented and the zinst build of a Zig workload, with the Zig
+    that pairs with the build's LLVM (installed by scripts/install-zig.sh).
+    The uninstrumented one gets the zinst API module in its disabled form, as
+    a `-Dzinst=false` build does, so that it is the same program."""
+    version = ZIG_FOR_LLVM.get(llvm_major)
+    if version is None:
+        sys.exit("bench: no Zig pairs with LLVM %s" % llvm_major)
+    install = os.path.join(TOP, "scripts", "install-zig.sh")
+    sh([install, version])
+    zig = os.path.join(sh([install, "--print-dir", version]).stdout.strip(), "zig")
+    share = os.path.join(os.path.dirname(os.path.dirname(zinst)), "share", "zinst", "zig")
+    # Zig's -O and -mcpu apply to the -M module after them. Baseline x86-64,
+    # as clang builds the C workloads: Zig's default, the build machine's own
+    # CPU, may use AVX-512, which valgrind cannot run.
+    mode = ["-O", "ReleaseFast", "-mcpu=baseline"]
+    base = ([zig, "build-exe", "-lc"] + mode + ["--dep", "zinst", "-Mroot=" + w.zig_root] +
+            mode + ["--dep", "zinst_config", "-Mzinst=" + os.path.join(share, "zinst.zig")] +
+            mode + ["-Mzinst_config=" + os.path.join(share, "config", "disabled.zig"),
+                    "-femit-bin=" + exe("base")])
+    instrumented = [zinst, "zig", "--zig", zig, "build-exe", w.zig_root] + mode + [
+        "-femit-bin=" + exe("zinst")]
+    return version, {"base": base, "zinst": instrumented}
 
 
 class Variant:
@@ -97,6 +139,20 @@ class Variant:
         self.wrap = wrap      # command prefix (uftrace, valgrind)
         self.output = output  # callable(run_dir) -> path of what the tool wrote
         self.times = []
+
+
+def c_builds(w, clang, flags, zinst, naive_obj, xray_obj, exe):
+    """Every build of a C workload: uninstrumented, zinst, and each peer's."""
+    return {
+        "base": [clang] + flags + w.sources + w.libs + ["-o", exe("base")],
+        "zinst": [zinst, "cc"] + flags + w.sources + w.libs + ["-o", exe("zinst")],
+        "naive": [clang] + flags + ["-finstrument-functions"] + w.sources + [naive_obj] +
+                 w.libs + ["-o", exe("naive")],
+        "pg": [clang] + flags + ["-pg"] + w.sources + w.libs + ["-o", exe("pg")],
+        "xray": [clang] + flags + ["-fxray-instrument", "-fxray-instruction-threshold=1",
+                                   "-fxray-modes=xray-profiling,xray-fdr"] + w.sources +
+                [xray_obj] + w.libs + ["-lstdc++", "-o", exe("xray")],
+    }
 
 
 def zinst_profile(name):
@@ -125,18 +181,152 @@ def human_size(n):
 
 README_BEGIN = "<!-- bench results: begin (written by bench/run.py --readme) -->"
 README_END = "<!-- bench results: end -->"
+HOOKS_BEGIN = "<!-- bench hook cost: begin (written by bench/run.py --readme) -->"
+HOOKS_END = "<!-- bench hook cost: end -->"
 
 
-def update_readme(path, tables):
+def update_readme(path, tables, begin=README_BEGIN, end_marker=README_END):
     """Puts `tables` between the README's markers, leaving the rest alone."""
     with open(path) as f:
         text = f.read()
-    start, end = text.find(README_BEGIN), text.find(README_END)
+    start, end = text.find(begin), text.find(end_marker)
     if start < 0 or end < start:
-        sys.exit("bench: %s has no '%s' ... '%s' markers" % (path, README_BEGIN, README_END))
-    text = text[:start + len(README_BEGIN)] + "\n" + tables.rstrip() + "\n" + text[end:]
+        sys.exit("bench: %s has no '%s' ... '%s' markers" % (path, begin, end_marker))
+    text = text[:start + len(begin)] + "\n" + tables.rstrip() + "\n" + text[end:]
     with open(path, "w") as f:
         f.write(text)
+
+
+# The hook-cost correction: the leaves (bench/leaf_cost.c: shape, steps,
+# a divisor of the calls: fib(10) is 177 calls), the calls of each rep, the
+# reps of each process and the processes of each variant (at least
+# HOOK_ROUNDS, interleaved). Reps of about a millisecond: on a loaded
+# machine longer ones are nearly all preempted, and those do not count.
+HOOK_LEAVES = [("busy", 60, 1), ("busy", 15, 1), ("chain", 40, 1), ("chain", 160, 4),
+               ("fib", 10, 20)]
+HOOK_CALLS, HOOK_REPS, HOOK_ROUNDS = 20000, 20, 10
+HOOK_SMOKE_CALLS, HOOK_SMOKE_REPS = 20000, 2
+
+
+def hook_cost(zinst, clang, work, rounds, smoke):
+    """The hooks workload: what zinst reports per call of a leaf of known
+    cost, with and without the hook-cost correction, against the leaf's
+    uninstrumented cost. Returns the Markdown text.
+
+    The program repeats its loop and times each rep itself; instrumented,
+    each rep gets its own profile (zinst_reset, zinst_dump). The variants
+    run interleaved, process by process. Only reps that were not preempted
+    count (the program reports the thread's involuntary context switches
+    per rep): on a loaded machine a preempted rep's wall time, and its
+    profile's times, hold other programs' time slices. Every figure is the
+    median over a variant's counted reps: the uninstrumented loop's time,
+    the instrumented loop's, and each value `zinst report` gives per rep's
+    profile. The machine's load average is recorded around the runs."""
+    wdir = os.path.join(work, "hooks")
+    os.makedirs(wdir)
+    source = os.path.join(HERE, "leaf_cost.c")
+    base, inst = os.path.join(wdir, "base"), os.path.join(wdir, "zinst")
+    sh([clang, "-O2", source, "-o", base])
+    sh([zinst, "cc", "-O2", source, "-o", inst])
+    calls, reps = (HOOK_SMOKE_CALLS, HOOK_SMOKE_REPS) if smoke else (HOOK_CALLS, HOOK_REPS)
+    rounds = rounds if smoke else max(rounds, HOOK_ROUNDS)
+    modes = [("sampled", {}), ("exact", {"ZINST_SAMPLE": "1"})]
+    base_ns = {}  # leaf -> [(ns per call, preempted)]
+    runs = {}     # (leaf, mode) -> [(ns per call, preempted, profile)]
+
+    def rep_timings(output):
+        """[(ns per call, preempted)] of the program's "rep I ns_per_call N
+        switches S" lines."""
+        reps = [line.split() for line in output.splitlines() if line.startswith("rep ")]
+        return [(float(r[3]), int(r[5]) != 0) for r in reps]
+
+    def counted(reps):
+        """The reps that were not preempted (none: the row says so)."""
+        return [r for r in reps if not r[1]]
+
+    load_before = os.getloadavg()
+    for r in range(rounds):
+        for leaf in HOOK_LEAVES:
+            args = [str(max(calls // leaf[2], 1)), str(leaf[1]), leaf[0], str(reps)]
+            base_ns.setdefault(leaf, []).extend(rep_timings(sh([base] + args).stdout))
+            for mode, env in modes:
+                prefix = os.path.join(wdir, "%s-%s-%d-%d" % (mode, leaf[0], leaf[1], r))
+                out = sh([inst] + args, env=dict(os.environ, LEAF_COST_DUMP=prefix, **env)).stdout
+                runs.setdefault((leaf, mode), []).extend(
+                    (ns, preempted, "%s.%d.zinst" % (prefix, k))
+                    for k, (ns, preempted) in enumerate(rep_timings(out)))
+    load_after = os.getloadavg()
+    text = ["\n#### hooks: the hook-cost correction on a leaf of known cost\n\n"
+            "`bench/leaf_cost.c`: a caller calls a leaf %s times, each call taking the "
+            "previous one's result, and times its loop; %d such reps per process, %d processes "
+            "per variant, interleaved. The leaf is `busy` (steps of six independent additions) "
+            "or `chain` (one dependent multiply-add per step), the 160-step chain called 4 "
+            "times less often; `fib` is no leaf but the recursion fib(10), 177 calls, called "
+            "20 times less often, its self time that of all its levels. Only reps the system did not preempt count (`reps`: counted of "
+            "run, uninstrumented and instrumented). Per call of the leaf from the caller, each "
+            "the median over a variant's counted reps: its cost uninstrumented, the "
+            "instrumented loop's own timing, "
+            "and what `zinst report` says of each rep's profile: the leaf's self time and the "
+            "caller's total time, as measured (`--raw`) and with the hooks' cost subtracted "
+            "(the default), with their ratio to the uninstrumented cost. Load average "
+            "(1, 5, 15 min) %.2f, %.2f, %.2f before the runs and %.2f, %.2f, %.2f after.\n\n"
+            % (("{:,}".format(calls), reps, rounds) + load_before + load_after),
+            "| leaf | mode | reps | uninstrumented | instrumented loop | leaf self, raw "
+            "| corrected | caller total, raw | corrected |\n"
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|\n"]
+    calibrations = []
+    for leaf in HOOK_LEAVES:
+        name = "%s, %d steps" % leaf[:2] if leaf[0] != "fib" else "fib(%d)" % leaf[1]
+        outer = max(calls // leaf[2], 1)
+        base_kept = counted(base_ns[leaf])
+        b = statistics.median(ns for ns, _ in base_kept) if base_kept else None
+        for mode, _ in modes:
+            kept = counted(runs[(leaf, mode)])
+            counts = "%d/%d, %d/%d" % (len(base_kept), len(base_ns[leaf]), len(kept),
+                                       len(runs[(leaf, mode)]))
+            if b is None or not kept:
+                text.append("| %s | %s | %s | every rep of a side was preempted: no figures "
+                            "| | | | | |\n" % (name, mode, counts))
+                continue
+            own = statistics.median(ns for ns, _, _ in kept)
+            values = {"raw": [], "corrected": []}  # per rep: (leaf self, caller total)
+            errors, costs = [], []
+            for _, _, profile in kept:
+                for times in ("raw", "corrected"):
+                    report = json.loads(sh([zinst, "report", "--json", "--top", "0"] +
+                                           (["--raw"] if times == "raw" else []) +
+                                           [profile]).stdout)
+                    if report["times"] != times:
+                        sys.exit("bench: %s says its times are %r, expected %r" %
+                                 (profile, report["times"], times))
+                    by_name = {f["name"]: f for f in report["functions"]}
+                    leaf_fn, caller_fn = by_name[leaf[0] + "_leaf"], by_name[leaf[0] + "_caller"]
+                    if leaf_fn["calls"] % outer != 0 or caller_fn["calls"] != 1:
+                        sys.exit("bench: %s: wrong counts" % profile)
+                    values[times].append((leaf_fn["self_ns"] / outer,
+                                          caller_fn["total_ns"] / outer))
+                # The leaf's 95% interval (sampled mode estimates it), per call.
+                errors.append(1.96 * leaf_fn["self_ticks_error"] * 1e9 /
+                              report["profile"]["ticks_per_second"] / outer)
+                cost = report["profile"]["hook_cost"]
+                costs.append(tuple(cost[k] / 1e3 for k in (
+                    "untimed_pair_ps", "timed_pair_ps", "timed_inner_ps", "spread_ps")))
+            cells = []
+            for part in (0, 1):
+                for times in ("raw", "corrected"):
+                    v = statistics.median(rep[part] for rep in values[times])
+                    cells.append("%.1f ns (%.2fx)" % (v, v / b))
+            error = statistics.median(errors)
+            if error >= 0.05:
+                cells[0] += " \u00b1%.1f" % error
+                cells[1] += " \u00b1%.1f" % error
+            text.append("| %s | %s | %s | %.1f ns | %.1f ns (%.2fx) | %s |\n" % (
+                name, mode, counts, b, own, own / b, " | ".join(cells)))
+            calibrations.append("%s %s: %.2f / %.2f / %.2f ns, spread %.2f" % (
+                (name, mode) + tuple(statistics.median(c[k] for c in costs) for k in range(4))))
+    text.append("\nThe calibrations of those reps' processes, medians (untimed call / timed call "
+                "/ its part inside the callee's time): " + "; ".join(calibrations) + ".\n")
+    return "".join(text)
 
 
 def main():
@@ -158,8 +348,13 @@ def main():
         sys.exit("bench: %s not found: run scripts/build.sh first" % zinst)
     clang = sh([zinst, "flags", "--cc"]).stdout.strip()
     clangxx = sh([zinst, "flags", "--cxx"]).stdout.strip()
-    selected = [w for w in WORKLOADS if (not args.only or w.name in args.only.split(","))
+    only = args.only.split(",") if args.only else None
+    unknown = set(only or []) - {w.name for w in WORKLOADS} - {"hooks"}
+    if unknown:
+        sys.exit("bench: unknown workload(s) %s" % ", ".join(sorted(unknown)))
+    selected = [w for w in WORKLOADS if (not only or w.name in only)
                 and (not args.smoke or w.smoke_args is not None)]
+    run_hooks = not only or "hooks" in only
     if args.smoke:
         args.rounds = 1
     skip = set(filter(None, args.skip.split(",")))
@@ -167,6 +362,7 @@ def main():
         sh([os.path.join(HERE, "fetch_sources.sh")])
     WORKLOADS[3].sources = lua_sources()
     WORKLOADS[4].sources = [os.path.join(SRC, "bzip2", f) for f in BZIP2_FILES]
+    llvm_major = clang.rsplit("-", 1)[-1]
 
     work = tempfile.mkdtemp(prefix="zinst-bench-")
     naive_obj = os.path.join(work, "naive_hook.o")
@@ -191,20 +387,16 @@ def main():
             return os.path.join(wdir, v)
         # DWARF 4: Debian 12's valgrind cannot read clang's default DWARF 5.
         flags = ["-O2", "-gdwarf-4"] + w.cflags
-        builds = {
-            "base": [clang] + flags + w.sources + w.libs + ["-o", exe("base")],
-            "zinst": [zinst, "cc"] + flags + w.sources + w.libs + ["-o", exe("zinst")],
-            "naive": [clang] + flags + ["-finstrument-functions"] + w.sources + [naive_obj] +
-                     w.libs + ["-o", exe("naive")],
-            "pg": [clang] + flags + ["-pg"] + w.sources + w.libs + ["-o", exe("pg")],
-            "xray": [clang] + flags + ["-fxray-instrument", "-fxray-instruction-threshold=1",
-                                       "-fxray-modes=xray-profiling,xray-fdr"] + w.sources +
-                    [xray_obj] + w.libs + ["-lstdc++", "-o", exe("xray")],
-        }
+        desc = w.desc
+        if w.zig_root:
+            zig_version, builds = zig_builds(w, zinst, llvm_major, exe)
+            desc += " (Zig %s; the peers cannot instrument Zig code)" % zig_version
+        else:
+            builds = c_builds(w, clang, flags, zinst, naive_obj, xray_obj, exe)
         build_seconds = {}
         for key, cmd in builds.items():
             t0 = time.perf_counter()
-            sh(cmd)
+            sh(cmd, cwd=wdir)
             build_seconds[key] = time.perf_counter() - t0
 
         variants = [
@@ -231,7 +423,8 @@ def main():
                                                "--callgrind-out-file=callgrind.out"],
                     output=lambda d: os.path.join(d, "callgrind.out")),
         ]
-        variants = [v for v in variants if v.name not in skip]
+        variants = [v for v in variants if v.name not in skip and
+                    not (w.zig_root and v.name in ZIG_PEERLESS)]
         for _ in range(args.rounds):
             for v in variants:
                 rdir = os.path.join(wdir, "run-" + v.name.replace(" ", "_").replace("(", "")
@@ -264,7 +457,7 @@ def main():
             largest_profile = (os.path.join(wdir, "time.zinst"), size, w.name)
         base = statistics.median(variants[0].times)
         text.append("\n### %s: %s\n\n%s calls of instrumented functions; uninstrumented %.3f s.\n\n"
-                    % (w.name, w.desc, "{:,}".format(calls), base))
+                    % (w.name, desc, "{:,}".format(calls), base))
         text.append("| variant | median | ratio | ns added per call | output | note |\n"
                     "|---|---:|---:|---:|---:|---|\n")
         for v in variants:
@@ -278,7 +471,7 @@ def main():
             build_seconds["zinst"] / build_seconds["base"], build_seconds["zinst"],
             build_seconds["base"]))
 
-    if largest_profile:
+    if largest_profile and selected:
         times = []
         for _ in range(5):
             t0 = time.perf_counter()
@@ -286,15 +479,22 @@ def main():
             times.append(time.perf_counter() - t0)
         text.append("\n`zinst report` on the largest profile (%s, %s): %.3f s (median of 5).\n" % (
             largest_profile[2], human_size(largest_profile[1]), statistics.median(times)))
-    text.append("\nzinst default mode: " + "; ".join(
-        "%s %.2fx (%.1f ns/call)" % s for s in summary) + "\n")
-    out = "".join(text)
-    print(out)
+    if selected:
+        text.append("\nzinst default mode: " + "; ".join(
+            "%s %.2fx (%.1f ns/call)" % s for s in summary) + "\n")
+    out = "".join(text) if selected else ""
+    hooks = hook_cost(zinst, clang, work, args.rounds, args.smoke) if run_hooks else ""
+    print(out + hooks)
     if args.markdown:
         with open(args.markdown, "w") as f:
-            f.write(out)
+            f.write(out + hooks)
     if args.readme:
-        update_readme(args.readme, out)
+        if selected:
+            update_readme(args.readme, out)
+        if run_hooks:
+            update_readme(args.readme, "Machine: %s, %d cores; clang %s.\n" % (
+                os.uname().machine, os.cpu_count(), clang.rsplit("-", 1)[-1]) + hooks,
+                HOOKS_BEGIN, HOOKS_END)
     shutil.rmtree(work, ignore_errors=True)
 
 

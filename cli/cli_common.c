@@ -182,7 +182,74 @@ uint64_t zinst_profile_processes(const struct zinst_profile *profile) {
   return processes;
 }
 
+/* Nanoseconds of `ps` picoseconds, for the header: "5.61". */
+static const char *ps_as_ns(uint32_t ps, char *buffer, size_t size) {
+  const double ns = (double)ps / 1000.0;
+  snprintf(buffer, size, ns < 10 ? "%.2f" : ns < 100 ? "%.1f" : "%.0f", ns);
+  return buffer;
+}
+
+void zinst_describe_times(const struct zinst_profile *profile, enum zinst_times times, char *buffer,
+                          size_t size) {
+  const struct zinst_process_record *p = &profile->process;
+  if (size == 0)
+    return;
+  buffer[0] = '\0';
+  if (!zinst_profile_has_time(profile))
+    return;
+  if (!zinst_profile_has_hook_costs(profile)) {
+    snprintf(buffer, size,
+             "times as measured, hook cost included (the profile has no "
+             "calibration of it)");
+    return;
+  }
+  /* The mean pair over every call in the file: what a call costs on average. */
+  uint64_t calls = 0;
+  double pairs_ps = 0;
+  for (uint32_t n = 0; n < profile->node_count; n++) {
+    const struct zinst_node_record *node = &profile->nodes[n];
+    calls += node->calls;
+    pairs_ps += (double)node->timed_calls * p->hook_timed_pair_ps +
+                (double)(node->calls - node->timed_calls) * p->hook_untimed_pair_ps;
+  }
+  char mean[32], untimed[32], timed[32], inner[32], spread[32];
+  ps_as_ns(calls ? (uint32_t)(pairs_ps / (double)calls + 0.5) : 0, mean, sizeof mean);
+  ps_as_ns(p->hook_untimed_pair_ps, untimed, sizeof untimed);
+  ps_as_ns(p->hook_timed_pair_ps, timed, sizeof timed);
+  ps_as_ns(p->hook_timed_inner_ps, inner, sizeof inner);
+  ps_as_ns(p->hook_spread_ps, spread, sizeof spread);
+  /* The calibration prices the hooks with nothing beside them; where the
+   * processor ran them beside the program's own work (a long dependency
+   * chain) they cost less, and this takes too much: the line says it is
+   * the whole cost (README, Known limits, has the measured error). */
+  if (zinst_hook_correction(profile, times))
+    snprintf(buffer, size,
+             "hook cost subtracted in full (out-of-order execution may have hidden part of it): "
+             "%s ns per call (untimed %s, timed %s of which %s in the callee's own time; "
+             "calibration spread %s ns); --raw shows times as measured",
+             mean, untimed, timed, inner, spread);
+  else
+    snprintf(buffer, size,
+             "times as measured, hook cost included: %s ns per call (untimed %s, timed %s of "
+             "which %s in the callee's own time)",
+             mean, untimed, timed, inner);
+}
+
+static void print_header(FILE *out, const char *path, const struct zinst_profile *profile,
+                         const enum zinst_times *times);
+
 void zinst_print_profile_header(FILE *out, const char *path, const struct zinst_profile *profile) {
+  print_header(out, path, profile, NULL);
+}
+
+void zinst_print_profile_header_times(FILE *out, const char *path,
+                                      const struct zinst_profile *profile, enum zinst_times times) {
+  print_header(out, path, profile, &times);
+}
+
+/* The header; with the line on `times` when not NULL. */
+static void print_header(FILE *out, const char *path, const struct zinst_profile *profile,
+                         const enum zinst_times *times) {
   const struct zinst_process_record *p = &profile->process;
   char buffer[ZINST_UNIT_BUFFER];
   fprintf(out, "profile:  %s (written %s)\n", zinst_display_path(path),
@@ -224,6 +291,11 @@ void zinst_print_profile_header(FILE *out, const char *path, const struct zinst_
               "timing:   1 in %" PRIu32 " activations sampled (first %" PRIu32
               " calls of each context exact); \u00b1 is a 95%% interval\n",
               p->sample_interval, p->exact_calls_per_context);
+    if (times) {
+      char line[512];
+      zinst_describe_times(profile, *times, line, sizeof line);
+      fprintf(out, "hooks:    %s\n", line);
+    }
   }
   if (p->depth_overflow_calls)
     fprintf(out,
@@ -271,7 +343,33 @@ void zinst_json_profile_object(struct zinst_json *json, const char *path,
   zinst_json_uint(json, p->sample_interval);
   zinst_json_key(json, "exact_calls_per_context");
   zinst_json_uint(json, p->exact_calls_per_context);
+  /* What the hooks cost (picoseconds), as the runtime calibrated it; null
+   * when the profile has no calibration. */
+  zinst_json_key(json, "hook_cost");
+  if (zinst_profile_has_hook_costs(profile)) {
+    zinst_json_begin_object(json);
+    zinst_json_key(json, "untimed_pair_ps");
+    zinst_json_uint(json, p->hook_untimed_pair_ps);
+    zinst_json_key(json, "timed_pair_ps");
+    zinst_json_uint(json, p->hook_timed_pair_ps);
+    zinst_json_key(json, "timed_inner_ps");
+    zinst_json_uint(json, p->hook_timed_inner_ps);
+    zinst_json_key(json, "spread_ps");
+    zinst_json_uint(json, p->hook_spread_ps);
+    zinst_json_end_object(json);
+  } else {
+    zinst_json_null(json);
+  }
   zinst_json_end_object(json);
+}
+
+void zinst_json_times(struct zinst_json *json, const struct zinst_profile *profile,
+                      enum zinst_times times) {
+  zinst_json_key(json, "times");
+  if (!zinst_profile_has_time(profile))
+    zinst_json_null(json);
+  else
+    zinst_json_string(json, zinst_hook_correction(profile, times) ? "corrected" : "raw");
 }
 
 void zinst_print_thread_heading(FILE *out, const struct zinst_profile *profile, uint32_t thread) {

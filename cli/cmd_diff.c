@@ -51,6 +51,9 @@ static const char help_text[] =
     "                   red where self time grew, blue where it shrank, grey\n"
     "                   for noise\n"
     "  --json           machine-readable output, every row\n"
+    "  --raw            times as measured, the hooks' own cost included (default:\n"
+    "                   subtracted, as each run's runtime calibrated it; as\n"
+    "                   measured on both sides when a profile has no calibration)\n"
     "  -h, --help       this text\n";
 
 enum metric { METRIC_CALLS, METRIC_SELF, METRIC_TOTAL, METRIC_COUNT };
@@ -81,6 +84,7 @@ struct diff_state {
   uint32_t base_runs, new_runs, run_count;
   bool timed; /* every profile has times */
   bool in_ns; /* times converted to ns (every frequency known) */
+  enum zinst_times times;
   struct diff_row *functions, *contexts;
   uint32_t function_count, context_count, function_capacity, context_capacity;
   struct zinst_string_map function_index, context_index;
@@ -192,7 +196,7 @@ static int add_count_only(struct diff_state *s, const struct zinst_profile *p, u
 /* Add profile `p` as run `run`. Returns 0 or -1 (out of memory). */
 static int add_run(struct diff_state *s, const struct zinst_profile *p, uint32_t run) {
   struct zinst_call_tree tree;
-  if (zinst_call_tree_build(p, NULL, 0, &tree) != 0)
+  if (zinst_call_tree_build(p, NULL, 0, s->times, &tree) != 0)
     return -1;
   struct zinst_flat_profile flat;
   if (zinst_flat_profile_build(&tree, p->function_count, &flat) != 0) {
@@ -504,6 +508,13 @@ static int print_json(const struct diff_state *s, char **paths, uint32_t base_fi
     zinst_json_string(&json, s->in_ns ? "ns" : "ticks");
   else
     zinst_json_null(&json);
+  /* As in report and tree: "corrected" (hook cost subtracted), "raw", or
+   * null without times. */
+  zinst_json_key(&json, "times");
+  if (s->timed)
+    zinst_json_string(&json, s->times == ZINST_TIMES_CORRECTED ? "corrected" : "raw");
+  else
+    zinst_json_null(&json);
   int status = 0;
   for (int contexts = 0; contexts < 2 && status == 0; contexts++) {
     const struct diff_row *rows = contexts ? s->contexts : s->functions;
@@ -644,12 +655,13 @@ static int write_diff_flame(const struct diff_state *s, const char *path, char *
   return status;
 }
 
-enum { OPT_HELP = 1, OPT_SORT, OPT_TOP, OPT_FLAME, OPT_JSON };
+enum { OPT_HELP = 1, OPT_SORT, OPT_TOP, OPT_FLAME, OPT_JSON, OPT_RAW };
 
 int zinst_cmd_diff(int argc, char **argv) {
   static const struct zinst_option_spec specs[] = {
       {"help", false, OPT_HELP},  {"sort", true, OPT_SORT},  {"top", true, OPT_TOP},
-      {"flame", true, OPT_FLAME}, {"json", false, OPT_JSON}, {NULL, false, 0},
+      {"flame", true, OPT_FLAME}, {"json", false, OPT_JSON}, {"raw", false, OPT_RAW},
+      {NULL, false, 0},
   };
   int separator = argc;
   for (int i = 1; i < argc; i++)
@@ -662,7 +674,7 @@ int zinst_cmd_diff(int argc, char **argv) {
     return ZINST_EXIT_FAILURE;
   uint32_t before = 0, after = 0;
   enum metric sort_by = METRIC_SELF;
-  bool sort_given = false, json = false;
+  bool sort_given = false, json = false, raw = false;
   uint64_t top = 20;
   const char *flame = NULL;
   struct zinst_arg_parser parser;
@@ -699,6 +711,9 @@ int zinst_cmd_diff(int argc, char **argv) {
     case OPT_JSON:
       json = true;
       break;
+    case OPT_RAW:
+      raw = true;
+      break;
     case ZINST_ARG_POSITIONAL:
       /* Positionals keep their order; those after "--" are the NEW side. */
       paths[before + after] = (char *)value;
@@ -726,7 +741,8 @@ int zinst_cmd_diff(int argc, char **argv) {
                          .new_runs = new_runs,
                          .run_count = base_runs + new_runs,
                          .timed = true,
-                         .in_ns = true};
+                         .in_ns = true,
+                         .times = raw ? ZINST_TIMES_RAW : ZINST_TIMES_CORRECTED};
   struct zinst_profile *profiles = calloc(s.run_count, sizeof *profiles);
   uint32_t loaded = 0;
   status = profiles && zinst_string_map_init(&s.function_index) == 0 &&
@@ -742,6 +758,13 @@ int zinst_cmd_diff(int argc, char **argv) {
     s.in_ns &= profiles[loaded].process.ticks_per_second != 0;
   }
   s.in_ns &= s.timed;
+  /* Like with like: a side without a calibration cannot be corrected, so
+   * neither is. */
+  bool uncalibrated = false;
+  for (uint32_t r = 0; r < loaded; r++)
+    uncalibrated |= !zinst_profile_has_hook_costs(&profiles[r]);
+  if (s.timed && uncalibrated)
+    s.times = ZINST_TIMES_RAW;
   if (status == ZINST_EXIT_OK && !s.timed && (sort_given && sort_by != METRIC_CALLS))
     fprintf(stderr, "zinst diff: a count-mode profile has no times: sorting by calls\n");
   if (!s.timed)
@@ -760,6 +783,14 @@ int zinst_cmd_diff(int argc, char **argv) {
              base_runs == 1 ? "" : "s", zinst_display_path(paths[0]), base_runs > 1 ? ", ..." : "",
              new_runs, new_runs == 1 ? "" : "s", zinst_display_path(paths[base_runs]),
              new_runs > 1 ? ", ..." : "");
+      if (s.timed)
+        printf("times:  %s\n",
+               s.times == ZINST_TIMES_CORRECTED
+                   ? "each run's hook cost subtracted, as its runtime calibrated it (--raw: as "
+                     "measured)"
+               : uncalibrated && !raw
+                   ? "as measured, hook cost included: a profile has no calibration of it"
+                   : "as measured, hook cost included");
       if (base_runs == 1 && new_runs == 1 && s.timed)
         puts("noise:  one run per side: only sampled-timing errors are known; give several "
              "runs of each side (BASE... -- NEW...) to mark run-to-run variation");

@@ -98,6 +98,10 @@ static void dump_process(FILE *out, const struct zinst_profile *profile) {
   fprintf(out, "  sample_interval       %" PRIu32 "\n", p->sample_interval);
   fprintf(out, "  exact_calls_per_context %" PRIu32 "\n", p->exact_calls_per_context);
   fprintf(out, "  call_cost_ps          %" PRIu32 "\n", p->call_cost_ps);
+  fprintf(out, "  hook_untimed_pair_ps  %" PRIu32 "\n", p->hook_untimed_pair_ps);
+  fprintf(out, "  hook_timed_pair_ps    %" PRIu32 "\n", p->hook_timed_pair_ps);
+  fprintf(out, "  hook_timed_inner_ps   %" PRIu32 "\n", p->hook_timed_inner_ps);
+  fprintf(out, "  hook_spread_ps        %" PRIu32 "\n", p->hook_spread_ps);
 }
 
 static void dump_records(FILE *out, const struct zinst_profile *profile) {

@@ -13,6 +13,9 @@
  *               context of every thread, values [calls, self time], leaf
  *               location first, a "thread" label; one per source site
  *               inlined into a context, its leaf location [callee, caller].
+ *               A profile with memory records adds the values of Go's heap
+ *               profiles: alloc_objects, alloc_space, inuse_objects,
+ *               inuse_space (inuse: live when the profile was written).
  *
  * Inlined code is placed on the contexts by the profile model, as zinst
  * tree and zinst flame show it; folded and speedscope add it only when
@@ -20,6 +23,8 @@
  *
  * Every format carries self values per context: a viewer's totals for a
  * function are sums over the contexts, so they equal zinst's own numbers.
+ * Memory allocated with no instrumented function on the stack is a context
+ * of its own, the frame "[no instrumented function]".
  *
  * Library code is grouped as `zinst tree` and `zinst flame` group it (the
  * profile model's zinst_call_tree_group_library): each run of library
@@ -45,7 +50,11 @@ static const char help_text[] =
     "              one line per calling context, threads merged, its self value\n"
     "  speedscope  JSON for https://www.speedscope.app, one profile per thread\n"
     "  pprof       gzip-compressed profile.proto for go tool pprof, Pyroscope,\n"
-    "              Grafana: values calls and self time, a 'thread' label\n"
+    "              Grafana: values calls and self time, a 'thread' label; with\n"
+    "              memory records (ZINST_MEMORY=1) also alloc_objects,\n"
+    "              alloc_space, inuse_objects and inuse_space (bytes; inuse:\n"
+    "              live when the profile was written), as in Go's heap\n"
+    "              profiles: go tool pprof -sample_index=alloc_space\n"
     "\n"
     "Functions sharing a name get 'name (file:line)' in folded stacks; the other\n"
     "formats carry file and line separately. Times are nanoseconds when the\n"
@@ -64,9 +73,13 @@ static const char help_text[] =
     "  --format F        folded, speedscope or pprof\n"
     "  -o, --output FILE where to write (default: standard output; pprof needs a file\n"
     "                    or a pipe)\n"
-    "  --weight W        folded and speedscope: cycles (default in time mode) or calls\n"
+    "  --weight W        folded and speedscope: cycles (default in time mode), calls,\n"
+    "                    or from memory records (ZINST_MEMORY=1): bytes (allocated),\n"
+    "                    allocs, live (bytes live when written: at exit, the leaks)\n"
     "  --thread TID      only the thread(s) with this kernel thread id\n"
     "  --show-library    library functions one by one\n"
+    "  --raw             times as measured, the hooks' own cost included (default:\n"
+    "                    subtracted, as the runtime calibrated it)\n"
     "  -h, --help        this text\n";
 
 enum export_format { FORMAT_NONE, FORMAT_FOLDED, FORMAT_SPEEDSCOPE, FORMAT_PPROF };
@@ -75,10 +88,11 @@ struct export_options {
   const char *path;
   const char *output;
   enum export_format format;
-  bool by_calls;
+  enum zinst_weight weight;
   bool weight_given;
   bool has_thread;
   uint64_t thread;
+  enum zinst_times times;
   bool show_library;
 };
 
@@ -90,6 +104,23 @@ static uint64_t self_time(const struct zinst_profile *profile, uint64_t ticks) {
 
 static bool time_in_ns(const struct zinst_profile *profile) {
   return profile->process.ticks_per_second != 0;
+}
+
+/* A context's own value by `weight`: self ticks (as nanoseconds with
+ * `in_ns`, when the frequency is known), calls, or its memory. */
+static uint64_t self_value(const struct zinst_profile *profile, const struct zinst_tree_node *node,
+                           enum zinst_weight weight, bool in_ns) {
+  switch (weight) {
+  case ZINST_WEIGHT_CYCLES:
+    return in_ns ? self_time(profile, node->exclusive_ticks) : node->exclusive_ticks;
+  case ZINST_WEIGHT_CALLS:
+    return node->calls;
+  case ZINST_WEIGHT_BYTES:
+  case ZINST_WEIGHT_ALLOCS:
+  case ZINST_WEIGHT_LIVE:
+    break;
+  }
+  return zinst_memory_weight(&node->memory, weight);
 }
 
 /* Does the profile flag any function as library code (so a grouped tree may
@@ -174,9 +205,10 @@ static void write_folded_stack(FILE *out, const struct zinst_profile *profile, c
 }
 
 /* With `inlined` (calls weight), a line "STACK;CALLEE [inlined] N" per
- * callee inlined into each context, N its executions there. */
+ * callee inlined into each context, N its executions there. By memory, the
+ * root's own (no instrumented function) is a line of its own. */
 static int write_folded(FILE *out, const struct zinst_profile *profile,
-                        const struct zinst_call_tree *tree, bool by_calls,
+                        const struct zinst_call_tree *tree, enum zinst_weight weight,
                         const struct zinst_inlined_lines *inlined) {
   char **labels = zinst_unique_function_labels(profile);
   uint32_t *path = malloc((size_t)tree->node_count * sizeof *path);
@@ -185,9 +217,12 @@ static int write_folded(FILE *out, const struct zinst_profile *profile,
     free(path);
     return -1;
   }
+  const uint64_t unattached = zinst_memory_weight(&tree->nodes[ZINST_TREE_ROOT].memory, weight);
+  if (unattached != 0)
+    fprintf(out, "%s %" PRIu64 "\n", ZINST_NO_FUNCTION_FRAME, unattached);
   for (uint32_t i = 1; i < tree->node_count; i++) {
     const struct zinst_tree_node *node = &tree->nodes[i];
-    const uint64_t value = by_calls ? node->calls : node->exclusive_ticks;
+    const uint64_t value = self_value(profile, node, weight, false);
     if (value != 0) { /* else it adds nothing to any frame */
       write_folded_stack(out, profile, labels, tree, i, path);
       fprintf(out, " %" PRIu64 "\n", value);
@@ -240,15 +275,31 @@ static void speedscope_sample(struct zinst_json *json, int pass, const struct zi
 
 /* With --weight calls, the speedscope frames after the functions' are the
  * inlined callees' ("NAME [inlined]"), and each context's inlined callees
- * are samples of their own above it, weighted by their executions. */
-static int write_speedscope(FILE *out, const struct zinst_profile *profile, const uint32_t *threads,
-                            uint32_t thread_count, bool by_calls, bool group_library) {
+ * are samples of their own above it, weighted by their executions. By
+ * memory, the last frame is "[no instrumented function]", the sample of
+ * each thread's root record. */
+static int write_speedscope(FILE *out, const struct zinst_profile *profile, enum zinst_times times,
+                            const uint32_t *threads, uint32_t thread_count,
+                            enum zinst_weight weight, bool group_library) {
+  const bool by_calls = weight == ZINST_WEIGHT_CALLS;
+  const bool memory = zinst_weight_is_memory(weight);
   struct inlined_callees callees = {0};
   if (by_calls && inlined_callees_build(profile, threads, thread_count, &callees) != 0)
     return -1;
   /* Frames: the functions, [library] when grouped, then the inlined callees. */
   const uint32_t first_inlined =
       profile->function_count + (group_library && has_library_code(profile));
+  const char *exe = zinst_profile_string(profile, profile->process.exe_path);
+  const char *slash = strrchr(exe, '/');
+  /* The title says which times the weights are (pprof: its comments). */
+  const char *times_note = !zinst_profile_has_time(profile) || weight != ZINST_WEIGHT_CYCLES ? ""
+                           : zinst_hook_correction(profile, times) ? " (hook cost subtracted)"
+                                                                   : " (hook cost included)";
+  char *title = zinst_strdup_printf("%s%s", slash ? slash + 1 : exe, times_note);
+  if (!title) {
+    inlined_callees_free(&callees);
+    return -1;
+  }
   struct zinst_json json;
   zinst_json_init(&json, out);
   zinst_json_begin_object(&json);
@@ -256,10 +307,9 @@ static int write_speedscope(FILE *out, const struct zinst_profile *profile, cons
   zinst_json_string(&json, "https://www.speedscope.app/file-format-schema.json");
   zinst_json_key(&json, "exporter");
   zinst_json_string(&json, "zinst " ZINST_VERSION_STRING);
-  const char *exe = zinst_profile_string(profile, profile->process.exe_path);
-  const char *slash = strrchr(exe, '/');
   zinst_json_key(&json, "name");
-  zinst_json_string(&json, slash ? slash + 1 : exe);
+  zinst_json_string(&json, title);
+  free(title);
   uint32_t active = 0;
   for (uint32_t k = 0; k < thread_count; k++)
     if (profile->threads[threads[k]].flags & ZINST_THREAD_MAIN)
@@ -307,6 +357,13 @@ static int write_speedscope(FILE *out, const struct zinst_profile *profile, cons
     zinst_json_end_object(&json);
     free(label);
   }
+  const uint32_t no_function = first_inlined + callees.count;
+  if (memory) {
+    zinst_json_begin_object(&json);
+    zinst_json_key(&json, "name");
+    zinst_json_string(&json, ZINST_NO_FUNCTION_FRAME);
+    zinst_json_end_object(&json);
+  }
   zinst_json_end_array(&json);
   zinst_json_end_object(&json);
 
@@ -315,7 +372,7 @@ static int write_speedscope(FILE *out, const struct zinst_profile *profile, cons
   int status = 0;
   for (uint32_t k = 0; k < thread_count && status == 0; k++) {
     struct zinst_shown_tree shown;
-    if (zinst_shown_tree_build(profile, &threads[k], 1, group_library, &shown) != 0) {
+    if (zinst_shown_tree_build(profile, &threads[k], 1, group_library, times, &shown) != 0) {
       status = -1;
       break;
     }
@@ -335,10 +392,16 @@ static int write_speedscope(FILE *out, const struct zinst_profile *profile, cons
     zinst_json_key(&json, "name");
     zinst_json_string(&json, name);
     zinst_json_key(&json, "unit");
-    zinst_json_string(&json, !by_calls && time_in_ns(profile) ? "nanoseconds" : "none");
-    uint64_t end = 0;
+    const char *unit = "none";
+    if (weight == ZINST_WEIGHT_CYCLES && time_in_ns(profile))
+      unit = "nanoseconds";
+    else if (weight == ZINST_WEIGHT_BYTES || weight == ZINST_WEIGHT_LIVE)
+      unit = "bytes";
+    zinst_json_string(&json, unit);
+    const uint64_t unattached = zinst_memory_weight(&tree.nodes[ZINST_TREE_ROOT].memory, weight);
+    uint64_t end = unattached;
     for (uint32_t i = 1; i < tree.node_count; i++)
-      end += by_calls ? tree.nodes[i].calls : self_time(profile, tree.nodes[i].exclusive_ticks);
+      end += self_value(profile, &tree.nodes[i], weight, true);
     for (uint32_t k = 0; inlined && k < inlined->count; k++)
       end += inlined->lines[k].executions;
     zinst_json_key(&json, "startValue");
@@ -349,14 +412,16 @@ static int write_speedscope(FILE *out, const struct zinst_profile *profile, cons
     for (int pass = 0; pass < 2; pass++) {
       zinst_json_key(&json, pass == 0 ? "samples" : "weights");
       zinst_json_begin_array(&json);
+      if (unattached != 0)
+        speedscope_sample(&json, pass, &tree, path, 0, no_function, unattached);
       for (uint32_t i = 1; i < tree.node_count; i++) {
         const struct zinst_tree_node *node = &tree.nodes[i];
         uint32_t depth = 0;
         for (uint32_t n = i; n != ZINST_TREE_ROOT; n = tree.nodes[n].parent)
           path[depth++] = n;
-        const uint64_t weight = by_calls ? node->calls : self_time(profile, node->exclusive_ticks);
-        if (weight != 0) /* else it adds nothing to any frame */
-          speedscope_sample(&json, pass, &tree, path, depth, ZINST_NONE, weight);
+        const uint64_t value = self_value(profile, node, weight, true);
+        if (value != 0) /* else it adds nothing to any frame */
+          speedscope_sample(&json, pass, &tree, path, depth, ZINST_NONE, value);
         for (uint32_t k = inlined ? inlined->start[i] : 0; inlined && k < inlined->start[i + 1];
              k++) {
           const uint64_t executions = zinst_inlined_callee_executions(profile, inlined, i, k, NULL);
@@ -529,9 +594,19 @@ static void pprof_sample(struct zinst_pb *pb, struct zinst_pb *scratch, struct z
   zinst_pb_message(pb, PROFILE_SAMPLE, scratch);
 }
 
+/* A context's memory as pprof's heap values: alloc_objects, alloc_space,
+ * inuse_objects, inuse_space (inuse: live when the profile was written). */
+static void memory_values(const struct zinst_tree_memory *memory, uint64_t *values) {
+  values[0] = memory->allocations;
+  values[1] = memory->allocated_bytes;
+  values[2] = memory->allocations - memory->frees;
+  values[3] = memory->allocated_bytes - memory->freed_bytes;
+}
+
 /* The encoded Profile message (not yet compressed) in `pb`; -1 when out of memory. */
-static int encode_pprof(const struct zinst_profile *profile, const uint32_t *threads,
-                        uint32_t thread_count, bool group_library, struct zinst_pb *pb) {
+static int encode_pprof(const struct zinst_profile *profile, enum zinst_times times,
+                        const uint32_t *threads, uint32_t thread_count, bool group_library,
+                        struct zinst_pb *pb) {
   struct pprof_strings strings = {0};
   struct zinst_pb scratch, inner;
   zinst_pb_init(&scratch);
@@ -541,18 +616,31 @@ static int encode_pprof(const struct zinst_profile *profile, const uint32_t *thr
     return -1;
   pprof_string(&strings, "");
   const bool timed = zinst_profile_has_time(profile);
+  const bool memory = profile->has_memory;
   pprof_value_type(pb, &scratch, &strings, PROFILE_SAMPLE_TYPE, "calls", "count");
   if (timed)
     pprof_value_type(pb, &scratch, &strings, PROFILE_SAMPLE_TYPE, "time",
                      time_in_ns(profile) ? "nanoseconds" : zinst_tick_unit(profile));
+  /* Go's heap profile names, which pprof's -alloc_space etc. look for. */
+  static const char *const memory_types[4][2] = {{"alloc_objects", "count"},
+                                                 {"alloc_space", "bytes"},
+                                                 {"inuse_objects", "count"},
+                                                 {"inuse_space", "bytes"}};
+  for (int k = 0; memory && k < 4; k++)
+    pprof_value_type(pb, &scratch, &strings, PROFILE_SAMPLE_TYPE, memory_types[k][0],
+                     memory_types[k][1]);
+  const size_t value_count = 1 + (timed ? 1 : 0) + (memory ? 4 : 0);
 
   /* Ids: functions and their locations 1 .. functions (the last one
    * "[library]" when grouped); then the inlined callees that have no
-   * function of their own, by number; then the inlined locations. */
+   * function of their own, by number; then "[no instrumented function]",
+   * a function and a location; then the inlined locations. */
   const uint32_t functions = profile->function_count + (group_library && has_library_code(profile));
   struct pprof_inlined inlined;
   int status = pprof_inlined_init(&inlined, profile, threads, thread_count);
-  const uint64_t first_inlined_location = (uint64_t)functions + inlined.callees.count + 1;
+  const uint64_t no_function_id = (uint64_t)functions + inlined.callees.count + 1;
+  const uint64_t first_inlined_location = no_function_id + 1;
+  bool no_function_used = false;
   uint64_t *stack = malloc(((size_t)profile->node_count + 1) * sizeof *stack);
   /* The functions the samples name: only they get a function and a
    * location (grouped library functions do not). */
@@ -564,12 +652,23 @@ static int encode_pprof(const struct zinst_profile *profile, const uint32_t *thr
     char label[128];
     thread_label(label, sizeof label, profile, threads[k]);
     const uint64_t label_value = pprof_string(&strings, label);
+    /* The thread's own tree: its contexts, in the file's order, with the
+     * times the reports show. */
     struct zinst_shown_tree shown;
-    if (zinst_shown_tree_build(profile, &threads[k], 1, group_library, &shown) != 0) {
+    if (zinst_shown_tree_build(profile, &threads[k], 1, group_library, times, &shown) != 0) {
       status = -1;
       break;
     }
     const struct zinst_call_tree *tree = &shown.tree;
+    uint64_t values[6];
+    if (memory && tree->nodes[ZINST_TREE_ROOT].memory.records > 0) {
+      /* Memory of no instrumented function: no calls, no time. */
+      memset(values, 0, sizeof values);
+      memory_values(&tree->nodes[ZINST_TREE_ROOT].memory, values + value_count - 4);
+      stack[0] = no_function_id;
+      no_function_used = true;
+      pprof_sample(pb, &scratch, &inner, stack, 1, values, value_count, thread_key, label_value);
+    }
     for (uint32_t n = 1; n < tree->node_count; n++) {
       const struct zinst_tree_node *node = &tree->nodes[n];
       /* Leaf first; location ids are function index + 1 (0 is not an id). */
@@ -577,8 +676,12 @@ static int encode_pprof(const struct zinst_profile *profile, const uint32_t *thr
       for (uint32_t m = n; m != ZINST_TREE_ROOT; m = tree->nodes[m].parent)
         stack[depth++] = (uint64_t)tree->nodes[m].function + 1;
       located[node->function] = true;
-      const uint64_t values[2] = {node->calls, self_time(profile, node->exclusive_ticks)};
-      pprof_sample(pb, &scratch, &inner, stack, depth, values, timed ? 2 : 1, thread_key,
+      values[0] = node->calls;
+      /* In count mode values[1] is the first memory value, or unused. */
+      values[1] = self_time(profile, node->exclusive_ticks);
+      if (memory)
+        memory_values(&node->memory, values + value_count - 4);
+      pprof_sample(pb, &scratch, &inner, stack, depth, values, value_count, thread_key,
                    label_value);
       /* Each source site inlined here: the same stack, its leaf the
        * location of the site inlined into this node's function. */
@@ -591,8 +694,9 @@ static int encode_pprof(const struct zinst_profile *profile, const uint32_t *thr
           break;
         }
         stack[0] = first_inlined_location + location;
-        const uint64_t executions[2] = {line->executions, 0};
-        pprof_sample(pb, &scratch, &inner, stack, depth, executions, timed ? 2 : 1, thread_key,
+        /* Its executions as calls; no time and no memory of its own. */
+        const uint64_t executions[6] = {line->executions};
+        pprof_sample(pb, &scratch, &inner, stack, depth, executions, value_count, thread_key,
                      label_value);
       }
     }
@@ -639,6 +743,18 @@ static int encode_pprof(const struct zinst_profile *profile, const uint32_t *thr
     zinst_pb_int(&scratch, FUNCTION_SYSTEM_NAME, (int64_t)pprof_string(&strings, linkage));
     zinst_pb_message(pb, PROFILE_FUNCTION, &scratch);
   }
+  if (no_function_used && status == 0) {
+    zinst_pb_clear(&inner);
+    zinst_pb_uint(&inner, LINE_FUNCTION_ID, no_function_id);
+    zinst_pb_clear(&scratch);
+    zinst_pb_uint(&scratch, LOCATION_ID, no_function_id);
+    zinst_pb_message(&scratch, LOCATION_LINE, &inner);
+    zinst_pb_message(pb, PROFILE_LOCATION, &scratch);
+    zinst_pb_clear(&scratch);
+    zinst_pb_uint(&scratch, FUNCTION_ID, no_function_id);
+    zinst_pb_int(&scratch, FUNCTION_NAME, (int64_t)pprof_string(&strings, ZINST_NO_FUNCTION_FRAME));
+    zinst_pb_message(pb, PROFILE_FUNCTION, &scratch);
+  }
   /* A function and a location per function the samples name; id
    * function_count + 1 is grouped library code. */
   for (uint32_t f = 0; f < functions && status == 0; f++) {
@@ -679,6 +795,11 @@ static int encode_pprof(const struct zinst_profile *profile, const uint32_t *thr
              timed ? "time-mode" : "count-mode",
              zinst_profile_string(profile, profile->process.exe_path), profile->process.pid);
     zinst_pb_int(pb, PROFILE_COMMENT, (int64_t)pprof_string(&strings, comment));
+    if (timed) { /* which times: without or with the hooks' own cost */
+      char times_comment[512];
+      zinst_describe_times(profile, times, times_comment, sizeof times_comment);
+      zinst_pb_int(pb, PROFILE_COMMENT, (int64_t)pprof_string(&strings, times_comment));
+    }
     if (timed)
       zinst_pb_int(pb, PROFILE_DEFAULT_SAMPLE_TYPE, (int64_t)pprof_string(&strings, "time"));
     /* The table goes last: every string is known by now. */
@@ -725,11 +846,11 @@ static int write_gzip(FILE *out, const unsigned char *data, size_t size) {
   return status;
 }
 
-static int write_pprof(FILE *out, const struct zinst_profile *profile, const uint32_t *threads,
-                       uint32_t thread_count, bool group_library) {
+static int write_pprof(FILE *out, const struct zinst_profile *profile, enum zinst_times times,
+                       const uint32_t *threads, uint32_t thread_count, bool group_library) {
   struct zinst_pb pb;
   zinst_pb_init(&pb);
-  int status = encode_pprof(profile, threads, thread_count, group_library, &pb);
+  int status = encode_pprof(profile, times, threads, thread_count, group_library, &pb);
   if (status == 0)
     status = write_gzip(out, pb.bytes, pb.size);
   zinst_pb_free(&pb);
@@ -758,19 +879,19 @@ static int run_export(const struct zinst_profile *profile, const struct export_o
   switch (options->format) {
   case FORMAT_FOLDED: {
     struct zinst_shown_tree shown;
-    status = zinst_shown_tree_build(profile, threads, thread_count, group, &shown);
+    status = zinst_shown_tree_build(profile, threads, thread_count, group, options->times, &shown);
     if (status == 0)
-      status = write_folded(output.file, profile, &shown.tree, options->by_calls,
-                            options->by_calls ? &shown.inlined : NULL);
+      status = write_folded(output.file, profile, &shown.tree, options->weight,
+                            options->weight == ZINST_WEIGHT_CALLS ? &shown.inlined : NULL);
     zinst_shown_tree_free(&shown);
     break;
   }
   case FORMAT_SPEEDSCOPE:
-    status =
-        write_speedscope(output.file, profile, threads, thread_count, options->by_calls, group);
+    status = write_speedscope(output.file, profile, options->times, threads, thread_count,
+                              options->weight, group);
     break;
   case FORMAT_PPROF:
-    status = write_pprof(output.file, profile, threads, thread_count, group);
+    status = write_pprof(output.file, profile, options->times, threads, thread_count, group);
     break;
   case FORMAT_NONE:
     status = -1;
@@ -785,17 +906,14 @@ static int run_export(const struct zinst_profile *profile, const struct export_o
   return zinst_output_commit(&output, "export") == 0 ? ZINST_EXIT_OK : ZINST_EXIT_FAILURE;
 }
 
-enum { OPT_HELP = 1, OPT_FORMAT, OPT_OUTPUT, OPT_WEIGHT, OPT_THREAD, OPT_SHOW_LIBRARY };
+enum { OPT_HELP = 1, OPT_FORMAT, OPT_OUTPUT, OPT_WEIGHT, OPT_THREAD, OPT_SHOW_LIBRARY, OPT_RAW };
 
 int zinst_cmd_export(int argc, char **argv) {
   static const struct zinst_option_spec specs[] = {
-      {"help", false, OPT_HELP},
-      {"format", true, OPT_FORMAT},
-      {"output", true, OPT_OUTPUT},
-      {"weight", true, OPT_WEIGHT},
-      {"thread", true, OPT_THREAD},
-      {"show-library", false, OPT_SHOW_LIBRARY},
-      {NULL, false, 0},
+      {"help", false, OPT_HELP},    {"format", true, OPT_FORMAT},
+      {"output", true, OPT_OUTPUT}, {"weight", true, OPT_WEIGHT},
+      {"thread", true, OPT_THREAD}, {"show-library", false, OPT_SHOW_LIBRARY},
+      {"raw", false, OPT_RAW},      {NULL, false, 0},
   };
   struct export_options options = {.output = "-"};
   zinst_viz_accept_short_output(argc, argv);
@@ -825,12 +943,9 @@ int zinst_cmd_export(int argc, char **argv) {
       options.output = value;
       break;
     case OPT_WEIGHT:
-      if (strcmp(value, "calls") == 0)
-        options.by_calls = true;
-      else if (strcmp(value, "cycles") == 0)
-        options.by_calls = false;
-      else
-        return zinst_usage_error("export", "--weight wants 'cycles' or 'calls', got '%s'", value);
+      if (!zinst_weight_parse(value, &options.weight))
+        return zinst_usage_error("export", "--weight wants " ZINST_WEIGHT_NAMES ", got '%s'",
+                                 value);
       options.weight_given = true;
       break;
     case OPT_THREAD:
@@ -840,6 +955,9 @@ int zinst_cmd_export(int argc, char **argv) {
       break;
     case OPT_SHOW_LIBRARY:
       options.show_library = true;
+      break;
+    case OPT_RAW:
+      options.times = ZINST_TIMES_RAW;
       break;
     case ZINST_ARG_POSITIONAL:
       if (zinst_take_profile_argument("export", &options.path, value) != ZINST_EXIT_OK)
@@ -852,23 +970,18 @@ int zinst_cmd_export(int argc, char **argv) {
   if (!options.path)
     return zinst_usage_error("export", "missing PROFILE");
   if (options.format == FORMAT_PPROF && options.weight_given)
-    return zinst_usage_error("export", "--weight does not apply to pprof, which carries both "
-                                       "calls and time");
+    return zinst_usage_error("export", "--weight does not apply to pprof, which carries every "
+                                       "weight as a sample type (calls, time, and with memory "
+                                       "records alloc_objects, alloc_space, inuse_objects, "
+                                       "inuse_space): pick one in the viewer, e.g. go tool pprof "
+                                       "-sample_index=alloc_space");
   struct zinst_profile profile;
   if (zinst_load_profile_or_complain(options.path, &profile) != 0)
     return ZINST_EXIT_FAILURE;
-  int status;
-  if (!zinst_profile_has_time(&profile) && options.weight_given && !options.by_calls) {
-    fprintf(stderr,
-            "zinst export: %s is a count-mode profile (ZINST_MODE=count): it has no cycles; "
-            "use --weight calls\n",
-            options.path);
-    status = ZINST_EXIT_FAILURE;
-  } else {
-    if (!zinst_profile_has_time(&profile))
-      options.by_calls = true;
+  int status = ZINST_EXIT_FAILURE;
+  if (zinst_weight_resolve(&profile, options.path, "export", options.weight_given,
+                           &options.weight) == 0)
     status = run_export(&profile, &options);
-  }
   zinst_profile_free(&profile);
   return status;
 }

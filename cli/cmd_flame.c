@@ -6,14 +6,17 @@
  * of the self ticks of the contexts below it (for a measured profile, its
  * inclusive ticks), so the widths are exactly those a flame graph tool
  * draws from `zinst export --format folded`; with --weight calls, the calls
- * made in the subtree.
+ * made in the subtree; with --weight bytes, allocs or live (a profile with
+ * a MEMORY section), the bytes allocated, the allocations, or the bytes
+ * still live when the profile was written, by the contexts of the subtree.
  *
  * Inlined code (the profile's site counts, placed on the tree's nodes by
  * the profile model as `zinst tree` shows them): with --weight calls, each
  * callee inlined into a context is a child frame "NAME [inlined]", as wide
  * as its executions, drawn in cool colors with a dashed outline and
- * explained by a legend line. With --weight cycles it is not drawn: its
- * time was never measured apart from its caller's, and the legend says so.
+ * explained by a legend line. With the other weights it is not drawn: its
+ * time was never measured apart from its caller's, its allocations are its
+ * caller's, and the legend says so.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -37,19 +40,31 @@ static const char help_text[] =
     "With --weight calls, code the compiler inlined is drawn too: a frame\n"
     "'NAME [inlined]' above its caller, as wide as its executions (counted at\n"
     "the call site; shared by calls when the caller has several contexts),\n"
-    "in blue with a dashed outline. With --weight cycles it is not: its time\n"
-    "is part of its caller's self time, never measured apart.\n"
+    "in blue with a dashed outline. With the other weights it is not: its time\n"
+    "is part of its caller's self time, never measured apart, and what it\n"
+    "allocates is its caller's.\n"
+    "\n"
+    "Memory (a profile of a program run with ZINST_MEMORY=1; see zinst mem):\n"
+    "each context's own allocations, made while it was the innermost\n"
+    "instrumented function; '" ZINST_NO_FUNCTION_FRAME "' holds those made\n"
+    "with none on the stack.\n"
     "\n"
     "options:\n"
     "  -o, --output FILE   the SVG to write ('-': standard output)\n"
-    "  --weight W          cycles (default in time mode): frame width = ticks\n"
-    "                      spent in the subtree; calls (default in count mode):\n"
-    "                      calls made in the subtree\n"
+    "  --weight W          frame width = what the subtree's contexts did:\n"
+    "                      cycles: ticks spent (default in time mode)\n"
+    "                      calls: calls made (default in count mode)\n"
+    "                      bytes: bytes allocated\n"
+    "                      allocs: allocations (blocks)\n"
+    "                      live: bytes still live when the profile was written\n"
+    "                      (at exit: the leaks)\n"
     "  --icicle            top-down: callers at the top, callees below\n"
     "  --show-library      draw library functions one by one (default: each run\n"
     "                      of library frames, e.g. Zig's std, is one '[library]'\n"
     "                      frame under its caller, user callbacks above it)\n"
     "  --thread TID        only the thread(s) with this kernel thread id\n"
+    "  --raw               times as measured, the hooks' own cost included\n"
+    "                      (default: subtracted, as the runtime calibrated it)\n"
     "  --min-width PX      frames narrower than PX pixels are merged into one\n"
     "                      box per caller (default 0.5; 0 draws every frame)\n"
     "  --width PX          image width (default 1200)\n"
@@ -60,10 +75,11 @@ struct flame_options {
   const char *path;
   const char *output;
   const char *title;
-  bool by_calls;
+  enum zinst_weight weight;
   bool weight_given;
   bool icicle;
   bool show_library;
+  enum zinst_times times;
   bool has_thread;
   uint64_t thread;
   double min_width;
@@ -113,6 +129,53 @@ static char *node_details(const struct zinst_profile *profile, const struct zins
                                node->timed_calls, total, node->inclusive_ticks, unit, share, error,
                                self, node->exclusive_ticks, unit, location ? location : "?");
   }
+  free(location);
+  return text;
+}
+
+/* "s" unless `count` is 1. */
+static const char *plural(uint64_t count) {
+  return count == 1 ? "" : "s";
+}
+
+/* Tooltip lines of one context weighed by memory: a summary line ending in
+ * its location, then its own allocations, their frees, live and peak bytes,
+ * and its calls. `name_line` (may be NULL) replaces the location (the
+ * pseudo-frame of no function). New
+ * malloc'd string, NULL when out of memory. */
+static char *memory_details(const struct zinst_profile *profile, const struct zinst_tree_node *node,
+                            const char *name_line) {
+  const struct zinst_tree_memory *m = &node->memory;
+  char *location = name_line ? NULL : zinst_function_location(profile, node->function);
+  if (location && location[0] == '\0') { /* "[library]": grouped library code */
+    free(location);
+    location = zinst_strdup_printf("%s", "library code, several functions");
+  }
+  const char *where = name_line ? name_line : location ? location : "?";
+  const uint64_t live = m->allocated_bytes - m->freed_bytes,
+                 live_blocks = m->allocations - m->frees;
+  char bytes[ZINST_UNIT_BUFFER], live_text[ZINST_UNIT_BUFFER];
+  zinst_format_bytes(m->allocated_bytes, bytes, sizeof bytes);
+  zinst_format_bytes(live, live_text, sizeof live_text);
+  char *peak = m->threads > 1
+                   ? zinst_strdup_printf(" (the sum of %" PRIu64 " threads' peaks: an upper bound)",
+                                         m->threads)
+                   : zinst_strdup_printf("%s", "");
+  char *text =
+      peak ? zinst_strdup_printf(
+                 "own: %s in %" PRIu64 " allocation%s, %s live, %s\n"
+                 "its allocations: %" PRIu64 " block%s, %" PRIu64 " bytes\n"
+                 "their frees: %" PRIu64 " block%s, %" PRIu64 " bytes\n"
+                 "live %s: %" PRIu64 " block%s, %" PRIu64 " bytes\n"
+                 "peak live: %" PRIu64 " bytes%s\n"
+                 "calls: %" PRIu64,
+                 bytes, m->allocations, plural(m->allocations), live_text, where, m->allocations,
+                 plural(m->allocations), m->allocated_bytes, m->frees, plural(m->frees),
+                 m->freed_bytes,
+                 profile->process.dump_reason == ZINST_DUMP_EXIT ? "at exit" : "when written",
+                 live_blocks, plural(live_blocks), live, m->peak_live_bytes, peak, node->calls)
+           : NULL;
+  free(peak);
   free(location);
   return text;
 }
@@ -168,8 +231,9 @@ static uint32_t add_inlined_frame(struct zinst_flame_graph *graph,
  * it, that callee's sites in the node merged. -1 when out of memory.
  */
 static int build_graph(const struct zinst_profile *profile, const struct zinst_call_tree *tree,
-                       bool by_calls, const struct zinst_inlined_lines *inlined,
+                       enum zinst_weight by, const struct zinst_inlined_lines *inlined,
                        struct zinst_flame_graph *graph) {
+  const bool memory = zinst_weight_is_memory(by);
   const uint32_t n = tree->node_count;
   uint32_t *frame_of = malloc((size_t)n * sizeof *frame_of);
   uint64_t *weight = calloc(n, sizeof *weight);
@@ -181,19 +245,33 @@ static int build_graph(const struct zinst_profile *profile, const struct zinst_c
   /* Children have larger indices than parents: one backward pass sums subtrees. */
   for (uint32_t i = n; i-- > 1;) {
     const struct zinst_tree_node *node = &tree->nodes[i];
-    weight[i] += by_calls ? node->calls : node->exclusive_ticks;
+    weight[i] += memory                     ? zinst_memory_weight(&node->memory, by)
+                 : by == ZINST_WEIGHT_CALLS ? node->calls
+                                            : node->exclusive_ticks;
     if (inlined)
       for (uint32_t k = inlined->start[i]; k < inlined->start[i + 1]; k++)
         weight[i] += inlined->lines[k].executions;
     weight[node->parent] += weight[i];
   }
+  /* Memory of no instrumented function (the root's own): a frame of its own. */
+  const uint64_t unattached = memory ? zinst_memory_weight(&tree->nodes[0].memory, by) : 0;
+  weight[0] += unattached;
   graph->frames[0].weight = weight[0];
   frame_of[0] = 0;
   int status = 0;
+  if (unattached > 0) {
+    char *details = memory_details(profile, &tree->nodes[0],
+                                   "allocated with no instrumented function on the stack");
+    if (zinst_flame_add(graph, 0, strdup(ZINST_NO_FUNCTION_FRAME), details, unattached) ==
+            ZINST_NONE ||
+        !details)
+      status = -1;
+  }
   for (uint32_t i = 1; i < n && status == 0; i++) {
     const struct zinst_tree_node *node = &tree->nodes[i];
     char *name = strdup(zinst_function_name(profile, node->function));
-    char *details = node_details(profile, node, tree->total_ticks);
+    char *details = memory ? memory_details(profile, node, NULL)
+                           : node_details(profile, node, tree->total_ticks);
     frame_of[i] = zinst_flame_add(graph, frame_of[node->parent], name, details, weight[i]);
     if (frame_of[i] == ZINST_NONE || !details)
       status = -1;
@@ -214,7 +292,8 @@ static int build_graph(const struct zinst_profile *profile, const struct zinst_c
 /* The legend line: what the inlined frames are, or why there are none.
  * New malloc'd string; NULL when the selection ran no inlined code, or when
  * out of memory (then *failed is set). */
-static char *legend_text(const struct zinst_inlined_lines *inlined, bool by_calls, bool *failed) {
+static char *legend_text(const struct zinst_inlined_lines *inlined, enum zinst_weight by,
+                         bool *failed) {
   uint64_t placed = 0;
   for (uint32_t i = 0; i < inlined->count; i++)
     placed += inlined->lines[i].executions;
@@ -225,9 +304,13 @@ static char *legend_text(const struct zinst_inlined_lines *inlined, bool by_call
     return NULL;
   char count[ZINST_UNIT_BUFFER], unplaced[ZINST_UNIT_BUFFER], library[ZINST_UNIT_BUFFER];
   char *text;
-  if (!by_calls) {
+  if (by == ZINST_WEIGHT_CYCLES) {
     text = zinst_strdup_printf("%s executions of inlined code are not drawn: their time is their "
                                "callers' self time (--weight calls draws them)",
+                               zinst_format_count(all, count, sizeof count));
+  } else if (by != ZINST_WEIGHT_CALLS) {
+    text = zinst_strdup_printf("%s executions of inlined code are not drawn: what they allocate "
+                               "is their callers' (--weight calls draws them)",
                                zinst_format_count(all, count, sizeof count));
   } else {
     /* What is not drawn: sites in functions inlined everywhere (no frame
@@ -275,7 +358,8 @@ static int run_flame(const struct zinst_profile *profile, const struct flame_opt
   int built = zinst_count_only_totals(profile, threads, thread_count, &count_only_functions,
                                       &count_only_calls);
   if (built == 0)
-    built = zinst_shown_tree_build(profile, threads, thread_count, !options->show_library, &shown);
+    built = zinst_shown_tree_build(profile, threads, thread_count, !options->show_library,
+                                   options->times, &shown);
   free(threads);
   if (built != 0) {
     fprintf(stderr, "zinst flame: out of memory\n");
@@ -293,22 +377,54 @@ static int run_flame(const struct zinst_profile *profile, const struct flame_opt
              "\n%" PRIu32 " count-only function%s (%" PRIu64
              " calls) not drawn: no hooks, their time is their callers'; see zinst report",
              count_only_functions, count_only_functions == 1 ? "" : "s", count_only_calls);
-  char *root_details =
-      zinst_strdup_printf("%" PRIu32 " threads, %" PRIu64 " calls, %s elapsed%s",
-                          profile->thread_count, tree->total_calls, elapsed, count_only_note);
+  const enum zinst_weight by = options->weight;
+  const bool by_calls = by == ZINST_WEIGHT_CALLS;
+  char *root_details;
+  if (zinst_weight_is_memory(by)) {
+    struct zinst_tree_memory all = {0};
+    for (uint32_t i = 0; i < tree->node_count; i++)
+      zinst_tree_memory_add(&all, &tree->nodes[i].memory);
+    root_details = zinst_strdup_printf(
+        "%" PRIu32 " threads, %" PRIu64 " allocations of %" PRIu64 " bytes, %" PRIu64
+        " frees of %" PRIu64 " bytes, %" PRIu64 " bytes live %s",
+        profile->thread_count, all.allocations, all.allocated_bytes, all.frees, all.freed_bytes,
+        all.allocated_bytes - all.freed_bytes,
+        profile->process.dump_reason == ZINST_DUMP_EXIT ? "at exit" : "when written");
+  } else {
+    root_details =
+        zinst_strdup_printf("%" PRIu32 " threads, %" PRIu64 " calls, %s elapsed%s",
+                            profile->thread_count, tree->total_calls, elapsed, count_only_note);
+  }
   char *title = options->title ? NULL : zinst_strdup_printf("%s", program[0] ? program : "?");
-  char *subtitle = zinst_strdup_printf(
-      "%s, width: %s%s", zinst_base_name(options->path),
-      options->by_calls ? "calls and inlined executions in the subtree" : "cycles in the subtree",
-      profile->process.sample_interval > 1 ? " (sampled timing: estimates)" : "");
+  const char *width_text = "cycles in the subtree";
+  if (by_calls)
+    width_text = "calls and inlined executions in the subtree";
+  else if (by == ZINST_WEIGHT_BYTES)
+    width_text = "bytes allocated in the subtree (ZINST_MEMORY)";
+  else if (by == ZINST_WEIGHT_ALLOCS)
+    width_text = "allocations in the subtree (ZINST_MEMORY)";
+  else if (by == ZINST_WEIGHT_LIVE)
+    width_text = profile->process.dump_reason == ZINST_DUMP_EXIT
+                     ? "bytes live at exit (leaks) allocated in the subtree (ZINST_MEMORY)"
+                     : "bytes live when the profile was written, allocated in the subtree "
+                       "(ZINST_MEMORY)";
+  /* Which times (widths, tooltips): with or without the hooks' cost. */
+  const char *hooks = !zinst_profile_has_time(profile) || zinst_weight_is_memory(by) ? ""
+                      : zinst_hook_correction(profile, options->times) ? ", hook cost subtracted"
+                                                                       : ", hook cost included";
+  char *subtitle =
+      zinst_strdup_printf("%s, width: %s%s%s", zinst_base_name(options->path), width_text,
+                          by == ZINST_WEIGHT_CYCLES && profile->process.sample_interval > 1
+                              ? " (sampled timing: estimates)"
+                              : "",
+                          hooks);
   bool legend_failed;
-  char *legend = legend_text(&shown.inlined, options->by_calls, &legend_failed);
+  char *legend = legend_text(&shown.inlined, by, &legend_failed);
   struct zinst_flame_graph graph = {0};
   int status = -1;
   if (root_name && root_details && subtitle && !legend_failed && (options->title || title) &&
       zinst_flame_init(&graph, root_name, root_details) == 0 &&
-      build_graph(profile, tree, options->by_calls, options->by_calls ? &shown.inlined : NULL,
-                  &graph) == 0)
+      build_graph(profile, tree, by, by_calls ? &shown.inlined : NULL, &graph) == 0)
     status = 0;
   if (status != 0)
     fprintf(stderr, "zinst flame: out of memory\n");
@@ -319,12 +435,12 @@ static int run_flame(const struct zinst_profile *profile, const struct flame_opt
     const struct zinst_flame_style style = {
         .title = options->title ? options->title : title,
         .subtitle = subtitle,
-        .weight_unit = options->by_calls ? "calls" : zinst_tick_unit(profile),
+        .weight_unit = zinst_weight_unit(profile, by),
         .icicle = options->icicle,
         .width_px = (uint32_t)options->width,
         .min_width_px = options->min_width,
         .legend = legend,
-        .legend_swatch = options->by_calls && shown.inlined.count > 0,
+        .legend_swatch = by_calls && shown.inlined.count > 0,
     };
     struct zinst_flame_stats stats;
     if (zinst_flame_write_svg(output.file, &graph, &style, &stats) != 0) {
@@ -361,7 +477,8 @@ enum {
   OPT_THREAD,
   OPT_MIN_WIDTH,
   OPT_WIDTH,
-  OPT_TITLE
+  OPT_TITLE,
+  OPT_RAW
 };
 
 int zinst_cmd_flame(int argc, char **argv) {
@@ -375,6 +492,7 @@ int zinst_cmd_flame(int argc, char **argv) {
       {"min-width", true, OPT_MIN_WIDTH},
       {"width", true, OPT_WIDTH},
       {"title", true, OPT_TITLE},
+      {"raw", false, OPT_RAW},
       {NULL, false, 0},
   };
   struct flame_options options = {.min_width = 0.5, .width = 1200};
@@ -394,12 +512,8 @@ int zinst_cmd_flame(int argc, char **argv) {
       options.output = value;
       break;
     case OPT_WEIGHT:
-      if (strcmp(value, "calls") == 0)
-        options.by_calls = true;
-      else if (strcmp(value, "cycles") == 0)
-        options.by_calls = false;
-      else
-        return zinst_usage_error("flame", "--weight wants 'cycles' or 'calls', got '%s'", value);
+      if (!zinst_weight_parse(value, &options.weight))
+        return zinst_usage_error("flame", "--weight wants " ZINST_WEIGHT_NAMES ", got '%s'", value);
       options.weight_given = true;
       break;
     case OPT_ICICLE:
@@ -407,6 +521,9 @@ int zinst_cmd_flame(int argc, char **argv) {
       break;
     case OPT_SHOW_LIBRARY:
       options.show_library = true;
+      break;
+    case OPT_RAW:
+      options.times = ZINST_TIMES_RAW;
       break;
     case OPT_THREAD:
       if (zinst_parse_uint("flame", "thread", value, &options.thread) != 0)
@@ -443,18 +560,10 @@ int zinst_cmd_flame(int argc, char **argv) {
   struct zinst_profile profile;
   if (zinst_load_profile_or_complain(options.path, &profile) != 0)
     return ZINST_EXIT_FAILURE;
-  int status;
-  if (!zinst_profile_has_time(&profile) && options.weight_given && !options.by_calls) {
-    fprintf(stderr,
-            "zinst flame: %s is a count-mode profile (ZINST_MODE=count): it has no cycles; "
-            "use --weight calls\n",
-            options.path);
-    status = ZINST_EXIT_FAILURE;
-  } else {
-    if (!zinst_profile_has_time(&profile))
-      options.by_calls = true;
+  int status = ZINST_EXIT_FAILURE;
+  if (zinst_weight_resolve(&profile, options.path, "flame", options.weight_given,
+                           &options.weight) == 0)
     status = run_flame(&profile, &options);
-  }
   zinst_profile_free(&profile);
   return status;
 }

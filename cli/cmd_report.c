@@ -21,6 +21,7 @@ struct report_options {
   bool per_thread;
   bool json;
   bool show_library;
+  enum zinst_times times;
   const char *path;
 };
 
@@ -99,6 +100,8 @@ static const char help_text[] =
     "Functions built with ZINST_COUNT_ONLY have no hooks: their calls are\n"
     "counted exactly, their time is not measured (it is in their callers'\n"
     "self time); they are marked 'count-only', their times '-'.\n"
+    "Times are shown without the hooks' own cost, which the runtime calibrates\n"
+    "and the header states ('hooks:'); --raw shows them as measured.\n"
     "PROFILE '-' reads standard input.\n"
     "\n"
     "options:\n"
@@ -107,6 +110,7 @@ static const char help_text[] =
     "  --thread TID     only the thread(s) with this kernel thread id\n"
     "  --per-thread     one table per thread\n"
     "  --show-library   list library functions one by one\n"
+    "  --raw            times as measured, the hooks' cost included\n"
     "  --json           machine-readable output: every function, library code\n"
     "                   marked \"library\": true; \"inlined_everywhere\" lists the\n"
     "                   functions below the table\n"
@@ -561,11 +565,12 @@ static int json_inlined_everywhere(struct zinst_json *json, const struct zinst_p
  * inlined executions).
  */
 static int build_flat(const struct zinst_profile *profile, const uint32_t *threads,
-                      uint32_t thread_count, bool show_library, const uint64_t *inlined,
-                      struct zinst_flat_profile *flat, uint32_t *library_functions) {
+                      uint32_t thread_count, bool show_library, enum zinst_times times,
+                      const uint64_t *inlined, struct zinst_flat_profile *flat,
+                      uint32_t *library_functions) {
   struct zinst_call_tree tree;
   *library_functions = 0;
-  if (zinst_call_tree_build(profile, threads, thread_count, &tree) != 0)
+  if (zinst_call_tree_build(profile, threads, thread_count, times, &tree) != 0)
     return -1;
   if (show_library) {
     const int status = zinst_flat_profile_build(&tree, profile->function_count, flat);
@@ -624,8 +629,8 @@ static int report_threads(const struct zinst_profile *profile, const struct repo
   uint32_t library_functions = 0;
   int status = -1;
   if (inlined && (show_library || row_inlined))
-    status = build_flat(profile, threads, thread_count, show_library, inlined, &flat,
-                        &library_functions);
+    status = build_flat(profile, threads, thread_count, show_library, options->times, inlined,
+                        &flat, &library_functions);
   if (status == 0)
     status = collect_count_only(profile, site_counts, &count_only);
   struct report_row *rows = NULL;
@@ -676,9 +681,10 @@ static int run_report(const struct zinst_profile *profile, const struct report_o
     zinst_json_begin_object(&json);
     zinst_json_key(&json, "profile");
     zinst_json_profile_object(&json, options->path, profile);
+    zinst_json_times(&json, profile, options->times);
     zinst_json_key(&json, options->per_thread ? "threads" : "functions");
   } else {
-    zinst_print_profile_header(stdout, options->path, profile);
+    zinst_print_profile_header_times(stdout, options->path, profile, options->times);
   }
   if (options->per_thread) {
     if (options->json)
@@ -720,7 +726,16 @@ static int run_report(const struct zinst_profile *profile, const struct report_o
   return ZINST_EXIT_OK;
 }
 
-enum { OPT_HELP = 1, OPT_SORT, OPT_TOP, OPT_THREAD, OPT_PER_THREAD, OPT_JSON, OPT_SHOW_LIBRARY };
+enum {
+  OPT_HELP = 1,
+  OPT_SORT,
+  OPT_TOP,
+  OPT_THREAD,
+  OPT_PER_THREAD,
+  OPT_JSON,
+  OPT_SHOW_LIBRARY,
+  OPT_RAW
+};
 
 int zinst_cmd_report(int argc, char **argv) {
   static const struct zinst_option_spec specs[] = {
@@ -731,6 +746,7 @@ int zinst_cmd_report(int argc, char **argv) {
       {"per-thread", false, OPT_PER_THREAD},
       {"json", false, OPT_JSON},
       {"show-library", false, OPT_SHOW_LIBRARY},
+      {"raw", false, OPT_RAW},
       {NULL, false, 0},
   };
   struct report_options options = {.sort = SORT_SELF, .top = 30};
@@ -774,6 +790,9 @@ int zinst_cmd_report(int argc, char **argv) {
       break;
     case OPT_SHOW_LIBRARY:
       options.show_library = true;
+      break;
+    case OPT_RAW:
+      options.times = ZINST_TIMES_RAW;
       break;
     case ZINST_ARG_POSITIONAL:
       if (zinst_take_profile_argument("report", &options.path, value) != ZINST_EXIT_OK)

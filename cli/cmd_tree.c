@@ -22,6 +22,7 @@ struct tree_options {
   bool per_thread;
   bool json;
   bool show_library;
+  enum zinst_times times;
   const char *path;
 };
 
@@ -34,6 +35,8 @@ static const char help_text[] =
     "merged by call path unless --per-thread. PROFILE '-' reads standard input.\n"
     "Times of sampled profiles are estimates; '\u00b1 total' is the 95% interval\n"
     "of the total time, 'exact' when every call was timed.\n"
+    "Times are shown without the hooks' own cost, which the runtime calibrates\n"
+    "and the header states ('hooks:'); --raw shows them as measured.\n"
     "\n"
     "Library code (functions the compiler flagged by their source file, e.g.\n"
     "Zig's standard library) is grouped: each run of library frames becomes one\n"
@@ -60,6 +63,7 @@ static const char help_text[] =
     "  --thread TID     only the thread(s) with this kernel thread id\n"
     "  --per-thread     one tree per thread\n"
     "  --show-library   show library functions one by one\n"
+    "  --raw            times as measured, the hooks' cost included\n"
     "  --json           nested machine-readable output: every function (library\n"
     "                   code marked \"library\": true), each node's \"inlined\"\n"
     "  -h, --help       this text\n";
@@ -366,7 +370,7 @@ static int show_tree(const struct zinst_profile *profile, const struct tree_opti
   /* Text groups library code unless --show-library; JSON keeps every node. */
   struct zinst_shown_tree built;
   if (zinst_shown_tree_build(profile, threads, thread_count, !options->show_library && !json,
-                             &built) != 0)
+                             options->times, &built) != 0)
     return -1;
   const struct zinst_call_tree *shown = &built.tree;
   const struct zinst_inlined_lines *inlined = &built.inlined;
@@ -469,8 +473,9 @@ static int run_tree(const struct zinst_profile *profile, const struct tree_optio
     zinst_json_begin_object(out);
     zinst_json_key(out, "profile");
     zinst_json_profile_object(out, options->path, profile);
+    zinst_json_times(out, profile, options->times);
   } else {
-    zinst_print_profile_header(stdout, options->path, profile);
+    zinst_print_profile_header_times(stdout, options->path, profile, options->times);
   }
   if (options->per_thread) {
     if (out) {
@@ -519,7 +524,8 @@ enum {
   OPT_THREAD,
   OPT_PER_THREAD,
   OPT_JSON,
-  OPT_SHOW_LIBRARY
+  OPT_SHOW_LIBRARY,
+  OPT_RAW
 };
 
 int zinst_cmd_tree(int argc, char **argv) {
@@ -531,6 +537,7 @@ int zinst_cmd_tree(int argc, char **argv) {
       {"per-thread", false, OPT_PER_THREAD},
       {"json", false, OPT_JSON},
       {"show-library", false, OPT_SHOW_LIBRARY},
+      {"raw", false, OPT_RAW},
       {NULL, false, 0},
   };
   struct tree_options options = {0};
@@ -566,6 +573,9 @@ int zinst_cmd_tree(int argc, char **argv) {
       break;
     case OPT_SHOW_LIBRARY:
       options.show_library = true;
+      break;
+    case OPT_RAW:
+      options.times = ZINST_TIMES_RAW;
       break;
     case ZINST_ARG_POSITIONAL:
       if (zinst_take_profile_argument("tree", &options.path, value) != ZINST_EXIT_OK)

@@ -16,8 +16,9 @@
  *        linked by Zig, because Zig code needs Zig's compiler_rt; the runtime
  *        is compiled by `zig cc` for the user's target, so cross builds work.
  *
- * Steps 2-3 are also a subcommand of their own, `zinst zig lower`, which the
- * zig-integration build.zig package runs as a build step.
+ * Step 1 and steps 2-3 are also subcommands of their own, `zinst zig
+ * bitcode` and `zinst zig lower`, which the zig-integration build.zig
+ * package runs as build steps.
  *
  * The system LLVM must read Zig's bitcode: an LLVM reads bitcode of its own
  * and older majors only. The pairing is checked before opt runs, naming both
@@ -27,8 +28,13 @@
  * <prefix>/share/zinst/runtime/, with <prefix> the parent of the directory
  * holding this executable (the build tree and the install tree alike).
  */
+/* nftw(), to delete the private Zig cache of `zinst zig bitcode`. */
+#define _XOPEN_SOURCE 700
+
 #include <errno.h>
+#include <ftw.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -57,6 +63,8 @@
 static const char help_text[] =
     "usage: zinst zig [--zig PATH] [--verbose] build-exe [zig build-exe arguments]\n"
     "       zinst zig [--zig PATH] [--verbose] lower [-O MODE] [--plugin=PATH] IN.bc -o OUT.o\n"
+    "       zinst zig [--zig PATH] [--verbose] bitcode --depfile=FILE -o OUT.bc -- [zig build-exe "
+    "arguments]\n"
     "       zinst zig paths\n"
     "\n"
     "build-exe: build an instrumented Zig executable. Every argument is zig build-exe's\n"
@@ -67,8 +75,11 @@ static const char help_text[] =
     "code with llc and links with Zig plus the zinst runtime. The program is\n"
     "always linked with libc (-lc), which the runtime needs.\n"
     "\n"
-    "lower: steps 2-3 alone, for build systems (the zig-integration build.zig\n"
-    "package): Zig bitcode in, instrumented object out.\n"
+    "bitcode: step 1 alone, for build systems (the zig-integration build.zig\n"
+    "package): Zig's unoptimized bitcode to OUT.bc, and to FILE a Makefile depfile\n"
+    "naming every file Zig read for it.\n"
+    "lower: steps 2-3 alone, for build systems: Zig bitcode in, instrumented\n"
+    "object out.\n"
     "paths: the plugin, the runtime's directory and sources, as key=value lines.\n"
     "\n"
     "  --zig PATH     the zig to run (default: $ZINST_ZIG, else `zig` on PATH)\n"
@@ -342,16 +353,18 @@ struct llvm_version {
   unsigned major, minor, patch;
 };
 
-struct zig_toolchain { /* owns every string */
-  char *version;       /* `zig version` */
-  char *lib_dir;       /* from `zig env` */
-  char *llvm_text;     /* "22.1.8" */
+struct zig_toolchain {    /* owns every string */
+  char *version;          /* `zig version` */
+  char *lib_dir;          /* from `zig env` */
+  char *global_cache_dir; /* from `zig env` */
+  char *llvm_text;        /* "22.1.8" */
   struct llvm_version llvm;
 };
 
 static void toolchain_free(struct zig_toolchain *toolchain) {
   free(toolchain->version);
   free(toolchain->lib_dir);
+  free(toolchain->global_cache_dir);
   free(toolchain->llvm_text);
   *toolchain = (struct zig_toolchain){0};
 }
@@ -379,15 +392,21 @@ static int parse_llvm_version(const char *text, struct llvm_version *out) {
 }
 
 /*
- * The value of the key `lib_dir` in `zig env`'s output: JSON up to Zig 0.14
+ * The string value of `key` in `zig env`'s output: JSON up to Zig 0.14
  * (`"lib_dir": "..."`), ZON later (`.lib_dir = "..."`). Malloc'd; NULL if
  * absent. Backslash escapes are undone.
  */
-static char *env_lib_dir(const char *env) {
-  const char *key = strstr(env, "lib_dir");
-  if (!key)
+static char *env_value(const char *env, const char *key) {
+  char json_key[64], zon_key[64];
+  snprintf(json_key, sizeof json_key, "\"%s\"", key);
+  snprintf(zon_key, sizeof zon_key, ".%s ", key);
+  const char *found = strstr(env, json_key);
+  if (!found)
+    found = strstr(env, zon_key);
+  if (!found)
     return NULL;
-  const char *open = strchr(key + strlen("lib_dir") + 1, '"');
+  /* Both spellings of the key are its length + 2 bytes long. */
+  const char *open = strchr(found + strlen(key) + 2, '"');
   if (!open)
     return NULL;
   char *value = malloc(strlen(open));
@@ -435,10 +454,12 @@ static int query_toolchain(const struct zig_context *ctx, struct zig_toolchain *
   char *env = capture_tool(ctx, "zig env", env_argv);
   if (!env)
     goto fail;
-  toolchain->lib_dir = env_lib_dir(env);
+  toolchain->lib_dir = env_value(env, "lib_dir");
+  toolchain->global_cache_dir = env_value(env, "global_cache_dir");
   free(env);
-  if (!toolchain->lib_dir || !toolchain->llvm_text) {
-    fprintf(stderr, "zinst zig: cannot find Zig's lib directory in the output of `zig env`\n");
+  if (!toolchain->lib_dir || !toolchain->global_cache_dir || !toolchain->llvm_text) {
+    fprintf(stderr, "zinst zig: cannot find Zig's lib and global cache directories in the output "
+                    "of `zig env`\n");
     goto fail;
   }
   return 0;
@@ -625,6 +646,572 @@ static int cmd_lower(const struct zig_context *ctx, int argc, char **argv) {
   free(scratch);
   free(found_plugin);
   free(prefix);
+  toolchain_free(&toolchain);
+  return status;
+}
+
+/* ---- bitcode: Zig's unoptimized bitcode and the files it was made from ---- */
+
+/*
+ * `zinst zig bitcode --depfile=D -o OUT.bc -- ARGS` is the compile step of
+ * the zig-integration package. A Compile step of the build system cannot
+ * give unoptimized bitcode: its -femit-llvm-bc is the module after Zig's own
+ * LLVM optimized it (Zig 0.17), and the build system passes no
+ * --verbose-llvm-bc. So the package runs this as a Run step:
+ *
+ *   zig build-exe ARGS -fno-emit-bin -fllvm --verbose-llvm-bc=OUT.bc
+ *
+ * with a private, empty local cache, so that Zig really compiles. A Run step
+ * is rerun only when an input it knows of changes, and the Zig files a
+ * compile reads are known only to Zig: they come from Zig's compiler protocol
+ * (--listen=-, the file_system_inputs message the build runner itself uses
+ * for --watch) and go to D, a Makefile depfile the Run step reads.
+ */
+
+/* The whole file at `path`, NUL-terminated; malloc'd, NULL after printing why. */
+static char *read_text_file(const char *path) {
+  FILE *file = fopen(path, "rb");
+  if (!file) {
+    fprintf(stderr, "zinst zig: %s: %s\n", path, strerror(errno));
+    return NULL;
+  }
+  size_t size = 0, capacity = 1 << 16;
+  char *text = malloc(capacity);
+  while (text) {
+    size += fread(text + size, 1, capacity - size - 1, file);
+    if (size + 1 < capacity)
+      break;
+    char *grown = realloc(text, capacity * 2);
+    if (!grown) {
+      free(text);
+      text = NULL;
+    } else {
+      text = grown;
+      capacity *= 2;
+    }
+  }
+  const bool failed = ferror(file);
+  fclose(file);
+  if (!text || failed) {
+    fprintf(stderr, "zinst zig: cannot read %s: %s\n", path, text ? "read error" : "out of memory");
+    free(text);
+    return NULL;
+  }
+  text[size] = '\0';
+  return text;
+}
+
+struct enum_field {
+  char name[32];
+  long value;
+};
+
+/*
+ * The fields of the Zig enum that `declaration` opens (its first occurrence
+ * in the Zig source `text`, e.g. "pub const Tag = enum(u32) {"), in order,
+ * with their values: an explicit `= N`, else the previous value + 1. The
+ * fields end at the closing brace, the non-exhaustive `_`, or the first line
+ * that is not a field. Returns their number (at most `capacity`), or -1 if
+ * the enum is missing or a field is not a plain `name,` or `name = N,`.
+ */
+static int zig_enum_fields(const char *text, const char *declaration, struct enum_field *fields,
+                           int capacity) {
+  const char *at = strstr(text, declaration);
+  if (!at)
+    return -1;
+  const char *line = at + strlen(declaration);
+  long next = 0;
+  int count = 0;
+  while (*line) {
+    const char *end = strchr(line, '\n');
+    if (!end)
+      end = line + strlen(line);
+    /* The line without its comment and surrounding blanks: [first, last). */
+    const char *first = line, *last = end;
+    for (const char *p = line; p + 1 < end; p++)
+      if (p[0] == '/' && p[1] == '/') {
+        last = p;
+        break;
+      }
+    while (first < last && (*first == ' ' || *first == '\t'))
+      first++;
+    while (last > first && (last[-1] == ' ' || last[-1] == '\t' || last[-1] == '\r'))
+      last--;
+    line = *end ? end + 1 : end;
+    if (first == last)
+      continue;
+    if (*first == '}' || last[-1] != ',' || (last - first == 2 && first[0] == '_'))
+      break;
+    const char *name_end = first;
+    while (name_end < last &&
+           (*name_end == '_' || (*name_end >= 'a' && *name_end <= 'z') ||
+            (*name_end >= 'A' && *name_end <= 'Z') || (*name_end >= '0' && *name_end <= '9')))
+      name_end++;
+    const char *rest = name_end;
+    while (rest < last && *rest == ' ')
+      rest++;
+    if (name_end == first || (size_t)(name_end - first) >= sizeof fields[0].name ||
+        count == capacity)
+      return -1;
+    if (*rest == '=') {
+      char *number_end;
+      const long value = strtol(rest + 1, &number_end, 0);
+      while (number_end < last && *number_end == ' ')
+        number_end++;
+      if (number_end == rest + 1 || number_end != last - 1)
+        return -1;
+      next = value;
+    } else if (rest != last - 1) {
+      return -1;
+    }
+    memcpy(fields[count].name, first, (size_t)(name_end - first));
+    fields[count].name[name_end - first] = '\0';
+    fields[count].value = next++;
+    count++;
+  }
+  return count;
+}
+
+/* The value of field `name` among `count` fields, -1 if absent. */
+static long enum_value(const struct enum_field *fields, int count, const char *name) {
+  for (int i = 0; i < count; i++)
+    if (strcmp(fields[i].name, name) == 0)
+      return fields[i].value;
+  return -1;
+}
+
+#define PROTOCOL_MAX_PREFIXES 8
+
+/* What this zinst needs of Zig's compiler protocol. */
+struct zig_protocol {
+  long update, exit;                                  /* client -> compiler */
+  long error_bundle, emit_digest, file_system_inputs; /* compiler -> client */
+  /* The names of std.zig.Server.Message.PathPrefix, by value. */
+  char prefixes[PROTOCOL_MAX_PREFIXES][32];
+  int prefix_count;
+};
+
+/*
+ * Reads the protocol's message numbers and path prefixes from the Zig that
+ * runs (<lib>/std/zig/Client.zig and Server.zig): they change between Zig
+ * releases (0.17 added messages before file_system_inputs, and a prefix).
+ * Returns 0, or -1 after printing why.
+ */
+static int load_protocol(const char *lib_dir, struct zig_protocol *protocol) {
+  char *client_path = zinst_strdup_printf("%s/std/zig/Client.zig", lib_dir);
+  char *server_path = zinst_strdup_printf("%s/std/zig/Server.zig", lib_dir);
+  char *client = client_path ? read_text_file(client_path) : NULL;
+  char *server = client && server_path ? read_text_file(server_path) : NULL;
+  int status = -1;
+  if (server) {
+    struct enum_field fields[64];
+    const int count = sizeof fields / sizeof fields[0];
+    int n = zig_enum_fields(client, "pub const Tag = enum(u32) {", fields, count);
+    protocol->update = enum_value(fields, n, "update");
+    protocol->exit = enum_value(fields, n, "exit");
+    n = zig_enum_fields(server, "pub const Tag = enum(u32) {", fields, count);
+    protocol->error_bundle = enum_value(fields, n, "error_bundle");
+    protocol->emit_digest = enum_value(fields, n, "emit_digest");
+    protocol->file_system_inputs = enum_value(fields, n, "file_system_inputs");
+    n = zig_enum_fields(server, "pub const PathPrefix = enum(u8) {", fields, count);
+    bool prefixes_ok = n > 0 && n <= PROTOCOL_MAX_PREFIXES;
+    for (int i = 0; prefixes_ok && i < n; i++) {
+      prefixes_ok = fields[i].value == i;
+      memcpy(protocol->prefixes[i], fields[i].name, sizeof fields[i].name);
+    }
+    protocol->prefix_count = prefixes_ok ? n : 0;
+    if (protocol->update >= 0 && protocol->exit >= 0 && protocol->error_bundle >= 0 &&
+        protocol->emit_digest >= 0 && protocol->file_system_inputs >= 0 && prefixes_ok)
+      status = 0;
+    else
+      fprintf(stderr,
+              "zinst zig: cannot read Zig's compiler protocol from %s and %s: the messages "
+              "update, exit, error_bundle, emit_digest and file_system_inputs, and the enum "
+              "PathPrefix, are expected there\n",
+              client_path, server_path);
+  } else if (!client_path || !server_path) {
+    fputs("zinst zig: out of memory\n", stderr);
+  }
+  free(server);
+  free(client);
+  free(server_path);
+  free(client_path);
+  return status;
+}
+
+/* `path` made absolute against `cwd`; malloc'd, NULL if out of memory. */
+static char *absolute_path(const char *path, const char *cwd) {
+  return path[0] == '/' ? strdup(path) : zinst_strdup_printf("%s/%s", cwd, path);
+}
+
+/* Reads exactly `size` bytes unless the stream ends first; returns the bytes read, -1 on error. */
+static ssize_t read_fully(int fd, void *buffer, size_t size) {
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t got = read(fd, (char *)buffer + done, size - done);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got < 0)
+      return -1;
+    if (got == 0)
+      break;
+    done += (size_t)got;
+  }
+  return (ssize_t)done;
+}
+
+/* Sends a message without a body: its tag and a zero length, little-endian. */
+static int send_bodyless(int fd, long tag) {
+  unsigned char header[8] = {0};
+  for (int i = 0; i < 4; i++)
+    header[i] = (unsigned char)((unsigned long)tag >> (8 * i));
+  size_t done = 0;
+  while (done < sizeof header) {
+    const ssize_t put = write(fd, header + done, sizeof header - done);
+    if (put < 0 && errno == EINTR)
+      continue;
+    if (put <= 0)
+      return -1;
+    done += (size_t)put;
+  }
+  return 0;
+}
+
+enum update_result { UPDATE_FAILED = -1, UPDATE_OK = 0, UPDATE_COMPILE_ERRORS = 1 };
+
+/*
+ * Runs `argv`, a zig compile with --listen=-, for one update of the
+ * compiler protocol. On UPDATE_OK, *inputs holds the body of the
+ * file_system_inputs message (malloc'd, owned by the caller, *inputs_size
+ * bytes; NULL if Zig sent none). UPDATE_COMPILE_ERRORS: Zig sent an error
+ * bundle (not printed). UPDATE_FAILED: printed why.
+ */
+static enum update_result run_compiler_update(const struct zig_context *ctx,
+                                              const struct zig_protocol *protocol,
+                                              char *const *argv, char **inputs,
+                                              size_t *inputs_size) {
+  *inputs = NULL;
+  *inputs_size = 0;
+  if (ctx->verbose)
+    print_command(argv);
+  int to_zig[2], from_zig[2];
+  if (pipe(to_zig) != 0) {
+    fprintf(stderr, "zinst zig: pipe: %s\n", strerror(errno));
+    return UPDATE_FAILED;
+  }
+  if (pipe(from_zig) != 0) {
+    fprintf(stderr, "zinst zig: pipe: %s\n", strerror(errno));
+    close(to_zig[0]);
+    close(to_zig[1]);
+    return UPDATE_FAILED;
+  }
+  fflush(stdout);
+  fflush(stderr);
+  const pid_t pid = fork();
+  if (pid < 0) {
+    fprintf(stderr, "zinst zig: fork: %s\n", strerror(errno));
+    close(to_zig[0]);
+    close(to_zig[1]);
+    close(from_zig[0]);
+    close(from_zig[1]);
+    return UPDATE_FAILED;
+  }
+  if (pid == 0) {
+    dup2(to_zig[0], STDIN_FILENO);
+    dup2(from_zig[1], STDOUT_FILENO);
+    close(to_zig[0]);
+    close(to_zig[1]);
+    close(from_zig[0]);
+    close(from_zig[1]);
+    execvp(argv[0], argv);
+    fprintf(stderr, "zinst zig: cannot run %s: %s\n", argv[0], strerror(errno));
+    _exit(127);
+  }
+  close(to_zig[0]);
+  close(from_zig[1]);
+  /* A zig that exits early must not kill this process with SIGPIPE. */
+  struct sigaction ignore = {.sa_handler = SIG_IGN}, previous;
+  sigemptyset(&ignore.sa_mask);
+  sigaction(SIGPIPE, &ignore, &previous);
+
+  enum update_result result = UPDATE_FAILED;
+  const char *problem = "zig ended the protocol before the compile's result";
+  if (send_bodyless(to_zig[1], protocol->update) != 0) {
+    problem = "cannot send the update message to zig";
+  } else {
+    for (;;) {
+      unsigned char header[8];
+      if (read_fully(from_zig[0], header, sizeof header) != (ssize_t)sizeof header)
+        break;
+      unsigned long tag = 0, length = 0;
+      for (int i = 3; i >= 0; i--) {
+        tag = tag << 8 | header[i];
+        length = length << 8 | header[4 + i];
+      }
+      char *body = malloc(length + 1);
+      if (!body) {
+        problem = "out of memory reading zig's messages";
+        break;
+      }
+      if (read_fully(from_zig[0], body, length) != (ssize_t)length) {
+        free(body);
+        break;
+      }
+      if ((long)tag == protocol->file_system_inputs) {
+        free(*inputs);
+        *inputs = body;
+        *inputs_size = length;
+        continue;
+      }
+      free(body);
+      if ((long)tag == protocol->error_bundle) {
+        result = UPDATE_COMPILE_ERRORS;
+        break;
+      }
+      if ((long)tag == protocol->emit_digest) {
+        result = UPDATE_OK;
+        break;
+      }
+      /* Other messages (zig_version, time reports...) are of no use here. */
+    }
+  }
+  /* Let zig exit, and read what it still writes so that it never blocks. */
+  send_bodyless(to_zig[1], protocol->exit);
+  close(to_zig[1]);
+  char discard[4096];
+  for (;;) {
+    const ssize_t got = read(from_zig[0], discard, sizeof discard);
+    if (got > 0 || (got < 0 && errno == EINTR))
+      continue;
+    break;
+  }
+  close(from_zig[0]);
+  sigaction(SIGPIPE, &previous, NULL);
+  int status;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      fprintf(stderr, "zinst zig: waitpid: %s\n", strerror(errno));
+      status = -1;
+      break;
+    }
+  }
+  const bool exited_ok = status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  if (result == UPDATE_OK && !exited_ok) {
+    problem = "zig failed after reporting a successful compile";
+    result = UPDATE_FAILED;
+  }
+  if (result == UPDATE_FAILED) {
+    if (status != -1 && WIFSIGNALED(status))
+      fprintf(stderr, "zinst zig: %s (zig was killed by signal %d)\n", problem, WTERMSIG(status));
+    else if (status != -1 && WIFEXITED(status))
+      fprintf(stderr, "zinst zig: %s (zig exit status %d)\n", problem, WEXITSTATUS(status));
+    else
+      fprintf(stderr, "zinst zig: %s\n", problem);
+    free(*inputs);
+    *inputs = NULL;
+    *inputs_size = 0;
+  }
+  return result;
+}
+
+/*
+ * Writes a depfile: `target` depends on every file of `inputs` (the body of a
+ * file_system_inputs message: NUL-terminated paths, each behind one byte,
+ * its prefix + 1), made absolute with `prefix_dirs` (by prefix value; NULL:
+ * leave the file out). Returns the number of files listed, or -1 after
+ * printing why.
+ */
+static int write_depfile(const char *depfile, const char *target, const char *inputs, size_t size,
+                         char *const *prefix_dirs, const struct zig_protocol *protocol) {
+  FILE *out = fopen(depfile, "w");
+  if (!out) {
+    fprintf(stderr, "zinst zig: %s: %s\n", depfile, strerror(errno));
+    return -1;
+  }
+  /* The target: '\' escapes a blank, '#' and '\'; '$' doubles. */
+  for (const char *p = target; *p; p++) {
+    if (*p == ' ' || *p == '\t' || *p == '#' || *p == '\\')
+      fputc('\\', out);
+    if (*p == '$')
+      fputc('$', out);
+    fputc(*p, out);
+  }
+  fputc(':', out);
+  int count = 0;
+  const char *bad = NULL;
+  for (size_t at = 0; at < size && !bad;) {
+    const char *entry = inputs + at;
+    const size_t length = strnlen(entry, size - at);
+    at += length + 1;
+    if (length < 2)
+      continue;
+    const int prefix = (unsigned char)entry[0] - 1;
+    if (prefix < 0 || prefix >= protocol->prefix_count) {
+      bad = "a file under a path prefix this zinst does not know";
+      break;
+    }
+    if (!prefix_dirs[prefix])
+      continue;
+    const char *path = entry + 1;
+    if (strpbrk(path, "\"\n\r")) {
+      bad = "a file whose name has a quote or a line break, which a depfile cannot list";
+      break;
+    }
+    /* Quoted when it has a blank or a '\': no escapes inside quotes. */
+    const bool quote = strpbrk(path, " \t\\") != NULL;
+    const char *dir = path[0] == '/' ? "" : prefix_dirs[prefix];
+    fprintf(out, " \\\n  %s%s%s%s%s", quote ? "\"" : "", dir, *dir ? "/" : "", path,
+            quote ? "\"" : "");
+    count++;
+  }
+  fputc('\n', out);
+  const bool write_failed = ferror(out) != 0;
+  if (fclose(out) != 0 || write_failed) {
+    fprintf(stderr, "zinst zig: cannot write %s\n", depfile);
+    return -1;
+  }
+  if (bad) {
+    fprintf(stderr, "zinst zig: Zig reported %s; %s is incomplete\n", bad, depfile);
+    return -1;
+  }
+  return count;
+}
+
+/* nftw callback: removes each entry, children first. */
+static int remove_entry(const char *path, const struct stat *info, int type, struct FTW *walk) {
+  (void)info;
+  (void)type;
+  (void)walk;
+  return remove(path) == 0 ? 0 : -1;
+}
+
+static int cmd_bitcode(const struct zig_context *ctx, int argc, char **argv) {
+  const char *depfile = NULL, *output = NULL;
+  int i = 0;
+  for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+    if (strncmp(argv[i], "--depfile=", 10) == 0)
+      depfile = argv[i] + 10;
+    else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
+      output = argv[++i];
+    else
+      return zinst_usage_error("zig", "bitcode: unknown or incomplete option '%s'", argv[i]);
+  }
+  if (!depfile || !output || i + 1 >= argc)
+    return zinst_usage_error("zig", "bitcode needs --depfile=FILE, -o OUT.bc, '--' and the "
+                                    "arguments of zig build-exe");
+  const int zig_argc = argc - i - 1;
+  char **zig_argv = argv + i + 1;
+
+  int status = ZINST_EXIT_FAILURE;
+  struct zig_toolchain toolchain;
+  struct zig_protocol protocol;
+  struct arg_list compile = {0};
+  char *cwd = NULL, *lib_dir = NULL, *global_cache = NULL, *temp = NULL, *inputs = NULL;
+  if (query_toolchain(ctx, &toolchain) != 0)
+    return ZINST_EXIT_FAILURE;
+  if (check_llvm_pairing(&toolchain) != 0 || load_protocol(toolchain.lib_dir, &protocol) != 0)
+    goto done;
+  cwd = getcwd(NULL, 0);
+  if (!cwd) {
+    fprintf(stderr, "zinst zig: the current directory: %s\n", strerror(errno));
+    goto done;
+  }
+  lib_dir = absolute_path(toolchain.lib_dir, cwd);
+  global_cache = absolute_path(toolchain.global_cache_dir, cwd);
+  /* The directory of each path prefix; the private local cache is left out
+   * (it is deleted below). */
+  char *prefix_dirs[PROTOCOL_MAX_PREFIXES] = {0};
+  bool build_root = false;
+  for (int k = 0; k < protocol.prefix_count; k++) {
+    const char *name = protocol.prefixes[k];
+    if (strcmp(name, "cwd") == 0)
+      prefix_dirs[k] = cwd;
+    else if (strcmp(name, "zig_lib") == 0)
+      prefix_dirs[k] = lib_dir;
+    else if (strcmp(name, "global_cache") == 0)
+      prefix_dirs[k] = global_cache;
+    else if (strcmp(name, "build_root") == 0) {
+      prefix_dirs[k] = cwd; /* given to zig below */
+      build_root = true;
+    } else if (strcmp(name, "local_cache") != 0) {
+      fprintf(stderr,
+              "zinst zig: Zig's compiler protocol has a path prefix '%s' unknown to "
+              "this zinst\n",
+              name);
+      goto done;
+    }
+  }
+  if (!lib_dir || !global_cache || !(temp = make_temp_dir()))
+    goto done;
+
+  args_push(&compile, ctx->zig);
+  args_push(&compile, "build-exe");
+  for (int k = 0; k < zig_argc; k++)
+    args_push(&compile, zig_argv[k]);
+  /* -fllvm: without it Zig 0.17 compiles Debug builds with its own backend
+   * and writes no bitcode. */
+  args_push(&compile, "-fno-emit-bin");
+  args_push(&compile, "-fllvm");
+  args_pushf(&compile, "--verbose-llvm-bc=%s", output);
+  args_push(&compile, "--cache-dir");
+  args_pushf(&compile, "%s/cache", temp);
+  args_push(&compile, "--global-cache-dir");
+  args_push(&compile, global_cache);
+  if (build_root) {
+    args_push(&compile, "--build-root");
+    args_push(&compile, cwd);
+  }
+  args_push(&compile, "--listen=-"); /* last: dropped to print compile errors */
+  if (compile.failed) {
+    fputs("zinst zig: out of memory\n", stderr);
+    goto done;
+  }
+  size_t inputs_size = 0;
+  switch (run_compiler_update(ctx, &protocol, compile.items, &inputs, &inputs_size)) {
+  case UPDATE_FAILED:
+    goto done;
+  case UPDATE_COMPILE_ERRORS: {
+    /* The protocol carries the errors in binary form: the same compile
+     * without it prints them. */
+    free(compile.items[compile.count - 1]);
+    compile.items[--compile.count] = NULL;
+    const int tool_status = run_tool(ctx, compile.items, NULL);
+    if (tool_status > 0)
+      status = tool_status;
+    else if (tool_status == 0)
+      fprintf(stderr, "zinst zig: zig reported compile errors, then compiled without them\n");
+    goto done;
+  }
+  case UPDATE_OK:
+    break;
+  }
+  struct stat written;
+  if (stat(output, &written) != 0 || written.st_size == 0) {
+    fprintf(stderr, "zinst zig: %s build-exe succeeded but wrote no bitcode to %s\n", ctx->zig,
+            output);
+    goto done;
+  }
+  if (!inputs) {
+    fprintf(stderr,
+            "zinst zig: %s sent no list of the files it compiled: the build could not "
+            "tell when to compile again\n",
+            ctx->zig);
+    goto done;
+  }
+  const int listed = write_depfile(depfile, output, inputs, inputs_size, prefix_dirs, &protocol);
+  if (listed == 0)
+    fprintf(stderr, "zinst zig: %s listed no file it compiled\n", ctx->zig);
+  else if (listed > 0)
+    status = ZINST_EXIT_OK;
+done:
+  if (temp && nftw(temp, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+    fprintf(stderr, "zinst zig: warning: cannot remove the temporary directory %s\n", temp);
+  free(inputs);
+  free(temp);
+  free(global_cache);
+  free(lib_dir);
+  free(cwd);
+  args_free(&compile);
   toolchain_free(&toolchain);
   return status;
 }
@@ -973,13 +1560,16 @@ int zinst_cmd_zig(int argc, char **argv) {
       break;
   }
   if (i == argc)
-    return zinst_usage_error("zig", "say what to do: build-exe or lower");
+    return zinst_usage_error("zig", "say what to do: build-exe, bitcode, lower or paths");
   const char *verb = argv[i];
   if (strcmp(verb, "build-exe") == 0)
     return cmd_build_exe(&ctx, argc - i - 1, argv + i + 1);
   if (strcmp(verb, "lower") == 0)
     return cmd_lower(&ctx, argc - i - 1, argv + i + 1);
+  if (strcmp(verb, "bitcode") == 0)
+    return cmd_bitcode(&ctx, argc - i - 1, argv + i + 1);
   if (strcmp(verb, "paths") == 0 && i + 1 == argc)
     return cmd_paths();
-  return zinst_usage_error("zig", "unknown verb or option '%s' (build-exe, lower, paths)", verb);
+  return zinst_usage_error("zig", "unknown verb or option '%s' (build-exe, bitcode, lower, paths)",
+                           verb);
 }

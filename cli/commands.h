@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "profile_model.h"
 #include "profile_reader.h"
 #include "profile_util.h"
 
@@ -107,10 +108,28 @@ uint64_t zinst_profile_processes(const struct zinst_profile *profile);
 /* The text header above reports: program, pid, threads, mode, elapsed, counter, warnings. */
 void zinst_print_profile_header(FILE *out, const char *path, const struct zinst_profile *profile);
 
+/* The same for reports that show times, with a line saying which times
+ * they are (`times`): the hooks' cost subtracted, and how much, or as
+ * measured. */
+void zinst_print_profile_header_times(FILE *out, const char *path,
+                                      const struct zinst_profile *profile, enum zinst_times times);
+
+/* "hook cost subtracted: ..." or "times as measured ...": one line without
+ * a newline into `buffer` (`size` bytes), for the headers and the flame
+ * graph's title; "" in count mode. */
+void zinst_describe_times(const struct zinst_profile *profile, enum zinst_times times, char *buffer,
+                          size_t size);
+
 /* The "profile" JSON object shared by report and tree (key already written by the caller). */
 struct zinst_json;
 void zinst_json_profile_object(struct zinst_json *json, const char *path,
                                const struct zinst_profile *profile);
+
+/* The "times" key and its value: "corrected" (the hooks' cost subtracted),
+ * "raw" (as measured: --raw, or no calibration in the profile) or null
+ * (count mode: no times). */
+void zinst_json_times(struct zinst_json *json, const struct zinst_profile *profile,
+                      enum zinst_times times);
 
 /* Heading line for one thread in --per-thread output: "thread 1234 (worker) [main]". */
 void zinst_print_thread_heading(FILE *out, const struct zinst_profile *profile, uint32_t thread);

@@ -569,6 +569,40 @@ static int build_sites(struct merged *m, const struct zinst_profile *inputs, uin
   return status;
 }
 
+/* The hook costs of the sum: per cost the smallest any calibrated input
+ * measured (never more subtracted than one process measured), and as the
+ * spread the largest of the inputs' spreads and of how far their costs lie
+ * apart. All 0 when no input has a calibration. */
+static void merge_hook_costs(const struct zinst_profile *inputs, uint32_t input_count,
+                             struct zinst_process_record *out) {
+  uint32_t low[3] = {UINT32_MAX, UINT32_MAX, UINT32_MAX}, high[3] = {0, 0, 0}, spread = 0;
+  bool any = false;
+  for (uint32_t k = 0; k < input_count; k++) {
+    const struct zinst_process_record *in = &inputs[k].process;
+    const uint32_t costs[3] = {in->hook_untimed_pair_ps, in->hook_timed_pair_ps,
+                               in->hook_timed_inner_ps};
+    if ((costs[0] | costs[1] | costs[2]) == 0)
+      continue; /* not calibrated: count mode, or an older runtime */
+    any = true;
+    for (int c = 0; c < 3; c++) {
+      low[c] = costs[c] < low[c] ? costs[c] : low[c];
+      high[c] = costs[c] > high[c] ? costs[c] : high[c];
+    }
+    spread = in->hook_spread_ps > spread ? in->hook_spread_ps : spread;
+  }
+  if (!any) {
+    out->hook_untimed_pair_ps = out->hook_timed_pair_ps = out->hook_timed_inner_ps = 0;
+    out->hook_spread_ps = 0;
+    return;
+  }
+  for (int c = 0; c < 3; c++)
+    spread = high[c] - low[c] > spread ? high[c] - low[c] : spread;
+  out->hook_untimed_pair_ps = low[0];
+  out->hook_timed_pair_ps = low[1];
+  out->hook_timed_inner_ps = low[2];
+  out->hook_spread_ps = spread;
+}
+
 /* One output memory record being summed, keyed by (thread, node). */
 static int compare_memory(const void *a, const void *b) {
   const struct zinst_memory_record *x = a, *y = b;
@@ -666,6 +700,7 @@ static int build_process(struct merged *m, const struct zinst_profile *inputs, u
     if (in->exact_calls_per_context < out->exact_calls_per_context)
       out->exact_calls_per_context = in->exact_calls_per_context;
   }
+  merge_hook_costs(inputs, input_count, out);
   result->frequencies_differ = frequencies_differ;
   result->ticks_per_second = first->ticks_per_second;
   result->sampling_differs = sampling_differs;

@@ -32,6 +32,14 @@ static int64_t saturating_add(int64_t a, int64_t b) {
   return sum;
 }
 
+/* a - b, saturating like saturating_add (b may be INT64_MIN). */
+static int64_t saturating_subtract(int64_t a, int64_t b) {
+  int64_t difference;
+  if (__builtin_sub_overflow(a, b, &difference))
+    return b < 0 ? INT64_MAX : INT64_MIN;
+  return difference;
+}
+
 static int64_t ticks_as_signed(uint64_t ticks) {
   return ticks > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)ticks;
 }
@@ -151,6 +159,57 @@ static int merge_thread(struct zinst_call_tree *tree, struct child_index *index,
   return 0;
 }
 
+void zinst_tree_memory_add(struct zinst_tree_memory *to, const struct zinst_tree_memory *from) {
+  to->allocations += from->allocations;
+  to->allocated_bytes += from->allocated_bytes;
+  to->frees += from->frees;
+  to->freed_bytes += from->freed_bytes;
+  to->peak_live_bytes += from->peak_live_bytes;
+  to->threads += from->threads;
+  to->records += from->records;
+  to->summed |= from->summed;
+}
+
+/* First MEMORY record of a thread index >= `t` (the section is sorted by
+ * thread, then node). */
+static uint32_t memory_lower_bound(const struct zinst_profile *profile, uint32_t t) {
+  uint32_t low = 0, high = profile->memory_count;
+  while (low < high) {
+    const uint32_t middle = low + (high - low) / 2;
+    if (profile->memory[middle].thread < t)
+      low = middle + 1;
+    else
+      high = middle;
+  }
+  return low;
+}
+
+/* Add thread `t`'s MEMORY records to the nodes its nodes were merged into
+ * (`merged_of`, filled by merge_thread); a record of no instrumented
+ * function goes to the root. */
+static void merge_memory(struct zinst_call_tree *tree, const struct zinst_profile *profile,
+                         uint32_t t, const uint32_t *merged_of) {
+  const struct zinst_thread_record *thread = &profile->threads[t];
+  const uint32_t threads = thread->thread_count > 1 ? thread->thread_count : 1;
+  for (uint32_t k = memory_lower_bound(profile, t);
+       k < profile->memory_count && profile->memory[k].thread == t; k++) {
+    const struct zinst_memory_record *m = &profile->memory[k];
+    const struct zinst_tree_memory record = {
+        .allocations = m->allocations,
+        .allocated_bytes = m->allocated_bytes,
+        .frees = m->frees,
+        .freed_bytes = m->freed_bytes,
+        .peak_live_bytes = m->peak_live_bytes,
+        .threads = threads,
+        .records = 1,
+        .summed = threads > 1,
+    };
+    /* The reader checked that the node lies in the thread's range. */
+    const uint32_t node = m->node == ZINST_NONE ? ZINST_TREE_ROOT : merged_of[m->node];
+    zinst_tree_memory_add(&tree->nodes[node].memory, &record);
+  }
+}
+
 /*
  * Derived fields of a tree whose nodes hold their own calls, ticks and
  * variances: subtree_calls, self_estimate and the totals. Children always
@@ -191,8 +250,109 @@ static int finish_tree(struct zinst_call_tree *tree_out) {
   return 0;
 }
 
+bool zinst_profile_has_hook_costs(const struct zinst_profile *profile) {
+  const struct zinst_process_record *p = &profile->process;
+  return p->mode == ZINST_MODE_TIME &&
+         (p->hook_untimed_pair_ps | p->hook_timed_pair_ps | p->hook_timed_inner_ps) != 0;
+}
+
+bool zinst_hook_correction(const struct zinst_profile *profile, enum zinst_times times) {
+  return times == ZINST_TIMES_CORRECTED && zinst_profile_has_hook_costs(profile) &&
+         profile->process.ticks_per_second != 0;
+}
+
+/* a * b + c, saturating at UINT64_MAX (counts come from files). */
+static uint64_t saturating_multiply_add(uint64_t a, uint64_t b, uint64_t c) {
+  uint64_t product, sum;
+  if (__builtin_mul_overflow(a, b, &product) || __builtin_add_overflow(product, c, &sum))
+    return UINT64_MAX;
+  return sum;
+}
+
+/* Ticks of `ps` picoseconds at `ticks_per_second`, rounded down. */
+static uint64_t ticks_of_ps(uint64_t ps, uint64_t ticks_per_second) {
+  const unsigned __int128 ticks = (unsigned __int128)ps * ticks_per_second / 1000000000000u;
+  return ticks > UINT64_MAX ? UINT64_MAX : (uint64_t)ticks;
+}
+
+/*
+ * Subtract the hooks' cost from every node of a merged tree whose nodes
+ * hold their own counts and ticks (zinst_call_tree_build explains the
+ * sums). Children have larger indices than their parents, so backward
+ * passes see every child before its parent: the first sums each node's
+ * descendants' pairs (picoseconds) into below[], giving hook[] in ticks;
+ * the second takes from each node its own share, hook less its children's
+ * hook, at most its own measured self time, and from its inclusive time
+ * that and all its descendants' shares. Returns -1 when out of memory (the
+ * tree is unchanged then).
+ */
+static int subtract_hook_cost(const struct zinst_profile *profile, struct zinst_call_tree *tree) {
+  const struct zinst_process_record *p = &profile->process;
+  const uint32_t count = tree->node_count;
+  uint64_t *below = calloc(count, sizeof *below);        /* ps */
+  uint64_t *hook = malloc((size_t)count * sizeof *hook); /* ticks */
+  int64_t *children_hook = calloc(count, sizeof *children_hook);
+  int64_t *children_inclusive = calloc(count, sizeof *children_inclusive);
+  int64_t *removed = calloc(count, sizeof *removed); /* ticks, own share and descendants' */
+  bool *estimated = calloc(count, sizeof *estimated);
+  if (!below || !hook || !children_hook || !children_inclusive || !removed || !estimated) {
+    free(below);
+    free(hook);
+    free(children_hook);
+    free(children_inclusive);
+    free(removed);
+    free(estimated);
+    return -1;
+  }
+  for (uint32_t n = count; n-- > 1;) {
+    const struct zinst_tree_node *node = &tree->nodes[n];
+    const uint64_t timed = node->timed_calls < node->calls ? node->timed_calls : node->calls;
+    uint64_t pairs = saturating_multiply_add(timed, p->hook_timed_pair_ps, below[n]);
+    pairs = saturating_multiply_add(node->calls - timed, p->hook_untimed_pair_ps, pairs);
+    below[node->parent] = saturating_multiply_add(1, pairs, below[node->parent]);
+    hook[n] = ticks_of_ps(saturating_multiply_add(node->calls, p->hook_timed_inner_ps, below[n]),
+                          p->ticks_per_second);
+    const uint32_t parent = node->parent;
+    children_hook[parent] = saturating_add(children_hook[parent], ticks_as_signed(hook[n]));
+    children_inclusive[parent] =
+        saturating_add(children_inclusive[parent], ticks_as_signed(node->inclusive_ticks));
+    if (node->inclusive_variance > 0)
+      estimated[n] = estimated[parent] = true;
+  }
+  for (uint32_t n = count; n-- > 1;) {
+    struct zinst_tree_node *node = &tree->nodes[n];
+    /* Its own measured self time, as the flat profile takes it
+     * (finish_tree): for estimated nodes inclusive less the children's,
+     * unfloored. A share beyond it, which abandoned frames (longjmp: no
+     * exit hook) or hooks hidden by the processor can make the calibrated
+     * sum, is not taken: a caller never ends up shorter than its callees. */
+    const int64_t self = estimated[n] ? saturating_subtract(ticks_as_signed(node->inclusive_ticks),
+                                                            children_inclusive[n])
+                                      : ticks_as_signed(node->exclusive_ticks);
+    int64_t own = saturating_subtract(ticks_as_signed(hook[n]), children_hook[n]);
+    if (own > 0 && own > self)
+      own = self > 0 ? self : 0;
+    removed[n] = saturating_add(removed[n], own);
+    if (node->parent != ZINST_TREE_ROOT)
+      removed[node->parent] = saturating_add(removed[node->parent], removed[n]);
+    const int64_t inclusive =
+        saturating_subtract(ticks_as_signed(node->inclusive_ticks), removed[n]);
+    node->inclusive_ticks = inclusive > 0 ? (uint64_t)inclusive : 0;
+    const int64_t exclusive = saturating_subtract(ticks_as_signed(node->exclusive_ticks), own);
+    node->exclusive_ticks = exclusive > 0 ? (uint64_t)exclusive : 0;
+  }
+  free(below);
+  free(hook);
+  free(children_hook);
+  free(children_inclusive);
+  free(removed);
+  free(estimated);
+  return 0;
+}
+
 int zinst_call_tree_build(const struct zinst_profile *profile, const uint32_t *threads,
-                          uint32_t thread_count, struct zinst_call_tree *out) {
+                          uint32_t thread_count, enum zinst_times times,
+                          struct zinst_call_tree *out) {
   memset(out, 0, sizeof *out);
   struct zinst_call_tree tree = {0};
   struct child_index index = {0};
@@ -212,7 +372,10 @@ int zinst_call_tree_build(const struct zinst_profile *profile, const uint32_t *t
     const uint32_t t = threads ? threads[k] : k;
     if (merge_thread(&tree, &index, profile, &profile->threads[t], merged_of) != 0)
       goto out_of_memory;
+    merge_memory(&tree, profile, t, merged_of);
   }
+  if (zinst_hook_correction(profile, times) && subtract_hook_cost(profile, &tree) != 0)
+    goto out_of_memory;
   if (finish_tree(&tree) != 0)
     goto out_of_memory;
   free(merged_of);
@@ -281,6 +444,8 @@ int zinst_call_tree_group_library(const struct zinst_profile *profile,
     to->exclusive_ticks += node->exclusive_ticks;
     if (!library)
       to->exclusive_variance += node->exclusive_variance;
+    /* Memory is each frame's own, like its exclusive time: the run's is the sum. */
+    zinst_tree_memory_add(&to->memory, &node->memory);
     grouped_of[n] = target;
   }
   /* A run's self time is its inclusive time minus its user callees': its
@@ -787,11 +952,11 @@ uint64_t zinst_inlined_callee_executions(const struct zinst_profile *profile,
 }
 
 int zinst_shown_tree_build(const struct zinst_profile *profile, const uint32_t *threads,
-                           uint32_t thread_count, bool group_library,
+                           uint32_t thread_count, bool group_library, enum zinst_times times,
                            struct zinst_shown_tree *out) {
   memset(out, 0, sizeof *out);
   struct zinst_call_tree built;
-  if (zinst_call_tree_build(profile, threads, thread_count, &built) != 0)
+  if (zinst_call_tree_build(profile, threads, thread_count, times, &built) != 0)
     return -1;
   uint32_t *node_map = NULL;
   int status = 0;

@@ -18,6 +18,32 @@
 /* nodes[0] of every tree: the root above all threads' top-level calls. */
 #define ZINST_TREE_ROOT 0u
 
+/*
+ * Heap memory of one context of a tree (the profile's MEMORY section; all 0
+ * without one): the blocks allocated while it was the innermost context and
+ * their frees, the context's own, not its subtree's. On the root: what was
+ * allocated with no instrumented function on the stack.
+ */
+struct zinst_tree_memory {
+  uint64_t allocations;
+  uint64_t allocated_bytes;
+  uint64_t frees;
+  uint64_t freed_bytes;
+  /* With threads > 1: the sum of the threads' peaks, an upper bound (each
+   * peaked at its own moment). */
+  uint64_t peak_live_bytes;
+  /* Threads with a record here; a thread record that sums several threads
+   * (exited threads past ZINST_MAX_THREADS, zinst merge --merge-threads)
+   * counts as all of them, an upper bound: not all need have allocated here. */
+  uint64_t threads;
+  uint32_t records; /* MEMORY records merged into this node (a [library] node of a grouped
+                       tree adds its frames', so a thread may count once per frame there) */
+  bool summed;      /* one of them is a record of several threads (threads is an upper bound) */
+};
+
+/* Add `from`'s counts to `to`'s. */
+void zinst_tree_memory_add(struct zinst_tree_memory *to, const struct zinst_tree_memory *from);
+
 struct zinst_tree_node {
   uint32_t function;     /* index into profile->functions; ZINST_NONE for the root */
   uint32_t parent;       /* ZINST_NONE for the root */
@@ -35,6 +61,7 @@ struct zinst_tree_node {
    * function's self time unbiased under sampling. */
   int64_t self_estimate;
   uint64_t subtree_calls; /* calls of this node and all its descendants */
+  struct zinst_tree_memory memory;
 };
 
 struct zinst_call_tree { /* owns nodes */
@@ -46,15 +73,51 @@ struct zinst_call_tree { /* owns nodes */
   uint64_t total_calls;  /* sum of every node's calls */
 };
 
+/* Which times a call tree holds. */
+enum zinst_times {
+  /* The hooks' own cost subtracted (zinst_hook_correction), when the
+   * profile has a calibration; else as measured. */
+  ZINST_TIMES_CORRECTED = 0,
+  ZINST_TIMES_RAW = 1, /* as measured, hook cost included (--raw) */
+};
+
 /*
  * Merge the threads `threads[0..thread_count)` (indices into
  * profile->threads) of `profile` into `out`; threads == NULL means all of
- * them. `out` is owned by the caller afterwards and released with
+ * them. The threads' MEMORY records are merged too, by the same paths. With
+ * ZINST_TIMES_CORRECTED the hooks' cost is subtracted from every node
+ * (below). `out` is owned by the caller afterwards and released with
  * zinst_call_tree_free; it does not point into `profile`. Returns 0, or -1
  * when memory runs out (out is then empty and needs no free).
+ *
+ * The correction. The runtime calibrates what its hooks cost (PROCESS
+ * hook_*_ps): an untimed call's enter and exit hooks (U), a timed call's
+ * (T), and the part of T inside the callee's own interval (I). A node's
+ * measured inclusive time holds I once per call (estimates extrapolate it
+ * to the untimed calls too) and the whole hooks of every call below it:
+ *   hook(n) = calls(n) * I + sum over descendants d of
+ *             timed_calls(d) * T + (calls(d) - timed_calls(d)) * U,
+ * in picoseconds, converted to ticks rounded down. A node's own share,
+ * hook(n) - sum over children c of hook(c), comes off its exclusive ticks,
+ * but never more than its own measured self time (abandoned frames had no
+ * exit hook; the processor can hide hooks), so that a caller never ends up
+ * shorter than its callees; its inclusive ticks lose its share and its
+ * descendants'. Floored at 0. Merged nodes are corrected after merging
+ * (the sums are linear in the counts). Count-mode and uncalibrated
+ * profiles are left as they are. Not corrected: the site counters'
+ * increments and the registers an instrumented function saves around its
+ * hook calls.
  */
 int zinst_call_tree_build(const struct zinst_profile *profile, const uint32_t *threads,
-                          uint32_t thread_count, struct zinst_call_tree *out);
+                          uint32_t thread_count, enum zinst_times times,
+                          struct zinst_call_tree *out);
+
+/* Whether `times` subtracts anything from `profile`: time mode, a
+ * calibration in the file, and not ZINST_TIMES_RAW. */
+bool zinst_hook_correction(const struct zinst_profile *profile, enum zinst_times times);
+
+/* Whether the profile holds a hook calibration (PROCESS minor 3, time mode). */
+bool zinst_profile_has_hook_costs(const struct zinst_profile *profile);
 
 /* Release what `tree` owns and zero it. Safe on a zeroed tree. */
 void zinst_call_tree_free(struct zinst_call_tree *tree);
@@ -259,13 +322,16 @@ struct zinst_shown_tree {             /* owns both */
 
 /*
  * The call tree of the threads `threads[0..thread_count)` as the commands
- * show it: library code grouped (zinst_call_tree_group_library) when
- * `group_library`, and the inlined executions placed on its nodes
- * (zinst_inlined_lines_build). Fills `out`, owned by the caller afterwards
- * (zinst_shown_tree_free); returns -1 when out of memory (out is then empty).
+ * show it: its times as `times` says (zinst_call_tree_build: the hooks'
+ * cost subtracted or not), library code grouped
+ * (zinst_call_tree_group_library) when `group_library`, and the inlined
+ * executions placed on its nodes (zinst_inlined_lines_build). Fills `out`,
+ * owned by the caller afterwards (zinst_shown_tree_free); returns -1 when
+ * out of memory (out is then empty).
  */
 int zinst_shown_tree_build(const struct zinst_profile *profile, const uint32_t *threads,
-                           uint32_t thread_count, bool group_library, struct zinst_shown_tree *out);
+                           uint32_t thread_count, bool group_library, enum zinst_times times,
+                           struct zinst_shown_tree *out);
 
 /* Release what `shown` owns and zero it. Safe on a zeroed value. */
 void zinst_shown_tree_free(struct zinst_shown_tree *shown);

@@ -58,6 +58,22 @@ const char *zinst_format_duration(double ns, char *buf, size_t size) {
   return buf;
 }
 
+const char *zinst_format_bytes(uint64_t bytes, char *buf, size_t size) {
+  if (bytes < 10000) {
+    snprintf(buf, size, "%" PRIu64 " B", bytes);
+    return buf;
+  }
+  static const char *const units[] = {" KiB", " MiB", " GiB", " TiB", " PiB", " EiB"};
+  double value = (double)bytes / 1024.0;
+  size_t unit = 0;
+  while (value >= 999.5 && unit + 1 < sizeof units / sizeof units[0]) {
+    value /= 1024.0;
+    unit++;
+  }
+  three_digits(buf, size, value, units[unit]);
+  return buf;
+}
+
 const char *zinst_format_percent(double percent, char *buf, size_t size) {
   if (isnan(percent))
     snprintf(buf, size, "-");

@@ -27,6 +27,13 @@ const char *zinst_format_count(uint64_t count, char *buf, size_t size);
  */
 const char *zinst_format_duration(double ns, char *buf, size_t size);
 
+/*
+ * A size of `bytes`: exact below 10000 ("812 B", "9999 B"), then three
+ * significant digits in binary units: "10.0 KiB", "1.23 MiB", ... "16.0 EiB".
+ * Writes into `buf` and returns it.
+ */
+const char *zinst_format_bytes(uint64_t bytes, char *buf, size_t size);
+
 /* `percent` with one decimal: "12.3%", "100.0%", "0.0%". Writes into `buf`, returns it. */
 const char *zinst_format_percent(double percent, char *buf, size_t size);
 

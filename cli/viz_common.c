@@ -29,6 +29,24 @@ int zinst_output_open(struct zinst_output *output, const char *command, const ch
     output->file = stdout;
     return 0;
   }
+  struct stat info;
+  if (stat(path, &info) == 0 && !S_ISREG(info.st_mode)) {
+    if (S_ISDIR(info.st_mode)) {
+      fprintf(stderr, "zinst %s: cannot write %s: it is a directory\n", command, path);
+      return -1;
+    }
+    /* A stream (the null device, a terminal, a FIFO): written in place. */
+    output->path = strdup(path);
+    output->file = output->path ? fopen(path, "wb") : NULL;
+    if (!output->file) {
+      fprintf(stderr, "zinst %s: cannot open %s: %s\n", command, path,
+              output->path ? strerror(errno) : "out of memory");
+      free(output->path);
+      output->path = NULL;
+      return -1;
+    }
+    return 0;
+  }
   output->path = strdup(path);
   output->temporary = zinst_strdup_printf("%s.tmp.XXXXXX", path);
   if (!output->path || !output->temporary) {
@@ -57,11 +75,22 @@ int zinst_output_open(struct zinst_output *output, const char *command, const ch
 }
 
 int zinst_output_commit(struct zinst_output *output, const char *command) {
-  if (!output->temporary) {
+  if (!output->path) {
     const int failed = fflush(output->file) != 0 || ferror(output->file);
     if (failed)
       fprintf(stderr, "zinst %s: error writing standard output\n", command);
     return failed ? -1 : 0;
+  }
+  if (!output->temporary) { /* a stream, written in place */
+    const bool write_failed = fflush(output->file) != 0 || ferror(output->file);
+    const int saved = errno;
+    const bool close_failed = fclose(output->file) != 0;
+    if (write_failed || close_failed)
+      fprintf(stderr, "zinst %s: error writing %s: %s\n", command, output->path,
+              strerror(write_failed ? saved : errno));
+    free(output->path);
+    memset(output, 0, sizeof *output);
+    return write_failed || close_failed ? -1 : 0;
   }
   int status = 0;
   const bool write_failed = fflush(output->file) != 0 || ferror(output->file);
@@ -87,6 +116,8 @@ void zinst_output_abandon(struct zinst_output *output) {
   if (output->temporary) {
     fclose(output->file);
     unlink(output->temporary);
+  } else if (output->path) {
+    fclose(output->file); /* a stream: what went out is gone */
   }
   free(output->path);
   free(output->temporary);
@@ -143,4 +174,78 @@ char **zinst_unique_function_labels(const struct zinst_profile *profile) {
 const char *zinst_base_name(const char *path) {
   const char *slash = strrchr(path, '/');
   return slash ? slash + 1 : path;
+}
+
+/* --weight's names, indexed by enum zinst_weight. */
+static const char *const weight_names[] = {"cycles", "calls", "bytes", "allocs", "live"};
+
+bool zinst_weight_parse(const char *value, enum zinst_weight *out) {
+  for (size_t k = 0; k < sizeof weight_names / sizeof *weight_names; k++)
+    if (strcmp(value, weight_names[k]) == 0) {
+      *out = (enum zinst_weight)k;
+      return true;
+    }
+  return false;
+}
+
+bool zinst_weight_is_memory(enum zinst_weight weight) {
+  return weight == ZINST_WEIGHT_BYTES || weight == ZINST_WEIGHT_ALLOCS ||
+         weight == ZINST_WEIGHT_LIVE;
+}
+
+uint64_t zinst_memory_weight(const struct zinst_tree_memory *memory, enum zinst_weight weight) {
+  switch (weight) {
+  case ZINST_WEIGHT_BYTES:
+    return memory->allocated_bytes;
+  case ZINST_WEIGHT_ALLOCS:
+    return memory->allocations;
+  case ZINST_WEIGHT_LIVE:
+    /* The reader checked freed_bytes <= allocated_bytes. */
+    return memory->allocated_bytes - memory->freed_bytes;
+  case ZINST_WEIGHT_CYCLES:
+  case ZINST_WEIGHT_CALLS:
+    break;
+  }
+  return 0;
+}
+
+const char *zinst_weight_unit(const struct zinst_profile *profile, enum zinst_weight weight) {
+  switch (weight) {
+  case ZINST_WEIGHT_CYCLES:
+    return zinst_tick_unit(profile);
+  case ZINST_WEIGHT_CALLS:
+    return "calls";
+  case ZINST_WEIGHT_BYTES:
+    return "bytes allocated";
+  case ZINST_WEIGHT_ALLOCS:
+    return "allocations";
+  case ZINST_WEIGHT_LIVE:
+    return profile->process.dump_reason == ZINST_DUMP_EXIT ? "bytes live at exit"
+                                                           : "bytes live when written";
+  }
+  return "";
+}
+
+int zinst_weight_resolve(const struct zinst_profile *profile, const char *path, const char *command,
+                         bool given, enum zinst_weight *weight) {
+  const bool timed = zinst_profile_has_time(profile);
+  if (!given) {
+    *weight = timed ? ZINST_WEIGHT_CYCLES : ZINST_WEIGHT_CALLS;
+    return 0;
+  }
+  if (*weight == ZINST_WEIGHT_CYCLES && !timed) {
+    fprintf(stderr,
+            "zinst %s: %s is a count-mode profile (ZINST_MODE=count): it has no cycles; "
+            "use --weight calls\n",
+            command, path);
+    return -1;
+  }
+  if (zinst_weight_is_memory(*weight) && !profile->has_memory) {
+    fprintf(stderr,
+            "zinst %s: %s has no memory records to weigh by (--weight %s): the program ran "
+            "with memory tracing off; run it with ZINST_MEMORY=1\n",
+            command, path, weight_names[*weight]);
+    return -1;
+  }
+  return 0;
 }

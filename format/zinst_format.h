@@ -33,7 +33,7 @@
 #define ZINST_PROFILE_MAGIC "ZINSTPRF" /* 8 bytes, no NUL stored */
 #define ZINST_PROFILE_MAGIC_SIZE 8
 #define ZINST_PROFILE_VERSION 2u
-/* 1: PROCESS call_cost_ps; 2: zones, library sites; 3: reserved (PROCESS fields);
+/* 1: PROCESS call_cost_ps; 2: zones, library sites; 3: PROCESS hook costs;
  * 4: the MEMORY section; 5: entry sites (ZINST_SITE_ENTRY, count-only functions) */
 #define ZINST_PROFILE_MINOR 5u
 /* Written as a native uint32_t: reads back as this value only when the
@@ -121,9 +121,33 @@ struct zinst_process_record {
    * non-inlined calls with it. */
   uint32_t call_cost_ps;
   uint32_t reserved; /* zero */
+  /* Minor 3 (absent, read as 0, in records of ZINST_PROCESS_RECORD_SIZE_2_1
+   * bytes: minors 1 and 2; readers go by the section's entry_size, not by
+   * the minor). What the hooks themselves cost, calibrated by the runtime on
+   * the real hooks at start-up and at every dump, in picoseconds; all 0 = not
+   * calibrated (count mode, or an older runtime). The node records stay as
+   * measured: readers
+   * subtract these when they show times (docs/profile-format.md):
+   *   - hook_untimed_pair_ps: an instrumented call whose activation is not
+   *     timed, its enter and exit hooks whole (call, hook, return): all of
+   *     it inside the caller's measured interval;
+   *   - hook_timed_pair_ps: the same for a timed activation (two clock
+   *     reads more);
+   *   - hook_timed_inner_ps: of a timed pair, the part inside the callee's
+   *     own interval (its enter hook after the clock read, its exit hook
+   *     before it);
+   *   - hook_spread_ps: how far the calibration's rounds spread (the
+   *     largest of the three costs' median minus minimum): its noise. */
+  uint32_t hook_untimed_pair_ps;
+  uint32_t hook_timed_pair_ps;
+  uint32_t hook_timed_inner_ps;
+  uint32_t hook_spread_ps;
 };
 /* PROCESS records of minor 0 end before call_cost_ps. */
 #define ZINST_PROCESS_RECORD_SIZE_2_0 104u
+/* PROCESS records of minors 1 and 2 end before hook_untimed_pair_ps; from
+ * minor 3 on they are sizeof(struct zinst_process_record), 128 bytes. */
+#define ZINST_PROCESS_RECORD_SIZE_2_1 112u
 
 /* module flags */
 #define ZINST_MODULE_UNLOADED 0x1u /* dlclose'd before the dump */
@@ -279,10 +303,13 @@ struct zinst_memory_record {
 #endif
 ZINST_FORMAT_ASSERT(sizeof(struct zinst_file_header) == 64, "header is 64 bytes");
 ZINST_FORMAT_ASSERT(sizeof(struct zinst_section_entry) == 32, "section entry is 32 bytes");
-ZINST_FORMAT_ASSERT(sizeof(struct zinst_process_record) == 112, "process record is 112 bytes");
+ZINST_FORMAT_ASSERT(sizeof(struct zinst_process_record) == 128, "process record is 128 bytes");
 ZINST_FORMAT_ASSERT(offsetof(struct zinst_process_record, call_cost_ps) ==
                         ZINST_PROCESS_RECORD_SIZE_2_0,
                     "minor 1 appends call_cost_ps to the minor 0 record");
+ZINST_FORMAT_ASSERT(offsetof(struct zinst_process_record, hook_untimed_pair_ps) ==
+                        ZINST_PROCESS_RECORD_SIZE_2_1,
+                    "minor 3 appends the hook costs to the minor 1 record");
 ZINST_FORMAT_ASSERT(sizeof(struct zinst_module_record) == 16, "module record is 16 bytes");
 ZINST_FORMAT_ASSERT(sizeof(struct zinst_function_record) == 24, "function record is 24 bytes");
 ZINST_FORMAT_ASSERT(sizeof(struct zinst_thread_record) == 32, "thread record is 32 bytes");

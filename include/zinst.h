@@ -31,6 +31,10 @@ int zinst_dump(const char *path);
  * Start counting afresh: later dumps show only what happened after this
  * call, in every thread. Nothing is freed; the calling-context trees keep
  * their shape and their counts are measured from a baseline taken here.
+ * Memory (ZINST_MEMORY=1) restarts too, but live bytes stay true: each
+ * context keeps the blocks it still holds, counted as allocations made
+ * here, forgets the blocks freed before, and its peak restarts from the
+ * bytes live now.
  */
 void zinst_reset(void);
 

@@ -2,10 +2,13 @@
 #include "InlineDecisionRecorder.h"
 #include "InlineSiteTable.h"
 #include "LLVMCompat.h"
+#include "ModuleTable.h"
 
 #include "zinst_abi.h"
 
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SmallVector.h"
+#include "llvm/Analysis/LazyCallGraph.h"
 #include "llvm/Analysis/OptimizationRemarkEmitter.h"
 #include "llvm/Analysis/ProfileSummaryInfo.h"
 #include "llvm/IR/DiagnosticInfo.h"
@@ -145,7 +148,12 @@ private:
     std::optional<InlineCost> OIC = compat::shouldInline(
         CB, CalleeTTI, GetInlineCost, ORE, Params.EnableDeferral.value_or(defaultDeferral()));
 
-    SiteDecision Decision = describeCall(CB, Callee);
+    // The callee's size is counted at every decision, as the callee may
+    // have changed since the last one (it is a walk over its body: the
+    // larger part of the recording's own time, which is small next to the
+    // counters' code generation, see README "Benchmarks").
+    SiteDecision Decision =
+        describeCall(CB, Callee, describe(Caller), describe(Callee), Callee.getInstructionCount());
     if (SiteCost) {
       describeCost(Decision, *SiteCost);
       if (!OIC && !SiteCost->isNever()) {
@@ -172,7 +180,32 @@ private:
                                              std::move(Decision), Marker);
   }
 
+  /// An inliner run starts and ends: describe() keeps what it learns in
+  /// between.
+  void onPassEntry(LazyCallGraph::SCC *) override {
+    Descriptions.clear();
+    InRun = true;
+  }
+  void onPassExit(LazyCallGraph::SCC *) override {
+    Descriptions.clear();
+    InRun = false;
+  }
+
+  /// describeFunction(F), once per function and inliner run: a function's
+  /// name and debug info stay the same while the inliner runs, and it
+  /// deletes functions only after its last decision.
+  FunctionDescription describe(Function &F) {
+    if (!InRun)
+      return describeFunction(F);
+    auto [It, Inserted] = Descriptions.try_emplace(&F);
+    if (Inserted)
+      It->second = describeFunction(F);
+    return It->second;
+  }
+
   InlineParams Params;
+  bool InRun = false;
+  DenseMap<const Function *, FunctionDescription> Descriptions;
   /// The site of each call this advisor decided about; an entry disappears
   /// with its call (ValueMap), so a new call at a recycled address is new.
   ValueMap<const CallBase *, MDTuple *> Sites;

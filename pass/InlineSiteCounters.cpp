@@ -8,14 +8,18 @@
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SmallVector.h"
+#include "llvm/Analysis/ValueTracking.h"
 #include "llvm/IR/DebugInfoMetadata.h"
 #include "llvm/IR/Function.h"
 #include "llvm/IR/GlobalVariable.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/InstIterator.h"
 #include "llvm/IR/Instructions.h"
+#include "llvm/IR/IntrinsicInst.h"
 #include "llvm/IR/MDBuilder.h"
 #include "llvm/IR/Module.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/Triple.h"
 #include "llvm/Transforms/Utils/BasicBlockUtils.h"
 
 #include <vector>
@@ -31,9 +35,47 @@ constexpr uint32_t PublicSiteFlags = 0xFFFFu;
 struct CounterRuntime {
   GlobalVariable *Counters; // __zinst_site_counters, initial-exec TLS
   FunctionCallee SlowPath;  // __zinst_count_site
+  /// The module's own way to the slow path, or null (see slowPathThunk).
+  Function *SlowThunk;
 };
 
-CounterRuntime declareRuntime(Module &M) {
+/// True for targets whose code generator has the preserve_most calling
+/// convention (LLVM 19 has it for x86-64 and AArch64, not for RISC-V). A
+/// module without a triple is compiled for the host.
+bool hasPreserveMost(const Module &M) {
+  Triple Target(M.getTargetTriple());
+  if (Target.getArch() == Triple::UnknownArch)
+    Target = Triple(sys::getDefaultTargetTriple());
+  return Target.getArch() == Triple::x86_64 || Target.getArch() == Triple::aarch64;
+}
+
+/// `void __zinst_count_site_slow(i32 index)`, internal, preserve_most:
+/// calls __zinst_count_site(ModuleInfo, index). The slow path of every
+/// increment calls it instead of __zinst_count_site: a call that clobbers
+/// (almost) no register spares the register allocator and the debug-value
+/// tracking the work that hundreds of C calls in a function's cold blocks
+/// cost them. The extra call costs nothing that matters: the slow path runs
+/// at a thread's first events (and after its counters were retired) only.
+Function *slowPathThunk(Module &M, GlobalVariable *ModuleInfo, FunctionCallee SlowPath) {
+  LLVMContext &Ctx = M.getContext();
+  Type *I32Ty = Type::getInt32Ty(Ctx);
+  // The module's frame-pointer and unwind-table defaults, so that the thunk
+  // unwinds like the code around it.
+  Function *Thunk = Function::createWithDefaultAttr(
+      FunctionType::get(Type::getVoidTy(Ctx), {I32Ty}, /*isVarArg=*/false),
+      GlobalValue::InternalLinkage, M.getDataLayout().getProgramAddressSpace(),
+      "__zinst_count_site_slow", &M);
+  Thunk->setCallingConv(CallingConv::PreserveMost);
+  Thunk->addFnAttr(Attribute::NoUnwind);
+  Thunk->addFnAttr(Attribute::NoInline);
+  Thunk->addFnAttr(Attribute::Cold);
+  IRBuilder<> B(BasicBlock::Create(Ctx, "entry", Thunk));
+  B.CreateCall(SlowPath, {ModuleInfo, Thunk->getArg(0)});
+  B.CreateRetVoid();
+  return Thunk;
+}
+
+CounterRuntime declareRuntime(Module &M, GlobalVariable *ModuleInfo) {
   LLVMContext &Ctx = M.getContext();
   auto *PtrTy = PointerType::getUnqual(Ctx);
   auto *Counters = M.getNamedGlobal("__zinst_site_counters");
@@ -46,13 +88,15 @@ CounterRuntime declareRuntime(Module &M) {
   FunctionCallee Slow = M.getOrInsertFunction(
       "__zinst_count_site",
       FunctionType::get(Type::getVoidTy(Ctx), {PtrTy, Type::getInt32Ty(Ctx)}, false), Attrs);
-  return {Counters, Slow};
+  Function *Thunk = hasPreserveMost(M) ? slowPathThunk(M, ModuleInfo, Slow) : nullptr;
+  return {Counters, Slow, Thunk};
 }
 
-/// Emits the increment of site Index right before Point.
-void emitIncrement(Instruction *Point, uint32_t Index, GlobalVariable *ModuleInfo,
-                   const CounterRuntime &RT) {
-  Function &F = *Point->getFunction();
+/// Emits, right before At, the increments of the sites Indices (in that
+/// order): one load of the thread's counters and one test for all of them.
+void emitIncrements(Instruction *At, ArrayRef<uint32_t> Indices, GlobalVariable *ModuleInfo,
+                    const CounterRuntime &RT) {
+  Function &F = *At->getFunction();
   LLVMContext &Ctx = F.getContext();
   Type *I32Ty = Type::getInt32Ty(Ctx);
   Type *I64Ty = Type::getInt64Ty(Ctx);
@@ -63,27 +107,57 @@ void emitIncrement(Instruction *Point, uint32_t Index, GlobalVariable *ModuleInf
   if (DISubprogram *SP = F.getSubprogram())
     Loc = DILocation::get(Ctx, 0, 0, SP);
 
-  IRBuilder<> B(Point);
+  IRBuilder<> B(At);
   B.SetCurrentDebugLocation(Loc);
   Value *Counters = B.CreateLoad(PtrTy, B.CreateThreadLocalAddress(RT.Counters), "zinst.counters");
   Value *Missing = B.CreateIsNull(Counters);
   Instruction *ThenTerm = nullptr, *ElseTerm = nullptr;
   MDNode *Weights = MDBuilder(Ctx).createBranchWeights(1, 1u << 20);
-  SplitBlockAndInsertIfThenElse(Missing, Point->getIterator(), &ThenTerm, &ElseTerm, Weights);
+  SplitBlockAndInsertIfThenElse(Missing, At->getIterator(), &ThenTerm, &ElseTerm, Weights);
 
   IRBuilder<> Slow(ThenTerm);
   Slow.SetCurrentDebugLocation(Loc);
-  Slow.CreateCall(RT.SlowPath, {ModuleInfo, ConstantInt::get(I32Ty, Index)});
+  for (uint32_t Index : Indices) {
+    if (RT.SlowThunk != nullptr)
+      Slow.CreateCall(RT.SlowThunk, {ConstantInt::get(I32Ty, Index)})
+          ->setCallingConv(RT.SlowThunk->getCallingConv());
+    else
+      Slow.CreateCall(RT.SlowPath, {ModuleInfo, ConstantInt::get(I32Ty, Index)});
+  }
 
   IRBuilder<> Fast(ElseTerm);
   Fast.SetCurrentDebugLocation(Loc);
-  Value *BaseField = Fast.CreateStructGEP(ModuleInfo->getValueType(), ModuleInfo,
-                                          ModuleInfoSiteBaseField, "zinst.site_base.addr");
-  Value *Base = Fast.CreateLoad(I32Ty, BaseField, "zinst.site_base");
-  Value *Slot = Fast.CreateZExt(Fast.CreateAdd(Base, ConstantInt::get(I32Ty, Index)), I64Ty);
-  Value *Counter = Fast.CreateInBoundsGEP(I64Ty, Counters, Slot, "zinst.counter");
-  Value *Count = Fast.CreateLoad(I64Ty, Counter);
-  Fast.CreateStore(Fast.CreateAdd(Count, ConstantInt::get(I64Ty, 1)), Counter);
+  for (uint32_t Index : Indices) {
+    // site_base is read at each increment, as a lone increment would.
+    Value *BaseField = Fast.CreateStructGEP(ModuleInfo->getValueType(), ModuleInfo,
+                                            ModuleInfoSiteBaseField, "zinst.site_base.addr");
+    Value *Base = Fast.CreateLoad(I32Ty, BaseField, "zinst.site_base");
+    Value *Slot = Fast.CreateZExt(Fast.CreateAdd(Base, ConstantInt::get(I32Ty, Index)), I64Ty);
+    Value *Counter = Fast.CreateInBoundsGEP(I64Ty, Counters, Slot, "zinst.counter");
+    Value *Count = Fast.CreateLoad(I64Ty, Counter);
+    Fast.CreateStore(Fast.CreateAdd(Count, ConstantInt::get(I64Ty, 1)), Counter);
+  }
+}
+
+/// True for an instruction a site's increment can move across without
+/// anyone telling: it cannot trap, call anything or write memory (so it
+/// cannot change the thread's counters pointer either), or it is one of
+/// zinst's markers, which are erased.
+bool isTransparent(const Instruction &I) {
+  if (isMarker(I) || isa<DbgInfoIntrinsic>(I))
+    return true;
+  return !I.mayHaveSideEffects() && isSafeToSpeculativelyExecute(&I);
+}
+
+/// True when nothing but transparent instructions lies between From
+/// (included) and To (excluded), in one basic block.
+bool onlyTransparentBetween(Instruction &From, Instruction &To) {
+  if (From.getParent() != To.getParent())
+    return false;
+  for (auto It = From.getIterator(), End = To.getIterator(); It != End; ++It)
+    if (It == From.getParent()->end() || !isTransparent(*It))
+      return false;
+  return true;
 }
 
 /// A direct call of a function defined elsewhere (another translation unit,
@@ -206,14 +280,43 @@ void InlineSiteLowering::addEntryCounter(const FunctionDescription &F) {
 }
 
 void InlineSiteLowering::lower(GlobalVariable *ModuleInfo) {
-  CounterRuntime RT = declareRuntime(M);
-  for (const CounterPoint &Point : EntryPoints)
-    if (Point.Index < ZINST_MAX_MODULE_SITES)
-      emitIncrement(Point.At, Point.Index, ModuleInfo, RT);
+  // Sites counted one right after the other (the markers of a callee and
+  // of what was inlined into it, the counter of the call that follows)
+  // share one load and test of the counters pointer: each test splits its
+  // block in four, and the code generator's time grows with the blocks.
+  // Only transparent instructions lie between the places of a group, so
+  // counting the whole group at its first place changes no count. Groups
+  // are formed before any block is split.
+  struct Group {
+    Instruction *At;
+    SmallVector<uint32_t, 4> Indices;
+  };
+  std::vector<Group> Groups;
+  Instruction *Last = nullptr;
+  for (const CounterPoint &Point : Points) {
+    if (Point.Index >= ZINST_MAX_MODULE_SITES)
+      continue;
+    // Last is a marker (transparent) or a counted call, which ends its
+    // group: the call may change what the next test would see.
+    if (Groups.empty() || !onlyTransparentBetween(*Last, *Point.At))
+      Groups.push_back({Point.At, {}});
+    Groups.back().Indices.push_back(Point.Index);
+    Last = Point.At;
+  }
+  if (!Groups.empty() || !EntryPoints.empty()) {
+    CounterRuntime RT = declareRuntime(M, ModuleInfo);
+    // Entry counters before Points: an entry counter's instruction may be a
+    // marker or a tagged call that lowering Points erases or rewrites. Each
+    // is emitted right before its instruction, so at or before any group
+    // of the entry block, which keeps that group's place valid.
+    for (const CounterPoint &Point : EntryPoints)
+      if (Point.Index < ZINST_MAX_MODULE_SITES)
+        emitIncrements(Point.At, ArrayRef<uint32_t>(Point.Index), ModuleInfo, RT);
+    for (const Group &G : Groups)
+      emitIncrements(G.At, G.Indices, ModuleInfo, RT);
+  }
   EntryPoints.clear();
   for (const CounterPoint &Point : Points) {
-    if (Point.Index < ZINST_MAX_MODULE_SITES)
-      emitIncrement(Point.At, Point.Index, ModuleInfo, RT);
     if (isMarker(*Point.At))
       Point.At->eraseFromParent();
     else

@@ -15,7 +15,13 @@
 //      else counters[module.site_base + i] += 1
 //
 // The increment is an ordinary load/add/store of the thread's own memory:
-// no atomics, no locks, no call on the hot path.
+// no atomics, no locks, no call on the hot path. The code generator's time
+// grows with these blocks (they were nine tenths of the plugin's compile
+// time, README "Benchmarks"), so sites counted one after the other with
+// nothing in between that could trap, call or write memory share one load
+// and test, and on x86-64 and AArch64 the cold call goes through a
+// preserve_most thunk of the module, which clobbers no register the
+// allocator must work around.
 //
 // A count-only function (ZINST_COUNT_ONLY) gets the same increment at its
 // entry, of a row of its own flagged ZINST_SITE_INFO_ENTRY: one exact count

@@ -83,15 +83,19 @@ void store(MDTuple *Site, const SiteDecision &D) {
 } // namespace
 
 SiteDecision describeCall(CallBase &CB, Function &Callee) {
+  return describeCall(CB, Callee, describeFunction(*CB.getFunction()), describeFunction(Callee),
+                      Callee.getInstructionCount());
+}
+
+SiteDecision describeCall(CallBase &CB, Function &Callee, const FunctionDescription &CallerDesc,
+                          const FunctionDescription &CalleeDesc, uint32_t CalleeInstructions) {
   SiteDecision D;
-  Function &Caller = *CB.getFunction();
-  D.Caller = describeFunction(Caller).DisplayName;
-  D.CallerLinkage = Caller.getName().str();
-  FunctionDescription CalleeDesc = describeFunction(Callee);
+  D.Caller = CallerDesc.DisplayName;
+  D.CallerLinkage = CB.getFunction()->getName().str();
   D.Callee = CalleeDesc.DisplayName;
   D.CalleeFile = CalleeDesc.File;
   D.CalleeLinkage = Callee.getName().str();
-  D.CalleeInstructions = Callee.getInstructionCount();
+  D.CalleeInstructions = CalleeInstructions;
   if (const DILocation *Loc = CB.getDebugLoc().get()) {
     D.Flags |= ZINST_SITE_INFO_DEBUG;
     D.Line = Loc->getLine();

@@ -48,6 +48,8 @@ class Module;
 
 namespace zinst {
 
+struct FunctionDescription;
+
 /// The GUID argument that tells zinst's markers from sample-profiling probes
 /// ("zinst-si" in ASCII).
 constexpr uint64_t ProbeGUID = 0x7A696E73742D7369ull;
@@ -69,6 +71,11 @@ struct SiteDecision {
 /// function table names them; file/line/column from the call's debug
 /// location, the innermost one when the call itself was inlined).
 SiteDecision describeCall(llvm::CallBase &CB, llvm::Function &Callee);
+/// The same from what describeCall computes about the functions: their
+/// descriptions (ModuleTable.h) and the callee's instruction count.
+SiteDecision describeCall(llvm::CallBase &CB, llvm::Function &Callee,
+                          const FunctionDescription &CallerDesc,
+                          const FunctionDescription &CalleeDesc, uint32_t CalleeInstructions);
 
 /// A new site holding Decision, listed in M's `zinst.inline.sites`.
 llvm::MDTuple *createSite(llvm::Module &M, const SiteDecision &Decision);

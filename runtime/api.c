@@ -7,6 +7,7 @@
 
 #include "call_cost.h"
 #include "cycle_counter.h"
+#include "hook_cost.h"
 #include "memory.h"
 #include "module_registry.h"
 #include "profile_output.h"
@@ -197,6 +198,7 @@ static void after_fork_in_parent(void) {
  * past twice (frames open at the fork stay open, and count from here). */
 static void after_fork_in_child(void) {
   zinst_signals_after_fork_child();
+  zinst_hook_costs_after_fork_child();
   /* A last profile the parent was writing is the parent's. */
   __atomic_store_n(&final_dump_state, FINAL_DUMP_NONE, __ATOMIC_RELAXED);
   zinst_threads_after_fork_child();
@@ -206,6 +208,9 @@ static void after_fork_in_child(void) {
 
 static void initialize(void) {
   load_config();
+  /* Before the clock origin: the program's elapsed time is its own. */
+  if (zinst_config.mode == ZINST_MODE_TIME)
+    zinst_hook_costs_at_start(zinst_config.sample_interval);
   zinst_config.clock_flags = zinst_clock_flags();
   zinst_config.start_unix_ns = zinst_realtime_ns();
   zinst_config.start_mono_ns = zinst_monotonic_ns();
@@ -346,6 +351,15 @@ static int dump_profile(const char *path, uint32_t reason, int from_signal) {
   uint32_t contexts = 0;
   measure_clock(&snapshot, &now);
   snapshot.call_cost_ps = zinst_call_cost_ps(snapshot.ticks_per_second);
+  if (zinst_config.mode == ZINST_MODE_TIME) {
+    /* Count mode has no times to correct. */
+    struct zinst_hook_costs hooks;
+    zinst_hook_costs(snapshot.ticks_per_second, &hooks);
+    snapshot.hook_untimed_pair_ps = hooks.untimed_pair_ps;
+    snapshot.hook_timed_pair_ps = hooks.timed_pair_ps;
+    snapshot.hook_timed_inner_ps = hooks.timed_inner_ps;
+    snapshot.hook_spread_ps = hooks.spread_ps;
+  }
   snapshot.dump_unix_ns = zinst_realtime_ns();
   if (from_signal && lock_from_signal() != 0) {
     free(command_line);

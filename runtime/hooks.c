@@ -216,6 +216,9 @@ done:
  *     function from the same context replaces it. Hence one 8-byte load of
  *     the (function, child) word: it sees the old pair or the handler's,
  *     each a correct mapping, never our function with the handler's child.
+ *     The same holds for the thread's edge cache entry, whose pair is also
+ *     checked against the child's parent (set before the node was
+ *     published, never changed).
  * Everything else (node->calls, the countdown, rng, frames[depth]) is read
  * after `busy` is set. In the exit, `now` may be read before a handler
  * runs: the handler's time then counts in the activation, as it does when
@@ -233,11 +236,19 @@ ZINST_EXPORT __attribute__((noinline, hot)) void __zinst_enter(struct zinst_modu
   uint32_t id = id_base + index;
   uint32_t depth = ts->depth;
   const struct zinst_frame *top = &ts->frames[depth - 1];
-  uint64_t cache = __atomic_load_n(&ts->nodes[top->node].child_cache, __ATOMIC_RELAXED);
-  if (ZINST_UNLIKELY(top->frame_address <= frame_address ||
-                     zinst_child_cache_function(cache) != id || depth >= ts->frame_limit)) {
+  uint32_t parent = top->node;
+  uint64_t cache = __atomic_load_n(&ts->nodes[parent].child_cache, __ATOMIC_RELAXED);
+  if (ZINST_UNLIKELY(top->frame_address <= frame_address || depth >= ts->frame_limit)) {
     enter_general(module, index, frame_address);
     return;
+  }
+  if (ZINST_UNLIKELY(zinst_child_cache_function(cache) != id)) {
+    cache = __atomic_load_n(&ts->edge_cache[zinst_edge_slot(parent, id)], __ATOMIC_RELAXED);
+    if (ZINST_UNLIKELY(zinst_child_cache_function(cache) != id ||
+                       ts->nodes[zinst_child_cache_child(cache)].parent != parent)) {
+      enter_general(module, index, frame_address);
+      return;
+    }
   }
   uint32_t child = zinst_child_cache_child(cache);
   ts->busy = 1;

@@ -94,6 +94,14 @@ static int library_ranges;
 /* Threads that allocated, by slot (1-based); kept for the process's life. */
 enum { MAX_SLOTS = 1 << 16 };
 enum { SLOT_LIVE = 1, SLOT_RETIRED, SLOT_MERGED, SLOT_ORPHAN };
+
+/* What a context had freed at the last zinst_reset(): snapshots subtract
+ * it from both its allocations and its frees (see zinst_mem_reset_slot). */
+struct reset_baseline {
+  uint64_t frees;
+  uint64_t freed_bytes;
+};
+
 struct slot {
   struct zinst_mem_counters *counters; /* capacity entries, indexed by node */
   uint32_t capacity;
@@ -101,6 +109,10 @@ struct slot {
   /* SLOT_MERGED: node -> node of the merged tree (ZINST_NONE: none). */
   uint32_t *merged_map;
   uint32_t merged_count;
+  /* Runtime heap, baseline_count entries by node (later nodes: none);
+   * NULL until zinst_reset(). */
+  struct reset_baseline *baseline;
+  uint32_t baseline_count;
 };
 static struct slot slots[MAX_SLOTS];
 static uint32_t next_slot = 1;
@@ -702,27 +714,45 @@ static int records_grow(struct zinst_mem_records *out) {
   return 0;
 }
 
-/* The counters of one node as a snapshot record (frees merged). */
-static struct zinst_snapshot_memory read_counters(const struct zinst_mem_counters *c,
-                                                  uint32_t thread, uint32_t node) {
-  return (struct zinst_snapshot_memory){
+static uint64_t minus_floor(uint64_t value, uint64_t baseline) {
+  return value > baseline ? value - baseline : 0;
+}
+
+/* The counters of node `node` of slot `s` as a snapshot record of
+ * `thread` numbered `as_node` (frees merged, the reset baseline taken
+ * off). */
+static struct zinst_snapshot_memory read_counters(const struct slot *s, uint32_t node,
+                                                  uint32_t thread, uint32_t as_node) {
+  const struct zinst_mem_counters *c = &s->counters[node];
+  struct zinst_snapshot_memory r = {
       .thread = thread,
-      .node = node,
+      .node = as_node,
       .allocations = RELAXED_LOAD(c->allocations),
       .allocated_bytes = RELAXED_LOAD(c->allocated_bytes),
       .frees = RELAXED_LOAD(c->frees) + RELAXED_LOAD(c->remote_frees),
       .freed_bytes = RELAXED_LOAD(c->freed_bytes) + RELAXED_LOAD(c->remote_freed_bytes),
       .peak_live_bytes = RELAXED_LOAD(c->peak_live_bytes),
   };
+  if (node < s->baseline_count) {
+    const struct reset_baseline *b = &s->baseline[node];
+    r.allocations = minus_floor(r.allocations, b->frees);
+    r.frees = minus_floor(r.frees, b->frees);
+    r.allocated_bytes = minus_floor(r.allocated_bytes, b->freed_bytes);
+    r.freed_bytes = minus_floor(r.freed_bytes, b->freed_bytes);
+  }
+  return r;
 }
 
 /* Keep a record's fields consistent when a free raced with the reads (a
- * block freed between reading its allocation and its free). */
+ * block freed between reading its allocation and its free), as the format
+ * wants them: a reader refuses a profile that breaks them. */
 static void make_consistent(struct zinst_snapshot_memory *r) {
   if (r->frees > r->allocations)
     r->frees = r->allocations;
   if (r->freed_bytes > r->allocated_bytes)
     r->freed_bytes = r->allocated_bytes;
+  if (r->frees == r->allocations)
+    r->freed_bytes = r->allocated_bytes; /* every block freed: every byte */
   if (r->peak_live_bytes > r->allocated_bytes)
     r->peak_live_bytes = r->allocated_bytes;
   if (r->peak_live_bytes < r->allocated_bytes - r->freed_bytes)
@@ -730,9 +760,9 @@ static void make_consistent(struct zinst_snapshot_memory *r) {
 }
 
 /* Append `node`'s record (tree index; the root last, see the format). */
-static int append_node(struct zinst_mem_records *out, const struct zinst_mem_counters *c,
-                       uint32_t thread, uint32_t node) {
-  struct zinst_snapshot_memory r = read_counters(c, thread, node);
+static int append_node(struct zinst_mem_records *out, const struct slot *s, uint32_t thread,
+                       uint32_t node) {
+  struct zinst_snapshot_memory r = read_counters(s, node, thread, node);
   if (r.allocations == 0)
     return 0;
   make_consistent(&r);
@@ -751,9 +781,9 @@ int zinst_mem_collect_slot(struct zinst_mem_records *out, uint32_t thread, uint3
     return 0;
   uint32_t count = node_count < slots[slot].capacity ? node_count : slots[slot].capacity;
   for (uint32_t n = 1; n < count; n++)
-    if (append_node(out, &c[n], thread, n) != 0)
+    if (append_node(out, &slots[slot], thread, n) != 0)
       return -1;
-  return count > 0 ? append_node(out, &c[0], thread, 0) : 0;
+  return count > 0 ? append_node(out, &slots[slot], thread, 0) : 0;
 }
 
 int zinst_mem_merged_used(void) {
@@ -778,7 +808,7 @@ int zinst_mem_collect_merged(struct zinst_mem_records *out, uint32_t thread, uin
       uint32_t to = slots[s].merged_map[n];
       if (to == ZINST_NONE || to >= node_count)
         continue;
-      struct zinst_snapshot_memory r = read_counters(&slots[s].counters[n], thread, to);
+      struct zinst_snapshot_memory r = read_counters(&slots[s], n, thread, to);
       make_consistent(&r);
       /* Threads summed: their peaks add up to a bound of the sum's peak. */
       sum[to].allocations += r.allocations;
@@ -802,4 +832,54 @@ int zinst_mem_collect_merged(struct zinst_mem_records *out, uint32_t thread, uin
   }
   zinst_heap_free(sum);
   return status;
+}
+
+/* ---- zinst_reset() ---- */
+
+/*
+ * What a reset means for memory, and why this way: live bytes and peaks
+ * must stay true (a leak from before the reset is still a leak), while
+ * counts restart. So a context forgets the blocks freed before the reset
+ * (their allocations and their frees: the baseline, subtracted at each
+ * snapshot), keeps the blocks still live as allocations (as if allocated
+ * at the reset), and its peak restarts from the bytes live then. The
+ * counters themselves are never rewritten but the peak: the owner thread
+ * updates them without atomic read-modify-writes. A peak stored here while
+ * its owner allocates may lose that allocation's update (the next one
+ * repairs it, and a snapshot never shows a peak below the live bytes).
+ */
+static void reset_slot(uint32_t slot, uint32_t node_count) {
+  struct slot *s = &slots[slot];
+  struct zinst_mem_counters *c = __atomic_load_n(&s->counters, __ATOMIC_ACQUIRE);
+  if (!c || s->state == SLOT_ORPHAN)
+    return;
+  uint32_t count = node_count < s->capacity ? node_count : s->capacity;
+  if (count > s->baseline_count || !s->baseline) {
+    struct reset_baseline *grown =
+        zinst_heap_realloc(s->baseline, (size_t)(count ? count : 1) * sizeof *grown);
+    if (!grown) {
+      fprintf(stderr, "zinst: out of memory: a thread's memory counters are not reset\n");
+      return;
+    }
+    s->baseline = grown;
+  }
+  s->baseline_count = count;
+  for (uint32_t n = 0; n < count; n++) {
+    const uint64_t frees = RELAXED_LOAD(c[n].frees) + RELAXED_LOAD(c[n].remote_frees);
+    const uint64_t freed = RELAXED_LOAD(c[n].freed_bytes) + RELAXED_LOAD(c[n].remote_freed_bytes);
+    s->baseline[n] = (struct reset_baseline){frees, freed};
+    RELAXED_STORE(c[n].peak_live_bytes, minus_floor(RELAXED_LOAD(c[n].allocated_bytes), freed));
+  }
+}
+
+void zinst_mem_reset_slot(uint32_t slot, uint32_t node_count) {
+  if (slot != 0 && slot < MAX_SLOTS)
+    reset_slot(slot, node_count);
+}
+
+void zinst_mem_reset_merged(void) {
+  uint32_t end = __atomic_load_n(&next_slot, __ATOMIC_RELAXED);
+  for (uint32_t s = 1; s < end && s < MAX_SLOTS; s++)
+    if (slots[s].state == SLOT_MERGED)
+      reset_slot(s, slots[s].merged_count);
 }

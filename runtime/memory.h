@@ -80,4 +80,15 @@ int zinst_mem_collect_merged(struct zinst_mem_records *out, uint32_t thread, uin
 /* Nonzero if a merged slot recorded an allocation. */
 int zinst_mem_merged_used(void);
 
+/* zinst_reset() (and a fork child's start) for slot `slot` (0: none),
+ * whose thread's tree has `node_count` nodes: from here on each context's
+ * record counts the blocks it still holds (as allocations) and those it
+ * allocates later, with their frees; the blocks freed before are
+ * forgotten, so live bytes stay true; the peak restarts from the bytes
+ * live now. Caller holds the runtime lock. Out of memory: the slot is not
+ * reset (a message says so). */
+void zinst_mem_reset_slot(uint32_t slot, uint32_t node_count);
+/* The same for every merged slot. */
+void zinst_mem_reset_merged(void);
+
 #endif /* ZINST_MEMORY_H */

@@ -152,6 +152,10 @@ static int write_beside(const char *path, const void *image, size_t size, const 
 
 int zinst_merge_file_atomically(const char *path, const void *image, size_t size) {
   char err[PATH_MAX + 512];
+  /* Before the lock file is made beside it: /dev/null%m makes nothing in /dev. */
+  const int target = zinst_output_target(path);
+  if (target <= 0)
+    return target; /* discarded (0), or refused (-1, said) */
   int lock = lock_output(path);
   if (lock < 0) {
     snprintf(err, sizeof err, "locking %s.lock: %s", path, strerror(errno));
@@ -165,6 +169,15 @@ int zinst_merge_file_atomically(const char *path, const void *image, size_t size
   int status = -1;
 
   int found = read_existing(path, &existing, &existing_size);
+  if (found < 0 && errno == EINVAL) {
+    /* Not a regular file, put there since the check above: never renamed
+     * away (it may be a device or a directory), nothing written. */
+    fprintf(stderr,
+            "zinst: cannot add the profile to %s: it is not a regular file; nothing "
+            "was written\n",
+            path);
+    goto done;
+  }
   if (found < 0) {
     snprintf(err, sizeof err, "cannot be read (%s)", strerror(errno));
     if (keep_aside(path, err) != 0)

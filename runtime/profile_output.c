@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define DEFAULT_PATTERN "%e.zinst"
@@ -149,7 +151,62 @@ static int report_failure(const char *what, const char *path, int error) {
   return -1;
 }
 
+/* What a file of mode `mode` is, in words, for a refusal. */
+static const char *kind_of(mode_t mode) {
+  if (S_ISDIR(mode))
+    return "a directory";
+  if (S_ISFIFO(mode))
+    return "a FIFO";
+  if (S_ISSOCK(mode))
+    return "a socket";
+  if (S_ISCHR(mode))
+    return "a character device";
+  if (S_ISBLK(mode))
+    return "a block device";
+  return "not a regular file";
+}
+
+/* Is `info` the null device? Compared with /dev/null's own numbers (only
+ * stat'ed, never opened), 1:3 on Linux if that cannot be read. */
+static int is_null_device(const struct stat *info) {
+  if (!S_ISCHR(info->st_mode))
+    return 0;
+  struct stat null_device;
+  dev_t null_rdev = makedev(1, 3);
+  if (stat("/dev/null", &null_device) == 0 && S_ISCHR(null_device.st_mode))
+    null_rdev = null_device.st_rdev;
+  return info->st_rdev == null_rdev;
+}
+
+/* See profile_output.h. Only lstat and stat: nothing at `path` is opened.
+ * A check before the rename, not a lock: it stops a mistaken setting, not
+ * someone racing to put a directory there (rename refuses a directory
+ * anyway, and the rest is theirs to replace). */
+int zinst_output_target(const char *path) {
+  struct stat info;
+  if (lstat(path, &info) != 0)
+    return 1; /* nothing there, or a path the write itself will report */
+  if (S_ISREG(info.st_mode))
+    return 1;
+  const int link = S_ISLNK(info.st_mode);
+  if (link && stat(path, &info) != 0)
+    return 1; /* a dangling symlink: replaced, as any symlink to a file */
+  if (is_null_device(&info))
+    return 0;
+  if (S_ISREG(info.st_mode))
+    return 1; /* a symlink to a file: replaced, never followed */
+  fprintf(stderr,
+          "zinst: cannot write profile %s: it is %s%s, not a regular file; nothing was "
+          "written there (a profile goes to a file; /dev/null discards it)\n",
+          path, link ? "a symlink to " : "", kind_of(info.st_mode));
+  errno = S_ISDIR(info.st_mode) ? EISDIR : EINVAL;
+  return -1;
+}
+
 int zinst_write_file_atomically(const char *path, const void *data, size_t size) {
+  const int target = zinst_output_target(path);
+  if (target <= 0)
+    return target; /* discarded (0), or refused (-1, said) */
   char temp[PATH_MAX];
   int fd = -1;
   for (unsigned attempt = 0; fd < 0 && attempt < 100; attempt++) {

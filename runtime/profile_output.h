@@ -26,21 +26,35 @@ int zinst_expand_output_pattern(const char *pattern, char *out, size_t outlen, c
  * name (zinst_merge_file_atomically) rather than replacing it. */
 int zinst_output_pattern_merges(const char *pattern);
 
+/* May a profile be written at `path`? rename() replaces whatever is there,
+ * so it is checked first. 1: yes (nothing there, a regular file, or a
+ * symlink to one or to nothing, which is replaced, never followed). 0: no,
+ * silently: the path is the null device or a symlink to it (ZINST_OUTPUT=
+ * /dev/null asks for no profile); the caller writes nothing and succeeds.
+ * -1: refused (a directory, a FIFO, a socket, another device, or a symlink
+ * to one), after one line on stderr naming the path and what is there,
+ * errno EISDIR or EINVAL. */
+int zinst_output_target(const char *path);
+
 /* Write `size` bytes to `path` so that no reader sees a partial file: into
  * a new temporary file in the same directory (O_CREAT|O_EXCL|O_NOFOLLOW,
  * mode 0666 minus the umask), then rename() over `path`, which replaces a
  * symlink at `path` rather than following it. Retries EINTR and short
- * writes. On failure prints one line on stderr naming the path and the
- * reason, removes the temporary file, and returns -1 with errno set. */
+ * writes. First zinst_output_target(path): the null device returns 0 with
+ * nothing written, anything else but a file is refused. On failure prints
+ * one line on stderr naming the path and the reason, removes the temporary
+ * file, and returns -1 with errno set. */
 int zinst_write_file_atomically(const char *path, const void *data, size_t size);
 
 /* A `%m` output (merge_output.c): add the profile `image` (this process's,
- * `size` bytes) to the profile at `path`, under an exclusive flock(2) on
+ * `size` bytes) to the profile at `path` (first checked as
+ * zinst_output_target does: the null device takes nothing, anything else
+ * but a file is refused before any lock file is made), under an exclusive flock(2) on
  * `<path>.lock` (created if missing, never removed), so that processes
  * ending together add up: the existing file and this profile are summed
  * (zinst merge --merge-threads) and written with zinst_write_file_atomically;
  * without an existing file this profile alone is written the same way.
- * An existing file that is damaged, not a regular file, or a profile of
+ * An existing file that is damaged, a symlink, or a profile of
  * another program or build is never destroyed: it is renamed to
  * `<path>.kept.<pid>`, said on stderr, and a new file is started. When the
  * lock cannot be had (60 s), this profile goes to `<path>.<pid>` instead,

@@ -426,6 +426,10 @@ int zinst_build_profile_image(const struct zinst_snapshot *s, void **image_out, 
       .sample_interval = s->sample_interval,
       .exact_calls_per_context = s->exact_calls_per_context,
       .call_cost_ps = s->call_cost_ps,
+      .hook_untimed_pair_ps = s->hook_untimed_pair_ps,
+      .hook_timed_pair_ps = s->hook_timed_pair_ps,
+      .hook_timed_inner_ps = s->hook_timed_inner_ps,
+      .hook_spread_ps = s->hook_spread_ps,
   };
   struct zinst_module_record *modules = (void *)(image + sections[1].offset);
   for (uint32_t m = 0; m < s->module_count; m++)

@@ -92,6 +92,11 @@ struct zinst_snapshot {
   uint32_t sample_interval;         /* R (1 = exact); 0 in count mode */
   uint32_t exact_calls_per_context; /* K; 0 in count mode */
   uint32_t call_cost_ps;            /* one non-inlined call; 0 = not measured */
+  /* The hooks' own costs (hook_cost.h); all 0 = not calibrated. */
+  uint32_t hook_untimed_pair_ps;
+  uint32_t hook_timed_pair_ps;
+  uint32_t hook_timed_inner_ps;
+  uint32_t hook_spread_ps;
   const struct zinst_snapshot_function *functions;
   uint32_t function_count;
   const struct zinst_snapshot_module *modules;

@@ -337,14 +337,15 @@ void zinst_thread_seed_sampling(struct zinst_thread_state *ts) {
   }
 }
 
-struct zinst_thread_state *zinst_thread_state_create(void) {
-  if (zinst_tls_in_runtime)
-    return NULL;
-  int saved_errno = errno;
-  zinst_runtime_init();
-
-  uint32_t max_depth = zinst_config.max_depth;
-  uint32_t max_nodes = zinst_config.max_nodes;
+/* Map (or, `for_thread`, take from the spares) and initialize a block for
+ * `max_depth` frames and `max_nodes` contexts, for the calling thread (its
+ * tid); with a site counter array when `for_thread`, without for a private
+ * block. Published nowhere: the caller decides. NULL when a mapping fails
+ * (errno set, nothing left mapped; *bytes says how much the block needed).
+ * The block is owned by the caller and released with unmap_state() (or
+ * retire_block() for a thread's). */
+static struct zinst_thread_state *map_state(uint32_t max_depth, uint32_t max_nodes, int for_thread,
+                                            uint64_t *bytes) {
   uint64_t frames_offset = (sizeof(struct zinst_thread_state) + 63) & ~(uint64_t)63;
   uint64_t nodes_offset =
       page_round(frames_offset + ((uint64_t)max_depth + 1) * sizeof(struct zinst_frame));
@@ -354,8 +355,11 @@ struct zinst_thread_state *zinst_thread_state_create(void) {
   uint32_t hash_max_bits = INITIAL_HASH_BITS;
   while ((1ull << hash_max_bits) < 2ull * max_nodes + 2)
     hash_max_bits++;
+  *bytes = mapping_size;
 
-  struct zinst_thread_state *ts = take_spare_block();
+  /* A thread's block may be an exited thread's, kept for reuse; a private
+   * one is always fresh (never a spare: it is unmapped right after). */
+  struct zinst_thread_state *ts = for_thread ? take_spare_block() : NULL;
   struct zinst_hash_slot *hash;
   uint64_t *site_array;
   if (ts && (ts->frame_limit != max_depth + 1 || ts->sink_node != max_nodes + 1)) {
@@ -370,20 +374,15 @@ struct zinst_thread_state *zinst_thread_state_create(void) {
   } else {
     ts = map_reserve(mapping_size);
     hash = map_reserve(((uint64_t)1 << INITIAL_HASH_BITS) * sizeof(struct zinst_hash_slot));
-    site_array = zinst_site_array_map();
+    site_array = for_thread ? zinst_site_array_map() : NULL;
   }
-  if (!ts || !hash || !site_array) {
+  if (!ts || !hash || (for_thread && !site_array)) {
+    int saved_errno = errno;
     zinst_site_array_unmap(site_array);
     if (ts)
       munmap(ts, mapping_size);
     if (hash)
       munmap(hash, ((uint64_t)1 << INITIAL_HASH_BITS) * sizeof(struct zinst_hash_slot));
-    static int warned;
-    if (!__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
-      fprintf(stderr,
-              "zinst: cannot map %llu bytes for a thread's profile: %s; its calls are "
-              "not recorded\n",
-              (unsigned long long)mapping_size, strerror(errno));
     errno = saved_errno;
     return NULL;
   }
@@ -418,12 +417,34 @@ struct zinst_thread_state *zinst_thread_state_create(void) {
   }
   if (__lsan_register_root_region)
     __lsan_register_root_region(ts, sizeof *ts); /* unregistered by unmap_state() */
+  return ts;
+}
+
+struct zinst_thread_state *zinst_thread_state_create(void) {
+  if (zinst_tls_in_runtime)
+    return NULL;
+  int saved_errno = errno;
+  zinst_runtime_init();
+
+  uint64_t mapping_size;
+  struct zinst_thread_state *ts =
+      map_state(zinst_config.max_depth, zinst_config.max_nodes, 1, &mapping_size);
+  if (!ts) {
+    static int warned;
+    if (!__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
+      fprintf(stderr,
+              "zinst: cannot map %llu bytes for a thread's profile: %s; its calls are "
+              "not recorded\n",
+              (unsigned long long)mapping_size, strerror(errno));
+    errno = saved_errno;
+    return NULL;
+  }
 
   /* Reachable (and busy) before anything below can reenter a hook, e.g.
    * pthread_setspecific calling an instrumented calloc. */
   ts->busy = 1;
   zinst_tls_state = ts;
-  __zinst_site_counters = site_array;
+  __zinst_site_counters = ts->site_array;
   pthread_once(&exit_key_once, make_exit_key);
   if (exit_key_ok)
     pthread_setspecific(exit_key, ts);
@@ -438,6 +459,20 @@ struct zinst_thread_state *zinst_thread_state_create(void) {
   ts->busy = 0;
   errno = saved_errno;
   return ts;
+}
+
+struct zinst_thread_state *zinst_thread_state_create_private(uint32_t max_depth,
+                                                             uint32_t max_nodes) {
+  int saved_errno = errno;
+  uint64_t mapping_size;
+  struct zinst_thread_state *ts = map_state(max_depth, max_nodes, 0, &mapping_size);
+  errno = saved_errno;
+  return ts;
+}
+
+void zinst_thread_state_free_private(struct zinst_thread_state *ts) {
+  if (ts)
+    unmap_state(ts);
 }
 
 /* Double the hash table into a new mapping, rebuilt from the nodes (every
@@ -474,6 +509,8 @@ uint32_t zinst_thread_find_or_add_child(struct zinst_thread_state *ts, uint32_t 
     if (ts->hash[slot].key == key) {
       uint32_t child = ts->hash[slot].node;
       RELAXED_STORE(ts->nodes[parent].child_cache, zinst_child_cache(function, child));
+      RELAXED_STORE(ts->edge_cache[zinst_edge_slot(parent, function)],
+                    zinst_child_cache(function, child));
       return child;
     }
   }
@@ -505,6 +542,8 @@ uint32_t zinst_thread_find_or_add_child(struct zinst_thread_state *ts, uint32_t 
   /* Publish after the node's fields: a dump reads node_count with acquire. */
   __atomic_store_n(&ts->node_count, child + 1, __ATOMIC_RELEASE);
   RELAXED_STORE(ts->nodes[parent].child_cache, zinst_child_cache(function, child));
+  RELAXED_STORE(ts->edge_cache[zinst_edge_slot(parent, function)],
+                zinst_child_cache(function, child));
   return child;
 }
 
@@ -727,17 +766,20 @@ void zinst_threads_reset(uint64_t now) {
               (unsigned long long)ts->tid);
     ts->baseline_overflow_calls = RELAXED_LOAD(ts->depth_overflow_calls);
     ts->baseline_lost_calls = RELAXED_LOAD(ts->lost_calls);
+    zinst_mem_reset_slot(ts->mem_slot, __atomic_load_n(&ts->node_count, __ATOMIC_ACQUIRE));
   }
   for (uint32_t r = 0; r < retired_count; r++) {
     zinst_tree_clear_counts(&retired[r].tree);
     zinst_site_counts_clear(&retired[r].sites);
     retired[r].depth_overflow_calls = 0;
     retired[r].lost_calls = 0;
+    zinst_mem_reset_slot(retired[r].mem_slot, retired[r].tree.count);
   }
   zinst_tree_clear_counts(&merged_tree);
   zinst_site_counts_clear(&merged_sites);
   merged_overflow_calls = 0;
   merged_lost_calls = 0;
+  zinst_mem_reset_merged();
 }
 
 void zinst_threads_after_fork_child(void) {

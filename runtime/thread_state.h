@@ -89,6 +89,10 @@ struct zinst_hash_slot {
   uint32_t unused;
 };
 
+/* 2^11 entries of 8 bytes: 16 KiB per thread. Lua's interpreter, with about
+ * 2000 calling contexts, finds nearly all its enters there. */
+#define ZINST_EDGE_CACHE_BITS 11
+
 struct zinst_thread_state {
   /* Hot: read or written by every event. */
   struct zinst_frame *frames;
@@ -144,7 +148,26 @@ struct zinst_thread_state {
    * UINT32_MAX: none could be given). */
   struct zinst_mem_counters *mem;
   uint32_t mem_slot;
+
+  /* The edge cache: (parent, function) -> child, direct-mapped by
+   * zinst_edge_slot, each entry a zinst_child_cache word. A node's own
+   * child cache holds only its last child, and code that calls several
+   * functions in turn from one context misses it on nearly every call (an
+   * interpreter's dispatch loop: 68% of Lua's calls did); this finds them
+   * without leaving the fast path. An entry is only a hint: the enter
+   * checks that the child it names has the parent it looked for (a node's
+   * parent and function never change), so a stale or overwritten entry
+   * costs a miss, never a wrong count. Filled by
+   * zinst_thread_find_or_add_child. */
+  uint64_t edge_cache[1u << ZINST_EDGE_CACHE_BITS];
 };
+
+/* The edge cache's slot for the child of `parent` running `function`. */
+static inline __attribute__((always_inline)) uint32_t zinst_edge_slot(uint32_t parent,
+                                                                      uint32_t function) {
+  uint64_t key = ((uint64_t)parent << 32) | function;
+  return (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> (64 - ZINST_EDGE_CACHE_BITS));
+}
 
 /* The child cache word of a node whose last looked-up child is `child`,
  * running `function`; the two halves are read back by the functions below. */
@@ -208,6 +231,15 @@ extern ZINST_TLS_INITIAL_EXEC struct zinst_thread_state *zinst_tls_state;
  * until the thread exits. */
 struct zinst_thread_state *zinst_thread_state_create(void);
 
+/* A block like a thread's, for `max_depth` frames and `max_nodes` contexts
+ * and without site counters, that no list and no TLS pointer knows: the
+ * hook calibration (hook_cost.c) runs the real hooks on it and no dump ever
+ * sees it. NULL when mmap fails. Owned by the caller, released with
+ * zinst_thread_state_free_private(). Preserves errno. */
+struct zinst_thread_state *zinst_thread_state_create_private(uint32_t max_depth,
+                                                             uint32_t max_nodes);
+void zinst_thread_state_free_private(struct zinst_thread_state *ts);
+
 /* The child of `parent` for function `function`, created if missing (then
  * also entered in the hash table, grown if half full). Returns the sink node
  * and counts a lost call when the node array is full. Preserves errno. */
@@ -241,7 +273,8 @@ int zinst_threads_fill_snapshot(struct zinst_snapshot *snapshot, uint64_t now);
 void zinst_threads_free_snapshot(struct zinst_snapshot *snapshot);
 
 /* Take the zinst_reset() baseline of every live thread at `now`, and zero
- * the counts of exited threads and of the merged tree. */
+ * the counts of exited threads and of the merged tree; memory counters of
+ * all of them restart as zinst_mem_reset_slot says. */
 void zinst_threads_reset(uint64_t now);
 
 /* In a fork child: the other threads' blocks describe threads that do not

@@ -66,6 +66,8 @@ pub inline fn dump(path: ?[*:0]const u8) DumpError!void {
 }
 
 /// Starts counting afresh: later dumps show only what happens after this.
+/// Memory counts restart too, but blocks still live stay in them (see
+/// zinst_reset in zinst.h), so leaks stay leaks.
 pub inline fn reset() void {
     if (enabled_in_build) c.zinst_reset();
 }

@@ -15,6 +15,7 @@ import random
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -260,6 +261,40 @@ def case_planted_symlink(env):
     expect_eq("seven calls", calls_by_name(env.report(target)).get("seven"), 1)
     mode = os.stat(target).st_mode & 0o777
     expect_eq("file mode under umask 022", oct(mode), oct(0o644))
+
+
+def case_output_not_a_file(env):
+    """A directory, a FIFO, or a symlink to one at the profile's name
+    (plain or %m): refused with one line naming the path and what is there,
+    the exit status unchanged, the thing left as it was and nothing made
+    beside it (no temporary, lock or kept file). A symlink to the null
+    device (the real /dev/null is never touched: only stat'ed) takes the
+    profile silently."""
+    exe = env.zinst_cc(["exit_status.c"], "seven")
+    directory, fifo = env.path("dir.zinst"), env.path("fifo.zinst")
+    os.mkdir(directory)
+    os.mkfifo(fifo)
+    to_fifo, null = env.path("to-fifo.zinst"), env.path("null.zinst")
+    os.symlink(fifo, to_fifo)
+    os.symlink("/dev/null", null)
+    before = sorted(os.listdir(env.work))
+    for target, what in ((directory, "it is a directory"), (fifo, "it is a FIFO"),
+                         (to_fifo, "it is a symlink to a FIFO")):
+        for suffix in ("", "%m"):
+            pattern = target[:-len(".zinst")] + suffix + ".zinst"
+            proc = env.run([exe], env={"ZINST_OUTPUT": pattern}, expect_status=7)
+            lines = proc.stderr.strip().splitlines()
+            expect(len(lines) == 1 and target in lines[0] and what in lines[0],
+                   "%s: one line naming it and %r expected: %r" % (pattern, what, proc.stderr))
+            expect_eq("files after %s" % pattern, sorted(os.listdir(env.work)), before)
+    expect(os.path.isdir(directory) and stat.S_ISFIFO(os.lstat(fifo).st_mode) and
+           os.path.islink(to_fifo), "what was there changed")
+    for suffix in ("", "%m"):
+        proc = env.run([exe], env={"ZINST_OUTPUT": env.path("null" + suffix + ".zinst"),
+                                   "ZINST_VERBOSE": "0"}, expect_status=7)
+        expect_eq("stderr with the null device", proc.stderr, "")
+        expect(os.readlink(null) == "/dev/null", "the symlink to the null device changed")
+        expect_eq("files after null%s" % suffix, sorted(os.listdir(env.work)), before)
 
 
 def case_signal_storm(env):

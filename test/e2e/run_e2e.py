@@ -162,15 +162,35 @@ def case_sampled_estimates(env):
     """Default mode samples activations: counts exact, cold contexts exact,
     estimates agree with separate exact runs (ZINST_SAMPLE=1)."""
     exe = env.zinst_cc(["recursion_walk.c"], "walk")
-    depth, work, runs = 12, 2000, 5
+    depth, work, batch, max_batches = 12, 2000, 5, 4
     # Interleaved runs of each mode. Disturbances (preemption, a busy
     # sibling core) only ever add time, so each mode is represented by its
     # least disturbed run: the minimum. (CMake also runs this case alone.)
+    # A shared VM can run a whole batch of either mode at half speed (runs
+    # of this program there take either ~4.5 ms or ~9 ms, in stretches), so
+    # when the estimates disagree, another batch of both modes is run and
+    # the minima are taken over all runs so far; the bounds stay the same.
     exact_runs, sampled_runs = [], []
-    for k in range(runs):
-        exact_runs.append(env.profile_run(exe, [depth, work], profile="exact%d.zinst" % k,
-                                          env={"ZINST_SAMPLE": "1"})[0])
-        sampled_runs.append(env.profile_run(exe, [depth, work], profile="sampled%d.zinst" % k)[0])
+    for attempt in range(1, max_batches + 1):
+        for k in range(len(exact_runs), len(exact_runs) + batch):
+            exact_runs.append(env.profile_run(exe, [depth, work], profile="exact%d.zinst" % k,
+                                              env={"ZINST_SAMPLE": "1"})[0])
+            sampled_runs.append(env.profile_run(exe, [depth, work],
+                                                profile="sampled%d.zinst" % k)[0])
+        try:
+            check_sampled_estimates(env, exact_runs, sampled_runs, depth)
+            return
+        except TimingDisagreement:
+            if attempt == max_batches:
+                raise
+
+
+class TimingDisagreement(Failure):
+    """A sampled estimate outside its bound around the exact runs' value."""
+
+
+def check_sampled_estimates(env, exact_runs, sampled_runs, depth):
+    runs = len(exact_runs)
     exact_reports = [env.report(p) for p in exact_runs]
     sampled_reports = [env.report(p) for p in sampled_runs]
     for report in exact_reports:
@@ -204,8 +224,10 @@ def case_sampled_estimates(env):
         estimate, error, reference = estimates[k], errors[k], min(references)
         diff = abs(estimate - reference)
         bound = min(4 * error + 0.10 * reference, 0.25 * reference)
-        expect(diff <= bound, "%s: sampled %d +- %d vs exact %d (least of %d runs each): "
-               "off by %d, allowed %d" % (what, estimate, error, reference, runs, diff, bound))
+        if diff > bound:
+            raise TimingDisagreement(
+                "%s: sampled %d +- %d vs exact %d (least of %d runs each): off by %d, "
+                "allowed %d" % (what, estimate, error, reference, runs, diff, bound))
 
     def function(report, name):
         return {f["name"]: f for f in report["functions"]}[name]
@@ -584,6 +606,36 @@ def case_inline_counts(env):
               sorted(round(s["count"] * data["call_ns"], 6) for s in slow_sites))
 
 
+def case_inline_counts_slow_path(env):
+    """Exact counts where a thread's first events are site increments, which
+    find no counters yet and take the slow path: worker() and work() get no
+    hooks (ZINST_EXCLUDE, read when compiling), so each worker thread starts
+    with the increment of its call to work()."""
+    exe = env.zinst_cc(["inline_sites.c"], "inline_sites_excluded",
+                       env={"ZINST_EXCLUDE": "work,worker"})
+    profile, _ = env.profile_run(exe)
+    sites, callees = inline_sites(env, profile)
+    counts = site_counts(sites)
+    total_n = 13 + 3 * (20 + 30 + 40)
+    work_in_worker = source_line(env, "inline_sites.c", "    work(n, out);")
+    expect_eq("worker -> work (3 threads x 3 rounds)",
+              counts.get(("worker", "work", work_in_worker, False)), 9)
+    expect_eq("main -> work sites", sorted(c for (caller, callee, _, _), c in counts.items()
+                                           if (caller, callee) == ("main", "work")), [1, 1])
+    expect_eq("work -> mix (inlined)",
+              counts.get(("work", "mix", source_line(env, "inline_sites.c", "mix(i, n);"), True)),
+              total_n)
+    expect_eq("work -> add1 in the unrolled loop (inlined)",
+              counts.get(("work", "add1", source_line(env, "inline_sites.c", "add1(k * i);"),
+                          True)), 4 * total_n)
+    expect_eq("add1 executions", callees["add1"]["inlined_executions"], 5 * total_n)
+    expect_eq("slow calls at its sites", callees["slow"]["calls"], 21)
+    calls = calls_by_name(env.report(profile))
+    expect("work" not in calls and "worker" not in calls, "excluded functions have no hooks: %s"
+           % sorted(calls))
+    expect_eq("slow real calls", calls.get("slow"), 21)
+
+
 def case_inline_conservation(env):
     """Per function, calls at -O0 (every call real) == real calls + inlined
     executions at -O2, for a deterministic program."""
@@ -941,6 +993,69 @@ def case_zones(env):
     expect_eq("zinst_* sites", [s for s in sites if s["callee"].startswith("zinst_")], [])
 
 
+def case_hook_cost(env):
+    """The hooks' cost, calibrated by the runtime and stored in the profile,
+    is subtracted by the reader exactly as zinst_call_tree_build says: the
+    leaf loses its calls' inner parts, the caller its own and its leaf
+    calls' whole hooks (timed and untimed), less what its leaf lost; --raw
+    gives the file's numbers. Checked on the counts, not on timings."""
+    exe = env.zinst_cc(["hook_cost.c"], "hookcost")
+    calls = 100000
+    for mode, extra in (("sampled", {}), ("exact", {"ZINST_SAMPLE": "1"})):
+        profile, _ = env.profile_run(exe, [calls], profile=mode + ".zinst", env=extra)
+        corrected, raw = env.report(profile), env.report(profile, "--raw")
+        expect_eq("%s: times" % mode, (corrected["times"], raw["times"]), ("corrected", "raw"))
+        cost = corrected["profile"]["hook_cost"]
+        expect(cost is not None, "%s: the runtime calibrated no hook cost" % mode)
+        untimed, timed, inner = (cost["untimed_pair_ps"], cost["timed_pair_ps"],
+                                 cost["timed_inner_ps"])
+        # What the calibration rejects otherwise: a timed pair holds its
+        # inner part and two clock reads more than an untimed one.
+        expect(0 < untimed < timed and inner < timed,
+               "%s: calibration untimed %d, timed %d, inner %d ps" % (mode, untimed, timed, inner))
+        tps = corrected["profile"]["ticks_per_second"]
+        c = {f["name"]: f for f in corrected["functions"]}
+        r = {f["name"]: f for f in raw["functions"]}
+        # The calibration ran the hooks on a private module and block: the
+        # program's profile holds its own functions and thread only.
+        expect_eq("%s: functions" % mode, sorted(c), ["caller", "leaf", "main"])
+        expect_eq("%s: threads" % mode, corrected["profile"]["threads"], 1)
+        expect_eq("%s: leaf calls" % mode, c["leaf"]["calls"], calls)
+        expect_eq("%s: caller calls" % mode, c["caller"]["calls"], 1)
+        leaf_timed = c["leaf"]["timed_calls"]
+        if mode == "exact":
+            expect_eq("exact: leaf timed calls", leaf_timed, calls)
+        else:
+            expect(16 <= leaf_timed < calls, "sampled: leaf timed %d of %d" % (leaf_timed, calls))
+
+        def ticks(ps):  # the model's conversion: picoseconds to ticks, rounded down
+            return ps * tps // 10 ** 12
+        leaf_hook = ticks(calls * inner)
+        caller_hook = ticks(inner + leaf_timed * timed + (calls - leaf_timed) * untimed)
+        expect(r["leaf"]["total_ticks"] > leaf_hook and r["caller"]["total_ticks"] > caller_hook,
+               "%s: measured times below the hooks' cost (%d, %d)" % (
+                   mode, r["leaf"]["total_ticks"], r["caller"]["total_ticks"]))
+        expect_eq("%s: leaf total" % mode, c["leaf"]["total_ticks"],
+                  r["leaf"]["total_ticks"] - leaf_hook)
+        expect_eq("%s: leaf self" % mode, c["leaf"]["self_ticks"],
+                  r["leaf"]["self_ticks"] - leaf_hook)
+        expect_eq("%s: caller total" % mode, c["caller"]["total_ticks"],
+                  r["caller"]["total_ticks"] - caller_hook)
+        # The caller's self time drops by its hooks less its leaf's.
+        expect(r["caller"]["self_ticks"] > caller_hook, "%s: caller's self time too small" % mode)
+        expect_eq("%s: caller self drop" % mode,
+                  r["caller"]["self_ticks"] - c["caller"]["self_ticks"], caller_hook - leaf_hook)
+        # Counts and errors are the measurement's.
+        for name in ("leaf", "caller", "main"):
+            for key in ("calls", "timed_calls", "total_ticks_error", "self_ticks_error"):
+                expect_eq("%s: %s %s" % (mode, name, key), c[name][key], r[name][key])
+    # Count mode: no times, nothing calibrated, nothing subtracted.
+    profile, _ = env.profile_run(exe, [1000], profile="count.zinst", env={"ZINST_MODE": "count"})
+    report = env.report(profile)
+    expect_eq("count: times", report["times"], None)
+    expect_eq("count: hook_cost", report["profile"]["hook_cost"], None)
+
+
 def case_count_mode(env):
     """ZINST_MODE=count: exact counts, no cycle totals."""
     exe = env.zinst_cc(["recursion_walk.c"], "walk")
@@ -1107,6 +1222,56 @@ def case_memory_patterns(env):
                   {("main", "leak"): (1, 123), ("main", "leak", "leak_more"): (2, 100)})
 
 
+def svg_frames(path):
+    """{(depth, name): width} of a flame graph's frames (data-w: exact weights)."""
+    import xml.etree.ElementTree as ET
+    svg = "{http://www.w3.org/2000/svg}"
+    frames = {}
+    for g in ET.parse(path).getroot().iter(svg + "g"):
+        if "frame" in g.get("class", "").split():
+            key = (int(g.get("data-depth")), g.get("data-name"))
+            expect(key not in frames, "frame %s twice" % (key,))
+            frames[key] = int(g.find(svg + "rect").get("data-w"))
+    return frames
+
+
+def case_memory_flame(env):
+    """Memory as the weight of `zinst export --format folded` and `zinst
+    flame`: each context of memory.c weighs exactly its bytes, allocations
+    or live bytes (MEMORY_PATTERNS), and a frame the sum over its subtree;
+    a profile of a run without ZINST_MEMORY=1 is refused, saying so."""
+    exe = env.zinst_cc(["memory.c"], "memory")
+    profile, _ = env.profile_run(exe, env={"ZINST_MEMORY": "1"})
+    for weight, field in (("bytes", lambda r: r[1]), ("allocs", lambda r: r[0]),
+                          ("live", lambda r: r[1] - r[3])):
+        folded = env.run([env.zinst, "export", "--format", "folded", "--weight", weight,
+                          profile]).stdout
+        got = {}
+        for line in folded.splitlines():
+            stack, _, value = line.rpartition(" ")
+            got[stack] = int(value)
+        want = {";".join(path): field(r) for path, r in MEMORY_PATTERNS.items() if field(r)}
+        expect_eq("folded by %s" % weight, got, want)
+    svg = env.path("bytes.svg")
+    env.run([env.zinst, "flame", "--weight", "bytes", "-o", svg, profile])
+    expect_eq("flame frames by bytes", svg_frames(svg), {
+        (0, "all (memory)"): 3595, (1, "main"): 3595, (2, "alloc_many"): 1000,
+        (2, "churn"): 320, (2, "zeroed"): 100, (2, "realloc_chain"): 1015, (2, "aligned"): 670,
+        (2, "strings"): 11, (2, "leak"): 223, (3, "leak_more"): 100, (2, "cross_thread"): 256,
+        (3, "produce"): 256})
+    svg = env.path("live.svg")
+    env.run([env.zinst, "flame", "--weight", "live", "-o", svg, profile])
+    expect_eq("flame frames by live bytes", svg_frames(svg), {
+        (0, "all (memory)"): 223, (1, "main"): 223, (2, "leak"): 223, (3, "leak_more"): 100})
+
+    untraced, _ = env.profile_run(exe, profile="untraced.zinst")
+    proc = env.run([env.zinst, "flame", "--weight", "bytes", "-o", env.path("no.svg"), untraced],
+                   expect_status=1)
+    expect("has no memory records to weigh by (--weight bytes)" in proc.stderr and
+           "run it with ZINST_MEMORY=1" in proc.stderr, "the refusal: " + proc.stderr)
+    expect(not os.path.exists(env.path("no.svg")), "a flame graph was written anyway")
+
+
 def case_memory_cpp(env):
     """C++ new, new[], over-aligned new and their deletes, through
     libstdc++'s calls to malloc and aligned_alloc: exact per context, and
@@ -1122,15 +1287,36 @@ def case_memory_cpp(env):
 def case_memory_threads(env):
     """Exited threads: the first ZINST_MAX_THREADS=2 keep their own memory
     records, the other 18 are summed into the merged record; main's frees
-    after the threads exited reach the allocating contexts."""
+    after the threads exited reach the allocating contexts. `zinst mem`
+    groups the three records by call path (20 threads, peaks summed);
+    --per-thread lists them one by one."""
     exe = env.zinst_cc(["memory_threads.c"], "memory_threads")
     profile, _ = env.profile_run(exe, env={"ZINST_MEMORY": "1", "ZINST_MAX_THREADS": "2"})
-    data = json.loads(env.run([env.zinst, "mem", "--json", profile]).stdout)
+    data = json.loads(env.run([env.zinst, "mem", "--json", "--per-thread", profile]).stdout)
+    expect_eq("per thread", data["per_thread"], True)
     got = sorted((c["tid"] == 0, tuple(c["path"]), c["allocations"], c["allocated_bytes"],
                   c["frees"], c["freed_bytes"], c["peak_live_bytes"]) for c in data["contexts"])
     kept = (False, ("worker", "make"), 1, 100, 1, 100, 100)
     expect_eq("contexts", got, [kept, kept, (True, ("worker", "make"), 18, 1800, 8, 800, 1800)])
     expect_eq("leaks", [(l["tid"], l["blocks"], l["bytes"]) for l in data["leaks"]], [(0, 10, 1000)])
+
+    data = json.loads(env.run([env.zinst, "mem", "--json", profile]).stdout)
+    expect_eq("grouped", data["per_thread"], False)
+    expect_eq("grouped contexts", data["contexts"], [
+        {"threads": 20, "path": ["worker", "make"], "allocations": 20, "allocated_bytes": 2000,
+         "frees": 10, "freed_bytes": 1000, "live_blocks": 10, "live_bytes": 1000,
+         "peak_live_bytes": 2000}])
+    expect_eq("grouped leaks", data["leaks"],
+              [{"threads": 20, "path": ["worker", "make"], "blocks": 10, "bytes": 1000}])
+    text = env.run([env.zinst, "mem", profile]).stdout
+    rows = [line.split() for line in text.splitlines() if line.endswith("worker > make")]
+    # Three tables (bytes, allocs, peak) then the leaks, each with a threads column.
+    table_row = ["2000", "20", "10", "1000", "2000", "20", "worker", ">", "make"]
+    expect_eq("zinst mem rows", rows, [table_row] * 3 + [["1000", "10", "20", "worker", ">",
+                                                          "make"]])
+    for note in ("peak live of a context of several threads: the sum of their peaks",
+                 "threads: a record of several threads summed"):
+        expect(note in text, "zinst mem lacks %r:\n%s" % (note, text))
 
 
 def case_memory_off(env):
@@ -1167,9 +1353,10 @@ def case_memory_leak_exit(env):
 
 
 def case_memory_fork(env):
-    """A fork child's profile holds its own allocations and the memory
-    history it inherited (the heap is the parent's copy); each process's
-    leaks are its own."""
+    """A fork child's profile starts at the fork, as after zinst_reset():
+    it holds its own allocations and the blocks live at the fork (none
+    here: alloc_many freed its blocks before); each process's leaks are its
+    own."""
     exe = env.zinst_cc(["memory.c"], "memory")
     pattern = env.path("fork-%p.zinst")
     env.run([exe, "fork"], env={"ZINST_MEMORY": "1", "ZINST_OUTPUT": pattern})
@@ -1177,8 +1364,7 @@ def case_memory_fork(env):
     expect_eq("profiles", len(files), 2)
     parent = {("main", "alloc_many"): (10, 1000, 10, 1000, 1000),
               ("main", "churn"): (5, 320, 5, 320, 64)}
-    child = {("main", "alloc_many"): (10, 1000, 10, 1000, 1000),
-             ("main", "child_work"): (2, 110, 1, 77, 77)}
+    child = {("main", "child_work"): (2, 110, 1, 77, 77)}
     kinds = []
     for name in files:
         contexts, leaks = memory_contexts(env, env.path(name))
@@ -1192,6 +1378,29 @@ def case_memory_fork(env):
             expect_eq("parent leaks", leaks, {})
     expect_eq("one parent and one child", sorted(kinds), ["child", "parent"])
 
+
+
+def case_memory_reset(env):
+    """zinst_reset() restarts the memory counts but keeps live bytes true:
+    blocks freed before it are forgotten, blocks still live stay as
+    allocations of their contexts (a thread that had exited too), peaks
+    restart from the bytes live then; frees and allocations after it count
+    as usual. Calls restart as always."""
+    exe = env.zinst_cc(["memory.c"], "memory")
+    profile, _ = env.profile_run(exe, ["reset"], env={"ZINST_MEMORY": "1"})
+    contexts, leaks = memory_contexts(env, profile)
+    # keep_some: 10 x 100 allocated, 8 freed before the reset (forgotten),
+    # 2 live carried over (peak 200, not the 1000 before), 1 freed after.
+    # keeper (exited): 2 x 50, 1 freed before, the other after. churn: only
+    # its run after the reset.
+    expect_eq("contexts after the reset", contexts, {
+        ("main", "keep_some"): (2, 200, 1, 100, 200),
+        ("keeper",): (1, 50, 1, 50, 50),
+        ("main", "churn"): (5, 320, 5, 320, 64)})
+    expect_eq("leaks after the reset", leaks, {("main", "keep_some"): (1, 100)})
+    calls = calls_by_name(env.report(profile))
+    # keep_some ran only before it: no calls left (the report leaves it out).
+    expect_eq("calls after the reset", (calls.get("keep_some", 0), calls.get("churn")), (0, 1))
 
 
 def summed_by_path(records, fields):
@@ -1230,9 +1439,17 @@ def case_memory_rl_example(env):
                                      env={"ZINST_MEMORY": "1", "RL_LEAK_REPLAY": "1"})
     data = json.loads(env.run([env.zinst, "mem", "--json", profile]).stdout)
     fields = ("allocations", "allocated_bytes", "frees", "freed_bytes")
-    expect_eq("contexts", summed_by_path(data["contexts"], fields),
-              {("worker_main",): (blocks, size, 0, 0)})
-    expect_eq("leaks", summed_by_path(data["leaks"], ("blocks", "bytes")),
+    # Grouped by call path: one context of all 80 worker threads (64 kept
+    # apart by the runtime, 16 summed into its merged record).
+    expect_eq("contexts", [(c["threads"], c["path"]) + tuple(c[f] for f in fields)
+                           for c in data["contexts"]],
+              [(blocks, ["worker_main"], blocks, size, 0, 0)])
+    expect_eq("leaks", [(l["threads"], l["path"], l["blocks"], l["bytes"]) for l in data["leaks"]],
+              [(blocks, ["worker_main"], blocks, size)])
+    per_thread = json.loads(env.run([env.zinst, "mem", "--json", "--per-thread",
+                                     profile]).stdout)
+    expect_eq("per-thread records", len(per_thread["leaks"]), 65)
+    expect_eq("per-thread leaks summed", summed_by_path(per_thread["leaks"], ("blocks", "bytes")),
               {("worker_main",): (blocks, size)})
     text = env.run([env.zinst, "mem", profile]).stdout
     expect("live at exit (leaks): %d bytes in %d blocks" % (size, blocks) in text,

@@ -21,14 +21,14 @@ static void parse_and_analyze(const uint8_t *data, size_t size) {
   if (zinst_profile_parse(data, size, &profile, err, sizeof err) != 0)
     return;
   struct zinst_call_tree tree;
-  if (zinst_call_tree_build(&profile, NULL, 0, &tree) == 0) {
+  if (zinst_call_tree_build(&profile, NULL, 0, ZINST_TIMES_CORRECTED, &tree) == 0) {
     struct zinst_flat_profile flat;
     if (zinst_flat_profile_build(&tree, profile.function_count, &flat) == 0)
       zinst_flat_profile_free(&flat);
     zinst_call_tree_free(&tree);
   }
   for (uint32_t t = 0; t < profile.thread_count; t++) {
-    if (zinst_call_tree_build(&profile, &t, 1, &tree) == 0)
+    if (zinst_call_tree_build(&profile, &t, 1, ZINST_TIMES_RAW, &tree) == 0)
       zinst_call_tree_free(&tree);
   }
   /* Sites: inlined code placed on the tree (what tree and flame show) and
@@ -38,7 +38,8 @@ static void parse_and_analyze(const uint8_t *data, size_t size) {
     for (uint32_t t = 0; t < profile.thread_count; t++)
       threads[t] = t;
     struct zinst_shown_tree shown;
-    if (zinst_shown_tree_build(&profile, threads, profile.thread_count, true, &shown) == 0)
+    if (zinst_shown_tree_build(&profile, threads, profile.thread_count, true, ZINST_TIMES_CORRECTED,
+                               &shown) == 0)
       zinst_shown_tree_free(&shown);
     uint64_t *counts = zinst_site_counts_sum(&profile, threads, profile.thread_count);
     struct zinst_count_only_function *count_only;

@@ -57,7 +57,7 @@ target triple = "x86_64-unknown-linux-gnu"
 ; CHECK-NEXT:    br i1 [[MISSING]], label %[[SLOW:[0-9]+]], label %[[FAST:[0-9]+]], !prof
 ; CHECK-EMPTY:
 ; CHECK-NEXT:  [[SLOW]]:
-; CHECK-NEXT:    call void @__zinst_count_site(ptr @__zinst_module, i32 0)
+; CHECK-NEXT:    call preserve_mostcc void @__zinst_count_site_slow(i32 0)
 ; CHECK-NEXT:    br label %[[BODY:[0-9]+]]
 ; CHECK-EMPTY:
 ; CHECK-NEXT:  [[FAST]]:
@@ -86,7 +86,7 @@ define i32 @tiny(i32 %x) #0 !dbg !10 {
 ; CHECK-NEXT:    %buf = alloca [4 x i32]
 ; CHECK-NEXT:    call ptr @llvm.threadlocal.address.p0(ptr @__zinst_site_counters)
 ; CHECK-NOT:     __zinst_enter
-; CHECK:         call void @__zinst_count_site(ptr @__zinst_module, i32 1)
+; CHECK:         call preserve_mostcc void @__zinst_count_site_slow(i32 1)
 ; CHECK-NOT:     __zinst_exit
 ; CHECK:         ret i32 %v
 define i32 @with_alloca(i32 %x) {
@@ -101,7 +101,7 @@ define i32 @with_alloca(i32 %x) {
 ; CHECK-LABEL: define i32 @_ZN2ns5gammaEi(
 ; CHECK-NEXT:    call ptr @llvm.threadlocal.address.p0(ptr @__zinst_site_counters)
 ; CHECK-NOT:     __zinst_enter
-; CHECK:         call void @__zinst_count_site(ptr @__zinst_module, i32 2)
+; CHECK:         call preserve_mostcc void @__zinst_count_site_slow(i32 2)
 ; CHECK-NOT:     __zinst_exit
 ; CHECK:         ret i32 %y
 define i32 @_ZN2ns5gammaEi(i32 %x) {
@@ -113,7 +113,7 @@ define i32 @_ZN2ns5gammaEi(i32 %x) {
 ; CHECK-LABEL: define i32 @main.Env.step(
 ; CHECK-NEXT:    call ptr @llvm.threadlocal.address.p0(ptr @__zinst_site_counters)
 ; CHECK-NOT:     __zinst_enter
-; CHECK:         call void @__zinst_count_site(ptr @__zinst_module, i32 3)
+; CHECK:         call preserve_mostcc void @__zinst_count_site_slow(i32 3)
 ; CHECK-NOT:     __zinst_exit
 ; CHECK:         ret i32 %y
 define i32 @main.Env.step(i32 %x) {

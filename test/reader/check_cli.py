@@ -574,6 +574,90 @@ def case_count_only_merge_diff(zinst, sample, _):
                        line) is not None, f"diff text row: {line!r}\n{out}")
 
 
+def hooks_sample(sample):
+    """write_sample's "hooks" profile: the sample with a hook-cost calibration
+    (untimed pair 1000 ps, timed 2000 ps, of it inside 500 ps, spread 100 ps;
+    at 2 GHz 2, 4 and 1 ticks). test_model.c's test_hook_correction derives
+    the corrected numbers by hand."""
+    return os.path.join(os.path.dirname(sample), "sample-hooks.zinst")
+
+
+def case_hooks_report(zinst, sample, _):
+    path = hooks_sample(sample)
+    data = json.loads(run(zinst, "report", "--json", path).stdout)
+    check(data["times"] == "corrected", f"times: {data['times']}")
+    check(data["profile"]["hook_cost"] == {"untimed_pair_ps": 1000, "timed_pair_ps": 2000,
+                                           "timed_inner_ps": 500, "spread_ps": 100},
+          f"hook_cost: {data['profile']['hook_cost']}")
+    by_name = functions_by_name(data["functions"])
+    expected = {  # name: calls, self ticks, total ticks (corrected)
+        "main": (1, 54, 819),
+        "compute": (13, 245, 951),
+        "fib": (34, 706, 706),
+        "helper": (5, 295, 295),
+    }
+    for name, (calls, self_ticks, total_ticks) in expected.items():
+        f = by_name[name]
+        got = (f["calls"], f["self_ticks"], f["total_ticks"])
+        check(got == (calls, self_ticks, total_ticks), f"corrected {name}: {got}")
+        check(f["self_ns"] == self_ticks // 2 and f["total_ns"] == total_ticks // 2,
+              f"{name} ns: {f['self_ns']} {f['total_ns']}")
+    raw = json.loads(run(zinst, "report", "--json", "--raw", path).stdout)
+    check(raw["times"] == "raw", f"raw times: {raw['times']}")
+    by_name = functions_by_name(raw["functions"])
+    check((by_name["main"]["self_ticks"], by_name["main"]["total_ticks"]) == (100, 1000),
+          "raw main")
+    check((by_name["fib"]["self_ticks"], by_name["compute"]["total_ticks"]) == (800, 1100),
+          "raw fib, compute")
+    # The plain sample has no calibration: as measured, and JSON says so.
+    plain = json.loads(run(zinst, "report", "--json", sample).stdout)
+    check(plain["times"] == "raw" and plain["profile"]["hook_cost"] is None, "no calibration")
+    # Text: the header says which times these are, and how much was taken.
+    out = run(zinst, "report", path).stdout
+    check("hooks:    hook cost subtracted in full (out-of-order execution may have hidden part "
+          "of it): 2.00 ns per call (untimed 1.00, timed 2.00 of which 0.50 in the callee's own "
+          "time; calibration spread 0.10 ns); --raw shows times as measured\n" in out, out)
+    check(re.search(r"\n +1 +0 +54 +27 ns +4\.2% +819 +410 ns +exact +410 ns +main", out), out)
+    out = run(zinst, "report", "--raw", path).stdout
+    check("hooks:    times as measured, hook cost included: 2.00 ns per call" in out, out)
+    out = run(zinst, "report", sample).stdout
+    check("hooks:    times as measured, hook cost included (the profile has no calibration "
+          "of it)\n" in out, out)
+    _, count_sample = sample, os.path.join(os.path.dirname(sample), "sample-count.zinst")
+    check("hooks:" not in run(zinst, "report", count_sample).stdout, "count mode: no hooks line")
+    count = json.loads(run(zinst, "report", "--json", count_sample).stdout)
+    check(count["times"] is None, f"count mode times: {count['times']}")
+
+
+def case_hooks_views(zinst, sample, _):
+    path = hooks_sample(sample)
+    tree = json.loads(run(zinst, "tree", "--json", path).stdout)
+    check(tree["times"] == "corrected", f"tree times: {tree['times']}")
+    main = next(n for n in tree["roots"] if n["name"] == "main")
+    check((main["total_ticks"], main["self_ticks"]) == (819, 54), f"tree main: {main}")
+    raw_tree = json.loads(run(zinst, "tree", "--json", "--raw", path).stdout)
+    main = next(n for n in raw_tree["roots"] if n["name"] == "main")
+    check(raw_tree["times"] == "raw" and main["total_ticks"] == 1000, f"raw tree main: {main}")
+    folded = run(zinst, "export", "--format", "folded", path).stdout.split("\n")
+    check(sorted(filter(None, folded)) == sorted([
+        "main 54", "main;compute 160", "main;compute;fib 80", "main;compute;fib;fib 230",
+        "main;helper 295", "compute 85", "compute;fib 396"]), f"folded: {folded}")
+    folded = run(zinst, "export", "--format", "folded", "--raw", path).stdout
+    check("main;compute;fib;fib 250\n" in folded and "main 100\n" in folded, folded)
+    svg = run(zinst, "flame", "-o", "-", path).stdout
+    check("hook cost subtracted" in svg, "flame subtitle: corrected")
+    svg = run(zinst, "flame", "--raw", "-o", "-", path).stdout
+    check("hook cost included" in svg, "flame subtitle: raw")
+    # diff: like with like. Both calibrated: corrected; one side not: raw.
+    out = run(zinst, "diff", path, path).stdout
+    check("times:  each run's hook cost subtracted" in out, out)
+    data = json.loads(run(zinst, "diff", "--json", sample, path).stdout)
+    check(data["times"] == "raw", f"diff times: {data['times']}")
+    out = run(zinst, "diff", sample, path).stdout
+    check("times:  as measured, hook cost included: a profile has no calibration of it" in out,
+          out)
+
+
 CASES = {name[len("case_"):]: f for name, f in globals().items() if name.startswith("case_")}
 
 if __name__ == "__main__":

@@ -93,8 +93,9 @@ struct layout {
 unsigned char *tp_serialize(const struct test_profile *tp, size_t *size) {
   const uint32_t extra = tp->extra_record_bytes;
   static const uint64_t unknown_payload = 0x0123456789abcdefULL;
-  const uint32_t process_size =
-      tp->process_minor0 ? ZINST_PROCESS_RECORD_SIZE_2_0 : (uint32_t)sizeof tp->process;
+  const uint32_t process_size = tp->process_minor0   ? ZINST_PROCESS_RECORD_SIZE_2_0
+                                : tp->process_minor1 ? ZINST_PROCESS_RECORD_SIZE_2_1
+                                                     : (uint32_t)sizeof tp->process;
   struct layout sections[] = {
       {ZINST_SECTION_STRINGS, tp->strings, tp->strings_size, 1, 1},
       {ZINST_SECTION_PROCESS, &tp->process, 1, process_size, process_size + extra},

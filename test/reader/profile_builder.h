@@ -41,6 +41,7 @@ struct test_profile {
   bool with_unknown_section;   /* add a section of kind TP_UNKNOWN_KIND */
   bool table_first;            /* section table right after the header (else at the end) */
   bool process_minor0;         /* PROCESS as a minor 0 producer wrote it (no call_cost_ps) */
+  bool process_minor1;         /* PROCESS as a minor 1 or 2 producer wrote it (no hook costs) */
 };
 
 /* Empty profile: STRINGS holds "" at offset 0, a time-mode process record

@@ -6,6 +6,7 @@
  *     converted exactly (rounded down, 128-bit intermediate, UINT64_MAX when
  *     the result does not fit), and the result says so;
  *   - standard errors add in quadrature;
+ *   - the hook costs: the smallest calibrated ones, their spread widened;
  *   - with merge_threads the main threads become one record counting them,
  *     other threads one record per name;
  *   - the checks: a mix of modes always refused, different executables
@@ -132,6 +133,43 @@ static void test_errors_and_threads(void) {
     zinst_profile_free(&inputs[k]);
 }
 
+/* Hook costs of a merge: per cost the smallest of the calibrated inputs;
+ * the spread covers the inputs' own and how far their costs lie apart; an
+ * uncalibrated input takes no part; none calibrated gives none. */
+static void test_hook_costs(void) {
+  struct test_profile a, b, c;
+  build(&a, "/bin/p", 1000, ZINST_THREAD_MAIN, "p", 100, 0);
+  build(&b, "/bin/p", 1000, ZINST_THREAD_MAIN, "p", 100, 0);
+  build(&c, "/bin/p", 1000, ZINST_THREAD_MAIN, "p", 100, 0); /* not calibrated */
+  a.process.hook_untimed_pair_ps = 5600;
+  a.process.hook_timed_pair_ps = 23000;
+  a.process.hook_timed_inner_ps = 3300;
+  a.process.hook_spread_ps = 400;
+  b.process.hook_untimed_pair_ps = 5700;
+  b.process.hook_timed_pair_ps = 22000;
+  b.process.hook_timed_inner_ps = 3400;
+  b.process.hook_spread_ps = 300;
+  struct zinst_profile inputs[3], out;
+  parse(&a, &inputs[0]);
+  parse(&b, &inputs[1]);
+  parse(&c, &inputs[2]);
+  struct zinst_merge_result result;
+  merge(inputs, 3, true, &out, &result);
+  CHECK_EQ_U64(out.process.hook_untimed_pair_ps, 5600);
+  CHECK_EQ_U64(out.process.hook_timed_pair_ps, 22000);
+  CHECK_EQ_U64(out.process.hook_timed_inner_ps, 3300);
+  CHECK_EQ_U64(out.process.hook_spread_ps, 1000); /* 23000 - 22000 */
+  zinst_profile_free(&out);
+  merge(&inputs[2], 1, true, &out, &result);
+  CHECK_EQ_U64(out.process.hook_untimed_pair_ps, 0);
+  CHECK_EQ_U64(out.process.hook_timed_pair_ps, 0);
+  CHECK_EQ_U64(out.process.hook_timed_inner_ps, 0);
+  CHECK_EQ_U64(out.process.hook_spread_ps, 0);
+  zinst_profile_free(&out);
+  for (int k = 0; k < 3; k++)
+    zinst_profile_free(&inputs[k]);
+}
+
 static void test_checks(void) {
   struct test_profile a, b, c;
   build(&a, "/bin/p", 1000, ZINST_THREAD_MAIN, "p", 1, 0);
@@ -162,6 +200,7 @@ static void test_checks(void) {
 int main(void) {
   test_frequency_conversion();
   test_errors_and_threads();
+  test_hook_costs();
   test_checks();
   if (test_failures)
     fprintf(stderr, "%d checks failed\n", test_failures);

@@ -114,6 +114,45 @@ static void test_minor0_process_record(void) {
   free(data);
 }
 
+/* A PROCESS record of 112 bytes, as minors 1 and 2 wrote it, and as main's
+ * runtime wrote it at minor 4 before the hook costs (minor 3) were merged:
+ * the record ends before the hook costs, which read back as 0 ("not
+ * calibrated", no correction) whatever minor the header states; readers go
+ * by entry_size. call_cost_ps is kept. */
+static void test_minor1_process_record(void) {
+  static const uint32_t header_minors[] = {1, 2, 4};
+  for (size_t m = 0; m < sizeof header_minors / sizeof header_minors[0]; m++) {
+    struct test_profile tp;
+    tp_sample(&tp);
+    tp.process.call_cost_ps = 1234;
+    tp.process.hook_untimed_pair_ps = 5600; /* not written: the record is cut before them */
+    tp.process.hook_timed_pair_ps = 23000;
+    tp.process.hook_timed_inner_ps = 3300;
+    tp.process.hook_spread_ps = 400;
+    tp.process_minor1 = true;
+    size_t size;
+    unsigned char *data = tp_serialize(&tp, &size);
+    memcpy(data + offsetof(struct zinst_file_header, minor), &header_minors[m], sizeof(uint32_t));
+    tp_fix_checksum(data, size);
+    struct zinst_section_entry entry;
+    memcpy(&entry, data + tp_section_entry(data, ZINST_SECTION_PROCESS), sizeof entry);
+    CHECK_EQ_U64(entry.entry_size, 112);
+    struct zinst_profile profile;
+    char err[256] = "";
+    CHECK(zinst_profile_parse(data, size, &profile, err, sizeof err) == 0);
+    CHECK_STR(err, "");
+    CHECK_EQ_U64(profile.process.call_cost_ps, 1234);
+    CHECK_EQ_U64(profile.process.hook_untimed_pair_ps, 0);
+    CHECK_EQ_U64(profile.process.hook_timed_pair_ps, 0);
+    CHECK_EQ_U64(profile.process.hook_timed_inner_ps, 0);
+    CHECK_EQ_U64(profile.process.hook_spread_ps, 0);
+    CHECK(!zinst_profile_has_hook_costs(&profile));
+    CHECK(!zinst_hook_correction(&profile, ZINST_TIMES_CORRECTED));
+    zinst_profile_free(&profile);
+    free(data);
+  }
+}
+
 static void test_every_truncation_is_refused(void) {
   struct test_profile tp;
   tp_sample(&tp);
@@ -423,7 +462,7 @@ static const struct damage damages[] = {
     {"table misaligned", table_misaligned, "section table offset 68 is not 8-byte aligned"},
     {"section offset past end", section_offset_past_end, "section 3 (FUNCTIONS) starts at"},
     {"section size past end", section_size_past_end,
-     "section 3 (FUNCTIONS) extends to 24520, past the end of the file (1616 bytes)"},
+     "section 3 (FUNCTIONS) extends to 24536, past the end of the file (1632 bytes)"},
     {"count x entry_size overflows", section_size_overflows,
      "section 3 (FUNCTIONS): count 4611686018427387904 x entry_size 24 overflows 64 bits"},
     {"offset + size overflows", section_end_overflows, "overflows 64 bits"},
@@ -674,7 +713,7 @@ static void test_random_damage_never_crashes(void) {
     if (zinst_profile_parse(data, size, &profile, err, sizeof err) == 0) {
       accepted++;
       struct zinst_call_tree tree;
-      CHECK(zinst_call_tree_build(&profile, NULL, 0, &tree) == 0);
+      CHECK(zinst_call_tree_build(&profile, NULL, 0, ZINST_TIMES_CORRECTED, &tree) == 0);
       struct zinst_flat_profile flat;
       CHECK(zinst_flat_profile_build(&tree, profile.function_count, &flat) == 0);
       zinst_flat_profile_free(&flat);
@@ -706,6 +745,7 @@ int main(void) {
   test_valid_profile_reads_back();
   test_forward_compatible_layout();
   test_minor0_process_record();
+  test_minor1_process_record();
   test_memory_read_back();
   test_memory_damage();
   test_every_truncation_is_refused();

@@ -4,6 +4,8 @@
  *   write_sample OUTPUT [count]   "count": the same tree in count mode
  *   write_sample OUTPUT library    a Zig-like program with library code
  *   write_sample OUTPUT count-only count-only functions beside hooked ones
+ *   write_sample OUTPUT hooks      the sample with a hook-cost calibration
+ *                                  (test_model.c's test_hook_correction)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,20 +16,26 @@
 int main(int argc, char **argv) {
   if (argc < 2 || argc > 3 ||
       (argc == 3 && strcmp(argv[2], "count") != 0 && strcmp(argv[2], "library") != 0 &&
-       strcmp(argv[2], "count-only") != 0)) {
-    fprintf(stderr, "usage: write_sample OUTPUT [count|library|count-only]\n");
+       strcmp(argv[2], "count-only") != 0 && strcmp(argv[2], "hooks") != 0)) {
+    fprintf(stderr, "usage: write_sample OUTPUT [count|library|count-only|hooks]\n");
     return 2;
   }
   struct test_profile tp;
-  const bool library = argc == 3 && strcmp(argv[2], "library") == 0;
-  const bool count_only = argc == 3 && strcmp(argv[2], "count-only") == 0;
-  if (library)
+  const char *variant = argc == 3 ? argv[2] : "";
+  if (strcmp(variant, "library") == 0)
     tp_library_sample(&tp);
-  else if (count_only)
+  else if (strcmp(variant, "count-only") == 0)
     tp_count_only_sample(&tp);
   else
     tp_sample(&tp);
-  if (argc == 3 && !library && !count_only) {
+  if (strcmp(variant, "hooks") == 0) {
+    /* Whole ticks at 2 GHz: untimed 2, timed 4, of it inside 1. */
+    tp.process.hook_untimed_pair_ps = 1000;
+    tp.process.hook_timed_pair_ps = 2000;
+    tp.process.hook_timed_inner_ps = 500;
+    tp.process.hook_spread_ps = 100;
+  }
+  if (strcmp(variant, "count") == 0) {
     tp.process.mode = ZINST_MODE_COUNT;
     tp.process.sample_interval = tp.process.exact_calls_per_context = 0;
     for (uint32_t n = 0; n < tp.node_count; n++) {

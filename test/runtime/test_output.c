@@ -2,7 +2,11 @@
  * test_output.c - output naming and writing: %p/%e/%h/%m/%% expansion and its
  * errors, temp file + rename (no temp file left), an unwritable target gives
  * one message naming the path and -1, a planted symlink is replaced rather
- * than followed, and zinst_dump() writes a complete profile.
+ * than followed, and zinst_dump() writes a complete profile. What is not a
+ * regular file at the profile's name (a directory, a FIFO, a symlink to
+ * one) is refused and left as it was, plain and %m outputs alike; the null
+ * device, reached through a symlink here (the real /dev/null is only
+ * stat'ed, never written or renamed), takes the profile silently.
  *
  * Usage: test_output WORKDIR (created if missing; emptied of earlier files).
  */
@@ -63,6 +67,55 @@ static int write_small(const char *path) {
   return zinst_write_file_atomically(path, "abc", 3);
 }
 
+/* A %m output of something that is no profile: refused or discarded
+ * before it is read or parsed. */
+static int merge_small(const char *path) {
+  return zinst_merge_file_atomically(path, "abc", 3);
+}
+
+/* Nothing in the work directory but what the test made: no temporary, lock
+ * or kept file (names containing `bad`). */
+static void check_no_files_like(const char *bad) {
+  DIR *dir = opendir(workdir);
+  CHECK(dir != NULL, "open %s", workdir);
+  struct dirent *entry;
+  while ((entry = readdir(dir)))
+    CHECK(strstr(entry->d_name, bad) == NULL, "file left: %s", entry->d_name);
+  closedir(dir);
+}
+
+/* `path` holds something that is not a regular file (`what`, as the
+ * message says it): each writer refuses with one line naming the path and
+ * it, and leaves it as it was (`is_kind` on lstat's mode). */
+static void check_refused(const char *path, const char *what, int expected_errno,
+                          int (*is_kind)(mode_t)) {
+  int (*const writers[2])(const char *) = {write_small, merge_small};
+  for (int w = 0; w < 2; w++) {
+    int status;
+    const char *message = capture_stderr(writers[w], path, &status);
+    CHECK(status == -1 && errno == expected_errno, "%s (writer %d): status %d errno %d", path, w,
+          status, errno);
+    CHECK(strstr(message, path) && strstr(message, what) && strstr(message, "nothing was written"),
+          "message names the path and %s: %s", what, message);
+    CHECK(strchr(message, '\n') == message + strlen(message) - 1, "one line: %s", message);
+    struct stat info;
+    CHECK(lstat(path, &info) == 0 && is_kind(info.st_mode), "%s left as it was", path);
+    check_no_files_like(".tmp.");
+    check_no_files_like(".lock");
+    check_no_files_like(".kept.");
+  }
+}
+
+static int is_directory(mode_t mode) {
+  return S_ISDIR(mode);
+}
+static int is_fifo(mode_t mode) {
+  return S_ISFIFO(mode);
+}
+static int is_symlink(mode_t mode) {
+  return S_ISLNK(mode);
+}
+
 static void check_no_temp_files(void) {
   DIR *dir = opendir(workdir);
   CHECK(dir != NULL, "open %s", workdir);
@@ -82,14 +135,20 @@ static void read_file(const char *path, char *buffer, size_t size, ssize_t *leng
 int main(int argc, char **argv) {
   zinst_disable_exit_dump();
   CHECK(argc == 2, "usage: test_output WORKDIR");
-  workdir = argv[1];
-  mkdir(workdir, 0777);
+  mkdir(argv[1], 0777);
+  /* Absolute: the symlinks below point at files beside them by full path. */
+  static char absolute[PATH_MAX];
+  CHECK(realpath(argv[1], absolute) != NULL, "realpath %s: %s", argv[1], strerror(errno));
+  workdir = absolute;
   char path[PATH_MAX], expected[PATH_MAX], buffer[256];
-  const char *names[] = {"plain.zinst", "victim.txt", "link.zinst", "profile.zinst"};
+  const char *names[] = {"plain.zinst", "victim.txt",    "link.zinst", "profile.zinst",
+                         "fifo.zinst",  "to-fifo.zinst", "null.zinst", "to-dir.zinst"};
   for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
     snprintf(path, sizeof path, "%s/%s", workdir, names[i]);
     unlink(path);
   }
+  snprintf(path, sizeof path, "%s/dir.zinst", workdir);
+  rmdir(path);
 
   /* Expansion. */
   snprintf(expected, sizeof expected, "out-%ld.zinst", (long)getpid());
@@ -159,6 +218,35 @@ int main(int argc, char **argv) {
   CHECK(lstat(path, &info) == 0 && S_ISREG(info.st_mode), "symlink replaced by a file");
   read_file(victim, buffer, sizeof buffer, &length);
   CHECK(length == 4 && memcmp(buffer, "keep", 4) == 0, "victim untouched");
+
+  /* Not a regular file: refused, left alone, nothing beside it. */
+  char dir[PATH_MAX], fifo[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s/dir.zinst", workdir);
+  CHECK(mkdir(dir, 0777) == 0, "mkdir %s: %s", dir, strerror(errno));
+  check_refused(dir, "it is a directory", EISDIR, is_directory);
+  snprintf(fifo, sizeof fifo, "%s/fifo.zinst", workdir);
+  CHECK(mkfifo(fifo, 0666) == 0, "mkfifo %s: %s", fifo, strerror(errno));
+  check_refused(fifo, "it is a FIFO", EINVAL, is_fifo);
+  snprintf(path, sizeof path, "%s/to-fifo.zinst", workdir);
+  CHECK(symlink(fifo, path) == 0, "symlink: %s", strerror(errno));
+  check_refused(path, "it is a symlink to a FIFO", EINVAL, is_symlink);
+  snprintf(path, sizeof path, "%s/to-dir.zinst", workdir);
+  CHECK(symlink(dir, path) == 0, "symlink: %s", strerror(errno));
+  check_refused(path, "it is a symlink to a directory", EISDIR, is_symlink);
+  CHECK(lstat(fifo, &info) == 0 && S_ISFIFO(info.st_mode), "the FIFO is still there");
+
+  /* The null device, through a symlink: nothing written, nothing said,
+   * success; the symlink stays. The real /dev/null is only stat'ed. */
+  snprintf(path, sizeof path, "%s/null.zinst", workdir);
+  CHECK(symlink("/dev/null", path) == 0, "symlink: %s", strerror(errno));
+  for (int w = 0; w < 2; w++) {
+    message = capture_stderr(w == 0 ? write_small : merge_small, path, &status);
+    CHECK(status == 0 && message[0] == '\0', "to the null device (writer %d): status %d, %s", w,
+          status, message);
+    CHECK(lstat(path, &info) == 0 && S_ISLNK(info.st_mode), "the symlink to /dev/null stays");
+    check_no_files_like(".tmp.");
+    check_no_files_like(".lock");
+  }
 
   /* zinst_dump: a whole profile, named through ZINST_OUTPUT with %p. */
   only();

@@ -118,6 +118,11 @@ int main(void) {
       .dump_reason = ZINST_DUMP_API,
       .sample_interval = 16,
       .exact_calls_per_context = 16,
+      .call_cost_ps = 1100,
+      .hook_untimed_pair_ps = 5600,
+      .hook_timed_pair_ps = 23000,
+      .hook_timed_inner_ps = 3300,
+      .hook_spread_ps = 400,
       .functions = functions,
       .function_count = 3,
       .modules = modules,
@@ -159,7 +164,7 @@ int main(void) {
     previous_end = table[i].offset + table[i].size;
   }
   CHECK_EQ_U64(find_section(file, ZINST_SECTION_PROCESS)->count, 1, "process records");
-  CHECK_EQ_U64(find_section(file, ZINST_SECTION_PROCESS)->entry_size, 112, "process size");
+  CHECK_EQ_U64(find_section(file, ZINST_SECTION_PROCESS)->entry_size, 128, "process size");
   CHECK_EQ_U64(find_section(file, ZINST_SECTION_NODES)->entry_size, 56, "node size");
   CHECK_EQ_U64(find_section(file, ZINST_SECTION_MODULES)->count, 2, "modules");
   CHECK_EQ_U64(find_section(file, ZINST_SECTION_FUNCTIONS)->count, 3, "functions");
@@ -191,6 +196,12 @@ int main(void) {
   CHECK_EQ_U64(process->dump_reason, ZINST_DUMP_API, "reason");
   CHECK_EQ_U64(process->sample_interval, 16, "sample interval");
   CHECK_EQ_U64(process->exact_calls_per_context, 16, "exact calls per context");
+  CHECK_EQ_U64(process->call_cost_ps, 1100, "call cost");
+  CHECK_EQ_U64(process->reserved, 0, "reserved");
+  CHECK_EQ_U64(process->hook_untimed_pair_ps, 5600, "untimed pair");
+  CHECK_EQ_U64(process->hook_timed_pair_ps, 23000, "timed pair");
+  CHECK_EQ_U64(process->hook_timed_inner_ps, 3300, "timed inner");
+  CHECK_EQ_U64(process->hook_spread_ps, 400, "spread");
 
   /* Modules and functions; equal strings are stored once. */
   const struct zinst_module_record *module =
@@ -240,7 +251,7 @@ int main(void) {
   /* {parent, function, calls, inclusive, exclusive}: appended nodes are all
    * in the exact stratum, so every call is timed and no error is stated. */
 #define NODE(p, f, c, i, e)                                                                        \
-  { .parent = (p), .function = (f), .calls = (c), .inclusive_ticks = (i), .exclusive_ticks = (e) }
+  {.parent = (p), .function = (f), .calls = (c), .inclusive_ticks = (i), .exclusive_ticks = (e)}
   static const struct zinst_node_record expected[5] = {
       NODE(ZINST_NONE, 0, 1, 1000, 500), NODE(0, 1, 5, 300, 300), NODE(0, 2, 2, 200, 200),
       NODE(ZINST_NONE, 2, 7, 70, 0),     NODE(3, 1, 1, 100, 100),

@@ -49,6 +49,18 @@
 #define TEST_ENTER(module, index) __zinst_enter((module), (index), __builtin_frame_address(0))
 #define TEST_EXIT(module, index) __zinst_exit((module), (index), __builtin_frame_address(0))
 
+/* For tests run as `TEST time` and `TEST count`: no dump at exit, and the
+ * runtime's settings reloaded in the mode argv[1] names. Returns whether it
+ * is count mode. */
+static inline int test_start_in_mode(int argc, char **argv) {
+  zinst_disable_exit_dump();
+  int count_mode = argc > 1 && strcmp(argv[1], "count") == 0;
+  if (count_mode)
+    setenv("ZINST_MODE", "count", 1);
+  zinst_config_reload();
+  return count_mode;
+}
+
 /* Index of the child of `parent` running `function` in `tree`, or
  * ZINST_NONE. Fails the test if there are two. */
 static inline uint32_t test_find_child(const struct zinst_tree *tree, uint32_t parent,

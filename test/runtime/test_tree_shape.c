@@ -57,11 +57,7 @@ NOINLINE static void main_sim(void) {
 }
 
 int main(int argc, char **argv) {
-  zinst_disable_exit_dump();
-  int count_mode = argc > 1 && strcmp(argv[1], "count") == 0;
-  if (count_mode)
-    setenv("ZINST_MODE", "count", 1);
-  zinst_config_reload();
+  int count_mode = test_start_in_mode(argc, argv);
 
   main_sim();
   CHECK(module.id_base == 1, "first module gets ids from 1, got %u", module.id_base);

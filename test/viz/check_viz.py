@@ -317,6 +317,10 @@ def case_pprof(env):
     expect_eq("time_nanos", p["time_nanos"], [1700000000000000000])
     expect_eq("duration_nanos", p["duration_nanos"], [1000])
     expect("zinst time-mode profile" in s(p["comment"]), "comment")
+    # The sample has no hook calibration: its times are as measured, and a
+    # second comment says so.
+    expect_eq("comments", len(p["comment"]), 2)
+    expect("times as measured" in strings[p["comment"][1]], "times comment")
     # Count mode: one value per sample, no time.
     out = env.path("count.pb.gz")
     env.run("export", "--format", "pprof", "-o", out, env.path("count.zinst"))
@@ -353,6 +357,68 @@ def pprof_samples(env, profile, *options):
         previous = samples.get(key, [0] * len(sample["value"]))
         samples[key] = [a + b for a, b in zip(previous, sample["value"])]
     return samples, sorted(names.values())
+
+
+def case_export_hooks(env):
+    """The exports show the times the reports show: the hooks' cost
+    subtracted (hooks.zinst carries a calibration; check_cli.py's
+    hooks_views derives the corrected self ticks by hand), as measured with
+    --raw, and each file says which (speedscope's name, pprof's comment)."""
+    corrected = {  # self ns per context (ticks / 2, rounded down), root first
+        ("thread 1001 main", ("main",)): 27,
+        ("thread 1001 main", ("main", "compute")): 80,
+        ("thread 1001 main", ("main", "compute", "fib")): 40,
+        ("thread 1001 main", ("main", "compute", "fib", "fib")): 115,
+        ("thread 1001 main", ("main", "helper")): 147,
+        ("thread 1002 worker", ("compute",)): 42,
+        ("thread 1002 worker", ("compute", "fib")): 198}
+    raw = {
+        ("thread 1001 main", ("main",)): 50,
+        ("thread 1001 main", ("main", "compute")): 100,
+        ("thread 1001 main", ("main", "compute", "fib")): 75,
+        ("thread 1001 main", ("main", "compute", "fib", "fib")): 125,
+        ("thread 1001 main", ("main", "helper")): 150,
+        ("thread 1002 worker", ("compute",)): 50,
+        ("thread 1002 worker", ("compute", "fib")): 200}
+    profile = env.path("hooks.zinst")
+    for options, want, note in (((), corrected, "hook cost subtracted"),
+                                (("--raw",), raw, "hook cost included")):
+        doc = env.json("export", "--format", "speedscope", *options, profile)
+        check_speedscope_file(doc)
+        expect_eq(f"speedscope name {options}", doc["name"], f"sample ({note})")
+        names = [f["name"] for f in doc["shared"]["frames"]]
+        got = {(p["name"], tuple(names[f] for f in stack)): w
+               for p in doc["profiles"] for stack, w in zip(p["samples"], p["weights"])}
+        expect_eq(f"speedscope weights {options}", got, want)
+        out = env.path("hooks" + "".join(options) + ".pb.gz")
+        env.run("export", "--format", "pprof", *options, "-o", out, profile)
+        p = decode_pprof(env, out)
+        strings = p["string_table"]
+        names = {f["id"][0]: strings[f["name"][0]] for f in p["function"]}
+        lines = {loc["id"][0]: [names[line["function_id"][0]] for line in loc["line"]]
+                 for loc in p["location"]}
+        got = {}
+        for sample in p["sample"]:
+            stack = [lines[i] for i in sample["location_id"]]
+            if len(stack[0]) > 1:  # inlined code: executions, no time
+                expect_eq("inlined code's time", sample["value"][1], 0)
+                continue
+            label = strings[sample["label"][0]["str"][0]]
+            got[(label, tuple(s[0] for s in reversed(stack)))] = sample["value"][1]
+        expect_eq(f"pprof self times {options}", got, want)
+        comments = [strings[c] for c in p["comment"]]
+        expect(any(c.startswith("hook cost subtracted in full (out-of-order execution may have "
+                                "hidden part of it): 2.00 ns per call" if not options
+                                else "times as measured, hook cost included: 2.00 ns per call")
+                   for c in comments), f"pprof comments {options}: {comments}")
+    # By calls the weights are counts: the name says nothing of times.
+    doc = env.json("export", "--format", "speedscope", "--weight", "calls", profile)
+    expect_eq("speedscope name by calls", doc["name"], "sample")
+    # Folded (no room for a note): the corrected self ticks, --raw the measured.
+    folded = folded_lines(env.text("export", "--format", "folded", profile))
+    expect_eq("folded main;compute;fib;fib", folded["main;compute;fib;fib"], 230)
+    folded = folded_lines(env.text("export", "--format", "folded", "--raw", profile))
+    expect_eq("folded --raw main;compute;fib;fib", folded["main;compute;fib;fib"], 250)
 
 
 def case_export_library(env):
@@ -524,7 +590,9 @@ def case_flame_inlined(env):
     root, frames = flame_frames(out)
     expect_eq("subtitle", next(t.text for t in root.iter(SVG + "text")
                                if t.get("id") == "zf-subtitle"),
-              "sample.zinst, width: calls and inlined executions in the subtree")
+              # The sample has no hook calibration: its times (tooltips) are as measured.
+              "sample.zinst, width: calls and inlined executions in the subtree, "
+              "hook cost included")
     expect_eq("legend", legend_of(root), (
         "[inlined]: code the compiler inlined into the frame below, 52 executions", True))
     inlined = sorted((f for f in frames if f["name"].endswith(" [inlined]")), key=lambda f: f["x"])
@@ -603,8 +671,8 @@ def case_flame_wide(env):
 # ---------------------------------------------------------------- merge
 
 
-def report_by_name(env, path):
-    report = env.json("report", "--json", path)
+def report_by_name(env, path, *extra):
+    report = env.json("report", "--json", *extra, path)
     return {f["name"]: f for f in report["functions"]}, report
 
 
@@ -837,11 +905,13 @@ def case_usage(env):
     for argv, message in (
             (["flame", env.path("sample.zinst")], "missing -o"),
             (["flame", "-o", "x.svg"], "missing PROFILE"),
-            (["flame", "--weight", "bytes", "-o", "x", "p"], "--weight wants"),
+            (["flame", "--weight", "size", "-o", "x", "p"], "--weight wants"),
+            (["export", "--format", "folded", "--weight", "leaks", "p"], "--weight wants"),
             (["flame", "--min-width", "-1", "-o", "x", "p"], "--min-width wants"),
             (["export", env.path("sample.zinst")], "missing --format"),
             (["export", "--format", "json", "p"], "--format wants"),
             (["export", "--format", "pprof", "--weight", "calls", "p"], "does not apply"),
+            (["export", "--format", "pprof", "--weight", "bytes", "p"], "-sample_index"),
             (["diff", "--sort", "size", "a", "b"], "--sort wants")):
         err = env.run(*argv, expect_status=2).stderr.decode()
         expect(message in err, f"{argv}: {err}")
@@ -854,6 +924,141 @@ def case_usage(env):
     err = env.run("flame", "-o", os.path.join(env.path("no-such-dir"), "f.svg"),
                   env.path("sample.zinst"), expect_status=1).stderr.decode()
     expect("no-such-dir" in err, err)
+    # -o naming a stream (here the null device, through a symlink, so that
+    # the test never touches /dev/null itself) is written in place, never
+    # renamed over; a directory is refused.
+    to_null = env.path("to-null.svg")
+    if os.path.lexists(to_null):
+        os.remove(to_null)
+    os.symlink("/dev/null", to_null)
+    for command in (["flame"], ["export", "--format", "folded"], ["merge"]):
+        env.run(*command, "-o", to_null, env.path("sample.zinst"))
+        expect(os.path.islink(to_null) and os.readlink(to_null) == "/dev/null",
+               f"zinst {command[0]} -o replaced the symlink to the null device")
+    directory = env.path("out-dir.svg")
+    os.makedirs(directory, exist_ok=True)
+    err = env.run("flame", "-o", directory, env.path("sample.zinst"),
+                  expect_status=1).stderr.decode()
+    expect_eq("-o a directory", err, f"zinst flame: cannot write {directory}: it is a directory\n")
+    expect_eq("the directory's contents", os.listdir(directory), [])
+
+
+# ---------------------------------------------------------------- memory
+
+
+def case_memory_weights(env):
+    """Memory as the weight (memory.zinst: the sample with memory records):
+    folded lines and flame widths are the bytes, allocations and live bytes
+    of each context summed exactly, threads merged by path; memory of no
+    instrumented function is the frame "[no instrumented function]";
+    speedscope and pprof carry the same numbers; titles say the weight; a
+    profile without memory records is refused, saying how to get them."""
+    profile = env.path("memory.zinst")
+    nofn = "[no instrumented function]"
+
+    def folded(*options):
+        return folded_lines(env.text("export", "--format", "folded", *options, profile))
+    expect_eq("folded, bytes", folded("--weight", "bytes"), {
+        nofn: 38, "main;compute": 400, "main;compute;fib;fib": 64, "main;helper": 1000,
+        "compute": 100, "compute;fib": 500})
+    expect_eq("folded, allocs", folded("--weight", "allocs"), {
+        nofn: 4, "main;compute": 4, "main;compute;fib;fib": 2, "main;helper": 1,
+        "compute": 10, "compute;fib": 5})
+    # Live at exit: 30 - 10 + 8 with no function; contexts that freed all are left out.
+    expect_eq("folded, live", folded("--weight", "live"), {
+        nofn: 28, "main;compute": 100, "main;helper": 1000, "compute;fib": 100})
+    expect_eq("folded, bytes, thread 1002", folded("--weight", "bytes", "--thread", "1002"),
+              {nofn: 8, "compute": 100, "compute;fib": 500})
+    # Still the time by default, with no memory frame.
+    expect_eq("folded, cycles", sum(folded().values()), 1500)
+
+    out = env.path("memory-bytes.svg")
+    env.run("flame", "--weight", "bytes", "-o", out, profile)
+    root, frames = flame_frames(out)
+    expect_eq("flame total", root.get("data-total"), "2102")
+    expect_eq("flame frames, bytes", frame_set(frames), {
+        ("all (sample)", 0, 0, 2102), (nofn, 1, 0, 38),
+        ("compute", 1, 38, 600), ("fib", 2, 38, 500),
+        ("main", 1, 638, 1464), ("compute", 2, 638, 464), ("fib", 3, 638, 64),
+        ("fib", 4, 638, 64), ("helper", 2, 1102, 1000)})
+    expect_eq("subtitle", next(t.text for t in root.iter(SVG + "text")
+                               if t.get("id") == "zf-subtitle"),
+              "memory.zinst, width: bytes allocated in the subtree (ZINST_MEMORY)")
+    expect_eq("legend", legend_of(root), (
+        "52 executions of inlined code are not drawn: what they allocate is their callers' "
+        "(--weight calls draws them)", False))
+    compute = next(f for f in frames if f["name"] == "compute" and f["depth"] == 1)
+    expect(compute["title"].startswith("compute\n600 bytes allocated, "),
+           f"the unit in the tooltip: {compute['title']!r}")
+    expect("their frees: 10 blocks, 100 bytes" in compute["title"], compute["title"])
+    helper = next(f for f in frames if f["name"] == "helper")
+    expect("live at exit: 1 block, 1000 bytes" in helper["title"], helper["title"])
+    for weight, widths in (("allocs", {"all (sample)": 26, nofn: 4, "main": 7, "helper": 1}),
+                           ("live", {"all (sample)": 1228, nofn: 28, "main": 1100,
+                                     "helper": 1000})):
+        out = env.path(f"memory-{weight}.svg")
+        env.run("flame", "--weight", weight, "-o", out, profile)
+        root, frames = flame_frames(out)
+        got = {f["name"]: f["w"] for f in frames if f["name"] in widths}
+        expect_eq(f"flame frames, {weight}", got, widths)
+    subtitle = next(t.text for t in root.iter(SVG + "text") if t.get("id") == "zf-subtitle")
+    expect("bytes live at exit (leaks)" in subtitle, subtitle)
+
+    doc = env.json("export", "--format", "speedscope", "--weight", "bytes", profile)
+    check_speedscope_file(doc)
+    names = [f["name"] for f in doc["shared"]["frames"]]
+    expect_eq("speedscope frames", names, ["main", "compute", "fib", "helper", nofn])
+    main, worker = doc["profiles"]
+    expect_eq("speedscope unit", main["unit"], "bytes")
+
+    def by_stack(p):
+        return {tuple(names[f] for f in s): w for s, w in zip(p["samples"], p["weights"])}
+    expect_eq("speedscope main thread", by_stack(main), {
+        (nofn,): 30, ("main", "compute"): 400, ("main", "compute", "fib", "fib"): 64,
+        ("main", "helper"): 1000})
+    expect_eq("speedscope endValue", main["endValue"], 1494)
+    expect_eq("speedscope worker", by_stack(worker),
+              {(nofn,): 8, ("compute",): 100, ("compute", "fib"): 500})
+    allocs = env.json("export", "--format", "speedscope", "--weight", "allocs", profile)
+    check_speedscope_file(allocs)
+    expect_eq("speedscope unit of allocations", allocs["profiles"][0]["unit"], "none")
+
+    out = env.path("memory.pb.gz")
+    env.run("export", "--format", "pprof", "-o", out, profile)
+    p = decode_pprof(env, out)
+    strings = p["string_table"]
+    expect_eq("pprof sample types",
+              [(strings[v["type"][0]], strings[v["unit"][0]]) for v in p["sample_type"]],
+              [("calls", "count"), ("time", "nanoseconds"), ("alloc_objects", "count"),
+               ("alloc_space", "bytes"), ("inuse_objects", "count"), ("inuse_space", "bytes")])
+    expect_eq("pprof default", strings[p["default_sample_type"][0]], "time")
+    samples, functions = pprof_samples(env, profile)
+    expect_eq("pprof functions", functions,
+              sorted(["compute", "fib", "helper", "main", nofn, "square"]))
+    expect_eq("pprof samples", samples, {
+        ("thread 1001 main", (("main",),)): [1, 50, 0, 0, 0, 0],
+        ("thread 1001 main", (("compute",), ("main",))): [10, 100, 4, 400, 1, 100],
+        ("thread 1001 main", (("fib",), ("compute",), ("main",))): [10, 75, 0, 0, 0, 0],
+        ("thread 1001 main", (("fib",), ("fib",), ("compute",), ("main",))):
+            [20, 125, 2, 64, 0, 0],
+        ("thread 1001 main", (("helper",), ("main",))): [5, 150, 1, 1000, 1, 1000],
+        ("thread 1001 main", ((nofn,),)): [0, 0, 3, 30, 2, 20],
+        ("thread 1001 main", (("square", "compute"), ("main",))): [40, 0, 0, 0, 0, 0],
+        ("thread 1002 worker", (("compute",),)): [3, 50, 10, 100, 0, 0],
+        ("thread 1002 worker", (("fib",), ("compute",))): [4, 200, 5, 500, 1, 100],
+        ("thread 1002 worker", ((nofn,),)): [0, 0, 1, 8, 1, 8],
+        ("thread 1002 worker", (("square", "compute"),)): [12, 0, 0, 0, 0, 0]})
+
+    # No memory records: refused, naming the profile and the way to get them.
+    for weight, argv in (("bytes", ["flame", "-o", env.path("none.svg")]),
+                         ("live", ["export", "--format", "folded"])):
+        err = env.run(*argv, "--weight", weight, env.path("sample.zinst"),
+                      expect_status=1).stderr.decode()
+        expect_eq(f"{argv[0]} without memory", err,
+                  f"zinst {argv[0]}: {env.path('sample.zinst')} has no memory records to weigh "
+                  f"by (--weight {weight}): the program ran with memory tracing off; run it "
+                  "with ZINST_MEMORY=1\n")
+    expect(not os.path.exists(env.path("none.svg")), "no output after the refusal")
 
 
 # ---------------------------------------------------------------- the bundled example
@@ -948,10 +1153,13 @@ def case_example_commands(env):
     expect_eq("pprof inlined executions", inlined, tree_inlined_totals(env, profile))
     expect({"policy_logits", "softmax", "rng_uniform", "rollout"} <= set(inlined),
            f"inlined: {sorted(inlined)}")
-    # Merge of a profile with itself: every count doubles exactly.
+    # Merge of a profile with itself: every count doubles exactly, and every
+    # measured time (--raw: the hook-cost correction rounds each context's
+    # share down to whole ticks, which does not double exactly).
     doubled = os.path.join(env.args.example_dir, "doubled.zinst")
     env.run("merge", "--merge-threads", "-o", doubled, profile, profile)
-    twice, _ = report_by_name(env, doubled)
+    report, _ = report_by_name(env, profile, "--raw")
+    twice, _ = report_by_name(env, doubled, "--raw")
     for name, entry in report.items():
         expect_eq(f"merged calls of {name}", twice[name]["calls"], 2 * entry["calls"])
         expect_eq(f"merged self ticks of {name}", twice[name]["self_ticks"],

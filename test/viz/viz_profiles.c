@@ -14,6 +14,11 @@
  *   wide.zinst        main calling 50 tiny functions and one big one
  *   library.zinst     the builder's Zig-like library sample (library code
  *                     around user code, inlined sites in both)
+ *   memory.zinst      the sample with memory records (ZINST_MEMORY=1):
+ *                     contexts of both threads that allocated, and some
+ *                     with no instrumented function on the stack
+ *   hooks.zinst       the sample with a hook-cost calibration (test/reader's
+ *                     write_sample "hooks": the corrected times are known)
  *
  * usage: viz_profiles DIRECTORY
  */
@@ -150,5 +155,28 @@ int main(int argc, char **argv) {
 
   tp_library_sample(&tp);
   status |= save(&tp, dir, "library.zinst");
+
+  /* Memory (allocations, bytes, frees, freed bytes, peak) on the sample's
+   * nodes: 0 main, 1 main>compute, 3 main>compute>fib>fib, 4 main>helper
+   * (thread 1001), 5 compute, 6 compute>fib (thread 1002), and ZINST_NONE
+   * (no instrumented function) in both threads. */
+  tp_sample(&tp);
+  tp_memory(&tp, 0, 1, 4, 400, 3, 300, 200);
+  tp_memory(&tp, 0, 3, 2, 64, 2, 64, 32);
+  tp_memory(&tp, 0, 4, 1, 1000, 0, 0, 1000);
+  tp_memory(&tp, 0, ZINST_NONE, 3, 30, 1, 10, 30);
+  tp_memory(&tp, 1, 5, 10, 100, 10, 100, 50);
+  tp_memory(&tp, 1, 6, 5, 500, 4, 400, 200);
+  tp_memory(&tp, 1, ZINST_NONE, 1, 8, 0, 0, 8);
+  status |= save(&tp, dir, "memory.zinst");
+
+  /* As write_sample's "hooks" (check_cli.py derives its corrected times):
+   * at 2 GHz an untimed pair is 2 ticks, a timed one 4, of it inside 1. */
+  tp_sample(&tp);
+  tp.process.hook_untimed_pair_ps = 1000;
+  tp.process.hook_timed_pair_ps = 2000;
+  tp.process.hook_timed_inner_ps = 500;
+  tp.process.hook_spread_ps = 100;
+  status |= save(&tp, dir, "hooks.zinst");
   return status ? 1 : 0;
 }

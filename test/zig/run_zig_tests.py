@@ -13,17 +13,24 @@ version that pairs with the build's LLVM:
                 zones with exact counts (nested, in a loop, in threads),
                 zinst.dump to a chosen path, zinst.reset
   build_zig     test/zig/consumer, a project that depends on the
-                zig-integration package, built with counts.zig and api.zig:
-                `zig build -Doptimize=ReleaseFast` gives the same exact
-                counts (the root modules are `main` and `api`); a second
-                build is a cache hit; -Dzinst=false is the plain build, with
-                no zinst in it and the API doing nothing
-  inline_report programs/inline_sites.zig, in ReleaseFast and Debug: the calls
-                Zig inlines itself (inline fn, @call(.always_inline)) are
-                sites of `zinst inline --json` decided by "always", at their
-                file:line, each counted exactly (in a loop, nested, under a
-                condition, unrolled by `inline for`, a body starting with a
-                loop, in std.Thread workers); `zinst report --json` counts the
+                zig-integration package, built with counts.zig, api.zig,
+                inline_sites.zig and edited.zig: `zig build
+                -Doptimize=ReleaseFast` gives the same exact counts (the
+                root modules are `main` and `api`) and the same inlining
+                sites as inline_report; no plugin warning about optimized
+                bitcode; a second build is a cache hit; editing a file that
+                only an @import names compiles that program again, and only
+                it; a compile error fails the build with Zig's message;
+                -Dzinst=false is the plain build, with no zinst in it and
+                the API doing nothing
+  inline_report programs/inline_sites.zig, in ReleaseFast and Debug through
+                `zinst zig build-exe`, and in ReleaseSafe through the package
+                (`zig build run-inline_sites`): the calls Zig inlines itself
+                (inline fn, @call(.always_inline)) are sites of `zinst
+                inline --json` decided by "always", at their file:line, each
+                counted exactly (in a loop, nested, under a condition,
+                unrolled by `inline for`, a body starting with a loop, in
+                std.Thread workers); `zinst report --json` counts the
                 callees' inlined executions exactly
   example_leak  zig-integration/examples/rl_cartpole.zig, ReleaseFast, with
                 ZINST_MEMORY=1 and its planted leak (RL_LEAK_REPLAY=1):
@@ -260,16 +267,29 @@ def case_cli(args, mode):
     check_counts_profile(args, work, profile, optimized=mode != "Debug")
 
 
-def case_build_zig(args):
-    work = fresh_dir(os.path.join(args.work, "build_zig"))
+# test/zig/consumer's sources: its file name -> the file of programs/.
+CONSUMER_SOURCES = {
+    "main.zig": "counts.zig",
+    "api.zig": "api.zig",
+    "inline_sites.zig": "inline_sites.zig",
+    "edited.zig": "edited.zig",
+    "edited_value.zig": "edited_value.zig",
+}
+# What the plugin says when given bitcode that LLVM has optimized already.
+OPTIMIZED_BITCODE_WARNING = "was optimized by LLVM before zinst saw it"
+
+
+def consumer_project(args, work):
+    """test/zig/consumer copied into `work` with its sources from programs/,
+    its dependency on the package pointing back into the source tree.
+    Returns the project's directory and build(prefix, *options, extra_env,
+    expect), which runs `zig build` there and returns the process."""
     env = zig_env(args)
-    # The consumer project, its sources from programs/, its dependency on
-    # the package pointing back into the source tree.
     project = os.path.join(work, "consumer")
     shutil.copytree(os.path.join(HERE, "consumer"), project)
     os.makedirs(os.path.join(project, "src"))
-    shutil.copy(os.path.join(PROGRAMS, "counts.zig"), os.path.join(project, "src", "main.zig"))
-    shutil.copy(os.path.join(PROGRAMS, "api.zig"), os.path.join(project, "src", "api.zig"))
+    for name, source in CONSUMER_SOURCES.items():
+        shutil.copy(os.path.join(PROGRAMS, source), os.path.join(project, "src", name))
     package = os.path.relpath(os.path.join(HERE, "..", "..", "zig-integration"), project)
     zon = os.path.join(project, "build.zig.zon")
     with open(zon) as f:
@@ -278,10 +298,20 @@ def case_build_zig(args):
     with open(zon, "w") as f:
         f.write(text.replace('"../../../zig-integration"', '"%s"' % package))
 
-    def build(prefix, *options):
-        return run([args.zig, "build", "--cache-dir", os.path.join(work, "cache"),
+    def build(prefix, *options, extra_env=None, expect=0):
+        proc = run([args.zig, "build", "--cache-dir", os.path.join(work, "cache"),
                     "--prefix", os.path.join(work, prefix), f"-Dzinst-exe={args.zinst}",
-                    *options], env=env, cwd=project)
+                    *options], env=dict(env, **(extra_env or {})), cwd=project, expect=expect)
+        check(OPTIMIZED_BITCODE_WARNING not in proc.stderr,
+              f"the package gave the plugin optimized bitcode:\n{proc.stderr}")
+        return proc
+    return project, build
+
+
+def case_build_zig(args):
+    work = fresh_dir(os.path.join(args.work, "build_zig"))
+    env = zig_env(args)
+    project, build = consumer_project(args, work)
 
     build("instrumented", "-Doptimize=ReleaseFast")
     exe = os.path.join(work, "instrumented", "bin", "consumer")
@@ -295,13 +325,53 @@ def case_build_zig(args):
     check(proc.stderr.strip() == "zinst enabled: true", f"api printed {proc.stderr!r}")
     check_api_profiles(args, first, final)
 
-    # Nothing changed: the second build runs no step (no zinst lowering).
+    # Zig's own inlining (inline fn, @call(.always_inline)) and LLVM's
+    # decisions, taken by zinst, at their exact counts.
+    sites_exe = os.path.join(work, "instrumented", "bin", "inline_sites")
+    sites_profile = os.path.join(work, "inline_sites.zinst")
+    proc = run([sites_exe], env=dict(env, ZINST_OUTPUT=sites_profile), cwd=work)
+    check(proc.stderr.startswith("total="), f"inline_sites printed {proc.stderr!r}")
+    check_inline_profile(args, sites_profile, os.path.join(project, "src", "inline_sites.zig"),
+                         "ReleaseFast")
+    edited = os.path.join(work, "instrumented", "bin", "edited")
+    edited_profile = os.path.join(work, "edited.zinst")
+    proc = run([edited], env=dict(env, ZINST_OUTPUT=edited_profile), cwd=work)
+    check(proc.stderr.strip() == "value=1", f"edited printed {proc.stderr!r}")
+
+    # Nothing changed: the second build runs no step (no zinst compile or lowering).
+    def step_lines(proc, output):
+        return [line for line in proc.stderr.splitlines() if f"({output})" in line]
+
     before = os.stat(exe).st_mtime_ns
     second = build("instrumented", "-Doptimize=ReleaseFast", "--summary", "all")
-    lowering = [line for line in second.stderr.splitlines() if "(consumer.zinst.o)" in line]
-    check(len(lowering) == 1 and lowering[0].rstrip().endswith("cached"),
-          f"the second build ran the zinst step again:\n{second.stderr}")
+    for program in ("consumer", "edited"):
+        for output in (f"{program}.bc", f"{program}.zinst.o"):
+            lines = step_lines(second, output)
+            check(len(lines) == 1 and lines[0].rstrip().endswith("cached"),
+                  f"the second build ran the step of {output} again:\n{second.stderr}")
     check(os.stat(exe).st_mtime_ns == before, "the second build rewrote the executable")
+
+    # A file that only an @import names changed: its program compiles again,
+    # and only its program.
+    with open(os.path.join(project, "src", "edited_value.zig"), "w") as f:
+        f.write("pub const value = 2;\n")
+    third = build("instrumented", "-Doptimize=ReleaseFast", "--summary", "all")
+    for output, cached in (("edited.bc", False), ("consumer.bc", True), ("consumer.zinst.o", True)):
+        lines = step_lines(third, output)
+        check(len(lines) == 1 and lines[0].rstrip().endswith("cached") == cached,
+              f"after editing edited_value.zig, the step of {output} "
+              f"{'ran' if cached else 'was cached'}:\n{third.stderr}")
+    proc = run([edited], env=dict(env, ZINST_OUTPUT=edited_profile), cwd=work)
+    check(proc.stderr.strip() == "value=2", f"edited printed {proc.stderr!r} after the edit")
+    # A compile error stops the build with Zig's own message (zinst zig
+    # bitcode gets it in binary form and has Zig print it).
+    with open(os.path.join(project, "src", "edited_value.zig"), "w") as f:
+        f.write("pub const value: u8 = 500;\n")
+    proc = build("instrumented", "-Doptimize=ReleaseFast", expect=None)
+    check(proc.returncode != 0 and "edited_value.zig:1:23: error: type 'u8' cannot represent "
+          "integer value '500'" in proc.stderr, f"the compile error:\n{proc.stderr}")
+    with open(os.path.join(project, "src", "edited_value.zig"), "w") as f:
+        f.write("pub const value = 2;\n")
 
     # -Dzinst=false: the plain build, no runtime inside, no profile written.
     build("plain", "-Doptimize=ReleaseFast", "-Dzinst=false")
@@ -420,6 +490,18 @@ def case_inline_report(args):
         proc = run([exe], env=dict(env, ZINST_OUTPUT=profile), cwd=work)
         check(proc.stderr.startswith("total="), f"program printed {proc.stderr!r}")
         check_inline_profile(args, profile, source, mode)
+    # The package in ReleaseSafe mode (build_zig checks ReleaseFast; in Debug
+    # mode even Zig's -femit-llvm-bc is unoptimized, so it would tell
+    # nothing), through `zig build run-...`: the program runs as a step of
+    # the build.
+    work = fresh_dir(os.path.join(args.work, "inline_report_package"))
+    project, build = consumer_project(args, work)
+    profile = os.path.join(work, "inline_sites.zinst")
+    proc = build("out", "-Doptimize=ReleaseSafe", "run-inline_sites",
+                 extra_env={"ZINST_OUTPUT": profile})
+    check("total=" in proc.stderr, f"zig build run-inline_sites printed {proc.stderr!r}")
+    check_inline_profile(args, profile, os.path.join(project, "src", "inline_sites.zig"),
+                         "ReleaseSafe")
 
 
 EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(HERE)), "zig-integration", "examples",
@@ -545,6 +627,19 @@ def case_tracking_alloc(args):
     check(leaks == [("tracking.leak", 1, 123)], f"leaks: {leaks}")
     # The wrapper's functions are frames of their own (called through the
     # vtable), but never where memory is credited: checked above.
+
+    # By bytes, each function's flame frame is exactly its bytes (what std
+    # code below it allocated is grouped into its [library] frame above it).
+    svg = os.path.join(work, "bytes.svg")
+    run([args.zinst, "flame", "--weight", "bytes", "-o", svg, profile])
+    import xml.etree.ElementTree as ET
+    ns = "{http://www.w3.org/2000/svg}"
+    widths = {}
+    for g in ET.parse(svg).getroot().iter(ns + "g"):
+        if "frame" in g.get("class", "").split() and g.get("data-name") in TRACKING_CONTEXTS:
+            widths.setdefault(g.get("data-name"), []).append(int(g.find(ns + "rect").get("data-w")))
+    want = {name: [values[1]] for name, values in TRACKING_CONTEXTS.items()}
+    check(widths == want, f"flame frames by bytes: {widths}, expected {want}")
 
     # The leak fails a run that asks for it.
     proc = run([exe], env=dict(env, ZINST_OUTPUT=profile, ZINST_MEMORY="1", ZINST_LEAK_EXIT="3"),

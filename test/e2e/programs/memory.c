@@ -4,7 +4,8 @@
  * compiler cannot drop an unused malloc/free pair). Exits 1 with a message
  * if the C library's behaviour is not what the C standard and glibc
  * promise (alignment, errno). Modes: "patterns" (default), "fork",
- * "clean" (frees everything). */
+ * "clean" (frees everything), "reset" (zinst_reset() between allocations
+ * and their frees). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <malloc.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zinst.h>
 
 static volatile uintptr_t observed; /* every block's address lands here */
 static void *kept[8];               /* the planted leaks (still reachable) */
@@ -160,7 +162,49 @@ __attribute__((noinline)) void child_work(void) {
   touch(kept[3]);
 }
 
+/* Before the reset: 10 blocks of 100 bytes live at once (peak 1000), 8
+ * freed, 2 kept. */
+__attribute__((noinline)) void keep_some(void) {
+  void *blocks[10];
+  for (int i = 0; i < 10; i++) {
+    blocks[i] = malloc(100);
+    touch(blocks[i]);
+  }
+  for (int i = 0; i < 8; i++)
+    free(blocks[i]);
+  kept[4] = blocks[8];
+  kept[5] = blocks[9];
+}
+
+/* A thread that has exited by the reset: 2 blocks of 50 bytes, 1 kept. */
+static void *keeper(void *arg) {
+  void *p = malloc(50);
+  kept[6] = malloc(50);
+  touch(p);
+  touch(kept[6]);
+  free(p);
+  return arg;
+}
+
+/* zinst_reset() with blocks live: they stay live (as allocations of their
+ * contexts), what was freed before is forgotten, the counts restart. */
+static void reset_mode(void) {
+  keep_some();
+  churn();
+  pthread_t thread;
+  check(pthread_create(&thread, NULL, keeper, NULL) == 0, "pthread_create");
+  check(pthread_join(thread, NULL) == 0, "pthread_join");
+  zinst_reset();
+  free(kept[4]); /* keep_some's, from main */
+  free(kept[6]); /* the exited thread's */
+  churn();
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "reset") == 0) {
+    reset_mode();
+    return 0;
+  }
   if (argc > 1 && strcmp(argv[1], "clean") == 0) {
     alloc_many();
     churn();
