@@ -1035,16 +1035,29 @@ def case_hook_cost(env):
         expect(r["leaf"]["total_ticks"] > leaf_hook and r["caller"]["total_ticks"] > caller_hook,
                "%s: measured times below the hooks' cost (%d, %d)" % (
                    mode, r["leaf"]["total_ticks"], r["caller"]["total_ticks"]))
+        # Each node gives up its own share (the leaf its calls' inner parts,
+        # the caller its hooks less its leaf's), but never more than its own
+        # measured self time. Measured exactly, the work keeps both self
+        # times above their shares; sampled, one preempted leaf sample
+        # (counted 16 times) can inflate the leaf's estimate so much that
+        # the caller's self, its total less that estimate, falls below its
+        # share (seen in 2 of 40 runs at load average 10): then it gives up
+        # its self time only.
+        leaf_taken = min(leaf_hook, r["leaf"]["self_ticks"])
+        caller_taken = min(caller_hook - leaf_hook, r["caller"]["self_ticks"])
+        if mode == "exact":
+            expect(leaf_taken == leaf_hook and caller_taken == caller_hook - leaf_hook,
+                   "exact: a self time below its share (leaf %d of %d, caller %d of %d)" % (
+                       r["leaf"]["self_ticks"], leaf_hook, r["caller"]["self_ticks"],
+                       caller_hook - leaf_hook))
         expect_eq("%s: leaf total" % mode, c["leaf"]["total_ticks"],
-                  r["leaf"]["total_ticks"] - leaf_hook)
+                  r["leaf"]["total_ticks"] - leaf_taken)
         expect_eq("%s: leaf self" % mode, c["leaf"]["self_ticks"],
-                  r["leaf"]["self_ticks"] - leaf_hook)
+                  r["leaf"]["self_ticks"] - leaf_taken)
         expect_eq("%s: caller total" % mode, c["caller"]["total_ticks"],
-                  r["caller"]["total_ticks"] - caller_hook)
-        # The caller's self time drops by its hooks less its leaf's.
-        expect(r["caller"]["self_ticks"] > caller_hook, "%s: caller's self time too small" % mode)
+                  r["caller"]["total_ticks"] - leaf_taken - caller_taken)
         expect_eq("%s: caller self drop" % mode,
-                  r["caller"]["self_ticks"] - c["caller"]["self_ticks"], caller_hook - leaf_hook)
+                  r["caller"]["self_ticks"] - c["caller"]["self_ticks"], caller_taken)
         # Counts and errors are the measurement's.
         for name in ("leaf", "caller", "main"):
             for key in ("calls", "timed_calls", "total_ticks_error", "self_ticks_error"):
