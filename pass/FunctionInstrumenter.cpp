@@ -1,5 +1,6 @@
 //===- FunctionInstrumenter.cpp - entry/exit hooks in every function ------===//
 #include "FunctionInstrumenter.h"
+#include "InlineContextTree.h"
 #include "InlineSiteCounters.h"
 #include "ModuleTable.h"
 #include "zinst_abi.h"
@@ -126,17 +127,9 @@ Hooks declareHooks(Module &M, Intrinsic::ID FrameAddress) {
           M.getOrInsertFunction("__zinst_exit", HookTy, Attrs), FrameAddress};
 }
 
-void instrument(Function &F, const Hooks &H, GlobalVariable *ModuleInfo, uint32_t Index) {
-  LLVMContext &Ctx = F.getContext();
-  Value *ModuleArg = ModuleInfo;
-  Value *IndexArg = ConstantInt::get(Type::getInt32Ty(Ctx), Index);
-  // Line 0 says "compiler-generated" while keeping the call in the function's
-  // scope, as the verifier wants for calls in functions with debug info.
-  DebugLoc Loc;
-  if (DISubprogram *SP = F.getSubprogram())
-    Loc = DILocation::get(Ctx, 0, 0, SP);
-
-  // Find every way out before inserting anything.
+/// Every way out of F, found before anything is inserted: the instructions
+/// before which its frame ends.
+SmallVector<Instruction *, 8> exitPoints(Function &F) {
   //  - `ret`: the function returns (possibly through a tail call, see
   //    frameEndBefore).
   //  - `resume`: an exception continues to unwind out of this frame after
@@ -154,6 +147,32 @@ void instrument(Function &F, const Hooks &H, GlobalVariable *ModuleInfo, uint32_
     else if (isa<ResumeInst>(Term))
       ExitPoints.push_back(Term);
   }
+  return ExitPoints;
+}
+
+/// Removes what may no longer hold of an instrumented F and marks it done.
+void markInstrumented(Function &F) {
+  // The hooks read and write memory F never touched (the runtime's state and
+  // the module descriptor) and may synchronize with other threads and free
+  // memory. Attributes inferred before the pass ran (memory(none), nosync,
+  // nofree) would let a later pass (LTO's) delete or merge calls to F and
+  // with them the hooks.
+  F.removeFnAttr(Attribute::Memory); // no attribute = may touch any memory
+  F.removeFnAttr(Attribute::NoSync);
+  F.removeFnAttr(Attribute::NoFree);
+  F.addFnAttr(InstrumentedAttr);
+}
+
+void instrument(Function &F, const Hooks &H, GlobalVariable *ModuleInfo, uint32_t Index) {
+  LLVMContext &Ctx = F.getContext();
+  Value *ModuleArg = ModuleInfo;
+  Value *IndexArg = ConstantInt::get(Type::getInt32Ty(Ctx), Index);
+  // Line 0 says "compiler-generated" while keeping the call in the function's
+  // scope, as the verifier wants for calls in functions with debug info.
+  DebugLoc Loc;
+  if (DISubprogram *SP = F.getSubprogram())
+    Loc = DILocation::get(Ctx, 0, 0, SP);
+  SmallVector<Instruction *, 8> ExitPoints = exitPoints(F);
 
   // `notail`: a pass that runs later (LLVM 19 runs the ThinLTO and full-LTO
   // link-time optimizers over modules instrumented at compile time) must not
@@ -178,15 +197,7 @@ void instrument(Function &F, const Hooks &H, GlobalVariable *ModuleInfo, uint32_
     IRBuilder<> ExitBuilder(Point);
     EmitHook(ExitBuilder, H.Exit);
   }
-  // The hooks read and write memory F never touched (the runtime's state and
-  // the module descriptor) and may synchronize with other threads and free
-  // memory. Attributes inferred before the pass ran (memory(none), nosync,
-  // nofree) would let a later pass (LTO's) delete or merge calls to F and
-  // with them the hooks.
-  F.removeFnAttr(Attribute::Memory); // no attribute = may touch any memory
-  F.removeFnAttr(Attribute::NoSync);
-  F.removeFnAttr(Attribute::NoFree);
-  F.addFnAttr(InstrumentedAttr);
+  markInstrumented(F);
 }
 
 } // namespace
@@ -231,7 +242,8 @@ PreservedAnalyses FunctionInstrumenterPass::run(Module &M, ModuleAnalysisManager
     return Sites.changedIR() ? PreservedAnalyses::none() : PreservedAnalyses::all();
 
   std::optional<Intrinsic::ID> FrameAddress = frameAddressIntrinsic(M);
-  if (!Selected.empty() && !FrameAddress) {
+  // Inline trees need no frame address: every target has them.
+  if (!Selected.empty() && !FrameAddress && !Opts.InlineTree) {
     M.getContext().emitError("zinst: cannot instrument functions for target '" +
                              Triple(M.getTargetTriple()).str() +
                              "': the hooks need the frame address, available on x86-64 and "
@@ -248,10 +260,20 @@ PreservedAnalyses FunctionInstrumenterPass::run(Module &M, ModuleAnalysisManager
     if (Opts.isLibraryFile(Site.CalleeFile))
       Site.Flags |= ZINST_SITE_INFO_CALLEE_LIBRARY;
   }
-  GlobalVariable *ModuleInfo = emitModuleTable(M, Selected, SiteRows);
-  Hooks H = declareHooks(M, FrameAddress.value_or(Intrinsic::not_intrinsic));
-  for (size_t Index = 0; Index < Selected.size(); ++Index)
-    instrument(*Selected[Index].Function, H, ModuleInfo, static_cast<uint32_t>(Index));
+  GlobalVariable *ModuleInfo =
+      emitModuleTable(M, Selected, SiteRows, Opts.InlineTree ? ZINST_MODULE_INLINE_TREE : 0);
+  if (Opts.InlineTree) {
+    InlineContextRuntime RT = declareInlineContextRuntime(M, ModuleInfo);
+    for (size_t Index = 0; Index < Selected.size(); ++Index) {
+      Function &F = *Selected[Index].Function;
+      emitInlineContextTree(F, static_cast<uint32_t>(Index), exitPoints(F), RT);
+      markInstrumented(F);
+    }
+  } else {
+    Hooks H = declareHooks(M, FrameAddress.value_or(Intrinsic::not_intrinsic));
+    for (size_t Index = 0; Index < Selected.size(); ++Index)
+      instrument(*Selected[Index].Function, H, ModuleInfo, static_cast<uint32_t>(Index));
+  }
   Sites.lower(ModuleInfo);
   return PreservedAnalyses::none();
 }

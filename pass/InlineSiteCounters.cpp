@@ -39,16 +39,6 @@ struct CounterRuntime {
   Function *SlowThunk;
 };
 
-/// True for targets whose code generator has the preserve_most calling
-/// convention (LLVM 19 has it for x86-64 and AArch64, not for RISC-V). A
-/// module without a triple is compiled for the host.
-bool hasPreserveMost(const Module &M) {
-  Triple Target(M.getTargetTriple());
-  if (Target.getArch() == Triple::UnknownArch)
-    Target = Triple(sys::getDefaultTargetTriple());
-  return Target.getArch() == Triple::x86_64 || Target.getArch() == Triple::aarch64;
-}
-
 /// `void __zinst_count_site_slow(i32 index)`, internal, preserve_most:
 /// calls __zinst_count_site(ModuleInfo, index). The slow path of every
 /// increment calls it instead of __zinst_count_site: a call that clobbers
@@ -88,7 +78,7 @@ CounterRuntime declareRuntime(Module &M, GlobalVariable *ModuleInfo) {
   FunctionCallee Slow = M.getOrInsertFunction(
       "__zinst_count_site",
       FunctionType::get(Type::getVoidTy(Ctx), {PtrTy, Type::getInt32Ty(Ctx)}, false), Attrs);
-  Function *Thunk = hasPreserveMost(M) ? slowPathThunk(M, ModuleInfo, Slow) : nullptr;
+  Function *Thunk = targetHasPreserveMost(M) ? slowPathThunk(M, ModuleInfo, Slow) : nullptr;
   return {Counters, Slow, Thunk};
 }
 
@@ -325,6 +315,13 @@ void InlineSiteLowering::lower(GlobalVariable *ModuleInfo) {
   Points.clear();
   if (NamedMDNode *List = M.getNamedMetadata(SiteListName))
     M.eraseNamedMetadata(List);
+}
+
+bool targetHasPreserveMost(const Module &M) {
+  Triple Target(M.getTargetTriple());
+  if (Target.getArch() == Triple::UnknownArch)
+    Target = Triple(sys::getDefaultTargetTriple());
+  return Target.getArch() == Triple::x86_64 || Target.getArch() == Triple::aarch64;
 }
 
 } // namespace zinst

@@ -94,6 +94,12 @@ private:
   bool Changed = false;
 };
 
+/// True for targets whose code generator has the preserve_most calling
+/// convention (LLVM 19 has it for x86-64 and AArch64, not for RISC-V), used
+/// for the cold calls of inline code. A module without a triple is compiled
+/// for the host.
+bool targetHasPreserveMost(const llvm::Module &M);
+
 } // namespace zinst
 
 #endif // ZINST_PASS_INLINESITECOUNTERS_H

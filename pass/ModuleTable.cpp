@@ -101,7 +101,7 @@ Function *emitRegistrationCall(Module &M, StringRef Name, StringRef HookName,
 } // namespace
 
 GlobalVariable *emitModuleTable(Module &M, ArrayRef<FunctionDescription> Functions,
-                                ArrayRef<SiteDecision> Sites) {
+                                ArrayRef<SiteDecision> Sites, uint32_t ModuleFlags) {
   LLVMContext &Ctx = M.getContext();
   Type *PtrTy = PointerType::getUnqual(Ctx);
   Type *I32Ty = Type::getInt32Ty(Ctx);
@@ -152,16 +152,17 @@ GlobalVariable *emitModuleTable(Module &M, ArrayRef<FunctionDescription> Functio
   }
 
   // struct zinst_module_info {abi_version, function_count, functions,
-  // source_file, id_base, reserved, site_count, site_base, sites}; the
-  // runtime writes id_base, reserved and site_base, so the descriptor is
-  // not constant.
-  StructType *ModuleTy =
-      StructType::get(Ctx, {I32Ty, I32Ty, PtrTy, PtrTy, I32Ty, I32Ty, I32Ty, I32Ty, PtrTy});
+  // source_file, id_base, reserved, site_count, site_base, sites, flags,
+  // unused}; the runtime writes id_base, reserved and site_base, so the
+  // descriptor is not constant.
+  StructType *ModuleTy = StructType::get(
+      Ctx, {I32Ty, I32Ty, PtrTy, PtrTy, I32Ty, I32Ty, I32Ty, I32Ty, PtrTy, I32Ty, I32Ty});
   Constant *ModuleInit = ConstantStruct::get(
       ModuleTy,
       {ConstantInt::get(I32Ty, ZINST_ABI_VERSION), ConstantInt::get(I32Ty, Rows.size()), Table,
        Strings.get(M.getSourceFileName()), ConstantInt::get(I32Ty, 0), ConstantInt::get(I32Ty, 0),
-       ConstantInt::get(I32Ty, SiteRows.size()), ConstantInt::get(I32Ty, 0), SiteTable});
+       ConstantInt::get(I32Ty, SiteRows.size()), ConstantInt::get(I32Ty, 0), SiteTable,
+       ConstantInt::get(I32Ty, ModuleFlags), ConstantInt::get(I32Ty, 0)});
   auto *ModuleInfo = new GlobalVariable(M, ModuleTy, /*isConstant=*/false,
                                         GlobalValue::InternalLinkage, ModuleInit, "__zinst_module");
 

@@ -42,14 +42,17 @@ FunctionDescription describeFunction(llvm::Function &F);
 
 /// Emits the table for Functions (row i describes the function whose hooks
 /// pass index i) and for Sites (row i is the site whose counters pass index
-/// i), the module descriptor, and the ctor/dtor that register it.
+/// i), the module descriptor with ModuleFlags (ZINST_MODULE_*), and the
+/// ctor/dtor that register it.
 /// Returns the module descriptor, the first argument of every hook. Existing
 /// tables of M are left alone: a second call adds a second, independent table.
 llvm::GlobalVariable *emitModuleTable(llvm::Module &M,
                                       llvm::ArrayRef<FunctionDescription> Functions,
-                                      llvm::ArrayRef<SiteDecision> Sites = {});
+                                      llvm::ArrayRef<SiteDecision> Sites = {},
+                                      uint32_t ModuleFlags = 0);
 
-/// Field index of zinst_module_info.site_base in the emitted descriptor.
+/// Field indices of zinst_module_info in the emitted descriptor.
+constexpr unsigned ModuleInfoIdBaseField = 4;
 constexpr unsigned ModuleInfoSiteBaseField = 7;
 
 } // namespace zinst

@@ -48,6 +48,12 @@ cl::opt<std::string> CountOnlyOpt(
     cl::desc("zinst: give the selected functions whose display or linkage name matches one of "
              "the globs no hooks, only an exact count of their calls (env ZINST_COUNT_ONLY)"));
 
+cl::opt<bool> InlineTreeOpt(
+    "zinst-inline-tree",
+    cl::desc("zinst: keep exact call counts and the calling-context tree in code inlined into "
+             "each function instead of calling the hooks; no time is recorded "
+             "(env ZINST_INLINE_TREE=1)"));
+
 cl::opt<std::string>
     LibraryDirOpt("zinst-library-dir", cl::value_desc("dir[,dir...]"),
                   cl::desc("zinst: mark functions whose source file lies under one of these "
@@ -131,13 +137,12 @@ Error parseGlobs(const cl::opt<std::string> &Opt, const char *EnvName, GlobList 
   return Error::success();
 }
 
-Expected<bool> parseDisable() {
-  std::optional<Setting> S =
-      lookup(DisableOpt, "ZINST_DISABLE", DisableOpt.getValue() ? "true" : "false");
+Expected<bool> parseBool(const cl::opt<bool> &Opt, const char *EnvName) {
+  std::optional<Setting> S = lookup(Opt, EnvName, Opt.getValue() ? "true" : "false");
   if (!S)
     return false;
-  if (DisableOpt.getNumOccurrences() > 0)
-    return DisableOpt.getValue();
+  if (Opt.getNumOccurrences() > 0)
+    return Opt.getValue();
   std::string Text = StringRef(S->Text).lower();
   if (Text == "1" || Text == "true" || Text == "yes" || Text == "on")
     return true;
@@ -186,7 +191,7 @@ bool GlobList::matches(StringRef Subject) const {
 
 Expected<Options> Options::fromCommandLineAndEnvironment() {
   Options Opts;
-  Expected<bool> Disabled = parseDisable();
+  Expected<bool> Disabled = parseBool(DisableOpt, "ZINST_DISABLE");
   if (!Disabled)
     return Disabled.takeError();
   Opts.Disabled = *Disabled;
@@ -206,6 +211,10 @@ Expected<Options> Options::fromCommandLineAndEnvironment() {
   Opts.MinInstructions = *MinSize;
   if (Error E = parseGlobs(CountOnlyOpt, "ZINST_COUNT_ONLY", Opts.CountOnlyNames))
     return std::move(E);
+  Expected<bool> InlineTree = parseBool(InlineTreeOpt, "ZINST_INLINE_TREE");
+  if (!InlineTree)
+    return InlineTree.takeError();
+  Opts.InlineTree = *InlineTree;
   if (Error E = parseLibraryDirs(Opts.LibraryDirs))
     return std::move(E);
   return std::move(Opts);

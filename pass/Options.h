@@ -20,6 +20,11 @@
 //                                                   these get no hooks but a
 //                                                   counter of their calls at
 //                                                   entry (InlineSiteCounters.h)
+//   -zinst-inline-tree     ZINST_INLINE_TREE=1  no hooks: each function
+//                                                   keeps the calling-context
+//                                                   tree and exact counts in
+//                                                   inline code; no time
+//                                                   (InlineContextTree.h)
 //   -zinst-library-dir=D[,D...] ZINST_LIBRARY_DIRS  functions whose source file
 //                                                   lies under one of these
 //                                                   directories are marked as
@@ -63,6 +68,7 @@ struct Options {
   GlobList ExcludeFiles;
   unsigned MinInstructions = 0;
   GlobList CountOnlyNames;
+  bool InlineTree = false;
   std::vector<std::string> LibraryDirs; // without trailing '/'
 
   /// Reads the cl::opt values and the environment. A malformed value (bad

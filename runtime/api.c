@@ -135,6 +135,13 @@ static void load_config(void) {
   else if (mode && *mode && strcmp(mode, "time") != 0)
     fprintf(stderr, "zinst: ignoring ZINST_MODE=%s: expected \"time\" or \"count\"; using time\n",
             mode);
+  if (zinst_registry_inline_tree()) {
+    /* Built with -zinst-inline-tree: the code reads no clock. */
+    if (mode && strcmp(mode, "time") == 0)
+      fprintf(stderr, "zinst: ignoring ZINST_MODE=time: the program was built with "
+                      "-zinst-inline-tree, which counts calls and records no time\n");
+    zinst_config.mode = ZINST_MODE_COUNT;
+  }
   zinst_config.max_depth =
       env_setting("ZINST_MAX_DEPTH", ZINST_DEFAULT_MAX_DEPTH, 1, ZINST_LIMIT_MAX_DEPTH);
   zinst_config.max_threads =

@@ -125,10 +125,9 @@ static __attribute__((noinline, cold)) void enter_general(struct zinst_module_in
   if (ts->frames[depth - 1].frame_address <= frame_address)
     depth = zinst_thread_repair_for_enter(ts, frame_address);
   uint32_t parent_index = ts->frames[depth - 1].node;
-  uint64_t cache = ts->nodes[parent_index].child_cache;
-  uint32_t child = zinst_child_cache_function(cache) == id
-                       ? zinst_child_cache_child(cache)
-                       : zinst_thread_find_or_add_child(ts, parent_index, id);
+  const struct zinst_node *last = ts->nodes[parent_index].last_child;
+  uint32_t child = last->function == id ? (uint32_t)(last - ts->nodes)
+                                        : zinst_thread_find_or_add_child(ts, parent_index, id);
   struct zinst_node *node = &ts->nodes[child];
   uint64_t calls = node->calls + 1;
   RELAXED_STORE(node->calls, calls);
@@ -212,13 +211,13 @@ done:
  *     never written by the handler; frame_limit: constant;
  *   - id_base and function_count: id_base only goes from 0 to its value;
  *   - busy: the handler's hooks clear what they set;
- *   - the parent's child cache: NOT stable, since the handler calling some
- *     function from the same context replaces it. Hence one 8-byte load of
- *     the (function, child) word: it sees the old pair or the handler's,
- *     each a correct mapping, never our function with the handler's child.
- *     The same holds for the thread's edge cache entry, whose pair is also
- *     checked against the child's parent (set before the node was
- *     published, never changed).
+ *   - the parent's last_child: NOT stable, since the handler calling some
+ *     function from the same context replaces it. Hence one load of the
+ *     pointer, then a check of the function of the child it names (set
+ *     before the node was published, never changed): the old child or the
+ *     handler's, each checked, never our function with the handler's
+ *     child. The thread's edge cache entry is one 8-byte (function, child)
+ *     word, also checked against the child's parent (never changed).
  * Everything else (node->calls, the countdown, rng, frames[depth]) is read
  * after `busy` is set. In the exit, `now` may be read before a handler
  * runs: the handler's time then counts in the activation, as it does when
@@ -237,20 +236,22 @@ ZINST_EXPORT __attribute__((noinline, hot)) void __zinst_enter(struct zinst_modu
   uint32_t depth = ts->depth;
   const struct zinst_frame *top = &ts->frames[depth - 1];
   uint32_t parent = top->node;
-  uint64_t cache = __atomic_load_n(&ts->nodes[parent].child_cache, __ATOMIC_RELAXED);
+  const struct zinst_node *last = __atomic_load_n(&ts->nodes[parent].last_child, __ATOMIC_RELAXED);
   if (ZINST_UNLIKELY(top->frame_address <= frame_address || depth >= ts->frame_limit)) {
     enter_general(module, index, frame_address);
     return;
   }
-  if (ZINST_UNLIKELY(zinst_child_cache_function(cache) != id)) {
-    cache = __atomic_load_n(&ts->edge_cache[zinst_edge_slot(parent, id)], __ATOMIC_RELAXED);
-    if (ZINST_UNLIKELY(zinst_child_cache_function(cache) != id ||
-                       ts->nodes[zinst_child_cache_child(cache)].parent != parent)) {
+  uint32_t child;
+  if (ZINST_LIKELY(last->function == id)) {
+    child = (uint32_t)(last - ts->nodes);
+  } else {
+    uint64_t word = __atomic_load_n(&ts->edge_cache[zinst_edge_slot(parent, id)], __ATOMIC_RELAXED);
+    child = zinst_edge_word_child(word);
+    if (ZINST_UNLIKELY(zinst_edge_word_function(word) != id || ts->nodes[child].parent != parent)) {
       enter_general(module, index, frame_address);
       return;
     }
   }
-  uint32_t child = zinst_child_cache_child(cache);
   ts->busy = 1;
   SIGNAL_FENCE();
   struct zinst_node *node = &ts->nodes[child];
@@ -294,6 +295,79 @@ ZINST_EXPORT __attribute__((noinline, hot)) void __zinst_exit(struct zinst_modul
   RELAXED_STORE(ts->depth, depth - 1);
   SIGNAL_FENCE();
   ts->busy = 0;
+}
+
+/*
+ * Inline calling-context trees (ZINST_MODULE_INLINE_TREE, zinst_abi.h).
+ * The instrumented code keeps __zinst_context itself: each function saves
+ * it at entry, follows the context's last_child when that child runs the
+ * function (count, make it current) and puts the saved value back on every
+ * way out. No shadow stack, no frame address, no clock: the context a
+ * function restores is the one it found, so a frame that longjmp or an
+ * exception skipped leaves nothing to repair once an instrumented caller
+ * returns. Everything else comes here.
+ *
+ * Signals: the inline code checks no `busy`. A handler's enters and exits
+ * are paired, so it leaves __zinst_context as it found it. What it can
+ * meet halfway:
+ *   - last_child replaced by the handler: the inline code reads it once
+ *     and checks the child's function, as the hooks do;
+ *   - a count: the inline code adds with one instruction to memory on
+ *     x86-64, and this path too (count_call), so neither loses the other's;
+ *   - this function, inside `busy`: the handler's events come here too
+ *     (see below) and are dropped, or hit in the inline code, which only
+ *     reads what was published (node fields before node_count and
+ *     last_child) and adds to a count.
+ * A dropped event makes the no-context node current: the handler's nested
+ * enters all come here, are dropped as well, and its exits put back what
+ * they found.
+ */
+
+ZINST_EXPORT __thread __attribute__((tls_model("initial-exec"))) void *__zinst_context =
+    &zinst_no_context;
+
+/* node->calls + 1 as one instruction where it can be (see above). */
+static inline __attribute__((always_inline)) void count_call(struct zinst_node *node) {
+#if defined(__x86_64__)
+  __asm__ volatile("incq %0" : "+m"(node->calls));
+#else
+  RELAXED_STORE(node->calls, node->calls + 1);
+#endif
+}
+
+ZINST_EXPORT __attribute__((noinline)) void *__zinst_context_enter(struct zinst_module_info *module,
+                                                                   uint32_t index, void *current) {
+  struct zinst_node *context = current;
+  struct zinst_thread_state *ts = zinst_tls_state;
+  if (ts == NULL)
+    ts = zinst_thread_state_create();
+  if (ts == NULL || ts->busy) {
+    if (ts)
+      ts->reentrant_events++;
+    __zinst_context = &zinst_no_context;
+    return &zinst_no_context;
+  }
+  ts->busy = 1;
+  SIGNAL_FENCE();
+  uint32_t id = function_id(module, index);
+  if (id != 0) {
+    uint32_t parent = zinst_context_index(ts, context);
+    uint64_t word = __atomic_load_n(&ts->edge_cache[zinst_edge_slot(parent, id)], __ATOMIC_RELAXED);
+    uint32_t child = zinst_edge_word_child(word);
+    if (zinst_edge_word_function(word) == id && ts->nodes[child].parent == parent) {
+      /* Next time the inline code finds it, as long as the context calls
+       * no other function in between. */
+      RELAXED_STORE(ts->nodes[parent].last_child, &ts->nodes[child]);
+    } else {
+      child = zinst_thread_find_or_add_child(ts, parent, id);
+    }
+    context = &ts->nodes[child];
+    count_call(context);
+  }
+  __zinst_context = context;
+  SIGNAL_FENCE();
+  ts->busy = 0;
+  return context;
 }
 
 ZINST_EXPORT void __zinst_register_module(struct zinst_module_info *module) {

@@ -36,6 +36,7 @@
  */
 #define _GNU_SOURCE
 #include "memory.h"
+#include "module_registry.h"
 
 #include "runtime_internal.h"
 #include "thread_state.h"
@@ -295,10 +296,18 @@ static inline __attribute__((always_inline)) void attribute_context(size_t size,
   }
   if (ts->busy)
     return; /* inside a hook or a thread's retirement */
-  uint32_t top = ts->depth - 1;
-  if (wrapper_frame != 0 && top > 0 && ts->frames[top].frame_address == wrapper_frame)
-    top--;
-  uint32_t node = ts->frames[top].node;
+  uint32_t node;
+  if (zinst_registry_inline_tree()) {
+    /* No frames to compare: the wrapper's context is the current one. */
+    node = zinst_context_index(ts, __zinst_context);
+    if (wrapper_frame != 0 && node != 0 && node != ts->sink_node)
+      node = ts->nodes[node].parent;
+  } else {
+    uint32_t top = ts->depth - 1;
+    if (wrapper_frame != 0 && top > 0 && ts->frames[top].frame_address == wrapper_frame)
+      top--;
+    node = ts->frames[top].node;
+  }
   struct zinst_mem_counters *c = &ts->mem[node];
   uint64_t allocated = c->allocated_bytes + size;
   RELAXED_STORE(c->allocations, c->allocations + 1);
@@ -534,7 +543,7 @@ static size_t zinst_malloc_usable_size_impl(void *pointer) {
     /* The C library's own, found once (dlsym may allocate: fine here). */
     static size_t (*real)(void *);
     if (!real)
-      real = (size_t (*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
+      real = (size_t(*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
     return real ? real(pointer) : 0;
   }
   /* The requested size: writing past it would also escape the counts. */

@@ -48,6 +48,24 @@ static uint32_t next_function_id = 1;
  * the sink (site_counters.h). */
 static uint32_t next_site_slot = ZINST_MAX_MODULE_SITES;
 
+/* The process's kind (zinst_registry_inline_tree): KIND_UNDECIDED until the
+ * first module that is not a zone registers; never changes after. */
+enum { KIND_UNDECIDED, KIND_HOOKS, KIND_INLINE_TREE };
+static int process_kind = KIND_UNDECIDED;
+
+int zinst_registry_inline_tree(void) {
+  return __atomic_load_n(&process_kind, __ATOMIC_RELAXED) == KIND_INLINE_TREE;
+}
+
+static bool is_zone_module(const struct zinst_module_info *module) {
+  return module->function_count == 1 && module->functions != NULL &&
+         (module->functions[0].flags & ZINST_FUNCTION_INFO_ZONE);
+}
+
+static int kind_of(const struct zinst_module_info *module) {
+  return (module->flags & ZINST_MODULE_INLINE_TREE) ? KIND_INLINE_TREE : KIND_HOOKS;
+}
+
 static void refuse(struct zinst_module_info *module, const char *why) {
   const char *name = module->source_file ? module->source_file : "(unnamed module)";
   fprintf(stderr, "zinst: ignoring instrumented module %s: %s\n", name, why);
@@ -133,6 +151,23 @@ static uint32_t register_locked(struct zinst_module_info *module) {
     refuse(module, why);
     return 0;
   }
+  if (!is_zone_module(module)) {
+    int kind = kind_of(module), decided = KIND_UNDECIDED;
+    if (!__atomic_compare_exchange_n(&process_kind, &decided, kind, false, __ATOMIC_RELAXED,
+                                     __ATOMIC_RELAXED) &&
+        decided != kind) {
+      refuse(module, kind == KIND_INLINE_TREE
+                         ? "it was built with -zinst-inline-tree and the process runs modules "
+                           "built with the hooks; build every module alike"
+                         : "it was built with the hooks and the process runs modules built with "
+                           "-zinst-inline-tree; build every module alike");
+      return 0;
+    }
+    /* Also when the runtime initialized before (an allocation traced
+     * before the first constructor): the profile has no times. */
+    if (kind == KIND_INLINE_TREE)
+      zinst_config.mode = ZINST_MODE_COUNT;
+  }
   for (uint32_t m = 0; m < module_count; m++)
     if (same_module(&modules[m], module))
       return reuse_entry(&modules[m], module);
@@ -184,6 +219,12 @@ static uint32_t register_locked(struct zinst_module_info *module) {
 uint32_t zinst_registry_register(struct zinst_module_info *module) {
   if (__atomic_load_n(&module->reserved, __ATOMIC_RELAXED) == MODULE_REFUSED)
     return 0;
+  /* The first event of an inline-tree program: its profile has no times,
+   * so the runtime must not initialize for them (no hook calibration). */
+  if (module->abi_version == ZINST_ABI_VERSION && !is_zone_module(module) &&
+      kind_of(module) == KIND_INLINE_TREE)
+    __atomic_compare_exchange_n(&process_kind, &(int){KIND_UNDECIDED}, KIND_INLINE_TREE, false,
+                                __ATOMIC_RELAXED, __ATOMIC_RELAXED);
   zinst_runtime_init();
   zinst_runtime_lock();
   uint32_t id_base = register_locked(module);

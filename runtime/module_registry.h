@@ -17,7 +17,8 @@
 #include <stdint.h>
 
 /* Register `module` if it is not yet (idempotent) and return its id_base, or
- * 0 if it is refused (wrong ABI version, or no ids left): a refused module
+ * 0 if it is refused (wrong ABI version, no ids left, or not of the
+ * process's kind: see zinst_registry_inline_tree): a refused module
  * gets one message on stderr and its events are ignored from then on. Takes
  * the runtime lock unless the answer is known without it. */
 uint32_t zinst_registry_register(struct zinst_module_info *module);
@@ -38,6 +39,13 @@ void zinst_registry_unregister(struct zinst_module_info *module);
  * while the caller holds the runtime lock. Returns 0 or -1 (ENOMEM). */
 int zinst_registry_fill_snapshot(struct zinst_snapshot *snapshot);
 void zinst_registry_free_tables(struct zinst_snapshot *snapshot);
+
+/* Whether the process's modules keep their calling-context tree in inline
+ * code (ZINST_MODULE_INLINE_TREE) rather than through the hooks. The first
+ * module registered (zones aside: they follow the process) decides, before
+ * the runtime initializes if it is the first event; a later module of the
+ * other kind is refused. Then profiles are count-mode: no times. */
+int zinst_registry_inline_tree(void);
 
 /* Process-wide sites assigned so far (every thread's counter array holds
  * them after the sink). The caller holds the runtime lock. */

@@ -30,6 +30,8 @@
 
 ZINST_TLS_INITIAL_EXEC struct zinst_thread_state *zinst_tls_state;
 
+struct zinst_node zinst_no_context = {.last_child = &zinst_no_context, .parent = ZINST_NONE};
+
 enum { INITIAL_HASH_BITS = 10, THREAD_NAME_SIZE = 32 };
 
 /* An exited thread, kept until the process ends. */
@@ -264,6 +266,10 @@ static void retire_thread(void *value) {
     return;
   int saved_errno = errno;
   ts->busy = 1; /* events from here on (an instrumented free) are dropped */
+  /* Inline enters (ZINST_MODULE_INLINE_TREE) check no `busy`: from the
+   * no-context node every one of them takes the slow path, which drops it.
+   * It also keeps them off the block, which may go to another thread. */
+  __zinst_context = &zinst_no_context;
   zinst_tls_in_runtime = 1;
   struct retired_thread thread = {
       .tid = ts->tid, .flags = ZINST_THREAD_EXITED, .mem_slot = ts->mem_slot};
@@ -403,6 +409,8 @@ static struct zinst_thread_state *map_state(uint32_t max_depth, uint32_t max_nod
       (struct zinst_frame){.frame_address = ZINST_ROOT_FRAME_ADDRESS, .node = 0, .function = 0};
   ts->nodes[0].parent = ZINST_NONE;
   ts->nodes[ts->sink_node].parent = ZINST_NONE;
+  ts->nodes[0].last_child = &zinst_no_context;
+  ts->nodes[ts->sink_node].last_child = &zinst_no_context;
   ts->tid = (uint64_t)syscall(SYS_gettid);
   ts->is_main = ts->tid == (uint64_t)getpid();
   if (ts->count_only) {
@@ -508,9 +516,9 @@ uint32_t zinst_thread_find_or_add_child(struct zinst_thread_state *ts, uint32_t 
   for (; ts->hash[slot].key; slot = (slot + 1) & ts->hash_mask) {
     if (ts->hash[slot].key == key) {
       uint32_t child = ts->hash[slot].node;
-      RELAXED_STORE(ts->nodes[parent].child_cache, zinst_child_cache(function, child));
+      RELAXED_STORE(ts->nodes[parent].last_child, &ts->nodes[child]);
       RELAXED_STORE(ts->edge_cache[zinst_edge_slot(parent, function)],
-                    zinst_child_cache(function, child));
+                    zinst_edge_word(function, child));
       return child;
     }
   }
@@ -536,14 +544,15 @@ uint32_t zinst_thread_find_or_add_child(struct zinst_thread_state *ts, uint32_t 
   node->parent = parent;
   node->function = function;
   node->exact_until = ts->count_only ? 0 : UINT64_MAX;
+  node->last_child = &zinst_no_context;
   ts->hash[slot].key = key;
   ts->hash[slot].node = child;
   ts->hash_used++;
   /* Publish after the node's fields: a dump reads node_count with acquire. */
   __atomic_store_n(&ts->node_count, child + 1, __ATOMIC_RELEASE);
-  RELAXED_STORE(ts->nodes[parent].child_cache, zinst_child_cache(function, child));
+  RELAXED_STORE(ts->nodes[parent].last_child, node);
   RELAXED_STORE(ts->edge_cache[zinst_edge_slot(parent, function)],
-                zinst_child_cache(function, child));
+                zinst_edge_word(function, child));
   return child;
 }
 

@@ -24,6 +24,7 @@
 #include "profile_writer.h"
 #include "runtime_internal.h"
 #include "site_counters.h"
+#include "zinst_abi.h"
 
 #include <stdint.h>
 
@@ -38,13 +39,15 @@ struct zinst_mem_counters;
  */
 struct zinst_node {
   uint64_t calls; /* every call, timed or not */
-  /* The child looked up last from this node, as zinst_child_cache(function,
-   * child): a loop calling one callee, and recursion, find it here without
-   * hashing. 0 = none (function ids are >= 1). One word, read and written
-   * whole: the enter fast path reads it before it sets `busy`, and a signal
-   * handler that replaces it in between must not leave that enter with its
-   * own function paired with the handler's child (hooks.c). */
-  uint64_t child_cache;
+  /* The child looked up last from this node: a loop calling one callee,
+   * and recursion, find it here without hashing. Never NULL: a node
+   * without children points at zinst_no_context, whose function (0)
+   * matches no function. One pointer, read and written whole: a lookup
+   * reads it, then checks the child's function, which never changes, so a
+   * signal handler that replaces it in between costs a miss at worst,
+   * never a wrong child (hooks.c). The inline code of
+   * ZINST_MODULE_INLINE_TREE reads it too (zinst_abi.h). */
+  struct zinst_node *last_child;
   uint64_t exact_ticks;   /* closed activations of the exact stratum */
   uint64_t sampled_ticks; /* closed sampled activations */
   uint64_t sampled_calls;
@@ -56,6 +59,18 @@ struct zinst_node {
    * 0 in count mode. Written by the owner only. */
   uint64_t exact_until;
 } __attribute__((aligned(64)));
+
+_Static_assert(__builtin_offsetof(struct zinst_node, calls) == ZINST_NODE_CALLS_OFFSET,
+               "zinst_abi.h: ZINST_NODE_CALLS_OFFSET");
+_Static_assert(__builtin_offsetof(struct zinst_node, last_child) == ZINST_NODE_LAST_CHILD_OFFSET,
+               "zinst_abi.h: ZINST_NODE_LAST_CHILD_OFFSET");
+_Static_assert(__builtin_offsetof(struct zinst_node, function) == ZINST_NODE_FUNCTION_OFFSET,
+               "zinst_abi.h: ZINST_NODE_FUNCTION_OFFSET");
+
+/* The node every last_child starts at, and __zinst_context before a
+ * thread's first event and after its retirement: no function, no child,
+ * nothing ever counted in it. Shared by all threads, written by none. */
+extern struct zinst_node zinst_no_context;
 
 /* How an activation is timed, decided at its enter (frame.kind). */
 enum zinst_frame_kind {
@@ -169,17 +184,17 @@ static inline __attribute__((always_inline)) uint32_t zinst_edge_slot(uint32_t p
   return (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> (64 - ZINST_EDGE_CACHE_BITS));
 }
 
-/* The child cache word of a node whose last looked-up child is `child`,
- * running `function`; the two halves are read back by the functions below. */
-static inline __attribute__((always_inline)) uint64_t zinst_child_cache(uint32_t function,
-                                                                        uint32_t child) {
+/* The edge cache word of the child `child` running `function`; the two
+ * halves are read back by the functions below. */
+static inline __attribute__((always_inline)) uint64_t zinst_edge_word(uint32_t function,
+                                                                      uint32_t child) {
   return ((uint64_t)child << 32) | function;
 }
-static inline __attribute__((always_inline)) uint32_t zinst_child_cache_function(uint64_t cache) {
-  return (uint32_t)cache;
+static inline __attribute__((always_inline)) uint32_t zinst_edge_word_function(uint64_t word) {
+  return (uint32_t)word;
 }
-static inline __attribute__((always_inline)) uint32_t zinst_child_cache_child(uint64_t cache) {
-  return (uint32_t)(cache >> 32);
+static inline __attribute__((always_inline)) uint32_t zinst_edge_word_child(uint64_t word) {
+  return (uint32_t)(word >> 32);
 }
 
 /* Credit a closing frame's activation, timed or not, to its node at `now`.
@@ -216,6 +231,18 @@ zinst_credit_frame(struct zinst_thread_state *ts, const struct zinst_frame *fram
     __atomic_store_n(&node->sampled_calls, node->sampled_calls + 1, __ATOMIC_RELAXED);
     __atomic_store(&node->sampled_sq, &square, __ATOMIC_RELAXED);
   }
+}
+
+/* The index in `ts`'s node array of `context`, a __zinst_context value
+ * (ZINST_MODULE_INLINE_TREE): 0 (the root) for the no-context node, or
+ * for anything that is not one of ts's nodes (a thread's first event). */
+static inline __attribute__((always_inline)) uint32_t
+zinst_context_index(const struct zinst_thread_state *ts, const void *context) {
+  uintptr_t offset = (uintptr_t)context - (uintptr_t)ts->nodes;
+  uint64_t index = offset / sizeof(struct zinst_node);
+  if (offset % sizeof(struct zinst_node) == 0 && (index < ts->node_count || index == ts->sink_node))
+    return (uint32_t)index;
+  return 0;
 }
 
 /* Seed `ts`'s sampling state from its tid and the clock (fork child too). */

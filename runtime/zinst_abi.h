@@ -31,6 +31,27 @@
  *     hooks: the same increment at its entry, of a site flagged
  *     ZINST_SITE_INFO_ENTRY, counts every call of it from anywhere.
  *
+ *   - instead of the hooks, when built with -zinst-inline-tree
+ *     (ZINST_MODULE_INLINE_TREE): code that keeps the calling-context tree
+ *     itself, with no call on the common path and no clock read:
+ *
+ *       cur = __zinst_context;                     (initial-exec TLS)
+ *       child = cur->last_child;                   (never NULL)
+ *       if (module.id_base != 0 && child->function == module.id_base + index) {
+ *         child->calls++;                          (one add to memory)
+ *         __zinst_context = child;
+ *       } else {
+ *         __zinst_context_enter(&module, index, cur);   (cold)
+ *       }
+ *       ... the function's body ...
+ *       __zinst_context = cur;                     (on every way out)
+ *
+ *     and, after a call that returns twice (setjmp) and at a landing pad,
+ *     __zinst_context = child (the function's own context again, whatever
+ *     longjmp or an exception skipped). A process runs modules of one kind
+ *     only: the runtime refuses modules of the other kind than the first
+ *     one registered.
+ *
  *     The runtime keeps the first ZINST_MAX_MODULE_SITES slots of every
  *     thread's array as a sink that is never reported: a module whose
  *     site_base is still 0 (not registered yet, or refused) counts there
@@ -49,7 +70,7 @@
 
 #include <stdint.h>
 
-#define ZINST_ABI_VERSION 3u    /* 3: the hooks take the frame address */
+#define ZINST_ABI_VERSION 4u    /* 4: module flags, inline calling-context trees */
 #define ZINST_CTOR_PRIORITY 101 /* earliest priority open to programs */
 
 #define ZINST_FUNCTION_INFO_DEBUG 0x1u   /* file/line from DISubprogram */
@@ -76,6 +97,18 @@
  * callee both name it, file and line are its definition's); its counter
  * counts every call of the function, from anywhere. */
 #define ZINST_SITE_INFO_ENTRY 0x400u
+
+/* zinst_module_info.flags */
+#define ZINST_MODULE_INLINE_TREE 0x1u /* -zinst-inline-tree: no hooks, __zinst_context */
+
+/* What the inline code of ZINST_MODULE_INLINE_TREE reads of a calling
+ * context (struct zinst_node, runtime/thread_state.h, checks them): its
+ * call count (uint64_t), the child it entered last (a pointer, never NULL:
+ * a node that matches no function until a first child), and its function's
+ * process-wide id (uint32_t, 0 for no function). */
+#define ZINST_NODE_CALLS_OFFSET 0
+#define ZINST_NODE_LAST_CHILD_OFFSET 8
+#define ZINST_NODE_FUNCTION_OFFSET 52
 
 /* One instrumented function; emitted as constant data by the pass. */
 struct zinst_function_info {
@@ -116,6 +149,8 @@ struct zinst_module_info {
    * site in every thread's counter array; 0 (the sink) until then. */
   uint32_t site_base;
   const struct zinst_site_info *sites; /* site_count entries */
+  uint32_t flags;                      /* ZINST_MODULE_* */
+  uint32_t unused;
 };
 
 #ifdef __cplusplus
@@ -130,6 +165,19 @@ void __zinst_register_module(struct zinst_module_info *module);
 void __zinst_unregister_module(struct zinst_module_info *module);
 /* The increment's slow path: the thread has no counter array yet. */
 void __zinst_count_site(struct zinst_module_info *module, uint32_t index);
+
+/* The slow path of an inline enter (ZINST_MODULE_INLINE_TREE): counts the
+ * call of `module`'s function `index` in the context `current` and makes
+ * its context this thread's __zinst_context. Returns the new context:
+ * `current` itself for a module the runtime refused (its functions are not
+ * seen, their callees count under the caller), the no-context node for an
+ * event dropped inside the runtime (and then every nested one). */
+void *__zinst_context_enter(struct zinst_module_info *module, uint32_t index, void *current);
+
+/* This thread's current calling context in a process of inline modules
+ * (ZINST_MODULE_INLINE_TREE); a node that matches no function before the
+ * thread's first event and after its profile was retired. */
+extern __thread void *__zinst_context;
 
 /* This thread's site counters (NULL before its first event). Initial-exec
  * TLS, so the instrumented code reaches it with one %fs-relative load. */

@@ -97,6 +97,11 @@ ZINST_EXPORT void zinst_zone_begin(struct zinst_zone *zone) {
   struct zinst_module_info *module = zone_module(zone);
   if (!module)
     return;
+  if (zinst_registry_inline_tree()) {
+    /* No frames: the zone is a context like a function's (hooks.c). */
+    __zinst_context_enter(module, 0, __zinst_context);
+    return;
+  }
   struct zinst_thread_state *ts = zinst_tls_state;
   if (ts == NULL && (ts = zinst_thread_state_create()) == NULL)
     return;
@@ -114,6 +119,24 @@ ZINST_EXPORT void zinst_zone_begin(struct zinst_zone *zone) {
   __zinst_enter(module, 0, (void *)(top - 1));
 }
 
+/* Ends zone `id` in a process of inline trees: the current context goes
+ * back to the parent of the nearest context of the zone, found from the
+ * current one up (functions it called have returned; zones begun inside it
+ * and not ended close with it). None: counted as an unmatched exit. Inside
+ * the runtime (`busy`), the zone's begin was dropped and so is its end. */
+static void inline_zone_end(struct zinst_thread_state *ts, uint32_t id) {
+  if (ts->busy || id == 0)
+    return;
+  uint32_t node = zinst_context_index(ts, __zinst_context);
+  for (; node != 0 && node != ts->sink_node; node = ts->nodes[node].parent) {
+    if (ts->nodes[node].function == id) {
+      __zinst_context = &ts->nodes[ts->nodes[node].parent];
+      return;
+    }
+  }
+  ts->unmatched_exits++;
+}
+
 ZINST_EXPORT void zinst_zone_end(struct zinst_zone *zone) {
   struct zinst_module_info *module =
       __atomic_load_n((struct zinst_module_info **)&zone->runtime_data, __ATOMIC_ACQUIRE);
@@ -121,6 +144,10 @@ ZINST_EXPORT void zinst_zone_end(struct zinst_zone *zone) {
   if (!module || !ts)
     return; /* never begun here */
   uint32_t id = __atomic_load_n(&module->id_base, __ATOMIC_RELAXED);
+  if (zinst_registry_inline_tree()) {
+    inline_zone_end(ts, id);
+    return;
+  }
   /* The zone's frame: among the zone frames on top of the stack (functions
    * it called have returned), the nearest one of this zone. */
   for (uint32_t d = ts->depth - 1; d >= 1; d--) {

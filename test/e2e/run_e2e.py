@@ -1080,6 +1080,93 @@ def case_count_mode(env):
         expect_eq("%s total ticks in count mode" % f["name"], f["total_ticks"], 0)
 
 
+def tree_shape(nodes):
+    """A tree as nested (name, calls, children) tuples, siblings sorted:
+    what two profiles of the same run must agree on, times aside."""
+    return sorted((n["name"], n["calls"], tree_shape(n["children"])) for n in nodes)
+
+
+# Programs whose tree the inline-tree build must reproduce exactly:
+# (sources, driver, arguments, calls the hooks build does not record).
+# Recursion, threads, function pointers, longjmp out of 10 frames, C++
+# exceptions through frames, zones. The hooks record zones nested at most
+# 7 deep in one function (they live in the frame address's low bits);
+# inline trees have no such limit, so zones.c's d8 and d9 count there.
+INLINE_TREE_PROGRAMS = [
+    (["recursion_walk.c"], "cc", [12], {}),
+    (["threads.c"], "cc", [20000], {}),
+    (["function_pointers.c"], "cc", [1000], {}),
+    (["longjmp_storm.c"], "cc", [2000], {}),
+    (["exceptions.cpp"], "c++", [500], {}),
+    (["fib.c"], "cc", [18], {}),
+    (["zones.c"], "cc", [], {"d8": 2, "d9": 2}),
+]
+
+
+def case_inline_tree_matches_hooks(env):
+    """-zinst-inline-tree (ZINST_INLINE_TREE=1 at compile time) keeps the
+    calling-context tree in inline code: the same tree and the same exact
+    counts as the hooks build in count mode, with no hook in the binary and
+    no time in the profile."""
+    for sources, driver, args, beyond_hooks in INLINE_TREE_PROGRAMS:
+        name = os.path.splitext(sources[0])[0]
+        hooks = env.zinst_cc(sources, name + "-hooks", driver=driver)
+        inline = env.zinst_cc(sources, name + "-inline", driver=driver,
+                              env={"ZINST_INLINE_TREE": "1"})
+        symbols = env.run(["nm", inline]).stdout
+        expect("__zinst_enter" not in re.findall(r" U (\S+)", symbols),
+               "%s: the inline-tree build calls no hook" % name)
+        expect("__zinst_context" in symbols, "%s: the inline-tree build uses __zinst_context" % name)
+        want, _ = env.profile_run(hooks, args, profile=name + "-hooks.zinst",
+                                  env={"ZINST_MODE": "count"})
+        got, _ = env.profile_run(inline, args, profile=name + "-inline.zinst")
+        report = env.report(got)
+        expect_eq("%s: mode" % name, report["profile"]["mode"], "count")
+        for f in report["functions"]:
+            expect_eq("%s: %s total ticks" % (name, f["name"]), f["total_ticks"], 0)
+        want_calls = calls_by_name(env.report(want))
+        want_calls.update(beyond_hooks)
+        expect_eq("%s: calls by function" % name, calls_by_name(report), want_calls)
+        if not beyond_hooks:
+            expect_eq("%s: calling-context tree" % name, tree_shape(env.tree(got)["roots"]),
+                      tree_shape(env.tree(want)["roots"]))
+    # And counts that are right, not only equal: walk(d) makes 2^(d+1)-1 calls.
+    profile, _ = env.profile_run(env.path("recursion_walk-inline"), [12], profile="walk.zinst")
+    node = find_path(env.tree(profile)["roots"], ["main"])
+    for level in range(13):
+        node = find_path(node["children"], ["walk"])
+        expect_eq("walk calls at level %d" % level, node["calls"], 2 ** level)
+
+
+def case_inline_tree_time_mode(env):
+    """An inline-tree program asked for time says it records none."""
+    exe = env.zinst_cc(["recursion_walk.c"], "walk", env={"ZINST_INLINE_TREE": "1"})
+    profile, proc = env.profile_run(exe, [6], env={"ZINST_MODE": "time"})
+    expect("ignoring ZINST_MODE=time" in proc.stderr and "-zinst-inline-tree" in proc.stderr,
+           "a note that time is not recorded, got:\n" + proc.stderr)
+    expect_eq("mode", env.report(profile)["profile"]["mode"], "count")
+
+
+def case_inline_tree_mixed(env):
+    """A process runs modules of one kind, that of the first one registered:
+    here a library built with -zinst-inline-tree, whose constructor runs
+    before the program's. The program, built with the hooks, is refused
+    with a message naming it, and the library's functions are counted."""
+    env.zinst_cc(["shared_lib.c"], "libshared.so", flags=("-O2", "-g", "-fPIC", "-shared"),
+                 env={"ZINST_INLINE_TREE": "1"})
+    exe = env.zinst_cc(["shared_main.c"], "shmain",
+                       extra=("-L" + env.work, "-lshared", "-Wl,-rpath," + env.work))
+    profile, proc = env.profile_run(exe, [50])
+    expect_eq("messages", [l for l in proc.stderr.splitlines() if l.startswith("zinst:")],
+              ["zinst: ignoring instrumented module %s: it was built with the hooks and the "
+               "process runs modules built with -zinst-inline-tree; build every module alike"
+               % os.path.join(env.src, "shared_main.c")])
+    calls = calls_by_name(env.report(profile))
+    expect_eq("drive calls (refused module)", calls.get("drive"), None)
+    expect_eq("shared_sum calls", calls.get("shared_sum"), 3)
+    expect_eq("shared_term calls", calls.get("shared_term"), 3 * 50)
+
+
 def case_count_only(env):
     """ZINST_COUNT_ONLY at compile time: tiny, bare and compare get no hooks
     but an exact count of their calls, per thread, from any caller (the C

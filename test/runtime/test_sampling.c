@@ -41,7 +41,7 @@ static const struct zinst_function_info functions[F_COUNT] = {
     {"long_then_short", "long_then_short", "s.c", 10, 0},
 };
 static struct zinst_module_info module = {
-    ZINST_ABI_VERSION, F_COUNT, functions, "s.c", 0, 0, 0, 0, NULL};
+    ZINST_ABI_VERSION, F_COUNT, functions, "s.c", 0, 0, 0, 0, NULL, 0, 0};
 
 enum { SPIN_CALLS = 10000, AB_CALLS = 16000, ROUNDS = 2000, DEPTH = 5 };
 

@@ -251,7 +251,7 @@ int main(void) {
   /* {parent, function, calls, inclusive, exclusive}: appended nodes are all
    * in the exact stratum, so every call is timed and no error is stated. */
 #define NODE(p, f, c, i, e)                                                                        \
-  {.parent = (p), .function = (f), .calls = (c), .inclusive_ticks = (i), .exclusive_ticks = (e)}
+  { .parent = (p), .function = (f), .calls = (c), .inclusive_ticks = (i), .exclusive_ticks = (e) }
   static const struct zinst_node_record expected[5] = {
       NODE(ZINST_NONE, 0, 1, 1000, 500), NODE(0, 1, 5, 300, 300), NODE(0, 2, 2, 200, 200),
       NODE(ZINST_NONE, 2, 7, 70, 0),     NODE(3, 1, 1, 100, 100),

@@ -1,0 +1,63 @@
+//===- InlineContextTree.h - the calling-context tree in inline code ------===//
+//
+// With -zinst-inline-tree a function gets no hook calls: it keeps the
+// thread's calling-context tree itself, in a few instructions at entry and
+// one store on every way out (runtime/zinst_abi.h has the contract):
+//
+//   entry:
+//     %cur  = load ptr, @__zinst_context               ; initial-exec TLS
+//     %last = load atomic ptr, %cur + LAST_CHILD       ; never null
+//     %fn   = load i32, %last + FUNCTION
+//     %base = load atomic i32, @module.id_base
+//     br (%base != 0 && %fn == %base + Index), %fast, %slow
+//   fast:                                              ; the common case
+//     %last.calls += 1
+//     store %last, @__zinst_context
+//   slow:                                              ; cold
+//     %new = call preserve_most @__zinst_context_enter_slow(Index, %cur)
+//   ...
+//   store %cur, @__zinst_context                       ; before every exit
+//
+// and `store %mine, @__zinst_context` (the function's own context) after
+// every call that returns twice and at every landing pad, where longjmp or
+// an exception arrives with the context of a frame it skipped.
+//
+// No clock is read, so no time is recorded: this is the count-only mode
+// at the cost of a counter and a pointer, not of two calls.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ZINST_PASS_INLINECONTEXTTREE_H
+#define ZINST_PASS_INLINECONTEXTTREE_H
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/IR/DerivedTypes.h"
+#include "llvm/IR/Function.h"
+#include "llvm/IR/GlobalVariable.h"
+#include "llvm/IR/Instruction.h"
+#include "llvm/IR/Module.h"
+
+#include <cstdint>
+
+namespace zinst {
+
+/// What the inline code of one module refers to.
+struct InlineContextRuntime {
+  llvm::GlobalVariable *Context; // __zinst_context, initial-exec TLS
+  llvm::GlobalVariable *ModuleInfo;
+  llvm::FunctionCallee SlowPath; // __zinst_context_enter, or the module's thunk of it
+  bool SlowPathIsThunk;          // then it takes (index, current), preserve_most
+};
+
+/// Declares the runtime's symbols in M, and the module's preserve_most thunk
+/// of the slow path where the target has that calling convention.
+InlineContextRuntime declareInlineContextRuntime(llvm::Module &M, llvm::GlobalVariable *ModuleInfo);
+
+/// Instruments F, the module's function Index, whose ways out are ExitPoints
+/// (the instructions before which its frame ends).
+void emitInlineContextTree(llvm::Function &F, uint32_t Index,
+                           llvm::ArrayRef<llvm::Instruction *> ExitPoints,
+                           const InlineContextRuntime &RT);
+
+} // namespace zinst
+
+#endif // ZINST_PASS_INLINECONTEXTTREE_H

@@ -1,0 +1,133 @@
+; -zinst-inline-tree: no hook calls; each function keeps the calling-context
+; tree in inline code (pass/InlineContextTree.h, runtime/zinst_abi.h). The
+; module is flagged ZINST_MODULE_INLINE_TREE (its 10th field, 1).
+; RUN: %opt-zinst -passes=zinst -zinst-inline-tree -S %s | FileCheck %s
+; RUN: env ZINST_INLINE_TREE=1 %opt-zinst -passes=zinst -S %s | FileCheck %s
+; And a second run changes nothing (the functions are marked instrumented).
+; RUN: %opt-zinst -passes=zinst -zinst-inline-tree %s -o - \
+; RUN:   | %opt-zinst -passes=zinst -zinst-inline-tree -S - | FileCheck %s
+
+; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 } { i32 4, i32 4, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 0, i32 0, i32 0, i32 0, ptr null, i32 1, i32 0 }
+; CHECK: @__zinst_context = external thread_local(initialexec) global ptr
+; CHECK-NOT: @__zinst_enter
+; CHECK-NOT: @__zinst_exit
+
+declare i32 @setjmp(ptr) returns_twice
+declare void @may_throw()
+declare i32 @__gxx_personality_v0(...)
+declare void @g()
+
+; Entry: load the context, its last child and that child's function (at
+; offsets 8 and 52); a hit counts in the child and makes it current, a miss
+; calls the preserve_most slow path. Every ret puts the saved context back.
+define i32 @two_returns(i32 %x) {
+; CHECK-LABEL: define i32 @two_returns(
+; CHECK-NEXT:  entry:
+; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
+; CHECK-NEXT:    %zinst.context.saved = load ptr, ptr [[TLS]], align 8
+; CHECK-NEXT:    [[LASTP:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.context.saved, i64 8
+; CHECK-NEXT:    %zinst.last = load atomic ptr, ptr [[LASTP]] monotonic, align 8
+; CHECK-NEXT:    [[FNP:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.last, i64 52
+; CHECK-NEXT:    %zinst.last.function = load i32, ptr [[FNP]], align 4
+; CHECK-NEXT:    %zinst.id.base = load atomic i32, ptr getelementptr inbounds {{(nuw )?}}({ i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 }, ptr @__zinst_module, i32 0, i32 4) monotonic, align 4
+; CHECK-NEXT:    %zinst.id = add i32 %zinst.id.base, 0
+; CHECK-NEXT:    [[REGISTERED:%[0-9]+]] = icmp ne i32 %zinst.id.base, 0
+; CHECK-NEXT:    [[SAME:%[0-9]+]] = icmp eq i32 %zinst.last.function, %zinst.id
+; CHECK-NEXT:    %zinst.hit = and i1 [[REGISTERED]], [[SAME]]
+; CHECK-NEXT:    br i1 %zinst.hit, label %[[FAST:[0-9]+]], label %[[SLOW:[0-9]+]], !prof [[WEIGHTS:![0-9]+]]
+; CHECK:       [[FAST]]:
+; CHECK-NEXT:    %zinst.calls = load i64, ptr %zinst.last, align 8
+; CHECK-NEXT:    [[PLUS:%[0-9]+]] = add i64 %zinst.calls, 1
+; CHECK-NEXT:    store i64 [[PLUS]], ptr %zinst.last, align 8
+; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
+; CHECK-NEXT:    store ptr %zinst.last, ptr [[TLS]], align 8
+; CHECK-NEXT:    br label %[[BODY:[0-9]+]]
+; CHECK:       [[SLOW]]:
+; CHECK-NEXT:    {{%[0-9]+}} = call preserve_mostcc ptr @__zinst_context_enter_slow(i32 0, ptr %zinst.context.saved)
+; CHECK-NEXT:    br label %[[BODY]]
+; CHECK:       [[BODY]]:
+; CHECK-NEXT:    %cmp = icmp sgt i32 %x, 0
+; CHECK:       pos:
+; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
+; CHECK-NEXT:    store ptr %zinst.context.saved, ptr [[TLS]], align 8
+; CHECK-NEXT:    ret i32 1
+; CHECK:       neg:
+; CHECK-NEXT:    %r = sub i32 0, %x
+; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
+; CHECK-NEXT:    store ptr %zinst.context.saved, ptr [[TLS]], align 8
+; CHECK-NEXT:    ret i32 %r
+entry:
+  %cmp = icmp sgt i32 %x, 0
+  br i1 %cmp, label %pos, label %neg
+pos:
+  ret i32 1
+neg:
+  %r = sub i32 0, %x
+  ret i32 %r
+}
+
+; The entry block is split after its static allocas, all moved to its top
+; (one below the split would become a dynamic alloca).
+define void @with_alloca() {
+; CHECK-LABEL: define void @with_alloca(
+; CHECK-NEXT:    %slot = alloca i32
+; CHECK-NEXT:    %late = alloca i64
+; CHECK-NEXT:    call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
+; CHECK:         call preserve_mostcc ptr @__zinst_context_enter_slow(i32 1,
+; CHECK:         store volatile i32 1, ptr %slot
+; CHECK-NEXT:    call void @g()
+; CHECK-NEXT:    store volatile i64 2, ptr %late
+; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
+; CHECK-NEXT:    store ptr %zinst.context.saved, ptr [[TLS]], align 8
+; CHECK-NEXT:    ret void
+  %slot = alloca i32
+  store volatile i32 1, ptr %slot
+  call void @g()
+  %late = alloca i64
+  store volatile i64 2, ptr %late
+  ret void
+}
+
+; After a call that returns twice, the function's own context again: a
+; longjmp back to it skipped the restores of the frames in between.
+define i32 @jumps(ptr %buf) {
+; CHECK-LABEL: define i32 @jumps(
+; CHECK:         [[SLOWCTX:%[0-9]+]] = call preserve_mostcc ptr @__zinst_context_enter_slow(i32 2,
+; CHECK:         %zinst.context = phi ptr [ %zinst.last, %{{[0-9]+}} ], [ [[SLOWCTX]], %{{[0-9]+}} ]
+; CHECK-NEXT:    %r = call i32 @setjmp(ptr %buf)
+; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
+; CHECK-NEXT:    store ptr %zinst.context, ptr [[TLS]], align 8
+; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
+; CHECK-NEXT:    store ptr %zinst.context.saved, ptr [[TLS]], align 8
+; CHECK-NEXT:    ret i32 %r
+entry:
+  %r = call i32 @setjmp(ptr %buf)
+  ret i32 %r
+}
+
+; At a landing pad too: the exception skipped the callees' restores.
+define void @catches() personality ptr @__gxx_personality_v0 {
+; CHECK-LABEL: define void @catches(
+; CHECK:       pad:
+; CHECK-NEXT:    %lp = landingpad { ptr, i32 }
+; CHECK-NEXT:            catch ptr null
+; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
+; CHECK-NEXT:    store ptr %zinst.context, ptr [[TLS]], align 8
+; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
+; CHECK-NEXT:    store ptr %zinst.context.saved, ptr [[TLS]], align 8
+; CHECK-NEXT:    ret void
+entry:
+  invoke void @may_throw() to label %ok unwind label %pad
+ok:
+  ret void
+pad:
+  %lp = landingpad { ptr, i32 } catch ptr null
+  ret void
+}
+
+; The slow path's thunk: preserve_most, cold, calls the runtime.
+; CHECK-LABEL: define internal preserve_mostcc ptr @__zinst_context_enter_slow(i32 %0, ptr %1)
+; CHECK-NEXT:  entry:
+; CHECK-NEXT:    [[NEW:%[0-9]+]] = call ptr @__zinst_context_enter(ptr @__zinst_module, i32 %0, ptr %1)
+; CHECK-NEXT:    ret ptr [[NEW]]
+; CHECK: [[WEIGHTS]] = !{!"branch_weights", {{(!"expected", )?}}i32 1048576, i32 1}
