@@ -130,7 +130,9 @@ def zig_builds(w, zinst, llvm_major, exe):
                     "-femit-bin=" + exe("base")])
     instrumented = [zinst, "zig", "--zig", zig, "build-exe", w.zig_root] + mode + [
         "-femit-bin=" + exe("zinst")]
-    return version, {"base": base, "zinst": instrumented}
+    return version, {"base": base, "zinst": instrumented,
+                     "inline": ([a.replace(exe("zinst"), exe("inline")) for a in instrumented],
+                                INLINE_TREE_ENV)}
 
 
 class Variant:
@@ -141,11 +143,17 @@ class Variant:
         self.times = []
 
 
+# The compile-time count mode: the calling-context tree in inline code.
+INLINE_TREE_ENV = {"ZINST_INLINE_TREE": "1"}
+
+
 def c_builds(w, clang, flags, zinst, naive_obj, xray_obj, exe):
     """Every build of a C workload: uninstrumented, zinst, and each peer's."""
     return {
         "base": [clang] + flags + w.sources + w.libs + ["-o", exe("base")],
         "zinst": [zinst, "cc"] + flags + w.sources + w.libs + ["-o", exe("zinst")],
+        "inline": ([zinst, "cc"] + flags + w.sources + w.libs + ["-o", exe("inline")],
+                   INLINE_TREE_ENV),
         "naive": [clang] + flags + ["-finstrument-functions"] + w.sources + [naive_obj] +
                  w.libs + ["-o", exe("naive")],
         "pg": [clang] + flags + ["-pg"] + w.sources + w.libs + ["-o", exe("pg")],
@@ -372,7 +380,7 @@ def main():
 
     text = ["Machine: %s, %d cores; clang %s; %d interleaved round(s), medians.\n" % (
         os.uname().machine, os.cpu_count(), clang.rsplit("-", 1)[-1], args.rounds)]
-    summary = []
+    summary, inline_summary = [], []
     largest_profile = None
     for w in selected:
         wdir = os.path.join(work, w.name)
@@ -395,8 +403,9 @@ def main():
             builds = c_builds(w, clang, flags, zinst, naive_obj, xray_obj, exe)
         build_seconds = {}
         for key, cmd in builds.items():
+            cmd, build_env = cmd if isinstance(cmd, tuple) else (cmd, {})
             t0 = time.perf_counter()
-            sh(cmd, cwd=wdir)
+            sh(cmd, cwd=wdir, env=dict(os.environ, **build_env) if build_env else None)
             build_seconds[key] = time.perf_counter() - t0
 
         variants = [
@@ -405,6 +414,9 @@ def main():
                     "default: exact counts, sampled timing", output=zinst_profile("zinst")),
             Variant("zinst (count)", "zinst", {"ZINST_OUTPUT": "%e.zinst", "ZINST_MODE": "count"},
                     "exact counts and call tree, no timing", output=zinst_profile("zinst")),
+            Variant("zinst (inline tree)", "inline", {"ZINST_OUTPUT": "%e.zinst"},
+                    "-zinst-inline-tree: exact counts and call tree, no timing",
+                    output=zinst_profile("inline")),
             Variant("zinst (exact)", "zinst", {"ZINST_OUTPUT": "%e.zinst", "ZINST_SAMPLE": "1"},
                     "every activation timed", output=zinst_profile("zinst")),
             Variant("XRay profiling", "xray", {"BENCH_XRAY_MODE": "xray-profiling",
@@ -440,7 +452,7 @@ def main():
                 v.out_size = size_of(v.output(rdir)) if v.output else None
                 if v.output and v.out_size == 0:
                     sys.exit("bench: %s wrote no output on %s" % (v.name, w.name))
-                if v.binary == "zinst":
+                if v.binary in ("zinst", "inline"):
                     sh([zinst, "report", "--top", "1", v.output(rdir)])  # must parse
                     if v.name == "zinst (count)":
                         count_profile = v.output(rdir)
@@ -467,6 +479,8 @@ def main():
                 human_size(v.out_size) if v.out_size is not None else "-", v.note))
             if v.name == "zinst (time)":
                 summary.append((w.name, med / base, (med - base) / calls * 1e9))
+            if v.name == "zinst (inline tree)":
+                inline_summary.append((w.name, med / base, (med - base) / calls * 1e9))
         text.append("\nBuild time with the plugin: %.2fx (%.2f s vs %.2f s, one build each).\n" % (
             build_seconds["zinst"] / build_seconds["base"], build_seconds["zinst"],
             build_seconds["base"]))
@@ -482,6 +496,9 @@ def main():
     if selected:
         text.append("\nzinst default mode: " + "; ".join(
             "%s %.2fx (%.1f ns/call)" % s for s in summary) + "\n")
+        if inline_summary:
+            text.append("\nzinst inline tree (counts, no time): " + "; ".join(
+                "%s %.2fx (%.1f ns/call)" % s for s in inline_summary) + "\n")
     out = "".join(text) if selected else ""
     hooks = hook_cost(zinst, clang, work, args.rounds, args.smoke) if run_hooks else ""
     print(out + hooks)
