@@ -454,6 +454,13 @@ def main():
                     sys.exit("bench: %s wrote no output on %s" % (v.name, w.name))
                 if v.binary in ("zinst", "inline"):
                     sh([zinst, "report", "--top", "1", v.output(rdir)])  # must parse
+                    if v.binary == "inline":
+                        # The build took the option: no hooks, so no time.
+                        mode = json.loads(sh([zinst, "report", "--json", "--top", "1",
+                                              v.output(rdir)]).stdout)["profile"]["mode"]
+                        if mode != "count":
+                            sys.exit("bench: the inline-tree build of %s wrote a %s-mode "
+                                     "profile" % (w.name, mode))
                     if v.name == "zinst (count)":
                         count_profile = v.output(rdir)
                         keep = os.path.join(wdir, "count.zinst")

@@ -16,26 +16,6 @@ using namespace llvm;
 namespace zinst {
 namespace {
 
-/// `ptr __zinst_context_enter_slow(i32 index, ptr current)`, internal,
-/// preserve_most: calls __zinst_context_enter(ModuleInfo, index, current).
-/// The slow path clobbers (almost) no register, so the fast path around it
-/// keeps its values in the registers they are in.
-Function *slowPathThunk(Module &M, GlobalVariable *ModuleInfo, FunctionCallee SlowPath) {
-  LLVMContext &Ctx = M.getContext();
-  Type *PtrTy = PointerType::getUnqual(Ctx);
-  Function *Thunk = Function::createWithDefaultAttr(
-      FunctionType::get(PtrTy, {Type::getInt32Ty(Ctx), PtrTy}, /*isVarArg=*/false),
-      GlobalValue::InternalLinkage, M.getDataLayout().getProgramAddressSpace(),
-      "__zinst_context_enter_slow", &M);
-  Thunk->setCallingConv(CallingConv::PreserveMost);
-  Thunk->addFnAttr(Attribute::NoUnwind);
-  Thunk->addFnAttr(Attribute::NoInline);
-  Thunk->addFnAttr(Attribute::Cold);
-  IRBuilder<> B(BasicBlock::Create(Ctx, "entry", Thunk));
-  B.CreateRet(B.CreateCall(SlowPath, {ModuleInfo, Thunk->getArg(0), Thunk->getArg(1)}));
-  return Thunk;
-}
-
 /// Moves the entry block's static allocas to its top and returns the first
 /// instruction after them: the inline code splits the block there, and an
 /// alloca left below the split would become a dynamic one (the code
@@ -70,15 +50,15 @@ InlineContextRuntime declareInlineContextRuntime(Module &M, GlobalVariable *Modu
                            "__zinst_context", nullptr, GlobalValue::InitialExecTLSModel);
   AttributeList Attrs =
       AttributeList::get(Ctx, AttributeList::FunctionIndex, {Attribute::NoUnwind, Attribute::Cold});
+  FunctionType *SlowTy = FunctionType::get(PtrTy, {PtrTy, Type::getInt32Ty(Ctx), PtrTy}, false);
+  // Where the target has preserve_most, the runtime's entry point of that
+  // convention: a miss saves only the registers the runtime uses.
+  bool PreserveMost = targetHasPreserveMost(M);
   FunctionCallee Slow = M.getOrInsertFunction(
-      "__zinst_context_enter",
-      FunctionType::get(PtrTy, {PtrTy, Type::getInt32Ty(Ctx), PtrTy}, false), Attrs);
-  InlineContextRuntime RT{Context, ModuleInfo, Slow, false};
-  if (targetHasPreserveMost(M)) {
-    Function *Thunk = slowPathThunk(M, ModuleInfo, Slow);
-    RT.SlowPath = FunctionCallee(Thunk->getFunctionType(), Thunk);
-    RT.SlowPathIsThunk = true;
-  }
+      PreserveMost ? "__zinst_context_miss" : "__zinst_context_enter", SlowTy, Attrs);
+  if (PreserveMost)
+    cast<Function>(Slow.getCallee())->setCallingConv(CallingConv::PreserveMost);
+  InlineContextRuntime RT{Context, ModuleInfo, Slow, PreserveMost};
   return RT;
 }
 
@@ -89,7 +69,6 @@ void emitInlineContextTree(Function &F, uint32_t Index, ArrayRef<Instruction *> 
   Type *I64Ty = Type::getInt64Ty(Ctx);
   Type *I8Ty = Type::getInt8Ty(Ctx);
   Type *PtrTy = PointerType::getUnqual(Ctx);
-  bool ViaThunk = RT.SlowPathIsThunk;
   // Line 0 in the function's scope: compiler-generated code, as the
   // verifier wants for calls in functions with debug info.
   DebugLoc Loc;
@@ -144,10 +123,8 @@ void emitInlineContextTree(Function &F, uint32_t Index, ArrayRef<Instruction *> 
   IRBuilder<> Slow(SlowTerm);
   Slow.SetCurrentDebugLocation(Loc);
   CallInst *Entered =
-      ViaThunk
-          ? Slow.CreateCall(RT.SlowPath, {ConstantInt::get(I32Ty, Index), Current})
-          : Slow.CreateCall(RT.SlowPath, {RT.ModuleInfo, ConstantInt::get(I32Ty, Index), Current});
-  if (ViaThunk)
+      Slow.CreateCall(RT.SlowPath, {RT.ModuleInfo, ConstantInt::get(I32Ty, Index), Current});
+  if (RT.SlowPathIsPreserveMost)
     Entered->setCallingConv(CallingConv::PreserveMost);
 
   PHINode *Mine = nullptr;

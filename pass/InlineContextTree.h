@@ -14,7 +14,7 @@
 //     %last.calls += 1
 //     store %last, @__zinst_context
 //   slow:                                              ; cold
-//     %new = call preserve_most @__zinst_context_enter_slow(Index, %cur)
+//     %new = call preserve_most @__zinst_context_miss(@module, Index, %cur)
 //   ...
 //   store %cur, @__zinst_context                       ; before every exit
 //
@@ -44,12 +44,12 @@ namespace zinst {
 struct InlineContextRuntime {
   llvm::GlobalVariable *Context; // __zinst_context, initial-exec TLS
   llvm::GlobalVariable *ModuleInfo;
-  llvm::FunctionCallee SlowPath; // __zinst_context_enter, or the module's thunk of it
-  bool SlowPathIsThunk;          // then it takes (index, current), preserve_most
+  llvm::FunctionCallee SlowPath; // __zinst_context_miss, or __zinst_context_enter
+  bool SlowPathIsPreserveMost;   // __zinst_context_miss, where the target has it
 };
 
-/// Declares the runtime's symbols in M, and the module's preserve_most thunk
-/// of the slow path where the target has that calling convention.
+/// Declares the runtime's symbols in M: the slow path is the runtime's
+/// preserve_most entry point where the target has that calling convention.
 InlineContextRuntime declareInlineContextRuntime(llvm::Module &M, llvm::GlobalVariable *ModuleInfo);
 
 /// Instruments F, the module's function Index, whose ways out are ExitPoints

@@ -370,6 +370,48 @@ ZINST_EXPORT __attribute__((noinline)) void *__zinst_context_enter(struct zinst_
   return context;
 }
 
+#if ZINST_HAVE_CONTEXT_MISS
+/*
+ * The inline code's miss on x86-64 and AArch64 (zinst_abi.h). In Lua's
+ * interpreter two calls in three miss the one-entry last_child (a context
+ * that calls several functions in turn), so this is a hot path: a
+ * preserve_most function saves only the registers it uses, and the common
+ * case, a hit in the thread's edge cache, calls nothing. Everything else
+ * goes to __zinst_context_enter through a preserve_most thunk, which saves
+ * the rest only then.
+ */
+static __attribute__((noinline, cold, preserve_most)) void *
+context_enter_general(struct zinst_module_info *module, uint32_t index, void *current) {
+  return __zinst_context_enter(module, index, current);
+}
+
+ZINST_EXPORT __attribute__((noinline, preserve_most)) void *
+__zinst_context_miss(struct zinst_module_info *module, uint32_t index, void *current) {
+  struct zinst_thread_state *ts = zinst_tls_state;
+  uint32_t id_base = __atomic_load_n(&module->id_base, __ATOMIC_RELAXED);
+  if (ZINST_UNLIKELY(ts == NULL || ts->busy || id_base == 0 || index >= module->function_count))
+    return context_enter_general(module, index, current);
+  uint32_t id = id_base + index;
+  uint32_t parent = zinst_context_index(ts, current);
+  uint64_t word = __atomic_load_n(&ts->edge_cache[zinst_edge_slot(parent, id)], __ATOMIC_RELAXED);
+  uint32_t child = zinst_edge_word_child(word);
+  /* The root stands for the no-context node too (a thread's first event):
+   * that one goes the general way, which also creates the thread's block. */
+  if (ZINST_UNLIKELY(parent == 0 || zinst_edge_word_function(word) != id ||
+                     ts->nodes[child].parent != parent))
+    return context_enter_general(module, index, current);
+  ts->busy = 1;
+  SIGNAL_FENCE();
+  struct zinst_node *node = &ts->nodes[child];
+  RELAXED_STORE(ts->nodes[parent].last_child, node);
+  count_call(node);
+  __zinst_context = node;
+  SIGNAL_FENCE();
+  ts->busy = 0;
+  return node;
+}
+#endif
+
 ZINST_EXPORT void __zinst_register_module(struct zinst_module_info *module) {
   zinst_registry_register(module);
 }

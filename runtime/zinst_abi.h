@@ -41,8 +41,8 @@
  *         child->calls++;                          (one add to memory)
  *         __zinst_context = child;
  *       } else {
- *         __zinst_context_enter(&module, index, cur);   (cold)
- *       }
+ *         __zinst_context_miss(&module, index, cur);    (preserve_most;
+ *       }                   __zinst_context_enter on other targets)
  *       ... the function's body ...
  *       __zinst_context = cur;                     (on every way out)
  *
@@ -173,6 +173,21 @@ void __zinst_count_site(struct zinst_module_info *module, uint32_t index);
  * seen, their callees count under the caller), the no-context node for an
  * event dropped inside the runtime (and then every nested one). */
 void *__zinst_context_enter(struct zinst_module_info *module, uint32_t index, void *current);
+
+/* The same where the compiler has the preserve_most calling convention
+ * (x86-64, AArch64): the inline code calls this one with it, so that its
+ * common case (the thread's edge cache knows the child) saves only the
+ * registers it uses. */
+#if defined(__has_attribute)
+#if __has_attribute(preserve_most) && (defined(__x86_64__) || defined(__aarch64__))
+#define ZINST_HAVE_CONTEXT_MISS 1
+__attribute__((preserve_most)) void *__zinst_context_miss(struct zinst_module_info *module,
+                                                          uint32_t index, void *current);
+#endif
+#endif
+#ifndef ZINST_HAVE_CONTEXT_MISS
+#define ZINST_HAVE_CONTEXT_MISS 0
+#endif
 
 /* This thread's current calling context in a process of inline modules
  * (ZINST_MODULE_INLINE_TREE); a node that matches no function before the

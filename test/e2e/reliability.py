@@ -315,6 +315,23 @@ def case_signal_storm(env):
 
 
 
+def case_signal_storm_inline_tree(env):
+    """The same storm in an inline-tree build (ZINST_INLINE_TREE=1), whose
+    enters check no guard: the handler's calls that find their context's
+    child count there; every step of the loop is still counted exactly."""
+    exe = env.zinst_cc(["signal_storm.c"], "storm-inline", env={"ZINST_INLINE_TREE": "1"})
+    n = 5000000
+    profile, proc = env.profile_run(exe, [n])
+    handler_runs, errno_lost, _ = (int(x) for x in proc.stdout.split())
+    expect_eq("errno changed by the runtime", errno_lost, 0)
+    calls = calls_by_name(env.report(profile))
+    expect_eq("step calls", calls.get("step"), n)
+    expect_eq("main calls", calls.get("main"), 1)
+    expect(handler_runs > 0, "the timer never fired")
+    expect(0 < calls.get("on_tick", 0) <= handler_runs,
+           "on_tick %s of %d handler runs" % (calls.get("on_tick"), handler_runs))
+
+
 def case_longjmp_storm(env):
     """longjmp out of 10 instrumented frames, 100000 times."""
     exe = env.zinst_cc(["longjmp_storm.c"], "ljstorm")

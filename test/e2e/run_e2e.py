@@ -1138,6 +1138,39 @@ def case_inline_tree_matches_hooks(env):
         expect_eq("walk calls at level %d" % level, node["calls"], 2 ** level)
 
 
+def case_inline_tree_libraries(env):
+    """Inline-tree modules across libraries share one tree: a library
+    linked at build time, one loaded with dlopen and closed, and an -O0
+    build (static allocas everywhere in the entry block)."""
+    inline = {"ZINST_INLINE_TREE": "1"}
+    env.zinst_cc(["shared_lib.c"], "libshared.so", flags=("-O2", "-g", "-fPIC", "-shared"),
+                 env=inline)
+    exe = env.zinst_cc(["shared_main.c"], "shmain", env=inline,
+                       extra=("-L" + env.work, "-lshared", "-Wl,-rpath," + env.work))
+    profile, _ = env.profile_run(exe, [500], profile="shared.zinst")
+    tree = env.tree(profile)
+    expect_eq("shared_term under drive/shared_sum",
+              find_path(tree["roots"], ["main", "drive", "shared_sum", "shared_term"])["calls"],
+              3 * 500)
+
+    lib = env.zinst_cc(["dlopen_plugin.c"], "libplugin.so", flags=("-O2", "-g", "-fPIC", "-shared"),
+                       env=inline)
+    exe = env.zinst_cc(["dlopen_main.c"], "dlmain", extra=("-ldl",), env=inline)
+    profile, _ = env.profile_run(exe, [lib, 1000], profile="dlopen.zinst")
+    tree = env.tree(profile)
+    expect_eq("plugin_step under plugin_entry",
+              find_path(tree["roots"], ["main", "plugin_entry", "plugin_step"])["calls"], 5000)
+    expect_eq("call_plugin's children",
+              find_path(tree["roots"], ["main", "call_plugin"])["children"], [])
+
+    exe = env.zinst_cc(["recursion_walk.c"], "walk0", flags=("-O0", "-g"), env=inline)
+    profile, _ = env.profile_run(exe, [10], profile="walk0.zinst")
+    node = find_path(env.tree(profile)["roots"], ["main"])
+    for level in range(11):
+        node = find_path(node["children"], ["walk"])
+        expect_eq("-O0 walk calls at level %d" % level, node["calls"], 2 ** level)
+
+
 def case_inline_tree_time_mode(env):
     """An inline-tree program asked for time says it records none."""
     exe = env.zinst_cc(["recursion_walk.c"], "walk", env={"ZINST_INLINE_TREE": "1"})

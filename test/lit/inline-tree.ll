@@ -19,7 +19,7 @@ declare void @g()
 
 ; Entry: load the context, its last child and that child's function (at
 ; offsets 8 and 52); a hit counts in the child and makes it current, a miss
-; calls the preserve_most slow path. Every ret puts the saved context back.
+; calls the runtime's preserve_most slow path. Every ret puts the saved context back.
 define i32 @two_returns(i32 %x) {
 ; CHECK-LABEL: define i32 @two_returns(
 ; CHECK-NEXT:  entry:
@@ -43,7 +43,7 @@ define i32 @two_returns(i32 %x) {
 ; CHECK-NEXT:    store ptr %zinst.last, ptr [[TLS]], align 8
 ; CHECK-NEXT:    br label %[[BODY:[0-9]+]]
 ; CHECK:       [[SLOW]]:
-; CHECK-NEXT:    {{%[0-9]+}} = call preserve_mostcc ptr @__zinst_context_enter_slow(i32 0, ptr %zinst.context.saved)
+; CHECK-NEXT:    {{%[0-9]+}} = call preserve_mostcc ptr @__zinst_context_miss(ptr @__zinst_module, i32 0, ptr %zinst.context.saved)
 ; CHECK-NEXT:    br label %[[BODY]]
 ; CHECK:       [[BODY]]:
 ; CHECK-NEXT:    %cmp = icmp sgt i32 %x, 0
@@ -73,7 +73,7 @@ define void @with_alloca() {
 ; CHECK-NEXT:    %slot = alloca i32
 ; CHECK-NEXT:    %late = alloca i64
 ; CHECK-NEXT:    call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
-; CHECK:         call preserve_mostcc ptr @__zinst_context_enter_slow(i32 1,
+; CHECK:         call preserve_mostcc ptr @__zinst_context_miss(ptr @__zinst_module, i32 1,
 ; CHECK:         store volatile i32 1, ptr %slot
 ; CHECK-NEXT:    call void @g()
 ; CHECK-NEXT:    store volatile i64 2, ptr %late
@@ -92,7 +92,7 @@ define void @with_alloca() {
 ; longjmp back to it skipped the restores of the frames in between.
 define i32 @jumps(ptr %buf) {
 ; CHECK-LABEL: define i32 @jumps(
-; CHECK:         [[SLOWCTX:%[0-9]+]] = call preserve_mostcc ptr @__zinst_context_enter_slow(i32 2,
+; CHECK:         [[SLOWCTX:%[0-9]+]] = call preserve_mostcc ptr @__zinst_context_miss(ptr @__zinst_module, i32 2,
 ; CHECK:         %zinst.context = phi ptr [ %zinst.last, %{{[0-9]+}} ], [ [[SLOWCTX]], %{{[0-9]+}} ]
 ; CHECK-NEXT:    %r = call i32 @setjmp(ptr %buf)
 ; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
@@ -125,9 +125,7 @@ pad:
   ret void
 }
 
-; The slow path's thunk: preserve_most, cold, calls the runtime.
-; CHECK-LABEL: define internal preserve_mostcc ptr @__zinst_context_enter_slow(i32 %0, ptr %1)
-; CHECK-NEXT:  entry:
-; CHECK-NEXT:    [[NEW:%[0-9]+]] = call ptr @__zinst_context_enter(ptr @__zinst_module, i32 %0, ptr %1)
-; CHECK-NEXT:    ret ptr [[NEW]]
+; The slow path is the runtime's preserve_most entry point (x86-64, AArch64).
+; CHECK: declare preserve_mostcc ptr @__zinst_context_miss(ptr, i32, ptr) #[[COLD:[0-9]+]]
+; CHECK: attributes #[[COLD]] = { cold nounwind }
 ; CHECK: [[WEIGHTS]] = !{!"branch_weights", {{(!"expected", )?}}i32 1048576, i32 1}
