@@ -13,6 +13,7 @@ workload's flags) with plain clang and with one or more builds of the plugin:
 
     bench/compile_time.py [--only lua,bzip2,fib] [--rounds 5] [--no-callgrind]
                           [--jobs N] [--plugin NAME=PATH ...] [--files lvm.c,lparser.c]
+                          [--inline-tree]
 
 Without --plugin, the plugin of --build (default build/llvm-19) is "zinst".
 Link time is left out: it is the same with and without the plugin but for
@@ -41,14 +42,14 @@ def sh(cmd, **kw):
     return proc
 
 
-def instructions(cmd, out_dir):
-    """Instructions callgrind counted for one run of cmd (and its children).
-    out_dir is the run's own: its files are removed afterwards."""
+def instructions(cmd, out_dir, env=None):
+    """Instructions callgrind counted for one run of cmd (and its children)
+    in env. out_dir is the run's own: its files are removed afterwards."""
     os.makedirs(out_dir)
     log = os.path.join(out_dir, "callgrind.log")
     sh(["valgrind", "--tool=callgrind", "--trace-children=yes",
         "--callgrind-out-file=" + os.path.join(out_dir, "callgrind.%p"),
-        "--log-file=" + log] + cmd)
+        "--log-file=" + log] + cmd, env=env)
     total = 0
     with open(log) as f:
         for line in f:
@@ -73,6 +74,8 @@ def main():
     ap.add_argument("--plugin", action="append", default=[], metavar="NAME=PATH",
                     help="a plugin build to measure (repeatable)")
     ap.add_argument("--files", help="only these source files (base names, comma-separated)")
+    ap.add_argument("--inline-tree", action="store_true",
+                    help="also each plugin with ZINST_INLINE_TREE=1 (NAME-inline)")
     args = ap.parse_args()
 
     zinst = os.path.join(args.build, "bin", "zinst")
@@ -88,11 +91,17 @@ def main():
     work = tempfile.mkdtemp(prefix="zinst-compile-time-")
     # Debian 12's valgrind gives up on the DWARF 5 of a plugin built by
     # clang: each plugin runs from a copy without debug info (same code).
-    variants = [("clang", [])]
+    env = dict(os.environ)
+    env.pop("ZINST_DISABLE", None)
+    env.pop("ZINST_INLINE_TREE", None)
+    variants = [("clang", [], env)]
     for name, path in plugins:
         copy = os.path.join(work, "lib%s.so" % name)
         sh(["objcopy", "--strip-debug", path, copy])
-        variants.append((name, ["-fpass-plugin=" + copy]))
+        variants.append((name, ["-fpass-plugin=" + copy], env))
+        if args.inline_tree:
+            variants.append((name + "-inline", ["-fpass-plugin=" + copy],
+                             dict(env, ZINST_INLINE_TREE="1")))
 
     names = args.only.split(",")
     unknown = [n for n in names if n not in {w.name for w in bench.WORKLOADS}]
@@ -107,8 +116,6 @@ def main():
         elif w.name == "bzip2":
             w.sources = [os.path.join(bench.SRC, "bzip2", f) for f in bench.BZIP2_FILES]
 
-    env = dict(os.environ)
-    env.pop("ZINST_DISABLE", None)
     print("clang %s; %d interleaved round(s), medians; instructions: callgrind, summed over files"
           % (clang.rsplit("-", 1)[-1], args.rounds))
     for w in workloads:
@@ -123,24 +130,24 @@ def main():
         if not args.no_callgrind:
             with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
                 runs = {}
-                for name, extra in variants:
+                for name, extra, run_env in variants:
                     for src in sources:
                         out = os.path.join(work, "cg-%s-%s" % (name, os.path.basename(src)))
                         cmd = [clang] + flags + extra + [src, "-o", os.path.join(out, "x.o")]
-                        runs[pool.submit(instructions, cmd, out)] = name
+                        runs[pool.submit(instructions, cmd, out, run_env)] = name
                 for future, name in runs.items():
                     counts[name] = counts.get(name, 0) + future.result()
-        walls = {name: [] for name, _ in variants}
+        walls = {name: [] for name, _, _ in variants}
         for _ in range(args.rounds):
-            for name, extra in variants:
+            for name, extra, run_env in variants:
                 out = os.path.join(work, name + "-wall")
                 os.makedirs(out, exist_ok=True)
                 t0 = time.perf_counter()
-                sh([clang] + flags + extra + sources, cwd=out, env=env)
+                sh([clang] + flags + extra + sources, cwd=out, env=run_env)
                 walls[name].append(time.perf_counter() - t0)
         print("\n%s: %d file(s)" % (w.name, len(sources)))
         base_ir, base_wall = counts.get("clang"), statistics.median(walls["clang"])
-        for name, _ in variants:
+        for name, _, _ in variants:
             wall = statistics.median(walls[name])
             ir = ("%15s instr  %.3fx" % ("{:,}".format(counts[name]), counts[name] / base_ir)
                   if counts else "")
