@@ -1171,6 +1171,25 @@ def case_inline_tree_libraries(env):
         expect_eq("-O0 walk calls at level %d" % level, node["calls"], 2 ** level)
 
 
+def case_inline_tree_node_limit(env):
+    """Once ZINST_MAX_NODES contexts exist, an inline-tree build counts
+    further calls in new contexts as lost, as the hooks do: walk(12) with
+    room for main and five levels of walk loses the 2^5 + ... + 2^12 calls
+    of the seven levels below."""
+    hooks = env.zinst_cc(["recursion_walk.c"], "walk-hooks")
+    inline = env.zinst_cc(["recursion_walk.c"], "walk-inline", env={"ZINST_INLINE_TREE": "1"})
+    for exe in (hooks, inline):
+        profile, _ = env.profile_run(exe, [12], profile=os.path.basename(exe) + ".zinst",
+                                     env={"ZINST_MAX_NODES": "6", "ZINST_MODE": "count"})
+        report = env.report(profile)
+        expect_eq("%s: lost calls" % exe, report["profile"]["lost_calls"], 2 ** 13 - 2 ** 5)
+        node = find_path(env.tree(profile)["roots"], ["main"])
+        for level in range(5):
+            node = find_path(node["children"], ["walk"])
+            expect_eq("%s: walk calls at level %d" % (exe, level), node["calls"], 2 ** level)
+        expect_eq("%s: children of the deepest context" % exe, node["children"], [])
+
+
 def case_inline_tree_time_mode(env):
     """An inline-tree program asked for time says it records none."""
     exe = env.zinst_cc(["recursion_walk.c"], "walk", env={"ZINST_INLINE_TREE": "1"})
