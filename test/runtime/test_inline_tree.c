@@ -1,0 +1,125 @@
+/*
+ * test_inline_tree.c - the runtime's side of inline calling-context trees
+ * (ZINST_MODULE_INLINE_TREE, zinst_abi.h): the slow paths the inline code
+ * calls, driven by a C copy of that code.
+ *
+ *   - a context's first call of a function creates its node; later calls
+ *     hit the context's last child inline, or go through the edge cache
+ *     (__zinst_context_miss) when the context calls several functions in
+ *     turn, and every count stays exact;
+ *   - a hit in the edge cache makes the child the context's last child;
+ *   - an event inside the runtime (`busy`) is dropped and counted, and so
+ *     is every event nested in it;
+ *   - a module built with the hooks is refused in this process, and its
+ *     functions leave the context as it was.
+ */
+#include "test_support.h"
+
+#include "module_registry.h"
+
+enum { F_MAIN, F_A, F_B, F_C, F_COUNT };
+
+static struct zinst_function_info functions[F_COUNT] = {
+    {"main_loop", "main_loop", "inline.c", 1, 0},
+    {"a", "a", "inline.c", 2, 0},
+    {"b", "b", "inline.c", 3, 0},
+    {"c", "c", "inline.c", 4, 0}};
+static struct zinst_module_info module = {
+    ZINST_ABI_VERSION,        F_COUNT, functions, "inline.c", 0, 0, 0, 0, NULL,
+    ZINST_MODULE_INLINE_TREE, 0};
+
+static uint64_t slow_calls;
+
+/* What the pass emits at a function's entry (pass/InlineContextTree.h);
+ * returns the context to restore on the way out. */
+static void *inline_enter(struct zinst_module_info *m, uint32_t index) {
+  struct zinst_node *current = __zinst_context;
+  struct zinst_node *last = __atomic_load_n(&current->last_child, __ATOMIC_RELAXED);
+  uint32_t id_base = __atomic_load_n(&m->id_base, __ATOMIC_RELAXED);
+  if (id_base != 0 && last->function == id_base + index) {
+    last->calls++;
+    __zinst_context = last;
+  } else {
+    slow_calls++;
+#if ZINST_HAVE_CONTEXT_MISS
+    __zinst_context_miss(m, index, current);
+#else
+    __zinst_context_enter(m, index, current);
+#endif
+  }
+  return current;
+}
+
+static void inline_exit(void *saved) {
+  __zinst_context = saved;
+}
+
+NOINLINE static void leaf(uint32_t index) {
+  void *saved = inline_enter(&module, index);
+  inline_exit(saved);
+}
+
+int main(int argc, char **argv) {
+  test_start_in_mode(argc, argv);
+  CHECK(__zinst_context == &zinst_no_context, "no context before the first event");
+
+  /* main_loop calls a, b, c in turn 100 times, then a 100 times in a row. */
+  void *outer = inline_enter(&module, F_MAIN);
+  CHECK(zinst_registry_inline_tree(), "the process runs inline trees");
+  CHECK(zinst_config.mode == ZINST_MODE_COUNT, "an inline-tree process records no time");
+  for (int i = 0; i < 100; i++) {
+    leaf(F_A);
+    leaf(F_B);
+    leaf(F_C);
+  }
+  uint64_t slow_before_run = slow_calls;
+  for (int i = 0; i < 100; i++)
+    leaf(F_A);
+  /* The run's first call misses (c is the last child) and finds a in the
+   * edge cache, which makes a the last child: the other 99 hit inline. */
+  CHECK_EQ_U64(slow_calls - slow_before_run, 1, "slow calls in a run of one callee");
+
+  uint32_t id = module.id_base;
+  struct zinst_tree tree = test_own_tree();
+  test_check_order(&tree);
+  uint32_t main_node = test_child(&tree, 0, id + F_MAIN);
+  CHECK_EQ_U64(tree.nodes[main_node].calls, 1, "main_loop calls");
+  CHECK_EQ_U64(tree.nodes[test_child(&tree, main_node, id + F_A)].calls, 200, "a calls");
+  CHECK_EQ_U64(tree.nodes[test_child(&tree, main_node, id + F_B)].calls, 100, "b calls");
+  CHECK_EQ_U64(tree.nodes[test_child(&tree, main_node, id + F_C)].calls, 100, "c calls");
+  CHECK_EQ_U64(tree.count, 5, "nodes (root, main_loop, a, b, c)");
+  zinst_tree_free(&tree);
+
+  /* Inside the runtime: the event and the one nested in it are dropped. */
+  struct zinst_thread_state *ts = zinst_tls_state;
+  uint64_t reentrant = ts->reentrant_events;
+  ts->busy = 1;
+  void *dropped = inline_enter(&module, F_B);
+  CHECK(__zinst_context == &zinst_no_context, "a dropped event leaves no context");
+  void *nested = inline_enter(&module, F_C);
+  inline_exit(nested);
+  inline_exit(dropped);
+  ts->busy = 0;
+  CHECK_EQ_U64(ts->reentrant_events - reentrant, 2, "events dropped inside the runtime");
+  CHECK(__zinst_context == &ts->nodes[main_node], "the exits put main_loop's context back");
+
+  /* A module built with the hooks is refused here; its function is not
+   * seen and the context stays main_loop's. */
+  static struct zinst_function_info hook_functions[1] = {{"hooked", "hooked", "h.c", 1, 0}};
+  static struct zinst_module_info hook_module = {
+      ZINST_ABI_VERSION, 1, hook_functions, "h.c", 0, 0, 0, 0, NULL, 0, 0};
+  void *before = __zinst_context;
+  CHECK(__zinst_context_enter(&hook_module, 0, before) == before,
+        "a refused module's function keeps the caller's context");
+  CHECK(__zinst_context == before, "context unchanged");
+  CHECK_EQ_U64(hook_module.id_base, 0, "the hooks module was refused");
+
+  inline_exit(outer);
+  CHECK(__zinst_context == &zinst_no_context, "back to no context after main_loop");
+  tree = test_own_tree();
+  CHECK_EQ_U64(tree.nodes[test_child(&tree, main_node, id + F_B)].calls, 100,
+               "b calls (the dropped one not counted)");
+  zinst_tree_free(&tree);
+  printf("inline tree: ok\n");
+  return 0;
+}
