@@ -115,7 +115,8 @@ void emitInlineContextTree(Function &F, uint32_t Index, ArrayRef<Instruction *> 
 
   IRBuilder<> Fast(FastTerm);
   Fast.SetCurrentDebugLocation(Loc);
-  // One add to memory on x86-64 (a signal handler cannot split it).
+  // One add to memory in optimized x86-64 code (a signal handler cannot split
+  // it); load, add and store at -O0 and on AArch64 (README, Known limits).
   Value *Calls = Fast.CreateAlignedLoad(I64Ty, Last, Align(8), "zinst.calls");
   Fast.CreateAlignedStore(Fast.CreateAdd(Calls, ConstantInt::get(I64Ty, 1)), Last, Align(8));
   Fast.CreateAlignedStore(Last, Fast.CreateThreadLocalAddress(RT.Context), Align(8));

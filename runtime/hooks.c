@@ -312,8 +312,10 @@ ZINST_EXPORT __attribute__((noinline, hot)) void __zinst_exit(struct zinst_modul
  * meet halfway:
  *   - last_child replaced by the handler: the inline code reads it once
  *     and checks the child's function, as the hooks do;
- *   - a count: the inline code adds with one instruction to memory on
- *     x86-64, and this path too (count_call), so neither loses the other's;
+ *   - a count: optimized inline code adds with one instruction to memory
+ *     on x86-64, and this path too (count_call), so neither loses the
+ *     other's (at -O0, and on AArch64, it is load, add, store: README,
+ *     Known limits);
  *   - this function, inside `busy`: the handler's events come here too
  *     (see below) and are dropped, or hit in the inline code, which only
  *     reads what was published (node fields before node_count and
