@@ -245,9 +245,8 @@ ZINST_EXPORT __attribute__((noinline, hot)) void __zinst_enter(struct zinst_modu
   if (ZINST_LIKELY(last->function == id)) {
     child = (uint32_t)(last - ts->nodes);
   } else {
-    uint64_t word = __atomic_load_n(&ts->edge_cache[zinst_edge_slot(parent, id)], __ATOMIC_RELAXED);
-    child = zinst_edge_word_child(word);
-    if (ZINST_UNLIKELY(zinst_edge_word_function(word) != id || ts->nodes[child].parent != parent)) {
+    child = zinst_edge_cache_find(ts, parent, id);
+    if (ZINST_UNLIKELY(child == 0)) {
       enter_general(module, index, frame_address);
       return;
     }
@@ -354,9 +353,8 @@ ZINST_EXPORT __attribute__((noinline)) void *__zinst_context_enter(struct zinst_
   uint32_t id = function_id(module, index);
   if (id != 0) {
     uint32_t parent = zinst_context_index(ts, context);
-    uint64_t word = __atomic_load_n(&ts->edge_cache[zinst_edge_slot(parent, id)], __ATOMIC_RELAXED);
-    uint32_t child = zinst_edge_word_child(word);
-    if (zinst_edge_word_function(word) == id && ts->nodes[child].parent == parent) {
+    uint32_t child = zinst_edge_cache_find(ts, parent, id);
+    if (child != 0) {
       /* Next time the inline code finds it, as long as the context calls
        * no other function in between. */
       RELAXED_STORE(ts->nodes[parent].last_child, &ts->nodes[child]);
@@ -395,12 +393,10 @@ __zinst_context_miss(struct zinst_module_info *module, uint32_t index, void *cur
     return context_enter_general(module, index, current);
   uint32_t id = id_base + index;
   uint32_t parent = zinst_context_index(ts, current);
-  uint64_t word = __atomic_load_n(&ts->edge_cache[zinst_edge_slot(parent, id)], __ATOMIC_RELAXED);
-  uint32_t child = zinst_edge_word_child(word);
   /* The root stands for the no-context node too (a thread's first event):
    * that one goes the general way, which also creates the thread's block. */
-  if (ZINST_UNLIKELY(parent == 0 || zinst_edge_word_function(word) != id ||
-                     ts->nodes[child].parent != parent))
+  uint32_t child = parent != 0 ? zinst_edge_cache_find(ts, parent, id) : 0;
+  if (ZINST_UNLIKELY(child == 0))
     return context_enter_general(module, index, current);
   ts->busy = 1;
   SIGNAL_FENCE();

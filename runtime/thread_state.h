@@ -197,6 +197,20 @@ static inline __attribute__((always_inline)) uint32_t zinst_edge_word_child(uint
   return (uint32_t)(word >> 32);
 }
 
+/* The child of `parent` running `function` if the edge cache knows it, else
+ * 0 (the root is nobody's child). One 8-byte load of the entry, checked
+ * against the child's parent, which never changes: a stale entry, or one a
+ * signal handler rewrote in between, costs a miss, never a wrong child. */
+static inline __attribute__((always_inline)) uint32_t
+zinst_edge_cache_find(const struct zinst_thread_state *ts, uint32_t parent, uint32_t function) {
+  uint64_t word =
+      __atomic_load_n(&ts->edge_cache[zinst_edge_slot(parent, function)], __ATOMIC_RELAXED);
+  uint32_t child = zinst_edge_word_child(word);
+  if (zinst_edge_word_function(word) != function || ts->nodes[child].parent != parent)
+    return 0;
+  return child;
+}
+
 /* Credit a closing frame's activation, timed or not, to its node at `now`.
  * A counter that stepped back (a core with another TSC) adds a duration of
  * 0; a sampled activation still counts as a sample, so that dropping it
