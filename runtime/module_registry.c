@@ -152,10 +152,8 @@ static uint32_t register_locked(struct zinst_module_info *module) {
     return 0;
   }
   if (!is_zone_module(module)) {
-    int kind = kind_of(module), decided = KIND_UNDECIDED;
-    if (!__atomic_compare_exchange_n(&process_kind, &decided, kind, false, __ATOMIC_RELAXED,
-                                     __ATOMIC_RELAXED) &&
-        decided != kind) {
+    int kind = kind_of(module); /* process_kind was decided before the lock */
+    if (kind != __atomic_load_n(&process_kind, __ATOMIC_RELAXED)) {
       refuse(module, kind == KIND_INLINE_TREE
                          ? "it was built with -zinst-inline-tree and the process runs modules "
                            "built with the hooks; build every module alike"
@@ -219,11 +217,11 @@ static uint32_t register_locked(struct zinst_module_info *module) {
 uint32_t zinst_registry_register(struct zinst_module_info *module) {
   if (__atomic_load_n(&module->reserved, __ATOMIC_RELAXED) == MODULE_REFUSED)
     return 0;
-  /* The first event of an inline-tree program: its profile has no times,
-   * so the runtime must not initialize for them (no hook calibration). */
-  if (module->abi_version == ZINST_ABI_VERSION && !is_zone_module(module) &&
-      kind_of(module) == KIND_INLINE_TREE)
-    __atomic_compare_exchange_n(&process_kind, &(int){KIND_UNDECIDED}, KIND_INLINE_TREE, false,
+  /* The process's kind is decided here, before the runtime initializes:
+   * an inline-tree program's profile has no times, so the first event must
+   * not set the runtime up for them (no hook calibration). */
+  if (module->abi_version == ZINST_ABI_VERSION && !is_zone_module(module))
+    __atomic_compare_exchange_n(&process_kind, &(int){KIND_UNDECIDED}, kind_of(module), false,
                                 __ATOMIC_RELAXED, __ATOMIC_RELAXED);
   zinst_runtime_init();
   zinst_runtime_lock();
