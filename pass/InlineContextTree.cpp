@@ -95,18 +95,22 @@ void emitInlineContextTree(Function &F, uint32_t Index, ArrayRef<Instruction *> 
   B.SetCurrentDebugLocation(Loc);
   Value *Current =
       B.CreateLoad(PtrTy, B.CreateThreadLocalAddress(RT.Context), "zinst.context.saved");
-  LoadInst *Last = B.CreateAlignedLoad(
-      PtrTy, B.CreateConstInBoundsGEP1_64(I8Ty, Current, ZINST_NODE_LAST_CHILD_OFFSET), Align(8),
-      "zinst.last");
-  Last->setAtomic(AtomicOrdering::Monotonic);
-  Value *LastFunction = B.CreateAlignedLoad(
-      I32Ty, B.CreateConstInBoundsGEP1_64(I8Ty, Last, ZINST_NODE_FUNCTION_OFFSET), Align(4),
-      "zinst.last.function");
   LoadInst *IdBase = B.CreateAlignedLoad(
       I32Ty, B.CreateStructGEP(RT.ModuleInfo->getValueType(), RT.ModuleInfo, ModuleInfoIdBaseField),
       Align(4), "zinst.id.base");
   IdBase->setAtomic(AtomicOrdering::Monotonic);
   Value *Id = B.CreateAdd(IdBase, ConstantInt::get(I32Ty, Index), "zinst.id");
+  // The context's recent child in the slot of this function's id.
+  Value *Way = B.CreateZExt(B.CreateAnd(Id, ZINST_NODE_RECENT_CHILDREN - 1), I64Ty, "zinst.way");
+  Value *SlotOffset =
+      B.CreateAdd(B.CreateShl(Way, 3), ConstantInt::get(I64Ty, ZINST_NODE_RECENT_CHILDREN_OFFSET),
+                  "zinst.slot");
+  LoadInst *Last = B.CreateAlignedLoad(PtrTy, B.CreateInBoundsGEP(I8Ty, Current, SlotOffset),
+                                       Align(8), "zinst.last");
+  Last->setAtomic(AtomicOrdering::Monotonic);
+  Value *LastFunction = B.CreateAlignedLoad(
+      I32Ty, B.CreateConstInBoundsGEP1_64(I8Ty, Last, ZINST_NODE_FUNCTION_OFFSET), Align(4),
+      "zinst.last.function");
   Value *Hit = B.CreateAnd(B.CreateICmpNE(IdBase, ConstantInt::get(I32Ty, 0)),
                            B.CreateICmpEQ(LastFunction, Id), "zinst.hit");
   Instruction *FastTerm = nullptr, *SlowTerm = nullptr;

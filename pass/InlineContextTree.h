@@ -6,10 +6,11 @@
 //
 //   entry:
 //     %cur  = load ptr, @__zinst_context               ; initial-exec TLS
-//     %last = load atomic ptr, %cur + LAST_CHILD       ; never null
-//     %fn   = load i32, %last + FUNCTION
 //     %base = load atomic i32, @module.id_base
-//     br (%base != 0 && %fn == %base + Index), %fast, %slow
+//     %id   = %base + Index
+//     %last = load atomic ptr, %cur + RECENT_CHILDREN + 8 * (%id & 7)
+//     %fn   = load i32, %last + FUNCTION                ; %last never null
+//     br (%base != 0 && %fn == %id), %fast, %slow
 //   fast:                                              ; the common case
 //     %last.calls += 1
 //     store %last, @__zinst_context

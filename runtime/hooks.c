@@ -125,7 +125,7 @@ static __attribute__((noinline, cold)) void enter_general(struct zinst_module_in
   if (ts->frames[depth - 1].frame_address <= frame_address)
     depth = zinst_thread_repair_for_enter(ts, frame_address);
   uint32_t parent_index = ts->frames[depth - 1].node;
-  const struct zinst_node *last = ts->nodes[parent_index].last_child;
+  const struct zinst_node *last = *zinst_recent_child(&ts->nodes[parent_index], id);
   uint32_t child = last->function == id ? (uint32_t)(last - ts->nodes)
                                         : zinst_thread_find_or_add_child(ts, parent_index, id);
   struct zinst_node *node = &ts->nodes[child];
@@ -211,8 +211,8 @@ done:
  *     never written by the handler; frame_limit: constant;
  *   - id_base and function_count: id_base only goes from 0 to its value;
  *   - busy: the handler's hooks clear what they set;
- *   - the parent's last_child: NOT stable, since the handler calling some
- *     function from the same context replaces it. Hence one load of the
+ *   - the parent's recent child: NOT stable, since the handler calling
+ *     some function from the same context replaces it. Hence one load of the
  *     pointer, then a check of the function of the child it names (set
  *     before the node was published, never changed): the old child or the
  *     handler's, each checked, never our function with the handler's
@@ -236,7 +236,8 @@ ZINST_EXPORT __attribute__((noinline, hot)) void __zinst_enter(struct zinst_modu
   uint32_t depth = ts->depth;
   const struct zinst_frame *top = &ts->frames[depth - 1];
   uint32_t parent = top->node;
-  const struct zinst_node *last = __atomic_load_n(&ts->nodes[parent].last_child, __ATOMIC_RELAXED);
+  const struct zinst_node *last =
+      __atomic_load_n(zinst_recent_child(&ts->nodes[parent], id), __ATOMIC_RELAXED);
   if (ZINST_UNLIKELY(top->frame_address <= frame_address || depth >= ts->frame_limit)) {
     enter_general(module, index, frame_address);
     return;
@@ -299,17 +300,16 @@ ZINST_EXPORT __attribute__((noinline, hot)) void __zinst_exit(struct zinst_modul
 /*
  * Inline calling-context trees (ZINST_MODULE_INLINE_TREE, zinst_abi.h).
  * The instrumented code keeps __zinst_context itself: each function saves
- * it at entry, follows the context's last_child when that child runs the
- * function (count, make it current) and puts the saved value back on every
- * way out. No shadow stack, no frame address, no clock: the context a
- * function restores is the one it found, so a frame that longjmp or an
- * exception skipped leaves nothing to repair once an instrumented caller
- * returns. Everything else comes here.
+ * it at entry, follows the context's recent child in the slot of its own
+ * function id when that child runs the function (count, make it current) and puts the saved value
+ * back on every way out. No shadow stack, no frame address, no clock: the context a function
+ * restores is the one it found, so a frame that longjmp or an exception skipped leaves nothing to
+ * repair once an instrumented caller returns. Everything else comes here.
  *
  * Signals: the inline code checks no `busy`. A handler's enters and exits
  * are paired, so it leaves __zinst_context as it found it. What it can
  * meet halfway:
- *   - last_child replaced by the handler: the inline code reads it once
+ *   - a recent child replaced by the handler: the inline code reads it once
  *     and checks the child's function, as the hooks do;
  *   - a count: optimized inline code adds with one instruction to memory
  *     on x86-64, and this path too (count_call), so neither loses the
@@ -318,7 +318,7 @@ ZINST_EXPORT __attribute__((noinline, hot)) void __zinst_exit(struct zinst_modul
  *   - this function, inside `busy`: the handler's events come here too
  *     (see below) and are dropped, or hit in the inline code, which only
  *     reads what was published (node fields before node_count and
- *     last_child) and adds to a count.
+ *     the recent child) and adds to a count.
  * A dropped event makes the no-context node current: the handler's nested
  * enters all come here, are dropped as well, and its exits put back what
  * they found.
@@ -357,7 +357,7 @@ ZINST_EXPORT __attribute__((noinline)) void *__zinst_context_enter(struct zinst_
     if (child != 0) {
       /* Next time the inline code finds it, as long as the context calls
        * no other function in between. */
-      RELAXED_STORE(ts->nodes[parent].last_child, &ts->nodes[child]);
+      RELAXED_STORE(*zinst_recent_child(&ts->nodes[parent], id), &ts->nodes[child]);
     } else {
       child = zinst_thread_find_or_add_child(ts, parent, id);
     }
@@ -372,9 +372,10 @@ ZINST_EXPORT __attribute__((noinline)) void *__zinst_context_enter(struct zinst_
 
 #if ZINST_HAVE_CONTEXT_MISS
 /*
- * The inline code's miss on x86-64 and AArch64 (zinst_abi.h). In Lua's
- * interpreter two calls in three miss the one-entry last_child (a context
- * that calls several functions in turn), so this is a hot path: a
+ * The inline code's miss on x86-64 and AArch64 (zinst_abi.h). Code that
+ * calls, in turn from one context, functions whose ids share a slot of its
+ * recent children misses on every call (with a one-entry cache, two calls
+ * in three of Lua's interpreter did), so this can be a hot path: a
  * preserve_most function saves only the registers it uses, and the common
  * case, a hit in the thread's edge cache, calls nothing. Everything else
  * goes to __zinst_context_enter through a preserve_most thunk, which saves
@@ -401,7 +402,7 @@ __zinst_context_miss(struct zinst_module_info *module, uint32_t index, void *cur
   ts->busy = 1;
   SIGNAL_FENCE();
   struct zinst_node *node = &ts->nodes[child];
-  RELAXED_STORE(ts->nodes[parent].last_child, node);
+  RELAXED_STORE(*zinst_recent_child(&ts->nodes[parent], id), node);
   count_call(node);
   __zinst_context = node;
   SIGNAL_FENCE();

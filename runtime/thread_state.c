@@ -30,7 +30,15 @@
 
 ZINST_TLS_INITIAL_EXEC struct zinst_thread_state *zinst_tls_state;
 
-struct zinst_node zinst_no_context = {.last_child = &zinst_no_context, .parent = ZINST_NONE};
+struct zinst_node zinst_no_context = {
+    .parent = ZINST_NONE,
+    .recent_children = {[0 ... ZINST_NODE_RECENT_CHILDREN - 1] = &zinst_no_context}};
+
+/* Points every recent-children slot of `node` at zinst_no_context. */
+static void clear_recent_children(struct zinst_node *node) {
+  for (uint32_t i = 0; i < ZINST_NODE_RECENT_CHILDREN; i++)
+    node->recent_children[i] = &zinst_no_context;
+}
 
 enum { INITIAL_HASH_BITS = 10, THREAD_NAME_SIZE = 32 };
 
@@ -409,8 +417,8 @@ static struct zinst_thread_state *map_state(uint32_t max_depth, uint32_t max_nod
       (struct zinst_frame){.frame_address = ZINST_ROOT_FRAME_ADDRESS, .node = 0, .function = 0};
   ts->nodes[0].parent = ZINST_NONE;
   ts->nodes[ts->sink_node].parent = ZINST_NONE;
-  ts->nodes[0].last_child = &zinst_no_context;
-  ts->nodes[ts->sink_node].last_child = &zinst_no_context;
+  clear_recent_children(&ts->nodes[0]);
+  clear_recent_children(&ts->nodes[ts->sink_node]);
   ts->tid = (uint64_t)syscall(SYS_gettid);
   ts->is_main = ts->tid == (uint64_t)getpid();
   if (ts->count_only) {
@@ -516,7 +524,7 @@ uint32_t zinst_thread_find_or_add_child(struct zinst_thread_state *ts, uint32_t 
   for (; ts->hash[slot].key; slot = (slot + 1) & ts->hash_mask) {
     if (ts->hash[slot].key == key) {
       uint32_t child = ts->hash[slot].node;
-      RELAXED_STORE(ts->nodes[parent].last_child, &ts->nodes[child]);
+      RELAXED_STORE(*zinst_recent_child(&ts->nodes[parent], function), &ts->nodes[child]);
       RELAXED_STORE(ts->edge_cache[zinst_edge_slot(parent, function)],
                     zinst_edge_word(function, child));
       return child;
@@ -544,13 +552,13 @@ uint32_t zinst_thread_find_or_add_child(struct zinst_thread_state *ts, uint32_t 
   node->parent = parent;
   node->function = function;
   node->exact_until = ts->count_only ? 0 : UINT64_MAX;
-  node->last_child = &zinst_no_context;
+  clear_recent_children(node);
   ts->hash[slot].key = key;
   ts->hash[slot].node = child;
   ts->hash_used++;
   /* Publish after the node's fields: a dump reads node_count with acquire. */
   __atomic_store_n(&ts->node_count, child + 1, __ATOMIC_RELEASE);
-  RELAXED_STORE(ts->nodes[parent].last_child, node);
+  RELAXED_STORE(*zinst_recent_child(&ts->nodes[parent], function), node);
   RELAXED_STORE(ts->edge_cache[zinst_edge_slot(parent, function)],
                 zinst_edge_word(function, child));
   return child;

@@ -9,7 +9,7 @@
  *     range is reserved up front (MAP_NORESERVE) and touched as it fills,
  *     so nodes never move and the hot path never allocates;
  *   - an open-addressing hash table (parent, function) -> node, consulted
- *     only when the parent's one-entry "last child" cache misses;
+ *     only when the parent's recent children and the edge cache miss;
  *   - the shadow stack: frames[0] is a sentinel (the root, at the highest
  *     possible stack address), real frames follow, at most max_depth.
  *
@@ -31,43 +31,56 @@
 struct zinst_mem_counters;
 
 /*
- * One calling context, one 64-byte cache line. The fields every enter
- * touches (calls, and the parent's child cache) come first; the timing sums
- * are written only by timed exits (hooks.c: the exact stratum, the first
- * exact_limit calls, into exact_ticks; sampled activations into the sampled
- * fields). Estimates are the writer's business, never the hot path's.
+ * One calling context, two 64-byte cache lines. The first holds what every
+ * enter touches of the node it enters (calls; function, checked; and
+ * exact_until, which the hooks compare) and the timing sums, written only
+ * by timed exits (hooks.c: the exact stratum into exact_ticks, sampled
+ * activations into the sampled fields). The second is the node's cache of
+ * its recent children, read by every enter of one of its children.
+ * Estimates are the writer's business, never the hot path's.
  */
 struct zinst_node {
   uint64_t calls; /* every call, timed or not */
-  /* The child looked up last from this node: a loop calling one callee,
-   * and recursion, find it here without hashing. Never NULL: a node
-   * without children points at zinst_no_context, whose function (0)
-   * matches no function. One pointer, read and written whole: a lookup
-   * reads it, then checks the child's function, which never changes, so a
-   * signal handler that replaces it in between costs a miss at worst,
-   * never a wrong child (hooks.c). The inline code of
-   * ZINST_MODULE_INLINE_TREE reads it too (zinst_abi.h). */
-  struct zinst_node *last_child;
-  uint64_t exact_ticks;   /* closed activations of the exact stratum */
-  uint64_t sampled_ticks; /* closed sampled activations */
-  uint64_t sampled_calls;
-  double sampled_sq; /* sum of the squared sampled durations */
-  uint32_t parent;   /* ZINST_NONE for the root */
-  uint32_t function; /* process-wide id; 0 for the root */
   /* The exact stratum is the context's calls 1..exact_until: UINT64_MAX
    * while it lasts, then the calls it had when it ended (zinst_credit_frame);
    * 0 in count mode. Written by the owner only. */
   uint64_t exact_until;
+  uint32_t parent;        /* ZINST_NONE for the root */
+  uint32_t function;      /* process-wide id; 0 for the root */
+  uint64_t exact_ticks;   /* closed activations of the exact stratum */
+  uint64_t sampled_ticks; /* closed sampled activations */
+  uint64_t sampled_calls;
+  double sampled_sq; /* sum of the squared sampled durations */
+  uint64_t unused;
+  /* The child entered last of those whose function id has these low bits
+   * (zinst_recent_child): recursion, a loop calling one callee, and a
+   * context calling a few functions in turn (an interpreter's sort loop
+   * calls four) find their child here without hashing. Never NULL: a slot
+   * without a child points at zinst_no_context, whose function (0)
+   * matches no function. Each a pointer, read and written whole: a lookup
+   * reads it, then checks the child's function, which never changes, so a
+   * signal handler that replaces it in between costs a miss at worst,
+   * never a wrong child (hooks.c). The inline code of
+   * ZINST_MODULE_INLINE_TREE reads them too (zinst_abi.h). */
+  struct zinst_node *recent_children[ZINST_NODE_RECENT_CHILDREN];
 } __attribute__((aligned(64)));
 
+_Static_assert(sizeof(struct zinst_node) == 128, "a node is two cache lines");
 _Static_assert(__builtin_offsetof(struct zinst_node, calls) == ZINST_NODE_CALLS_OFFSET,
                "zinst_abi.h: ZINST_NODE_CALLS_OFFSET");
-_Static_assert(__builtin_offsetof(struct zinst_node, last_child) == ZINST_NODE_LAST_CHILD_OFFSET,
-               "zinst_abi.h: ZINST_NODE_LAST_CHILD_OFFSET");
 _Static_assert(__builtin_offsetof(struct zinst_node, function) == ZINST_NODE_FUNCTION_OFFSET,
                "zinst_abi.h: ZINST_NODE_FUNCTION_OFFSET");
+_Static_assert(__builtin_offsetof(struct zinst_node, recent_children) ==
+                   ZINST_NODE_RECENT_CHILDREN_OFFSET,
+               "zinst_abi.h: ZINST_NODE_RECENT_CHILDREN_OFFSET");
 
-/* The node every last_child starts at, and __zinst_context before a
+/* The slot of `parent`'s recent children for a child running `function`. */
+static inline __attribute__((always_inline)) struct zinst_node **
+zinst_recent_child(struct zinst_node *parent, uint32_t function) {
+  return &parent->recent_children[function & (ZINST_NODE_RECENT_CHILDREN - 1)];
+}
+
+/* The node every recent_children slot starts at, and __zinst_context before a
  * thread's first event and after its retirement: no function, no child,
  * nothing ever counted in it. Shared by all threads, written by none. */
 extern struct zinst_node zinst_no_context;
@@ -165,11 +178,10 @@ struct zinst_thread_state {
   uint32_t mem_slot;
 
   /* The edge cache: (parent, function) -> child, direct-mapped by
-   * zinst_edge_slot, each entry a zinst_child_cache word. A node's own
-   * child cache holds only its last child, and code that calls several
-   * functions in turn from one context misses it on nearly every call (an
-   * interpreter's dispatch loop: 68% of Lua's calls did); this finds them
-   * without leaving the fast path. An entry is only a hint: the enter
+   * zinst_edge_slot, each entry a zinst_edge_word. A node's recent
+   * children hold one child per slot, and two functions called in turn
+   * from one context whose ids share a slot miss it on every call; this
+   * finds them without leaving the fast path. An entry is only a hint: the enter
    * checks that the child it names has the parent it looked for (a node's
    * parent and function never change), so a stale or overwritten entry
    * costs a miss, never a wrong count. Filled by

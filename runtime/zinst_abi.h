@@ -36,7 +36,8 @@
  *     itself, with no call on the common path and no clock read:
  *
  *       cur = __zinst_context;                     (initial-exec TLS)
- *       child = cur->last_child;                   (never NULL)
+ *       child = cur->recent_children[id & 7];      (never NULL; id is
+ *                                                   module.id_base + index)
  *       if (module.id_base != 0 && child->function == module.id_base + index) {
  *         child->calls++;                          (one add to memory)
  *         __zinst_context = child;
@@ -70,7 +71,7 @@
 
 #include <stdint.h>
 
-#define ZINST_ABI_VERSION 4u    /* 4: module flags, inline calling-context trees */
+#define ZINST_ABI_VERSION 5u    /* 5: a node's recent children (inline calling-context trees) */
 #define ZINST_CTOR_PRIORITY 101 /* earliest priority open to programs */
 
 #define ZINST_FUNCTION_INFO_DEBUG 0x1u   /* file/line from DISubprogram */
@@ -103,12 +104,15 @@
 
 /* What the inline code of ZINST_MODULE_INLINE_TREE reads of a calling
  * context (struct zinst_node, runtime/thread_state.h, checks them): its
- * call count (uint64_t), the child it entered last (a pointer, never NULL:
- * a node that matches no function until a first child), and its function's
- * process-wide id (uint32_t, 0 for no function). */
+ * call count (uint64_t), its function's process-wide id (uint32_t, 0 for
+ * no function), and its recent children: ZINST_NODE_RECENT_CHILDREN
+ * pointers, never NULL, the one for a child running function id F at index
+ * F & (ZINST_NODE_RECENT_CHILDREN - 1) (a node that matches no function
+ * until a first child is entered there). */
 #define ZINST_NODE_CALLS_OFFSET 0
-#define ZINST_NODE_LAST_CHILD_OFFSET 8
-#define ZINST_NODE_FUNCTION_OFFSET 52
+#define ZINST_NODE_FUNCTION_OFFSET 20
+#define ZINST_NODE_RECENT_CHILDREN_OFFSET 64
+#define ZINST_NODE_RECENT_CHILDREN 8
 
 /* One instrumented function; emitted as constant data by the pass. */
 struct zinst_function_info {

@@ -7,7 +7,7 @@
 ; RUN: %opt-zinst -passes=zinst -zinst-inline-tree %s -o - \
 ; RUN:   | %opt-zinst -passes=zinst -zinst-inline-tree -S - | FileCheck %s
 
-; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 } { i32 4, i32 4, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 0, i32 0, i32 0, i32 0, ptr null, i32 1, i32 0 }
+; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 } { i32 5, i32 4, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 0, i32 0, i32 0, i32 0, ptr null, i32 1, i32 0 }
 ; CHECK: @__zinst_context = external thread_local(initialexec) global ptr
 ; CHECK-NOT: @__zinst_enter
 ; CHECK-NOT: @__zinst_exit
@@ -25,12 +25,17 @@ define i32 @two_returns(i32 %x) {
 ; CHECK-NEXT:  entry:
 ; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
 ; CHECK-NEXT:    %zinst.context.saved = load ptr, ptr [[TLS]], align 8
-; CHECK-NEXT:    [[LASTP:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.context.saved, i64 8
-; CHECK-NEXT:    %zinst.last = load atomic ptr, ptr [[LASTP]] monotonic, align 8
-; CHECK-NEXT:    [[FNP:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.last, i64 52
-; CHECK-NEXT:    %zinst.last.function = load i32, ptr [[FNP]], align 4
 ; CHECK-NEXT:    %zinst.id.base = load atomic i32, ptr getelementptr inbounds {{(nuw )?}}({ i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 }, ptr @__zinst_module, i32 0, i32 4) monotonic, align 4
 ; CHECK-NEXT:    %zinst.id = add i32 %zinst.id.base, 0
+; The recent child in the slot of the function's id: id & 7, at offset 64.
+; CHECK-NEXT:    [[LOW:%[0-9]+]] = and i32 %zinst.id, 7
+; CHECK-NEXT:    %zinst.way = zext i32 [[LOW]] to i64
+; CHECK-NEXT:    [[SCALED:%[0-9]+]] = shl i64 %zinst.way, 3
+; CHECK-NEXT:    %zinst.slot = add i64 [[SCALED]], 64
+; CHECK-NEXT:    [[LASTP:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.context.saved, i64 %zinst.slot
+; CHECK-NEXT:    %zinst.last = load atomic ptr, ptr [[LASTP]] monotonic, align 8
+; CHECK-NEXT:    [[FNP:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.last, i64 20
+; CHECK-NEXT:    %zinst.last.function = load i32, ptr [[FNP]], align 4
 ; CHECK-NEXT:    [[REGISTERED:%[0-9]+]] = icmp ne i32 %zinst.id.base, 0
 ; CHECK-NEXT:    [[SAME:%[0-9]+]] = icmp eq i32 %zinst.last.function, %zinst.id
 ; CHECK-NEXT:    %zinst.hit = and i1 [[REGISTERED]], [[SAME]]

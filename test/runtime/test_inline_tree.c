@@ -4,10 +4,11 @@
  * calls, driven by a C copy of that code.
  *
  *   - a context's first call of a function creates its node; later calls
- *     hit the context's last child inline, or go through the edge cache
- *     (__zinst_context_miss) when the context calls several functions in
- *     turn, and every count stays exact;
- *   - a hit in the edge cache makes the child the context's last child;
+ *     hit the context's recent child inline, also when it calls several
+ *     functions in turn, or go through the edge cache
+ *     (__zinst_context_miss) when two of them share a slot, and every
+ *     count stays exact;
+ *   - a hit in the edge cache makes the child the recent child of its slot;
  *   - an event inside the runtime (`busy`) is dropped and counted, and so
  *     is every event nested in it;
  *   - a module built with the hooks is refused in this process, and its
@@ -17,13 +18,22 @@
 
 #include "module_registry.h"
 
-enum { F_MAIN, F_A, F_B, F_C, F_COUNT };
+/* F_A_ALIAS's id shares F_A's slot of a node's recent children. */
+_Static_assert(ZINST_NODE_RECENT_CHILDREN == 8, "the functions below fill the ids in between");
+enum { F_MAIN, F_A, F_B, F_C, F_A_ALIAS = F_A + ZINST_NODE_RECENT_CHILDREN, F_COUNT };
 
 static struct zinst_function_info functions[F_COUNT] = {
-    {"main_loop", "main_loop", "inline.c", 1, 0},
-    {"a", "a", "inline.c", 2, 0},
-    {"b", "b", "inline.c", 3, 0},
-    {"c", "c", "inline.c", 4, 0}};
+    [F_MAIN] = {"main_loop", "main_loop", "inline.c", 1, 0},
+    [F_A] = {"a", "a", "inline.c", 2, 0},
+    [F_B] = {"b", "b", "inline.c", 3, 0},
+    [F_C] = {"c", "c", "inline.c", 4, 0},
+    /* never called: their ids only put a_alias in a's slot */
+    {"unused4", "unused4", "inline.c", 10, 0},
+    {"unused5", "unused5", "inline.c", 11, 0},
+    {"unused6", "unused6", "inline.c", 12, 0},
+    {"unused7", "unused7", "inline.c", 13, 0},
+    {"unused8", "unused8", "inline.c", 14, 0},
+    [F_A_ALIAS] = {"a_alias", "a_alias", "inline.c", 5, 0}};
 static struct zinst_module_info module = {
     ZINST_ABI_VERSION,        F_COUNT, functions, "inline.c", 0, 0, 0, 0, NULL,
     ZINST_MODULE_INLINE_TREE, 0};
@@ -34,9 +44,11 @@ static uint64_t slow_calls;
  * returns the context to restore on the way out. */
 static void *inline_enter(struct zinst_module_info *m, uint32_t index) {
   struct zinst_node *current = __zinst_context;
-  struct zinst_node *last = __atomic_load_n(&current->last_child, __ATOMIC_RELAXED);
   uint32_t id_base = __atomic_load_n(&m->id_base, __ATOMIC_RELAXED);
-  if (id_base != 0 && last->function == id_base + index) {
+  uint32_t id = id_base + index;
+  struct zinst_node *last = __atomic_load_n(
+      &current->recent_children[id & (ZINST_NODE_RECENT_CHILDREN - 1)], __ATOMIC_RELAXED);
+  if (id_base != 0 && last->function == id) {
     last->calls++;
     __zinst_context = last;
   } else {
@@ -63,38 +75,53 @@ int main(int argc, char **argv) {
   test_start_in_mode(argc, argv);
   CHECK(__zinst_context == &zinst_no_context, "no context before the first event");
 
-  /* main_loop calls a, b, c in turn 100 times, then a 100 times in a row. */
+  /* main_loop calls a, b, c in turn 100 times: only the first call of
+   * each misses (it creates the node); their ids have slots of their own. */
   void *outer = inline_enter(&module, F_MAIN);
   CHECK(zinst_registry_inline_tree(), "the process runs inline trees");
   CHECK(zinst_config.mode == ZINST_MODE_COUNT, "an inline-tree process records no time");
+  uint64_t slow_before = slow_calls;
   for (int i = 0; i < 100; i++) {
     leaf(F_A);
     leaf(F_B);
     leaf(F_C);
   }
-  uint64_t slow_before_run = slow_calls;
+  CHECK_EQ_U64(slow_calls - slow_before, 3, "slow calls of three callees in turn");
+
+  /* a and a_alias in turn share a slot: every call but the first (a is
+   * still in the slot) misses inline, and the edge cache finds it. */
+  slow_before = slow_calls;
+  for (int i = 0; i < 50; i++) {
+    leaf(F_A);
+    leaf(F_A_ALIAS);
+  }
+  CHECK_EQ_U64(slow_calls - slow_before, 99, "slow calls of two callees sharing a slot");
+
+  /* The run's first call misses (a_alias holds the slot) and finds a in
+   * the edge cache, which puts a back in the slot: the other 99 hit. */
+  slow_before = slow_calls;
   for (int i = 0; i < 100; i++)
     leaf(F_A);
-  /* The run's first call misses (c is the last child) and finds a in the
-   * edge cache, which makes a the last child: the other 99 hit inline. */
-  CHECK_EQ_U64(slow_calls - slow_before_run, 1, "slow calls in a run of one callee");
+  CHECK_EQ_U64(slow_calls - slow_before, 1, "slow calls in a run of one callee");
 
   uint32_t id = module.id_base;
   struct zinst_tree tree = test_own_tree();
   test_check_order(&tree);
   uint32_t main_node = test_child(&tree, 0, id + F_MAIN);
   CHECK_EQ_U64(tree.nodes[main_node].calls, 1, "main_loop calls");
-  CHECK_EQ_U64(tree.nodes[test_child(&tree, main_node, id + F_A)].calls, 200, "a calls");
+  CHECK_EQ_U64(tree.nodes[test_child(&tree, main_node, id + F_A)].calls, 250, "a calls");
+  CHECK_EQ_U64(tree.nodes[test_child(&tree, main_node, id + F_A_ALIAS)].calls, 50, "a_alias calls");
   CHECK_EQ_U64(tree.nodes[test_child(&tree, main_node, id + F_B)].calls, 100, "b calls");
   CHECK_EQ_U64(tree.nodes[test_child(&tree, main_node, id + F_C)].calls, 100, "c calls");
-  CHECK_EQ_U64(tree.count, 5, "nodes (root, main_loop, a, b, c)");
+  CHECK_EQ_U64(tree.count, 6, "nodes (root, main_loop, a, b, c, a_alias)");
   zinst_tree_free(&tree);
 
-  /* Inside the runtime: the event and the one nested in it are dropped. */
+  /* Inside the runtime: the event and the one nested in it are dropped
+   * (a_alias misses inline: a holds the slot). */
   struct zinst_thread_state *ts = zinst_tls_state;
   uint64_t reentrant = ts->reentrant_events;
   ts->busy = 1;
-  void *dropped = inline_enter(&module, F_B);
+  void *dropped = inline_enter(&module, F_A_ALIAS);
   CHECK(__zinst_context == &zinst_no_context, "a dropped event leaves no context");
   void *nested = inline_enter(&module, F_C);
   inline_exit(nested);
@@ -117,8 +144,8 @@ int main(int argc, char **argv) {
   inline_exit(outer);
   CHECK(__zinst_context == &zinst_no_context, "back to no context after main_loop");
   tree = test_own_tree();
-  CHECK_EQ_U64(tree.nodes[test_child(&tree, main_node, id + F_B)].calls, 100,
-               "b calls (the dropped one not counted)");
+  CHECK_EQ_U64(tree.nodes[test_child(&tree, main_node, id + F_A_ALIAS)].calls, 50,
+               "a_alias calls (the dropped one not counted)");
   zinst_tree_free(&tree);
   printf("inline tree: ok\n");
   return 0;
