@@ -242,12 +242,12 @@ PreservedAnalyses FunctionInstrumenterPass::run(Module &M, ModuleAnalysisManager
     return Sites.changedIR() ? PreservedAnalyses::none() : PreservedAnalyses::all();
 
   std::optional<Intrinsic::ID> FrameAddress = frameAddressIntrinsic(M);
-  // Inline trees need no frame address: every target has them.
-  if (!Selected.empty() && !FrameAddress && !Opts.InlineTree) {
+  // Inline trees without timing need no frame address: every target has them.
+  if (!Selected.empty() && !FrameAddress && (!Opts.InlineTree || Opts.InlineTime)) {
     M.getContext().emitError("zinst: cannot instrument functions for target '" +
                              Triple(M.getTargetTriple()).str() +
-                             "': the hooks need the frame address, available on x86-64 and "
-                             "AArch64 only");
+                             "': " + (Opts.InlineTree ? "inline timing" : "the hooks") +
+                             " need the frame address, available on x86-64 and AArch64 only");
     return PreservedAnalyses::all();
   }
   // Calls in library code, and calls of library code, are flagged by the
@@ -261,9 +261,12 @@ PreservedAnalyses FunctionInstrumenterPass::run(Module &M, ModuleAnalysisManager
       Site.Flags |= ZINST_SITE_INFO_CALLEE_LIBRARY;
   }
   GlobalVariable *ModuleInfo =
-      emitModuleTable(M, Selected, SiteRows, Opts.InlineTree ? ZINST_MODULE_INLINE_TREE : 0);
+      emitModuleTable(M, Selected, SiteRows,
+                      (Opts.InlineTree ? ZINST_MODULE_INLINE_TREE : 0) |
+                          (Opts.InlineTime ? ZINST_MODULE_INLINE_TIME : 0));
   if (Opts.InlineTree) {
-    InlineContextRuntime RT = declareInlineContextRuntime(M, ModuleInfo);
+    InlineContextRuntime RT = declareInlineContextRuntime(
+        M, ModuleInfo, Opts.InlineTime ? *FrameAddress : Intrinsic::not_intrinsic);
     for (size_t Index = 0; Index < Selected.size(); ++Index) {
       Function &F = *Selected[Index].Function;
       emitInlineContextTree(F, static_cast<uint32_t>(Index), exitPoints(F), RT);

@@ -38,16 +38,85 @@ Instruction *afterStaticAllocas(BasicBlock &Entry) {
   return InsertAfter->getNextNode();
 }
 
+/// Branch weights for a branch whose "then" side is rare.
+MDNode *unlikely(LLVMContext &Ctx) {
+  return MDBuilder(Ctx).createBranchWeights(1, 1u << 20);
+}
+
+/// The function's canonical frame address (frameAddressIntrinsic), emitted
+/// where it is used: it is the same value anywhere in the function, and
+/// keeping one copy live across the body would cost a register.
+Value *frameAddress(IRBuilder<> &B, const InlineContextRuntime &RT) {
+  return B.CreateIntrinsic(RT.FrameAddress, {PointerType::getUnqual(B.getContext())}, {});
+}
+
+/// Emits, before Body (the first instruction of the function's body, right
+/// after the context is set), the choice of whether this activation is
+/// timed (zinst_abi.h, ZINST_MODULE_INLINE_TIME). Returns the i32 that the
+/// exits test: nonzero when the runtime started timing the activation.
+Value *emitTimingDecision(Function &F, Instruction *Body, Value *Mine,
+                          const InlineContextRuntime &RT, DebugLoc Loc) {
+  LLVMContext &Ctx = F.getContext();
+  Type *I32Ty = Type::getInt32Ty(Ctx);
+  Type *I64Ty = Type::getInt64Ty(Ctx);
+  Type *I8Ty = Type::getInt8Ty(Ctx);
+  BasicBlock *Head = Body->getParent();
+  BasicBlock *BodyBB = Head->splitBasicBlock(Body->getIterator(), "zinst.body");
+  BasicBlock *CountdownBB = BasicBlock::Create(Ctx, "zinst.countdown", &F, BodyBB);
+  BasicBlock *TimedBB = BasicBlock::Create(Ctx, "zinst.time.enter", &F, BodyBB);
+
+  // The exact stratum: the context's calls 1..exact_until, this one
+  // included (the count was just incremented).
+  Head->getTerminator()->eraseFromParent();
+  IRBuilder<> H(Head);
+  H.SetCurrentDebugLocation(Loc);
+  Value *Calls = H.CreateAlignedLoad(I64Ty, Mine, Align(8), "zinst.calls.now");
+  Value *ExactUntil = H.CreateAlignedLoad(
+      I64Ty, H.CreateConstInBoundsGEP1_64(I8Ty, Mine, ZINST_NODE_EXACT_UNTIL_OFFSET), Align(8),
+      "zinst.exact.until");
+  H.CreateCondBr(H.CreateICmpULE(Calls, ExactUntil, "zinst.exact"), TimedBB, CountdownBB,
+                 unlikely(Ctx));
+
+  IRBuilder<> C(CountdownBB);
+  C.SetCurrentDebugLocation(Loc);
+  Value *CountdownAddress = C.CreateThreadLocalAddress(RT.Countdown);
+  Value *Left = C.CreateSub(C.CreateAlignedLoad(I32Ty, CountdownAddress, Align(4)),
+                            ConstantInt::get(I32Ty, 1), "zinst.countdown.left");
+  C.CreateAlignedStore(Left, CountdownAddress, Align(4));
+  C.CreateCondBr(C.CreateICmpEQ(Left, ConstantInt::get(I32Ty, 0), "zinst.sampled"), TimedBB, BodyBB,
+                 unlikely(Ctx));
+
+  IRBuilder<> T(TimedBB);
+  T.SetCurrentDebugLocation(Loc);
+  PHINode *Kind = T.CreatePHI(I32Ty, 2, "zinst.kind");
+  Kind->addIncoming(ConstantInt::get(I32Ty, ZINST_TIMED_EXACT), Head);
+  Kind->addIncoming(ConstantInt::get(I32Ty, ZINST_TIMED_SAMPLED), CountdownBB);
+  CallInst *Started = T.CreateCall(RT.TimedEnter, {Mine, frameAddress(T, RT), Kind}, "zinst.on");
+  Started->setCallingConv(CallingConv::PreserveMost);
+  T.CreateBr(BodyBB);
+
+  IRBuilder<> B(&*BodyBB->begin());
+  PHINode *Timed = B.CreatePHI(I32Ty, 2, "zinst.timed");
+  Timed->addIncoming(ConstantInt::get(I32Ty, 0), CountdownBB);
+  Timed->addIncoming(Started, TimedBB);
+  return Timed;
+}
+
+/// The TLS variable `Name` of M, declared if it is not yet.
+GlobalVariable *threadLocal(Module &M, StringRef Name, Type *Ty) {
+  if (GlobalVariable *Existing = M.getNamedGlobal(Name))
+    return Existing;
+  return new GlobalVariable(M, Ty, /*isConstant=*/false, GlobalValue::ExternalLinkage, nullptr,
+                            Name, nullptr, GlobalValue::InitialExecTLSModel);
+}
+
 } // namespace
 
-InlineContextRuntime declareInlineContextRuntime(Module &M, GlobalVariable *ModuleInfo) {
+InlineContextRuntime declareInlineContextRuntime(Module &M, GlobalVariable *ModuleInfo,
+                                                 Intrinsic::ID FrameAddress) {
   LLVMContext &Ctx = M.getContext();
   auto *PtrTy = PointerType::getUnqual(Ctx);
-  auto *Context = M.getNamedGlobal("__zinst_context");
-  if (Context == nullptr)
-    Context =
-        new GlobalVariable(M, PtrTy, /*isConstant=*/false, GlobalValue::ExternalLinkage, nullptr,
-                           "__zinst_context", nullptr, GlobalValue::InitialExecTLSModel);
+  GlobalVariable *Context = threadLocal(M, "__zinst_context", PtrTy);
   AttributeList Attrs =
       AttributeList::get(Ctx, AttributeList::FunctionIndex, {Attribute::NoUnwind, Attribute::Cold});
   FunctionType *SlowTy = FunctionType::get(PtrTy, {PtrTy, Type::getInt32Ty(Ctx), PtrTy}, false);
@@ -58,7 +127,25 @@ InlineContextRuntime declareInlineContextRuntime(Module &M, GlobalVariable *Modu
       PreserveMost ? "__zinst_context_miss" : "__zinst_context_enter", SlowTy, Attrs);
   if (PreserveMost)
     cast<Function>(Slow.getCallee())->setCallingConv(CallingConv::PreserveMost);
-  InlineContextRuntime RT{Context, ModuleInfo, Slow, PreserveMost};
+  InlineContextRuntime RT;
+  RT.Context = Context;
+  RT.ModuleInfo = ModuleInfo;
+  RT.SlowPath = Slow;
+  RT.SlowPathIsPreserveMost = PreserveMost;
+  if (FrameAddress != Intrinsic::not_intrinsic) {
+    // Timing needs the frame address, which the targets with preserve_most
+    // have (frameAddressIntrinsic): the runtime's timed entry points use it.
+    Type *I32Ty = Type::getInt32Ty(Ctx);
+    RT.Countdown = threadLocal(M, "__zinst_countdown", I32Ty);
+    RT.TimedEnter = M.getOrInsertFunction(
+        "__zinst_timed_enter", FunctionType::get(I32Ty, {PtrTy, PtrTy, I32Ty}, false), Attrs);
+    RT.TimedExit = M.getOrInsertFunction(
+        "__zinst_timed_exit", FunctionType::get(Type::getVoidTy(Ctx), {PtrTy, PtrTy}, false),
+        Attrs);
+    cast<Function>(RT.TimedEnter.getCallee())->setCallingConv(CallingConv::PreserveMost);
+    cast<Function>(RT.TimedExit.getCallee())->setCallingConv(CallingConv::PreserveMost);
+    RT.FrameAddress = FrameAddress;
+  }
   return RT;
 }
 
@@ -132,19 +219,34 @@ void emitInlineContextTree(Function &F, uint32_t Index, ArrayRef<Instruction *> 
   if (RT.SlowPathIsPreserveMost)
     Entered->setCallingConv(CallingConv::PreserveMost);
 
+  bool Timing = RT.FrameAddress != Intrinsic::not_intrinsic;
   PHINode *Mine = nullptr;
-  if (!Reentries.empty()) {
+  if (!Reentries.empty() || Timing) {
     IRBuilder<> Join(Split);
     Mine = Join.CreatePHI(PtrTy, 2, "zinst.context");
     Mine->addIncoming(Last, FastTerm->getParent());
     Mine->addIncoming(Entered, SlowTerm->getParent());
   }
+  Value *Timed = Timing ? emitTimingDecision(F, Split, Mine, RT, Loc) : nullptr;
   for (Instruction *At : Reentries) {
     IRBuilder<> R(At);
     R.SetCurrentDebugLocation(Loc);
     R.CreateAlignedStore(Mine, R.CreateThreadLocalAddress(RT.Context), Align(8));
   }
   for (Instruction *At : ExitPoints) {
+    if (Timed != nullptr) {
+      // A timed activation tells the runtime first: the exit reads the
+      // clock before anything else.
+      IRBuilder<> Test(At);
+      Test.SetCurrentDebugLocation(Loc);
+      Instruction *Then = SplitBlockAndInsertIfThen(
+          Test.CreateICmpNE(Timed, ConstantInt::get(Timed->getType(), 0), "zinst.timed.exit"),
+          At->getIterator(), /*Unreachable=*/false, unlikely(Ctx));
+      IRBuilder<> Close(Then);
+      Close.SetCurrentDebugLocation(Loc);
+      CallInst *Exit = Close.CreateCall(RT.TimedExit, {Mine, frameAddress(Close, RT)});
+      Exit->setCallingConv(CallingConv::PreserveMost);
+    }
     IRBuilder<> R(At);
     R.SetCurrentDebugLocation(Loc);
     R.CreateAlignedStore(Current, R.CreateThreadLocalAddress(RT.Context), Align(8));

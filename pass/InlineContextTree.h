@@ -26,6 +26,24 @@
 // No clock is read, so no time is recorded: this is the count-only mode
 // at the cost of a counter and a pointer, not of two calls.
 //
+// With -zinst-inline-time the code also picks the activations to time, the
+// context's exact stratum and one in the thread's sampling interval, and
+// only those call the runtime (zinst_abi.h, ZINST_MODULE_INLINE_TIME):
+//
+//   body.head:                      ; %mine: the function's own context
+//     br (%mine.calls <= %mine.exact_until), %timed, %countdown
+//   countdown:
+//     %left = load @__zinst_countdown - 1; store %left
+//     br (%left == 0), %timed, %body
+//   timed:                                             ; cold
+//     %kind = phi [EXACT, head], [SAMPLED, countdown]
+//     %on = call preserve_most @__zinst_timed_enter(%mine, frame, %kind)
+//   body:
+//     %timed = phi [0, countdown], [%on, timed]
+//   ...
+//   if (%timed) call preserve_most @__zinst_timed_exit(%mine, frame)
+//   store %cur, @__zinst_context                       ; before every exit
+//
 //===----------------------------------------------------------------------===//
 #ifndef ZINST_PASS_INLINECONTEXTTREE_H
 #define ZINST_PASS_INLINECONTEXTTREE_H
@@ -35,6 +53,7 @@
 #include "llvm/IR/Function.h"
 #include "llvm/IR/GlobalVariable.h"
 #include "llvm/IR/Instruction.h"
+#include "llvm/IR/Intrinsics.h"
 #include "llvm/IR/Module.h"
 
 #include <cstdint>
@@ -43,15 +62,23 @@ namespace zinst {
 
 /// What the inline code of one module refers to.
 struct InlineContextRuntime {
-  llvm::GlobalVariable *Context; // __zinst_context, initial-exec TLS
-  llvm::GlobalVariable *ModuleInfo;
-  llvm::FunctionCallee SlowPath; // __zinst_context_miss, or __zinst_context_enter
-  bool SlowPathIsPreserveMost;   // __zinst_context_miss, where the target has it
+  llvm::GlobalVariable *Context = nullptr; // __zinst_context, initial-exec TLS
+  llvm::GlobalVariable *ModuleInfo = nullptr;
+  llvm::FunctionCallee SlowPath;       // __zinst_context_miss, or __zinst_context_enter
+  bool SlowPathIsPreserveMost = false; // __zinst_context_miss, where the target has it
+  // Inline timing (-zinst-inline-time); null without it.
+  llvm::GlobalVariable *Countdown = nullptr; // __zinst_countdown, initial-exec TLS
+  llvm::FunctionCallee TimedEnter;           // __zinst_timed_enter, preserve_most
+  llvm::FunctionCallee TimedExit;            // __zinst_timed_exit, preserve_most
+  llvm::Intrinsic::ID FrameAddress = llvm::Intrinsic::not_intrinsic;
 };
 
 /// Declares the runtime's symbols in M: the slow path is the runtime's
 /// preserve_most entry point where the target has that calling convention.
-InlineContextRuntime declareInlineContextRuntime(llvm::Module &M, llvm::GlobalVariable *ModuleInfo);
+/// With a FrameAddress intrinsic (frameAddressIntrinsic), also those of
+/// inline timing.
+InlineContextRuntime declareInlineContextRuntime(llvm::Module &M, llvm::GlobalVariable *ModuleInfo,
+                                                 llvm::Intrinsic::ID FrameAddress);
 
 /// Instruments F, the module's function Index, whose ways out are ExitPoints
 /// (the instructions before which its frame ends).

@@ -54,6 +54,11 @@ cl::opt<bool> InlineTreeOpt(
              "each function instead of calling the hooks; no time is recorded "
              "(env ZINST_INLINE_TREE=1)"));
 
+cl::opt<bool> InlineTimeOpt(
+    "zinst-inline-time",
+    cl::desc("zinst: -zinst-inline-tree with sampled timing decided in the inline code: only "
+             "timed activations call the runtime (env ZINST_INLINE_TREE=time)"));
+
 cl::opt<std::string>
     LibraryDirOpt("zinst-library-dir", cl::value_desc("dir[,dir...]"),
                   cl::desc("zinst: mark functions whose source file lies under one of these "
@@ -137,18 +142,51 @@ Error parseGlobs(const cl::opt<std::string> &Opt, const char *EnvName, GlobList 
   return Error::success();
 }
 
+/// The boolean a word of the environment spells, if it spells one.
+std::optional<bool> boolWord(StringRef Word) {
+  std::string Text = Word.lower();
+  if (Text == "1" || Text == "true" || Text == "yes" || Text == "on")
+    return true;
+  if (Text == "0" || Text == "false" || Text == "no" || Text == "off")
+    return false;
+  return std::nullopt;
+}
+
 Expected<bool> parseBool(const cl::opt<bool> &Opt, const char *EnvName) {
   std::optional<Setting> S = lookup(Opt, EnvName, Opt.getValue() ? "true" : "false");
   if (!S)
     return false;
   if (Opt.getNumOccurrences() > 0)
     return Opt.getValue();
-  std::string Text = StringRef(S->Text).lower();
-  if (Text == "1" || Text == "true" || Text == "yes" || Text == "on")
-    return true;
-  if (Text == "0" || Text == "false" || Text == "no" || Text == "off")
-    return false;
+  if (std::optional<bool> Value = boolWord(S->Text))
+    return *Value;
   return badValue(*S, "expected 1/true/yes/on or 0/false/no/off");
+}
+
+/// -zinst-inline-tree, -zinst-inline-time, or ZINST_INLINE_TREE: a boolean,
+/// or `time` for the inline tree with sampled timing.
+Error parseInlineTree(Options &Opts) {
+  if (InlineTimeOpt.getNumOccurrences() > 0 && InlineTimeOpt.getValue()) {
+    Opts.InlineTree = Opts.InlineTime = true;
+    return Error::success();
+  }
+  std::optional<Setting> S =
+      lookup(InlineTreeOpt, "ZINST_INLINE_TREE", InlineTreeOpt.getValue() ? "true" : "false");
+  if (!S)
+    return Error::success();
+  if (InlineTreeOpt.getNumOccurrences() > 0) {
+    Opts.InlineTree = InlineTreeOpt.getValue();
+    return Error::success();
+  }
+  if (StringRef(S->Text).equals_insensitive("time")) {
+    Opts.InlineTree = Opts.InlineTime = true;
+    return Error::success();
+  }
+  std::optional<bool> Value = boolWord(S->Text);
+  if (!Value)
+    return badValue(*S, "expected 1/true/yes/on, 0/false/no/off, or time");
+  Opts.InlineTree = *Value;
+  return Error::success();
 }
 
 Expected<unsigned> parseMinSize() {
@@ -211,10 +249,8 @@ Expected<Options> Options::fromCommandLineAndEnvironment() {
   Opts.MinInstructions = *MinSize;
   if (Error E = parseGlobs(CountOnlyOpt, "ZINST_COUNT_ONLY", Opts.CountOnlyNames))
     return std::move(E);
-  Expected<bool> InlineTree = parseBool(InlineTreeOpt, "ZINST_INLINE_TREE");
-  if (!InlineTree)
-    return InlineTree.takeError();
-  Opts.InlineTree = *InlineTree;
+  if (Error E = parseInlineTree(Opts))
+    return std::move(E);
   if (Error E = parseLibraryDirs(Opts.LibraryDirs))
     return std::move(E);
   return std::move(Opts);

@@ -69,6 +69,7 @@ struct Options {
   unsigned MinInstructions = 0;
   GlobList CountOnlyNames;
   bool InlineTree = false;
+  bool InlineTime = false;              // with InlineTree: sampled timing in the inline code
   std::vector<std::string> LibraryDirs; // without trailing '/'
 
   /// Reads the cl::opt values and the environment. A malformed value (bad

@@ -135,7 +135,7 @@ static void load_config(void) {
   else if (mode && *mode && strcmp(mode, "time") != 0)
     fprintf(stderr, "zinst: ignoring ZINST_MODE=%s: expected \"time\" or \"count\"; using time\n",
             mode);
-  if (zinst_registry_inline_tree()) {
+  if (zinst_registry_inline_tree() && !zinst_registry_inline_time()) {
     /* Built with -zinst-inline-tree: the code reads no clock. */
     if (mode && strcmp(mode, "time") == 0)
       fprintf(stderr, "zinst: ignoring ZINST_MODE=time: the program was built with "
@@ -216,7 +216,9 @@ static void after_fork_in_child(void) {
 static void initialize(void) {
   load_config();
   /* Before the clock origin: the program's elapsed time is its own. */
-  if (zinst_config.mode == ZINST_MODE_TIME)
+  /* The calibration prices the hooks; inline timing has none (its own
+   * cost is not calibrated yet: its times are as measured, and say so). */
+  if (zinst_config.mode == ZINST_MODE_TIME && !zinst_registry_inline_time())
     zinst_hook_costs_at_start(zinst_config.sample_interval);
   zinst_config.clock_flags = zinst_clock_flags();
   zinst_config.start_unix_ns = zinst_realtime_ns();
@@ -358,8 +360,8 @@ static int dump_profile(const char *path, uint32_t reason, int from_signal) {
   uint32_t contexts = 0;
   measure_clock(&snapshot, &now);
   snapshot.call_cost_ps = zinst_call_cost_ps(snapshot.ticks_per_second);
-  if (zinst_config.mode == ZINST_MODE_TIME) {
-    /* Count mode has no times to correct. */
+  if (zinst_config.mode == ZINST_MODE_TIME && !zinst_registry_inline_time()) {
+    /* Count mode has no times to correct; inline timing, no hooks. */
     struct zinst_hook_costs hooks;
     zinst_hook_costs(snapshot.ticks_per_second, &hooks);
     snapshot.hook_untimed_pair_ps = hooks.untimed_pair_ps;

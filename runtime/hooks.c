@@ -411,6 +411,172 @@ __zinst_context_miss(struct zinst_module_info *module, uint32_t index, void *cur
 }
 #endif
 
+/*
+ * Inline timing (ZINST_MODULE_INLINE_TIME, zinst_abi.h). The inline code
+ * keeps the context and the counts as above, and decides which activations
+ * are timed as the hooks do (choose_frame_kind): the context's exact
+ * stratum, and the one activation in the thread's sampling interval that
+ * brings __zinst_countdown to 0. Only those come here, and push a frame on
+ * the thread's shadow stack, which then holds timed activations only. What
+ * the hooks do with their frames holds for these: a frame is matched by its
+ * frame address, abandoned ones (longjmp, exceptions) are closed by the
+ * next timed enter or exit that proves them so, and a dump counts open
+ * frames up to its moment. Untimed activations leave no frame: a timed
+ * one's interval holds its untimed callees whole.
+ *
+ * Signals: `busy` as in the hooks. The countdown is read and written by the
+ * inline code without it; a handler that runs between the load and the
+ * store of the decrement costs at most a sample's shift, never a count.
+ */
+
+ZINST_EXPORT __thread __attribute__((tls_model("initial-exec"))) uint32_t __zinst_countdown = 1;
+
+#if ZINST_HAVE_CONTEXT_MISS
+/* The countdown after the activation it picked (ZINST_TIMED_SAMPLED). */
+static inline __attribute__((always_inline)) void reload_countdown(struct zinst_thread_state *ts) {
+  __zinst_countdown = ts->count_only ? UINT32_MAX : next_interval(ts);
+}
+
+/* Pushes the timed frame of the activation of node `index` at
+ * `frame_address`; the caller holds `busy` and checked the depth bound. The
+ * clock is read last, so that the runtime's own work stays outside the
+ * measured interval. */
+static inline __attribute__((always_inline)) void push_timed_frame(struct zinst_thread_state *ts,
+                                                                   uint32_t depth, uint32_t index,
+                                                                   uintptr_t frame_address,
+                                                                   uint32_t kind) {
+  struct zinst_frame *pushed = &ts->frames[depth];
+  pushed->frame_address = frame_address;
+  pushed->node = index;
+  pushed->function = ts->nodes[index].function;
+  RELAXED_STORE(pushed->kind, kind);
+  RELAXED_STORE(pushed->start_ticks, zinst_read_ticks());
+  RELAXED_STORE(ts->depth, depth + 1);
+}
+
+/* Every case of a timed enter: an event inside the runtime, no context, a
+ * frame to repair, the depth bound, count mode. */
+static __attribute__((noinline, cold)) uint32_t timed_enter_general(void *context,
+                                                                    uintptr_t frame_address,
+                                                                    uint32_t kind) {
+  struct zinst_thread_state *ts = zinst_tls_state;
+  if (ts == NULL) {
+    __zinst_countdown = 1; /* no thread block: its first event seeds it */
+    return 0;
+  }
+  if (ts->busy) {
+    /* Dropped; the countdown cannot wait for the rng, which the
+     * interrupted runtime may be using: the mean interval. */
+    ts->reentrant_events++;
+    if (kind == ZINST_TIMED_SAMPLED)
+      __zinst_countdown = ts->count_only ? UINT32_MAX : ts->sample_span / 2 + 1;
+    return 0;
+  }
+  ts->busy = 1;
+  SIGNAL_FENCE();
+  uint32_t timed = 0;
+  if (kind == ZINST_TIMED_SAMPLED)
+    reload_countdown(ts);
+  uint32_t index = zinst_context_index(ts, context);
+  if (index != 0 && index != ts->sink_node && !(kind == ZINST_TIMED_SAMPLED && ts->count_only)) {
+    uint32_t depth = ts->depth;
+    if (ts->frames[depth - 1].frame_address <= frame_address)
+      depth = zinst_thread_repair_for_enter(ts, frame_address);
+    if (depth < ts->frame_limit) {
+      push_timed_frame(ts, depth, index, frame_address, kind);
+      timed = 1;
+    }
+  }
+  SIGNAL_FENCE();
+  ts->busy = 0;
+  return timed;
+}
+
+/* preserve_most on both sides: the fast path below saves only the
+ * registers it uses, and only this call saves the rest. */
+static __attribute__((noinline, cold, preserve_most)) uint32_t
+timed_enter_thunk(void *context, uintptr_t frame_address, uint32_t kind) {
+  return timed_enter_general(context, frame_address, kind);
+}
+
+ZINST_EXPORT __attribute__((noinline, preserve_most)) uint32_t __zinst_timed_enter(void *context,
+                                                                                   void *frame,
+                                                                                   uint32_t kind) {
+  uintptr_t frame_address = (uintptr_t)frame;
+  struct zinst_thread_state *ts = zinst_tls_state;
+  if (ZINST_UNLIKELY(ts == NULL || ts->busy || ts->count_only))
+    return timed_enter_thunk(context, frame_address, kind);
+  uint32_t index = zinst_context_index(ts, context);
+  uint32_t depth = ts->depth;
+  if (ZINST_UNLIKELY(index == 0 || index == ts->sink_node ||
+                     ts->frames[depth - 1].frame_address <= frame_address ||
+                     depth >= ts->frame_limit))
+    return timed_enter_thunk(context, frame_address, kind);
+  ts->busy = 1;
+  SIGNAL_FENCE();
+  if (kind == ZINST_TIMED_SAMPLED)
+    reload_countdown(ts);
+  push_timed_frame(ts, depth, index, frame_address, kind);
+  SIGNAL_FENCE();
+  ts->busy = 0;
+  return 1;
+}
+
+/* Every case of a timed exit but the common one: the top frame is not the
+ * activation's (frames above it abandoned, or its own closed already by a
+ * repair), or an event inside the runtime. */
+static __attribute__((noinline, cold)) void
+timed_exit_general(void *context, uintptr_t frame_address, uint64_t now) {
+  struct zinst_thread_state *ts = zinst_tls_state;
+  if (ts == NULL)
+    return;
+  if (ts->busy) {
+    ts->reentrant_events++;
+    return;
+  }
+  ts->busy = 1;
+  SIGNAL_FENCE();
+  uint32_t index = zinst_context_index(ts, context);
+  uint32_t depth = zinst_thread_repair_for_exit(ts, frame_address, ts->nodes[index].function, now);
+  if (depth != 0) {
+    zinst_credit_frame(ts, &ts->frames[depth - 1], now);
+    RELAXED_STORE(ts->depth, depth - 1);
+  }
+  SIGNAL_FENCE();
+  ts->busy = 0;
+}
+
+static __attribute__((noinline, cold, preserve_most)) void
+timed_exit_thunk(void *context, uintptr_t frame_address, uint64_t now) {
+  timed_exit_general(context, frame_address, now);
+}
+
+ZINST_EXPORT __attribute__((noinline, preserve_most)) void __zinst_timed_exit(void *context,
+                                                                              void *frame) {
+  /* First: the runtime's own work stays outside the measured interval. */
+  uint64_t now = zinst_read_ticks();
+  uintptr_t frame_address = (uintptr_t)frame;
+  struct zinst_thread_state *ts = zinst_tls_state;
+  if (ZINST_UNLIKELY(ts == NULL || ts->busy)) {
+    timed_exit_thunk(context, frame_address, now);
+    return;
+  }
+  uint32_t depth = ts->depth;
+  struct zinst_frame *top = &ts->frames[depth - 1];
+  if (ZINST_UNLIKELY(top->frame_address != frame_address ||
+                     &ts->nodes[top->node] != (struct zinst_node *)context)) {
+    timed_exit_thunk(context, frame_address, now);
+    return;
+  }
+  ts->busy = 1;
+  SIGNAL_FENCE();
+  zinst_credit_frame(ts, top, now);
+  RELAXED_STORE(ts->depth, depth - 1);
+  SIGNAL_FENCE();
+  ts->busy = 0;
+}
+#endif
+
 ZINST_EXPORT void __zinst_register_module(struct zinst_module_info *module) {
   zinst_registry_register(module);
 }

@@ -50,11 +50,28 @@ static uint32_t next_site_slot = ZINST_MAX_MODULE_SITES;
 
 /* The process's kind (zinst_registry_inline_tree): KIND_UNDECIDED until the
  * first module that is not a zone registers; never changes after. */
-enum { KIND_UNDECIDED, KIND_HOOKS, KIND_INLINE_TREE };
+enum { KIND_UNDECIDED, KIND_HOOKS, KIND_INLINE_TREE, KIND_INLINE_TIME };
 static int process_kind = KIND_UNDECIDED;
 
 int zinst_registry_inline_tree(void) {
-  return __atomic_load_n(&process_kind, __ATOMIC_RELAXED) == KIND_INLINE_TREE;
+  int kind = __atomic_load_n(&process_kind, __ATOMIC_RELAXED);
+  return kind == KIND_INLINE_TREE || kind == KIND_INLINE_TIME;
+}
+
+int zinst_registry_inline_time(void) {
+  return __atomic_load_n(&process_kind, __ATOMIC_RELAXED) == KIND_INLINE_TIME;
+}
+
+/* How a module of `kind` was built, for messages. */
+static const char *kind_name(int kind) {
+  switch (kind) {
+  case KIND_INLINE_TREE:
+    return "-zinst-inline-tree";
+  case KIND_INLINE_TIME:
+    return "-zinst-inline-time";
+  default:
+    return "the hooks";
+  }
 }
 
 static bool is_zone_module(const struct zinst_module_info *module) {
@@ -63,7 +80,9 @@ static bool is_zone_module(const struct zinst_module_info *module) {
 }
 
 static int kind_of(const struct zinst_module_info *module) {
-  return (module->flags & ZINST_MODULE_INLINE_TREE) ? KIND_INLINE_TREE : KIND_HOOKS;
+  if (!(module->flags & ZINST_MODULE_INLINE_TREE))
+    return KIND_HOOKS;
+  return (module->flags & ZINST_MODULE_INLINE_TIME) ? KIND_INLINE_TIME : KIND_INLINE_TREE;
 }
 
 static void refuse(struct zinst_module_info *module, const char *why) {
@@ -153,12 +172,14 @@ static uint32_t register_locked(struct zinst_module_info *module) {
   }
   if (!is_zone_module(module)) {
     int kind = kind_of(module); /* process_kind was decided before the lock */
-    if (kind != __atomic_load_n(&process_kind, __ATOMIC_RELAXED)) {
-      refuse(module, kind == KIND_INLINE_TREE
-                         ? "it was built with -zinst-inline-tree and the process runs modules "
-                           "built with the hooks; build every module alike"
-                         : "it was built with the hooks and the process runs modules built with "
-                           "-zinst-inline-tree; build every module alike");
+    int process = __atomic_load_n(&process_kind, __ATOMIC_RELAXED);
+    if (kind != process) {
+      char why[160];
+      snprintf(why, sizeof why,
+               "it was built with %s and the process runs modules built with %s; build every "
+               "module alike",
+               kind_name(kind), kind_name(process));
+      refuse(module, why);
       return 0;
     }
     /* Also when the runtime initialized before (an allocation traced

@@ -43,9 +43,14 @@ void zinst_registry_free_tables(struct zinst_snapshot *snapshot);
 /* Whether the process's modules keep their calling-context tree in inline
  * code (ZINST_MODULE_INLINE_TREE) rather than through the hooks. The first
  * module registered (zones aside: they follow the process) decides, before
- * the runtime initializes if it is the first event; a later module of the
- * other kind is refused. Then profiles are count-mode: no times. */
+ * the runtime initializes if it is the first event; a later module of
+ * another kind is refused. Then profiles are count-mode, no times, unless
+ * the modules time activations too (zinst_registry_inline_time). */
 int zinst_registry_inline_tree(void);
+
+/* Whether the process's modules also time activations in inline code
+ * (ZINST_MODULE_INLINE_TIME): then zinst_registry_inline_tree() too. */
+int zinst_registry_inline_time(void);
 
 /* Process-wide sites assigned so far (every thread's counter array holds
  * them after the sink). The caller holds the runtime lock. */

@@ -461,6 +461,7 @@ struct zinst_thread_state *zinst_thread_state_create(void) {
   ts->busy = 1;
   zinst_tls_state = ts;
   __zinst_site_counters = ts->site_array;
+  __zinst_countdown = ts->countdown; /* inline timing's copy (hooks.c) */
   pthread_once(&exit_key_once, make_exit_key);
   if (exit_key_ok)
     pthread_setspecific(exit_key, ts);
@@ -816,5 +817,6 @@ void zinst_threads_after_fork_child(void) {
     self->is_main = 1; /* the forking thread is the child's only thread */
     /* Parent and child would otherwise sample the same activations. */
     zinst_thread_seed_sampling(self);
+    __zinst_countdown = self->countdown;
   }
 }

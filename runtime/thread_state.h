@@ -68,6 +68,8 @@ struct zinst_node {
 _Static_assert(sizeof(struct zinst_node) == 128, "a node is two cache lines");
 _Static_assert(__builtin_offsetof(struct zinst_node, calls) == ZINST_NODE_CALLS_OFFSET,
                "zinst_abi.h: ZINST_NODE_CALLS_OFFSET");
+_Static_assert(__builtin_offsetof(struct zinst_node, exact_until) == ZINST_NODE_EXACT_UNTIL_OFFSET,
+               "zinst_abi.h: ZINST_NODE_EXACT_UNTIL_OFFSET");
 _Static_assert(__builtin_offsetof(struct zinst_node, function) == ZINST_NODE_FUNCTION_OFFSET,
                "zinst_abi.h: ZINST_NODE_FUNCTION_OFFSET");
 _Static_assert(__builtin_offsetof(struct zinst_node, recent_children) ==
@@ -91,6 +93,9 @@ enum zinst_frame_kind {
   ZINST_FRAME_EXACT = 1,   /* one of the context's first exact_limit calls */
   ZINST_FRAME_SAMPLED = 2, /* picked by the thread's sampling countdown */
 };
+
+_Static_assert(ZINST_FRAME_EXACT == ZINST_TIMED_EXACT && ZINST_FRAME_SAMPLED == ZINST_TIMED_SAMPLED,
+               "zinst_abi.h: the inline code passes a frame kind");
 
 /* The sentinel frame's address: above every stack, and 8-aligned like every
  * function's frame address, so that only zones have the low bits set

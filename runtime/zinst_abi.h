@@ -71,7 +71,7 @@
 
 #include <stdint.h>
 
-#define ZINST_ABI_VERSION 5u    /* 5: a node's recent children (inline calling-context trees) */
+#define ZINST_ABI_VERSION 5u    /* 5: a node's recent children, inline timing */
 #define ZINST_CTOR_PRIORITY 101 /* earliest priority open to programs */
 
 #define ZINST_FUNCTION_INFO_DEBUG 0x1u   /* file/line from DISubprogram */
@@ -101,6 +101,24 @@
 
 /* zinst_module_info.flags */
 #define ZINST_MODULE_INLINE_TREE 0x1u /* -zinst-inline-tree: no hooks, __zinst_context */
+/* With ZINST_MODULE_INLINE_TREE (-zinst-inline-time): the inline code also
+ * decides which activations are timed, and only those call the runtime:
+ *
+ *       (at entry, after the context: node = the function's own context)
+ *       if (node->calls <= node->exact_until)      (the exact stratum)
+ *         timed = __zinst_timed_enter(node, frame, ZINST_TIMED_EXACT);
+ *       else if (--__zinst_countdown == 0)         (initial-exec TLS)
+ *         timed = __zinst_timed_enter(node, frame, ZINST_TIMED_SAMPLED);
+ *       else
+ *         timed = 0;
+ *       ... the function's body ...
+ *       if (timed)                                 (on every way out)
+ *         __zinst_timed_exit(node, frame);
+ *
+ * `frame` is the function's canonical frame address, as the hooks get it. */
+#define ZINST_MODULE_INLINE_TIME 0x2u
+#define ZINST_TIMED_EXACT 1u   /* one of the context's exact stratum */
+#define ZINST_TIMED_SAMPLED 2u /* picked by the thread's countdown */
 
 /* What the inline code of ZINST_MODULE_INLINE_TREE reads of a calling
  * context (struct zinst_node, runtime/thread_state.h, checks them): its
@@ -110,6 +128,7 @@
  * F & (ZINST_NODE_RECENT_CHILDREN - 1) (a node that matches no function
  * until a first child is entered there). */
 #define ZINST_NODE_CALLS_OFFSET 0
+#define ZINST_NODE_EXACT_UNTIL_OFFSET 8 /* uint64_t, ZINST_MODULE_INLINE_TIME */
 #define ZINST_NODE_FUNCTION_OFFSET 20
 #define ZINST_NODE_RECENT_CHILDREN_OFFSET 64
 #define ZINST_NODE_RECENT_CHILDREN 8
@@ -187,6 +206,15 @@ void *__zinst_context_enter(struct zinst_module_info *module, uint32_t index, vo
 #define ZINST_HAVE_CONTEXT_MISS 1
 __attribute__((preserve_most)) void *__zinst_context_miss(struct zinst_module_info *module,
                                                           uint32_t index, void *current);
+/* ZINST_MODULE_INLINE_TIME (x86-64 and AArch64 only, like the hooks: they
+ * need the frame address). The enter starts timing the activation of the
+ * context `node` (this thread's __zinst_context) at `frame` and returns 1,
+ * or returns 0 when it does not (count mode, an event inside the runtime,
+ * past ZINST_MAX_DEPTH): then the activation's exit must not call
+ * __zinst_timed_exit. The exit closes it. */
+__attribute__((preserve_most)) uint32_t __zinst_timed_enter(void *node, void *frame_address,
+                                                            uint32_t kind);
+__attribute__((preserve_most)) void __zinst_timed_exit(void *node, void *frame_address);
 #endif
 #endif
 #ifndef ZINST_HAVE_CONTEXT_MISS
@@ -197,6 +225,11 @@ __attribute__((preserve_most)) void *__zinst_context_miss(struct zinst_module_in
  * (ZINST_MODULE_INLINE_TREE); a node that matches no function before the
  * thread's first event and after its profile was retired. */
 extern __thread void *__zinst_context;
+
+/* ZINST_MODULE_INLINE_TIME: the inline code counts it down at every
+ * activation past its context's exact stratum; the one that brings it to 0
+ * is timed, and the runtime reloads it. */
+extern __thread uint32_t __zinst_countdown;
 
 /* This thread's site counters (NULL before its first event). Initial-exec
  * TLS, so the instrumented code reaches it with one %fs-relative load. */

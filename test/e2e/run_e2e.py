@@ -1138,6 +1138,52 @@ def case_inline_tree_matches_hooks(env):
         expect_eq("walk calls at level %d" % level, node["calls"], 2 ** level)
 
 
+def tree_nodes(nodes):
+    """Every node of a `zinst tree --json` forest, depth first."""
+    for node in nodes:
+        yield node
+        yield from tree_nodes(node["children"])
+
+
+def case_inline_time_matches_hooks(env):
+    """-zinst-inline-time (ZINST_INLINE_TREE=time at compile time) also
+    times activations, deciding in inline code which: the same tree and
+    exact counts as the hooks build, a time-mode profile, and with
+    ZINST_SAMPLE=1 every activation of every function timed (zones, which
+    are not timed in an inline-tree process, aside)."""
+    for sources, driver, args, beyond_hooks in INLINE_TREE_PROGRAMS:
+        name = os.path.splitext(sources[0])[0]
+        hooks = env.zinst_cc(sources, name + "-hooks", driver=driver)
+        timed = env.zinst_cc(sources, name + "-timed", driver=driver,
+                             env={"ZINST_INLINE_TREE": "time"})
+        symbols = env.run(["nm", timed]).stdout
+        expect("__zinst_enter" not in re.findall(r" U (\S+)", symbols),
+               "%s: the inline-time build calls no hook" % name)
+        expect("__zinst_timed_enter" in symbols, "%s: it calls __zinst_timed_enter" % name)
+        want, _ = env.profile_run(hooks, args, profile=name + "-hooks.zinst",
+                                  env={"ZINST_MODE": "count"})
+        want_calls = calls_by_name(env.report(want))
+        want_calls.update(beyond_hooks)
+        for label, run_env in (("sampled", {}), ("exact", {"ZINST_SAMPLE": "1"})):
+            got, _ = env.profile_run(timed, args, profile="%s-%s.zinst" % (name, label),
+                                     env=run_env)
+            report = env.report(got)
+            expect_eq("%s, %s: mode" % (name, label), report["profile"]["mode"], "time")
+            expect_eq("%s, %s: calls by function" % (name, label), calls_by_name(report),
+                      want_calls)
+            tree = env.tree(got)
+            if not beyond_hooks:
+                expect_eq("%s, %s: calling-context tree" % (name, label),
+                          tree_shape(tree["roots"]), tree_shape(env.tree(want)["roots"]))
+            main = find_path(tree["roots"], ["main"])
+            expect(main["total_ticks"] > 0, "%s, %s: main was timed" % (name, label))
+            if label == "exact":
+                for node in tree_nodes(tree["roots"]):
+                    if not node["zone"]:
+                        expect_eq("%s: timed calls of %s" % (name, node["name"]),
+                                  node["timed_calls"], node["calls"])
+
+
 def case_inline_tree_libraries(env):
     """Inline-tree modules across libraries share one tree: a library
     linked at build time, one loaded with dlopen and closed, and an -O0

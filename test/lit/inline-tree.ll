@@ -17,9 +17,10 @@ declare void @may_throw()
 declare i32 @__gxx_personality_v0(...)
 declare void @g()
 
-; Entry: load the context, its last child and that child's function (at
-; offsets 8 and 52); a hit counts in the child and makes it current, a miss
-; calls the runtime's preserve_most slow path. Every ret puts the saved context back.
+; Entry: load the context, its recent child in the slot of the function's id
+; and that child's function (at offset 20); a hit counts in the child and
+; makes it current, a miss calls the runtime's preserve_most slow path.
+; Every ret puts the saved context back.
 define i32 @two_returns(i32 %x) {
 ; CHECK-LABEL: define i32 @two_returns(
 ; CHECK-NEXT:  entry:

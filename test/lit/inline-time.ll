@@ -1,0 +1,74 @@
+; -zinst-inline-time: the inline tree, and the inline code picks the
+; activations to time (runtime/zinst_abi.h, ZINST_MODULE_INLINE_TIME): the
+; context's exact stratum (calls <= exact_until, at offset 8), else the one
+; that brings the thread's countdown to 0. Only those call the runtime, and
+; every way out of a timed one calls the timed exit before the context is
+; put back. The module is flagged INLINE_TREE | INLINE_TIME (3).
+; RUN: %opt-zinst -passes=zinst -zinst-inline-time -S %s | FileCheck %s
+; RUN: env ZINST_INLINE_TREE=time %opt-zinst -passes=zinst -S %s | FileCheck %s
+; And a second run changes nothing (the functions are marked instrumented).
+; RUN: %opt-zinst -passes=zinst -zinst-inline-time %s -o - \
+; RUN:   | %opt-zinst -passes=zinst -zinst-inline-time -S - | FileCheck %s
+; A bad value of the variable is an error that names it.
+; RUN: env ZINST_INLINE_TREE=sometimes not %opt-zinst -passes=zinst -S %s -o /dev/null 2>&1 \
+; RUN:   | FileCheck %s --check-prefix=BAD
+; BAD: zinst: bad value 'sometimes' for ZINST_INLINE_TREE: expected 1/true/yes/on, 0/false/no/off, or time
+
+target triple = "x86_64-unknown-linux-gnu"
+
+; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 } { i32 5, i32 1, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 0, i32 0, i32 0, i32 0, ptr null, i32 3, i32 0 }
+; CHECK: @__zinst_countdown = external thread_local(initialexec) global i32
+; CHECK-NOT: @__zinst_enter
+
+define i32 @two_returns(i32 %x) {
+; CHECK-LABEL: define i32 @two_returns(
+; CHECK:         %zinst.context = phi ptr [ %zinst.last, %{{[0-9]+}} ], [ %{{[0-9]+}}, %{{[0-9]+}} ]
+; CHECK-NEXT:    %zinst.calls.now = load i64, ptr %zinst.context, align 8
+; CHECK-NEXT:    [[UNTILP:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.context, i64 8
+; CHECK-NEXT:    %zinst.exact.until = load i64, ptr [[UNTILP]], align 8
+; CHECK-NEXT:    %zinst.exact = icmp ule i64 %zinst.calls.now, %zinst.exact.until
+; CHECK-NEXT:    br i1 %zinst.exact, label %zinst.time.enter, label %zinst.countdown, !prof [[RARE:![0-9]+]]
+; CHECK:       zinst.countdown:
+; CHECK-NEXT:    [[CDP:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_countdown)
+; CHECK-NEXT:    [[CD:%[0-9]+]] = load i32, ptr [[CDP]], align 4
+; CHECK-NEXT:    %zinst.countdown.left = sub i32 [[CD]], 1
+; CHECK-NEXT:    store i32 %zinst.countdown.left, ptr [[CDP]], align 4
+; CHECK-NEXT:    %zinst.sampled = icmp eq i32 %zinst.countdown.left, 0
+; CHECK-NEXT:    br i1 %zinst.sampled, label %zinst.time.enter, label %zinst.body, !prof [[RARE]]
+; CHECK:       zinst.time.enter:
+; CHECK-NEXT:    %zinst.kind = phi i32 [ 1, %{{[0-9]+}} ], [ 2, %zinst.countdown ]
+; CHECK-NEXT:    [[FRAME:%[0-9]+]] = call ptr @llvm.addressofreturnaddress.p0()
+; CHECK-NEXT:    %zinst.on = call preserve_mostcc i32 @__zinst_timed_enter(ptr %zinst.context, ptr [[FRAME]], i32 %zinst.kind)
+; CHECK-NEXT:    br label %zinst.body
+; CHECK:       zinst.body:
+; CHECK-NEXT:    [[TIMED:%zinst.timed[0-9]*]] = phi i32 [ 0, %zinst.countdown ], [ %zinst.on, %zinst.time.enter ]
+; CHECK-NEXT:    %cmp = icmp sgt i32 %x, 0
+; CHECK:       pos:
+; CHECK-NEXT:    [[ISTIMED:%zinst.timed.exit[0-9]*]] = icmp ne i32 [[TIMED]], 0
+; CHECK-NEXT:    br i1 [[ISTIMED]], label %[[CLOSE:[0-9]+]], label %[[RESTORE:[0-9]+]], !prof [[RARE]]
+; CHECK:       [[CLOSE]]:
+; CHECK-NEXT:    [[FRAME:%[0-9]+]] = call ptr @llvm.addressofreturnaddress.p0()
+; CHECK-NEXT:    call preserve_mostcc void @__zinst_timed_exit(ptr %zinst.context, ptr [[FRAME]])
+; CHECK-NEXT:    br label %[[RESTORE]]
+; CHECK:       [[RESTORE]]:
+; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
+; CHECK-NEXT:    store ptr %zinst.context.saved, ptr [[TLS]], align 8
+; CHECK-NEXT:    ret i32 1
+; CHECK:       neg:
+; CHECK:         call preserve_mostcc void @__zinst_timed_exit(ptr %zinst.context, ptr
+; CHECK:         store ptr %zinst.context.saved, ptr
+; CHECK-NEXT:    ret i32 %r
+entry:
+  %cmp = icmp sgt i32 %x, 0
+  br i1 %cmp, label %pos, label %neg
+pos:
+  ret i32 1
+neg:
+  %r = sub i32 0, %x
+  ret i32 %r
+}
+
+; CHECK: declare preserve_mostcc i32 @__zinst_timed_enter(ptr, ptr, i32) #[[COLD:[0-9]+]]
+; CHECK: declare preserve_mostcc void @__zinst_timed_exit(ptr, ptr) #[[COLD]]
+; CHECK: attributes #[[COLD]] = { cold nounwind }
+; CHECK: [[RARE]] = !{!"branch_weights", {{(!"expected", )?}}i32 1, i32 1048576}
