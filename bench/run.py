@@ -132,7 +132,9 @@ def zig_builds(w, zinst, llvm_major, exe):
         "-femit-bin=" + exe("zinst")]
     return version, {"base": base, "zinst": instrumented,
                      "inline": ([a.replace(exe("zinst"), exe("inline")) for a in instrumented],
-                                INLINE_TREE_ENV)}
+                                INLINE_TREE_ENV),
+                     "itime": ([a.replace(exe("zinst"), exe("itime")) for a in instrumented],
+                               INLINE_TIME_ENV)}
 
 
 class Variant:
@@ -145,6 +147,8 @@ class Variant:
 
 # The compile-time count mode: the calling-context tree in inline code.
 INLINE_TREE_ENV = {"ZINST_INLINE_TREE": "1"}
+# The same with sampled timing decided in the inline code.
+INLINE_TIME_ENV = {"ZINST_INLINE_TREE": "time"}
 
 
 def c_builds(w, clang, flags, zinst, naive_obj, xray_obj, exe):
@@ -154,6 +158,8 @@ def c_builds(w, clang, flags, zinst, naive_obj, xray_obj, exe):
         "zinst": [zinst, "cc"] + flags + w.sources + w.libs + ["-o", exe("zinst")],
         "inline": ([zinst, "cc"] + flags + w.sources + w.libs + ["-o", exe("inline")],
                    INLINE_TREE_ENV),
+        "itime": ([zinst, "cc"] + flags + w.sources + w.libs + ["-o", exe("itime")],
+                  INLINE_TIME_ENV),
         "naive": [clang] + flags + ["-finstrument-functions"] + w.sources + [naive_obj] +
                  w.libs + ["-o", exe("naive")],
         "pg": [clang] + flags + ["-pg"] + w.sources + w.libs + ["-o", exe("pg")],
@@ -380,7 +386,7 @@ def main():
 
     text = ["Machine: %s, %d cores; clang %s; %d interleaved round(s), medians.\n" % (
         os.uname().machine, os.cpu_count(), clang.rsplit("-", 1)[-1], args.rounds)]
-    summary, inline_summary = [], []
+    summary, inline_summary, itime_summary = [], [], []
     largest_profile = None
     for w in selected:
         wdir = os.path.join(work, w.name)
@@ -417,6 +423,9 @@ def main():
             Variant("zinst (inline tree)", "inline", {"ZINST_OUTPUT": "%e.zinst"},
                     "-zinst-inline-tree: exact counts and call tree, no timing",
                     output=zinst_profile("inline")),
+            Variant("zinst (inline time)", "itime", {"ZINST_OUTPUT": "%e.zinst"},
+                    "-zinst-inline-time: inline tree, sampled timing decided inline",
+                    output=zinst_profile("itime")),
             Variant("zinst (exact)", "zinst", {"ZINST_OUTPUT": "%e.zinst", "ZINST_SAMPLE": "1"},
                     "every activation timed", output=zinst_profile("zinst")),
             Variant("XRay profiling", "xray", {"BENCH_XRAY_MODE": "xray-profiling",
@@ -452,15 +461,19 @@ def main():
                 v.out_size = size_of(v.output(rdir)) if v.output else None
                 if v.output and v.out_size == 0:
                     sys.exit("bench: %s wrote no output on %s" % (v.name, w.name))
-                if v.binary in ("zinst", "inline"):
+                if v.binary in ("zinst", "inline", "itime"):
                     sh([zinst, "report", "--top", "1", v.output(rdir)])  # must parse
-                    if v.binary == "inline":
-                        # The build took the option: no hooks, so no time.
-                        mode = json.loads(sh([zinst, "report", "--json", "--top", "1",
-                                              v.output(rdir)]).stdout)["profile"]["mode"]
-                        if mode != "count":
-                            sys.exit("bench: the inline-tree build of %s wrote a %s-mode "
-                                     "profile" % (w.name, mode))
+                    if v.binary in ("inline", "itime"):
+                        # The build took the option: the inline tree records
+                        # no time, inline timing does, both without hooks.
+                        profile = json.loads(sh([zinst, "report", "--json", "--top", "1",
+                                                 v.output(rdir)]).stdout)["profile"]
+                        want = (("count", "inline tree") if v.binary == "inline"
+                                else ("time", "inline timing"))
+                        got = (profile["mode"], profile["instrumentation"])
+                        if got != want:
+                            sys.exit("bench: the %s build of %s wrote a %s-mode profile of "
+                                     "%s" % ((v.name, w.name) + got))
                     if v.name == "zinst (count)":
                         count_profile = v.output(rdir)
                         keep = os.path.join(wdir, "count.zinst")
@@ -488,6 +501,8 @@ def main():
                 summary.append((w.name, med / base, (med - base) / calls * 1e9))
             if v.name == "zinst (inline tree)":
                 inline_summary.append((w.name, med / base, (med - base) / calls * 1e9))
+            if v.name == "zinst (inline time)":
+                itime_summary.append((w.name, med / base, (med - base) / calls * 1e9))
         text.append("\nBuild time with the plugin: %.2fx (%.2f s vs %.2f s, one build each).\n" % (
             build_seconds["zinst"] / build_seconds["base"], build_seconds["zinst"],
             build_seconds["base"]))
@@ -506,6 +521,9 @@ def main():
         if inline_summary:
             text.append("\nzinst inline tree (counts, no time): " + "; ".join(
                 "%s %.2fx (%.1f ns/call)" % s for s in inline_summary) + "\n")
+        if itime_summary:
+            text.append("\nzinst inline time (counts and sampled time): " + "; ".join(
+                "%s %.2fx (%.1f ns/call)" % s for s in itime_summary) + "\n")
     out = "".join(text) if selected else ""
     hooks = hook_cost(zinst, clang, work, args.rounds, args.smoke) if run_hooks else ""
     print(out + hooks)

@@ -270,7 +270,11 @@ static void print_header(FILE *out, const char *path, const struct zinst_profile
   fprintf(out, "    threads: %" PRIu32, profile->thread_count);
   if (merged)
     fprintf(out, " (%" PRIu32 " of them merged exited threads)", merged);
-  fprintf(out, "    mode: %s\n", p->mode == ZINST_MODE_COUNT ? "count" : "time");
+  fprintf(out, "    mode: %s", p->mode == ZINST_MODE_COUNT ? "count" : "time");
+  const char *instrumentation = zinst_profile_instrumentation(profile);
+  if (strcmp(instrumentation, "hooks") != 0)
+    fprintf(out, " (%s)", instrumentation);
+  fputc('\n', out);
   fprintf(out, "elapsed:  %s %s\n",
           zinst_format_duration((double)p->elapsed_ns, buffer, sizeof buffer),
           processes > 1 ? "summed over the processes" : "wall");
@@ -322,6 +326,8 @@ void zinst_json_profile_object(struct zinst_json *json, const char *path,
   zinst_json_string(json, zinst_profile_string(profile, p->command_line));
   zinst_json_key(json, "mode");
   zinst_json_string(json, p->mode == ZINST_MODE_COUNT ? "count" : "time");
+  zinst_json_key(json, "instrumentation");
+  zinst_json_string(json, zinst_profile_instrumentation(profile));
   zinst_json_key(json, "dump_reason");
   zinst_json_string(json, p->dump_reason == ZINST_DUMP_EXIT     ? "exit"
                           : p->dump_reason == ZINST_DUMP_API    ? "api"

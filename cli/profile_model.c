@@ -250,6 +250,25 @@ static int finish_tree(struct zinst_call_tree *tree_out) {
   return 0;
 }
 
+const char *zinst_profile_instrumentation(const struct zinst_profile *profile) {
+  /* Zones are modules of the runtime's, built like the process. */
+  uint32_t flags = 0, seen = 0;
+  for (uint32_t m = 0; m < profile->module_count; m++) {
+    const struct zinst_module_record *module = &profile->modules[m];
+    if (module->function_count == 1 && module->first_function < profile->function_count &&
+        (profile->functions[module->first_function].flags & ZINST_FUNCTION_ZONE))
+      continue;
+    uint32_t own = module->flags & (ZINST_MODULE_INLINE_CODE | ZINST_MODULE_INLINE_TIMING);
+    if (seen && own != flags)
+      return "mixed";
+    flags = own;
+    seen = 1;
+  }
+  if (flags & ZINST_MODULE_INLINE_TIMING)
+    return "inline timing";
+  return (flags & ZINST_MODULE_INLINE_CODE) ? "inline tree" : "hooks";
+}
+
 bool zinst_profile_has_hook_costs(const struct zinst_profile *profile) {
   const struct zinst_process_record *p = &profile->process;
   return p->mode == ZINST_MODE_TIME &&

@@ -116,6 +116,12 @@ int zinst_call_tree_build(const struct zinst_profile *profile, const uint32_t *t
  * calibration in the file, and not ZINST_TIMES_RAW. */
 bool zinst_hook_correction(const struct zinst_profile *profile, enum zinst_times times);
 
+/* How the profiled program's modules were instrumented: "hooks", "inline
+ * tree" (-zinst-inline-tree), "inline timing" (-zinst-inline-time), or
+ * "mixed" (a merge of programs built differently). Files before minor 6
+ * read as "hooks". */
+const char *zinst_profile_instrumentation(const struct zinst_profile *profile);
+
 /* Whether the profile holds a hook calibration (PROCESS minor 3, time mode). */
 bool zinst_profile_has_hook_costs(const struct zinst_profile *profile);
 

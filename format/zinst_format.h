@@ -34,8 +34,9 @@
 #define ZINST_PROFILE_MAGIC_SIZE 8
 #define ZINST_PROFILE_VERSION 2u
 /* 1: PROCESS call_cost_ps; 2: zones, library sites; 3: PROCESS hook costs;
- * 4: the MEMORY section; 5: entry sites (ZINST_SITE_ENTRY, count-only functions) */
-#define ZINST_PROFILE_MINOR 5u
+ * 4: the MEMORY section; 5: entry sites (ZINST_SITE_ENTRY, count-only functions);
+ * 6: module flags ZINST_MODULE_INLINE_CODE and ZINST_MODULE_INLINE_TIMING */
+#define ZINST_PROFILE_MINOR 6u
 /* Written as a native uint32_t: reads back as this value only when the
  * reader has the producer's byte order. */
 #define ZINST_BYTE_ORDER_MARK 0x01020304u
@@ -151,6 +152,9 @@ struct zinst_process_record {
 
 /* module flags */
 #define ZINST_MODULE_UNLOADED 0x1u /* dlclose'd before the dump */
+/* How the module was instrumented (set from minor 6 on; 0: the hooks). */
+#define ZINST_MODULE_INLINE_CODE 0x2u   /* -zinst-inline-tree: no hooks, inline code */
+#define ZINST_MODULE_INLINE_TIMING 0x4u /* -zinst-inline-time: and timed by inline code */
 
 struct zinst_module_record {
   uint32_t name;           /* string offset: source file the module was compiled from */

@@ -216,9 +216,7 @@ static void after_fork_in_child(void) {
 static void initialize(void) {
   load_config();
   /* Before the clock origin: the program's elapsed time is its own. */
-  /* The calibration prices the hooks; inline timing has none (its own
-   * cost is not calibrated yet: its times are as measured, and say so). */
-  if (zinst_config.mode == ZINST_MODE_TIME && !zinst_registry_inline_time())
+  if (zinst_config.mode == ZINST_MODE_TIME)
     zinst_hook_costs_at_start(zinst_config.sample_interval);
   zinst_config.clock_flags = zinst_clock_flags();
   zinst_config.start_unix_ns = zinst_realtime_ns();
@@ -360,8 +358,8 @@ static int dump_profile(const char *path, uint32_t reason, int from_signal) {
   uint32_t contexts = 0;
   measure_clock(&snapshot, &now);
   snapshot.call_cost_ps = zinst_call_cost_ps(snapshot.ticks_per_second);
-  if (zinst_config.mode == ZINST_MODE_TIME && !zinst_registry_inline_time()) {
-    /* Count mode has no times to correct; inline timing, no hooks. */
+  if (zinst_config.mode == ZINST_MODE_TIME) {
+    /* Count mode has no times to correct. */
     struct zinst_hook_costs hooks;
     zinst_hook_costs(snapshot.ticks_per_second, &hooks);
     snapshot.hook_untimed_pair_ps = hooks.untimed_pair_ps;

@@ -1,5 +1,6 @@
 /*
- * hook_cost.c - calibrating the hooks' own cost on the real hooks.
+ * hook_cost.c - calibrating the hooks' own cost on the real hooks, and that
+ * of inline timing (ZINST_MODULE_INLINE_TIME) on a C copy of its code.
  *
  * What a timed activation's interval [start, now] holds besides its body
  * (hooks.c): the rest of its enter hook after the clock read and the start
@@ -17,6 +18,13 @@
  * entered and left from it in a loop, through the fast paths (the parent's
  * child cache hits). The thread's signals are blocked meanwhile, so that no
  * handler's events land in the private block; the block is unmapped after.
+ *
+ * Inline timing is calibrated the same way, on the leaf's enter and exit
+ * as the pass emits them (leaf_enter): the context's lookup and count, the
+ * timing decision, and for a timed activation the runtime's
+ * __zinst_timed_enter and __zinst_timed_exit. The process's kind
+ * (module_registry.h) says which code its modules run; each kind keeps its
+ * own best calibration.
  *
  * Per round, with the leaf steered by its node's and the block's sampling
  * fields (the countdown decides: the leaf's exact stratum is over):
@@ -65,6 +73,7 @@
 #include "hook_cost.h"
 
 #include "cycle_counter.h"
+#include "module_registry.h"
 #include "runtime_internal.h"
 #include "thread_state.h"
 #include "zinst_abi.h"
@@ -103,16 +112,81 @@ static struct zinst_module_info calibration_module = {
     .id_base = 1,
 };
 
+/*
+ * The leaf's enter and exit as instrumented code makes them: calls of the
+ * hooks, or (inline_code, ZINST_MODULE_INLINE_TIME) a C copy of what the
+ * pass emits (pass/InlineContextTree.h; test/runtime/test_inline_tree.c
+ * has the same copy), which calls the runtime for timed activations only.
+ * The copy is compiled by the runtime's compiler, not by the program's: its
+ * instructions are those of the pass's IR, their scheduling may differ.
+ * `inline_code` is a constant wherever these are expanded.
+ */
+struct leaf_activation {
+  struct zinst_node *saved, *own; /* inline code: the context found, its own */
+  uint32_t timed;                 /* inline code: the runtime times it */
+};
+
+static inline __attribute__((always_inline)) struct leaf_activation leaf_enter(int inline_code,
+                                                                               void *leaf_frame) {
+  struct leaf_activation a = {0};
+  if (!inline_code) {
+    __zinst_enter(&calibration_module, LEAF, leaf_frame);
+    return a;
+  }
+#if ZINST_HAVE_CONTEXT_MISS
+  a.saved = __zinst_context;
+  uint32_t id_base = __atomic_load_n(&calibration_module.id_base, __ATOMIC_RELAXED);
+  uint32_t id = id_base + LEAF;
+  struct zinst_node *child = __atomic_load_n(
+      &a.saved->recent_children[id & (ZINST_NODE_RECENT_CHILDREN - 1)], __ATOMIC_RELAXED);
+  if (ZINST_LIKELY(id_base != 0 && child->function == id)) {
+    child->calls++;
+    __zinst_context = child;
+  } else {
+    child = __zinst_context_miss(&calibration_module, LEAF, a.saved);
+  }
+  a.own = child;
+  if (ZINST_UNLIKELY(child->calls <= child->exact_until))
+    a.timed = __zinst_timed_enter(child, leaf_frame, ZINST_TIMED_EXACT);
+  else if (ZINST_UNLIKELY(--__zinst_countdown == 0))
+    a.timed = __zinst_timed_enter(child, leaf_frame, ZINST_TIMED_SAMPLED);
+#endif
+  return a;
+}
+
+static inline __attribute__((always_inline)) void leaf_exit(int inline_code, void *leaf_frame,
+                                                            struct leaf_activation a) {
+  if (!inline_code) {
+    __zinst_exit(&calibration_module, LEAF, leaf_frame);
+    return;
+  }
+#if ZINST_HAVE_CONTEXT_MISS
+  if (ZINST_UNLIKELY(a.timed))
+    __zinst_timed_exit(a.own, leaf_frame);
+  __zinst_context = a.saved;
+#endif
+}
+
 /* `pairs` calls of the leaf: what an instrumented function's calls of an
- * instrumented callee with an empty body cost. noinline: the loop is the
- * same code in every round. */
-static __attribute__((noinline)) uint64_t ticks_for_pairs(void *leaf_frame, uint32_t pairs) {
+ * instrumented callee with an empty body cost. */
+static inline __attribute__((always_inline)) uint64_t ticks_for_pairs_of(int inline_code,
+                                                                         void *leaf_frame,
+                                                                         uint32_t pairs) {
   uint64_t start = zinst_read_ticks();
   for (uint32_t i = 0; i < pairs; i++) {
-    __zinst_enter(&calibration_module, LEAF, leaf_frame);
-    __zinst_exit(&calibration_module, LEAF, leaf_frame);
+    struct leaf_activation a = leaf_enter(inline_code, leaf_frame);
+    __asm__ volatile("" ::: "memory"); /* the body: nothing, but not merged away */
+    leaf_exit(inline_code, leaf_frame, a);
   }
   return zinst_read_ticks() - start;
+}
+
+/* noinline, and one loop per kind of code: the loop is the same code in
+ * every round. */
+static __attribute__((noinline)) uint64_t ticks_for_pairs(int inline_code, void *leaf_frame,
+                                                          uint32_t pairs) {
+  return inline_code ? ticks_for_pairs_of(1, leaf_frame, pairs)
+                     : ticks_for_pairs_of(0, leaf_frame, pairs);
 }
 
 /* The same loop without the calls: subtracted, it leaves the calls. */
@@ -150,16 +224,24 @@ static __attribute__((noinline)) uint64_t ticks_for_bodies(uint64_t *x) {
 }
 
 /* The same, each call of the body inside the leaf's enter and exit. */
-static __attribute__((noinline)) uint64_t ticks_for_timed_bodies(void *leaf_frame, uint64_t *x) {
+static inline __attribute__((always_inline)) uint64_t ticks_for_timed_bodies_of(int inline_code,
+                                                                                void *leaf_frame,
+                                                                                uint64_t *x) {
   uint64_t value = *x, start = zinst_read_ticks();
   for (uint32_t i = 0; i < BODY_PAIRS; i++) {
-    __zinst_enter(&calibration_module, LEAF, leaf_frame);
+    struct leaf_activation a = leaf_enter(inline_code, leaf_frame);
     value = body(value);
-    __zinst_exit(&calibration_module, LEAF, leaf_frame);
+    leaf_exit(inline_code, leaf_frame, a);
   }
   uint64_t ticks = zinst_read_ticks() - start;
   *x = value;
   return ticks;
+}
+
+static __attribute__((noinline)) uint64_t ticks_for_timed_bodies(int inline_code, void *leaf_frame,
+                                                                 uint64_t *x) {
+  return inline_code ? ticks_for_timed_bodies_of(1, leaf_frame, x)
+                     : ticks_for_timed_bodies_of(0, leaf_frame, x);
 }
 
 static void sort_values(double *values, int count) {
@@ -183,11 +265,47 @@ static double widen_spread(double spread, const double *sorted) {
   return own > spread ? own : spread;
 }
 
+/* The parent's activation, open while the leaf's are measured: through the
+ * hooks, or, for inline code, made the thread's context (the private
+ * block's node; the caller restores the program's). */
+static void parent_enter(int inline_code, void *parent_frame, struct zinst_thread_state *ts) {
+  if (!inline_code) {
+    __zinst_enter(&calibration_module, PARENT, parent_frame);
+    return;
+  }
+#if ZINST_HAVE_CONTEXT_MISS
+  __zinst_context_enter(&calibration_module, PARENT, &ts->nodes[0]);
+#endif
+}
+
+static void parent_exit(int inline_code, void *parent_frame, struct zinst_thread_state *ts) {
+  if (!inline_code) {
+    __zinst_exit(&calibration_module, PARENT, parent_frame);
+    return;
+  }
+  __zinst_context = &ts->nodes[0];
+}
+
+/* The sampling countdown the leaf's enters count down: the block's for the
+ * hooks, the thread's __zinst_countdown for inline code. */
+static void set_countdown(struct zinst_thread_state *ts, int inline_code, uint32_t value) {
+  if (inline_code)
+    __zinst_countdown = value;
+  else
+    ts->countdown = value;
+}
+
 /* The measurement itself, on the private block `ts` (already the thread's
- * TLS block, signals blocked), for a program sampling 1 in `interval`.
- * Returns 0, or -1 when the hooks did not do what the calibration steers
- * them to (then nothing is trusted). */
-static int calibrate_on(struct zinst_thread_state *ts, uint32_t interval, struct calibration *out) {
+ * TLS block, signals blocked), for a program sampling 1 in `interval`,
+ * of the hooks or of inline code (`inline_code`). Returns 0, or -1 when
+ * the instrumentation did not do what the calibration steers it to (then
+ * nothing is trusted). */
+static int calibrate_on(struct zinst_thread_state *ts, int inline_code, uint32_t interval,
+                        struct calibration *out) {
+#if !ZINST_HAVE_CONTEXT_MISS
+  if (inline_code)
+    return -1; /* no inline timing on this target */
+#endif
   if (interval > MAX_CALIBRATION_INTERVAL)
     interval = MAX_CALIBRATION_INTERVAL;
   if (interval == 0)
@@ -203,18 +321,18 @@ static int calibrate_on(struct zinst_thread_state *ts, uint32_t interval, struct
   uintptr_t here = (uintptr_t)__builtin_frame_address(0) & ~(uintptr_t)7;
   void *parent_frame = (void *)(here - 64), *leaf_frame = (void *)(here - 128);
 
-  __zinst_enter(&calibration_module, PARENT, parent_frame);
-  if (ts->depth != 2)
+  /* Inline code keeps its frames on the stack only while timed. */
+  const uint32_t open_depth = inline_code ? 1 : 2;
+  parent_enter(inline_code, parent_frame, ts);
+  if (ts->depth != open_depth)
     return -1;
-  __zinst_enter(&calibration_module, LEAF, leaf_frame);
-  if (ts->depth != 3)
+  struct leaf_activation first = leaf_enter(inline_code, leaf_frame);
+  if (ts->depth != open_depth + 1) /* the leaf's first call: exact, timed */
     return -1;
-  struct zinst_node *leaf = &ts->nodes[ts->frames[2].node];
-  __zinst_exit(&calibration_module, LEAF, leaf_frame);
-  for (uint32_t i = 0; i < CALIBRATION_WARMUP; i++) {
-    __zinst_enter(&calibration_module, LEAF, leaf_frame);
-    __zinst_exit(&calibration_module, LEAF, leaf_frame);
-  }
+  struct zinst_node *leaf = &ts->nodes[ts->frames[open_depth].node];
+  leaf_exit(inline_code, leaf_frame, first);
+  for (uint32_t i = 0; i < CALIBRATION_WARMUP; i++)
+    leaf_exit(inline_code, leaf_frame, leaf_enter(inline_code, leaf_frame));
   leaf->exact_until = 0; /* past the exact stratum: the countdown decides */
 
   uint64_t untimed_ticks[CALIBRATION_ROUNDS], mixed_ticks[CALIBRATION_ROUNDS];
@@ -223,21 +341,21 @@ static int calibrate_on(struct zinst_thread_state *ts, uint32_t interval, struct
   uint64_t untimed_loop = UINT64_MAX, mixed_loop = UINT64_MAX, x = 1;
   for (int round = 0; round < CALIBRATION_ROUNDS; round++) {
     ts->sample_span = 2 * interval - 1;
-    ts->countdown = UINT32_MAX; /* no activation reaches 0 */
-    untimed_ticks[round] = ticks_for_pairs(leaf_frame, UNTIMED_PAIRS);
+    set_countdown(ts, inline_code, UINT32_MAX); /* no activation reaches 0 */
+    untimed_ticks[round] = ticks_for_pairs(inline_code, leaf_frame, UNTIMED_PAIRS);
 
-    ts->countdown = 1 + (uint32_t)(ts->rng >> 40) % ts->sample_span;
+    set_countdown(ts, inline_code, 1 + (uint32_t)(ts->rng >> 40) % ts->sample_span);
     uint64_t samples = leaf->sampled_calls;
-    mixed_ticks[round] = ticks_for_pairs(leaf_frame, MIXED_PAIRS);
+    mixed_ticks[round] = ticks_for_pairs(inline_code, leaf_frame, MIXED_PAIRS);
     mixed_timed[round] = leaf->sampled_calls - samples;
     if (mixed_timed[round] == 0)
       return -1;
 
     ts->sample_span = 1; /* reloaded to 1: every activation timed */
-    ts->countdown = 1;
+    set_countdown(ts, inline_code, 1);
     samples = leaf->sampled_calls;
     uint64_t sampled = leaf->sampled_ticks;
-    (void)ticks_for_timed_bodies(leaf_frame, &x);
+    (void)ticks_for_timed_bodies(inline_code, leaf_frame, &x);
     if (leaf->sampled_calls - samples != BODY_PAIRS)
       return -1;
     inner[round] = (double)(leaf->sampled_ticks - sampled) / BODY_PAIRS;
@@ -248,7 +366,7 @@ static int calibrate_on(struct zinst_thread_state *ts, uint32_t interval, struct
     loop = ticks_for_loop(MIXED_PAIRS);
     mixed_loop = loop < mixed_loop ? loop : mixed_loop;
   }
-  __zinst_exit(&calibration_module, PARENT, parent_frame);
+  parent_exit(inline_code, parent_frame, ts);
   const uint64_t leaf_calls =
       1 + CALIBRATION_WARMUP +
       (uint64_t)CALIBRATION_ROUNDS * (UNTIMED_PAIRS + MIXED_PAIRS + BODY_PAIRS);
@@ -292,17 +410,23 @@ static int calibrate_on(struct zinst_thread_state *ts, uint32_t interval, struct
 
 /* One calibration on a fresh private block. Returns 0 or -1 (no memory,
  * or the measurement is not trusted). */
-static int calibrate_once(uint32_t interval, struct calibration *out) {
+static int calibrate_once(int inline_code, uint32_t interval, struct calibration *out) {
   struct zinst_thread_state *ts = zinst_thread_state_create_private(4, 4);
   if (!ts)
     return -1;
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &old);
+  /* The thread's own state, which inline code reaches through TLS too. */
   struct zinst_thread_state *own = zinst_tls_state;
+  void *own_context = __zinst_context;
+  uint32_t own_countdown = __zinst_countdown;
   zinst_tls_state = ts;
-  int status = calibrate_on(ts, interval, out);
+  __zinst_context = &ts->nodes[0];
+  int status = calibrate_on(ts, inline_code, interval, out);
   zinst_tls_state = own;
+  __zinst_context = own_context;
+  __zinst_countdown = own_countdown;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   zinst_thread_state_free_private(ts);
   return status;
@@ -313,11 +437,11 @@ static int calibrate_once(uint32_t interval, struct calibration *out) {
  * its whole length), is repeated, at most CALIBRATION_ATTEMPTS times in
  * all; each cost is then the smallest any attempt found, the spread the
  * quietest attempt's. Returns 0, or -1 when no attempt was trusted. */
-static int calibrate(uint32_t interval, struct calibration *out) {
+static int calibrate(int inline_code, uint32_t interval, struct calibration *out) {
   int trusted = 0;
   for (int attempt = 0; attempt < CALIBRATION_ATTEMPTS; attempt++) {
     struct calibration found;
-    if (calibrate_once(interval, &found) != 0)
+    if (calibrate_once(inline_code, interval, &found) != 0)
       continue;
     if (!trusted) {
       *out = found;
@@ -357,15 +481,21 @@ static struct calibration smaller(const struct calibration *a, const struct cali
  * spin lock held for a few stores: dumps on two threads may offer at once.
  * Never taken twice on one thread (a signal's dump waits while this thread
  * dumps; start-up runs before the signal handlers exist). */
-static struct calibration best;
-static int have_best, best_lock;
+static struct calibration best[2]; /* [inline_code] */
+static int have_best[2], best_lock;
 
-static void offer(const struct calibration *found) {
+static void offer(int inline_code, const struct calibration *found) {
   while (__atomic_exchange_n(&best_lock, 1, __ATOMIC_ACQUIRE))
     ;
-  best = have_best ? smaller(&best, found) : *found;
-  have_best = 1;
+  best[inline_code] = have_best[inline_code] ? smaller(&best[inline_code], found) : *found;
+  have_best[inline_code] = 1;
   __atomic_store_n(&best_lock, 0, __ATOMIC_RELEASE);
+}
+
+/* Which code the process's modules time with (module_registry.h); the
+ * hooks until the first module registers. */
+static int inline_code(void) {
+  return zinst_registry_inline_time() ? 1 : 0;
 }
 
 void zinst_hook_costs_after_fork_child(void) {
@@ -376,8 +506,9 @@ void zinst_hook_costs_after_fork_child(void) {
 
 void zinst_hook_costs_at_start(uint32_t sample_interval) {
   struct calibration found;
-  if (calibrate(sample_interval, &found) == 0)
-    offer(&found);
+  int code = inline_code();
+  if (calibrate(code, sample_interval, &found) == 0)
+    offer(code, &found);
 }
 
 void zinst_hook_costs(uint64_t ticks_per_second, struct zinst_hook_costs *out) {
@@ -385,12 +516,13 @@ void zinst_hook_costs(uint64_t ticks_per_second, struct zinst_hook_costs *out) {
   if (ticks_per_second == 0)
     return;
   struct calibration found;
-  if (calibrate(zinst_config.sample_interval, &found) == 0)
-    offer(&found);
+  int code = inline_code();
+  if (calibrate(code, zinst_config.sample_interval, &found) == 0)
+    offer(code, &found);
   while (__atomic_exchange_n(&best_lock, 1, __ATOMIC_ACQUIRE))
     ;
-  int have = have_best;
-  found = best;
+  int have = have_best[code];
+  found = best[code];
   __atomic_store_n(&best_lock, 0, __ATOMIC_RELEASE);
   if (!have)
     return;

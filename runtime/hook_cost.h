@@ -6,7 +6,9 @@
  * measures those costs on the real hooks and stores them in the profile
  * (PROCESS, minor 3); the reader subtracts them (cli/profile_model.c), so
  * that the file stays the measurement and the correction can be undone
- * (`--raw`).
+ * (`--raw`). For a process whose modules time activations in inline code
+ * (ZINST_MODULE_INLINE_TIME), the same costs are those of that code: the
+ * "hooks" are then the instructions the pass adds at entry and exit.
  */
 #ifndef ZINST_HOOK_COST_H
 #define ZINST_HOOK_COST_H

@@ -37,6 +37,8 @@ struct registered_module {
    * + site_count); site_count 0 when it has none or they are not counted. */
   uint32_t site_base;
   uint32_t site_count;
+  /* How it was built, for the profile (zinst_format.h, ZINST_MODULE_*). */
+  uint32_t build_flags;
 };
 
 /* Guarded by the runtime lock. Grows by doubling; entries never move in
@@ -89,6 +91,16 @@ static void refuse(struct zinst_module_info *module, const char *why) {
   const char *name = module->source_file ? module->source_file : "(unnamed module)";
   fprintf(stderr, "zinst: ignoring instrumented module %s: %s\n", name, why);
   __atomic_store_n(&module->reserved, MODULE_REFUSED, __ATOMIC_RELAXED);
+}
+
+/* The profile's flags for how `module` was built (zinst_format.h). */
+static uint32_t build_flags(const struct zinst_module_info *module) {
+  uint32_t flags = 0;
+  if (module->flags & ZINST_MODULE_INLINE_TREE)
+    flags |= ZINST_MODULE_INLINE_CODE;
+  if (module->flags & ZINST_MODULE_INLINE_TIME)
+    flags |= ZINST_MODULE_INLINE_TIMING;
+  return flags;
 }
 
 static bool same_string(const char *saved, const char *s) {
@@ -227,7 +239,8 @@ static uint32_t register_locked(struct zinst_module_info *module) {
                                                        .function_count = module->function_count,
                                                        .declared_site_count = module->site_count,
                                                        .site_base = site_base,
-                                                       .site_count = site_count};
+                                                       .site_count = site_count,
+                                                       .build_flags = build_flags(module)};
   if (site_base != 0)
     __atomic_store_n(&module->site_base, site_base, __ATOMIC_RELEASE);
   /* Publish last: a hook that sees a nonzero id_base may use it at once. */
@@ -364,7 +377,7 @@ int zinst_registry_fill_snapshot(struct zinst_snapshot *snapshot) {
         .name = entry->info ? entry->info->source_file : entry->saved_source_file,
         .first_function = entry->id_base - 1,
         .function_count = entry->function_count,
-        .flags = entry->info ? 0 : ZINST_MODULE_UNLOADED,
+        .flags = entry->build_flags | (entry->info ? 0 : ZINST_MODULE_UNLOADED),
     };
     for (uint32_t f = 0; f < entry->function_count; f++) {
       struct zinst_snapshot_function *out = &functions[entry->id_base - 1 + f];

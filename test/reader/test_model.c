@@ -754,7 +754,36 @@ static void test_count_only(void) {
   zinst_profile_free(&profile);
 }
 
+/* How the modules were built, from their flags; a zone's module (one zone
+ * function, flags 0 whatever the build) does not count. */
+static void test_instrumentation(void) {
+  struct test_profile tp;
+  tp_sample(&tp);
+  struct zinst_profile profile;
+  load(&tp, &profile);
+  CHECK_STR(zinst_profile_instrumentation(&profile), "hooks");
+  zinst_profile_free(&profile);
+  for (uint32_t m = 0; m < tp.module_count; m++)
+    tp.modules[m].flags |= ZINST_MODULE_INLINE_CODE;
+  load(&tp, &profile);
+  CHECK_STR(zinst_profile_instrumentation(&profile), "inline tree");
+  zinst_profile_free(&profile);
+  for (uint32_t m = 0; m < tp.module_count; m++)
+    tp.modules[m].flags |= ZINST_MODULE_INLINE_TIMING;
+  tp_module(&tp, "(zone)");
+  tp.functions[tp_function(&tp, "a zone", "z.c", 3)].flags |= ZINST_FUNCTION_ZONE;
+  load(&tp, &profile);
+  CHECK_STR(zinst_profile_instrumentation(&profile), "inline timing");
+  zinst_profile_free(&profile);
+  tp_module(&tp, "hooked.c"); /* a hooks module beside them: a merge */
+  tp_function(&tp, "hooked", "hooked.c", 1);
+  load(&tp, &profile);
+  CHECK_STR(zinst_profile_instrumentation(&profile), "mixed");
+  zinst_profile_free(&profile);
+}
+
 int main(void) {
+  test_instrumentation();
   test_count_only();
   test_shown_tree();
   test_recursion_counted_once();
