@@ -485,6 +485,8 @@ static __attribute__((noinline, cold)) uint32_t timed_enter_general(void *contex
     if (depth < ts->frame_limit) {
       push_timed_frame(ts, depth, index, frame_address, kind);
       timed = 1;
+    } else if (kind == ZINST_TIMED_EXACT) {
+      zinst_end_exact_stratum(&ts->nodes[index]);
     }
   }
   SIGNAL_FENCE();

@@ -264,6 +264,17 @@ zinst_credit_frame(struct zinst_thread_state *ts, const struct zinst_frame *fram
   }
 }
 
+/* Ends `node`'s exact stratum before its latest call, which inline timing
+ * picked to time exactly (ZINST_TIMED_EXACT) and could not: past the depth
+ * bound, or a zone nested too deep. That call joins the sampled stratum,
+ * unsampled, so that the profile never counts an untimed call as timed.
+ * Only the owning thread calls this. */
+static inline __attribute__((always_inline)) void zinst_end_exact_stratum(struct zinst_node *node) {
+  uint64_t calls = node->calls;
+  if (calls != 0 && node->exact_until >= calls)
+    __atomic_store_n(&node->exact_until, calls - 1, __ATOMIC_RELAXED);
+}
+
 /* The index in `ts`'s node array of `context`, a __zinst_context value
  * (ZINST_MODULE_INLINE_TREE): 0 (the root) for the no-context node, or
  * for anything that is not one of ts's nodes (a thread's first event). */

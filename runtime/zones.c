@@ -93,13 +93,83 @@ static struct zinst_module_info *zone_module(struct zinst_zone *zone) {
   return expected;
 }
 
+/* Warns, once per process, that a zone nested 8 deep is not recorded. */
+static void warn_nesting(const struct zinst_module_info *module) {
+  if (!__atomic_exchange_n(&nesting_warned, 1, __ATOMIC_RELAXED))
+    fprintf(stderr,
+            "zinst: zone \"%s\" is nested 8 deep inside one function; zones nest at most 7 "
+            "deep there, so it and any deeper ones are not recorded\n",
+            module->functions[0].name);
+}
+
+#if ZINST_HAVE_CONTEXT_MISS
+/* Times the zone whose context `node` was just entered in a process of
+ * inline timing, when the inline code would time a function there (the
+ * context's exact stratum, or the countdown reaching 0). Only timed
+ * activations have frames, so the zone's frame address is 1 to 7 below the
+ * innermost timed frame, which is the function the zone is in or one of
+ * its callers: still above anything that function calls. A zone left open
+ * when its function returns stays open until it ends or a caller's timed
+ * exit closes it (README, Known limits). */
+static void time_inline_zone(const struct zinst_module_info *module, struct zinst_node *node) {
+  struct zinst_thread_state *ts = zinst_tls_state;
+  if (ts == NULL || ts->busy || zinst_context_index(ts, node) == 0)
+    return; /* dropped, or no context: nothing to time */
+  uint32_t kind;
+  if (node->calls <= node->exact_until)
+    kind = ZINST_TIMED_EXACT;
+  else if (--__zinst_countdown == 0)
+    kind = ZINST_TIMED_SAMPLED;
+  else
+    return;
+  uintptr_t top = ts->frames[ts->depth - 1].frame_address;
+  if ((top & ZONE_ADDRESS_BITS) == 1) {
+    /* Seven timed zones in one function already: counted, not timed; its
+     * time stays in the zone around it. */
+    if (!__atomic_exchange_n(&nesting_warned, 1, __ATOMIC_RELAXED))
+      fprintf(stderr,
+              "zinst: zone \"%s\" is timed 8 deep inside one function; zones are timed at "
+              "most 7 deep there, so it and any deeper ones are counted but not timed\n",
+              module->functions[0].name);
+    if (kind == ZINST_TIMED_SAMPLED)
+      __zinst_countdown = 1; /* the next activation takes its sample */
+    else
+      zinst_end_exact_stratum(node);
+    return;
+  }
+  __zinst_timed_enter(node, (void *)(top - 1), kind);
+}
+
+/* Ends the timing of zone context `node`, if its activation was timed: its
+ * frame is among the zone frames on top of the stack (functions it called
+ * have returned). */
+static void close_inline_zone(struct zinst_thread_state *ts, uint32_t node) {
+  for (uint32_t d = ts->depth - 1; d >= 1; d--) {
+    const struct zinst_frame *frame = &ts->frames[d];
+    if ((frame->frame_address & ZONE_ADDRESS_BITS) == 0)
+      return;
+    if (frame->node == node) {
+      __zinst_timed_exit(&ts->nodes[node], (void *)frame->frame_address);
+      return;
+    }
+  }
+}
+#endif
+
 ZINST_EXPORT void zinst_zone_begin(struct zinst_zone *zone) {
   struct zinst_module_info *module = zone_module(zone);
   if (!module)
     return;
   if (zinst_registry_inline_tree()) {
-    /* No frames: the zone is a context like a function's (hooks.c). */
-    __zinst_context_enter(module, 0, __zinst_context);
+    /* The zone is a context like a function's (hooks.c), timed as one
+     * where the inline code times functions. */
+    struct zinst_node *node = __zinst_context_enter(module, 0, __zinst_context);
+#if ZINST_HAVE_CONTEXT_MISS
+    if (zinst_registry_inline_time())
+      time_inline_zone(module, node);
+#else
+    (void)node;
+#endif
     return;
   }
   struct zinst_thread_state *ts = zinst_tls_state;
@@ -109,11 +179,7 @@ ZINST_EXPORT void zinst_zone_begin(struct zinst_zone *zone) {
    * as it found it (hooks.c), and inside a hook the enter is dropped. */
   uintptr_t top = ts->frames[ts->depth - 1].frame_address;
   if ((top & ZONE_ADDRESS_BITS) == 1) {
-    if (!__atomic_exchange_n(&nesting_warned, 1, __ATOMIC_RELAXED))
-      fprintf(stderr,
-              "zinst: zone \"%s\" is nested 8 deep inside one function; zones nest at most 7 "
-              "deep there, so it and any deeper ones are not recorded\n",
-              module->functions[0].name);
+    warn_nesting(module);
     return;
   }
   __zinst_enter(module, 0, (void *)(top - 1));
@@ -130,6 +196,10 @@ static void inline_zone_end(struct zinst_thread_state *ts, uint32_t id) {
   uint32_t node = zinst_context_index(ts, __zinst_context);
   for (; node != 0 && node != ts->sink_node; node = ts->nodes[node].parent) {
     if (ts->nodes[node].function == id) {
+#if ZINST_HAVE_CONTEXT_MISS
+      if (zinst_registry_inline_time())
+        close_inline_zone(ts, node);
+#endif
       __zinst_context = &ts->nodes[ts->nodes[node].parent];
       return;
     }

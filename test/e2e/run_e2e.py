@@ -1159,8 +1159,10 @@ def case_inline_time_matches_hooks(env):
     """-zinst-inline-time (ZINST_INLINE_TREE=time at compile time) also
     times activations, deciding in inline code which: the same tree and
     exact counts as the hooks build, a time-mode profile, and with
-    ZINST_SAMPLE=1 every activation of every function timed (zones, which
-    are not timed in an inline-tree process, aside)."""
+    ZINST_SAMPLE=1 every activation of every function and zone timed, also
+    those longjmp and exceptions abandon and a zone left open, but for the
+    zones nested deeper than the seven timed zones a function holds (which
+    the hooks do not count at all)."""
     for sources, driver, args, beyond_hooks in INLINE_TREE_PROGRAMS:
         name = os.path.splitext(sources[0])[0]
         hooks = env.zinst_cc(sources, name + "-hooks", driver=driver)
@@ -1187,9 +1189,25 @@ def case_inline_time_matches_hooks(env):
             expect(main["total_ticks"] > 0, "%s, %s: main was timed" % (name, label))
             if label == "exact":
                 for node in tree_nodes(tree["roots"]):
-                    if not node["zone"]:
-                        expect_eq("%s: timed calls of %s" % (name, node["name"]),
-                                  node["timed_calls"], node["calls"])
+                    expect_eq("%s: timed calls of %s" % (name, node["name"]),
+                              node["timed_calls"],
+                              0 if node["name"] in beyond_hooks else node["calls"])
+
+
+def case_inline_time_depth_bound(env):
+    """Inline timing past ZINST_MAX_DEPTH timed frames: the deeper calls are
+    counted in their own contexts but not timed, and the profile says so
+    (no timed calls there) rather than calling them exact."""
+    exe = env.zinst_cc(["recursion_walk.c"], "walk-timed", env={"ZINST_INLINE_TREE": "time"})
+    profile, _ = env.profile_run(exe, [12], env={"ZINST_SAMPLE": "1", "ZINST_MAX_DEPTH": "5"})
+    node = find_path(env.tree(profile)["roots"], ["main"])
+    expect_eq("main timed calls", node["timed_calls"], 1)
+    for level in range(13):
+        node = find_path(node["children"], ["walk"])
+        expect_eq("walk calls at level %d" % level, node["calls"], 2 ** level)
+        # main and walk levels 0-3 fill the five frames.
+        expect_eq("walk timed calls at level %d" % level, node["timed_calls"],
+                  2 ** level if level < 4 else 0)
 
 
 def case_inline_tree_libraries(env):
