@@ -38,6 +38,30 @@ Instruction *afterStaticAllocas(BasicBlock &Entry) {
   return InsertAfter->getNextNode();
 }
 
+/// Loads Context's recent child in slot (Id + Shift) mod the slots, never
+/// null (zinst_abi.h).
+LoadInst *loadRecentChild(IRBuilder<> &B, Value *Context, Value *Id, unsigned Shift,
+                          const Twine &Name) {
+  Type *I64Ty = B.getInt64Ty();
+  Value *Way = Id;
+  if (Shift != 0)
+    Way = B.CreateAdd(Way, B.getInt32(Shift));
+  Way = B.CreateZExt(B.CreateAnd(Way, ZINST_NODE_RECENT_CHILDREN - 1), I64Ty, Name + ".way");
+  Value *Offset =
+      B.CreateAdd(B.CreateShl(Way, 3), ConstantInt::get(I64Ty, ZINST_NODE_RECENT_CHILDREN_OFFSET));
+  LoadInst *Child = B.CreateAlignedLoad(
+      B.getPtrTy(), B.CreateInBoundsGEP(B.getInt8Ty(), Context, Offset), Align(8), Name);
+  Child->setAtomic(AtomicOrdering::Monotonic);
+  return Child;
+}
+
+/// The function id of the node Child.
+Value *childFunction(IRBuilder<> &B, Value *Child) {
+  return B.CreateAlignedLoad(
+      B.getInt32Ty(),
+      B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), Child, ZINST_NODE_FUNCTION_OFFSET), Align(4));
+}
+
 /// Branch weights for a branch whose "then" side is rare.
 MDNode *unlikely(LLVMContext &Ctx) {
   return MDBuilder(Ctx).createBranchWeights(1, 1u << 20);
@@ -154,7 +178,6 @@ void emitInlineContextTree(Function &F, uint32_t Index, ArrayRef<Instruction *> 
   LLVMContext &Ctx = F.getContext();
   Type *I32Ty = Type::getInt32Ty(Ctx);
   Type *I64Ty = Type::getInt64Ty(Ctx);
-  Type *I8Ty = Type::getInt8Ty(Ctx);
   Type *PtrTy = PointerType::getUnqual(Ctx);
   // Line 0 in the function's scope: compiler-generated code, as the
   // verifier wants for calls in functions with debug info.
@@ -187,45 +210,59 @@ void emitInlineContextTree(Function &F, uint32_t Index, ArrayRef<Instruction *> 
       Align(4), "zinst.id.base");
   IdBase->setAtomic(AtomicOrdering::Monotonic);
   Value *Id = B.CreateAdd(IdBase, ConstantInt::get(I32Ty, Index), "zinst.id");
-  // The context's recent child in the slot of this function's id.
-  Value *Way = B.CreateZExt(B.CreateAnd(Id, ZINST_NODE_RECENT_CHILDREN - 1), I64Ty, "zinst.way");
-  Value *SlotOffset =
-      B.CreateAdd(B.CreateShl(Way, 3), ConstantInt::get(I64Ty, ZINST_NODE_RECENT_CHILDREN_OFFSET),
-                  "zinst.slot");
-  LoadInst *Last = B.CreateAlignedLoad(PtrTy, B.CreateInBoundsGEP(I8Ty, Current, SlotOffset),
-                                       Align(8), "zinst.last");
-  Last->setAtomic(AtomicOrdering::Monotonic);
-  Value *LastFunction = B.CreateAlignedLoad(
-      I32Ty, B.CreateConstInBoundsGEP1_64(I8Ty, Last, ZINST_NODE_FUNCTION_OFFSET), Align(4),
-      "zinst.last.function");
-  Value *Hit = B.CreateAnd(B.CreateICmpNE(IdBase, ConstantInt::get(I32Ty, 0)),
-                           B.CreateICmpEQ(LastFunction, Id), "zinst.hit");
-  Instruction *FastTerm = nullptr, *SlowTerm = nullptr;
-  MDNode *Weights = MDBuilder(Ctx).createBranchWeights(1u << 20, 1);
-  SplitBlockAndInsertIfThenElse(Hit, Split->getIterator(), &FastTerm, &SlowTerm, Weights);
+  // The context's recent child in the first slot of this function's id,
+  // then in its second (zinst_abi.h).
+  LoadInst *First = loadRecentChild(B, Current, Id, 0, "zinst.first");
+  Value *Registered = B.CreateICmpNE(IdBase, ConstantInt::get(I32Ty, 0), "zinst.registered");
+  Value *Hit = B.CreateAnd(Registered, B.CreateICmpEQ(childFunction(B, First), Id), "zinst.hit");
 
-  IRBuilder<> Fast(FastTerm);
+  // entry: br %hit, %found, %second; second: br %hit2, %found, %miss;
+  // found: count, make current; miss: the runtime; both to the body.
+  BasicBlock *Head = Split->getParent();
+  BasicBlock *Body = Head->splitBasicBlock(Split->getIterator(), "zinst.entered");
+  BasicBlock *SecondBB = BasicBlock::Create(Ctx, "zinst.second", &F, Body);
+  BasicBlock *FoundBB = BasicBlock::Create(Ctx, "zinst.found", &F, Body);
+  BasicBlock *MissBB = BasicBlock::Create(Ctx, "zinst.miss", &F, Body);
+  Head->getTerminator()->eraseFromParent();
+  MDNode *Likely = MDBuilder(Ctx).createBranchWeights(1u << 20, 1);
+  B.SetInsertPoint(Head);
+  B.CreateCondBr(Hit, FoundBB, SecondBB, Likely);
+
+  IRBuilder<> Second(SecondBB);
+  Second.SetCurrentDebugLocation(Loc);
+  LoadInst *Other =
+      loadRecentChild(Second, Current, Id, ZINST_NODE_RECENT_CHILDREN / 2, "zinst.second.child");
+  Value *Hit2 = Second.CreateAnd(Registered, Second.CreateICmpEQ(childFunction(Second, Other), Id),
+                                 "zinst.hit2");
+  Second.CreateCondBr(Hit2, FoundBB, MissBB, Likely);
+
+  IRBuilder<> Fast(FoundBB);
   Fast.SetCurrentDebugLocation(Loc);
+  PHINode *Found = Fast.CreatePHI(PtrTy, 2, "zinst.child");
+  Found->addIncoming(First, Head);
+  Found->addIncoming(Other, SecondBB);
   // One add to memory in optimized x86-64 code (a signal handler cannot split
   // it); load, add and store at -O0 and on AArch64 (README, Known limits).
-  Value *Calls = Fast.CreateAlignedLoad(I64Ty, Last, Align(8), "zinst.calls");
-  Fast.CreateAlignedStore(Fast.CreateAdd(Calls, ConstantInt::get(I64Ty, 1)), Last, Align(8));
-  Fast.CreateAlignedStore(Last, Fast.CreateThreadLocalAddress(RT.Context), Align(8));
+  Value *Calls = Fast.CreateAlignedLoad(I64Ty, Found, Align(8), "zinst.calls");
+  Fast.CreateAlignedStore(Fast.CreateAdd(Calls, ConstantInt::get(I64Ty, 1)), Found, Align(8));
+  Fast.CreateAlignedStore(Found, Fast.CreateThreadLocalAddress(RT.Context), Align(8));
+  Fast.CreateBr(Body);
 
-  IRBuilder<> Slow(SlowTerm);
+  IRBuilder<> Slow(MissBB);
   Slow.SetCurrentDebugLocation(Loc);
   CallInst *Entered =
       Slow.CreateCall(RT.SlowPath, {RT.ModuleInfo, ConstantInt::get(I32Ty, Index), Current});
   if (RT.SlowPathIsPreserveMost)
     Entered->setCallingConv(CallingConv::PreserveMost);
+  Slow.CreateBr(Body);
 
   bool Timing = RT.FrameAddress != Intrinsic::not_intrinsic;
   PHINode *Mine = nullptr;
   if (!Reentries.empty() || Timing) {
     IRBuilder<> Join(Split);
     Mine = Join.CreatePHI(PtrTy, 2, "zinst.context");
-    Mine->addIncoming(Last, FastTerm->getParent());
-    Mine->addIncoming(Entered, SlowTerm->getParent());
+    Mine->addIncoming(Found, FoundBB);
+    Mine->addIncoming(Entered, MissBB);
   }
   Value *Timed = Timing ? emitTimingDecision(F, Split, Mine, RT, Loc) : nullptr;
   for (Instruction *At : Reentries) {

@@ -125,9 +125,9 @@ static __attribute__((noinline, cold)) void enter_general(struct zinst_module_in
   if (ts->frames[depth - 1].frame_address <= frame_address)
     depth = zinst_thread_repair_for_enter(ts, frame_address);
   uint32_t parent_index = ts->frames[depth - 1].node;
-  const struct zinst_node *last = *zinst_recent_child(&ts->nodes[parent_index], id);
-  uint32_t child = last->function == id ? (uint32_t)(last - ts->nodes)
-                                        : zinst_thread_find_or_add_child(ts, parent_index, id);
+  const struct zinst_node *recent = zinst_recent_child_find(&ts->nodes[parent_index], id);
+  uint32_t child = recent != NULL ? (uint32_t)(recent - ts->nodes)
+                                  : zinst_thread_find_or_add_child(ts, parent_index, id);
   struct zinst_node *node = &ts->nodes[child];
   uint64_t calls = node->calls + 1;
   RELAXED_STORE(node->calls, calls);
@@ -236,15 +236,14 @@ ZINST_EXPORT __attribute__((noinline, hot)) void __zinst_enter(struct zinst_modu
   uint32_t depth = ts->depth;
   const struct zinst_frame *top = &ts->frames[depth - 1];
   uint32_t parent = top->node;
-  const struct zinst_node *last =
-      __atomic_load_n(zinst_recent_child(&ts->nodes[parent], id), __ATOMIC_RELAXED);
+  const struct zinst_node *recent = zinst_recent_child_find(&ts->nodes[parent], id);
   if (ZINST_UNLIKELY(top->frame_address <= frame_address || depth >= ts->frame_limit)) {
     enter_general(module, index, frame_address);
     return;
   }
   uint32_t child;
-  if (ZINST_LIKELY(last->function == id)) {
-    child = (uint32_t)(last - ts->nodes);
+  if (ZINST_LIKELY(recent != NULL)) {
+    child = (uint32_t)(recent - ts->nodes);
   } else {
     child = zinst_edge_cache_find(ts, parent, id);
     if (ZINST_UNLIKELY(child == 0)) {
@@ -357,7 +356,7 @@ ZINST_EXPORT __attribute__((noinline)) void *__zinst_context_enter(struct zinst_
     if (child != 0) {
       /* Next time the inline code finds it, as long as the context calls
        * no other function in between. */
-      RELAXED_STORE(*zinst_recent_child(&ts->nodes[parent], id), &ts->nodes[child]);
+      zinst_recent_child_remember(&ts->nodes[parent], id, &ts->nodes[child]);
     } else {
       child = zinst_thread_find_or_add_child(ts, parent, id);
     }
@@ -402,7 +401,7 @@ __zinst_context_miss(struct zinst_module_info *module, uint32_t index, void *cur
   ts->busy = 1;
   SIGNAL_FENCE();
   struct zinst_node *node = &ts->nodes[child];
-  RELAXED_STORE(*zinst_recent_child(&ts->nodes[parent], id), node);
+  zinst_recent_child_remember(&ts->nodes[parent], id, node);
   count_call(node);
   __zinst_context = node;
   SIGNAL_FENCE();

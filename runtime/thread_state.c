@@ -525,7 +525,7 @@ uint32_t zinst_thread_find_or_add_child(struct zinst_thread_state *ts, uint32_t 
   for (; ts->hash[slot].key; slot = (slot + 1) & ts->hash_mask) {
     if (ts->hash[slot].key == key) {
       uint32_t child = ts->hash[slot].node;
-      RELAXED_STORE(*zinst_recent_child(&ts->nodes[parent], function), &ts->nodes[child]);
+      zinst_recent_child_remember(&ts->nodes[parent], function, &ts->nodes[child]);
       RELAXED_STORE(ts->edge_cache[zinst_edge_slot(parent, function)],
                     zinst_edge_word(function, child));
       return child;
@@ -559,7 +559,7 @@ uint32_t zinst_thread_find_or_add_child(struct zinst_thread_state *ts, uint32_t 
   ts->hash_used++;
   /* Publish after the node's fields: a dump reads node_count with acquire. */
   __atomic_store_n(&ts->node_count, child + 1, __ATOMIC_RELEASE);
-  RELAXED_STORE(*zinst_recent_child(&ts->nodes[parent], function), node);
+  zinst_recent_child_remember(&ts->nodes[parent], function, node);
   RELAXED_STORE(ts->edge_cache[zinst_edge_slot(parent, function)],
                 zinst_edge_word(function, child));
   return child;

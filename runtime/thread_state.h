@@ -52,10 +52,11 @@ struct zinst_node {
   uint64_t sampled_calls;
   double sampled_sq; /* sum of the squared sampled durations */
   uint64_t unused;
-  /* The child entered last of those whose function id has these low bits
-   * (zinst_recent_child): recursion, a loop calling one callee, and a
-   * context calling a few functions in turn (an interpreter's sort loop
-   * calls four) find their child here without hashing. Never NULL: a slot
+  /* Recently entered children, two slots per function id (its low bits,
+   * and those plus half the slots: zinst_recent_child_find): recursion, a
+   * loop calling one callee, and a context calling a few functions in turn
+   * (an interpreter's sort loop calls four) find their child here without
+   * hashing, also two functions in turn whose first slots are the same. Never NULL: a slot
    * without a child points at zinst_no_context, whose function (0)
    * matches no function. Each a pointer, read and written whole: a lookup
    * reads it, then checks the child's function, which never changes, so a
@@ -76,10 +77,46 @@ _Static_assert(__builtin_offsetof(struct zinst_node, recent_children) ==
                    ZINST_NODE_RECENT_CHILDREN_OFFSET,
                "zinst_abi.h: ZINST_NODE_RECENT_CHILDREN_OFFSET");
 
-/* The slot of `parent`'s recent children for a child running `function`. */
-static inline __attribute__((always_inline)) struct zinst_node **
-zinst_recent_child(struct zinst_node *parent, uint32_t function) {
-  return &parent->recent_children[function & (ZINST_NODE_RECENT_CHILDREN - 1)];
+/* The two slots of a node's recent children where its child running
+ * `function` may be (zinst_abi.h). */
+static inline __attribute__((always_inline)) uint32_t zinst_recent_first_slot(uint32_t function) {
+  return function & (ZINST_NODE_RECENT_CHILDREN - 1);
+}
+static inline __attribute__((always_inline)) uint32_t zinst_recent_second_slot(uint32_t function) {
+  return (function + ZINST_NODE_RECENT_CHILDREN / 2) & (ZINST_NODE_RECENT_CHILDREN - 1);
+}
+
+/* `parent`'s child running `function` if one of its two slots holds it,
+ * else NULL. Each slot is read once and the child's function checked (it
+ * never changes): a slot a signal handler rewrote costs a miss, never a
+ * wrong child. */
+static inline __attribute__((always_inline)) struct zinst_node *
+zinst_recent_child_find(struct zinst_node *parent, uint32_t function) {
+  struct zinst_node *first = __atomic_load_n(
+      &parent->recent_children[zinst_recent_first_slot(function)], __ATOMIC_RELAXED);
+  if (first->function == function)
+    return first;
+  struct zinst_node *second = __atomic_load_n(
+      &parent->recent_children[zinst_recent_second_slot(function)], __ATOMIC_RELAXED);
+  return second->function == function ? second : NULL;
+}
+
+/* Makes `child`, running `function`, the recent child in its first slot,
+ * and moves that slot's last child to the second: two functions called in
+ * turn from one context, with the same first slot, are both found. The
+ * moved child is still in one of its own two slots (the first slots of two
+ * functions with the same first slot are the same, and so are the
+ * seconds). Only the owning thread calls this. */
+static inline __attribute__((always_inline)) void
+zinst_recent_child_remember(struct zinst_node *parent, uint32_t function,
+                            struct zinst_node *child) {
+  struct zinst_node **first = &parent->recent_children[zinst_recent_first_slot(function)];
+  struct zinst_node *old = *first;
+  if (old == child)
+    return;
+  __atomic_store_n(&parent->recent_children[zinst_recent_second_slot(function)], old,
+                   __ATOMIC_RELAXED);
+  __atomic_store_n(first, child, __ATOMIC_RELAXED);
 }
 
 /* The node every recent_children slot starts at, and __zinst_context before a

@@ -36,9 +36,11 @@
  *     itself, with no call on the common path and no clock read:
  *
  *       cur = __zinst_context;                     (initial-exec TLS)
- *       child = cur->recent_children[id & 7];      (never NULL; id is
- *                                                   module.id_base + index)
- *       if (module.id_base != 0 && child->function == module.id_base + index) {
+ *       id = module.id_base + index;
+ *       child = cur->recent_children[id & 7];      (never NULL)
+ *       if (child->function != id)                 (its second slot)
+ *         child = cur->recent_children[(id + 4) & 7];
+ *       if (module.id_base != 0 && child->function == id) {
  *         child->calls++;                          (one add to memory)
  *         __zinst_context = child;
  *       } else {
@@ -124,9 +126,10 @@
  * context (struct zinst_node, runtime/thread_state.h, checks them): its
  * call count (uint64_t), its function's process-wide id (uint32_t, 0 for
  * no function), and its recent children: ZINST_NODE_RECENT_CHILDREN
- * pointers, never NULL, the one for a child running function id F at index
- * F & (ZINST_NODE_RECENT_CHILDREN - 1) (a node that matches no function
- * until a first child is entered there). */
+ * pointers, never NULL (a node that matches no function until a child is
+ * entered there); a child running function id F is at index
+ * F & (ZINST_NODE_RECENT_CHILDREN - 1), or that plus half of them, modulo
+ * their number. */
 #define ZINST_NODE_CALLS_OFFSET 0
 #define ZINST_NODE_EXACT_UNTIL_OFFSET 8 /* uint64_t, ZINST_MODULE_INLINE_TIME */
 #define ZINST_NODE_FUNCTION_OFFSET 20

@@ -22,7 +22,7 @@ target triple = "x86_64-unknown-linux-gnu"
 
 define i32 @two_returns(i32 %x) {
 ; CHECK-LABEL: define i32 @two_returns(
-; CHECK:         %zinst.context = phi ptr [ %zinst.last, %{{[0-9]+}} ], [ %{{[0-9]+}}, %{{[0-9]+}} ]
+; CHECK:         %zinst.context = phi ptr [ %zinst.child, %zinst.found ], [ %{{[0-9]+}}, %zinst.miss ]
 ; CHECK-NEXT:    %zinst.calls.now = load i64, ptr %zinst.context, align 8
 ; CHECK-NEXT:    [[UNTILP:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.context, i64 8
 ; CHECK-NEXT:    %zinst.exact.until = load i64, ptr [[UNTILP]], align 8
@@ -36,7 +36,7 @@ define i32 @two_returns(i32 %x) {
 ; CHECK-NEXT:    %zinst.sampled = icmp eq i32 %zinst.countdown.left, 0
 ; CHECK-NEXT:    br i1 %zinst.sampled, label %zinst.time.enter, label %zinst.body, !prof [[RARE]]
 ; CHECK:       zinst.time.enter:
-; CHECK-NEXT:    %zinst.kind = phi i32 [ 1, %{{[0-9]+}} ], [ 2, %zinst.countdown ]
+; CHECK-NEXT:    %zinst.kind = phi i32 [ 1, %zinst.entered ], [ 2, %zinst.countdown ]
 ; CHECK-NEXT:    [[FRAME:%[0-9]+]] = call ptr @llvm.addressofreturnaddress.p0()
 ; CHECK-NEXT:    %zinst.on = call preserve_mostcc i32 @__zinst_timed_enter(ptr %zinst.context, ptr [[FRAME]], i32 %zinst.kind)
 ; CHECK-NEXT:    br label %zinst.body

@@ -17,10 +17,11 @@ declare void @may_throw()
 declare i32 @__gxx_personality_v0(...)
 declare void @g()
 
-; Entry: load the context, its recent child in the slot of the function's id
-; and that child's function (at offset 20); a hit counts in the child and
-; makes it current, a miss calls the runtime's preserve_most slow path.
-; Every ret puts the saved context back.
+; Entry: load the context, its recent child in the first slot of the
+; function's id and that child's function (at offset 20), then, if that is
+; not it, the same in the second slot; a hit counts in the child and makes it
+; current, a miss calls the runtime's preserve_most slow path. Every ret puts
+; the saved context back.
 define i32 @two_returns(i32 %x) {
 ; CHECK-LABEL: define i32 @two_returns(
 ; CHECK-NEXT:  entry:
@@ -28,30 +29,45 @@ define i32 @two_returns(i32 %x) {
 ; CHECK-NEXT:    %zinst.context.saved = load ptr, ptr [[TLS]], align 8
 ; CHECK-NEXT:    %zinst.id.base = load atomic i32, ptr getelementptr inbounds {{(nuw )?}}({ i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 }, ptr @__zinst_module, i32 0, i32 4) monotonic, align 4
 ; CHECK-NEXT:    %zinst.id = add i32 %zinst.id.base, 0
-; The recent child in the slot of the function's id: id & 7, at offset 64.
+; The first slot: id & 7, slots at offset 64.
 ; CHECK-NEXT:    [[LOW:%[0-9]+]] = and i32 %zinst.id, 7
-; CHECK-NEXT:    %zinst.way = zext i32 [[LOW]] to i64
-; CHECK-NEXT:    [[SCALED:%[0-9]+]] = shl i64 %zinst.way, 3
-; CHECK-NEXT:    %zinst.slot = add i64 [[SCALED]], 64
-; CHECK-NEXT:    [[LASTP:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.context.saved, i64 %zinst.slot
-; CHECK-NEXT:    %zinst.last = load atomic ptr, ptr [[LASTP]] monotonic, align 8
-; CHECK-NEXT:    [[FNP:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.last, i64 20
-; CHECK-NEXT:    %zinst.last.function = load i32, ptr [[FNP]], align 4
-; CHECK-NEXT:    [[REGISTERED:%[0-9]+]] = icmp ne i32 %zinst.id.base, 0
-; CHECK-NEXT:    [[SAME:%[0-9]+]] = icmp eq i32 %zinst.last.function, %zinst.id
-; CHECK-NEXT:    %zinst.hit = and i1 [[REGISTERED]], [[SAME]]
-; CHECK-NEXT:    br i1 %zinst.hit, label %[[FAST:[0-9]+]], label %[[SLOW:[0-9]+]], !prof [[WEIGHTS:![0-9]+]]
-; CHECK:       [[FAST]]:
-; CHECK-NEXT:    %zinst.calls = load i64, ptr %zinst.last, align 8
+; CHECK-NEXT:    %zinst.first.way = zext i32 [[LOW]] to i64
+; CHECK-NEXT:    [[SCALED:%[0-9]+]] = shl i64 %zinst.first.way, 3
+; CHECK-NEXT:    [[OFFSET:%[0-9]+]] = add i64 [[SCALED]], 64
+; CHECK-NEXT:    [[FIRSTP:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.context.saved, i64 [[OFFSET]]
+; CHECK-NEXT:    %zinst.first = load atomic ptr, ptr [[FIRSTP]] monotonic, align 8
+; CHECK-NEXT:    %zinst.registered = icmp ne i32 %zinst.id.base, 0
+; CHECK-NEXT:    [[FNP:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.first, i64 20
+; CHECK-NEXT:    [[FN:%[0-9]+]] = load i32, ptr [[FNP]], align 4
+; CHECK-NEXT:    [[SAME:%[0-9]+]] = icmp eq i32 [[FN]], %zinst.id
+; CHECK-NEXT:    %zinst.hit = and i1 %zinst.registered, [[SAME]]
+; CHECK-NEXT:    br i1 %zinst.hit, label %zinst.found, label %zinst.second, !prof [[WEIGHTS:![0-9]+]]
+; The second slot: (id + 4) & 7.
+; CHECK:       zinst.second:
+; CHECK-NEXT:    [[PLUS4:%[0-9]+]] = add i32 %zinst.id, 4
+; CHECK-NEXT:    [[LOW2:%[0-9]+]] = and i32 [[PLUS4]], 7
+; CHECK-NEXT:    %zinst.second.child.way = zext i32 [[LOW2]] to i64
+; CHECK-NEXT:    [[SCALED2:%[0-9]+]] = shl i64 %zinst.second.child.way, 3
+; CHECK-NEXT:    [[OFFSET2:%[0-9]+]] = add i64 [[SCALED2]], 64
+; CHECK-NEXT:    [[SECONDP:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.context.saved, i64 [[OFFSET2]]
+; CHECK-NEXT:    %zinst.second.child = load atomic ptr, ptr [[SECONDP]] monotonic, align 8
+; CHECK-NEXT:    [[FNP2:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.second.child, i64 20
+; CHECK-NEXT:    [[FN2:%[0-9]+]] = load i32, ptr [[FNP2]], align 4
+; CHECK-NEXT:    [[SAME2:%[0-9]+]] = icmp eq i32 [[FN2]], %zinst.id
+; CHECK-NEXT:    %zinst.hit2 = and i1 %zinst.registered, [[SAME2]]
+; CHECK-NEXT:    br i1 %zinst.hit2, label %zinst.found, label %zinst.miss, !prof [[WEIGHTS]]
+; CHECK:       zinst.found:
+; CHECK-NEXT:    %zinst.child = phi ptr [ %zinst.first, %entry ], [ %zinst.second.child, %zinst.second ]
+; CHECK-NEXT:    %zinst.calls = load i64, ptr %zinst.child, align 8
 ; CHECK-NEXT:    [[PLUS:%[0-9]+]] = add i64 %zinst.calls, 1
-; CHECK-NEXT:    store i64 [[PLUS]], ptr %zinst.last, align 8
+; CHECK-NEXT:    store i64 [[PLUS]], ptr %zinst.child, align 8
 ; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
-; CHECK-NEXT:    store ptr %zinst.last, ptr [[TLS]], align 8
-; CHECK-NEXT:    br label %[[BODY:[0-9]+]]
-; CHECK:       [[SLOW]]:
+; CHECK-NEXT:    store ptr %zinst.child, ptr [[TLS]], align 8
+; CHECK-NEXT:    br label %zinst.entered
+; CHECK:       zinst.miss:
 ; CHECK-NEXT:    {{%[0-9]+}} = call preserve_mostcc ptr @__zinst_context_miss(ptr @__zinst_module, i32 0, ptr %zinst.context.saved)
-; CHECK-NEXT:    br label %[[BODY]]
-; CHECK:       [[BODY]]:
+; CHECK-NEXT:    br label %zinst.entered
+; CHECK:       zinst.entered:
 ; CHECK-NEXT:    %cmp = icmp sgt i32 %x, 0
 ; CHECK:       pos:
 ; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
@@ -99,7 +115,7 @@ define void @with_alloca() {
 define i32 @jumps(ptr %buf) {
 ; CHECK-LABEL: define i32 @jumps(
 ; CHECK:         [[SLOWCTX:%[0-9]+]] = call preserve_mostcc ptr @__zinst_context_miss(ptr @__zinst_module, i32 2,
-; CHECK:         %zinst.context = phi ptr [ %zinst.last, %{{[0-9]+}} ], [ [[SLOWCTX]], %{{[0-9]+}} ]
+; CHECK:         %zinst.context = phi ptr [ %zinst.child, %zinst.found ], [ [[SLOWCTX]], %zinst.miss ]
 ; CHECK-NEXT:    %r = call i32 @setjmp(ptr %buf)
 ; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
 ; CHECK-NEXT:    store ptr %zinst.context, ptr [[TLS]], align 8

@@ -5,10 +5,11 @@
  *
  *   - a context's first call of a function creates its node; later calls
  *     hit the context's recent child inline, also when it calls several
- *     functions in turn, or go through the edge cache
- *     (__zinst_context_miss) when two of them share a slot, and every
- *     count stays exact;
- *   - a hit in the edge cache makes the child the recent child of its slot;
+ *     functions in turn and when two of them have the same two slots, or
+ *     go through the edge cache (__zinst_context_miss) when three do, and
+ *     every count stays exact;
+ *   - a hit in the edge cache makes the child the recent child of its first
+ *     slot, and the one there moves to the second;
  *   - an event inside the runtime (`busy`) is dropped and counted, and so
  *     is every event nested in it;
  *   - a module built with the hooks is refused in this process, and its
@@ -18,22 +19,28 @@
 
 #include "module_registry.h"
 
-/* F_A_ALIAS's id shares F_A's slot of a node's recent children. */
-_Static_assert(ZINST_NODE_RECENT_CHILDREN == 8, "the functions below fill the ids in between");
-enum { F_MAIN, F_A, F_B, F_C, F_A_ALIAS = F_A + ZINST_NODE_RECENT_CHILDREN, F_COUNT };
+/* F_A_ALIAS's and F_A_ALIAS2's ids have F_A's two slots of a node's recent
+ * children; F_D is only called inside the runtime. The ids in between are
+ * functions never called (named in main). */
+enum {
+  F_MAIN,
+  F_A,
+  F_B,
+  F_C,
+  F_D,
+  F_A_ALIAS = F_A + ZINST_NODE_RECENT_CHILDREN,
+  F_A_ALIAS2 = F_A + 2 * ZINST_NODE_RECENT_CHILDREN,
+  F_COUNT
+};
 
 static struct zinst_function_info functions[F_COUNT] = {
     [F_MAIN] = {"main_loop", "main_loop", "inline.c", 1, 0},
     [F_A] = {"a", "a", "inline.c", 2, 0},
     [F_B] = {"b", "b", "inline.c", 3, 0},
     [F_C] = {"c", "c", "inline.c", 4, 0},
-    /* never called: their ids only put a_alias in a's slot */
-    {"unused4", "unused4", "inline.c", 10, 0},
-    {"unused5", "unused5", "inline.c", 11, 0},
-    {"unused6", "unused6", "inline.c", 12, 0},
-    {"unused7", "unused7", "inline.c", 13, 0},
-    {"unused8", "unused8", "inline.c", 14, 0},
-    [F_A_ALIAS] = {"a_alias", "a_alias", "inline.c", 5, 0}};
+    [F_D] = {"d", "d", "inline.c", 5, 0},
+    [F_A_ALIAS] = {"a_alias", "a_alias", "inline.c", 6, 0},
+    [F_A_ALIAS2] = {"a_alias2", "a_alias2", "inline.c", 7, 0}};
 static struct zinst_module_info module = {
     ZINST_ABI_VERSION,        F_COUNT, functions, "inline.c", 0, 0, 0, 0, NULL,
     ZINST_MODULE_INLINE_TREE, 0};
@@ -48,6 +55,10 @@ static void *inline_enter(struct zinst_module_info *m, uint32_t index) {
   uint32_t id = id_base + index;
   struct zinst_node *last = __atomic_load_n(
       &current->recent_children[id & (ZINST_NODE_RECENT_CHILDREN - 1)], __ATOMIC_RELAXED);
+  if (last->function != id)
+    last = __atomic_load_n(&current->recent_children[(id + ZINST_NODE_RECENT_CHILDREN / 2) &
+                                                     (ZINST_NODE_RECENT_CHILDREN - 1)],
+                           __ATOMIC_RELAXED);
   if (id_base != 0 && last->function == id) {
     last->calls++;
     __zinst_context = last;
@@ -74,6 +85,9 @@ NOINLINE static void leaf(uint32_t index) {
 int main(int argc, char **argv) {
   test_start_in_mode(argc, argv);
   CHECK(__zinst_context == &zinst_no_context, "no context before the first event");
+  for (uint32_t f = 0; f < F_COUNT; f++)
+    if (functions[f].name == NULL)
+      functions[f] = (struct zinst_function_info){"unused", "unused", "inline.c", 10 + f, 0};
 
   /* main_loop calls a, b, c in turn 100 times: only the first call of
    * each misses (it creates the node); their ids have slots of their own. */
@@ -88,40 +102,51 @@ int main(int argc, char **argv) {
   }
   CHECK_EQ_U64(slow_calls - slow_before, 3, "slow calls of three callees in turn");
 
-  /* a and a_alias in turn share a slot: every call but the first (a is
-   * still in the slot) misses inline, and the edge cache finds it. */
+  /* a and a_alias in turn have the same two slots: a_alias's first call
+   * creates it in the first and moves a to the second, and every other
+   * call hits. */
   slow_before = slow_calls;
   for (int i = 0; i < 50; i++) {
     leaf(F_A);
     leaf(F_A_ALIAS);
   }
-  CHECK_EQ_U64(slow_calls - slow_before, 99, "slow calls of two callees sharing a slot");
-
-  /* The run's first call misses (a_alias holds the slot) and finds a in
-   * the edge cache, which puts a back in the slot: the other 99 hit. */
+  CHECK_EQ_U64(slow_calls - slow_before, 1, "slow calls of two callees sharing their slots");
   slow_before = slow_calls;
   for (int i = 0; i < 100; i++)
     leaf(F_A);
-  CHECK_EQ_U64(slow_calls - slow_before, 1, "slow calls in a run of one callee");
+  CHECK_EQ_U64(slow_calls - slow_before, 0, "slow calls in a run of one callee");
+
+  /* Three in turn are one too many for two slots: after the first round
+   * (a and a_alias hit; a_alias2 is created), every call misses inline and
+   * the edge cache finds it. */
+  slow_before = slow_calls;
+  for (int i = 0; i < 30; i++) {
+    leaf(F_A);
+    leaf(F_A_ALIAS);
+    leaf(F_A_ALIAS2);
+  }
+  CHECK_EQ_U64(slow_calls - slow_before, 88, "slow calls of three callees sharing their slots");
 
   uint32_t id = module.id_base;
   struct zinst_tree tree = test_own_tree();
   test_check_order(&tree);
   uint32_t main_node = test_child(&tree, 0, id + F_MAIN);
   CHECK_EQ_U64(tree.nodes[main_node].calls, 1, "main_loop calls");
-  CHECK_EQ_U64(tree.nodes[test_child(&tree, main_node, id + F_A)].calls, 250, "a calls");
-  CHECK_EQ_U64(tree.nodes[test_child(&tree, main_node, id + F_A_ALIAS)].calls, 50, "a_alias calls");
+  CHECK_EQ_U64(tree.nodes[test_child(&tree, main_node, id + F_A)].calls, 280, "a calls");
+  CHECK_EQ_U64(tree.nodes[test_child(&tree, main_node, id + F_A_ALIAS)].calls, 80, "a_alias calls");
+  CHECK_EQ_U64(tree.nodes[test_child(&tree, main_node, id + F_A_ALIAS2)].calls, 30,
+               "a_alias2 calls");
   CHECK_EQ_U64(tree.nodes[test_child(&tree, main_node, id + F_B)].calls, 100, "b calls");
   CHECK_EQ_U64(tree.nodes[test_child(&tree, main_node, id + F_C)].calls, 100, "c calls");
-  CHECK_EQ_U64(tree.count, 6, "nodes (root, main_loop, a, b, c, a_alias)");
+  CHECK_EQ_U64(tree.count, 7, "nodes (root, main_loop, a, b, c, a_alias, a_alias2)");
   zinst_tree_free(&tree);
 
   /* Inside the runtime: the event and the one nested in it are dropped
-   * (a_alias misses inline: a holds the slot). */
+   * (d, never called here before, misses inline). */
   struct zinst_thread_state *ts = zinst_tls_state;
   uint64_t reentrant = ts->reentrant_events;
   ts->busy = 1;
-  void *dropped = inline_enter(&module, F_A_ALIAS);
+  void *dropped = inline_enter(&module, F_D);
   CHECK(__zinst_context == &zinst_no_context, "a dropped event leaves no context");
   void *nested = inline_enter(&module, F_C);
   inline_exit(nested);
@@ -144,8 +169,7 @@ int main(int argc, char **argv) {
   inline_exit(outer);
   CHECK(__zinst_context == &zinst_no_context, "back to no context after main_loop");
   tree = test_own_tree();
-  CHECK_EQ_U64(tree.nodes[test_child(&tree, main_node, id + F_A_ALIAS)].calls, 50,
-               "a_alias calls (the dropped one not counted)");
+  CHECK_EQ_U64(tree.count, 7, "nodes (the dropped call of d made none)");
   zinst_tree_free(&tree);
   printf("inline tree: ok\n");
   return 0;
