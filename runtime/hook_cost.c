@@ -146,10 +146,9 @@ static inline __attribute__((always_inline)) struct leaf_activation leaf_enter(i
     child = __zinst_context_miss(&calibration_module, LEAF, a.saved);
   }
   a.own = child;
-  if (ZINST_UNLIKELY(child->calls <= child->exact_until))
-    a.timed = __zinst_timed_enter(child, leaf_frame, ZINST_TIMED_EXACT);
-  else if (ZINST_UNLIKELY(--__zinst_countdown == 0))
-    a.timed = __zinst_timed_enter(child, leaf_frame, ZINST_TIMED_SAMPLED);
+  uint32_t kind = zinst_inline_timing_kind(child);
+  if (ZINST_UNLIKELY(kind != 0))
+    a.timed = __zinst_timed_enter(child, leaf_frame, kind);
 #endif
   return a;
 }

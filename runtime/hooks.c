@@ -299,11 +299,12 @@ ZINST_EXPORT __attribute__((noinline, hot)) void __zinst_exit(struct zinst_modul
 /*
  * Inline calling-context trees (ZINST_MODULE_INLINE_TREE, zinst_abi.h).
  * The instrumented code keeps __zinst_context itself: each function saves
- * it at entry, follows the context's recent child in the slot of its own
- * function id when that child runs the function (count, make it current) and puts the saved value
- * back on every way out. No shadow stack, no frame address, no clock: the context a function
- * restores is the one it found, so a frame that longjmp or an exception skipped leaves nothing to
- * repair once an instrumented caller returns. Everything else comes here.
+ * it at entry, finds among the context's recent children the one running
+ * the function (count it, make it current) and puts the saved value back
+ * on every way out. No shadow stack, no frame address, no clock: the
+ * context a function restores is the one it found, so a frame that longjmp
+ * or an exception skipped leaves nothing to repair once an instrumented
+ * caller returns. Everything else comes here.
  *
  * Signals: the inline code checks no `busy`. A handler's enters and exits
  * are paired, so it leaves __zinst_context as it found it. What it can

@@ -312,6 +312,21 @@ static inline __attribute__((always_inline)) void zinst_end_exact_stratum(struct
     __atomic_store_n(&node->exact_until, calls - 1, __ATOMIC_RELAXED);
 }
 
+/* The timing decision inline timing's code makes for an activation of
+ * `node`, whose count it just incremented (zinst_abi.h,
+ * ZINST_MODULE_INLINE_TIME): ZINST_TIMED_EXACT in the context's exact
+ * stratum, else ZINST_TIMED_SAMPLED when the thread's countdown, counted
+ * down here, reaches 0, else 0 (untimed). The runtime's C copy of what the
+ * pass emits, for zones and the calibration (hook_cost.c). */
+static inline __attribute__((always_inline)) uint32_t
+zinst_inline_timing_kind(const struct zinst_node *node) {
+  if (ZINST_UNLIKELY(node->calls <= node->exact_until))
+    return ZINST_TIMED_EXACT;
+  if (ZINST_UNLIKELY(--__zinst_countdown == 0))
+    return ZINST_TIMED_SAMPLED;
+  return 0;
+}
+
 /* The index in `ts`'s node array of `context`, a __zinst_context value
  * (ZINST_MODULE_INLINE_TREE): 0 (the root) for the no-context node, or
  * for anything that is not one of ts's nodes (a thread's first event). */

@@ -115,12 +115,8 @@ static void time_inline_zone(const struct zinst_module_info *module, struct zins
   struct zinst_thread_state *ts = zinst_tls_state;
   if (ts == NULL || ts->busy || zinst_context_index(ts, node) == 0)
     return; /* dropped, or no context: nothing to time */
-  uint32_t kind;
-  if (node->calls <= node->exact_until)
-    kind = ZINST_TIMED_EXACT;
-  else if (--__zinst_countdown == 0)
-    kind = ZINST_TIMED_SAMPLED;
-  else
+  uint32_t kind = zinst_inline_timing_kind(node);
+  if (kind == 0)
     return;
   uintptr_t top = ts->frames[ts->depth - 1].frame_address;
   if ((top & ZONE_ADDRESS_BITS) == 1) {
