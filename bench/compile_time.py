@@ -13,7 +13,7 @@ workload's flags) with plain clang and with one or more builds of the plugin:
 
     bench/compile_time.py [--only lua,bzip2,fib] [--rounds 5] [--no-callgrind]
                           [--jobs N] [--plugin NAME=PATH ...] [--files lvm.c,lparser.c]
-                          [--inline-tree]
+                          [--inline-tree] [--hooks]
 
 Without --plugin, the plugin of --build (default build/llvm-19) is "zinst".
 Link time is left out: it is the same with and without the plugin but for
@@ -76,6 +76,8 @@ def main():
     ap.add_argument("--files", help="only these source files (base names, comma-separated)")
     ap.add_argument("--inline-tree", action="store_true",
                     help="also each plugin with ZINST_INLINE_TREE=1 (NAME-inline)")
+    ap.add_argument("--hooks", action="store_true",
+                    help="also each plugin with ZINST_INLINE_TREE=0, the hooks (NAME-hooks)")
     args = ap.parse_args()
 
     zinst = os.path.join(args.build, "bin", "zinst")
@@ -102,6 +104,9 @@ def main():
         if args.inline_tree:
             variants.append((name + "-inline", ["-fpass-plugin=" + copy],
                              dict(env, ZINST_INLINE_TREE="1")))
+        if args.hooks:
+            variants.append((name + "-hooks", ["-fpass-plugin=" + copy],
+                             dict(env, ZINST_INLINE_TREE="0")))
 
     names = args.only.split(",")
     unknown = [n for n in names if n not in {w.name for w in bench.WORKLOADS}]

@@ -133,8 +133,8 @@ def zig_builds(w, zinst, llvm_major, exe):
     return version, {"base": base, "zinst": instrumented,
                      "inline": ([a.replace(exe("zinst"), exe("inline")) for a in instrumented],
                                 INLINE_TREE_ENV),
-                     "itime": ([a.replace(exe("zinst"), exe("itime")) for a in instrumented],
-                               INLINE_TIME_ENV)}
+                     "hooks": ([a.replace(exe("zinst"), exe("hooks")) for a in instrumented],
+                               HOOKS_ENV)}
 
 
 class Variant:
@@ -145,10 +145,12 @@ class Variant:
         self.times = []
 
 
-# The compile-time count mode: the calling-context tree in inline code.
+# The default build is inline timing: the calling-context tree in inline
+# code, with sampled timing decided there. The compile-time count mode: the
+# same without time.
 INLINE_TREE_ENV = {"ZINST_INLINE_TREE": "1"}
-# The same with sampled timing decided in the inline code.
-INLINE_TIME_ENV = {"ZINST_INLINE_TREE": "time"}
+# The hooks: a call of the runtime at every entry and exit.
+HOOKS_ENV = {"ZINST_INLINE_TREE": "0"}
 
 
 def c_builds(w, clang, flags, zinst, naive_obj, xray_obj, exe):
@@ -158,8 +160,8 @@ def c_builds(w, clang, flags, zinst, naive_obj, xray_obj, exe):
         "zinst": [zinst, "cc"] + flags + w.sources + w.libs + ["-o", exe("zinst")],
         "inline": ([zinst, "cc"] + flags + w.sources + w.libs + ["-o", exe("inline")],
                    INLINE_TREE_ENV),
-        "itime": ([zinst, "cc"] + flags + w.sources + w.libs + ["-o", exe("itime")],
-                  INLINE_TIME_ENV),
+        "hooks": ([zinst, "cc"] + flags + w.sources + w.libs + ["-o", exe("hooks")],
+                  HOOKS_ENV),
         "naive": [clang] + flags + ["-finstrument-functions"] + w.sources + [naive_obj] +
                  w.libs + ["-o", exe("naive")],
         "pg": [clang] + flags + ["-pg"] + w.sources + w.libs + ["-o", exe("pg")],
@@ -239,12 +241,17 @@ def hook_cost(zinst, clang, work, rounds, smoke):
     wdir = os.path.join(work, "hooks")
     os.makedirs(wdir)
     source = os.path.join(HERE, "leaf_cost.c")
-    base, inst = os.path.join(wdir, "base"), os.path.join(wdir, "zinst")
+    base = os.path.join(wdir, "base")
     sh([clang, "-O2", source, "-o", base])
-    sh([zinst, "cc", "-O2", source, "-o", inst])
+    # The default build (inline timing) and the hooks build.
+    builds = {"default": os.path.join(wdir, "zinst"), "hooks": os.path.join(wdir, "hooks")}
+    sh([zinst, "cc", "-O2", source, "-o", builds["default"]])
+    sh([zinst, "cc", "-O2", source, "-o", builds["hooks"]], env=dict(os.environ, **HOOKS_ENV))
     calls, reps = (HOOK_SMOKE_CALLS, HOOK_SMOKE_REPS) if smoke else (HOOK_CALLS, HOOK_REPS)
     rounds = rounds if smoke else max(rounds, HOOK_ROUNDS)
-    modes = [("sampled", {}), ("exact", {"ZINST_SAMPLE": "1"})]
+    modes = [("%s, %s" % (build, timing), build, env)
+             for build in builds
+             for timing, env in (("sampled", {}), ("exact", {"ZINST_SAMPLE": "1"}))]
     base_ns = {}  # leaf -> [(ns per call, preempted)]
     runs = {}     # (leaf, mode) -> [(ns per call, preempted, profile)]
 
@@ -263,9 +270,11 @@ def hook_cost(zinst, clang, work, rounds, smoke):
         for leaf in HOOK_LEAVES:
             args = [str(max(calls // leaf[2], 1)), str(leaf[1]), leaf[0], str(reps)]
             base_ns.setdefault(leaf, []).extend(rep_timings(sh([base] + args).stdout))
-            for mode, env in modes:
-                prefix = os.path.join(wdir, "%s-%s-%d-%d" % (mode, leaf[0], leaf[1], r))
-                out = sh([inst] + args, env=dict(os.environ, LEAF_COST_DUMP=prefix, **env)).stdout
+            for mode, build, env in modes:
+                prefix = os.path.join(wdir, "%s-%s-%d-%d" % (mode.replace(", ", "-"), leaf[0],
+                                                            leaf[1], r))
+                out = sh([builds[build]] + args,
+                         env=dict(os.environ, LEAF_COST_DUMP=prefix, **env)).stdout
                 runs.setdefault((leaf, mode), []).extend(
                     (ns, preempted, "%s.%d.zinst" % (prefix, k))
                     for k, (ns, preempted) in enumerate(rep_timings(out)))
@@ -282,7 +291,8 @@ def hook_cost(zinst, clang, work, rounds, smoke):
             "instrumented loop's own timing, "
             "and what `zinst report` says of each rep's profile: the leaf's self time and the "
             "caller's total time, as measured (`--raw`) and with the hooks' cost subtracted "
-            "(the default), with their ratio to the uninstrumented cost. Load average "
+            "(the default), with their ratio to the uninstrumented cost; for the default build "
+            "(inline timing) and the hooks build (`ZINST_INLINE_TREE=0`). Load average "
             "(1, 5, 15 min) %.2f, %.2f, %.2f before the runs and %.2f, %.2f, %.2f after.\n\n"
             % (("{:,}".format(calls), reps, rounds) + load_before + load_after),
             "| leaf | mode | reps | uninstrumented | instrumented loop | leaf self, raw "
@@ -294,7 +304,7 @@ def hook_cost(zinst, clang, work, rounds, smoke):
         outer = max(calls // leaf[2], 1)
         base_kept = counted(base_ns[leaf])
         b = statistics.median(ns for ns, _ in base_kept) if base_kept else None
-        for mode, _ in modes:
+        for mode, _, _ in modes:
             kept = counted(runs[(leaf, mode)])
             counts = "%d/%d, %d/%d" % (len(base_kept), len(base_ns[leaf]), len(kept),
                                        len(runs[(leaf, mode)]))
@@ -386,7 +396,7 @@ def main():
 
     text = ["Machine: %s, %d cores; clang %s; %d interleaved round(s), medians.\n" % (
         os.uname().machine, os.cpu_count(), clang.rsplit("-", 1)[-1], args.rounds)]
-    summary, inline_summary, itime_summary = [], [], []
+    summary, inline_summary, hooks_summary = [], [], []
     largest_profile = None
     for w in selected:
         wdir = os.path.join(work, w.name)
@@ -416,16 +426,18 @@ def main():
 
         variants = [
             Variant("uninstrumented", "base"),
-            Variant("zinst (time)", "zinst", {"ZINST_OUTPUT": "%e.zinst"},
-                    "default: exact counts, sampled timing", output=zinst_profile("zinst")),
+            Variant("zinst (default)", "zinst", {"ZINST_OUTPUT": "%e.zinst"},
+                    "inline timing: exact counts and tree, sampled timing decided inline",
+                    output=zinst_profile("zinst")),
             Variant("zinst (count)", "zinst", {"ZINST_OUTPUT": "%e.zinst", "ZINST_MODE": "count"},
-                    "exact counts and call tree, no timing", output=zinst_profile("zinst")),
+                    "the default build, ZINST_MODE=count: no timing",
+                    output=zinst_profile("zinst")),
             Variant("zinst (inline tree)", "inline", {"ZINST_OUTPUT": "%e.zinst"},
-                    "-zinst-inline-tree: exact counts and call tree, no timing",
+                    "ZINST_INLINE_TREE=1: exact counts and call tree, no timing",
                     output=zinst_profile("inline")),
-            Variant("zinst (inline time)", "itime", {"ZINST_OUTPUT": "%e.zinst"},
-                    "-zinst-inline-time: inline tree, sampled timing decided inline",
-                    output=zinst_profile("itime")),
+            Variant("zinst (hooks)", "hooks", {"ZINST_OUTPUT": "%e.zinst"},
+                    "ZINST_INLINE_TREE=0: hook calls, sampled timing",
+                    output=zinst_profile("hooks")),
             Variant("zinst (exact)", "zinst", {"ZINST_OUTPUT": "%e.zinst", "ZINST_SAMPLE": "1"},
                     "every activation timed", output=zinst_profile("zinst")),
             Variant("XRay profiling", "xray", {"BENCH_XRAY_MODE": "xray-profiling",
@@ -461,24 +473,25 @@ def main():
                 v.out_size = size_of(v.output(rdir)) if v.output else None
                 if v.output and v.out_size == 0:
                     sys.exit("bench: %s wrote no output on %s" % (v.name, w.name))
-                if v.binary in ("zinst", "inline", "itime"):
+                if v.binary in ("zinst", "inline", "hooks"):
                     sh([zinst, "report", "--top", "1", v.output(rdir)])  # must parse
-                    if v.binary in ("inline", "itime"):
-                        # The build took the option: the inline tree records
-                        # no time, inline timing does, both without hooks.
-                        profile = json.loads(sh([zinst, "report", "--json", "--top", "1",
-                                                 v.output(rdir)]).stdout)["profile"]
-                        want = (("count", "inline tree") if v.binary == "inline"
-                                else ("time", "inline timing"))
-                        got = (profile["mode"], profile["instrumentation"])
-                        if got != want:
-                            sys.exit("bench: the %s build of %s wrote a %s-mode profile of "
-                                     "%s" % ((v.name, w.name) + got))
+                    # Each build is what it claims: the default and the hooks
+                    # record time (but in count mode), the inline tree none.
+                    profile = json.loads(sh([zinst, "report", "--json", "--top", "1",
+                                             v.output(rdir)]).stdout)["profile"]
+                    want = {"zinst": "inline timing", "inline": "inline tree",
+                            "hooks": "hooks"}[v.binary]
+                    want = ("count" if v.binary == "inline" or v.name == "zinst (count)"
+                            else "time", want)
+                    got = (profile["mode"], profile["instrumentation"])
+                    if got != want:
+                        sys.exit("bench: the %s build of %s wrote a %s-mode profile of "
+                                 "%s" % ((v.name, w.name) + got))
                     if v.name == "zinst (count)":
                         count_profile = v.output(rdir)
                         keep = os.path.join(wdir, "count.zinst")
                         shutil.copy(count_profile, keep)
-                    if v.name == "zinst (time)":
+                    if v.name == "zinst (default)":
                         shutil.copy(v.output(rdir), os.path.join(wdir, "time.zinst"))
 
         report = json.loads(sh([zinst, "report", "--json", "--top", "0",
@@ -497,12 +510,12 @@ def main():
             text.append("| %s | %.3f s | %.2fx | %.1f | %s | %s |\n" % (
                 v.name, med, med / base, (med - base) / calls * 1e9 if calls else 0.0,
                 human_size(v.out_size) if v.out_size is not None else "-", v.note))
-            if v.name == "zinst (time)":
+            if v.name == "zinst (default)":
                 summary.append((w.name, med / base, (med - base) / calls * 1e9))
             if v.name == "zinst (inline tree)":
                 inline_summary.append((w.name, med / base, (med - base) / calls * 1e9))
-            if v.name == "zinst (inline time)":
-                itime_summary.append((w.name, med / base, (med - base) / calls * 1e9))
+            if v.name == "zinst (hooks)":
+                hooks_summary.append((w.name, med / base, (med - base) / calls * 1e9))
         text.append("\nBuild time with the plugin: %.2fx (%.2f s vs %.2f s, one build each).\n" % (
             build_seconds["zinst"] / build_seconds["base"], build_seconds["zinst"],
             build_seconds["base"]))
@@ -516,14 +529,14 @@ def main():
         text.append("\n`zinst report` on the largest profile (%s, %s): %.3f s (median of 5).\n" % (
             largest_profile[2], human_size(largest_profile[1]), statistics.median(times)))
     if selected:
-        text.append("\nzinst default mode: " + "; ".join(
+        text.append("\nzinst default (inline timing): " + "; ".join(
             "%s %.2fx (%.1f ns/call)" % s for s in summary) + "\n")
         if inline_summary:
             text.append("\nzinst inline tree (counts, no time): " + "; ".join(
                 "%s %.2fx (%.1f ns/call)" % s for s in inline_summary) + "\n")
-        if itime_summary:
-            text.append("\nzinst inline time (counts and sampled time): " + "; ".join(
-                "%s %.2fx (%.1f ns/call)" % s for s in itime_summary) + "\n")
+        if hooks_summary:
+            text.append("\nzinst hooks (counts and sampled time): " + "; ".join(
+                "%s %.2fx (%.1f ns/call)" % s for s in hooks_summary) + "\n")
     out = "".join(text) if selected else ""
     hooks = hook_cost(zinst, clang, work, args.rounds, args.smoke) if run_hooks else ""
     print(out + hooks)

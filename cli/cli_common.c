@@ -197,10 +197,13 @@ void zinst_describe_times(const struct zinst_profile *profile, enum zinst_times 
   buffer[0] = '\0';
   if (!zinst_profile_has_time(profile))
     return;
+  /* What is calibrated: the hooks, or the code inlined in place of them. */
+  const char *cost = strcmp(zinst_profile_instrumentation(profile), "hooks") == 0
+                         ? "hook cost"
+                         : "inline code's cost";
   if (!zinst_profile_has_hook_costs(profile)) {
-    snprintf(buffer, size,
-             "times as measured, hook cost included (the profile has no "
-             "calibration of it)");
+    snprintf(buffer, size, "times as measured, %s included (the profile has no calibration of it)",
+             cost);
     return;
   }
   /* The mean pair over every call in the file: what a call costs on average. */
@@ -224,15 +227,15 @@ void zinst_describe_times(const struct zinst_profile *profile, enum zinst_times 
    * the whole cost (README, Known limits, has the measured error). */
   if (zinst_hook_correction(profile, times))
     snprintf(buffer, size,
-             "hook cost subtracted in full (out-of-order execution may have hidden part of it): "
+             "%s subtracted in full (out-of-order execution may have hidden part of it): "
              "%s ns per call (untimed %s, timed %s of which %s in the callee's own time; "
              "calibration spread %s ns); --raw shows times as measured",
-             mean, untimed, timed, inner, spread);
+             cost, mean, untimed, timed, inner, spread);
   else
     snprintf(buffer, size,
-             "times as measured, hook cost included: %s ns per call (untimed %s, timed %s of "
+             "times as measured, %s included: %s ns per call (untimed %s, timed %s of "
              "which %s in the callee's own time)",
-             mean, untimed, timed, inner);
+             cost, mean, untimed, timed, inner);
 }
 
 static void print_header(FILE *out, const char *path, const struct zinst_profile *profile,
@@ -298,7 +301,8 @@ static void print_header(FILE *out, const char *path, const struct zinst_profile
     if (times) {
       char line[512];
       zinst_describe_times(profile, *times, line, sizeof line);
-      fprintf(out, "hooks:    %s\n", line);
+      /* "hooks:" for the hooks build, "cost:" for the inline code's. */
+      fprintf(out, "%-10s%s\n", strcmp(instrumentation, "hooks") == 0 ? "hooks:" : "cost:", line);
     }
   }
   if (p->depth_overflow_calls)

@@ -2,6 +2,7 @@
 #include "FunctionInstrumenter.h"
 #include "InlineContextTree.h"
 #include "InlineSiteCounters.h"
+#include "LLVMCompat.h"
 #include "ModuleTable.h"
 #include "zinst_abi.h"
 
@@ -217,6 +218,14 @@ PreservedAnalyses FunctionInstrumenterPass::run(Module &M, ModuleAnalysisManager
   }
   if (Opts.Disabled)
     return PreservedAnalyses::all();
+  // Inline code makes each function some 40 instructions bigger; before
+  // the link-time inliner (and ThinLTO's importer, which counts
+  // instructions) decides, that would change its decisions. The hooks add
+  // two calls. So LTO bitcode on LLVM 19 gets the hooks unless the build
+  // asked for inline code.
+  bool InlineTree = Opts.InlineTree, InlineTime = Opts.InlineTime;
+  if (InlineTree && !Opts.CodeChosen && compat::mayPrecedeLinkTimeInliner(M))
+    InlineTree = InlineTime = false;
 
   std::vector<FunctionDescription> Selected, CountOnly;
   for (Function &F : M) {
@@ -243,10 +252,10 @@ PreservedAnalyses FunctionInstrumenterPass::run(Module &M, ModuleAnalysisManager
 
   std::optional<Intrinsic::ID> FrameAddress = frameAddressIntrinsic(M);
   // Inline trees without timing need no frame address: every target has them.
-  if (!Selected.empty() && !FrameAddress && (!Opts.InlineTree || Opts.InlineTime)) {
+  if (!Selected.empty() && !FrameAddress && (!InlineTree || InlineTime)) {
     M.getContext().emitError("zinst: cannot instrument functions for target '" +
                              Triple(M.getTargetTriple()).str() +
-                             "': " + (Opts.InlineTree ? "inline timing" : "the hooks") +
+                             "': " + (InlineTree ? "inline timing" : "the hooks") +
                              " need the frame address, available on x86-64 and AArch64 only");
     return PreservedAnalyses::all();
   }
@@ -260,13 +269,12 @@ PreservedAnalyses FunctionInstrumenterPass::run(Module &M, ModuleAnalysisManager
     if (Opts.isLibraryFile(Site.CalleeFile))
       Site.Flags |= ZINST_SITE_INFO_CALLEE_LIBRARY;
   }
-  GlobalVariable *ModuleInfo =
-      emitModuleTable(M, Selected, SiteRows,
-                      (Opts.InlineTree ? ZINST_MODULE_INLINE_TREE : 0) |
-                          (Opts.InlineTime ? ZINST_MODULE_INLINE_TIME : 0));
-  if (Opts.InlineTree) {
+  GlobalVariable *ModuleInfo = emitModuleTable(M, Selected, SiteRows,
+                                               (InlineTree ? ZINST_MODULE_INLINE_TREE : 0) |
+                                                   (InlineTime ? ZINST_MODULE_INLINE_TIME : 0));
+  if (InlineTree) {
     InlineContextRuntime RT = declareInlineContextRuntime(
-        M, ModuleInfo, Opts.InlineTime ? *FrameAddress : Intrinsic::not_intrinsic);
+        M, ModuleInfo, InlineTime ? *FrameAddress : Intrinsic::not_intrinsic);
     for (size_t Index = 0; Index < Selected.size(); ++Index) {
       Function &F = *Selected[Index].Function;
       emitInlineContextTree(F, static_cast<uint32_t>(Index), exitPoints(F), RT);

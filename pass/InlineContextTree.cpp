@@ -38,14 +38,14 @@ Instruction *afterStaticAllocas(BasicBlock &Entry) {
   return InsertAfter->getNextNode();
 }
 
-/// Loads Context's recent child in slot (Id + Shift) mod the slots, never
-/// null (zinst_abi.h).
-LoadInst *loadRecentChild(IRBuilder<> &B, Value *Context, Value *Id, unsigned Shift,
+/// Loads Context's recent child in Id's first slot, or in its second
+/// (Second), never null (zinst_abi.h).
+LoadInst *loadRecentChild(IRBuilder<> &B, Value *Context, Value *Id, bool Second,
                           const Twine &Name) {
   Type *I64Ty = B.getInt64Ty();
   Value *Way = Id;
-  if (Shift != 0)
-    Way = B.CreateAdd(Way, B.getInt32(Shift));
+  if (Second)
+    Way = B.CreateLShr(Way, B.getInt32(ZINST_NODE_SECOND_SLOT_SHIFT));
   Way = B.CreateZExt(B.CreateAnd(Way, ZINST_NODE_RECENT_CHILDREN - 1), I64Ty, Name + ".way");
   Value *Offset =
       B.CreateAdd(B.CreateShl(Way, 3), ConstantInt::get(I64Ty, ZINST_NODE_RECENT_CHILDREN_OFFSET));
@@ -126,21 +126,13 @@ Value *emitTimingDecision(Function &F, Instruction *Body, Value *Mine,
   return Timed;
 }
 
-/// The TLS variable `Name` of M, declared if it is not yet.
-GlobalVariable *threadLocal(Module &M, StringRef Name, Type *Ty) {
-  if (GlobalVariable *Existing = M.getNamedGlobal(Name))
-    return Existing;
-  return new GlobalVariable(M, Ty, /*isConstant=*/false, GlobalValue::ExternalLinkage, nullptr,
-                            Name, nullptr, GlobalValue::InitialExecTLSModel);
-}
-
 } // namespace
 
 InlineContextRuntime declareInlineContextRuntime(Module &M, GlobalVariable *ModuleInfo,
                                                  Intrinsic::ID FrameAddress) {
   LLVMContext &Ctx = M.getContext();
   auto *PtrTy = PointerType::getUnqual(Ctx);
-  GlobalVariable *Context = threadLocal(M, "__zinst_context", PtrTy);
+  GlobalVariable *Context = runtimeThreadLocal(M, "__zinst_context", PtrTy);
   AttributeList Attrs =
       AttributeList::get(Ctx, AttributeList::FunctionIndex, {Attribute::NoUnwind, Attribute::Cold});
   FunctionType *SlowTy = FunctionType::get(PtrTy, {PtrTy, Type::getInt32Ty(Ctx), PtrTy}, false);
@@ -160,14 +152,17 @@ InlineContextRuntime declareInlineContextRuntime(Module &M, GlobalVariable *Modu
     // Timing needs the frame address, which the targets with preserve_most
     // have (frameAddressIntrinsic): the runtime's timed entry points use it.
     Type *I32Ty = Type::getInt32Ty(Ctx);
-    RT.Countdown = threadLocal(M, "__zinst_countdown", I32Ty);
+    RT.Countdown = runtimeThreadLocal(M, "__zinst_countdown", I32Ty);
     RT.TimedEnter = M.getOrInsertFunction(
         "__zinst_timed_enter", FunctionType::get(I32Ty, {PtrTy, PtrTy, I32Ty}, false), Attrs);
     RT.TimedExit = M.getOrInsertFunction(
         "__zinst_timed_exit", FunctionType::get(Type::getVoidTy(Ctx), {PtrTy, PtrTy}, false),
         Attrs);
+    RT.TimedReenter = M.getOrInsertFunction(
+        "__zinst_timed_reenter", FunctionType::get(Type::getVoidTy(Ctx), {PtrTy}, false), Attrs);
     cast<Function>(RT.TimedEnter.getCallee())->setCallingConv(CallingConv::PreserveMost);
     cast<Function>(RT.TimedExit.getCallee())->setCallingConv(CallingConv::PreserveMost);
+    cast<Function>(RT.TimedReenter.getCallee())->setCallingConv(CallingConv::PreserveMost);
     RT.FrameAddress = FrameAddress;
   }
   return RT;
@@ -212,7 +207,7 @@ void emitInlineContextTree(Function &F, uint32_t Index, ArrayRef<Instruction *> 
   Value *Id = B.CreateAdd(IdBase, ConstantInt::get(I32Ty, Index), "zinst.id");
   // The context's recent child in the first slot of this function's id,
   // then in its second (zinst_abi.h).
-  LoadInst *First = loadRecentChild(B, Current, Id, 0, "zinst.first");
+  LoadInst *First = loadRecentChild(B, Current, Id, /*Second=*/false, "zinst.first");
   Value *Registered = B.CreateICmpNE(IdBase, ConstantInt::get(I32Ty, 0), "zinst.registered");
   Value *Hit = B.CreateAnd(Registered, B.CreateICmpEQ(childFunction(B, First), Id), "zinst.hit");
 
@@ -230,8 +225,7 @@ void emitInlineContextTree(Function &F, uint32_t Index, ArrayRef<Instruction *> 
 
   IRBuilder<> Second(SecondBB);
   Second.SetCurrentDebugLocation(Loc);
-  LoadInst *Other =
-      loadRecentChild(Second, Current, Id, ZINST_NODE_RECENT_CHILDREN / 2, "zinst.second.child");
+  LoadInst *Other = loadRecentChild(Second, Current, Id, /*Second=*/true, "zinst.second.child");
   Value *Hit2 = Second.CreateAnd(Registered, Second.CreateICmpEQ(childFunction(Second, Other), Id),
                                  "zinst.hit2");
   Second.CreateCondBr(Hit2, FoundBB, MissBB, Likely);
@@ -269,6 +263,13 @@ void emitInlineContextTree(Function &F, uint32_t Index, ArrayRef<Instruction *> 
     IRBuilder<> R(At);
     R.SetCurrentDebugLocation(Loc);
     R.CreateAlignedStore(Mine, R.CreateThreadLocalAddress(RT.Context), Align(8));
+    // The timed frames of the calls the exception or longjmp skipped end
+    // here, not at the thread's next timed event, which may come many
+    // untimed calls later. Exceptions and longjmp cost far more than this
+    // call, which returns at once when no frame is below F's.
+    if (Timing)
+      R.CreateCall(RT.TimedReenter, {frameAddress(R, RT)})
+          ->setCallingConv(CallingConv::PreserveMost);
   }
   for (Instruction *At : ExitPoints) {
     if (Timed != nullptr) {

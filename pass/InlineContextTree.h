@@ -70,6 +70,7 @@ struct InlineContextRuntime {
   llvm::GlobalVariable *Countdown = nullptr; // __zinst_countdown, initial-exec TLS
   llvm::FunctionCallee TimedEnter;           // __zinst_timed_enter, preserve_most
   llvm::FunctionCallee TimedExit;            // __zinst_timed_exit, preserve_most
+  llvm::FunctionCallee TimedReenter;         // __zinst_timed_reenter, preserve_most
   llvm::Intrinsic::ID FrameAddress = llvm::Intrinsic::not_intrinsic;
 };
 

@@ -34,120 +34,113 @@ constexpr uint32_t PublicSiteFlags = 0xFFFFu;
 
 struct CounterRuntime {
   GlobalVariable *Counters; // __zinst_site_counters, initial-exec TLS
-  FunctionCallee SlowPath;  // __zinst_count_site
+  FunctionCallee SlowPath;  // __zinst_site_counters_slow
   /// The module's own way to the slow path, or null (see slowPathThunk).
   Function *SlowThunk;
 };
 
-/// `void __zinst_count_site_slow(i32 index)`, internal, preserve_most:
-/// calls __zinst_count_site(ModuleInfo, index). The slow path of every
-/// increment calls it instead of __zinst_count_site: a call that clobbers
-/// (almost) no register spares the register allocator and the debug-value
-/// tracking the work that hundreds of C calls in a function's cold blocks
-/// cost them. The extra call costs nothing that matters: the slow path runs
-/// at a thread's first events (and after its counters were retired) only.
+/// `ptr __zinst_site_counters_thunk()`, internal, preserve_most: returns
+/// __zinst_site_counters_slow(ModuleInfo). A function's slow path calls it
+/// instead: a call that clobbers (almost) no register spares the register
+/// allocator the work a C call in every instrumented function's entry would
+/// cost it. The extra call costs nothing that matters: the slow path runs
+/// at a thread's first events, and before the module registered.
 Function *slowPathThunk(Module &M, GlobalVariable *ModuleInfo, FunctionCallee SlowPath) {
   LLVMContext &Ctx = M.getContext();
-  Type *I32Ty = Type::getInt32Ty(Ctx);
+  Type *PtrTy = PointerType::getUnqual(Ctx);
   // The module's frame-pointer and unwind-table defaults, so that the thunk
   // unwinds like the code around it.
   Function *Thunk = Function::createWithDefaultAttr(
-      FunctionType::get(Type::getVoidTy(Ctx), {I32Ty}, /*isVarArg=*/false),
-      GlobalValue::InternalLinkage, M.getDataLayout().getProgramAddressSpace(),
-      "__zinst_count_site_slow", &M);
+      FunctionType::get(PtrTy, {}, /*isVarArg=*/false), GlobalValue::InternalLinkage,
+      M.getDataLayout().getProgramAddressSpace(), "__zinst_site_counters_thunk", &M);
   Thunk->setCallingConv(CallingConv::PreserveMost);
   Thunk->addFnAttr(Attribute::NoUnwind);
   Thunk->addFnAttr(Attribute::NoInline);
   Thunk->addFnAttr(Attribute::Cold);
   IRBuilder<> B(BasicBlock::Create(Ctx, "entry", Thunk));
-  B.CreateCall(SlowPath, {ModuleInfo, Thunk->getArg(0)});
-  B.CreateRetVoid();
+  B.CreateRet(B.CreateCall(SlowPath, {ModuleInfo}));
   return Thunk;
 }
 
 CounterRuntime declareRuntime(Module &M, GlobalVariable *ModuleInfo) {
   LLVMContext &Ctx = M.getContext();
   auto *PtrTy = PointerType::getUnqual(Ctx);
-  auto *Counters = M.getNamedGlobal("__zinst_site_counters");
-  if (Counters == nullptr)
-    Counters =
-        new GlobalVariable(M, PtrTy, /*isConstant=*/false, GlobalValue::ExternalLinkage, nullptr,
-                           "__zinst_site_counters", nullptr, GlobalValue::InitialExecTLSModel);
+  GlobalVariable *Counters = runtimeThreadLocal(M, "__zinst_site_counters", PtrTy);
   AttributeList Attrs =
       AttributeList::get(Ctx, AttributeList::FunctionIndex, {Attribute::NoUnwind, Attribute::Cold});
-  FunctionCallee Slow = M.getOrInsertFunction(
-      "__zinst_count_site",
-      FunctionType::get(Type::getVoidTy(Ctx), {PtrTy, Type::getInt32Ty(Ctx)}, false), Attrs);
+  FunctionCallee Slow = M.getOrInsertFunction("__zinst_site_counters_slow",
+                                              FunctionType::get(PtrTy, {PtrTy}, false), Attrs);
   Function *Thunk = targetHasPreserveMost(M) ? slowPathThunk(M, ModuleInfo, Slow) : nullptr;
   return {Counters, Slow, Thunk};
 }
 
-/// Emits, right before At, the increments of the sites Indices (in that
-/// order): one load of the thread's counters and one test for all of them.
-void emitIncrements(Instruction *At, ArrayRef<uint32_t> Indices, GlobalVariable *ModuleInfo,
-                    const CounterRuntime &RT) {
+/// Line 0 in F's scope: compiler-generated code, as the verifier wants for
+/// calls in functions with debug info.
+DebugLoc generatedLocation(Function &F) {
+  if (DISubprogram *SP = F.getSubprogram())
+    return DILocation::get(F.getContext(), 0, 0, SP);
+  return DebugLoc();
+}
+
+/// Emits right before At, where F's own code starts (after its static
+/// allocas: a split above them would make them dynamic; and after the
+/// hooks or the inline context code), the address of this thread's counter
+/// of the module's site 0, and returns it:
+///
+///   counters = __zinst_site_counters; base = module.site_base;
+///   sites = counters ? counters + base : __zinst_site_counters_slow(&module)
+///
+/// Once per call of F, not once per site: every site of F is then one
+/// increment at a constant offset. Safe because the thread's array never
+/// moves (only thread exit retires it, and no frame of the exiting thread
+/// resumes after that). site_base is 0 for a module that is not registered
+/// yet, or whose sites got no counters (too many in the process): its
+/// counts go to the sink, the array's first ZINST_MAX_MODULE_SITES slots.
+/// An instrumented function's hooks or context code, which run before, have
+/// registered its module already; only code that runs before its module's
+/// constructor, in a thread that ran instrumented code before, counts in
+/// the sink without them.
+Value *emitSiteCountersAddress(Instruction *At, GlobalVariable *ModuleInfo,
+                               const CounterRuntime &RT) {
   Function &F = *At->getFunction();
   LLVMContext &Ctx = F.getContext();
   Type *I32Ty = Type::getInt32Ty(Ctx);
   Type *I64Ty = Type::getInt64Ty(Ctx);
   Type *PtrTy = PointerType::getUnqual(Ctx);
-  // Line 0 in the function's scope: compiler-generated code, as the
-  // verifier wants for calls in functions with debug info.
-  DebugLoc Loc;
-  if (DISubprogram *SP = F.getSubprogram())
-    Loc = DILocation::get(Ctx, 0, 0, SP);
-
+  DebugLoc Loc = generatedLocation(F);
   IRBuilder<> B(At);
   B.SetCurrentDebugLocation(Loc);
   Value *Counters = B.CreateLoad(PtrTy, B.CreateThreadLocalAddress(RT.Counters), "zinst.counters");
-  Value *Missing = B.CreateIsNull(Counters);
-  Instruction *ThenTerm = nullptr, *ElseTerm = nullptr;
+  Value *BaseField = B.CreateStructGEP(ModuleInfo->getValueType(), ModuleInfo,
+                                       ModuleInfoSiteBaseField, "zinst.site_base.addr");
+  Value *Base = B.CreateLoad(I32Ty, BaseField, "zinst.site_base");
+  Value *Missing = B.CreateIsNull(Counters, "zinst.no_counters");
+  Value *Fast = B.CreateGEP(I64Ty, Counters, B.CreateZExt(Base, I64Ty), "zinst.sites.fast");
+  BasicBlock *Head = At->getParent();
   MDNode *Weights = MDBuilder(Ctx).createBranchWeights(1, 1u << 20);
-  SplitBlockAndInsertIfThenElse(Missing, At->getIterator(), &ThenTerm, &ElseTerm, Weights);
-
-  IRBuilder<> Slow(ThenTerm);
-  Slow.SetCurrentDebugLocation(Loc);
-  for (uint32_t Index : Indices) {
-    if (RT.SlowThunk != nullptr)
-      Slow.CreateCall(RT.SlowThunk, {ConstantInt::get(I32Ty, Index)})
-          ->setCallingConv(RT.SlowThunk->getCallingConv());
-    else
-      Slow.CreateCall(RT.SlowPath, {ModuleInfo, ConstantInt::get(I32Ty, Index)});
-  }
-
-  IRBuilder<> Fast(ElseTerm);
-  Fast.SetCurrentDebugLocation(Loc);
-  for (uint32_t Index : Indices) {
-    // site_base is read at each increment, as a lone increment would.
-    Value *BaseField = Fast.CreateStructGEP(ModuleInfo->getValueType(), ModuleInfo,
-                                            ModuleInfoSiteBaseField, "zinst.site_base.addr");
-    Value *Base = Fast.CreateLoad(I32Ty, BaseField, "zinst.site_base");
-    Value *Slot = Fast.CreateZExt(Fast.CreateAdd(Base, ConstantInt::get(I32Ty, Index)), I64Ty);
-    Value *Counter = Fast.CreateInBoundsGEP(I64Ty, Counters, Slot, "zinst.counter");
-    Value *Count = Fast.CreateLoad(I64Ty, Counter);
-    Fast.CreateStore(Fast.CreateAdd(Count, ConstantInt::get(I64Ty, 1)), Counter);
-  }
+  Instruction *ThenTerm = SplitBlockAndInsertIfThen(Missing, At->getIterator(), false, Weights);
+  IRBuilder<> SlowB(ThenTerm);
+  SlowB.SetCurrentDebugLocation(Loc);
+  CallInst *Slow = RT.SlowThunk != nullptr ? SlowB.CreateCall(RT.SlowThunk, {})
+                                           : SlowB.CreateCall(RT.SlowPath, {ModuleInfo});
+  if (RT.SlowThunk != nullptr)
+    Slow->setCallingConv(RT.SlowThunk->getCallingConv());
+  IRBuilder<> JoinB(At->getParent(), At->getParent()->begin());
+  PHINode *Sites = JoinB.CreatePHI(PtrTy, 2, "zinst.sites");
+  Sites->addIncoming(Fast, Head);
+  Sites->addIncoming(Slow, ThenTerm->getParent());
+  return Sites;
 }
 
-/// True for an instruction a site's increment can move across without
-/// anyone telling: it cannot trap, call anything or write memory (so it
-/// cannot change the thread's counters pointer either), or it is one of
-/// zinst's markers, which are erased.
-bool isTransparent(const Instruction &I) {
-  if (isMarker(I) || isa<DbgInfoIntrinsic>(I))
-    return true;
-  return !I.mayHaveSideEffects() && isSafeToSpeculativelyExecute(&I);
-}
-
-/// True when nothing but transparent instructions lies between From
-/// (included) and To (excluded), in one basic block.
-bool onlyTransparentBetween(Instruction &From, Instruction &To) {
-  if (From.getParent() != To.getParent())
-    return false;
-  for (auto It = From.getIterator(), End = To.getIterator(); It != End; ++It)
-    if (It == From.getParent()->end() || !isTransparent(*It))
-      return false;
-  return true;
+/// Emits, right before At, the increment of the site Index's counter.
+void emitIncrement(Instruction *At, Value *Sites, uint32_t Index) {
+  Function &F = *At->getFunction();
+  Type *I64Ty = Type::getInt64Ty(F.getContext());
+  IRBuilder<> B(At);
+  B.SetCurrentDebugLocation(generatedLocation(F));
+  Value *Counter = B.CreateConstInBoundsGEP1_64(I64Ty, Sites, Index, "zinst.counter");
+  Value *Count = B.CreateLoad(I64Ty, Counter);
+  B.CreateStore(B.CreateAdd(Count, ConstantInt::get(I64Ty, 1)), Counter);
 }
 
 /// A direct call of a function defined elsewhere (another translation unit,
@@ -164,6 +157,17 @@ bool isCallWithoutDefinition(const CallBase &Call) {
   bool IsZinstApi = Name.starts_with("zinst_zone_") || Name == "zinst_dump" ||
                     Name == "zinst_reset" || Name == "zinst_disable_exit_dump";
   return !Name.starts_with("__zinst") && !IsZinstApi;
+}
+
+/// The first instruction of F's entry block that is not a static alloca,
+/// where code can go without making an alloca dynamic. A marker or a debug
+/// record there counts: unlike getFirstNonPHIOrDbgOrAlloca, this never
+/// skips a pseudo probe, which would leave that marker's site above it.
+Instruction *firstAfterAllocas(Function &F) {
+  for (Instruction &I : F.getEntryBlock())
+    if (!isa<AllocaInst>(I))
+      return &I;
+  llvm_unreachable("a basic block ends with its terminator");
 }
 
 SiteDecision describeCallWithoutDefinition(CallBase &Call) {
@@ -223,6 +227,10 @@ InlineSiteLowering::InlineSiteLowering(Module &M) : M(M) {
   }
   for (Instruction *Orphan : Orphans)
     Orphan->eraseFromParent();
+  for (const CounterPoint &Point : Points) {
+    Function *F = Point.At->getFunction();
+    BodyStarts.try_emplace(F, firstAfterAllocas(*F));
+  }
   Changed |= !Orphans.empty();
   if (InlinerRan != nullptr) {
     M.eraseNamedMetadata(InlinerRan);
@@ -262,6 +270,7 @@ void InlineSiteLowering::addEntryCounter(const FunctionDescription &F) {
   // dynamic ones.
   BasicBlock &Entry = Fn.getEntryBlock();
   EntryPoints.push_back({&*Entry.getFirstNonPHIOrDbgOrAlloca(), Index});
+  BodyStarts.try_emplace(&Fn, firstAfterAllocas(Fn));
   // The counter writes memory F may have been inferred not to touch
   // (memory(none)): a later pass (LTO's) could then delete or merge calls
   // of F, and with them the counts.
@@ -270,40 +279,29 @@ void InlineSiteLowering::addEntryCounter(const FunctionDescription &F) {
 }
 
 void InlineSiteLowering::lower(GlobalVariable *ModuleInfo) {
-  // Sites counted one right after the other (the markers of a callee and
-  // of what was inlined into it, the counter of the call that follows)
-  // share one load and test of the counters pointer: each test splits its
-  // block in four, and the code generator's time grows with the blocks.
-  // Only transparent instructions lie between the places of a group, so
-  // counting the whole group at its first place changes no count. Groups
-  // are formed before any block is split.
-  struct Group {
-    Instruction *At;
-    SmallVector<uint32_t, 4> Indices;
-  };
-  std::vector<Group> Groups;
-  Instruction *Last = nullptr;
-  for (const CounterPoint &Point : Points) {
-    if (Point.Index >= ZINST_MAX_MODULE_SITES)
-      continue;
-    // Last is a marker (transparent) or a counted call, which ends its
-    // group: the call may change what the next test would see.
-    if (Groups.empty() || !onlyTransparentBetween(*Last, *Point.At))
-      Groups.push_back({Point.At, {}});
-    Groups.back().Indices.push_back(Point.Index);
-    Last = Point.At;
-  }
-  if (!Groups.empty() || !EntryPoints.empty()) {
+  // One address of the counters per function that counts a site, at its
+  // entry (emitSiteCountersAddress); the entry counters of count-only
+  // functions first, so that they come before any site of their entry
+  // block. Functions in order of their first point: a deterministic IR.
+  std::vector<std::pair<Function *, std::vector<const CounterPoint *>>> ByFunction;
+  DenseMap<Function *, size_t> SlotOf;
+  for (const std::vector<CounterPoint> *List : {&EntryPoints, &Points})
+    for (const CounterPoint &Point : *List) {
+      if (Point.Index >= ZINST_MAX_MODULE_SITES)
+        continue;
+      Function *F = Point.At->getFunction();
+      auto [It, Inserted] = SlotOf.try_emplace(F, ByFunction.size());
+      if (Inserted)
+        ByFunction.push_back({F, {}});
+      ByFunction[It->second].second.push_back(&Point);
+    }
+  if (!ByFunction.empty()) {
     CounterRuntime RT = declareRuntime(M, ModuleInfo);
-    // Entry counters before Points: an entry counter's instruction may be a
-    // marker or a tagged call that lowering Points erases or rewrites. Each
-    // is emitted right before its instruction, so at or before any group
-    // of the entry block, which keeps that group's place valid.
-    for (const CounterPoint &Point : EntryPoints)
-      if (Point.Index < ZINST_MAX_MODULE_SITES)
-        emitIncrements(Point.At, ArrayRef<uint32_t>(Point.Index), ModuleInfo, RT);
-    for (const Group &G : Groups)
-      emitIncrements(G.At, G.Indices, ModuleInfo, RT);
+    for (auto &[F, FunctionPoints] : ByFunction) {
+      Value *Sites = emitSiteCountersAddress(BodyStarts.lookup(F), ModuleInfo, RT);
+      for (const CounterPoint *Point : FunctionPoints)
+        emitIncrement(Point->At, Sites, Point->Index);
+    }
   }
   EntryPoints.clear();
   for (const CounterPoint &Point : Points) {

@@ -10,18 +10,21 @@
 //    thread's counter of its site, and so does each call that was not
 //    inlined and still carries its site (a counter right before the call):
 //
+//      ; once, where the function's own code starts:
 //      %counters = load ptr, ptr @__zinst_site_counters   ; initial-exec TLS
-//      if (%counters == null) call @__zinst_count_site(@module, i)   ; cold
-//      else counters[module.site_base + i] += 1
+//      %base = load i32, module.site_base
+//      %sites = %counters ? %counters + %base
+//                         : call @__zinst_site_counters_slow(@module)  ; cold
+//      ; at each site i:
+//      %sites[i] += 1
 //
-// The increment is an ordinary load/add/store of the thread's own memory:
-// no atomics, no locks, no call on the hot path. The code generator's time
-// grows with these blocks (they were nine tenths of the plugin's compile
-// time, README "Benchmarks"), so sites counted one after the other with
-// nothing in between that could trap, call or write memory share one load
-// and test, and on x86-64 and AArch64 the cold call goes through a
-// preserve_most thunk of the module, which clobbers no register the
-// allocator must work around.
+// The increment is an ordinary load/add/store of the thread's own memory
+// at a constant offset: no atomics, no locks, no test, no call. The one
+// test per function also keeps the code generator's work small: a test per
+// site split blocks, and those splits were nine tenths of the plugin's
+// compile time (README "Benchmarks"). On x86-64 and AArch64 the cold call
+// goes through a preserve_most thunk of the module, which clobbers no
+// register the allocator must work around.
 //
 // A count-only function (ZINST_COUNT_ONLY) gets the same increment at its
 // entry, of a row of its own flagged ZINST_SITE_INFO_ENTRY: one exact count
@@ -43,10 +46,12 @@
 #include "ModuleTable.h"
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/DenseMap.h"
 
 #include <vector>
 
 namespace llvm {
+class Function;
 class GlobalVariable;
 class Instruction;
 class Module;
@@ -91,6 +96,11 @@ private:
   /// Lowered before Points: an entry counter's instruction may be a marker
   /// or a tagged call that lowering Points erases or rewrites.
   std::vector<CounterPoint> EntryPoints;
+  /// Per function with a point: the first instruction of its own code (after
+  /// its static allocas), taken before the instrumenter adds its entry
+  /// code. The address of the thread's counters is computed right there,
+  /// after the hooks or the inline context code.
+  llvm::DenseMap<llvm::Function *, llvm::Instruction *> BodyStarts;
   bool Changed = false;
 };
 

@@ -16,6 +16,7 @@
 #include "llvm/Analysis/TargetTransformInfo.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/IR/Intrinsics.h"
+#include "llvm/IR/Module.h"
 #include "llvm/Passes/OptimizationLevel.h"
 #include "llvm/Passes/PassBuilder.h"
 
@@ -84,6 +85,19 @@ inline void registerOptimizerLastEPCallback(llvm::PassBuilder &PB, OptimizerLast
       [Callback](llvm::ModulePassManager &MPM, llvm::OptimizationLevel Level) {
         Callback(MPM, Level, PipelinePhase::Unknown);
       });
+#endif
+}
+
+/// True when M is LTO bitcode (clang flags it "ThinLTO" or
+/// "EnableSplitLTOUnit") and this LLVM cannot tell which half of the build
+/// runs (LLVM 19, see PipelinePhase::Unknown): the pass may then be running
+/// before the link-time inliner has made its decisions.
+inline bool mayPrecedeLinkTimeInliner(const llvm::Module &M) {
+#if LLVM_VERSION_MAJOR >= 20
+  (void)M;
+  return false;
+#else
+  return M.getModuleFlag("ThinLTO") != nullptr || M.getModuleFlag("EnableSplitLTOUnit") != nullptr;
 #endif
 }
 

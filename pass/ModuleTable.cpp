@@ -175,4 +175,14 @@ GlobalVariable *emitModuleTable(Module &M, ArrayRef<FunctionDescription> Functio
   return ModuleInfo;
 }
 
+GlobalVariable *runtimeThreadLocal(Module &M, StringRef Name, Type *Ty) {
+  if (GlobalVariable *Existing = M.getNamedGlobal(Name))
+    return Existing;
+  auto *Var = new GlobalVariable(M, Ty, /*isConstant=*/false, GlobalValue::ExternalLinkage, nullptr,
+                                 Name, nullptr, GlobalValue::InitialExecTLSModel);
+  bool ForExecutable = M.getPIELevel() != PIELevel::Default || M.getPICLevel() == PICLevel::NotPIC;
+  Var->setDSOLocal(ForExecutable);
+  return Var;
+}
+
 } // namespace zinst

@@ -18,6 +18,7 @@
 namespace llvm {
 class Function;
 class GlobalVariable;
+class Type;
 class Module;
 } // namespace llvm
 
@@ -39,6 +40,14 @@ std::string sourcePath(llvm::StringRef Directory, llvm::StringRef Name);
 
 /// Names and locates F for the table (and for the file/name filters).
 FunctionDescription describeFunction(llvm::Function &F);
+
+/// The runtime's thread-local variable Name (`__zinst_context` and the
+/// like), declared in M if it is not yet. Initial-exec: the runtime is
+/// linked into the executable, which holds the variable; a module compiled
+/// for the executable itself (PIE or not PIC) declares it dso_local, so
+/// that its code reads it at a constant offset from the thread pointer
+/// (local-exec) instead of loading that offset from the GOT first.
+llvm::GlobalVariable *runtimeThreadLocal(llvm::Module &M, llvm::StringRef Name, llvm::Type *Ty);
 
 /// Emits the table for Functions (row i describes the function whose hooks
 /// pass index i) and for Sites (row i is the site whose counters pass index

@@ -51,13 +51,13 @@ cl::opt<std::string> CountOnlyOpt(
 cl::opt<bool> InlineTreeOpt(
     "zinst-inline-tree",
     cl::desc("zinst: keep exact call counts and the calling-context tree in code inlined into "
-             "each function instead of calling the hooks; no time is recorded "
-             "(env ZINST_INLINE_TREE=1)"));
+             "each function and record no time; =false calls the hooks instead "
+             "(env ZINST_INLINE_TREE=1, ZINST_INLINE_TREE=0)"));
 
 cl::opt<bool> InlineTimeOpt(
     "zinst-inline-time",
-    cl::desc("zinst: -zinst-inline-tree with sampled timing decided in the inline code: only "
-             "timed activations call the runtime (env ZINST_INLINE_TREE=time)"));
+    cl::desc("zinst: the default: the inline tree with sampled timing decided in the inline "
+             "code; only timed activations call the runtime (env ZINST_INLINE_TREE=time)"));
 
 cl::opt<std::string>
     LibraryDirOpt("zinst-library-dir", cl::value_desc("dir[,dir...]"),
@@ -163,30 +163,31 @@ Expected<bool> parseBool(const cl::opt<bool> &Opt, const char *EnvName) {
   return badValue(*S, "expected 1/true/yes/on or 0/false/no/off");
 }
 
-/// -zinst-inline-tree, -zinst-inline-time, or ZINST_INLINE_TREE: a boolean,
-/// or `time` for the inline tree with sampled timing.
+/// -zinst-inline-time, -zinst-inline-tree, or ZINST_INLINE_TREE: `time`
+/// (inline timing, the default), a true boolean (the inline tree without
+/// time) or a false one (the hooks).
 Error parseInlineTree(Options &Opts) {
-  if (InlineTimeOpt.getNumOccurrences() > 0 && InlineTimeOpt.getValue()) {
-    Opts.InlineTree = Opts.InlineTime = true;
+  auto Choose = [&Opts](bool Tree, bool Time) {
+    Opts.InlineTree = Tree;
+    Opts.InlineTime = Time;
+    Opts.CodeChosen = true;
     return Error::success();
-  }
-  std::optional<Setting> S =
-      lookup(InlineTreeOpt, "ZINST_INLINE_TREE", InlineTreeOpt.getValue() ? "true" : "false");
+  };
+  bool TreeGiven = InlineTreeOpt.getNumOccurrences() > 0;
+  if (InlineTimeOpt.getNumOccurrences() > 0)
+    return InlineTimeOpt.getValue() ? Choose(true, true)
+                                    : Choose(TreeGiven && InlineTreeOpt.getValue(), false);
+  if (TreeGiven)
+    return Choose(InlineTreeOpt.getValue(), false);
+  std::optional<Setting> S = lookup(InlineTreeOpt, "ZINST_INLINE_TREE", "time");
   if (!S)
     return Error::success();
-  if (InlineTreeOpt.getNumOccurrences() > 0) {
-    Opts.InlineTree = InlineTreeOpt.getValue();
-    return Error::success();
-  }
-  if (StringRef(S->Text).equals_insensitive("time")) {
-    Opts.InlineTree = Opts.InlineTime = true;
-    return Error::success();
-  }
+  if (StringRef(S->Text).equals_insensitive("time"))
+    return Choose(true, true);
   std::optional<bool> Value = boolWord(S->Text);
   if (!Value)
-    return badValue(*S, "expected 1/true/yes/on, 0/false/no/off, or time");
-  Opts.InlineTree = *Value;
-  return Error::success();
+    return badValue(*S, "expected time, 1/true/yes/on (no time) or 0/false/no/off (the hooks)");
+  return Choose(*Value, false);
 }
 
 Expected<unsigned> parseMinSize() {

@@ -68,8 +68,14 @@ struct Options {
   GlobList ExcludeFiles;
   unsigned MinInstructions = 0;
   GlobList CountOnlyNames;
-  bool InlineTree = false;
-  bool InlineTime = false;              // with InlineTree: sampled timing in the inline code
+  /// What the instrumented code is (README, "Options"): inline timing by
+  /// default; the inline tree without time (-zinst-inline-tree); or calls
+  /// of the hooks (-zinst-inline-tree=false, ZINST_INLINE_TREE=0).
+  bool InlineTree = true;
+  bool InlineTime = true; // with InlineTree: sampled timing in the inline code
+  /// False when InlineTree and InlineTime are the default, not a choice (see
+  /// FunctionInstrumenterPass: LTO bitcode on LLVM 19 gets the hooks then).
+  bool CodeChosen = false;
   std::vector<std::string> LibraryDirs; // without trailing '/'
 
   /// Reads the cl::opt values and the environment. A malformed value (bad

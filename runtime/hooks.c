@@ -577,6 +577,27 @@ ZINST_EXPORT __attribute__((noinline, preserve_most)) void __zinst_timed_exit(vo
   SIGNAL_FENCE();
   ts->busy = 0;
 }
+
+/* A landing pad, or a return of setjmp, in an inline-timed function whose
+ * frame is at `frame`: the calls the exception or the longjmp skipped were
+ * abandoned. Their timed frames (all those below `frame`) end now, not at
+ * the thread's next timed event, which may come many untimed calls later
+ * and would make them that much longer. The function's own frame stays. */
+ZINST_EXPORT __attribute__((noinline, preserve_most)) void __zinst_timed_reenter(void *frame) {
+  uintptr_t frame_address = (uintptr_t)frame;
+  struct zinst_thread_state *ts = zinst_tls_state;
+  if (ts == NULL || ts->frames[ts->depth - 1].frame_address >= frame_address)
+    return; /* no frame below: nothing was abandoned, or it was closed already */
+  if (ts->busy) {
+    ts->reentrant_events++;
+    return;
+  }
+  ts->busy = 1;
+  SIGNAL_FENCE();
+  zinst_thread_repair_for_enter(ts, frame_address - 1);
+  SIGNAL_FENCE();
+  ts->busy = 0;
+}
 #endif
 
 ZINST_EXPORT void __zinst_register_module(struct zinst_module_info *module) {
@@ -590,37 +611,41 @@ ZINST_EXPORT void __zinst_unregister_module(struct zinst_module_info *module) {
 /* The site counters' TLS pointer (zinst_abi.h): set when the thread's block
  * is created, cleared when it is retired.
  *
- * Signals: the instrumented code loads the pointer once, then either calls
- * __zinst_count_site (NULL) or increments through it. A handler running in
- * between cannot invalidate that: only thread exit clears the pointer, the
- * array never moves, and site_base only goes from 0 (the sink) to its
- * value. The increment itself is the thread's plain load, add and store;
+ * The instrumented code loads it (and its module's site_base) once at a
+ * function's entry, then increments through it at each site. Nothing that
+ * runs while the function does can invalidate that: only thread exit clears
+ * the pointer (and no frame of the exiting thread resumes after that), the
+ * array never moves, and site_base only goes from 0 to its value.
+ *
+ * Signals: each increment is the thread's plain load, add and store;
  * x86-64 code generation folds it into one add to memory, which a signal
  * cannot split. Where it stays three instructions, a handler that runs
  * between them and counts the same site loses its own increment; the
  * interrupted one is never lost. */
 ZINST_EXPORT __thread __attribute__((tls_model("initial-exec"))) uint64_t *__zinst_site_counters;
 
-/* The increment's slow path: the thread's first event, or an event after
- * its block was retired (an instrumented destructor at thread exit). */
-ZINST_EXPORT __attribute__((noinline, cold)) void
-__zinst_count_site(struct zinst_module_info *module, uint32_t index) {
+/* Where a thread's increments go when it has no counters and cannot get
+ * any (its profile could not be mapped, which was reported): written, never
+ * read. Every thread may write it; the counts are lost either way. */
+static uint64_t unrecorded_site_counts[ZINST_MAX_MODULE_SITES];
+
+/* The entry's slow path (zinst_abi.h): the thread's first event, or an
+ * event after its block was retired (an instrumented destructor at thread
+ * exit). Registers the module if it is not yet (code that runs before its
+ * constructor). Returns the thread's counter of the module's site 0:
+ * site_base 0 is the sink (too many sites in the process: the module's are
+ * not counted). */
+ZINST_EXPORT __attribute__((noinline, cold)) uint64_t *
+__zinst_site_counters_slow(struct zinst_module_info *module) {
   struct zinst_thread_state *ts = zinst_tls_state;
   if (ts == NULL) {
     ts = zinst_thread_state_create();
     if (ts == NULL)
-      return;
-  }
-  if (ts->busy) {
-    ts->reentrant_events++;
-    return;
+      return unrecorded_site_counts;
   }
   uint32_t site_base = __atomic_load_n(&module->site_base, __ATOMIC_ACQUIRE);
   if (site_base == 0 && __atomic_load_n(&module->id_base, __ATOMIC_RELAXED) == 0 &&
       zinst_registry_register_lazily(module) != 0)
     site_base = __atomic_load_n(&module->site_base, __ATOMIC_ACQUIRE);
-  if (index >= ZINST_MAX_MODULE_SITES || (site_base != 0 && index >= module->site_count))
-    return;
-  /* site_base 0: the module's sites are not counted; the sink takes it. */
-  ts->site_array[site_base + index]++;
+  return ts->site_array + site_base;
 }

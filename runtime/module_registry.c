@@ -68,11 +68,11 @@ int zinst_registry_inline_time(void) {
 static const char *kind_name(int kind) {
   switch (kind) {
   case KIND_INLINE_TREE:
-    return "-zinst-inline-tree";
+    return "the inline tree without time (ZINST_INLINE_TREE=1)";
   case KIND_INLINE_TIME:
-    return "-zinst-inline-time";
+    return "inline timing (the default)";
   default:
-    return "the hooks";
+    return "the hooks (ZINST_INLINE_TREE=0)";
   }
 }
 
@@ -186,7 +186,7 @@ static uint32_t register_locked(struct zinst_module_info *module) {
     int kind = kind_of(module); /* process_kind was decided before the lock */
     int process = __atomic_load_n(&process_kind, __ATOMIC_RELAXED);
     if (kind != process) {
-      char why[160];
+      char why[256];
       snprintf(why, sizeof why,
                "it was built with %s and the process runs modules built with %s; build every "
                "module alike",

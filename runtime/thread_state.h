@@ -53,10 +53,10 @@ struct zinst_node {
   double sampled_sq; /* sum of the squared sampled durations */
   uint64_t unused;
   /* Recently entered children, two slots per function id (its low bits,
-   * and those plus half the slots: zinst_recent_child_find): recursion, a
-   * loop calling one callee, and a context calling a few functions in turn
-   * (an interpreter's sort loop calls four) find their child here without
-   * hashing, also two functions in turn whose first slots are the same. Never NULL: a slot
+   * and the three above them: zinst_recent_child_find): recursion, a loop
+   * calling one callee, and a context calling a few functions in turn (an
+   * interpreter's sort loop calls four) find their child here without
+   * hashing, also functions in turn whose first slots are the same. Never NULL: a slot
    * without a child points at zinst_no_context, whose function (0)
    * matches no function. Each a pointer, read and written whole: a lookup
    * reads it, then checks the child's function, which never changes, so a
@@ -67,6 +67,8 @@ struct zinst_node {
 } __attribute__((aligned(64)));
 
 _Static_assert(sizeof(struct zinst_node) == 128, "a node is two cache lines");
+_Static_assert(1u << ZINST_NODE_SECOND_SLOT_SHIFT == ZINST_NODE_RECENT_CHILDREN,
+               "zinst_abi.h: the second slot takes the id's next bits");
 _Static_assert(__builtin_offsetof(struct zinst_node, calls) == ZINST_NODE_CALLS_OFFSET,
                "zinst_abi.h: ZINST_NODE_CALLS_OFFSET");
 _Static_assert(__builtin_offsetof(struct zinst_node, exact_until) == ZINST_NODE_EXACT_UNTIL_OFFSET,
@@ -83,7 +85,7 @@ static inline __attribute__((always_inline)) uint32_t zinst_recent_first_slot(ui
   return function & (ZINST_NODE_RECENT_CHILDREN - 1);
 }
 static inline __attribute__((always_inline)) uint32_t zinst_recent_second_slot(uint32_t function) {
-  return (function + ZINST_NODE_RECENT_CHILDREN / 2) & (ZINST_NODE_RECENT_CHILDREN - 1);
+  return (function >> ZINST_NODE_SECOND_SLOT_SHIFT) & (ZINST_NODE_RECENT_CHILDREN - 1);
 }
 
 /* `parent`'s child running `function` if one of its two slots holds it,
@@ -102,11 +104,11 @@ zinst_recent_child_find(struct zinst_node *parent, uint32_t function) {
 }
 
 /* Makes `child`, running `function`, the recent child in its first slot,
- * and moves that slot's last child to the second: two functions called in
- * turn from one context, with the same first slot, are both found. The
- * moved child is still in one of its own two slots (the first slots of two
- * functions with the same first slot are the same, and so are the
- * seconds). Only the owning thread calls this. */
+ * and moves that slot's last child to the last child's own second slot:
+ * two functions called in turn from one context, with the same first
+ * slot, are both found, and a third with that first slot too evicts
+ * neither unless its second slot is also theirs (the second slot takes
+ * other bits of the id: zinst_abi.h). Only the owning thread calls this. */
 static inline __attribute__((always_inline)) void
 zinst_recent_child_remember(struct zinst_node *parent, uint32_t function,
                             struct zinst_node *child) {
@@ -114,8 +116,9 @@ zinst_recent_child_remember(struct zinst_node *parent, uint32_t function,
   struct zinst_node *old = *first;
   if (old == child)
     return;
-  __atomic_store_n(&parent->recent_children[zinst_recent_second_slot(function)], old,
-                   __ATOMIC_RELAXED);
+  if (old->function != 0) /* not zinst_no_context */
+    __atomic_store_n(&parent->recent_children[zinst_recent_second_slot(old->function)], old,
+                     __ATOMIC_RELAXED);
   __atomic_store_n(first, child, __ATOMIC_RELAXED);
 }
 

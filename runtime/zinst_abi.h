@@ -19,13 +19,18 @@
  *     exception abandoned;
  *   - for the call sites the inliner decided about (pass/InlineSiteCounters.h),
  *     a constant table of struct zinst_site_info and, where each site's code
- *     ended up, an inline increment of this thread's counter of the site:
+ *     ended up, an inline increment of this thread's counter of the site,
+ *     through the address of the module's counters that the function
+ *     computes once at its entry:
  *
  *       counters = __zinst_site_counters;          (initial-exec TLS)
+ *       base = module.site_base;
  *       if (counters == NULL)                      (the thread's first event)
- *         __zinst_count_site(&module, index);
+ *         sites = __zinst_site_counters_slow(&module);
  *       else
- *         counters[module.site_base + index]++;
+ *         sites = counters + base;
+ *       ...
+ *       sites[index]++;                            (at each site)
  *
  *     A function chosen with ZINST_COUNT_ONLY (pass/Options.h) gets no
  *     hooks: the same increment at its entry, of a site flagged
@@ -39,7 +44,7 @@
  *       id = module.id_base + index;
  *       child = cur->recent_children[id & 7];      (never NULL)
  *       if (child->function != id)                 (its second slot)
- *         child = cur->recent_children[(id + 4) & 7];
+ *         child = cur->recent_children[(id >> 3) & 7];
  *       if (module.id_base != 0 && child->function == id) {
  *         child->calls++;                          (one add to memory)
  *         __zinst_context = child;
@@ -73,7 +78,7 @@
 
 #include <stdint.h>
 
-#define ZINST_ABI_VERSION 5u    /* 5: a node's recent children, inline timing */
+#define ZINST_ABI_VERSION 6u    /* 6: site counters' address computed at entry */
 #define ZINST_CTOR_PRIORITY 101 /* earliest priority open to programs */
 
 #define ZINST_FUNCTION_INFO_DEBUG 0x1u   /* file/line from DISubprogram */
@@ -116,6 +121,9 @@
  *       ... the function's body ...
  *       if (timed)                                 (on every way out)
  *         __zinst_timed_exit(node, frame);
+ *       ...
+ *       __zinst_timed_reenter(frame);              (at landing pads and
+ *                                                   after setjmp returns)
  *
  * `frame` is the function's canonical frame address, as the hooks get it. */
 #define ZINST_MODULE_INLINE_TIME 0x2u
@@ -128,13 +136,16 @@
  * no function), and its recent children: ZINST_NODE_RECENT_CHILDREN
  * pointers, never NULL (a node that matches no function until a child is
  * entered there); a child running function id F is at index
- * F & (ZINST_NODE_RECENT_CHILDREN - 1), or that plus half of them, modulo
- * their number. */
+ * F & (ZINST_NODE_RECENT_CHILDREN - 1), or at
+ * (F >> ZINST_NODE_SECOND_SLOT_SHIFT) & (ZINST_NODE_RECENT_CHILDREN - 1):
+ * other bits of F, so that functions with the same first slot rarely have
+ * the same second one too. */
 #define ZINST_NODE_CALLS_OFFSET 0
 #define ZINST_NODE_EXACT_UNTIL_OFFSET 8 /* uint64_t, ZINST_MODULE_INLINE_TIME */
 #define ZINST_NODE_FUNCTION_OFFSET 20
 #define ZINST_NODE_RECENT_CHILDREN_OFFSET 64
 #define ZINST_NODE_RECENT_CHILDREN 8
+#define ZINST_NODE_SECOND_SLOT_SHIFT 3 /* log2 of ZINST_NODE_RECENT_CHILDREN */
 
 /* One instrumented function; emitted as constant data by the pass. */
 struct zinst_function_info {
@@ -189,8 +200,10 @@ void __zinst_enter(struct zinst_module_info *module, uint32_t index, void *frame
 void __zinst_exit(struct zinst_module_info *module, uint32_t index, void *frame_address);
 void __zinst_register_module(struct zinst_module_info *module);
 void __zinst_unregister_module(struct zinst_module_info *module);
-/* The increment's slow path: the thread has no counter array yet. */
-void __zinst_count_site(struct zinst_module_info *module, uint32_t index);
+/* The entry's slow path of the site counters: the thread has no counter
+ * array yet. Registers the module if it is not yet. Returns the thread's
+ * counter of the module's site 0; never NULL. */
+uint64_t *__zinst_site_counters_slow(struct zinst_module_info *module);
 
 /* The slow path of an inline enter (ZINST_MODULE_INLINE_TREE): counts the
  * call of `module`'s function `index` in the context `current` and makes
@@ -218,6 +231,10 @@ __attribute__((preserve_most)) void *__zinst_context_miss(struct zinst_module_in
 __attribute__((preserve_most)) uint32_t __zinst_timed_enter(void *node, void *frame_address,
                                                             uint32_t kind);
 __attribute__((preserve_most)) void __zinst_timed_exit(void *node, void *frame_address);
+/* At a landing pad or after setjmp returned in an inline-timed function
+ * whose frame is at `frame_address`: ends the timed frames below it, which
+ * the exception or the longjmp abandoned. */
+__attribute__((preserve_most)) void __zinst_timed_reenter(void *frame_address);
 #endif
 #endif
 #ifndef ZINST_HAVE_CONTEXT_MISS

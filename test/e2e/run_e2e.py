@@ -18,6 +18,11 @@ import subprocess
 import sys
 
 
+# The hooks build: compile-time environment of `zinst cc` (the default
+# build is inline timing).
+HOOKS_BUILD = {"ZINST_INLINE_TREE": "0"}
+
+
 class Failure(Exception):
     pass
 
@@ -877,9 +882,11 @@ def case_deep_exit(env):
               sum(node["self_ticks"] for node in chain[1:]))
     expect_eq("main total", main["total_ticks"], chain[0]["total_ticks"])
 
-    # Past ZINST_MAX_DEPTH the open calls are counted under the deepest
-    # frame, once each: 63 frames of descend below main, then one context
-    # holding the other 137 calls.
+    # The hooks build, past ZINST_MAX_DEPTH: the open calls are counted under
+    # the deepest frame, once each: 63 frames of descend below main, then one
+    # context holding the other 137 calls. (Inline timing has no depth
+    # bound on its tree: e2e.inline_time_depth_bound.)
+    exe = env.zinst_cc(["deep_exit.c"], "deep-hooks", env=HOOKS_BUILD)
     shallow, proc = env.profile_run(exe, profile="depth64.zinst", env={"ZINST_MAX_DEPTH": "64"})
     expect_eq("one message about the depth", proc.stderr.count("deeper than ZINST_MAX_DEPTH"), 1)
     report = env.report(shallow)
@@ -953,44 +960,68 @@ def case_dump_api(env):
 
 def case_zones(env):
     """Zones marked with include/zinst.h: exact counts in the tree, nested,
-    per thread, closed when abandoned; at most 7 deep inside a function."""
-    exe = env.zinst_cc(["zones.c"], "zones")
-    profile, proc = env.profile_run(exe)
-    expect_eq("nesting warnings", proc.stderr.count("nested 8 deep"), 1)
+    per thread, closed when abandoned; at most 7 deep inside a function. The
+    hooks build drops the zones nested deeper; inline timing (the default)
+    counts them and times none of them."""
+    for build, build_env in (("inline timing", {}), ("hooks", HOOKS_BUILD)):
+        check_zones(env, build, build_env)
+
+
+def check_zones(env, build, build_env):
+    tag = build.replace(" ", "-")
+    exe = env.zinst_cc(["zones.c"], "zones-" + tag, env=build_env)
+    profile, proc = env.profile_run(exe, profile="zones-%s.zinst" % tag)
+    what = lambda text: "%s: %s" % (build, text)
+    report = env.report(profile)
+    expect_eq(what("instrumentation"), report["profile"]["instrumentation"], build)
+    too_deep = "timed 8 deep" if build == "inline timing" else "nested 8 deep"
+    expect_eq(what("nesting warnings"), proc.stderr.count(too_deep), 1)
     tree = env.tree(profile)
     main_roots = [r for r in tree["roots"] if r["name"] == "main"]
-    expect_eq("main roots", len(main_roots), 1)
+    expect_eq(what("main roots"), len(main_roots), 1)
     roots = main_roots
     calls = lambda path: find_path(roots, path)["calls"]
-    expect_eq("setup", calls(["main", "phases", "setup"]), 3)
-    expect_eq("setup's leaf", calls(["main", "phases", "setup", "leaf"]), 3)
-    expect_eq("loop", calls(["main", "phases", "loop"]), 3)
-    expect_eq("body", calls(["main", "phases", "loop", "body"]), 300)
-    expect_eq("body's leaf", calls(["main", "phases", "loop", "body", "leaf"]), 300)
-    expect_eq("phases' own leaf", calls(["main", "phases", "leaf"]), 3)
-    expect_eq("left_open", calls(["main", "forgetful", "left_open", "leaf"]), 4)
-    expect_eq("jumped", calls(["main", "jumper", "jumped", "leaf"]), 1)
+    expect_eq(what("setup"), calls(["main", "phases", "setup"]), 3)
+    expect_eq(what("setup's leaf"), calls(["main", "phases", "setup", "leaf"]), 3)
+    expect_eq(what("loop"), calls(["main", "phases", "loop"]), 3)
+    expect_eq(what("body"), calls(["main", "phases", "loop", "body"]), 300)
+    expect_eq(what("body's leaf"), calls(["main", "phases", "loop", "body", "leaf"]), 300)
+    expect_eq(what("phases' own leaf"), calls(["main", "phases", "leaf"]), 3)
+    expect_eq(what("left_open"), calls(["main", "forgetful", "left_open", "leaf"]), 4)
+    expect_eq(what("jumped"), calls(["main", "jumper", "jumped", "leaf"]), 1)
     # After forgetful returned and after the longjmp: main's own leaf calls.
-    expect_eq("main's leaf", calls(["main", "leaf"]), 2)
+    expect_eq(what("main's leaf"), calls(["main", "leaf"]), 2)
     deepest = ["main", "deep"] + ["d%d" % i for i in range(1, 8)]
-    expect_eq("d7", calls(deepest), 2)
-    expect_eq("under d7", [c["name"] for c in find_path(roots, deepest)["children"]], ["leaf"])
-    expect_eq("leaf under d7", calls(deepest + ["leaf"]), 2)
+    expect_eq(what("d7"), calls(deepest), 2)
+    extra_zones = []
+    if build == "inline timing":
+        # Counted, in their place, but not timed.
+        expect_eq(what("under d7"), [c["name"] for c in find_path(roots, deepest)["children"]],
+                  ["d8"])
+        for depth in (8, 9):
+            deepest = deepest + ["d%d" % depth]
+            node = find_path(roots, deepest)
+            expect_eq(what("d%d calls" % depth), node["calls"], 2)
+            expect_eq(what("d%d timed calls" % depth), node["timed_calls"], 0)
+            extra_zones.append("d%d" % depth)
+    expect_eq(what("under the deepest zone"),
+              [c["name"] for c in find_path(roots, deepest)["children"]], ["leaf"])
+    expect_eq(what("leaf under the deepest zone"), calls(deepest + ["leaf"]), 2)
     # The two workers' trees, merged by `zinst tree`.
-    expect_eq("worker calls", find_path(tree["roots"], ["worker"])["calls"], 2)
-    expect_eq("worker bodies", find_path(tree["roots"], ["worker", "phases", "loop", "body"])["calls"],
-              200)
-    report = env.report(profile)
+    expect_eq(what("worker calls"), find_path(tree["roots"], ["worker"])["calls"], 2)
+    expect_eq(what("worker bodies"),
+              find_path(tree["roots"], ["worker", "phases", "loop", "body"])["calls"], 200)
     zones = sorted(f["name"] for f in report["functions"] if f["zone"])
-    expect_eq("zones in the report", zones,
+    expect_eq(what("zones in the report"), zones,
               sorted(["setup", "loop", "body", "left_open", "jumped"] +
-                     ["d%d" % i for i in range(1, 8)]))
+                     ["d%d" % i for i in range(1, 8)] + extra_zones))
     body = [f for f in report["functions"] if f["name"] == "body"][0]
-    expect_eq("body's line", body["line"], source_line(env, "zones.c", 'ZINST_ZONE_SCOPED("body")'))
-    expect_eq("body calls", body["calls"], 500)
+    expect_eq(what("body's line"), body["line"],
+              source_line(env, "zones.c", 'ZINST_ZONE_SCOPED("body")'))
+    expect_eq(what("body calls"), body["calls"], 500)
     # The API calls are not call sites a user could inline.
     sites, _ = inline_sites(env, profile, "--all")
-    expect_eq("zinst_* sites", [s for s in sites if s["callee"].startswith("zinst_")], [])
+    expect_eq(what("zinst_* sites"), [s for s in sites if s["callee"].startswith("zinst_")], [])
 
 
 def case_hook_cost(env):
@@ -1120,7 +1151,7 @@ def case_inline_tree_matches_hooks(env):
     no time in the profile."""
     for sources, driver, args, beyond_hooks in INLINE_TREE_PROGRAMS:
         name = os.path.splitext(sources[0])[0]
-        hooks = env.zinst_cc(sources, name + "-hooks", driver=driver)
+        hooks = env.zinst_cc(sources, name + "-hooks", driver=driver, env=HOOKS_BUILD)
         inline = env.zinst_cc(sources, name + "-inline", driver=driver,
                               env={"ZINST_INLINE_TREE": "1"})
         want, _ = env.profile_run(hooks, args, profile=name + "-hooks.zinst",
@@ -1165,7 +1196,7 @@ def case_inline_time_matches_hooks(env):
     the hooks do not count at all)."""
     for sources, driver, args, beyond_hooks in INLINE_TREE_PROGRAMS:
         name = os.path.splitext(sources[0])[0]
-        hooks = env.zinst_cc(sources, name + "-hooks", driver=driver)
+        hooks = env.zinst_cc(sources, name + "-hooks", driver=driver, env=HOOKS_BUILD)
         timed = env.zinst_cc(sources, name + "-timed", driver=driver,
                              env={"ZINST_INLINE_TREE": "time"})
         want, _ = env.profile_run(hooks, args, profile=name + "-hooks.zinst",
@@ -1274,21 +1305,27 @@ def case_inline_tree_time_mode(env):
 def case_inline_tree_mixed(env):
     """A process runs modules of one kind, that of the first one registered:
     here a library built with -zinst-inline-tree, whose constructor runs
-    before the program's. The program, built with the hooks, is refused
-    with a message naming it, and the library's functions are counted."""
+    before the program's. The program, built the default way (inline
+    timing) or with the hooks, is refused with a message naming it, and the
+    library's functions are counted."""
     env.zinst_cc(["shared_lib.c"], "libshared.so", flags=("-O2", "-g", "-fPIC", "-shared"),
                  env={"ZINST_INLINE_TREE": "1"})
-    exe = env.zinst_cc(["shared_main.c"], "shmain",
-                       extra=("-L" + env.work, "-lshared", "-Wl,-rpath," + env.work))
-    profile, proc = env.profile_run(exe, [50])
-    expect_eq("messages", [l for l in proc.stderr.splitlines() if l.startswith("zinst:")],
-              ["zinst: ignoring instrumented module %s: it was built with the hooks and the "
-               "process runs modules built with -zinst-inline-tree; build every module alike"
-               % os.path.join(env.src, "shared_main.c")])
-    calls = calls_by_name(env.report(profile))
-    expect_eq("drive calls (refused module)", calls.get("drive"), None)
-    expect_eq("shared_sum calls", calls.get("shared_sum"), 3)
-    expect_eq("shared_term calls", calls.get("shared_term"), 3 * 50)
+    for build, build_env, built_with in (
+            ("default", {}, "inline timing (the default)"),
+            ("hooks", HOOKS_BUILD, "the hooks (ZINST_INLINE_TREE=0)")):
+        exe = env.zinst_cc(["shared_main.c"], "shmain-" + build, env=build_env,
+                           extra=("-L" + env.work, "-lshared", "-Wl,-rpath," + env.work))
+        profile, proc = env.profile_run(exe, [50], profile=build + ".zinst")
+        expect_eq(build + ": messages",
+                  [l for l in proc.stderr.splitlines() if l.startswith("zinst:")],
+                  ["zinst: ignoring instrumented module %s: it was built with %s and the "
+                   "process runs modules built with the inline tree without time "
+                   "(ZINST_INLINE_TREE=1); build every module alike"
+                   % (os.path.join(env.src, "shared_main.c"), built_with)])
+        calls = calls_by_name(env.report(profile))
+        expect_eq(build + ": drive calls (refused module)", calls.get("drive"), None)
+        expect_eq(build + ": shared_sum calls", calls.get("shared_sum"), 3)
+        expect_eq(build + ": shared_term calls", calls.get("shared_term"), 3 * 50)
 
 
 def case_count_only(env):

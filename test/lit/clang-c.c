@@ -1,8 +1,8 @@
 // clang loads the plugin with -fpass-plugin at -O0 and -O2. At -O2 the pass
 // runs after inlining: a static helper inlined into its caller is gone and
 // gets no hooks, so no row in the table.
-// RUN: %clang -O0 -S -emit-llvm -fpass-plugin=%plugin %s -o - | FileCheck %s --check-prefixes=CHECK,O0
-// RUN: %clang -O2 -S -emit-llvm -fpass-plugin=%plugin %s -o - | FileCheck %s --check-prefixes=CHECK,O2
+// RUN: env ZINST_INLINE_TREE=0 %clang -O0 -S -emit-llvm -fpass-plugin=%plugin %s -o - | FileCheck %s --check-prefixes=CHECK,O0
+// RUN: env ZINST_INLINE_TREE=0 %clang -O2 -S -emit-llvm -fpass-plugin=%plugin %s -o - | FileCheck %s --check-prefixes=CHECK,O2
 
 static int helper(int x) { return x * 2 + 1; }
 

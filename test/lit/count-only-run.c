@@ -5,10 +5,10 @@
 // and recursion included.
 // RUN: %clang -O2 -c -I %zinst_runtime_dir %S/Inputs/stub_runtime.c -o %t.stub.o
 // RUN: env ZINST_COUNT_ONLY='leaf,count_down' \
-// RUN:   %clang -O2 -g -fpass-plugin=%plugin %s %t.stub.o -o %t.exe
+// RUN:   env ZINST_INLINE_TREE=0 %clang -O2 -g -fpass-plugin=%plugin %s %t.stub.o -o %t.exe
 // RUN: %t.exe | FileCheck %s -DSRC=%s
 // RUN: env ZINST_COUNT_ONLY='leaf,count_down' \
-// RUN:   %clang -O0 -fpass-plugin=%plugin %s %t.stub.o -o %t.O0.exe
+// RUN:   env ZINST_INLINE_TREE=0 %clang -O0 -fpass-plugin=%plugin %s %t.stub.o -o %t.O0.exe
 // RUN: %t.O0.exe | FileCheck %s --check-prefix=O0
 
 #include <stdio.h>

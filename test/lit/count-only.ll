@@ -5,23 +5,23 @@
 ; -zinst-exclude: display names (C++ demangled, Zig's dotted names) and
 ; linkage names.
 
-; RUN: %opt-zinst -passes=zinst -zinst-count-only='tiny,with_alloca,ns::gamma(int),main.Env.*' -S %s -o %t.ll
+; RUN: %opt-zinst-hooks -passes=zinst -zinst-count-only='tiny,with_alloca,ns::gamma(int),main.Env.*' -S %s -o %t.ll
 ; RUN: FileCheck %s --input-file=%t.ll
-; RUN: env ZINST_COUNT_ONLY='tiny,with_alloca,_ZN2ns*,main.Env.*' %opt-zinst -passes=zinst -S %s | FileCheck %s
+; RUN: env ZINST_COUNT_ONLY='tiny,with_alloca,_ZN2ns*,main.Env.*' %opt-zinst-hooks -passes=zinst -S %s | FileCheck %s
 
 ; Idempotent: a second run (LLVM 19's ThinLTO halves) adds no second counter.
-; RUN: %opt-zinst -passes=zinst,zinst -zinst-count-only='tiny,with_alloca,ns::gamma(int),main.Env.*' -S %s | diff %t.ll -
+; RUN: %opt-zinst-hooks -passes=zinst,zinst -zinst-count-only='tiny,with_alloca,ns::gamma(int),main.Env.*' -S %s | diff %t.ll -
 
 ; Exclude wins: an excluded function gets neither hooks nor a counter.
-; RUN: %opt-zinst -passes=zinst -zinst-count-only='tiny' -zinst-exclude='tiny' -S %s | FileCheck %s --check-prefix=EXCLUDED
+; RUN: %opt-zinst-hooks -passes=zinst -zinst-count-only='tiny' -zinst-exclude='tiny' -S %s | FileCheck %s --check-prefix=EXCLUDED
 ; EXCLUDED-NOT:   @__zinst_sites
 ; EXCLUDED-LABEL: define i32 @tiny(
 ; EXCLUDED-NEXT:    %y = mul i32 %x, 3
 ; Below the size threshold: nothing either (count-only picks among the functions selected).
-; RUN: %opt-zinst -passes=zinst -zinst-count-only='tiny' -zinst-min-size=3 -S %s | FileCheck %s --check-prefix=EXCLUDED
+; RUN: %opt-zinst-hooks -passes=zinst -zinst-count-only='tiny' -zinst-min-size=3 -S %s | FileCheck %s --check-prefix=EXCLUDED
 
 ; Without the option, every function has hooks and the table no site.
-; RUN: %opt-zinst -passes=zinst -S %s | FileCheck %s --check-prefix=HOOKS
+; RUN: %opt-zinst-hooks -passes=zinst -S %s | FileCheck %s --check-prefix=HOOKS
 ; HOOKS-NOT:      @__zinst_sites
 ; HOOKS-LABEL:    define i32 @tiny(
 ; HOOKS-NEXT:       %zinst.frame = call ptr @llvm.addressofreturnaddress.p0()
@@ -44,8 +44,11 @@
 ; CHECK-SAME: { ptr [[STEP]], ptr [[STEP]], ptr [[STEP]], ptr [[STEP]], ptr {{@__zinst_str[.0-9]*}}, ptr [[REASON]], i32 0, i32 0, i32 1040,
 ; CHECK:     @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 } { i32 {{[0-9]+}}, i32 1, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 0, i32 0, i32 4, i32 0, ptr @__zinst_sites, i32 0, i32 0 }
 
-; The increment of site 0 first thing in tiny, no hook anywhere in it; the
-; memory(none) inferred before the pass is gone (the counter writes memory).
+; The increment of site 0 first thing in tiny, through the address of the
+; thread's counters of the module (the slow path when the thread has none
+; yet: the module's preserve_most thunk);
+; no hook anywhere in it; the memory(none) inferred before the pass is gone
+; (the counter writes memory).
 target datalayout = "e-m:e-p270:32:32-p271:32:32-p272:64:64-i64:64-i128:128-f80:128-n8:16:32:64-S128"
 target triple = "x86_64-unknown-linux-gnu"
 
@@ -53,24 +56,22 @@ target triple = "x86_64-unknown-linux-gnu"
 ; CHECK-SAME:    #[[TINY_ATTRS:[0-9]+]]
 ; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_site_counters)
 ; CHECK-NEXT:    %zinst.counters = load ptr, ptr [[TLS]], align 8
-; CHECK-NEXT:    [[MISSING:%[0-9]+]] = icmp eq ptr %zinst.counters, null
-; CHECK-NEXT:    br i1 [[MISSING]], label %[[SLOW:[0-9]+]], label %[[FAST:[0-9]+]], !prof
+; CHECK-NEXT:    %zinst.site_base = load i32, ptr getelementptr inbounds {{(nuw )?}}({{.*}}, ptr @__zinst_module, i32 0, i32 7), align 4
+; CHECK-NEXT:    %zinst.no_counters = icmp eq ptr %zinst.counters, null
+; CHECK-NEXT:    [[WIDE:%[0-9]+]] = zext i32 %zinst.site_base to i64
+; CHECK-NEXT:    %zinst.sites.fast = getelementptr i64, ptr %zinst.counters, i64 [[WIDE]]
+; CHECK-NEXT:    br i1 %zinst.no_counters, label %[[SLOW:[0-9]+]], label %[[BODY:[0-9]+]], !prof
 ; CHECK-EMPTY:
 ; CHECK-NEXT:  [[SLOW]]:
-; CHECK-NEXT:    call preserve_mostcc void @__zinst_count_site_slow(i32 0)
-; CHECK-NEXT:    br label %[[BODY:[0-9]+]]
-; CHECK-EMPTY:
-; CHECK-NEXT:  [[FAST]]:
-; CHECK-NEXT:    %zinst.site_base = load i32, ptr getelementptr inbounds {{(nuw )?}}({{.*}}, ptr @__zinst_module, i32 0, i32 7), align 4
-; CHECK-NEXT:    [[SLOT:%[0-9]+]] = add i32 %zinst.site_base, 0
-; CHECK-NEXT:    [[WIDE:%[0-9]+]] = zext i32 [[SLOT]] to i64
-; CHECK-NEXT:    %zinst.counter = getelementptr inbounds i64, ptr %zinst.counters, i64 [[WIDE]]
-; CHECK-NEXT:    [[OLD:%[0-9]+]] = load i64, ptr %zinst.counter, align 8
-; CHECK-NEXT:    [[NEW:%[0-9]+]] = add i64 [[OLD]], 1
-; CHECK-NEXT:    store i64 [[NEW]], ptr %zinst.counter, align 8
+; CHECK-NEXT:    [[GOT:%[0-9]+]] = call preserve_mostcc ptr @__zinst_site_counters_thunk()
 ; CHECK-NEXT:    br label %[[BODY]]
 ; CHECK-EMPTY:
 ; CHECK-NEXT:  [[BODY]]:
+; CHECK-NEXT:    %zinst.sites = phi ptr [ %zinst.sites.fast, %0 ], [ [[GOT]], %[[SLOW]] ]
+; CHECK-NEXT:    %zinst.counter = getelementptr inbounds i64, ptr %zinst.sites, i64 0
+; CHECK-NEXT:    [[OLD:%[0-9]+]] = load i64, ptr %zinst.counter, align 8
+; CHECK-NEXT:    [[NEW:%[0-9]+]] = add i64 [[OLD]], 1
+; CHECK-NEXT:    store i64 [[NEW]], ptr %zinst.counter, align 8
 ; CHECK-NEXT:    %y = mul i32 %x, 3
 ; CHECK-NEXT:    ret i32 %y
 ; CHECK-NEXT:  }
@@ -86,7 +87,7 @@ define i32 @tiny(i32 %x) #0 !dbg !10 {
 ; CHECK-NEXT:    %buf = alloca [4 x i32]
 ; CHECK-NEXT:    call ptr @llvm.threadlocal.address.p0(ptr @__zinst_site_counters)
 ; CHECK-NOT:     __zinst_enter
-; CHECK:         call preserve_mostcc void @__zinst_count_site_slow(i32 1)
+; CHECK:         %zinst.counter = getelementptr inbounds i64, ptr %zinst.sites, i64 1
 ; CHECK-NOT:     __zinst_exit
 ; CHECK:         ret i32 %v
 define i32 @with_alloca(i32 %x) {
@@ -101,7 +102,7 @@ define i32 @with_alloca(i32 %x) {
 ; CHECK-LABEL: define i32 @_ZN2ns5gammaEi(
 ; CHECK-NEXT:    call ptr @llvm.threadlocal.address.p0(ptr @__zinst_site_counters)
 ; CHECK-NOT:     __zinst_enter
-; CHECK:         call preserve_mostcc void @__zinst_count_site_slow(i32 2)
+; CHECK:         %zinst.counter = getelementptr inbounds i64, ptr %zinst.sites, i64 2
 ; CHECK-NOT:     __zinst_exit
 ; CHECK:         ret i32 %y
 define i32 @_ZN2ns5gammaEi(i32 %x) {
@@ -113,7 +114,7 @@ define i32 @_ZN2ns5gammaEi(i32 %x) {
 ; CHECK-LABEL: define i32 @main.Env.step(
 ; CHECK-NEXT:    call ptr @llvm.threadlocal.address.p0(ptr @__zinst_site_counters)
 ; CHECK-NOT:     __zinst_enter
-; CHECK:         call preserve_mostcc void @__zinst_count_site_slow(i32 3)
+; CHECK:         %zinst.counter = getelementptr inbounds i64, ptr %zinst.sites, i64 3
 ; CHECK-NOT:     __zinst_exit
 ; CHECK:         ret i32 %y
 define i32 @main.Env.step(i32 %x) {

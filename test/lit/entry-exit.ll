@@ -1,8 +1,8 @@
 ; Entry and exit hooks: one enter at the top of the entry block, one exit
 ; before every ret. The index is the function's row in the module table.
-; RUN: %opt-zinst -passes=zinst -S %s | FileCheck %s
+; RUN: %opt-zinst-hooks -passes=zinst -S %s | FileCheck %s
 
-; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 } { i32 5, i32 4, ptr @__zinst_functions,
+; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 } { i32 6, i32 4, ptr @__zinst_functions,
 
 define i32 @two_returns(i32 %x) {
 ; CHECK-LABEL: define i32 @two_returns(
@@ -78,9 +78,9 @@ done:
 }
 
 ; Exactly one enter per function, and no more exits than the returns above.
-; RUN: %opt-zinst -passes=zinst -S %s | grep -c 'call void @__zinst_enter' | FileCheck %s --check-prefix=ENTERS
+; RUN: %opt-zinst-hooks -passes=zinst -S %s | grep -c 'call void @__zinst_enter' | FileCheck %s --check-prefix=ENTERS
 ; ENTERS: {{^}}4{{$}}
-; RUN: %opt-zinst -passes=zinst -S %s | grep -c 'call void @__zinst_exit' | FileCheck %s --check-prefix=EXITS
+; RUN: %opt-zinst-hooks -passes=zinst -S %s | grep -c 'call void @__zinst_exit' | FileCheck %s --check-prefix=EXITS
 ; EXITS: {{^}}5{{$}}
 
 ; CHECK: declare void @__zinst_enter(ptr, i32, ptr) [[HOOK_ATTRS:#[0-9]+]]
@@ -89,7 +89,7 @@ done:
 
 ; Attributes the hooks break are dropped: the hooks touch memory and may
 ; synchronize or free; norecurse, nounwind and willreturn still hold.
-; RUN: %opt-zinst -passes=zinst -S %s | FileCheck %s --check-prefix=ATTRS
+; RUN: %opt-zinst-hooks -passes=zinst -S %s | FileCheck %s --check-prefix=ATTRS
 ; ATTRS: define i32 @pure(i32 %x) [[PURE_ATTRS:#[0-9]+]] {
 ; ATTRS: attributes [[PURE_ATTRS]] = { norecurse nounwind willreturn "zinst-instrumented" }
 define i32 @pure(i32 %x) #0 {

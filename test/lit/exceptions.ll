@@ -1,7 +1,7 @@
 ; An exception that leaves the function through a landing pad's `resume`
 ; gets an exit hook; a landing pad that catches continues in the function
 ; and gets none.
-; RUN: %opt-zinst -passes=zinst -S %s | FileCheck %s
+; RUN: %opt-zinst-hooks -passes=zinst -S %s | FileCheck %s
 
 declare void @may_throw()
 declare void @cleanup()
@@ -73,10 +73,10 @@ caught:
 
 ; Exactly four exits: the first function's return and resume, the second's
 ; two returns.
-; RUN: %opt-zinst -passes=zinst -S %s | grep -c 'call void @__zinst_exit' | FileCheck %s --check-prefix=EXITS
+; RUN: %opt-zinst-hooks -passes=zinst -S %s | grep -c 'call void @__zinst_exit' | FileCheck %s --check-prefix=EXITS
 ; EXITS: {{^}}4{{$}}
 ; The hooks are nounwind: no invoke of a hook, no new landing pad.
-; RUN: %opt-zinst -passes=zinst -S %s | FileCheck %s --check-prefix=NOINVOKE
+; RUN: %opt-zinst-hooks -passes=zinst -S %s | FileCheck %s --check-prefix=NOINVOKE
 ; NOINVOKE-NOT: invoke void @__zinst
-; RUN: %opt-zinst -passes=zinst -S %s | grep -c landingpad | FileCheck %s --check-prefix=PADS
+; RUN: %opt-zinst-hooks -passes=zinst -S %s | grep -c landingpad | FileCheck %s --check-prefix=PADS
 ; PADS: {{^}}2{{$}}

@@ -3,11 +3,11 @@
 ; of the return address slot, on AArch64 the stack pointer at entry. Each
 ; hook gets its own computation, one add to the stack pointer, which forces
 ; no frame pointer. Other targets are refused with a clear error.
-; RUN: %opt-zinst -mtriple=x86_64-unknown-linux-gnu -passes=zinst -S %s | FileCheck %s --check-prefixes=IR,X86-IR
-; RUN: %opt-zinst -mtriple=aarch64-unknown-linux-gnu -passes=zinst -S %s | FileCheck %s --check-prefixes=IR,A64-IR
-; RUN: %opt-zinst -mtriple=x86_64-unknown-linux-gnu -passes=zinst %s -o - | %llc -O2 -o - | FileCheck %s --check-prefix=X86
-; RUN: %opt-zinst -mtriple=aarch64-unknown-linux-gnu -passes=zinst %s -o - | %llc -O2 -o - | FileCheck %s --check-prefix=A64
-; RUN: not %opt-zinst -mtriple=riscv64-unknown-linux-gnu -passes=zinst -disable-output %s 2>&1 | FileCheck %s --check-prefix=OTHER
+; RUN: %opt-zinst-hooks -mtriple=x86_64-unknown-linux-gnu -passes=zinst -S %s | FileCheck %s --check-prefixes=IR,X86-IR
+; RUN: %opt-zinst-hooks -mtriple=aarch64-unknown-linux-gnu -passes=zinst -S %s | FileCheck %s --check-prefixes=IR,A64-IR
+; RUN: %opt-zinst-hooks -mtriple=x86_64-unknown-linux-gnu -passes=zinst %s -o - | %llc -O2 -o - | FileCheck %s --check-prefix=X86
+; RUN: %opt-zinst-hooks -mtriple=aarch64-unknown-linux-gnu -passes=zinst %s -o - | %llc -O2 -o - | FileCheck %s --check-prefix=A64
+; RUN: not %opt-zinst-hooks -mtriple=riscv64-unknown-linux-gnu -passes=zinst -disable-output %s 2>&1 | FileCheck %s --check-prefix=OTHER
 
 declare i64 @callee(i64)
 

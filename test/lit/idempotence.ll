@@ -1,7 +1,7 @@
 ; Running the pass twice adds nothing; a second run that finds new
 ; functions emits a second table and leaves the first one alone.
-; RUN: %opt-zinst -passes=zinst -S %s -o %t.once.ll
-; RUN: %opt-zinst -passes=zinst,zinst -S %s -o %t.twice.ll
+; RUN: %opt-zinst-hooks -passes=zinst -S %s -o %t.once.ll
+; RUN: %opt-zinst-hooks -passes=zinst,zinst -S %s -o %t.twice.ll
 ; RUN: diff %t.once.ll %t.twice.ll
 ; RUN: FileCheck %s --input-file=%t.twice.ll
 
@@ -27,17 +27,17 @@
 
 ; Feeding the output of one run to another (two opt processes, as ThinLTO's
 ; compile and link halves do with LLVM 19) changes nothing either.
-; RUN: %opt-zinst -passes=zinst %t.once.ll -S | grep -v '^; ModuleID' > %t.again.ll
+; RUN: %opt-zinst-hooks -passes=zinst %t.once.ll -S | grep -v '^; ModuleID' > %t.again.ll
 ; RUN: grep -v '^; ModuleID' %t.once.ll > %t.once.noid.ll
 ; RUN: diff %t.once.noid.ll %t.again.ll
 
 ; First run: only @f. Second run: @g is new and gets its own table.
-; RUN: %opt-zinst -passes=zinst -zinst-include=f -S %s \
-; RUN:   | %opt-zinst -passes=zinst -S | FileCheck %s --check-prefix=SECOND
+; RUN: %opt-zinst-hooks -passes=zinst -zinst-include=f -S %s \
+; RUN:   | %opt-zinst-hooks -passes=zinst -S | FileCheck %s --check-prefix=SECOND
 ; SECOND: @__zinst_functions = private constant [1 x { ptr, ptr, ptr, i32, i32 }]
-; SECOND: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 } { i32 5, i32 1, ptr @__zinst_functions,
+; SECOND: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 } { i32 6, i32 1, ptr @__zinst_functions,
 ; SECOND: [[TABLE2:@__zinst_functions\.[0-9]+]] = private constant [1 x { ptr, ptr, ptr, i32, i32 }]
-; SECOND: [[MODULE2:@__zinst_module\.[0-9]+]] = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 } { i32 5, i32 1, ptr [[TABLE2]],
+; SECOND: [[MODULE2:@__zinst_module\.[0-9]+]] = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 } { i32 6, i32 1, ptr [[TABLE2]],
 ; SECOND: @llvm.global_ctors = appending global [2 x { i32, ptr, ptr }] [{ i32, ptr, ptr } { i32 101, ptr @__zinst_ctor, ptr null }, { i32, ptr, ptr } { i32 101, ptr [[CTOR2:@__zinst_ctor\.[0-9]+]], ptr null }]
 ; SECOND: @llvm.global_dtors = appending global [2 x { i32, ptr, ptr }] [{ i32, ptr, ptr } { i32 101, ptr @__zinst_dtor, ptr null }, { i32, ptr, ptr } { i32 101, ptr [[DTOR2:@__zinst_dtor\.[0-9]+]], ptr null }]
 ; SECOND-LABEL: define i32 @f(

@@ -7,7 +7,7 @@
 // 1. The remarks of a build with zinst equal those of a build without it.
 // RUN: %clang -O2 -g -c %s -o /dev/null -Rpass=inline -Rpass-missed=inline 2> %t.plain.txt
 // RUN: %clang -O2 -c -I %zinst_runtime_dir %S/Inputs/stub_runtime.c -o %t.stub.o
-// RUN: %clang -O2 -g -fpass-plugin=%plugin %s %t.stub.o -o %t.exe -Rpass=inline -Rpass-missed=inline 2> %t.zinst.txt
+// RUN: env ZINST_INLINE_TREE=0 %clang -O2 -g -fpass-plugin=%plugin %s %t.stub.o -o %t.exe -Rpass=inline -Rpass-missed=inline 2> %t.zinst.txt
 // RUN: diff %t.plain.txt %t.zinst.txt
 //
 // 2. The recorded decisions (printed by the stub runtime at exit, with each
@@ -18,7 +18,7 @@
 //
 // 3. With the off switch, the object code is the plain build's, byte for byte.
 // RUN: %clang -O2 -g -c %s -o %t.plain.o
-// RUN: env ZINST_DISABLE=1 %clang -O2 -g -c -fpass-plugin=%plugin %s -o %t.off.o
+// RUN: env ZINST_DISABLE=1 env ZINST_INLINE_TREE=0 %clang -O2 -g -c -fpass-plugin=%plugin %s -o %t.off.o
 // RUN: cmp %t.plain.o %t.off.o
 
 #include <stdio.h>

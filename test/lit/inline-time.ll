@@ -3,7 +3,9 @@
 ; context's exact stratum (calls <= exact_until, at offset 8), else the one
 ; that brings the thread's countdown to 0. Only those call the runtime, and
 ; every way out of a timed one calls the timed exit before the context is
-; put back. The module is flagged INLINE_TREE | INLINE_TIME (3).
+; put back. The module is flagged INLINE_TREE | INLINE_TIME (3). It is the
+; default build.
+; RUN: %opt-zinst -passes=zinst -S %s | FileCheck %s
 ; RUN: %opt-zinst -passes=zinst -zinst-inline-time -S %s | FileCheck %s
 ; RUN: env ZINST_INLINE_TREE=time %opt-zinst -passes=zinst -S %s | FileCheck %s
 ; And a second run changes nothing (the functions are marked instrumented).
@@ -12,12 +14,12 @@
 ; A bad value of the variable is an error that names it.
 ; RUN: env ZINST_INLINE_TREE=sometimes not %opt-zinst -passes=zinst -S %s -o /dev/null 2>&1 \
 ; RUN:   | FileCheck %s --check-prefix=BAD
-; BAD: zinst: bad value 'sometimes' for ZINST_INLINE_TREE: expected 1/true/yes/on, 0/false/no/off, or time
+; BAD: zinst: bad value 'sometimes' for ZINST_INLINE_TREE: expected time, 1/true/yes/on (no time) or 0/false/no/off (the hooks)
 
 target triple = "x86_64-unknown-linux-gnu"
 
-; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 } { i32 5, i32 1, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 0, i32 0, i32 0, i32 0, ptr null, i32 3, i32 0 }
-; CHECK: @__zinst_countdown = external thread_local(initialexec) global i32
+; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 } { i32 6, i32 3, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 0, i32 0, i32 0, i32 0, ptr null, i32 3, i32 0 }
+; CHECK: @__zinst_countdown = external dso_local thread_local(initialexec) global i32
 ; CHECK-NOT: @__zinst_enter
 
 define i32 @two_returns(i32 %x) {
@@ -68,7 +70,46 @@ neg:
   ret i32 %r
 }
 
+; Where an exception or a longjmp comes back into the function (a landing
+; pad, a return of setjmp), after its context is set again: the timed frames
+; of the calls they skipped end there, below the function's own frame.
+declare i32 @setjmp(ptr) returns_twice
+declare void @may_throw()
+declare i32 @__gxx_personality_v0(...)
+
+define i32 @jumps(ptr %buf) {
+; CHECK-LABEL: define i32 @jumps(
+; CHECK:         %r = call i32 @setjmp(ptr %buf)
+; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
+; CHECK-NEXT:    store ptr %zinst.context, ptr [[TLS]], align 8
+; CHECK-NEXT:    [[FRAME:%[0-9]+]] = call ptr @llvm.addressofreturnaddress.p0()
+; CHECK-NEXT:    call preserve_mostcc void @__zinst_timed_reenter(ptr [[FRAME]])
+; CHECK-NEXT:    %zinst.timed.exit{{[0-9]*}} = icmp ne i32 %zinst.timed, 0
+entry:
+  %r = call i32 @setjmp(ptr %buf)
+  ret i32 %r
+}
+
+define void @catches() personality ptr @__gxx_personality_v0 {
+; CHECK-LABEL: define void @catches(
+; CHECK:       pad:
+; CHECK-NEXT:    %lp = landingpad { ptr, i32 }
+; CHECK-NEXT:            catch ptr null
+; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
+; CHECK-NEXT:    store ptr %zinst.context, ptr [[TLS]], align 8
+; CHECK-NEXT:    [[FRAME:%[0-9]+]] = call ptr @llvm.addressofreturnaddress.p0()
+; CHECK-NEXT:    call preserve_mostcc void @__zinst_timed_reenter(ptr [[FRAME]])
+entry:
+  invoke void @may_throw() to label %ok unwind label %pad
+ok:
+  ret void
+pad:
+  %lp = landingpad { ptr, i32 } catch ptr null
+  ret void
+}
+
 ; CHECK: declare preserve_mostcc i32 @__zinst_timed_enter(ptr, ptr, i32) #[[COLD:[0-9]+]]
 ; CHECK: declare preserve_mostcc void @__zinst_timed_exit(ptr, ptr) #[[COLD]]
+; CHECK: declare preserve_mostcc void @__zinst_timed_reenter(ptr) #[[COLD]]
 ; CHECK: attributes #[[COLD]] = { cold nounwind }
 ; CHECK: [[RARE]] = !{!"branch_weights", {{(!"expected", )?}}i32 1, i32 1048576}

@@ -7,8 +7,8 @@
 ; RUN: %opt-zinst -passes=zinst -zinst-inline-tree %s -o - \
 ; RUN:   | %opt-zinst -passes=zinst -zinst-inline-tree -S - | FileCheck %s
 
-; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 } { i32 5, i32 4, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 0, i32 0, i32 0, i32 0, ptr null, i32 1, i32 0 }
-; CHECK: @__zinst_context = external thread_local(initialexec) global ptr
+; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 } { i32 6, i32 4, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 0, i32 0, i32 0, i32 0, ptr null, i32 1, i32 0 }
+; CHECK: @__zinst_context = external dso_local thread_local(initialexec) global ptr
 ; CHECK-NOT: @__zinst_enter
 ; CHECK-NOT: @__zinst_exit
 
@@ -42,10 +42,10 @@ define i32 @two_returns(i32 %x) {
 ; CHECK-NEXT:    [[SAME:%[0-9]+]] = icmp eq i32 [[FN]], %zinst.id
 ; CHECK-NEXT:    %zinst.hit = and i1 %zinst.registered, [[SAME]]
 ; CHECK-NEXT:    br i1 %zinst.hit, label %zinst.found, label %zinst.second, !prof [[WEIGHTS:![0-9]+]]
-; The second slot: (id + 4) & 7.
+; The second slot: (id >> 3) & 7.
 ; CHECK:       zinst.second:
-; CHECK-NEXT:    [[PLUS4:%[0-9]+]] = add i32 %zinst.id, 4
-; CHECK-NEXT:    [[LOW2:%[0-9]+]] = and i32 [[PLUS4]], 7
+; CHECK-NEXT:    [[NEXT3:%[0-9]+]] = lshr i32 %zinst.id, 3
+; CHECK-NEXT:    [[LOW2:%[0-9]+]] = and i32 [[NEXT3]], 7
 ; CHECK-NEXT:    %zinst.second.child.way = zext i32 [[LOW2]] to i64
 ; CHECK-NEXT:    [[SCALED2:%[0-9]+]] = shl i64 %zinst.second.child.way, 3
 ; CHECK-NEXT:    [[OFFSET2:%[0-9]+]] = add i64 [[SCALED2]], 64

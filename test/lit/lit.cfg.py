@@ -36,6 +36,13 @@ config.substitutions.append(("%plugin", plugin))
 config.substitutions.append(
     ("%opt-zinst", tool("opt") + " -load-pass-plugin=" + plugin + " ")
 )
+# The hooks build (-zinst-inline-tree=false), for the tests of the hooks;
+# the default build is inline timing (inline-time.ll). Listed before
+# %opt-zinst, which is its prefix.
+config.substitutions.insert(
+    0,
+    ("%opt-zinst-hooks", tool("opt") + " -load-pass-plugin=" + plugin + " -zinst-inline-tree=false "),
+)
 config.substitutions.append(("%clang", config.zinst_clang))
 config.substitutions.append(
     ("%zinst_runtime_dir", os.path.join(config.zinst_source_dir, "runtime"))

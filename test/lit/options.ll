@@ -4,60 +4,60 @@
 ;   @_ZN2ns5gammaEi no debug info: the module's source file, 2 instructions,
 ;                   display name ns::gamma(int)
 
-; RUN: %opt-zinst -passes=zinst -S %s | FileCheck %s --check-prefixes=A,B,G
+; RUN: %opt-zinst-hooks -passes=zinst -S %s | FileCheck %s --check-prefixes=A,B,G
 
 ; Include by display or linkage name; lists split at commas outside braces.
-; RUN: %opt-zinst -passes=zinst -zinst-include='al*' -S %s | FileCheck %s --check-prefixes=A,NOB,NOG
-; RUN: %opt-zinst -passes=zinst -zinst-include='ns::gamma(int)' -S %s | FileCheck %s --check-prefixes=NOA,NOB,G
-; RUN: %opt-zinst -passes=zinst -zinst-include='_ZN2ns*' -S %s | FileCheck %s --check-prefixes=NOA,NOB,G
-; RUN: %opt-zinst -passes=zinst -zinst-include='alpha,beta' -S %s | FileCheck %s --check-prefixes=A,B,NOG
-; RUN: %opt-zinst -passes=zinst -zinst-include='{alpha,ns::*}' -S %s | FileCheck %s --check-prefixes=A,NOB,G
-; RUN: %opt-zinst -passes=zinst -zinst-include='[b]eta' -S %s | FileCheck %s --check-prefixes=NOA,B,NOG
-; RUN: env ZINST_INCLUDE='al*' %opt-zinst -passes=zinst -S %s | FileCheck %s --check-prefixes=A,NOB,NOG
+; RUN: %opt-zinst-hooks -passes=zinst -zinst-include='al*' -S %s | FileCheck %s --check-prefixes=A,NOB,NOG
+; RUN: %opt-zinst-hooks -passes=zinst -zinst-include='ns::gamma(int)' -S %s | FileCheck %s --check-prefixes=NOA,NOB,G
+; RUN: %opt-zinst-hooks -passes=zinst -zinst-include='_ZN2ns*' -S %s | FileCheck %s --check-prefixes=NOA,NOB,G
+; RUN: %opt-zinst-hooks -passes=zinst -zinst-include='alpha,beta' -S %s | FileCheck %s --check-prefixes=A,B,NOG
+; RUN: %opt-zinst-hooks -passes=zinst -zinst-include='{alpha,ns::*}' -S %s | FileCheck %s --check-prefixes=A,NOB,G
+; RUN: %opt-zinst-hooks -passes=zinst -zinst-include='[b]eta' -S %s | FileCheck %s --check-prefixes=NOA,B,NOG
+; RUN: env ZINST_INCLUDE='al*' %opt-zinst-hooks -passes=zinst -S %s | FileCheck %s --check-prefixes=A,NOB,NOG
 
 ; Exclude wins over include.
-; RUN: %opt-zinst -passes=zinst -zinst-exclude='b*' -S %s | FileCheck %s --check-prefixes=A,NOB,G
-; RUN: %opt-zinst -passes=zinst -zinst-exclude='*gamma*,alpha' -S %s | FileCheck %s --check-prefixes=NOA,B,NOG
-; RUN: %opt-zinst -passes=zinst -zinst-include='*a' -zinst-exclude='alpha' -S %s | FileCheck %s --check-prefixes=NOA,B,NOG
-; RUN: env ZINST_EXCLUDE='b*' %opt-zinst -passes=zinst -S %s | FileCheck %s --check-prefixes=A,NOB,G
+; RUN: %opt-zinst-hooks -passes=zinst -zinst-exclude='b*' -S %s | FileCheck %s --check-prefixes=A,NOB,G
+; RUN: %opt-zinst-hooks -passes=zinst -zinst-exclude='*gamma*,alpha' -S %s | FileCheck %s --check-prefixes=NOA,B,NOG
+; RUN: %opt-zinst-hooks -passes=zinst -zinst-include='*a' -zinst-exclude='alpha' -S %s | FileCheck %s --check-prefixes=NOA,B,NOG
+; RUN: env ZINST_EXCLUDE='b*' %opt-zinst-hooks -passes=zinst -S %s | FileCheck %s --check-prefixes=A,NOB,G
 
 ; By source file: debug info path (joined), else the module's source name.
-; RUN: %opt-zinst -passes=zinst -zinst-include-file='/proj/src/*' -S %s | FileCheck %s --check-prefixes=A,NOB,NOG
-; RUN: %opt-zinst -passes=zinst -zinst-include-file='*options.ll' -S %s | FileCheck %s --check-prefixes=NOA,NOB,G
-; RUN: %opt-zinst -passes=zinst -zinst-exclude-file='*.c' -S %s | FileCheck %s --check-prefixes=NOA,NOB,G
-; RUN: %opt-zinst -passes=zinst -zinst-exclude-file='/abs/*' -S %s | FileCheck %s --check-prefixes=A,NOB,G
-; RUN: env ZINST_INCLUDE_FILE='/abs/b.c' %opt-zinst -passes=zinst -S %s | FileCheck %s --check-prefixes=NOA,B,NOG
-; RUN: env ZINST_EXCLUDE_FILE='/proj/*' %opt-zinst -passes=zinst -S %s | FileCheck %s --check-prefixes=NOA,B,G
+; RUN: %opt-zinst-hooks -passes=zinst -zinst-include-file='/proj/src/*' -S %s | FileCheck %s --check-prefixes=A,NOB,NOG
+; RUN: %opt-zinst-hooks -passes=zinst -zinst-include-file='*options.ll' -S %s | FileCheck %s --check-prefixes=NOA,NOB,G
+; RUN: %opt-zinst-hooks -passes=zinst -zinst-exclude-file='*.c' -S %s | FileCheck %s --check-prefixes=NOA,NOB,G
+; RUN: %opt-zinst-hooks -passes=zinst -zinst-exclude-file='/abs/*' -S %s | FileCheck %s --check-prefixes=A,NOB,G
+; RUN: env ZINST_INCLUDE_FILE='/abs/b.c' %opt-zinst-hooks -passes=zinst -S %s | FileCheck %s --check-prefixes=NOA,B,NOG
+; RUN: env ZINST_EXCLUDE_FILE='/proj/*' %opt-zinst-hooks -passes=zinst -S %s | FileCheck %s --check-prefixes=NOA,B,G
 
 ; Minimum size in IR instructions; the bound is inclusive.
-; RUN: %opt-zinst -passes=zinst -zinst-min-size=2 -S %s | FileCheck %s --check-prefixes=NOA,B,G
-; RUN: %opt-zinst -passes=zinst -zinst-min-size=5 -S %s | FileCheck %s --check-prefixes=NOA,B,NOG
-; RUN: %opt-zinst -passes=zinst -zinst-min-size=6 -S %s | FileCheck %s --check-prefixes=NOA,NOB,NOG
-; RUN: env ZINST_MIN_SIZE=5 %opt-zinst -passes=zinst -S %s | FileCheck %s --check-prefixes=NOA,B,NOG
+; RUN: %opt-zinst-hooks -passes=zinst -zinst-min-size=2 -S %s | FileCheck %s --check-prefixes=NOA,B,G
+; RUN: %opt-zinst-hooks -passes=zinst -zinst-min-size=5 -S %s | FileCheck %s --check-prefixes=NOA,B,NOG
+; RUN: %opt-zinst-hooks -passes=zinst -zinst-min-size=6 -S %s | FileCheck %s --check-prefixes=NOA,NOB,NOG
+; RUN: env ZINST_MIN_SIZE=5 %opt-zinst-hooks -passes=zinst -S %s | FileCheck %s --check-prefixes=NOA,B,NOG
 
 ; The command line wins over the environment.
-; RUN: env ZINST_INCLUDE=alpha %opt-zinst -passes=zinst -zinst-include=beta -S %s | FileCheck %s --check-prefixes=NOA,B,NOG
-; RUN: env ZINST_MIN_SIZE=6 %opt-zinst -passes=zinst -zinst-min-size=0 -S %s | FileCheck %s --check-prefixes=A,B,G
-; RUN: env ZINST_DISABLE=1 %opt-zinst -passes=zinst -zinst-disable=false -S %s | FileCheck %s --check-prefixes=A,B,G
+; RUN: env ZINST_INCLUDE=alpha %opt-zinst-hooks -passes=zinst -zinst-include=beta -S %s | FileCheck %s --check-prefixes=NOA,B,NOG
+; RUN: env ZINST_MIN_SIZE=6 %opt-zinst-hooks -passes=zinst -zinst-min-size=0 -S %s | FileCheck %s --check-prefixes=A,B,G
+; RUN: env ZINST_DISABLE=1 %opt-zinst-hooks -passes=zinst -zinst-disable=false -S %s | FileCheck %s --check-prefixes=A,B,G
 ; An empty variable is no filter.
-; RUN: env ZINST_INCLUDE= %opt-zinst -passes=zinst -S %s | FileCheck %s --check-prefixes=A,B,G
+; RUN: env ZINST_INCLUDE= %opt-zinst-hooks -passes=zinst -S %s | FileCheck %s --check-prefixes=A,B,G
 
 ; Disabled: the output is the output of opt without the plugin.
 ; RUN: %opt -S %s -o %t.plain.ll
-; RUN: %opt-zinst -passes=zinst -zinst-disable -S %s -o %t.off.ll
+; RUN: %opt-zinst-hooks -passes=zinst -zinst-disable -S %s -o %t.off.ll
 ; RUN: diff %t.plain.ll %t.off.ll
-; RUN: env ZINST_DISABLE=1 %opt-zinst -passes=zinst -S %s -o %t.off-env.ll
+; RUN: env ZINST_DISABLE=1 %opt-zinst-hooks -passes=zinst -S %s -o %t.off-env.ll
 ; RUN: diff %t.plain.ll %t.off-env.ll
-; RUN: env ZINST_DISABLE=yes %opt-zinst -passes=zinst -S %s -o %t.off-yes.ll
+; RUN: env ZINST_DISABLE=yes %opt-zinst-hooks -passes=zinst -S %s -o %t.off-yes.ll
 ; RUN: diff %t.plain.ll %t.off-yes.ll
-; RUN: env ZINST_DISABLE=0 %opt-zinst -passes=zinst -S %s | FileCheck %s --check-prefixes=A,B,G
+; RUN: env ZINST_DISABLE=0 %opt-zinst-hooks -passes=zinst -S %s | FileCheck %s --check-prefixes=A,B,G
 ; Disabled means no other option is even read.
-; RUN: env ZINST_DISABLE=1 ZINST_MIN_SIZE=bad %opt-zinst -passes=zinst -S %s -o %t.off-bad.ll
+; RUN: env ZINST_DISABLE=1 ZINST_MIN_SIZE=bad %opt-zinst-hooks -passes=zinst -S %s -o %t.off-bad.ll
 ; RUN: diff %t.plain.ll %t.off-bad.ll
 
 ; The table: relative debug file names are joined to the directory, absolute
 ; ones are kept; without debug info, the module's source name and line 0.
-; RUN: %opt-zinst -passes=zinst -S %s | FileCheck %s --check-prefix=TABLE
+; RUN: %opt-zinst-hooks -passes=zinst -S %s | FileCheck %s --check-prefix=TABLE
 ; TABLE-DAG: [[A_FILE:@__zinst_str[.0-9]*]] = private unnamed_addr constant [14 x i8] c"/proj/src/a.c\00"
 ; TABLE-DAG: [[B_FILE:@__zinst_str[.0-9]*]] = private unnamed_addr constant [9 x i8] c"/abs/b.c\00"
 ; TABLE-DAG: [[G_NAME:@__zinst_str[.0-9]*]] = private unnamed_addr constant [15 x i8] c"ns::gamma(int)\00"

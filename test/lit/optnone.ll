@@ -1,7 +1,7 @@
 ; optnone functions (all of them at -O0) are instrumented by the -O0
 ; pipeline and by the optimizing ones: the pass is required.
-; RUN: %opt-zinst -passes='default<O0>' -S %s | FileCheck %s
-; RUN: %opt-zinst -passes='default<O2>' -S %s | FileCheck %s
+; RUN: %opt-zinst-hooks -passes='default<O0>' -S %s | FileCheck %s
+; RUN: %opt-zinst-hooks -passes='default<O2>' -S %s | FileCheck %s
 
 ; CHECK-LABEL: define i32 @unoptimized(
 ; CHECK-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()

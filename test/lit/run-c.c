@@ -2,9 +2,9 @@
 // every enter with an exit (tail calls, recursion, several returns), and
 // unregisters after main. The hooks are a stub runtime (Inputs/).
 // RUN: %clang -O2 -c -I %zinst_runtime_dir %S/Inputs/stub_runtime.c -o %t.stub.o
-// RUN: %clang -O2 -g -fpass-plugin=%plugin %s %t.stub.o -o %t.exe
+// RUN: env ZINST_INLINE_TREE=0 %clang -O2 -g -fpass-plugin=%plugin %s %t.stub.o -o %t.exe
 // RUN: %t.exe | FileCheck %s -DSRC=%s
-// RUN: %clang -O0 -fpass-plugin=%plugin %s %t.stub.o -o %t.O0.exe
+// RUN: env ZINST_INLINE_TREE=0 %clang -O0 -fpass-plugin=%plugin %s %t.stub.o -o %t.O0.exe
 // RUN: %t.O0.exe | FileCheck %s --check-prefix=O0 -DSRC=%s
 
 #include <stdio.h>

@@ -2,7 +2,7 @@
 // `resume`: that frame's exit hook runs, and the frame that catches the
 // exception exits normally later. Every enter is paired with an exit.
 // RUN: %clang -O2 -c -I %zinst_runtime_dir %S/Inputs/stub_runtime.c -o %t.stub.o
-// RUN: %clang -x c++ -O2 -fpass-plugin=%plugin %s -x none %t.stub.o -lstdc++ -o %t.exe
+// RUN: env ZINST_INLINE_TREE=0 %clang -x c++ -O2 -fpass-plugin=%plugin %s -x none %t.stub.o -lstdc++ -o %t.exe
 // RUN: %t.exe | FileCheck %s
 
 #include <cstdio>

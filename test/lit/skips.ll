@@ -1,9 +1,9 @@
 ; Functions that never get hooks, whatever the options say.
-; RUN: %opt-zinst -passes=zinst -S %s | FileCheck %s
+; RUN: %opt-zinst-hooks -passes=zinst -S %s | FileCheck %s
 
 ; Only @plain is instrumented: the table has one row.
 ; CHECK: @__zinst_functions = private constant [1 x { ptr, ptr, ptr, i32, i32 }]
-; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 } { i32 5, i32 1,
+; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 } { i32 6, i32 1,
 
 ; A declaration stays a declaration.
 ; CHECK: declare void @external()
@@ -73,5 +73,5 @@ define void @marked() "zinst-instrumented" {
 ; A module with nothing to instrument is left exactly as it was: no table,
 ; no ctor, no hook declarations.
 ; RUN: %opt -S %s -o %t.plain.ll
-; RUN: %opt-zinst -passes=zinst -zinst-include=nothing_matches -S %s -o %t.none.ll
+; RUN: %opt-zinst-hooks -passes=zinst -zinst-include=nothing_matches -S %s -o %t.none.ll
 ; RUN: diff %t.plain.ll %t.none.ll

@@ -1,6 +1,6 @@
 ; Exits before calls in tail position, so the hook runs where the CPU really
 ; leaves the caller and the backend can still emit the sibling call.
-; RUN: %opt-zinst -passes=zinst -S %s | FileCheck %s
+; RUN: %opt-zinst-hooks -passes=zinst -S %s | FileCheck %s
 
 declare i32 @callee(i32)
 declare void @void_callee(i32)

@@ -19,9 +19,12 @@
 
 #include "module_registry.h"
 
-/* F_A_ALIAS's and F_A_ALIAS2's ids have F_A's two slots of a node's recent
- * children; F_D is only called inside the runtime. The ids in between are
- * functions never called (named in main). */
+/* The module registers first: ids are 1 + index. F_A_ALIAS's and
+ * F_A_ALIAS2's ids have F_A's first slot of a node's recent children and
+ * second slots of their own (zinst_abi.h: the id's next three bits);
+ * F_A_TWIN's and F_A_TWIN2's have both of F_A's slots. F_D is only called
+ * inside the runtime. The ids in between are functions never called (named
+ * in main). */
 enum {
   F_MAIN,
   F_A,
@@ -30,6 +33,8 @@ enum {
   F_D,
   F_A_ALIAS = F_A + ZINST_NODE_RECENT_CHILDREN,
   F_A_ALIAS2 = F_A + 2 * ZINST_NODE_RECENT_CHILDREN,
+  F_A_TWIN = F_A + ZINST_NODE_RECENT_CHILDREN * ZINST_NODE_RECENT_CHILDREN,
+  F_A_TWIN2 = F_A + 2 * ZINST_NODE_RECENT_CHILDREN * ZINST_NODE_RECENT_CHILDREN,
   F_COUNT
 };
 
@@ -40,7 +45,9 @@ static struct zinst_function_info functions[F_COUNT] = {
     [F_C] = {"c", "c", "inline.c", 4, 0},
     [F_D] = {"d", "d", "inline.c", 5, 0},
     [F_A_ALIAS] = {"a_alias", "a_alias", "inline.c", 6, 0},
-    [F_A_ALIAS2] = {"a_alias2", "a_alias2", "inline.c", 7, 0}};
+    [F_A_ALIAS2] = {"a_alias2", "a_alias2", "inline.c", 7, 0},
+    [F_A_TWIN] = {"a_twin", "a_twin", "inline.c", 8, 0},
+    [F_A_TWIN2] = {"a_twin2", "a_twin2", "inline.c", 9, 0}};
 static struct zinst_module_info module = {
     ZINST_ABI_VERSION,        F_COUNT, functions, "inline.c", 0, 0, 0, 0, NULL,
     ZINST_MODULE_INLINE_TREE, 0};
@@ -56,7 +63,7 @@ static void *inline_enter(struct zinst_module_info *m, uint32_t index) {
   struct zinst_node *last = __atomic_load_n(
       &current->recent_children[id & (ZINST_NODE_RECENT_CHILDREN - 1)], __ATOMIC_RELAXED);
   if (last->function != id)
-    last = __atomic_load_n(&current->recent_children[(id + ZINST_NODE_RECENT_CHILDREN / 2) &
+    last = __atomic_load_n(&current->recent_children[(id >> ZINST_NODE_SECOND_SLOT_SHIFT) &
                                                      (ZINST_NODE_RECENT_CHILDREN - 1)],
                            __ATOMIC_RELAXED);
   if (id_base != 0 && last->function == id) {
@@ -93,6 +100,7 @@ int main(int argc, char **argv) {
    * each misses (it creates the node); their ids have slots of their own. */
   void *outer = inline_enter(&module, F_MAIN);
   CHECK(zinst_registry_inline_tree(), "the process runs inline trees");
+  CHECK_EQ_U64(module.id_base, 1, "the first module's ids (the slots below depend on them)");
   CHECK(zinst_config.mode == ZINST_MODE_COUNT, "an inline-tree process records no time");
   uint64_t slow_before = slow_calls;
   for (int i = 0; i < 100; i++) {
@@ -102,9 +110,9 @@ int main(int argc, char **argv) {
   }
   CHECK_EQ_U64(slow_calls - slow_before, 3, "slow calls of three callees in turn");
 
-  /* a and a_alias in turn have the same two slots: a_alias's first call
-   * creates it in the first and moves a to the second, and every other
-   * call hits. */
+  /* a and a_alias in turn have the same first slot: a_alias's first call
+   * creates it there and moves a to a's second slot, and every other call
+   * hits. */
   slow_before = slow_calls;
   for (int i = 0; i < 50; i++) {
     leaf(F_A);
@@ -116,29 +124,44 @@ int main(int argc, char **argv) {
     leaf(F_A);
   CHECK_EQ_U64(slow_calls - slow_before, 0, "slow calls in a run of one callee");
 
-  /* Three in turn are one too many for two slots: after the first round
-   * (a and a_alias hit; a_alias2 is created), every call misses inline and
-   * the edge cache finds it. */
+  /* Three in turn with one first slot: a_alias2's first call moves
+   * a_alias to a_alias's second slot, and then each is found in one of its
+   * own. */
   slow_before = slow_calls;
   for (int i = 0; i < 30; i++) {
     leaf(F_A);
     leaf(F_A_ALIAS);
     leaf(F_A_ALIAS2);
   }
-  CHECK_EQ_U64(slow_calls - slow_before, 88, "slow calls of three callees sharing their slots");
+  CHECK_EQ_U64(slow_calls - slow_before, 1, "slow calls of three callees sharing a first slot");
+
+  /* Three in turn with both slots the same are one too many for two: after
+   * the first round (a hits; a_twin and a_twin2 are created, each evicting
+   * the last), every call misses inline and the edge cache finds it. */
+  slow_before = slow_calls;
+  for (int i = 0; i < 30; i++) {
+    leaf(F_A);
+    leaf(F_A_TWIN);
+    leaf(F_A_TWIN2);
+  }
+  CHECK_EQ_U64(slow_calls - slow_before, 2 + 29 * 3,
+               "slow calls of three callees sharing both slots");
 
   uint32_t id = module.id_base;
   struct zinst_tree tree = test_own_tree();
   test_check_order(&tree);
   uint32_t main_node = test_child(&tree, 0, id + F_MAIN);
   CHECK_EQ_U64(tree.nodes[main_node].calls, 1, "main_loop calls");
-  CHECK_EQ_U64(tree.nodes[test_child(&tree, main_node, id + F_A)].calls, 280, "a calls");
+  CHECK_EQ_U64(tree.nodes[test_child(&tree, main_node, id + F_A)].calls, 310, "a calls");
   CHECK_EQ_U64(tree.nodes[test_child(&tree, main_node, id + F_A_ALIAS)].calls, 80, "a_alias calls");
   CHECK_EQ_U64(tree.nodes[test_child(&tree, main_node, id + F_A_ALIAS2)].calls, 30,
                "a_alias2 calls");
+  CHECK_EQ_U64(tree.nodes[test_child(&tree, main_node, id + F_A_TWIN)].calls, 30, "a_twin calls");
+  CHECK_EQ_U64(tree.nodes[test_child(&tree, main_node, id + F_A_TWIN2)].calls, 30, "a_twin2 calls");
   CHECK_EQ_U64(tree.nodes[test_child(&tree, main_node, id + F_B)].calls, 100, "b calls");
   CHECK_EQ_U64(tree.nodes[test_child(&tree, main_node, id + F_C)].calls, 100, "c calls");
-  CHECK_EQ_U64(tree.count, 7, "nodes (root, main_loop, a, b, c, a_alias, a_alias2)");
+  CHECK_EQ_U64(tree.count, 9,
+               "nodes (root, main_loop, a, b, c, a_alias, a_alias2, a_twin, a_twin2)");
   zinst_tree_free(&tree);
 
   /* Inside the runtime: the event and the one nested in it are dropped
@@ -169,7 +192,7 @@ int main(int argc, char **argv) {
   inline_exit(outer);
   CHECK(__zinst_context == &zinst_no_context, "back to no context after main_loop");
   tree = test_own_tree();
-  CHECK_EQ_U64(tree.count, 7, "nodes (the dropped call of d made none)");
+  CHECK_EQ_U64(tree.count, 9, "nodes (the dropped call of d made none)");
   zinst_tree_free(&tree);
   printf("inline tree: ok\n");
   return 0;

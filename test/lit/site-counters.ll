@@ -1,0 +1,135 @@
+; The shape of the site increments at the end of the pipeline. A function
+; that counts sites computes the address of the thread's counters of its
+; module once, where its own code starts (after the inline context code or
+; the hooks): a TLS load and the module's site_base, and when the thread
+; has no counters yet (its first event) the slow path, through the module's preserve_most thunk on x86-64 and
+; AArch64 and calling __zinst_site_counters_slow itself elsewhere. Every
+; site is then one increment at a constant offset, also after a call.
+; RUN: %opt-zinst -passes='default<O2>' -S %s | FileCheck %s
+; RUN: sed 's/x86_64-unknown-linux-gnu/aarch64-unknown-linux-gnu/' %s \
+; RUN:   | %opt-zinst -passes='default<O2>' -S | FileCheck %s
+; RUN: sed 's/x86_64-unknown-linux-gnu/riscv64-unknown-linux-gnu/' %s \
+; RUN:   | %opt-zinst -passes='default<O2>' -zinst-include=no-such-function -S \
+; RUN:   | FileCheck %s --check-prefix=DIRECT
+; The hooks build: the address after the enter hook.
+; RUN: %opt-zinst-hooks -passes='default<O2>' -S %s | FileCheck %s --check-prefix=HOOKS
+; The code generator takes the thunk's calling convention on both targets.
+; RUN: %opt-zinst -passes='default<O2>' %s -o %t.x86.bc
+; RUN: %llc %t.x86.bc -o /dev/null
+; RUN: sed 's/x86_64-unknown-linux-gnu/aarch64-unknown-linux-gnu/' %s \
+; RUN:   | %opt-zinst -passes='default<O2>' -o %t.arm.bc
+; RUN: %llc %t.arm.bc -o /dev/null
+
+target triple = "x86_64-unknown-linux-gnu"
+
+declare void @ext(i32)
+
+define internal i32 @inner(i32 %x) {
+  %y = add i32 %x, 1
+  ret i32 %y
+}
+
+define internal i32 @outer(i32 %x) {
+  %a = call i32 @inner(i32 %x)
+  %b = mul i32 %a, 3
+  ret i32 %b
+}
+
+; outer's marker, the marker of inner inlined into outer, and the counter of
+; each ext() call: one address of the counters, four increments, none of
+; them a test, also the one after the first call.
+; CHECK-LABEL: define i32 @grouped(
+; CHECK:       zinst.body:
+; CHECK:         [[TLS:%.*]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_site_counters)
+; CHECK-NEXT:    %zinst.counters = load ptr, ptr [[TLS]]
+; CHECK-NEXT:    %zinst.site_base = load i32, ptr getelementptr inbounds {{.*}}@__zinst_module, i32 0, i32 7)
+; CHECK-NEXT:    %zinst.no_counters = icmp eq ptr %zinst.counters, null
+; CHECK:         %zinst.sites.fast = getelementptr i64, ptr %zinst.counters, i64
+; CHECK-NEXT:    br i1 %zinst.no_counters, label %[[SLOW:[0-9]+]], label %[[JOIN:[0-9]+]], !prof
+; CHECK:       [[SLOW]]:
+; CHECK-NEXT:    [[GOT:%.*]] = call preserve_mostcc ptr @__zinst_site_counters_thunk()
+; CHECK-NEXT:    br label %[[JOIN]]
+; CHECK:       [[JOIN]]:
+; CHECK-NEXT:    %zinst.sites = phi ptr [ %zinst.sites.fast, %zinst.body ], [ [[GOT]], %[[SLOW]] ]
+; CHECK-NEXT:    %zinst.counter = getelementptr inbounds i64, ptr %zinst.sites, i64 [[OUTER:[0-9]+]]
+; CHECK-NEXT:    load i64, ptr %zinst.counter
+; CHECK-NEXT:    add i64
+; CHECK-NEXT:    store i64 {{.*}}, ptr %zinst.counter,
+; CHECK-NEXT:    %zinst.counter1 = getelementptr inbounds i64, ptr %zinst.sites, i64 [[INNER:[0-9]+]]
+; CHECK:         %zinst.counter2 = getelementptr inbounds i64, ptr %zinst.sites, i64 [[EXT1:[0-9]+]]
+; CHECK:         call void @ext(
+; CHECK-NEXT:    %zinst.counter3 = getelementptr inbounds i64, ptr %zinst.sites, i64 [[EXT2:[0-9]+]]
+; CHECK-NEXT:    load i64, ptr %zinst.counter3
+; CHECK-NEXT:    add i64
+; CHECK-NEXT:    store i64 {{.*}}, ptr %zinst.counter3,
+; CHECK-NEXT:    call void @ext(i32 %x)
+; CHECK-NOT:     @__zinst_site_counters)
+; CHECK:         ret i32
+define i32 @grouped(i32 %x) {
+  %r = call i32 @outer(i32 %x)
+  call void @ext(i32 %r)
+  call void @ext(i32 %x)
+  ret i32 %r
+}
+
+; A store between the markers and the call changes nothing: one address.
+; CHECK-LABEL: define i32 @split(
+; CHECK:         call ptr @llvm.threadlocal.address.p0(ptr @__zinst_site_counters)
+; CHECK-NOT:     @__zinst_site_counters)
+; CHECK:         store i32 {{.*}}, ptr %p
+; CHECK-NOT:     @__zinst_site_counters)
+; CHECK:         call void @ext(
+; CHECK-NOT:     @__zinst_site_counters)
+; CHECK:         ret i32
+define i32 @split(i32 %x, ptr %p) {
+  %r = call i32 @outer(i32 %x)
+  store i32 %r, ptr %p
+  call void @ext(i32 %r)
+  ret i32 %r
+}
+
+; A site in a loop: the address once, before the loop; one increment per
+; iteration.
+; CHECK-LABEL: define void @looped(
+; CHECK:         call ptr @llvm.threadlocal.address.p0(ptr @__zinst_site_counters)
+; CHECK-NOT:     @__zinst_site_counters)
+; CHECK:       loop:
+; CHECK:         getelementptr inbounds i64, ptr %zinst.sites, i64
+; CHECK:         call void @ext(
+; CHECK:         br i1 {{.*}}, label %exit, label %loop
+; CHECK-NOT:     @__zinst_site_counters)
+; CHECK:         ret void
+define void @looped(i32 %n) {
+entry:
+  br label %loop
+loop:
+  %i = phi i32 [ 0, %entry ], [ %next, %loop ]
+  call void @ext(i32 %i)
+  %next = add i32 %i, 1
+  %done = icmp eq i32 %next, %n
+  br i1 %done, label %exit, label %loop
+exit:
+  ret void
+}
+
+; One thunk per table, calling the runtime with the module's descriptor.
+; CHECK:       define internal preserve_mostcc ptr @__zinst_site_counters_thunk() [[ATTRS:#[0-9]+]] {
+; CHECK-NEXT:  entry:
+; CHECK-NEXT:    [[SITES:%.*]] = call ptr @__zinst_site_counters_slow(ptr @__zinst_module)
+; CHECK-NEXT:    ret ptr [[SITES]]
+; CHECK-NOT:   define {{.*}}@__zinst_site_counters_thunk
+; CHECK:       attributes [[ATTRS]] = { cold noinline nounwind
+
+; No thunk: the slow path calls the runtime. Uninstrumented functions count
+; their sites too, from their first instruction.
+; DIRECT-LABEL: define i32 @grouped(
+; DIRECT-NEXT:    call ptr @llvm.threadlocal.address.p0(ptr @__zinst_site_counters)
+; DIRECT:         call ptr @__zinst_site_counters_slow(ptr @__zinst_module)
+; DIRECT-NEXT:    br label
+; DIRECT-NOT:   __zinst_site_counters_thunk
+
+; HOOKS-LABEL: define i32 @grouped(
+; HOOKS-NEXT:    %zinst.frame = {{(tail )?}}call ptr @llvm.addressofreturnaddress.p0()
+; HOOKS-NEXT:    notail call void @__zinst_enter(ptr {{(nonnull )?}}@__zinst_module, i32 {{[0-9]+}}, ptr %zinst.frame)
+; HOOKS-NEXT:    [[TLS:%.*]] = {{(tail )?}}call ptr @llvm.threadlocal.address.p0(ptr @__zinst_site_counters)
+; HOOKS-NEXT:    %zinst.counters = load ptr, ptr [[TLS]]
