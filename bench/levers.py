@@ -5,25 +5,25 @@ For each workload (fib, the Lua interpreter and the bundled RL example, as
 in bench/run.py) it builds:
 
   uninstrumented       plain clang
-  default              zinst cc, every function hooked
+  default              zinst cc, every function instrumented (inline timing)
   min-size N           ZINST_MIN_SIZE=N for a few N (the threshold lever)
   exclude hot tiny     ZINST_EXCLUDE of the K hottest tiny functions
   count-only hot tiny  ZINST_COUNT_ONLY of the same functions
 
 "Tiny" means what the threshold lever drops: the functions that ran in the
-default build and have no hooks in the min-size build of --tiny-below
+default build and are not instrumented in the min-size build of --tiny-below
 instructions; the K of them with the most calls (and at least 0.5% of all
 calls) are the "hot tiny" ones.
 The variants run interleaved (round-robin, --rounds of each), and for each
 the table gives the median wall time and its ratio to the uninstrumented
 build, optionally the instructions executed (callgrind, in count mode,
 repeatable on a noisy machine) and what the lever loses: the functions that ran but are no
-longer timed (no hooks), the functions left with exact counts only, and the
+longer timed (not instrumented), the functions left with exact counts only, and the
 calls no longer counted at all: the default build's calls of the functions
 the variant has no record of. The count-only variant must count exactly the
 calls the default build counted for the same functions (the script checks
 it). Below each table, what one call of the hot tiny functions costs with
-hooks and with a count-only counter: the difference to the build that
+the default instrumentation and with a count-only counter: the difference to the build that
 excludes them, per call. For that the Lua interpreter is built with
 its two sources of randomness fixed (the string hash seed and the sort's
 random pivot): every build then makes the same calls.
@@ -155,7 +155,7 @@ def measure(w, args, zinst, clang, work):
     excluded = build(os.path.join(wdir, "exclude"), {"ZINST_EXCLUDE": chosen})
     count_only = build(os.path.join(wdir, "count_only"), {"ZINST_COUNT_ONLY": chosen})
 
-    variants = [("uninstrumented", base, "-"), ("default", default, "every function hooked")]
+    variants = [("uninstrumented", base, "-"), ("default", default, "every function instrumented")]
     variants += [("min-size %d" % n, sized[n], "ZINST_MIN_SIZE=%d" % n)
                  for n in sizes if n in min_sizes]
     variants += [("exclude hot tiny", excluded, "ZINST_EXCLUDE of the %d below" % len(hot)),
@@ -227,7 +227,7 @@ def measure(w, args, zinst, clang, work):
         if ir:
             cost += ", %.1f instructions" % ((ir[name] - ir["exclude hot tiny"]) / hot_calls)
         per_call.append(cost)
-    text.append("\nPer call of the hot tiny functions, against excluding them: hooks %s; "
+    text.append("\nPer call of the hot tiny functions, against excluding them: instrumented (the default build) %s; "
                 "count-only counter %s.\n" % tuple(per_call))
     return "".join(text)
 

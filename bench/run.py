@@ -396,7 +396,7 @@ def main():
 
     text = ["Machine: %s, %d cores; clang %s; %d interleaved round(s), medians.\n" % (
         os.uname().machine, os.cpu_count(), clang.rsplit("-", 1)[-1], args.rounds)]
-    summary, inline_summary, hooks_summary = [], [], []
+    summary, inline_summary, hooks_summary, sample64_summary = [], [], [], []
     largest_profile = None
     for w in selected:
         wdir = os.path.join(work, w.name)
@@ -438,6 +438,9 @@ def main():
             Variant("zinst (hooks)", "hooks", {"ZINST_OUTPUT": "%e.zinst"},
                     "ZINST_INLINE_TREE=0: hook calls, sampled timing",
                     output=zinst_profile("hooks")),
+            Variant("zinst (1 in 64)", "zinst", {"ZINST_OUTPUT": "%e.zinst", "ZINST_SAMPLE": "64"},
+                    "the default build, ZINST_SAMPLE=64: a quarter of the timed activations",
+                    output=zinst_profile("zinst")),
             Variant("zinst (exact)", "zinst", {"ZINST_OUTPUT": "%e.zinst", "ZINST_SAMPLE": "1"},
                     "every activation timed", output=zinst_profile("zinst")),
             Variant("XRay profiling", "xray", {"BENCH_XRAY_MODE": "xray-profiling",
@@ -514,6 +517,8 @@ def main():
                 summary.append((w.name, med / base, (med - base) / calls * 1e9))
             if v.name == "zinst (inline tree)":
                 inline_summary.append((w.name, med / base, (med - base) / calls * 1e9))
+            if v.name == "zinst (1 in 64)":
+                sample64_summary.append((w.name, med / base, (med - base) / calls * 1e9))
             if v.name == "zinst (hooks)":
                 hooks_summary.append((w.name, med / base, (med - base) / calls * 1e9))
         text.append("\nBuild time with the plugin: %.2fx (%.2f s vs %.2f s, one build each).\n" % (
@@ -534,6 +539,9 @@ def main():
         if inline_summary:
             text.append("\nzinst inline tree (counts, no time): " + "; ".join(
                 "%s %.2fx (%.1f ns/call)" % s for s in inline_summary) + "\n")
+        if sample64_summary:
+            text.append("\nzinst default build, ZINST_SAMPLE=64: " + "; ".join(
+                "%s %.2fx (%.1f ns/call)" % s for s in sample64_summary) + "\n")
         if hooks_summary:
             text.append("\nzinst hooks (counts and sampled time): " + "; ".join(
                 "%s %.2fx (%.1f ns/call)" % s for s in hooks_summary) + "\n")
