@@ -44,7 +44,7 @@ struct CounterRuntime {
 /// instead: a call that clobbers (almost) no register spares the register
 /// allocator the work a C call in every instrumented function's entry would
 /// cost it. The extra call costs nothing that matters: the slow path runs
-/// at a thread's first events, and before the module registered.
+/// at a thread's first events only.
 Function *slowPathThunk(Module &M, GlobalVariable *ModuleInfo, FunctionCallee SlowPath) {
   LLVMContext &Ctx = M.getContext();
   Type *PtrTy = PointerType::getUnqual(Ctx);
