@@ -8,8 +8,9 @@
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SmallVector.h"
-#include "llvm/Analysis/ValueTracking.h"
+#include "llvm/Analysis/LoopInfo.h"
 #include "llvm/IR/DebugInfoMetadata.h"
+#include "llvm/IR/Dominators.h"
 #include "llvm/IR/Function.h"
 #include "llvm/IR/GlobalVariable.h"
 #include "llvm/IR/IRBuilder.h"
@@ -82,15 +83,15 @@ DebugLoc generatedLocation(Function &F) {
   return DebugLoc();
 }
 
-/// Emits right before At, where F's own code starts (after its static
-/// allocas: a split above them would make them dynamic; and after the
-/// hooks or the inline context code), the address of this thread's counter
-/// of the module's site 0, and returns it:
+/// Emits right before At (siteCountersPlace: never above F's own code,
+/// which starts after its static allocas, a split above them would make
+/// them dynamic, and after the hooks or the inline context code), the
+/// address of this thread's counter of the module's site 0, and returns it:
 ///
 ///   counters = __zinst_site_counters; base = module.site_base;
 ///   sites = counters ? counters + base : __zinst_site_counters_slow(&module)
 ///
-/// Once per call of F, not once per site: every site of F is then one
+/// At most once per call of F, not once per site: every site of F is then one
 /// increment at a constant offset. Safe because the thread's array never
 /// moves (only thread exit retires it, and no frame of the exiting thread
 /// resumes after that). site_base is 0 for a module that is not registered
@@ -130,6 +131,36 @@ Value *emitSiteCountersAddress(Instruction *At, GlobalVariable *ModuleInfo,
   Sites->addIncoming(Fast, Head);
   Sites->addIncoming(Slow, ThenTerm->getParent());
   return Sites;
+}
+
+/// Where F computes the address of its counters (emitSiteCountersAddress):
+/// at the start of the nearest block that dominates all of Places, moved
+/// out of any loop it is in. So a function whose sites are all in a cold
+/// branch pays nothing on its common path, and a loop never computes it
+/// again at each iteration. BodyStart (where F's own code starts, after the
+/// instrumentation's entry code) when that block holds it or lies above it.
+Instruction *siteCountersPlace(Function &F, ArrayRef<Instruction *> Places,
+                               Instruction *BodyStart) {
+  DominatorTree DT(F);
+  LoopInfo LI(DT);
+  BasicBlock *Common = nullptr;
+  for (Instruction *Place : Places) {
+    BasicBlock *BB = Place->getParent();
+    Common = Common == nullptr ? BB : DT.findNearestCommonDominator(Common, BB);
+  }
+  // Out of loops, and off a block that takes no code of ours (a funclet
+  // pad: not on Linux, but a dominator above it always does).
+  for (;;) {
+    if (Loop *L = LI.getLoopFor(Common))
+      Common = DT.getNode(L->getHeader())->getIDom()->getBlock();
+    else if (Common->isEHPad() && !Common->isLandingPad())
+      Common = DT.getNode(Common)->getIDom()->getBlock();
+    else
+      break;
+  }
+  if (DT.dominates(Common, BodyStart->getParent()))
+    return BodyStart;
+  return &*Common->getFirstInsertionPt();
 }
 
 /// Emits, right before At, the increment of the site Index's counter.
@@ -279,8 +310,8 @@ void InlineSiteLowering::addEntryCounter(const FunctionDescription &F) {
 }
 
 void InlineSiteLowering::lower(GlobalVariable *ModuleInfo) {
-  // One address of the counters per function that counts a site, at its
-  // entry (emitSiteCountersAddress); the entry counters of count-only
+  // One address of the counters per function that counts a site
+  // (emitSiteCountersAddress, siteCountersPlace); the entry counters of count-only
   // functions first, so that they come before any site of their entry
   // block. Functions in order of their first point: a deterministic IR.
   std::vector<std::pair<Function *, std::vector<const CounterPoint *>>> ByFunction;
@@ -298,7 +329,11 @@ void InlineSiteLowering::lower(GlobalVariable *ModuleInfo) {
   if (!ByFunction.empty()) {
     CounterRuntime RT = declareRuntime(M, ModuleInfo);
     for (auto &[F, FunctionPoints] : ByFunction) {
-      Value *Sites = emitSiteCountersAddress(BodyStarts.lookup(F), ModuleInfo, RT);
+      SmallVector<Instruction *, 8> Places;
+      for (const CounterPoint *Point : FunctionPoints)
+        Places.push_back(Point->At);
+      Instruction *At = siteCountersPlace(*F, Places, BodyStarts.lookup(F));
+      Value *Sites = emitSiteCountersAddress(At, ModuleInfo, RT);
       for (const CounterPoint *Point : FunctionPoints)
         emitIncrement(Point->At, Sites, Point->Index);
     }

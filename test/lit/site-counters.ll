@@ -112,6 +112,29 @@ exit:
   ret void
 }
 
+; Sites only in a cold branch: the address there, not on the common path.
+; CHECK-LABEL: define i32 @cold_sites(
+; CHECK-NOT:     @__zinst_site_counters)
+; CHECK:       rare:
+; CHECK-NEXT:    call ptr @llvm.threadlocal.address.p0(ptr @__zinst_site_counters)
+; CHECK:         call void @ext(i32 %x)
+; CHECK:       done:
+; CHECK-NOT:     @__zinst_site_counters)
+; CHECK:         ret i32
+define i32 @cold_sites(i32 %x) {
+entry:
+  %bad = icmp slt i32 %x, 0
+  br i1 %bad, label %rare, label %done, !prof !0
+rare:
+  call void @ext(i32 %x)
+  br label %done
+done:
+  %r = add i32 %x, 1
+  ret i32 %r
+}
+
+!0 = !{!"branch_weights", i32 1, i32 1000}
+
 ; One thunk per table, calling the runtime with the module's descriptor.
 ; CHECK:       define internal preserve_mostcc ptr @__zinst_site_counters_thunk() [[ATTRS:#[0-9]+]] {
 ; CHECK-NEXT:  entry:
