@@ -10,7 +10,8 @@
 //    thread's counter of its site, and so does each call that was not
 //    inlined and still carries its site (a counter right before the call):
 //
-//      ; once, where the function's own code starts:
+//      ; once, in the nearest block that dominates all of the function's
+//      ; sites, outside loops, and not above its own code:
 //      %counters = load ptr, ptr @__zinst_site_counters   ; initial-exec TLS
 //      %base = load i32, module.site_base
 //      %sites = %counters ? %counters + %base
