@@ -611,8 +611,9 @@ ZINST_EXPORT void __zinst_unregister_module(struct zinst_module_info *module) {
 /* The site counters' TLS pointer (zinst_abi.h): set when the thread's block
  * is created, cleared when it is retired.
  *
- * The instrumented code loads it (and its module's site_base) once at a
- * function's entry, then increments through it at each site. Nothing that
+ * The instrumented code loads it (and its module's site_base) once per
+ * call of a function, in the block that dominates all the function's sites
+ * (outside loops), then increments through it at each site. Nothing that
  * runs while the function does can invalidate that: only thread exit clears
  * the pointer (and no frame of the exiting thread resumes after that), the
  * array never moves, and site_base only goes from 0 to its value.
