@@ -38,21 +38,31 @@ Instruction *afterStaticAllocas(BasicBlock &Entry) {
   return InsertAfter->getNextNode();
 }
 
-/// Loads Context's recent child in Id's first slot, or in its second
-/// (Second), never null (zinst_abi.h).
-LoadInst *loadRecentChild(IRBuilder<> &B, Value *Context, Value *Id, bool Second,
-                          const Twine &Name) {
+/// Loads Context's recent child in slot Way (an i64 below
+/// ZINST_NODE_RECENT_CHILDREN), never null (zinst_abi.h).
+LoadInst *loadRecentChild(IRBuilder<> &B, Value *Context, Value *Way, const Twine &Name) {
   Type *I64Ty = B.getInt64Ty();
-  Value *Way = Id;
-  if (Second)
-    Way = B.CreateLShr(Way, B.getInt32(ZINST_NODE_SECOND_SLOT_SHIFT));
-  Way = B.CreateZExt(B.CreateAnd(Way, ZINST_NODE_RECENT_CHILDREN - 1), I64Ty, Name + ".way");
   Value *Offset =
       B.CreateAdd(B.CreateShl(Way, 3), ConstantInt::get(I64Ty, ZINST_NODE_RECENT_CHILDREN_OFFSET));
   LoadInst *Child = B.CreateAlignedLoad(
       B.getPtrTy(), B.CreateInBoundsGEP(B.getInt8Ty(), Context, Offset), Align(8), Name);
   Child->setAtomic(AtomicOrdering::Monotonic);
   return Child;
+}
+
+/// The first slot of function Index: its low bits, as id_base is a
+/// multiple of ZINST_ID_BASE_ALIGNMENT (zinst_abi.h), so the load does not
+/// wait for id_base.
+Value *firstSlot(IRBuilder<> &B, uint32_t Index) {
+  static_assert(ZINST_ID_BASE_ALIGNMENT % ZINST_NODE_RECENT_CHILDREN == 0,
+                "the first slot is the index's low bits");
+  return B.getInt64(Index & (ZINST_NODE_RECENT_CHILDREN - 1));
+}
+
+/// The second slot of function id Id: its next bits.
+Value *secondSlot(IRBuilder<> &B, Value *Id, const Twine &Name) {
+  Value *Way = B.CreateLShr(Id, B.getInt32(ZINST_NODE_SECOND_SLOT_SHIFT));
+  return B.CreateZExt(B.CreateAnd(Way, ZINST_NODE_RECENT_CHILDREN - 1), B.getInt64Ty(), Name);
 }
 
 /// The function id of the node Child.
@@ -86,42 +96,28 @@ Value *emitTimingDecision(Function &F, Instruction *Body, Value *Mine,
   Type *I8Ty = Type::getInt8Ty(Ctx);
   BasicBlock *Head = Body->getParent();
   BasicBlock *BodyBB = Head->splitBasicBlock(Body->getIterator(), "zinst.body");
-  BasicBlock *CountdownBB = BasicBlock::Create(Ctx, "zinst.countdown", &F, BodyBB);
   BasicBlock *TimedBB = BasicBlock::Create(Ctx, "zinst.time.enter", &F, BodyBB);
 
-  // The exact stratum: the context's calls 1..exact_until, this one
-  // included (the count was just incremented).
+  // The context's schedule: this call (its count was just incremented) is
+  // timed once the count reached timed_from.
   Head->getTerminator()->eraseFromParent();
   IRBuilder<> H(Head);
   H.SetCurrentDebugLocation(Loc);
   Value *Calls = H.CreateAlignedLoad(I64Ty, Mine, Align(8), "zinst.calls.now");
-  Value *ExactUntil = H.CreateAlignedLoad(
-      I64Ty, H.CreateConstInBoundsGEP1_64(I8Ty, Mine, ZINST_NODE_EXACT_UNTIL_OFFSET), Align(8),
-      "zinst.exact.until");
-  H.CreateCondBr(H.CreateICmpULE(Calls, ExactUntil, "zinst.exact"), TimedBB, CountdownBB,
-                 unlikely(Ctx));
-
-  IRBuilder<> C(CountdownBB);
-  C.SetCurrentDebugLocation(Loc);
-  Value *CountdownAddress = C.CreateThreadLocalAddress(RT.Countdown);
-  Value *Left = C.CreateSub(C.CreateAlignedLoad(I32Ty, CountdownAddress, Align(4)),
-                            ConstantInt::get(I32Ty, 1), "zinst.countdown.left");
-  C.CreateAlignedStore(Left, CountdownAddress, Align(4));
-  C.CreateCondBr(C.CreateICmpEQ(Left, ConstantInt::get(I32Ty, 0), "zinst.sampled"), TimedBB, BodyBB,
-                 unlikely(Ctx));
+  Value *TimedFrom = H.CreateAlignedLoad(
+      I64Ty, H.CreateConstInBoundsGEP1_64(I8Ty, Mine, ZINST_NODE_TIMED_FROM_OFFSET), Align(8),
+      "zinst.timed.from");
+  H.CreateCondBr(H.CreateICmpUGE(Calls, TimedFrom, "zinst.due"), TimedBB, BodyBB, unlikely(Ctx));
 
   IRBuilder<> T(TimedBB);
   T.SetCurrentDebugLocation(Loc);
-  PHINode *Kind = T.CreatePHI(I32Ty, 2, "zinst.kind");
-  Kind->addIncoming(ConstantInt::get(I32Ty, ZINST_TIMED_EXACT), Head);
-  Kind->addIncoming(ConstantInt::get(I32Ty, ZINST_TIMED_SAMPLED), CountdownBB);
-  CallInst *Started = T.CreateCall(RT.TimedEnter, {Mine, frameAddress(T, RT), Kind}, "zinst.on");
+  CallInst *Started = T.CreateCall(RT.TimedEnter, {Mine, frameAddress(T, RT)}, "zinst.on");
   Started->setCallingConv(CallingConv::PreserveMost);
   T.CreateBr(BodyBB);
 
   IRBuilder<> B(&*BodyBB->begin());
   PHINode *Timed = B.CreatePHI(I32Ty, 2, "zinst.timed");
-  Timed->addIncoming(ConstantInt::get(I32Ty, 0), CountdownBB);
+  Timed->addIncoming(ConstantInt::get(I32Ty, 0), Head);
   Timed->addIncoming(Started, TimedBB);
   return Timed;
 }
@@ -152,9 +148,8 @@ InlineContextRuntime declareInlineContextRuntime(Module &M, GlobalVariable *Modu
     // Timing needs the frame address, which the targets with preserve_most
     // have (frameAddressIntrinsic): the runtime's timed entry points use it.
     Type *I32Ty = Type::getInt32Ty(Ctx);
-    RT.Countdown = runtimeThreadLocal(M, "__zinst_countdown", I32Ty);
-    RT.TimedEnter = M.getOrInsertFunction(
-        "__zinst_timed_enter", FunctionType::get(I32Ty, {PtrTy, PtrTy, I32Ty}, false), Attrs);
+    RT.TimedEnter = M.getOrInsertFunction("__zinst_timed_enter",
+                                          FunctionType::get(I32Ty, {PtrTy, PtrTy}, false), Attrs);
     RT.TimedExit = M.getOrInsertFunction(
         "__zinst_timed_exit", FunctionType::get(Type::getVoidTy(Ctx), {PtrTy, PtrTy}, false),
         Attrs);
@@ -207,7 +202,7 @@ void emitInlineContextTree(Function &F, uint32_t Index, ArrayRef<Instruction *> 
   Value *Id = B.CreateAdd(IdBase, ConstantInt::get(I32Ty, Index), "zinst.id");
   // The context's recent child in the first slot of this function's id,
   // then in its second (zinst_abi.h).
-  LoadInst *First = loadRecentChild(B, Current, Id, /*Second=*/false, "zinst.first");
+  LoadInst *First = loadRecentChild(B, Current, firstSlot(B, Index), "zinst.first");
   Value *Registered = B.CreateICmpNE(IdBase, ConstantInt::get(I32Ty, 0), "zinst.registered");
   Value *Hit = B.CreateAnd(Registered, B.CreateICmpEQ(childFunction(B, First), Id), "zinst.hit");
 
@@ -225,7 +220,8 @@ void emitInlineContextTree(Function &F, uint32_t Index, ArrayRef<Instruction *> 
 
   IRBuilder<> Second(SecondBB);
   Second.SetCurrentDebugLocation(Loc);
-  LoadInst *Other = loadRecentChild(Second, Current, Id, /*Second=*/true, "zinst.second.child");
+  LoadInst *Other = loadRecentChild(Second, Current, secondSlot(Second, Id, "zinst.second.way"),
+                                    "zinst.second.child");
   Value *Hit2 = Second.CreateAnd(Registered, Second.CreateICmpEQ(childFunction(Second, Other), Id),
                                  "zinst.hit2");
   Second.CreateCondBr(Hit2, FoundBB, MissBB, Likely);

@@ -26,20 +26,18 @@
 // No clock is read, so no time is recorded: this is the count-only mode
 // at the cost of a counter and a pointer, not of two calls.
 //
-// With -zinst-inline-time the code also picks the activations to time, the
-// context's exact stratum and one in the thread's sampling interval, and
-// only those call the runtime (zinst_abi.h, ZINST_MODULE_INLINE_TIME):
+// With -zinst-inline-time the code also keeps the context's timing
+// schedule: the count from which its next activation is timed, which the
+// runtime sets (the context's exact stratum, then one call in a random
+// interval). Only those activations call the runtime (zinst_abi.h,
+// ZINST_MODULE_INLINE_TIME):
 //
 //   body.head:                      ; %mine: the function's own context
-//     br (%mine.calls <= %mine.exact_until), %timed, %countdown
-//   countdown:
-//     %left = load @__zinst_countdown - 1; store %left
-//     br (%left == 0), %timed, %body
+//     br (%mine.calls >= %mine.timed_from), %timed, %body
 //   timed:                                             ; cold
-//     %kind = phi [EXACT, head], [SAMPLED, countdown]
-//     %on = call preserve_most @__zinst_timed_enter(%mine, frame, %kind)
+//     %on = call preserve_most @__zinst_timed_enter(%mine, frame)
 //   body:
-//     %timed = phi [0, countdown], [%on, timed]
+//     %timed = phi [0, head], [%on, timed]
 //   ...
 //   if (%timed) call preserve_most @__zinst_timed_exit(%mine, frame)
 //   store %cur, @__zinst_context                       ; before every exit
@@ -67,10 +65,9 @@ struct InlineContextRuntime {
   llvm::FunctionCallee SlowPath;       // __zinst_context_miss, or __zinst_context_enter
   bool SlowPathIsPreserveMost = false; // __zinst_context_miss, where the target has it
   // Inline timing (-zinst-inline-time); null without it.
-  llvm::GlobalVariable *Countdown = nullptr; // __zinst_countdown, initial-exec TLS
-  llvm::FunctionCallee TimedEnter;           // __zinst_timed_enter, preserve_most
-  llvm::FunctionCallee TimedExit;            // __zinst_timed_exit, preserve_most
-  llvm::FunctionCallee TimedReenter;         // __zinst_timed_reenter, preserve_most
+  llvm::FunctionCallee TimedEnter;   // __zinst_timed_enter, preserve_most
+  llvm::FunctionCallee TimedExit;    // __zinst_timed_exit, preserve_most
+  llvm::FunctionCallee TimedReenter; // __zinst_timed_reenter, preserve_most
   llvm::Intrinsic::ID FrameAddress = llvm::Intrinsic::not_intrinsic;
 };
 

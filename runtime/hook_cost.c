@@ -7,7 +7,7 @@
  * of its exit hook before it (the "inner" part), and, for every call it
  * makes, the callee's whole enter and exit hooks: a "pair", whose cost
  * depends on whether the callee's activation is timed (two clock reads, the
- * sampling countdown's reload, the crediting) or not.
+ * scheduling of the context's next timed call, the crediting) or not.
  *
  * How it is measured without touching the program's profile: the calling
  * thread's TLS pointer is switched to a private block (thread_state.h) that
@@ -26,12 +26,12 @@
  * (module_registry.h) says which code its modules run; each kind keeps its
  * own best calibration.
  *
- * Per round, with the leaf steered by its node's and the block's sampling
- * fields (the countdown decides: the leaf's exact stratum is over):
- *   - untimed pairs: the countdown far from 0, so no pair reads the clock;
+ * Per round, with the leaf steered by its node's sampling fields (its
+ * schedule decides: the leaf's exact stratum is over):
+ *   - untimed pairs: no call scheduled, so no pair reads the clock;
  *     the loop's time, read around it, minus the same loop without the
  *     calls, gives the untimed pair;
- *   - timed pairs: the countdown runs as in the program, reloaded at random
+ *   - timed pairs: the schedule runs as in the program, drawn at random
  *     with the program's mean interval (at most 32), so about 1 pair in
  *     that many is timed, in the sampled stratum; the loop's time minus its
  *     untimed pairs gives the timed pair. A random pattern, not every pair
@@ -109,7 +109,7 @@ static struct zinst_module_info calibration_module = {
     .function_count = 2,
     .functions = calibration_functions,
     .source_file = "(zinst calibration)",
-    .id_base = 1,
+    .id_base = ZINST_ID_BASE_ALIGNMENT, /* aligned like a registered module's */
 };
 
 /*
@@ -138,7 +138,7 @@ static inline __attribute__((always_inline)) struct leaf_activation leaf_enter(i
   uint32_t id_base = __atomic_load_n(&calibration_module.id_base, __ATOMIC_RELAXED);
   uint32_t id = id_base + LEAF;
   struct zinst_node *child = __atomic_load_n(
-      &a.saved->recent_children[id & (ZINST_NODE_RECENT_CHILDREN - 1)], __ATOMIC_RELAXED);
+      &a.saved->recent_children[LEAF & (ZINST_NODE_RECENT_CHILDREN - 1)], __ATOMIC_RELAXED);
   if (ZINST_LIKELY(id_base != 0 && child->function == id)) {
     child->calls++;
     __zinst_context = child;
@@ -146,9 +146,8 @@ static inline __attribute__((always_inline)) struct leaf_activation leaf_enter(i
     child = __zinst_context_miss(&calibration_module, LEAF, a.saved);
   }
   a.own = child;
-  uint32_t kind = zinst_inline_timing_kind(child);
-  if (ZINST_UNLIKELY(kind != 0))
-    a.timed = __zinst_timed_enter(child, leaf_frame, kind);
+  if (zinst_inline_timing_due(child))
+    a.timed = __zinst_timed_enter(child, leaf_frame);
 #endif
   return a;
 }
@@ -285,13 +284,10 @@ static void parent_exit(int inline_code, void *parent_frame, struct zinst_thread
   __zinst_context = &ts->nodes[0];
 }
 
-/* The sampling countdown the leaf's enters count down: the block's for the
- * hooks, the thread's __zinst_countdown for inline code. */
-static void set_countdown(struct zinst_thread_state *ts, int inline_code, uint32_t value) {
-  if (inline_code)
-    __zinst_countdown = value;
-  else
-    ts->countdown = value;
+/* Schedules the leaf's next timed call `interval` calls ahead (UINT64_MAX:
+ * never); the hooks and the inline code follow the same schedule. */
+static void schedule_leaf(struct zinst_node *leaf, uint64_t interval) {
+  leaf->timed_from = interval == UINT64_MAX ? UINT64_MAX : leaf->calls + interval;
 }
 
 /* The measurement itself, on the private block `ts` (already the thread's
@@ -315,7 +311,6 @@ static int calibrate_on(struct zinst_thread_state *ts, int inline_code, uint32_t
   ts->exact_limit = UINT32_MAX;
   ts->long_ticks = 0;
   ts->rng |= 1; /* never 0 */
-  ts->countdown = UINT32_MAX;
   /* Frame addresses as the pass passes them: 8-aligned, the callee's lower. */
   uintptr_t here = (uintptr_t)__builtin_frame_address(0) & ~(uintptr_t)7;
   void *parent_frame = (void *)(here - 64), *leaf_frame = (void *)(here - 128);
@@ -332,7 +327,7 @@ static int calibrate_on(struct zinst_thread_state *ts, int inline_code, uint32_t
   leaf_exit(inline_code, leaf_frame, first);
   for (uint32_t i = 0; i < CALIBRATION_WARMUP; i++)
     leaf_exit(inline_code, leaf_frame, leaf_enter(inline_code, leaf_frame));
-  leaf->exact_until = 0; /* past the exact stratum: the countdown decides */
+  leaf->exact_until = 0; /* past the exact stratum: its schedule decides */
 
   uint64_t untimed_ticks[CALIBRATION_ROUNDS], mixed_ticks[CALIBRATION_ROUNDS];
   uint64_t mixed_timed[CALIBRATION_ROUNDS];
@@ -340,18 +335,18 @@ static int calibrate_on(struct zinst_thread_state *ts, int inline_code, uint32_t
   uint64_t untimed_loop = UINT64_MAX, mixed_loop = UINT64_MAX, x = 1;
   for (int round = 0; round < CALIBRATION_ROUNDS; round++) {
     ts->sample_span = 2 * interval - 1;
-    set_countdown(ts, inline_code, UINT32_MAX); /* no activation reaches 0 */
+    schedule_leaf(leaf, UINT64_MAX); /* no activation timed */
     untimed_ticks[round] = ticks_for_pairs(inline_code, leaf_frame, UNTIMED_PAIRS);
 
-    set_countdown(ts, inline_code, 1 + (uint32_t)(ts->rng >> 40) % ts->sample_span);
+    schedule_leaf(leaf, 1 + (uint32_t)(ts->rng >> 40) % ts->sample_span);
     uint64_t samples = leaf->sampled_calls;
     mixed_ticks[round] = ticks_for_pairs(inline_code, leaf_frame, MIXED_PAIRS);
     mixed_timed[round] = leaf->sampled_calls - samples;
     if (mixed_timed[round] == 0)
       return -1;
 
-    ts->sample_span = 1; /* reloaded to 1: every activation timed */
-    set_countdown(ts, inline_code, 1);
+    ts->sample_span = 1; /* intervals of 1: every activation timed */
+    schedule_leaf(leaf, 1);
     samples = leaf->sampled_calls;
     uint64_t sampled = leaf->sampled_ticks;
     (void)ticks_for_timed_bodies(inline_code, leaf_frame, &x);
@@ -419,13 +414,11 @@ static int calibrate_once(int inline_code, uint32_t interval, struct calibration
   /* The thread's own state, which inline code reaches through TLS too. */
   struct zinst_thread_state *own = zinst_tls_state;
   void *own_context = __zinst_context;
-  uint32_t own_countdown = __zinst_countdown;
   zinst_tls_state = ts;
   __zinst_context = &ts->nodes[0];
   int status = calibrate_on(ts, inline_code, interval, out);
   zinst_tls_state = own;
   __zinst_context = own_context;
-  __zinst_countdown = own_countdown;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   zinst_thread_state_free_private(ts);
   return status;

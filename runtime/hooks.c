@@ -17,15 +17,15 @@
  *     and later ones too while the context's activations average long
  *     (zinst_credit_frame): for those, two clock reads cost little, and a
  *     sample of a few long, uneven activations estimates poorly;
- *   - sampled stratum: every later enter counts the thread's countdown
- *     down; the one reaching 0 is timed and the countdown is reloaded with
- *     a pseudo-random interval uniform on [1, 2R-1] (mean R), so that a
- *     periodic call pattern cannot alias with the sampling.
+ *   - sampled stratum: after it, each context times one call in a
+ *     pseudo-random interval uniform on [1, 2R-1] (mean R), so that a
+ *     periodic call pattern cannot alias with the sampling. The context
+ *     keeps the call count of its next timed call (timed_from), so an
+ *     untimed enter costs one compare (zinst_schedule_timing).
  * Untimed activations read no clock at all. The writer extrapolates each
  * context's sampled stratum and states one standard error
  * (profile_writer.c). R = 1 times every activation: exact, as without
- * sampling. In count mode K = 0 and the countdown never yields a timed
- * activation (cold reload every 2^32 enters).
+ * sampling. In count mode K = 0 and no context is ever due.
  *
  * Frame addresses: the pass passes every hook the instrumented function's
  * canonical frame address, the address of its return address slot
@@ -71,34 +71,13 @@ static inline __attribute__((always_inline)) uint32_t function_id(struct zinst_m
   return id_base + index;
 }
 
-/* The next sampling interval, uniform on [1, sample_span]: xorshift64 and a
- * multiply-shift (no division). */
-static inline __attribute__((always_inline)) uint32_t next_interval(struct zinst_thread_state *ts) {
-  uint64_t x = ts->rng;
-  x ^= x << 13;
-  x ^= x >> 7;
-  x ^= x << 17;
-  ts->rng = x;
-  return 1 + (uint32_t)(((x >> 32) * (uint64_t)ts->sample_span) >> 32);
-}
-
 /* Whether the activation that brings `node` to `calls` calls is timed, and
  * in which stratum. Called once per pushed frame, inside `busy`. */
 static inline __attribute__((always_inline)) uint32_t
-choose_frame_kind(struct zinst_thread_state *ts, const struct zinst_node *node, uint64_t calls) {
-  if (ZINST_UNLIKELY(calls <= node->exact_until))
-    return ZINST_FRAME_EXACT;
-  uint32_t countdown = ts->countdown - 1;
-  if (ZINST_LIKELY(countdown != 0)) {
-    ts->countdown = countdown;
+choose_frame_kind(struct zinst_thread_state *ts, struct zinst_node *node, uint64_t calls) {
+  if (ZINST_LIKELY(calls < node->timed_from))
     return ZINST_FRAME_UNTIMED;
-  }
-  if (ZINST_UNLIKELY(ts->count_only)) {
-    ts->countdown = UINT32_MAX;
-    return ZINST_FRAME_UNTIMED;
-  }
-  ts->countdown = next_interval(ts);
-  return ZINST_FRAME_SAMPLED;
+  return zinst_schedule_timing(ts, node, calls);
 }
 
 /* The general enter: every case, including the thread's first event, lazy
@@ -218,7 +197,7 @@ done:
  *     handler's, each checked, never our function with the handler's
  *     child. The thread's edge cache entry is one 8-byte (function, child)
  *     word, also checked against the child's parent (never changed).
- * Everything else (node->calls, the countdown, rng, frames[depth]) is read
+ * Everything else (node->calls, timed_from, rng, frames[depth]) is read
  * after `busy` is set. In the exit, `now` may be read before a handler
  * runs: the handler's time then counts in the activation, as it does when
  * the handler interrupts the function's body.
@@ -413,30 +392,23 @@ __zinst_context_miss(struct zinst_module_info *module, uint32_t index, void *cur
 
 /*
  * Inline timing (ZINST_MODULE_INLINE_TIME, zinst_abi.h). The inline code
- * keeps the context and the counts as above, and decides which activations
- * are timed as the hooks do (choose_frame_kind): the context's exact
- * stratum, and the one activation in the thread's sampling interval that
- * brings __zinst_countdown to 0. Only those come here, and push a frame on
- * the thread's shadow stack, which then holds timed activations only. What
- * the hooks do with their frames holds for these: a frame is matched by its
- * frame address, abandoned ones (longjmp, exceptions) are closed by the
- * next timed enter or exit that proves them so, and a dump counts open
- * frames up to its moment. Untimed activations leave no frame: a timed
- * one's interval holds its untimed callees whole.
+ * keeps the context and the counts as above, and compares each context's
+ * count with its timed_from as the hooks do (choose_frame_kind): only the
+ * activations it reaches come here, where zinst_schedule_timing decides
+ * the stratum and schedules the context's next timed call, and push a
+ * frame on the thread's shadow stack, which then holds timed activations
+ * only. What the hooks do with their frames holds for these: a frame is
+ * matched by its frame address, abandoned ones (longjmp, exceptions) are
+ * closed by the next timed enter or exit that proves them so, and a dump
+ * counts open frames up to its moment. Untimed activations leave no frame:
+ * a timed one's interval holds its untimed callees whole.
  *
- * Signals: `busy` as in the hooks. The countdown is read and written by the
- * inline code without it; a handler that runs between the load and the
- * store of the decrement costs at most a sample's shift, never a count.
+ * Signals: `busy` as in the hooks. The inline code reads timed_from
+ * without it; a handler's contexts are the interrupted one's children,
+ * never the node whose schedule the interrupted runtime is writing.
  */
 
-ZINST_EXPORT __thread __attribute__((tls_model("initial-exec"))) uint32_t __zinst_countdown = 1;
-
 #if ZINST_HAVE_CONTEXT_MISS
-/* The countdown after the activation it picked (ZINST_TIMED_SAMPLED). */
-static inline __attribute__((always_inline)) void reload_countdown(struct zinst_thread_state *ts) {
-  __zinst_countdown = ts->count_only ? UINT32_MAX : next_interval(ts);
-}
-
 /* Pushes the timed frame of the activation of node `index` at
  * `frame_address`; the caller holds `busy` and checked the depth bound. The
  * clock is read last, so that the runtime's own work stays outside the
@@ -457,36 +429,35 @@ static inline __attribute__((always_inline)) void push_timed_frame(struct zinst_
 /* Every case of a timed enter: an event inside the runtime, no context, a
  * frame to repair, the depth bound, count mode. */
 static __attribute__((noinline, cold)) uint32_t timed_enter_general(void *context,
-                                                                    uintptr_t frame_address,
-                                                                    uint32_t kind) {
+                                                                    uintptr_t frame_address) {
   struct zinst_thread_state *ts = zinst_tls_state;
-  if (ts == NULL) {
-    __zinst_countdown = 1; /* no thread block: its first event seeds it */
-    return 0;
-  }
+  if (ts == NULL)
+    return 0; /* no thread block: the context is zinst_no_context, never due */
+  uint32_t index = zinst_context_index(ts, context);
+  if (index == 0 || index == ts->sink_node)
+    return 0; /* never due: the root's and the sink's timed_from is UINT64_MAX */
+  struct zinst_node *node = &ts->nodes[index];
   if (ts->busy) {
-    /* Dropped; the countdown cannot wait for the rng, which the
+    /* Dropped; the next timed call cannot wait for the rng, which the
      * interrupted runtime may be using: the mean interval. */
     ts->reentrant_events++;
-    if (kind == ZINST_TIMED_SAMPLED)
-      __zinst_countdown = ts->count_only ? UINT32_MAX : ts->sample_span / 2 + 1;
+    if (!ts->count_only)
+      RELAXED_STORE(node->timed_from, node->calls + ts->sample_span / 2 + 1);
     return 0;
   }
   ts->busy = 1;
   SIGNAL_FENCE();
   uint32_t timed = 0;
-  if (kind == ZINST_TIMED_SAMPLED)
-    reload_countdown(ts);
-  uint32_t index = zinst_context_index(ts, context);
-  if (index != 0 && index != ts->sink_node && !(kind == ZINST_TIMED_SAMPLED && ts->count_only)) {
+  uint32_t kind = zinst_schedule_timing(ts, node, node->calls);
+  if (kind != ZINST_FRAME_UNTIMED) {
     uint32_t depth = ts->depth;
     if (ts->frames[depth - 1].frame_address <= frame_address)
       depth = zinst_thread_repair_for_enter(ts, frame_address);
     if (depth < ts->frame_limit) {
       push_timed_frame(ts, depth, index, frame_address, kind);
       timed = 1;
-    } else if (kind == ZINST_TIMED_EXACT) {
-      zinst_end_exact_stratum(&ts->nodes[index]);
+    } else if (kind == ZINST_FRAME_EXACT) {
+      zinst_end_exact_stratum(ts, node);
     }
   }
   SIGNAL_FENCE();
@@ -497,28 +468,26 @@ static __attribute__((noinline, cold)) uint32_t timed_enter_general(void *contex
 /* preserve_most on both sides: the fast path below saves only the
  * registers it uses, and only this call saves the rest. */
 static __attribute__((noinline, cold, preserve_most)) uint32_t
-timed_enter_thunk(void *context, uintptr_t frame_address, uint32_t kind) {
-  return timed_enter_general(context, frame_address, kind);
+timed_enter_thunk(void *context, uintptr_t frame_address) {
+  return timed_enter_general(context, frame_address);
 }
 
 ZINST_EXPORT __attribute__((noinline, preserve_most)) uint32_t __zinst_timed_enter(void *context,
-                                                                                   void *frame,
-                                                                                   uint32_t kind) {
+                                                                                   void *frame) {
   uintptr_t frame_address = (uintptr_t)frame;
   struct zinst_thread_state *ts = zinst_tls_state;
   if (ZINST_UNLIKELY(ts == NULL || ts->busy || ts->count_only))
-    return timed_enter_thunk(context, frame_address, kind);
+    return timed_enter_thunk(context, frame_address);
   uint32_t index = zinst_context_index(ts, context);
   uint32_t depth = ts->depth;
   if (ZINST_UNLIKELY(index == 0 || index == ts->sink_node ||
                      ts->frames[depth - 1].frame_address <= frame_address ||
                      depth >= ts->frame_limit))
-    return timed_enter_thunk(context, frame_address, kind);
+    return timed_enter_thunk(context, frame_address);
   ts->busy = 1;
   SIGNAL_FENCE();
-  if (kind == ZINST_TIMED_SAMPLED)
-    reload_countdown(ts);
-  push_timed_frame(ts, depth, index, frame_address, kind);
+  struct zinst_node *node = &ts->nodes[index];
+  push_timed_frame(ts, depth, index, frame_address, zinst_schedule_timing(ts, node, node->calls));
   SIGNAL_FENCE();
   ts->busy = 0;
   return 1;

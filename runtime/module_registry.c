@@ -45,7 +45,7 @@ struct registered_module {
  * meaning (index = registration order = MODULES index in profiles). */
 static struct registered_module *modules;
 static uint32_t module_count, module_capacity;
-static uint32_t next_function_id = 1;
+static uint32_t next_function_id = 1; /* the first unused id; id_bases are aligned up from it */
 /* Counter slot of the next site; the slots below ZINST_MAX_MODULE_SITES are
  * the sink (site_counters.h). */
 static uint32_t next_site_slot = ZINST_MAX_MODULE_SITES;
@@ -202,7 +202,9 @@ static uint32_t register_locked(struct zinst_module_info *module) {
   for (uint32_t m = 0; m < module_count; m++)
     if (same_module(&modules[m], module))
       return reuse_entry(&modules[m], module);
-  if (module->function_count >= ZINST_NONE - next_function_id) {
+  uint64_t aligned_base = ((uint64_t)next_function_id + ZINST_ID_BASE_ALIGNMENT - 1) /
+                          ZINST_ID_BASE_ALIGNMENT * ZINST_ID_BASE_ALIGNMENT;
+  if (aligned_base + module->function_count >= ZINST_NONE) {
     refuse(module, "the process ran out of 32-bit function ids");
     return 0;
   }
@@ -216,8 +218,8 @@ static uint32_t register_locked(struct zinst_module_info *module) {
     modules = grown;
     module_capacity = capacity;
   }
-  id_base = next_function_id;
-  next_function_id += module->function_count;
+  id_base = (uint32_t)aligned_base;
+  next_function_id = id_base + module->function_count;
   uint32_t site_base = 0, site_count = 0;
   if (module->site_count > 0) {
     if (module->site_count <= ZINST_MAX_MODULE_SITES && module->sites != NULL &&
@@ -360,27 +362,37 @@ void zinst_registry_unregister(struct zinst_module_info *module) {
 }
 
 int zinst_registry_fill_snapshot(struct zinst_snapshot *snapshot) {
-  uint32_t function_count = next_function_id - 1;
+  /* The profile's function table leaves out the unused ids below each
+   * id_base: function_of_id maps the ids to it. */
+  uint32_t function_count = 0;
+  for (uint32_t m = 0; m < module_count; m++)
+    function_count += modules[m].function_count;
   struct zinst_snapshot_function *functions = calloc(function_count + 1u, sizeof *functions);
   struct zinst_snapshot_module *table = calloc(module_count + 1u, sizeof *table);
-  if (!functions || !table) {
+  uint32_t *function_of_id = malloc((size_t)next_function_id * sizeof *function_of_id);
+  if (!functions || !table || !function_of_id) {
     free(functions);
     free(table);
+    free(function_of_id);
     errno = ENOMEM;
     return -1;
   }
+  for (uint32_t id = 0; id < next_function_id; id++)
+    function_of_id[id] = ZINST_NONE;
+  uint32_t first = 0;
   for (uint32_t m = 0; m < module_count; m++) {
     const struct registered_module *entry = &modules[m];
     const struct zinst_function_info *infos =
         entry->info ? entry->info->functions : entry->saved_functions;
     table[m] = (struct zinst_snapshot_module){
         .name = entry->info ? entry->info->source_file : entry->saved_source_file,
-        .first_function = entry->id_base - 1,
+        .first_function = first,
         .function_count = entry->function_count,
         .flags = entry->build_flags | (entry->info ? 0 : ZINST_MODULE_UNLOADED),
     };
     for (uint32_t f = 0; f < entry->function_count; f++) {
-      struct zinst_snapshot_function *out = &functions[entry->id_base - 1 + f];
+      function_of_id[entry->id_base + f] = first + f;
+      struct zinst_snapshot_function *out = &functions[first + f];
       out->module = m;
       if (!infos)
         continue; /* names lost to an allocation failure at unload */
@@ -394,12 +406,14 @@ int zinst_registry_fill_snapshot(struct zinst_snapshot *snapshot) {
       if (infos[f].flags & ZINST_FUNCTION_INFO_ZONE)
         out->flags |= ZINST_FUNCTION_ZONE;
     }
+    first += entry->function_count;
   }
   uint32_t site_total = next_site_slot - ZINST_MAX_MODULE_SITES;
   struct zinst_snapshot_site *sites = calloc(site_total + 1u, sizeof *sites);
   if (!sites) {
     free(functions);
     free(table);
+    free(function_of_id);
     errno = ENOMEM;
     return -1;
   }
@@ -429,6 +443,8 @@ int zinst_registry_fill_snapshot(struct zinst_snapshot *snapshot) {
   }
   snapshot->functions = functions;
   snapshot->function_count = function_count;
+  snapshot->function_of_id = function_of_id;
+  snapshot->function_id_count = next_function_id;
   snapshot->modules = table;
   snapshot->module_count = module_count;
   snapshot->sites = sites;
@@ -442,11 +458,14 @@ uint32_t zinst_registry_site_count(void) {
 
 void zinst_registry_free_tables(struct zinst_snapshot *snapshot) {
   free((void *)snapshot->functions);
+  free((void *)snapshot->function_of_id);
   free((void *)snapshot->modules);
   free((void *)snapshot->sites);
   snapshot->sites = NULL;
   snapshot->site_count = 0;
   snapshot->functions = NULL;
+  snapshot->function_of_id = NULL;
+  snapshot->function_id_count = 0;
   snapshot->modules = NULL;
   snapshot->function_count = 0;
   snapshot->module_count = 0;

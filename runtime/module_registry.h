@@ -2,7 +2,9 @@
  * module_registry.h - instrumented modules and process-wide function ids.
  *
  * Each registered module owns the ids [id_base, id_base + function_count);
- * ids start at 1 so that 0 can mean "not registered". A module registered
+ * id_base is never 0, so that 0 can mean "not registered", and a multiple
+ * of ZINST_ID_BASE_ALIGNMENT (zinst_abi.h): the ids up to it are unused,
+ * and profiles number functions without those gaps. A module registered
  * while an identical one is unloaded (a library opened again after
  * dlclose) gets that one's ids and sites back, so its counts add up. All of this is cold
  * path under the runtime lock, except the refusal check which is lock-free.

@@ -130,6 +130,14 @@ static void set_error(char *err, size_t errlen, const char *format, ...) {
   va_end(args);
 }
 
+/* The index in s->functions of function id `id` (a node's), or UINT32_MAX
+ * for an id that names none. */
+static uint32_t function_index(const struct zinst_snapshot *s, uint32_t id) {
+  if (s->function_of_id == NULL)
+    return id == 0 ? UINT32_MAX : id - 1;
+  return id < s->function_id_count ? s->function_of_id[id] : UINT32_MAX;
+}
+
 /* Check what the format promises readers: indices in range, parents before
  * children. Returns the total node count to write, or -1 with a message. */
 static int64_t validate_snapshot(const struct zinst_snapshot *s, char *err, size_t errlen) {
@@ -165,8 +173,8 @@ static int64_t validate_snapshot(const struct zinst_snapshot *s, char *err, size
     const struct zinst_tree *tree = &s->threads[t].tree;
     for (uint32_t n = 1; n < tree->count; n++) {
       const struct zinst_tree_node *node = &tree->nodes[n];
-      if (node->function == 0 || node->function > s->function_count) {
-        set_error(err, errlen, "thread %u node %u has function id %u beyond the table of %u", t, n,
+      if (function_index(s, node->function) >= s->function_count) {
+        set_error(err, errlen, "thread %u node %u has function id %u, not in the table of %u", t, n,
                   node->function, s->function_count);
         return -1;
       }
@@ -292,9 +300,10 @@ static struct node_estimate estimate_node(const struct zinst_tree_node *node) {
  * loop above it with a self time of more than its total. Children come
  * after their parents in the tree, so one backward pass raises each
  * context after all its children were. */
-static void write_thread_nodes(const struct zinst_tree *tree, uint32_t first,
-                               struct zinst_node_record *out, struct node_estimate *estimates,
-                               uint64_t *child_ticks, double *child_variance) {
+static void write_thread_nodes(const struct zinst_snapshot *s, const struct zinst_tree *tree,
+                               uint32_t first, struct zinst_node_record *out,
+                               struct node_estimate *estimates, uint64_t *child_ticks,
+                               double *child_variance) {
   uint32_t count = tree->count ? tree->count - 1 : 0;
   memset(child_ticks, 0, (size_t)count * sizeof *child_ticks);
   for (uint32_t n = 0; n < count; n++)
@@ -322,7 +331,7 @@ static void write_thread_nodes(const struct zinst_tree *tree, uint32_t first,
     double exclusive_variance = e->variance + child_variance[n - 1];
     out[n - 1] = (struct zinst_node_record){
         .parent = node->parent == 0 ? ZINST_NONE : first + node->parent - 1,
-        .function = node->function - 1,
+        .function = function_index(s, node->function),
         .calls = node->calls,
         .timed_calls = e->timed_calls,
         .inclusive_ticks = inclusive,
@@ -484,7 +493,7 @@ int zinst_build_profile_image(const struct zinst_snapshot *s, void **image_out, 
                                               .first_node = first_node,
                                               .node_count = count,
                                               .thread_count = thread->thread_count};
-    write_thread_nodes(&thread->tree, first_node, nodes + first_node, estimates, child_ticks,
+    write_thread_nodes(s, &thread->tree, first_node, nodes + first_node, estimates, child_ticks,
                        child_variance);
     first_node += count;
   }

@@ -99,6 +99,11 @@ struct zinst_snapshot {
   uint32_t hook_spread_ps;
   const struct zinst_snapshot_function *functions;
   uint32_t function_count;
+  /* The nodes' function ids: id k is functions[function_of_id[k]] (entries
+   * of unused ids are UINT32_MAX), for the function_id_count ids below
+   * function_id_count; with function_of_id NULL, id k is functions[k - 1]. */
+  const uint32_t *function_of_id;
+  uint32_t function_id_count;
   const struct zinst_snapshot_module *modules;
   uint32_t module_count;
   const struct zinst_snapshot_thread *threads;

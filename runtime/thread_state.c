@@ -31,6 +31,7 @@
 ZINST_TLS_INITIAL_EXEC struct zinst_thread_state *zinst_tls_state;
 
 struct zinst_node zinst_no_context = {
+    .timed_from = UINT64_MAX,
     .parent = ZINST_NONE,
     .recent_children = {[0 ... ZINST_NODE_RECENT_CHILDREN - 1] = &zinst_no_context}};
 
@@ -344,11 +345,6 @@ void zinst_thread_seed_sampling(struct zinst_thread_state *ts) {
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   z ^= z >> 31;
   ts->rng = z ? z : 0x2545F4914F6CDD1Dull;
-  if (!ts->count_only) {
-    /* The first interval, as every later one: uniform on [1, sample_span]. */
-    uint64_t x = ts->rng;
-    ts->countdown = 1 + (uint32_t)(((x >> 32) * (uint64_t)ts->sample_span) >> 32);
-  }
 }
 
 /* Map (or, `for_thread`, take from the spares) and initialize a block for
@@ -417,13 +413,16 @@ static struct zinst_thread_state *map_state(uint32_t max_depth, uint32_t max_nod
       (struct zinst_frame){.frame_address = ZINST_ROOT_FRAME_ADDRESS, .node = 0, .function = 0};
   ts->nodes[0].parent = ZINST_NONE;
   ts->nodes[ts->sink_node].parent = ZINST_NONE;
+  /* Never timed: nothing runs in the root, and the sink's calls are lost
+   * ones (the inline code enters it, and must not call the runtime). */
+  ts->nodes[0].timed_from = UINT64_MAX;
+  ts->nodes[ts->sink_node].timed_from = UINT64_MAX;
   clear_recent_children(&ts->nodes[0]);
   clear_recent_children(&ts->nodes[ts->sink_node]);
   ts->tid = (uint64_t)syscall(SYS_gettid);
   ts->is_main = ts->tid == (uint64_t)getpid();
   if (ts->count_only) {
     ts->exact_limit = 0;
-    ts->countdown = UINT32_MAX;
     ts->long_ticks = 0; /* no exact stratum */
   } else {
     ts->exact_limit = zinst_config.exact_calls;
@@ -461,7 +460,6 @@ struct zinst_thread_state *zinst_thread_state_create(void) {
   ts->busy = 1;
   zinst_tls_state = ts;
   __zinst_site_counters = ts->site_array;
-  __zinst_countdown = ts->countdown; /* inline timing's copy (hooks.c) */
   pthread_once(&exit_key_once, make_exit_key);
   if (exit_key_ok)
     pthread_setspecific(exit_key, ts);
@@ -553,6 +551,7 @@ uint32_t zinst_thread_find_or_add_child(struct zinst_thread_state *ts, uint32_t 
   node->parent = parent;
   node->function = function;
   node->exact_until = ts->count_only ? 0 : UINT64_MAX;
+  node->timed_from = ts->count_only ? UINT64_MAX : 1;
   clear_recent_children(node);
   ts->hash[slot].key = key;
   ts->hash[slot].node = child;
@@ -817,6 +816,5 @@ void zinst_threads_after_fork_child(void) {
     self->is_main = 1; /* the forking thread is the child's only thread */
     /* Parent and child would otherwise sample the same activations. */
     zinst_thread_seed_sampling(self);
-    __zinst_countdown = self->countdown;
   }
 }

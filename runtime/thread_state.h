@@ -33,7 +33,7 @@ struct zinst_mem_counters;
 /*
  * One calling context, two 64-byte cache lines. The first holds what every
  * enter touches of the node it enters (calls; function, checked; and
- * exact_until, which the hooks compare) and the timing sums, written only
+ * timed_from, compared) and the timing sums, written only
  * by timed exits (hooks.c: the exact stratum into exact_ticks, sampled
  * activations into the sampled fields). The second is the node's cache of
  * its recent children, read by every enter of one of its children.
@@ -41,17 +41,22 @@ struct zinst_mem_counters;
  */
 struct zinst_node {
   uint64_t calls; /* every call, timed or not */
-  /* The exact stratum is the context's calls 1..exact_until: UINT64_MAX
-   * while it lasts, then the calls it had when it ended (zinst_credit_frame);
-   * 0 in count mode. Written by the owner only. */
-  uint64_t exact_until;
+  /* The context's timing schedule: the activation that brings `calls` to
+   * timed_from or past it is timed (zinst_schedule_timing says how, and
+   * when the next one is); the others are not, and cost one compare. 1 for
+   * a new context, UINT64_MAX in count mode and for the root, the sink and
+   * zinst_no_context. Written by the owner only. */
+  uint64_t timed_from;
   uint32_t parent;        /* ZINST_NONE for the root */
   uint32_t function;      /* process-wide id; 0 for the root */
   uint64_t exact_ticks;   /* closed activations of the exact stratum */
   uint64_t sampled_ticks; /* closed sampled activations */
   uint64_t sampled_calls;
   double sampled_sq; /* sum of the squared sampled durations */
-  uint64_t unused;
+  /* The exact stratum is the context's calls 1..exact_until: UINT64_MAX
+   * while it lasts, then the calls it had when it ended (zinst_credit_frame);
+   * 0 in count mode. Written by the owner only. */
+  uint64_t exact_until;
   /* Recently entered children, two slots per function id (its low bits,
    * and the three above them: zinst_recent_child_find): recursion, a loop
    * calling one callee, and a context calling a few functions in turn (an
@@ -71,8 +76,8 @@ _Static_assert(1u << ZINST_NODE_SECOND_SLOT_SHIFT == ZINST_NODE_RECENT_CHILDREN,
                "zinst_abi.h: the second slot takes the id's next bits");
 _Static_assert(__builtin_offsetof(struct zinst_node, calls) == ZINST_NODE_CALLS_OFFSET,
                "zinst_abi.h: ZINST_NODE_CALLS_OFFSET");
-_Static_assert(__builtin_offsetof(struct zinst_node, exact_until) == ZINST_NODE_EXACT_UNTIL_OFFSET,
-               "zinst_abi.h: ZINST_NODE_EXACT_UNTIL_OFFSET");
+_Static_assert(__builtin_offsetof(struct zinst_node, timed_from) == ZINST_NODE_TIMED_FROM_OFFSET,
+               "zinst_abi.h: ZINST_NODE_TIMED_FROM_OFFSET");
 _Static_assert(__builtin_offsetof(struct zinst_node, function) == ZINST_NODE_FUNCTION_OFFSET,
                "zinst_abi.h: ZINST_NODE_FUNCTION_OFFSET");
 _Static_assert(__builtin_offsetof(struct zinst_node, recent_children) ==
@@ -131,11 +136,8 @@ extern struct zinst_node zinst_no_context;
 enum zinst_frame_kind {
   ZINST_FRAME_UNTIMED = 0, /* no timestamp at all (start_ticks 0) */
   ZINST_FRAME_EXACT = 1,   /* one of the context's first exact_limit calls */
-  ZINST_FRAME_SAMPLED = 2, /* picked by the thread's sampling countdown */
+  ZINST_FRAME_SAMPLED = 2, /* picked by the context's sampling schedule */
 };
-
-_Static_assert(ZINST_FRAME_EXACT == ZINST_TIMED_EXACT && ZINST_FRAME_SAMPLED == ZINST_TIMED_SAMPLED,
-               "zinst_abi.h: the inline code passes a frame kind");
 
 /* The sentinel frame's address: above every stack, and 8-aligned like every
  * function's frame address, so that only zones have the low bits set
@@ -176,14 +178,12 @@ struct zinst_thread_state {
   uint32_t busy;           /* inside a hook: a nested event is dropped */
   uint32_t count_only;     /* ZINST_MODE_COUNT: no timestamps */
   uint32_t node_count;     /* nodes in use; stored with release for dumps */
-  /* Sampling (hooks.c): a context's first exact_limit calls are timed (0 in
-   * count mode); later enters count `countdown` down and time the one that
-   * reaches 0, then reload it uniformly from [1, sample_span] with the
+  /* Sampling (zinst_schedule_timing): a context's first exact_limit calls
+   * are timed (0 in count mode); after them, the context's next timed call
+   * is a random interval ahead, uniform on [1, sample_span] from the
    * xorshift state `rng` (sample_span = 2R - 1, mean interval R). */
   uint32_t exact_limit;
-  uint32_t countdown;
   uint32_t sample_span;
-  uint32_t unused;
   uint64_t rng; /* never 0 */
   /* A context's exact stratum lasts past exact_limit calls while its
    * activations average at least this many ticks (at most 2^32: the test
@@ -268,6 +268,51 @@ zinst_edge_cache_find(const struct zinst_thread_state *ts, uint32_t parent, uint
   return child;
 }
 
+/* The next sampling interval, uniform on [1, sample_span]: xorshift64 and a
+ * multiply-shift (no division). Only the owning thread calls this. */
+static inline __attribute__((always_inline)) uint32_t
+zinst_next_interval(struct zinst_thread_state *ts) {
+  uint64_t x = ts->rng;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  ts->rng = x;
+  return 1 + (uint32_t)(((x >> 32) * (uint64_t)ts->sample_span) >> 32);
+}
+
+/* How the activation that brought `node` to `calls` calls is timed, once
+ * `calls` reached the node's timed_from (every call below it is untimed:
+ * the hooks and the inline code compare, and call nothing), and when the
+ * context's next timed call is. In the exact stratum, every call is timed
+ * and the next one is too. After it, the next timed call is a random
+ * interval ahead (mean R, zinst_next_interval): each context draws its
+ * own, so that a sample of a context's calls never depends on how often
+ * other contexts run, and a call costs only the compare until then. Only
+ * the owning thread calls this. */
+static inline __attribute__((always_inline)) uint32_t
+zinst_schedule_timing(struct zinst_thread_state *ts, struct zinst_node *node, uint64_t calls) {
+  if (ZINST_UNLIKELY(calls <= node->exact_until)) {
+    __atomic_store_n(&node->timed_from, calls + 1, __ATOMIC_RELAXED);
+    return ZINST_FRAME_EXACT;
+  }
+  if (ZINST_UNLIKELY(ts->count_only)) {
+    __atomic_store_n(&node->timed_from, UINT64_MAX, __ATOMIC_RELAXED);
+    return ZINST_FRAME_UNTIMED;
+  }
+  __atomic_store_n(&node->timed_from, calls + zinst_next_interval(ts), __ATOMIC_RELAXED);
+  return ZINST_FRAME_SAMPLED;
+}
+
+/* Ends `node`'s exact stratum after its first `calls` calls: the next timed
+ * call is then drawn as after any sampled one, rather than the next call
+ * (the stratum had scheduled it), so that the sample never includes a
+ * call for its position. Only the owning thread calls this. */
+static inline __attribute__((always_inline)) void
+zinst_end_exact_stratum_at(struct zinst_thread_state *ts, struct zinst_node *node, uint64_t calls) {
+  __atomic_store_n(&node->exact_until, calls, __ATOMIC_RELAXED);
+  __atomic_store_n(&node->timed_from, calls + zinst_next_interval(ts), __ATOMIC_RELAXED);
+}
+
 /* Credit a closing frame's activation, timed or not, to its node at `now`.
  * A counter that stepped back (a core with another TSC) adds a duration of
  * 0; a sampled activation still counts as a sample, so that dropping it
@@ -295,7 +340,7 @@ zinst_credit_frame(struct zinst_thread_state *ts, const struct zinst_frame *fram
     __atomic_store_n(&node->exact_ticks, ticks, __ATOMIC_RELAXED);
     if (node->exact_until == UINT64_MAX && calls >= ts->exact_limit &&
         ticks < calls * ts->long_ticks)
-      __atomic_store_n(&node->exact_until, calls, __ATOMIC_RELAXED);
+      zinst_end_exact_stratum_at(ts, node, calls);
   } else {
     double square = node->sampled_sq + (double)duration * (double)duration;
     __atomic_store_n(&node->sampled_ticks, node->sampled_ticks + duration, __ATOMIC_RELAXED);
@@ -304,30 +349,25 @@ zinst_credit_frame(struct zinst_thread_state *ts, const struct zinst_frame *fram
   }
 }
 
-/* Ends `node`'s exact stratum before its latest call, which inline timing
- * picked to time exactly (ZINST_TIMED_EXACT) and could not: past the depth
- * bound, or a zone nested too deep. That call joins the sampled stratum,
- * unsampled, so that the profile never counts an untimed call as timed.
- * Only the owning thread calls this. */
-static inline __attribute__((always_inline)) void zinst_end_exact_stratum(struct zinst_node *node) {
+/* Ends `node`'s exact stratum before its latest call, which was to be
+ * timed exactly and could not be: past the depth bound, or a zone nested
+ * too deep. That call joins the sampled stratum, unsampled, so that the
+ * profile never counts an untimed call as timed. Only the owning thread
+ * calls this. */
+static inline __attribute__((always_inline)) void
+zinst_end_exact_stratum(struct zinst_thread_state *ts, struct zinst_node *node) {
   uint64_t calls = node->calls;
   if (calls != 0 && node->exact_until >= calls)
-    __atomic_store_n(&node->exact_until, calls - 1, __ATOMIC_RELAXED);
+    zinst_end_exact_stratum_at(ts, node, calls - 1);
 }
 
-/* The timing decision inline timing's code makes for an activation of
- * `node`, whose count it just incremented (zinst_abi.h,
- * ZINST_MODULE_INLINE_TIME): ZINST_TIMED_EXACT in the context's exact
- * stratum, else ZINST_TIMED_SAMPLED when the thread's countdown, counted
- * down here, reaches 0, else 0 (untimed). The runtime's C copy of what the
- * pass emits, for zones and the calibration (hook_cost.c). */
-static inline __attribute__((always_inline)) uint32_t
-zinst_inline_timing_kind(const struct zinst_node *node) {
-  if (ZINST_UNLIKELY(node->calls <= node->exact_until))
-    return ZINST_TIMED_EXACT;
-  if (ZINST_UNLIKELY(--__zinst_countdown == 0))
-    return ZINST_TIMED_SAMPLED;
-  return 0;
+/* Whether inline timing's code times the activation of `node` whose count
+ * it just incremented (zinst_abi.h, ZINST_MODULE_INLINE_TIME): it calls
+ * __zinst_timed_enter then. The runtime's C copy of what the pass emits,
+ * for zones and the calibration (hook_cost.c). */
+static inline __attribute__((always_inline)) int
+zinst_inline_timing_due(const struct zinst_node *node) {
+  return ZINST_UNLIKELY(node->calls >= node->timed_from);
 }
 
 /* The index in `ts`'s node array of `context`, a __zinst_context value

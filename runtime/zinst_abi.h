@@ -78,7 +78,7 @@
 
 #include <stdint.h>
 
-#define ZINST_ABI_VERSION 6u    /* 6: site counters' address computed at entry */
+#define ZINST_ABI_VERSION 7u    /* 7: each context schedules its next timed call */
 #define ZINST_CTOR_PRIORITY 101 /* earliest priority open to programs */
 
 #define ZINST_FUNCTION_INFO_DEBUG 0x1u   /* file/line from DISubprogram */
@@ -109,13 +109,16 @@
 /* zinst_module_info.flags */
 #define ZINST_MODULE_INLINE_TREE 0x1u /* -zinst-inline-tree: no hooks, __zinst_context */
 /* With ZINST_MODULE_INLINE_TREE (-zinst-inline-time): the inline code also
- * decides which activations are timed, and only those call the runtime:
+ * keeps, for the runtime, the timing schedule of each context: a node's
+ * timed_from is the call count from which its next activation is timed
+ * (1 for a new context in time mode, UINT64_MAX in count mode). Only those
+ * activations call the runtime, which decides the stratum (exact or
+ * sampled) and schedules the next one:
  *
- *       (at entry, after the context: node = the function's own context)
- *       if (node->calls <= node->exact_until)      (the exact stratum)
- *         timed = __zinst_timed_enter(node, frame, ZINST_TIMED_EXACT);
- *       else if (--__zinst_countdown == 0)         (initial-exec TLS)
- *         timed = __zinst_timed_enter(node, frame, ZINST_TIMED_SAMPLED);
+ *       (at entry, after the context: node = the function's own context,
+ *        whose count was just incremented)
+ *       if (node->calls >= node->timed_from)
+ *         timed = __zinst_timed_enter(node, frame);
  *       else
  *         timed = 0;
  *       ... the function's body ...
@@ -127,12 +130,11 @@
  *
  * `frame` is the function's canonical frame address, as the hooks get it. */
 #define ZINST_MODULE_INLINE_TIME 0x2u
-#define ZINST_TIMED_EXACT 1u   /* one of the context's exact stratum */
-#define ZINST_TIMED_SAMPLED 2u /* picked by the thread's countdown */
 
 /* What the inline code of ZINST_MODULE_INLINE_TREE reads of a calling
  * context (struct zinst_node, runtime/thread_state.h, checks them): its
- * call count (uint64_t), its function's process-wide id (uint32_t, 0 for
+ * call count (uint64_t), with ZINST_MODULE_INLINE_TIME the count from which
+ * it is next timed (uint64_t), its function's process-wide id (uint32_t, 0 for
  * no function), and its recent children: ZINST_NODE_RECENT_CHILDREN
  * pointers, never NULL (a node that matches no function until a child is
  * entered there); a child running function id F is at index
@@ -141,11 +143,16 @@
  * other bits of F, so that functions with the same first slot rarely have
  * the same second one too. */
 #define ZINST_NODE_CALLS_OFFSET 0
-#define ZINST_NODE_EXACT_UNTIL_OFFSET 8 /* uint64_t, ZINST_MODULE_INLINE_TIME */
+#define ZINST_NODE_TIMED_FROM_OFFSET 8 /* uint64_t, ZINST_MODULE_INLINE_TIME */
 #define ZINST_NODE_FUNCTION_OFFSET 20
 #define ZINST_NODE_RECENT_CHILDREN_OFFSET 64
 #define ZINST_NODE_RECENT_CHILDREN 8
 #define ZINST_NODE_SECOND_SLOT_SHIFT 3 /* log2 of ZINST_NODE_RECENT_CHILDREN */
+/* A registered module's id_base is a multiple of this, so that function
+ * `index`'s first slot is index & (ZINST_NODE_RECENT_CHILDREN - 1): a
+ * constant in the inline code, which loads the slot without waiting for
+ * id_base (0 before registration is a multiple too). */
+#define ZINST_ID_BASE_ALIGNMENT ZINST_NODE_RECENT_CHILDREN
 
 /* One instrumented function; emitted as constant data by the pass. */
 struct zinst_function_info {
@@ -223,13 +230,13 @@ void *__zinst_context_enter(struct zinst_module_info *module, uint32_t index, vo
 __attribute__((preserve_most)) void *__zinst_context_miss(struct zinst_module_info *module,
                                                           uint32_t index, void *current);
 /* ZINST_MODULE_INLINE_TIME (x86-64 and AArch64 only, like the hooks: they
- * need the frame address). The enter starts timing the activation of the
- * context `node` (this thread's __zinst_context) at `frame` and returns 1,
- * or returns 0 when it does not (count mode, an event inside the runtime,
- * past ZINST_MAX_DEPTH): then the activation's exit must not call
- * __zinst_timed_exit. The exit closes it. */
-__attribute__((preserve_most)) uint32_t __zinst_timed_enter(void *node, void *frame_address,
-                                                            uint32_t kind);
+ * need the frame address). Called when `node` (this thread's
+ * __zinst_context) reached its timed_from: the enter schedules the
+ * context's next timed call, starts timing the activation at `frame` and
+ * returns 1, or returns 0 when it does not (count mode, an event inside
+ * the runtime, past ZINST_MAX_DEPTH): then the activation's exit must not
+ * call __zinst_timed_exit. The exit closes it. */
+__attribute__((preserve_most)) uint32_t __zinst_timed_enter(void *node, void *frame_address);
 __attribute__((preserve_most)) void __zinst_timed_exit(void *node, void *frame_address);
 /* At a landing pad or after setjmp returned in an inline-timed function
  * whose frame is at `frame_address`: ends the timed frames below it, which
@@ -245,11 +252,6 @@ __attribute__((preserve_most)) void __zinst_timed_reenter(void *frame_address);
  * (ZINST_MODULE_INLINE_TREE); a node that matches no function before the
  * thread's first event and after its profile was retired. */
 extern __thread void *__zinst_context;
-
-/* ZINST_MODULE_INLINE_TIME: the inline code counts it down at every
- * activation past its context's exact stratum; the one that brings it to 0
- * is timed, and the runtime reloads it. */
-extern __thread uint32_t __zinst_countdown;
 
 /* This thread's site counters (NULL before its first event). Initial-exec
  * TLS, so the instrumented code reaches it with one %fs-relative load. */

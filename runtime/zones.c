@@ -105,7 +105,7 @@ static void warn_nesting(const struct zinst_module_info *module) {
 #if ZINST_HAVE_CONTEXT_MISS
 /* Times the zone whose context `node` was just entered in a process of
  * inline timing, when the inline code would time a function there (the
- * context's exact stratum, or the countdown reaching 0). Only timed
+ * context reached its timed_from). Only timed
  * activations have frames, so the zone's frame address is 1 to 7 below the
  * innermost timed frame, which is the function the zone is in or one of
  * its callers: still above anything that function calls. A zone left open
@@ -115,8 +115,7 @@ static void time_inline_zone(const struct zinst_module_info *module, struct zins
   struct zinst_thread_state *ts = zinst_tls_state;
   if (ts == NULL || ts->busy || zinst_context_index(ts, node) == 0)
     return; /* dropped, or no context: nothing to time */
-  uint32_t kind = zinst_inline_timing_kind(node);
-  if (kind == 0)
+  if (!zinst_inline_timing_due(node))
     return;
   uintptr_t top = ts->frames[ts->depth - 1].frame_address;
   if ((top & ZONE_ADDRESS_BITS) == 1) {
@@ -127,13 +126,15 @@ static void time_inline_zone(const struct zinst_module_info *module, struct zins
               "zinst: zone \"%s\" is timed 8 deep inside one function; zones are timed at "
               "most 7 deep there, so it and any deeper ones are counted but not timed\n",
               module->functions[0].name);
-    if (kind == ZINST_TIMED_SAMPLED)
-      __zinst_countdown = 1; /* the next activation takes its sample */
-    else
-      zinst_end_exact_stratum(node);
+    if (node->calls <= node->exact_until) {
+      zinst_end_exact_stratum(ts, node);
+    } else {
+      /* The next activation takes its sample. */
+      __atomic_store_n(&node->timed_from, node->calls + 1, __ATOMIC_RELAXED);
+    }
     return;
   }
-  __zinst_timed_enter(node, (void *)(top - 1), kind);
+  __zinst_timed_enter(node, (void *)(top - 1));
 }
 
 /* Ends the timing of zone context `node`, if its activation was timed: its

@@ -1,7 +1,8 @@
-; -zinst-inline-time: the inline tree, and the inline code picks the
-; activations to time (runtime/zinst_abi.h, ZINST_MODULE_INLINE_TIME): the
-; context's exact stratum (calls <= exact_until, at offset 8), else the one
-; that brings the thread's countdown to 0. Only those call the runtime, and
+; -zinst-inline-time: the inline tree, and the inline code keeps each
+; context's timing schedule (runtime/zinst_abi.h, ZINST_MODULE_INLINE_TIME):
+; an activation whose count reaches the context's timed_from (offset 8)
+; calls the runtime, which picks the stratum and the next timed call; the
+; others cost a compare. Only timed ones call the runtime, and
 ; every way out of a timed one calls the timed exit before the context is
 ; put back. The module is flagged INLINE_TREE | INLINE_TIME (3). It is the
 ; default build.
@@ -18,32 +19,24 @@
 
 target triple = "x86_64-unknown-linux-gnu"
 
-; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 } { i32 6, i32 3, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 0, i32 0, i32 0, i32 0, ptr null, i32 3, i32 0 }
-; CHECK: @__zinst_countdown = external dso_local thread_local(initialexec) global i32
+; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 } { i32 7, i32 3, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 0, i32 0, i32 0, i32 0, ptr null, i32 3, i32 0 }
+; CHECK-NOT: @__zinst_countdown
 ; CHECK-NOT: @__zinst_enter
 
 define i32 @two_returns(i32 %x) {
 ; CHECK-LABEL: define i32 @two_returns(
 ; CHECK:         %zinst.context = phi ptr [ %zinst.child, %zinst.found ], [ %{{[0-9]+}}, %zinst.miss ]
 ; CHECK-NEXT:    %zinst.calls.now = load i64, ptr %zinst.context, align 8
-; CHECK-NEXT:    [[UNTILP:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.context, i64 8
-; CHECK-NEXT:    %zinst.exact.until = load i64, ptr [[UNTILP]], align 8
-; CHECK-NEXT:    %zinst.exact = icmp ule i64 %zinst.calls.now, %zinst.exact.until
-; CHECK-NEXT:    br i1 %zinst.exact, label %zinst.time.enter, label %zinst.countdown, !prof [[RARE:![0-9]+]]
-; CHECK:       zinst.countdown:
-; CHECK-NEXT:    [[CDP:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_countdown)
-; CHECK-NEXT:    [[CD:%[0-9]+]] = load i32, ptr [[CDP]], align 4
-; CHECK-NEXT:    %zinst.countdown.left = sub i32 [[CD]], 1
-; CHECK-NEXT:    store i32 %zinst.countdown.left, ptr [[CDP]], align 4
-; CHECK-NEXT:    %zinst.sampled = icmp eq i32 %zinst.countdown.left, 0
-; CHECK-NEXT:    br i1 %zinst.sampled, label %zinst.time.enter, label %zinst.body, !prof [[RARE]]
+; CHECK-NEXT:    [[FROMP:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.context, i64 8
+; CHECK-NEXT:    %zinst.timed.from = load i64, ptr [[FROMP]], align 8
+; CHECK-NEXT:    %zinst.due = icmp uge i64 %zinst.calls.now, %zinst.timed.from
+; CHECK-NEXT:    br i1 %zinst.due, label %zinst.time.enter, label %zinst.body, !prof [[RARE:![0-9]+]]
 ; CHECK:       zinst.time.enter:
-; CHECK-NEXT:    %zinst.kind = phi i32 [ 1, %zinst.entered ], [ 2, %zinst.countdown ]
 ; CHECK-NEXT:    [[FRAME:%[0-9]+]] = call ptr @llvm.addressofreturnaddress.p0()
-; CHECK-NEXT:    %zinst.on = call preserve_mostcc i32 @__zinst_timed_enter(ptr %zinst.context, ptr [[FRAME]], i32 %zinst.kind)
+; CHECK-NEXT:    %zinst.on = call preserve_mostcc i32 @__zinst_timed_enter(ptr %zinst.context, ptr [[FRAME]])
 ; CHECK-NEXT:    br label %zinst.body
 ; CHECK:       zinst.body:
-; CHECK-NEXT:    [[TIMED:%zinst.timed[0-9]*]] = phi i32 [ 0, %zinst.countdown ], [ %zinst.on, %zinst.time.enter ]
+; CHECK-NEXT:    [[TIMED:%zinst.timed[0-9]*]] = phi i32 [ 0, %zinst.entered ], [ %zinst.on, %zinst.time.enter ]
 ; CHECK-NEXT:    %cmp = icmp sgt i32 %x, 0
 ; CHECK:       pos:
 ; CHECK-NEXT:    [[ISTIMED:%zinst.timed.exit[0-9]*]] = icmp ne i32 [[TIMED]], 0
@@ -108,7 +101,7 @@ pad:
   ret void
 }
 
-; CHECK: declare preserve_mostcc i32 @__zinst_timed_enter(ptr, ptr, i32) #[[COLD:[0-9]+]]
+; CHECK: declare preserve_mostcc i32 @__zinst_timed_enter(ptr, ptr) #[[COLD:[0-9]+]]
 ; CHECK: declare preserve_mostcc void @__zinst_timed_exit(ptr, ptr) #[[COLD]]
 ; CHECK: declare preserve_mostcc void @__zinst_timed_reenter(ptr) #[[COLD]]
 ; CHECK: attributes #[[COLD]] = { cold nounwind }

@@ -7,7 +7,7 @@
 ; RUN: %opt-zinst -passes=zinst -zinst-inline-tree %s -o - \
 ; RUN:   | %opt-zinst -passes=zinst -zinst-inline-tree -S - | FileCheck %s
 
-; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 } { i32 6, i32 4, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 0, i32 0, i32 0, i32 0, ptr null, i32 1, i32 0 }
+; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 } { i32 7, i32 4, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 0, i32 0, i32 0, i32 0, ptr null, i32 1, i32 0 }
 ; CHECK: @__zinst_context = external dso_local thread_local(initialexec) global ptr
 ; CHECK-NOT: @__zinst_enter
 ; CHECK-NOT: @__zinst_exit
@@ -29,12 +29,10 @@ define i32 @two_returns(i32 %x) {
 ; CHECK-NEXT:    %zinst.context.saved = load ptr, ptr [[TLS]], align 8
 ; CHECK-NEXT:    %zinst.id.base = load atomic i32, ptr getelementptr inbounds {{(nuw )?}}({ i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 }, ptr @__zinst_module, i32 0, i32 4) monotonic, align 4
 ; CHECK-NEXT:    %zinst.id = add i32 %zinst.id.base, 0
-; The first slot: id & 7, slots at offset 64.
-; CHECK-NEXT:    [[LOW:%[0-9]+]] = and i32 %zinst.id, 7
-; CHECK-NEXT:    %zinst.first.way = zext i32 [[LOW]] to i64
-; CHECK-NEXT:    [[SCALED:%[0-9]+]] = shl i64 %zinst.first.way, 3
-; CHECK-NEXT:    [[OFFSET:%[0-9]+]] = add i64 [[SCALED]], 64
-; CHECK-NEXT:    [[FIRSTP:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.context.saved, i64 [[OFFSET]]
+; The first slot: id & 7, which is the index's low bits (id_base is a
+; multiple of 8), a constant: slot 0 at offset 64 (the next functions' are
+; at 72, 80 and 88).
+; CHECK-NEXT:    [[FIRSTP:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.context.saved, i64 64
 ; CHECK-NEXT:    %zinst.first = load atomic ptr, ptr [[FIRSTP]] monotonic, align 8
 ; CHECK-NEXT:    %zinst.registered = icmp ne i32 %zinst.id.base, 0
 ; CHECK-NEXT:    [[FNP:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.first, i64 20
@@ -46,8 +44,8 @@ define i32 @two_returns(i32 %x) {
 ; CHECK:       zinst.second:
 ; CHECK-NEXT:    [[NEXT3:%[0-9]+]] = lshr i32 %zinst.id, 3
 ; CHECK-NEXT:    [[LOW2:%[0-9]+]] = and i32 [[NEXT3]], 7
-; CHECK-NEXT:    %zinst.second.child.way = zext i32 [[LOW2]] to i64
-; CHECK-NEXT:    [[SCALED2:%[0-9]+]] = shl i64 %zinst.second.child.way, 3
+; CHECK-NEXT:    %zinst.second.way = zext i32 [[LOW2]] to i64
+; CHECK-NEXT:    [[SCALED2:%[0-9]+]] = shl i64 %zinst.second.way, 3
 ; CHECK-NEXT:    [[OFFSET2:%[0-9]+]] = add i64 [[SCALED2]], 64
 ; CHECK-NEXT:    [[SECONDP:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.context.saved, i64 [[OFFSET2]]
 ; CHECK-NEXT:    %zinst.second.child = load atomic ptr, ptr [[SECONDP]] monotonic, align 8
@@ -95,6 +93,7 @@ define void @with_alloca() {
 ; CHECK-NEXT:    %slot = alloca i32
 ; CHECK-NEXT:    %late = alloca i64
 ; CHECK-NEXT:    call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
+; CHECK:         getelementptr inbounds i8, ptr %zinst.context.saved, i64 72
 ; CHECK:         call preserve_mostcc ptr @__zinst_context_miss(ptr @__zinst_module, i32 1,
 ; CHECK:         store volatile i32 1, ptr %slot
 ; CHECK-NEXT:    call void @g()
@@ -114,6 +113,7 @@ define void @with_alloca() {
 ; longjmp back to it skipped the restores of the frames in between.
 define i32 @jumps(ptr %buf) {
 ; CHECK-LABEL: define i32 @jumps(
+; CHECK:         getelementptr inbounds i8, ptr %zinst.context.saved, i64 80
 ; CHECK:         [[SLOWCTX:%[0-9]+]] = call preserve_mostcc ptr @__zinst_context_miss(ptr @__zinst_module, i32 2,
 ; CHECK:         %zinst.context = phi ptr [ %zinst.child, %zinst.found ], [ [[SLOWCTX]], %zinst.miss ]
 ; CHECK-NEXT:    %r = call i32 @setjmp(ptr %buf)

@@ -19,18 +19,19 @@
 
 #include "module_registry.h"
 
-/* The module registers first: ids are 1 + index. F_A_ALIAS's and
- * F_A_ALIAS2's ids have F_A's first slot of a node's recent children and
- * second slots of their own (zinst_abi.h: the id's next three bits);
- * F_A_TWIN's and F_A_TWIN2's have both of F_A's slots. F_D is only called
- * inside the runtime. The ids in between are functions never called (named
- * in main). */
+/* The module registers first: ids are ZINST_ID_BASE_ALIGNMENT (8) +
+ * index. F_A's id (12) has slots 4 and 1 of a node's recent children (its
+ * low three bits, and the next three: zinst_abi.h); F_A_ALIAS's and
+ * F_A_ALIAS2's ids have F_A's first slot and second slots of their own (2
+ * and 3); F_A_TWIN's and F_A_TWIN2's have both of F_A's slots. F_D is only
+ * called inside the runtime. The ids in between are functions never called
+ * (named in main). */
 enum {
   F_MAIN,
-  F_A,
   F_B,
   F_C,
   F_D,
+  F_A,
   F_A_ALIAS = F_A + ZINST_NODE_RECENT_CHILDREN,
   F_A_ALIAS2 = F_A + 2 * ZINST_NODE_RECENT_CHILDREN,
   F_A_TWIN = F_A + ZINST_NODE_RECENT_CHILDREN * ZINST_NODE_RECENT_CHILDREN,
@@ -61,7 +62,7 @@ static void *inline_enter(struct zinst_module_info *m, uint32_t index) {
   uint32_t id_base = __atomic_load_n(&m->id_base, __ATOMIC_RELAXED);
   uint32_t id = id_base + index;
   struct zinst_node *last = __atomic_load_n(
-      &current->recent_children[id & (ZINST_NODE_RECENT_CHILDREN - 1)], __ATOMIC_RELAXED);
+      &current->recent_children[index & (ZINST_NODE_RECENT_CHILDREN - 1)], __ATOMIC_RELAXED);
   if (last->function != id)
     last = __atomic_load_n(&current->recent_children[(id >> ZINST_NODE_SECOND_SLOT_SHIFT) &
                                                      (ZINST_NODE_RECENT_CHILDREN - 1)],
@@ -100,7 +101,8 @@ int main(int argc, char **argv) {
    * each misses (it creates the node); their ids have slots of their own. */
   void *outer = inline_enter(&module, F_MAIN);
   CHECK(zinst_registry_inline_tree(), "the process runs inline trees");
-  CHECK_EQ_U64(module.id_base, 1, "the first module's ids (the slots below depend on them)");
+  CHECK_EQ_U64(module.id_base, ZINST_ID_BASE_ALIGNMENT,
+               "the first module's ids (the slots below depend on them)");
   CHECK(zinst_config.mode == ZINST_MODE_COUNT, "an inline-tree process records no time");
   uint64_t slow_before = slow_calls;
   for (int i = 0; i < 100; i++) {
