@@ -35,8 +35,9 @@
 #define ZINST_PROFILE_VERSION 2u
 /* 1: PROCESS call_cost_ps; 2: zones, library sites; 3: PROCESS hook costs;
  * 4: the MEMORY section; 5: entry sites (ZINST_SITE_ENTRY, count-only functions);
- * 6: module flags ZINST_MODULE_INLINE_CODE and ZINST_MODULE_INLINE_TIMING */
-#define ZINST_PROFILE_MINOR 6u
+ * 6: module flags ZINST_MODULE_INLINE_CODE and ZINST_MODULE_INLINE_TIMING;
+ * 7: PROCESS sample_limit */
+#define ZINST_PROFILE_MINOR 7u
 /* Written as a native uint32_t: reads back as this value only when the
  * reader has the producer's byte order. */
 #define ZINST_BYTE_ORDER_MARK 0x01020304u
@@ -121,7 +122,12 @@ struct zinst_process_record {
    * the dump, in picoseconds; 0 = not measured. The inline report prices
    * non-inlined calls with it. */
   uint32_t call_cost_ps;
-  uint32_t reserved; /* zero */
+  /* Minor 7 (zero before). Time mode: a context's sampling interval
+   * doubles each time it has sample_limit samples, and its sampled sums
+   * are halved then, so that every sample weighs in proportion to the calls
+   * it stands for; the estimates and errors of NODES are the weighted ones.
+   * 0 = the interval stays sample_interval. */
+  uint32_t sample_limit;
   /* Minor 3 (absent, read as 0, in records of ZINST_PROCESS_RECORD_SIZE_2_1
    * bytes: minors 1 and 2; readers go by the section's entry_size, not by
    * the minor). What the hooks themselves cost, calibrated by the runtime on
@@ -199,7 +205,8 @@ struct zinst_thread_record {
  * call made with nothing instrumented on the stack.
  *
  * calls is exact. timed_calls of them were timed (the first
- * exact_calls_per_context, then a random 1 in sample_interval);
+ * exact_calls_per_context, then a random 1 in sample_interval, sparser
+ * once the context has sample_limit samples: see the PROCESS record);
  * inclusive_ticks estimates the time of all calls, children included, from
  * the timed ones (exact when timed_calls == calls); frames still open when
  * the file is written count up to that moment. exclusive_ticks =

@@ -150,6 +150,15 @@ static void load_config(void) {
       env_setting("ZINST_MAX_NODES", ZINST_DEFAULT_MAX_NODES, 1, ZINST_LIMIT_MAX_NODES);
   zinst_config.sample_interval =
       env_setting("ZINST_SAMPLE", ZINST_DEFAULT_SAMPLE_INTERVAL, 1, ZINST_LIMIT_SAMPLE_INTERVAL);
+  zinst_config.sample_limit =
+      env_setting("ZINST_SAMPLE_LIMIT", ZINST_DEFAULT_SAMPLE_LIMIT, 0, ZINST_LIMIT_SAMPLE_LIMIT);
+  if (zinst_config.sample_limit != 0 && zinst_config.sample_limit < 64) {
+    fprintf(stderr,
+            "zinst: ignoring ZINST_SAMPLE_LIMIT=%u: expected 0 (no limit) or at least 64; "
+            "using %u\n",
+            zinst_config.sample_limit, ZINST_DEFAULT_SAMPLE_LIMIT);
+    zinst_config.sample_limit = ZINST_DEFAULT_SAMPLE_LIMIT;
+  }
   zinst_config.exact_calls = ZINST_EXACT_CALLS;
   zinst_config.long_activation_ticks = ZINST_LONG_ACTIVATION_TICKS;
   const char *verbose = getenv("ZINST_VERBOSE");
@@ -349,6 +358,10 @@ static int dump_profile(const char *path, uint32_t reason, int from_signal) {
       .max_depth = zinst_config.max_depth,
       .dump_reason = reason,
       .sample_interval = zinst_config.mode == ZINST_MODE_TIME ? zinst_config.sample_interval : 0,
+      /* As zinst_thread_set_sample_limit applies it. */
+      .sample_limit = zinst_config.mode == ZINST_MODE_TIME && zinst_config.sample_interval > 1
+                          ? zinst_config.sample_limit & ~1u
+                          : 0,
       .exact_calls_per_context =
           zinst_config.mode == ZINST_MODE_TIME ? zinst_config.exact_calls : 0,
   };

@@ -157,13 +157,33 @@ void zinst_tree_clear_counts(struct zinst_tree *tree) {
   }
 }
 
+/* `node`'s sampled sums as they would be after its interval doubled
+ * `shift` more times (each sample's weight halved as often), and its
+ * inclusive_ticks with them. */
+static void thin_sampled(struct zinst_tree_node *node, uint32_t shift) {
+  if (shift == 0)
+    return;
+  if (shift > 63)
+    shift = 63;
+  uint64_t ticks = node->sampled_ticks >> shift;
+  node->inclusive_ticks -= node->sampled_ticks - ticks;
+  node->sampled_ticks = ticks;
+  node->sampled_calls >>= shift;
+  node->sampled_sq /= (double)(UINT64_C(1) << shift);
+  node->sample_shift += shift;
+}
+
 void zinst_tree_node_add(struct zinst_tree_node *target, const struct zinst_tree_node *source) {
-  target->calls += source->calls;
-  target->inclusive_ticks += source->inclusive_ticks;
-  target->exact_calls += source->exact_calls;
-  target->sampled_calls += source->sampled_calls;
-  target->sampled_ticks += source->sampled_ticks;
-  target->sampled_sq += source->sampled_sq;
+  struct zinst_tree_node added = *source;
+  if (target->sample_shift < added.sample_shift)
+    thin_sampled(target, added.sample_shift - target->sample_shift);
+  thin_sampled(&added, target->sample_shift - added.sample_shift);
+  target->calls += added.calls;
+  target->inclusive_ticks += added.inclusive_ticks;
+  target->exact_calls += added.exact_calls;
+  target->sampled_calls += added.sampled_calls;
+  target->sampled_ticks += added.sampled_ticks;
+  target->sampled_sq += added.sampled_sq;
 }
 
 static void subtract_floor(uint64_t *value, uint64_t baseline) {
@@ -171,7 +191,13 @@ static void subtract_floor(uint64_t *value, uint64_t baseline) {
 }
 
 void zinst_tree_node_subtract(struct zinst_tree_node *target,
-                              const struct zinst_tree_node *baseline) {
+                              const struct zinst_tree_node *baseline_node) {
+  /* The baseline's samples are in the target's sums, thinned as often as
+   * the context's interval doubled since. */
+  struct zinst_tree_node thinned = *baseline_node;
+  const struct zinst_tree_node *baseline = &thinned;
+  if (thinned.sample_shift < target->sample_shift)
+    thin_sampled(&thinned, target->sample_shift - thinned.sample_shift);
   subtract_floor(&target->calls, baseline->calls);
   subtract_floor(&target->inclusive_ticks, baseline->inclusive_ticks);
   subtract_floor(&target->exact_calls, baseline->exact_calls);

@@ -18,7 +18,8 @@
  * Raw sums, as the hooks gathered them (hooks.c explains the sampling): the
  * writer turns them into estimates. Every field is a plain sum, so trees of
  * several threads add field by field and a zinst_reset() baseline subtracts
- * field by field.
+ * field by field, once their sampled sums have the same weights
+ * (sample_shift).
  */
 struct zinst_tree_node {
   uint32_t parent;   /* node index; ZINST_NONE for the root */
@@ -28,9 +29,15 @@ struct zinst_tree_node {
    * strata (exact + sampled): a lower bound of the true total. */
   uint64_t inclusive_ticks;
   uint64_t exact_calls;   /* calls in the exact stratum (the first K of a context) */
-  uint64_t sampled_calls; /* timed activations beyond the first K */
-  uint64_t sampled_ticks; /* their part of inclusive_ticks */
-  double sampled_sq;      /* sum of their squared durations (ticks^2) */
+  uint64_t sampled_calls; /* timed activations beyond the first K, weighted */
+  uint64_t sampled_ticks; /* their part of inclusive_ticks, weighted */
+  double sampled_sq;      /* sum of their squared durations (ticks^2), weighted */
+  /* How many times the context's sampling interval doubled: each time, the
+   * sampled sums were halved (thread_state.h, zinst_thin_samples), so a
+   * sample stands for 2^sample_shift times the calls of a weight-1 one
+   * taken at 1 in R. Nodes with different shifts add and subtract after
+   * the smaller one is thinned to the larger. */
+  uint32_t sample_shift;
 };
 
 struct zinst_tree {
@@ -67,7 +74,10 @@ int zinst_tree_merge(struct zinst_tree *target, const struct zinst_tree *source)
 /* Set every count of `tree` to zero, keeping its shape. */
 void zinst_tree_clear_counts(struct zinst_tree *tree);
 
-/* target += source / target -= source (floored at 0), field by field. */
+/* target += source / target -= source (floored at 0), field by field,
+ * after the sampled sums of the node with the smaller sample_shift were
+ * thinned to the other's (the sum keeps the larger shift; a baseline is
+ * thinned to its target's). */
 void zinst_tree_node_add(struct zinst_tree_node *target, const struct zinst_tree_node *source);
 void zinst_tree_node_subtract(struct zinst_tree_node *target,
                               const struct zinst_tree_node *baseline);

@@ -30,6 +30,11 @@
 #define ZINST_DEFAULT_SAMPLE_INTERVAL 16u
 #define ZINST_LIMIT_SAMPLE_INTERVAL (1u << 24)
 #define ZINST_EXACT_CALLS 16u
+/* A context's samples before its sampling interval doubles (ZINST_SAMPLE_LIMIT,
+ * thread_state.h: zinst_thin_samples); from then on it keeps between half
+ * this and this many samples' worth. 0 keeps 1 in R for ever. */
+#define ZINST_DEFAULT_SAMPLE_LIMIT 4096u
+#define ZINST_LIMIT_SAMPLE_LIMIT (1u << 30)
 /* A context's exact stratum goes on past ZINST_EXACT_CALLS calls while its
  * activations average at least this many ticks (~3 us at 2.6 GHz; two
  * clock reads, ~50 ticks, cost them under 1%). Sampling a few such long,
@@ -49,6 +54,7 @@ struct zinst_config {
   uint32_t clock_flags;     /* ZINST_CLOCK_* */
   uint32_t sample_interval; /* ZINST_SAMPLE: R, 1 = time every activation */
   uint32_t exact_calls;     /* K: the first K calls of each context are timed */
+  uint32_t sample_limit;    /* ZINST_SAMPLE_LIMIT: a context's samples before R doubles */
   /* Mean ticks of a context's activations that extend its exact stratum
    * (ZINST_LONG_ACTIVATION_TICKS; tests change it). */
   uint32_t long_activation_ticks;

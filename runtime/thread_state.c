@@ -214,6 +214,7 @@ int zinst_thread_copy_tree(const struct zinst_thread_state *ts, uint64_t now,
     uint64_t sampled_ticks = RELAXED_LOAD(node->sampled_ticks);
     double sampled_sq;
     __atomic_load(&node->sampled_sq, &sampled_sq, __ATOMIC_RELAXED);
+    uint64_t sampled_calls = RELAXED_LOAD(node->sampled_calls);
     out->nodes[n] = (struct zinst_tree_node){
         .parent = node->parent,
         .function = node->function,
@@ -221,9 +222,10 @@ int zinst_thread_copy_tree(const struct zinst_thread_state *ts, uint64_t now,
         .inclusive_ticks = exact_ticks + sampled_ticks,
         /* The exact stratum: a prefix of the calls, open ones included. */
         .exact_calls = calls < exact_until ? calls : exact_until,
-        .sampled_calls = RELAXED_LOAD(node->sampled_calls),
+        .sampled_calls = zinst_samples_of(sampled_calls),
         .sampled_ticks = sampled_ticks,
         .sampled_sq = sampled_sq,
+        .sample_shift = zinst_sample_shift_of(sampled_calls),
     };
   }
   out->count = count;
@@ -337,6 +339,14 @@ static void make_exit_key(void) {
   exit_key_ok = pthread_key_create(&exit_key, retire_thread) == 0;
 }
 
+void zinst_thread_set_sample_limit(struct zinst_thread_state *ts, uint32_t limit) {
+  /* Exact timing (R = 1) stays exact. */
+  ts->sample_limit = ts->sample_span > 1 ? limit & ~1u : 0;
+  ts->max_sample_shift = 0;
+  while (((uint64_t)ts->sample_span + 1) << (ts->max_sample_shift + 1) <= (UINT64_C(1) << 31))
+    ts->max_sample_shift++;
+}
+
 void zinst_thread_seed_sampling(struct zinst_thread_state *ts) {
   /* splitmix64 of the tid and the clock: distinct threads (and a fork
    * child) get unrelated sequences. */
@@ -428,6 +438,7 @@ static struct zinst_thread_state *map_state(uint32_t max_depth, uint32_t max_nod
     ts->exact_limit = zinst_config.exact_calls;
     ts->long_ticks = zinst_config.long_activation_ticks;
     ts->sample_span = 2 * zinst_config.sample_interval - 1;
+    zinst_thread_set_sample_limit(ts, zinst_config.sample_limit);
     zinst_thread_seed_sampling(ts);
   }
   if (__lsan_register_root_region)

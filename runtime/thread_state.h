@@ -47,12 +47,19 @@ struct zinst_node {
    * a new context, UINT64_MAX in count mode and for the root, the sink and
    * zinst_no_context. Written by the owner only. */
   uint64_t timed_from;
-  uint32_t parent;        /* ZINST_NONE for the root */
-  uint32_t function;      /* process-wide id; 0 for the root */
-  uint64_t exact_ticks;   /* closed activations of the exact stratum */
-  uint64_t sampled_ticks; /* closed sampled activations */
+  uint32_t parent;      /* ZINST_NONE for the root */
+  uint32_t function;    /* process-wide id; 0 for the root */
+  uint64_t exact_ticks; /* closed activations of the exact stratum */
+  /* The sampled stratum's sums. Once a context has sample_limit samples,
+   * its mean interval doubles and these are halved (zinst_thin_samples):
+   * a sample then counts in proportion to the calls it stands for, and the
+   * writer's mean of them stays the stratum's. */
+  uint64_t sampled_ticks; /* closed sampled activations, weighted */
+  /* Their weighted count in the low ZINST_SAMPLE_SHIFT_AT bits, and above
+   * them how many times the interval doubled (zinst_samples_of,
+   * zinst_sample_shift_of): one word, so that both change at once. */
   uint64_t sampled_calls;
-  double sampled_sq; /* sum of the squared sampled durations */
+  double sampled_sq; /* sum of the squared sampled durations, weighted */
   /* The exact stratum is the context's calls 1..exact_until: UINT64_MAX
    * while it lasts, then the calls it had when it ended (zinst_credit_frame);
    * 0 in count mode. Written by the owner only. */
@@ -184,6 +191,11 @@ struct zinst_thread_state {
    * xorshift state `rng` (sample_span = 2R - 1, mean interval R). */
   uint32_t exact_limit;
   uint32_t sample_span;
+  /* A context's samples before its interval doubles (an even number; 0:
+   * never, the interval stays R), and how often it may double (so that
+   * the widest interval still fits 31 bits). */
+  uint32_t sample_limit;
+  uint32_t max_sample_shift;
   uint64_t rng; /* never 0 */
   /* A context's exact stratum lasts past exact_limit calls while its
    * activations average at least this many ticks (at most 2^32: the test
@@ -268,16 +280,30 @@ zinst_edge_cache_find(const struct zinst_thread_state *ts, uint32_t parent, uint
   return child;
 }
 
-/* The next sampling interval, uniform on [1, sample_span]: xorshift64 and a
- * multiply-shift (no division). Only the owning thread calls this. */
+/* zinst_node.sampled_calls: the weighted count below this bit, the shift
+ * above. */
+#define ZINST_SAMPLE_SHIFT_AT 56
+static inline uint64_t zinst_samples_of(uint64_t sampled_calls) {
+  return sampled_calls & ((UINT64_C(1) << ZINST_SAMPLE_SHIFT_AT) - 1);
+}
+static inline uint32_t zinst_sample_shift_of(uint64_t sampled_calls) {
+  return (uint32_t)(sampled_calls >> ZINST_SAMPLE_SHIFT_AT);
+}
+
+/* The next sampling interval of a context whose interval doubled `shift`
+ * times: uniform on [1, (sample_span + 1) << shift - 1], mean R << shift.
+ * xorshift64 and a multiply-shift (no division). Uniform over every
+ * length, not a multiple of 2^shift, so that no call pattern of a short
+ * period can alias with it. Only the owning thread calls this. */
 static inline __attribute__((always_inline)) uint32_t
-zinst_next_interval(struct zinst_thread_state *ts) {
+zinst_next_interval(struct zinst_thread_state *ts, uint32_t shift) {
   uint64_t x = ts->rng;
   x ^= x << 13;
   x ^= x >> 7;
   x ^= x << 17;
   ts->rng = x;
-  return 1 + (uint32_t)(((x >> 32) * (uint64_t)ts->sample_span) >> 32);
+  uint64_t span = (((uint64_t)ts->sample_span + 1) << shift) - 1;
+  return 1 + (uint32_t)(((x >> 32) * span) >> 32);
 }
 
 /* How the activation that brought `node` to `calls` calls is timed, once
@@ -299,7 +325,8 @@ zinst_schedule_timing(struct zinst_thread_state *ts, struct zinst_node *node, ui
     __atomic_store_n(&node->timed_from, UINT64_MAX, __ATOMIC_RELAXED);
     return ZINST_FRAME_UNTIMED;
   }
-  __atomic_store_n(&node->timed_from, calls + zinst_next_interval(ts), __ATOMIC_RELAXED);
+  uint32_t shift = zinst_sample_shift_of(node->sampled_calls);
+  __atomic_store_n(&node->timed_from, calls + zinst_next_interval(ts, shift), __ATOMIC_RELAXED);
   return ZINST_FRAME_SAMPLED;
 }
 
@@ -310,7 +337,35 @@ zinst_schedule_timing(struct zinst_thread_state *ts, struct zinst_node *node, ui
 static inline __attribute__((always_inline)) void
 zinst_end_exact_stratum_at(struct zinst_thread_state *ts, struct zinst_node *node, uint64_t calls) {
   __atomic_store_n(&node->exact_until, calls, __ATOMIC_RELAXED);
-  __atomic_store_n(&node->timed_from, calls + zinst_next_interval(ts), __ATOMIC_RELAXED);
+  __atomic_store_n(&node->timed_from, calls + zinst_next_interval(ts, 0), __ATOMIC_RELAXED);
+}
+
+/* A context reached sample_limit samples: its mean interval doubles from
+ * now on, and its sums are halved. A sample taken before then stood for
+ * half as many calls as one taken after, so it now counts half: each
+ * sample's weight stays in proportion to the calls it stands for (the
+ * writer's mean is the weighted one, and its variance, from the weighted
+ * count, is no smaller than the true one). A context then keeps between
+ * sample_limit / 2 and sample_limit samples' worth of weight, and the
+ * timed share of its calls falls as it runs: the clock reads of a hot
+ * context stop growing with the run's length. Only the owning thread
+ * calls this; a dump on another thread may read the sums mid-halving (one
+ * context off by up to 2x, in that dump only). */
+static __attribute__((noinline, cold)) void zinst_thin_samples(struct zinst_thread_state *ts,
+                                                               struct zinst_node *node) {
+  uint32_t shift = zinst_sample_shift_of(node->sampled_calls);
+  if (shift >= ts->max_sample_shift)
+    return; /* widest interval: the count grows on */
+  double square = node->sampled_sq / 2;
+  __atomic_store_n(&node->sampled_ticks, node->sampled_ticks / 2, __ATOMIC_RELAXED);
+  __atomic_store(&node->sampled_sq, &square, __ATOMIC_RELAXED);
+  __atomic_store_n(&node->sampled_calls,
+                   ((uint64_t)(shift + 1) << ZINST_SAMPLE_SHIFT_AT) | (ts->sample_limit / 2),
+                   __ATOMIC_RELAXED);
+  /* The next sample is drawn at the new rate (this exit's call is the
+   * context's latest: a context is never active twice in a thread). */
+  __atomic_store_n(&node->timed_from, node->calls + zinst_next_interval(ts, shift + 1),
+                   __ATOMIC_RELAXED);
 }
 
 /* Credit a closing frame's activation, timed or not, to its node at `now`.
@@ -343,9 +398,12 @@ zinst_credit_frame(struct zinst_thread_state *ts, const struct zinst_frame *fram
       zinst_end_exact_stratum_at(ts, node, calls);
   } else {
     double square = node->sampled_sq + (double)duration * (double)duration;
+    uint64_t sampled_calls = node->sampled_calls + 1;
     __atomic_store_n(&node->sampled_ticks, node->sampled_ticks + duration, __ATOMIC_RELAXED);
-    __atomic_store_n(&node->sampled_calls, node->sampled_calls + 1, __ATOMIC_RELAXED);
     __atomic_store(&node->sampled_sq, &square, __ATOMIC_RELAXED);
+    __atomic_store_n(&node->sampled_calls, sampled_calls, __ATOMIC_RELAXED);
+    if (ZINST_UNLIKELY(zinst_samples_of(sampled_calls) == ts->sample_limit))
+      zinst_thin_samples(ts, node);
   }
 }
 
@@ -383,6 +441,10 @@ zinst_context_index(const struct zinst_thread_state *ts, const void *context) {
 }
 
 /* Seed `ts`'s sampling state from its tid and the clock (fork child too). */
+/* Sets ts's sample_limit (ZINST_SAMPLE_LIMIT; 0 = none, and none when
+ * every activation is timed) and the widest interval its sample_span
+ * allows. */
+void zinst_thread_set_sample_limit(struct zinst_thread_state *ts, uint32_t limit);
 void zinst_thread_seed_sampling(struct zinst_thread_state *ts);
 
 /* This thread's block, or NULL before its first event. */

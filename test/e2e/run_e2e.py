@@ -200,12 +200,14 @@ def check_sampled_estimates(env, exact_runs, sampled_runs, depth):
     sampled_reports = [env.report(p) for p in sampled_runs]
     for report in exact_reports:
         expect_eq("exact run's sample_interval", report["profile"]["sample_interval"], 1)
+        expect_eq("exact run's sample_limit", report["profile"]["sample_limit"], 0)
         for f in report["functions"]:
             expect_eq("exact run: %s timed calls" % f["name"], f["timed_calls"], f["calls"])
             expect_eq("exact run: %s total error" % f["name"], f["total_ticks_error"], 0)
             expect_eq("exact run: %s self error" % f["name"], f["self_ticks_error"], 0)
     for report in sampled_reports:
         expect_eq("default sample_interval", report["profile"]["sample_interval"], 16)
+        expect_eq("default sample_limit", report["profile"]["sample_limit"], 4096)
         expect_eq("exact calls per context", report["profile"]["exact_calls_per_context"], 16)
         by_name = {f["name"]: f for f in report["functions"]}
         walk, main = by_name["walk"], by_name["main"]

@@ -26,6 +26,7 @@ enum {
   F_THROWER,
   F_LEAF,
   F_LONG_THEN_SHORT,
+  F_PHASED,
   F_COUNT
 };
 static const struct zinst_function_info functions[F_COUNT] = {
@@ -39,6 +40,7 @@ static const struct zinst_function_info functions[F_COUNT] = {
     {"thrower", "thrower", "s.c", 8, 0},
     {"leaf", "leaf", "s.c", 9, 0},
     {"long_then_short", "long_then_short", "s.c", 10, 0},
+    {"phased", "phased", "s.c", 11, 0},
 };
 static struct zinst_module_info module = {
     ZINST_ABI_VERSION, F_COUNT, functions, "s.c", 0, 0, 0, 0, NULL, 0, 0};
@@ -73,6 +75,15 @@ NOINLINE static void long_then_short(uint64_t ticks) {
   TEST_ENTER(&module, F_LONG_THEN_SHORT);
   __atomic_fetch_add(&zinst_test_fake_ticks, ticks, __ATOMIC_RELAXED);
   TEST_EXIT(&module, F_LONG_THEN_SHORT);
+}
+
+/* Like spin, as another context; its bodies are summed in phased_body_ticks. */
+static uint64_t phased_body_ticks;
+NOINLINE static void phased(uint64_t ticks) {
+  TEST_ENTER(&module, F_PHASED);
+  __atomic_fetch_add(&zinst_test_fake_ticks, ticks, __ATOMIC_RELAXED);
+  phased_body_ticks += ticks;
+  TEST_EXIT(&module, F_PHASED);
 }
 
 #define SIMPLE(name, id)                                                                           \
@@ -153,6 +164,9 @@ static struct result run_scenario(uint32_t sample_interval) {
   return result;
 }
 
+/* The sample limit the trees written below were sampled with. */
+static uint32_t written_sample_limit = ZINST_DEFAULT_SAMPLE_LIMIT;
+
 /* Serialize `tree` alone; returns the image (free it) and its NODES records. */
 static void *write_tree(const struct zinst_tree *tree, uint32_t sample_interval,
                         const struct zinst_node_record **nodes) {
@@ -165,6 +179,7 @@ static void *write_tree(const struct zinst_tree *tree, uint32_t sample_interval,
       .mode = ZINST_MODE_TIME,
       .sample_interval = sample_interval,
       .exact_calls_per_context = ZINST_EXACT_CALLS,
+      .sample_limit = sample_interval > 1 ? written_sample_limit : 0,
       .functions = names,
       .function_count = 64,
       .modules = modules,
@@ -375,6 +390,81 @@ static void long_contexts(void) {
          ZINST_LONG_ACTIVATION_TICKS);
 }
 
+/* A hot context whose activations lengthen tenfold halfway: 60,000 calls
+ * of [0, 2000) ticks, then 50,000 of [0, 20000). */
+enum { SHORT_PHASE = 60000, LONG_PHASE = 50000, THIN_LIMIT = 256 };
+
+static void *phased_scenario(void *out) {
+  struct result *result = out;
+  phased_body_ticks = 0;
+  uint64_t start = __atomic_load_n(&zinst_test_fake_ticks, __ATOMIC_RELAXED);
+  TEST_ENTER(&module, F_DRIVER);
+  for (int i = 0; i < SHORT_PHASE + LONG_PHASE; i++)
+    phased(test_random() % (i < SHORT_PHASE ? 2000 : 20000));
+  TEST_EXIT(&module, F_DRIVER);
+  /* The clock moved by the bodies and one tick per read: two reads per
+   * timed activation. */
+  result->elapsed = __atomic_load_n(&zinst_test_fake_ticks, __ATOMIC_RELAXED) - start;
+  result->spin_body_ticks = phased_body_ticks;
+  result->tree = test_own_tree();
+  return NULL;
+}
+
+/*
+ * ZINST_SAMPLE_LIMIT: once a context has that many samples its interval
+ * doubles and its sums are halved. With a limit of 256 at 1 in 16, the
+ * interval doubles after about 4096 calls, then 4096, 8192, ... more
+ * (128 samples each time): 5 times by call 65,536, the 6th only near
+ * 131,072, far beyond the 110,000 calls here. Most samples are taken in the
+ * short phase, at the higher rates; counted unweighted they would put the
+ * mean near 2,300 ticks, against a true 5,100. Weighted, the estimate must
+ * hold within its stated error.
+ */
+static void thinned_samples(void) {
+  zinst_config.sample_interval = ZINST_DEFAULT_SAMPLE_INTERVAL;
+  zinst_config.sample_limit = THIN_LIMIT;
+  zinst_config.long_activation_ticks = UINT32_MAX;
+  struct result r;
+  pthread_t thread;
+  CHECK(pthread_create(&thread, NULL, phased_scenario, &r) == 0, "create");
+  CHECK(pthread_join(thread, NULL) == 0, "join");
+  zinst_config.sample_limit = ZINST_DEFAULT_SAMPLE_LIMIT;
+  zinst_config.long_activation_ticks = ZINST_LONG_ACTIVATION_TICKS;
+  const struct zinst_tree *t = &r.tree;
+  const struct zinst_tree_node *node = &t->nodes[under_driver(t, F_PHASED)];
+  CHECK_EQ_U64(node->calls, SHORT_PHASE + LONG_PHASE, "every call counted");
+  CHECK_EQ_U64(node->exact_calls, ZINST_EXACT_CALLS, "the exact stratum");
+  CHECK_EQ_U64(node->sample_shift, 5, "the interval doubled 5 times");
+  CHECK(node->sampled_calls >= THIN_LIMIT / 2 && node->sampled_calls <= THIN_LIMIT,
+        "%" PRIu64 " samples' worth kept, between half the limit and the limit",
+        node->sampled_calls);
+  const struct zinst_node_record *nodes;
+  written_sample_limit = THIN_LIMIT;
+  void *image = write_tree(t, ZINST_DEFAULT_SAMPLE_INTERVAL, &nodes);
+  written_sample_limit = ZINST_DEFAULT_SAMPLE_LIMIT;
+  const struct zinst_node_record *record = &nodes[under_driver(t, F_PHASED) - 1];
+  /* The file counts the activations timed, weights aside (the driver's
+   * is the one other). */
+  const uint64_t clock_reads = r.elapsed - r.spin_body_ticks;
+  CHECK_EQ_U64(record->timed_calls, clock_reads / 2 - 1, "timed activations in the file");
+  CHECK(record->timed_calls < (SHORT_PHASE + LONG_PHASE) / 64,
+        "%" PRIu64 " activations timed: far fewer than 1 in 16", record->timed_calls);
+  const double estimate = (double)record->inclusive_ticks;
+  const double error = (double)record->inclusive_error_ticks;
+  const double truth = (double)r.spin_body_ticks;
+  CHECK(error > 0 && error < 0.15 * truth, "error %.0f is informative for a total of %.0f", error,
+        truth);
+  CHECK(fabs(estimate - truth) <= 4 * error,
+        "phased estimate %.0f vs true %.0f: %.1f standard errors off (stated error %.0f)", estimate,
+        truth, fabs(estimate - truth) / error, error);
+  printf("thinned samples: interval doubled %u times, %" PRIu64 " samples' worth; estimate "
+         "%.4g, true %.4g ticks, %.2f SE off (1 SE = %.2f%%)\n",
+         node->sample_shift, node->sampled_calls, estimate, truth, fabs(estimate - truth) / error,
+         100 * error / truth);
+  free(image);
+  zinst_tree_free(&r.tree);
+}
+
 /* zinst_reset() subtracts every sampling field: a hot context starts over
  * with no exact stratum (its first K calls are long gone). */
 static void *reset_scenario(void *unused) {
@@ -420,9 +510,20 @@ int main(void) {
   CHECK_EQ_U64(zinst_config.sample_interval, 16, "default R");
   CHECK_EQ_U64(zinst_config.exact_calls, 16, "default K");
 
+  CHECK_EQ_U64(zinst_config.sample_limit, ZINST_DEFAULT_SAMPLE_LIMIT, "default sample limit");
+  setenv("ZINST_SAMPLE_LIMIT", "8", 1);
+  zinst_config_reload();
+  CHECK_EQ_U64(zinst_config.sample_limit, ZINST_DEFAULT_SAMPLE_LIMIT, "a tiny limit refused");
+  setenv("ZINST_SAMPLE_LIMIT", "0", 1);
+  zinst_config_reload();
+  CHECK_EQ_U64(zinst_config.sample_limit, 0, "ZINST_SAMPLE_LIMIT=0: no limit");
+  unsetenv("ZINST_SAMPLE_LIMIT");
+  zinst_config_reload();
+
   exact_mode();
   default_mode();
   long_contexts();
+  thinned_samples();
   zinst_config.sample_interval = ZINST_DEFAULT_SAMPLE_INTERVAL;
   pthread_t thread;
   CHECK(pthread_create(&thread, NULL, reset_scenario, NULL) == 0, "create");

@@ -117,6 +117,7 @@ int main(void) {
       .max_depth = 1024,
       .dump_reason = ZINST_DUMP_API,
       .sample_interval = 16,
+      .sample_limit = 4096,
       .exact_calls_per_context = 16,
       .call_cost_ps = 1100,
       .hook_untimed_pair_ps = 5600,
@@ -195,9 +196,9 @@ int main(void) {
   CHECK_EQ_U64(process->max_depth, 1024, "max depth");
   CHECK_EQ_U64(process->dump_reason, ZINST_DUMP_API, "reason");
   CHECK_EQ_U64(process->sample_interval, 16, "sample interval");
+  CHECK_EQ_U64(process->sample_limit, 4096, "sample limit");
   CHECK_EQ_U64(process->exact_calls_per_context, 16, "exact calls per context");
   CHECK_EQ_U64(process->call_cost_ps, 1100, "call cost");
-  CHECK_EQ_U64(process->reserved, 0, "reserved");
   CHECK_EQ_U64(process->hook_untimed_pair_ps, 5600, "untimed pair");
   CHECK_EQ_U64(process->hook_timed_pair_ps, 23000, "timed pair");
   CHECK_EQ_U64(process->hook_timed_inner_ps, 3300, "timed inner");
@@ -251,7 +252,7 @@ int main(void) {
   /* {parent, function, calls, inclusive, exclusive}: appended nodes are all
    * in the exact stratum, so every call is timed and no error is stated. */
 #define NODE(p, f, c, i, e)                                                                        \
-  { .parent = (p), .function = (f), .calls = (c), .inclusive_ticks = (i), .exclusive_ticks = (e) }
+  {.parent = (p), .function = (f), .calls = (c), .inclusive_ticks = (i), .exclusive_ticks = (e)}
   static const struct zinst_node_record expected[5] = {
       NODE(ZINST_NONE, 0, 1, 1000, 500), NODE(0, 1, 5, 300, 300), NODE(0, 2, 2, 200, 200),
       NODE(ZINST_NONE, 2, 7, 70, 0),     NODE(3, 1, 1, 100, 100),

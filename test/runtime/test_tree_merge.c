@@ -1,6 +1,8 @@
 /*
  * test_tree_merge.c - zinst_tree_merge adds a tree into another by matching
- * paths: overlapping paths sum, new paths are appended after their parents.
+ * paths: overlapping paths sum, new paths are appended after their parents;
+ * nodes' sampled sums of different weights add and subtract once thinned
+ * to the same.
  */
 #include "test_support.h"
 
@@ -83,6 +85,45 @@ int main(void) {
   CHECK_EQ_U64(big.nodes[node_at(&big, path)].calls, 3, "wide merge leaf");
   path[1] = 0;
   CHECK_EQ_U64(big.nodes[node_at(&big, path)].inclusive_ticks, 3 * 2 * 4321, "wide merge ticks");
+
+  /* Sampled sums of different weights: the node whose interval doubled
+   * fewer times is thinned to the other's first (halved per doubling). */
+  struct zinst_tree_node thinned = {.calls = 1000,
+                                    .inclusive_ticks = 9000,
+                                    .exact_calls = 16,
+                                    .sampled_calls = 100,
+                                    .sampled_ticks = 4000,
+                                    .sampled_sq = 800.0,
+                                    .sample_shift = 2};
+  const struct zinst_tree_node fresh = {.calls = 300,
+                                        .inclusive_ticks = 2600,
+                                        .exact_calls = 16,
+                                        .sampled_calls = 80,
+                                        .sampled_ticks = 1600,
+                                        .sampled_sq = 400.0};
+  struct zinst_tree_node added = thinned;
+  zinst_tree_node_add(&added, &fresh);
+  CHECK_EQ_U64(added.sample_shift, 2, "the sum keeps the larger shift");
+  CHECK_EQ_U64(added.calls, 1300, "calls add as they are");
+  CHECK_EQ_U64(added.exact_calls, 32, "exact calls add as they are");
+  CHECK_EQ_U64(added.sampled_calls, 100 + 20, "the fresh samples count a quarter");
+  CHECK_EQ_U64(added.sampled_ticks, 4000 + 400, "and their ticks");
+  CHECK(added.sampled_sq == 800.0 + 100.0, "and their squares: %g", added.sampled_sq);
+  CHECK_EQ_U64(added.inclusive_ticks, 9000 + (2600 - 1600) + 400, "exact ticks whole");
+  added = fresh;
+  zinst_tree_node_add(&added, &thinned);
+  CHECK_EQ_U64(added.sample_shift, 2, "either way round");
+  CHECK_EQ_U64(added.sampled_calls, 120, "either way round: samples");
+  CHECK_EQ_U64(added.inclusive_ticks, 10400, "either way round: ticks");
+  /* A zinst_reset() baseline taken before two doublings: its samples are
+   * in the sums a quarter as heavy. */
+  struct zinst_tree_node later = thinned;
+  zinst_tree_node_subtract(&later, &fresh);
+  CHECK_EQ_U64(later.sample_shift, 2, "a baseline keeps the target's shift");
+  CHECK_EQ_U64(later.calls, 700, "calls since the baseline");
+  CHECK_EQ_U64(later.sampled_calls, 80, "samples since the baseline");
+  CHECK_EQ_U64(later.sampled_ticks, 3600, "their ticks");
+  CHECK_EQ_U64(later.inclusive_ticks, 9000 - 1000 - 400, "ticks since the baseline");
 
   zinst_tree_free(&a);
   zinst_tree_free(&b);
