@@ -495,30 +495,32 @@ static void *reset_scenario(void *unused) {
 
 int main(void) {
   zinst_disable_exit_dump();
-  /* The setting: garbage is refused (one warning, the default kept). */
-  setenv("ZINST_SAMPLE", "often", 1);
-  zinst_config_reload();
-  CHECK_EQ_U64(zinst_config.sample_interval, ZINST_DEFAULT_SAMPLE_INTERVAL, "garbage refused");
-  setenv("ZINST_SAMPLE", "0", 1);
-  zinst_config_reload();
-  CHECK_EQ_U64(zinst_config.sample_interval, ZINST_DEFAULT_SAMPLE_INTERVAL, "0 refused");
-  setenv("ZINST_SAMPLE", "1", 1);
-  zinst_config_reload();
-  CHECK_EQ_U64(zinst_config.sample_interval, 1, "ZINST_SAMPLE=1");
-  unsetenv("ZINST_SAMPLE");
-  zinst_config_reload();
-  CHECK_EQ_U64(zinst_config.sample_interval, 16, "default R");
+  /* The settings: garbage is refused (one warning, the default kept);
+   * NULL unsets the variable. */
+  static const struct {
+    const char *name, *value;
+    const uint32_t *field;
+    uint32_t expected;
+  } settings[] = {
+      {"ZINST_SAMPLE", "often", &zinst_config.sample_interval, ZINST_DEFAULT_SAMPLE_INTERVAL},
+      {"ZINST_SAMPLE", "0", &zinst_config.sample_interval, ZINST_DEFAULT_SAMPLE_INTERVAL},
+      {"ZINST_SAMPLE", "1", &zinst_config.sample_interval, 1},
+      {"ZINST_SAMPLE", NULL, &zinst_config.sample_interval, 16},
+      {"ZINST_SAMPLE_LIMIT", "8", &zinst_config.sample_limit, ZINST_DEFAULT_SAMPLE_LIMIT},
+      {"ZINST_SAMPLE_LIMIT", "0", &zinst_config.sample_limit, 0},
+      {"ZINST_SAMPLE_LIMIT", NULL, &zinst_config.sample_limit, 4096},
+  };
+  for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+    if (settings[i].value)
+      setenv(settings[i].name, settings[i].value, 1);
+    else
+      unsetenv(settings[i].name);
+    zinst_config_reload();
+    CHECK(*settings[i].field == settings[i].expected, "%s=%s: got %u, expected %u",
+          settings[i].name, settings[i].value ? settings[i].value : "(unset)", *settings[i].field,
+          settings[i].expected);
+  }
   CHECK_EQ_U64(zinst_config.exact_calls, 16, "default K");
-
-  CHECK_EQ_U64(zinst_config.sample_limit, ZINST_DEFAULT_SAMPLE_LIMIT, "default sample limit");
-  setenv("ZINST_SAMPLE_LIMIT", "8", 1);
-  zinst_config_reload();
-  CHECK_EQ_U64(zinst_config.sample_limit, ZINST_DEFAULT_SAMPLE_LIMIT, "a tiny limit refused");
-  setenv("ZINST_SAMPLE_LIMIT", "0", 1);
-  zinst_config_reload();
-  CHECK_EQ_U64(zinst_config.sample_limit, 0, "ZINST_SAMPLE_LIMIT=0: no limit");
-  unsetenv("ZINST_SAMPLE_LIMIT");
-  zinst_config_reload();
 
   exact_mode();
   default_mode();
