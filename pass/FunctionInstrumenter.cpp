@@ -285,7 +285,10 @@ PreservedAnalyses FunctionInstrumenterPass::run(Module &M, ModuleAnalysisManager
     for (size_t Index = 0; Index < Selected.size(); ++Index)
       instrument(*Selected[Index].Function, H, ModuleInfo, static_cast<uint32_t>(Index));
   }
-  Sites.lower(ModuleInfo);
+  SmallPtrSet<const Function *, 32> WithEntryCode;
+  for (const FunctionDescription &Desc : Selected)
+    WithEntryCode.insert(Desc.Function);
+  Sites.lower(ModuleInfo, WithEntryCode);
   return PreservedAnalyses::none();
 }
 

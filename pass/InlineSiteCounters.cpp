@@ -36,8 +36,10 @@ constexpr uint32_t PublicSiteFlags = 0xFFFFu;
 struct CounterRuntime {
   GlobalVariable *Counters; // __zinst_site_counters, initial-exec TLS
   FunctionCallee SlowPath;  // __zinst_site_counters_slow
-  /// The module's own way to the slow path, or null (see slowPathThunk).
-  Function *SlowThunk;
+  bool UseThunk;            // the target has preserve_most (see slowPathThunk)
+  /// The module's own way to the slow path, made by the first function
+  /// that needs it (most have entry code and need none).
+  Function *SlowThunk = nullptr;
 };
 
 /// `ptr __zinst_site_counters_thunk()`, internal, preserve_most: returns
@@ -63,7 +65,7 @@ Function *slowPathThunk(Module &M, GlobalVariable *ModuleInfo, FunctionCallee Sl
   return Thunk;
 }
 
-CounterRuntime declareRuntime(Module &M, GlobalVariable *ModuleInfo) {
+CounterRuntime declareRuntime(Module &M) {
   LLVMContext &Ctx = M.getContext();
   auto *PtrTy = PointerType::getUnqual(Ctx);
   GlobalVariable *Counters = runtimeThreadLocal(M, "__zinst_site_counters", PtrTy);
@@ -71,8 +73,7 @@ CounterRuntime declareRuntime(Module &M, GlobalVariable *ModuleInfo) {
       AttributeList::get(Ctx, AttributeList::FunctionIndex, {Attribute::NoUnwind, Attribute::Cold});
   FunctionCallee Slow = M.getOrInsertFunction("__zinst_site_counters_slow",
                                               FunctionType::get(PtrTy, {PtrTy}, false), Attrs);
-  Function *Thunk = targetHasPreserveMost(M) ? slowPathThunk(M, ModuleInfo, Slow) : nullptr;
-  return {Counters, Slow, Thunk};
+  return {Counters, Slow, targetHasPreserveMost(M)};
 }
 
 /// Line 0 in F's scope: compiler-generated code, as the verifier wants for
@@ -91,6 +92,12 @@ DebugLoc generatedLocation(Function &F) {
 ///   counters = __zinst_site_counters; base = module.site_base;
 ///   sites = counters ? counters + base : __zinst_site_counters_slow(&module)
 ///
+/// or, where F's entry code (EntryCodeFirst: the hooks or the inline context
+/// code, which dominate At) ran before, `sites = counters + base`: after
+/// entry code the runtime never leaves the pointer NULL (zinst_abi.h). That
+/// saves a test and a block per function; only count-only functions, whose
+/// entry counter is all their instrumentation, keep them.
+///
 /// At most once per call of F, not once per site: every site of F is then one
 /// increment at a constant offset. Safe because the thread's array never
 /// moves (only thread exit retires it, and no frame of the exiting thread
@@ -101,8 +108,8 @@ DebugLoc generatedLocation(Function &F) {
 /// registered its module already; only code that runs before its module's
 /// constructor, in a thread that ran instrumented code before, counts in
 /// the sink without them.
-Value *emitSiteCountersAddress(Instruction *At, GlobalVariable *ModuleInfo,
-                               const CounterRuntime &RT) {
+Value *emitSiteCountersAddress(Instruction *At, GlobalVariable *ModuleInfo, CounterRuntime &RT,
+                               bool EntryCodeFirst) {
   Function &F = *At->getFunction();
   LLVMContext &Ctx = F.getContext();
   Type *I32Ty = Type::getInt32Ty(Ctx);
@@ -115,6 +122,8 @@ Value *emitSiteCountersAddress(Instruction *At, GlobalVariable *ModuleInfo,
   Value *BaseField = B.CreateStructGEP(ModuleInfo->getValueType(), ModuleInfo,
                                        ModuleInfoSiteBaseField, "zinst.site_base.addr");
   Value *Base = B.CreateLoad(I32Ty, BaseField, "zinst.site_base");
+  if (EntryCodeFirst)
+    return B.CreateGEP(I64Ty, Counters, B.CreateZExt(Base, I64Ty), "zinst.sites");
   Value *Missing = B.CreateIsNull(Counters, "zinst.no_counters");
   Value *Fast = B.CreateGEP(I64Ty, Counters, B.CreateZExt(Base, I64Ty), "zinst.sites.fast");
   BasicBlock *Head = At->getParent();
@@ -122,6 +131,8 @@ Value *emitSiteCountersAddress(Instruction *At, GlobalVariable *ModuleInfo,
   Instruction *ThenTerm = SplitBlockAndInsertIfThen(Missing, At->getIterator(), false, Weights);
   IRBuilder<> SlowB(ThenTerm);
   SlowB.SetCurrentDebugLocation(Loc);
+  if (RT.UseThunk && RT.SlowThunk == nullptr)
+    RT.SlowThunk = slowPathThunk(*F.getParent(), ModuleInfo, RT.SlowPath);
   CallInst *Slow = RT.SlowThunk != nullptr ? SlowB.CreateCall(RT.SlowThunk, {})
                                            : SlowB.CreateCall(RT.SlowPath, {ModuleInfo});
   if (RT.SlowThunk != nullptr)
@@ -309,7 +320,8 @@ void InlineSiteLowering::addEntryCounter(const FunctionDescription &F) {
   Changed = true;
 }
 
-void InlineSiteLowering::lower(GlobalVariable *ModuleInfo) {
+void InlineSiteLowering::lower(GlobalVariable *ModuleInfo,
+                               const SmallPtrSetImpl<const Function *> &WithEntryCode) {
   // One address of the counters per function that counts a site
   // (emitSiteCountersAddress, siteCountersPlace); the entry counters of count-only
   // functions first, so that they come before any site of their entry
@@ -327,13 +339,13 @@ void InlineSiteLowering::lower(GlobalVariable *ModuleInfo) {
       ByFunction[It->second].second.push_back(&Point);
     }
   if (!ByFunction.empty()) {
-    CounterRuntime RT = declareRuntime(M, ModuleInfo);
+    CounterRuntime RT = declareRuntime(M);
     for (auto &[F, FunctionPoints] : ByFunction) {
       SmallVector<Instruction *, 8> Places;
       for (const CounterPoint *Point : FunctionPoints)
         Places.push_back(Point->At);
       Instruction *At = siteCountersPlace(*F, Places, BodyStarts.lookup(F));
-      Value *Sites = emitSiteCountersAddress(At, ModuleInfo, RT);
+      Value *Sites = emitSiteCountersAddress(At, ModuleInfo, RT, WithEntryCode.contains(F));
       for (const CounterPoint *Point : FunctionPoints)
         emitIncrement(Point->At, Sites, Point->Index);
     }

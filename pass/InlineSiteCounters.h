@@ -48,6 +48,7 @@
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SmallPtrSet.h"
 
 #include <vector>
 
@@ -83,8 +84,11 @@ public:
 
   /// Replaces markers and tags by increments of the counters of ModuleInfo
   /// (the descriptor emitModuleTable returned for rows()), and removes the
-  /// module's site list. Call once.
-  void lower(llvm::GlobalVariable *ModuleInfo);
+  /// module's site list. WithEntryCode: the functions that got the hooks or
+  /// the inline context code, which run before their counters' address is
+  /// computed (it then needs no test). Call once.
+  void lower(llvm::GlobalVariable *ModuleInfo,
+             const llvm::SmallPtrSetImpl<const llvm::Function *> &WithEntryCode);
 
 private:
   struct CounterPoint {

@@ -80,6 +80,26 @@ choose_frame_kind(struct zinst_thread_state *ts, struct zinst_node *node, uint64
   return zinst_schedule_timing(ts, node, calls);
 }
 
+/* Where a thread's site increments go when it has no counters and cannot
+ * get any (its profile could not be mapped, which was reported; or its
+ * first event came inside the runtime): written, never read, by any such
+ * thread; the counts are lost either way. As long as a thread's own array
+ * (the sink and ZINST_MAX_SITES slots), so that any module's site_base
+ * stays inside it: about 9 MB of virtual memory, touched only by those
+ * threads. */
+static uint64_t unrecorded_site_counts[ZINST_MAX_MODULE_SITES + ZINST_MAX_SITES];
+
+/* An instrumented function's entry code (the hooks' enter, the inline
+ * code's miss) found no thread state and could not make one: from now on
+ * this thread's site counters pointer is never NULL, so that the function's
+ * site increments, which follow its entry code and do not test it
+ * (zinst_abi.h), land somewhere. Functions without entry code test it and
+ * still call __zinst_site_counters_slow while it is NULL. */
+static inline __attribute__((always_inline)) void no_site_counters(void) {
+  if (__zinst_site_counters == NULL)
+    __zinst_site_counters = unrecorded_site_counts;
+}
+
 /* The general enter: every case, including the thread's first event, lazy
  * registration, stack repair, a cache miss and the depth bound. */
 static __attribute__((noinline, cold)) void enter_general(struct zinst_module_info *module,
@@ -87,8 +107,10 @@ static __attribute__((noinline, cold)) void enter_general(struct zinst_module_in
   struct zinst_thread_state *ts = zinst_tls_state;
   if (ts == NULL) {
     ts = zinst_thread_state_create();
-    if (ts == NULL)
+    if (ts == NULL) {
+      no_site_counters();
       return;
+    }
   }
   if (ts->busy) {
     ts->reentrant_events++;
@@ -324,6 +346,8 @@ ZINST_EXPORT __attribute__((noinline)) void *__zinst_context_enter(struct zinst_
   if (ts == NULL || ts->busy) {
     if (ts)
       ts->reentrant_events++;
+    else
+      no_site_counters();
     __zinst_context = &zinst_no_context;
     return &zinst_no_context;
   }
@@ -593,11 +617,6 @@ ZINST_EXPORT void __zinst_unregister_module(struct zinst_module_info *module) {
  * between them and counts the same site loses its own increment; the
  * interrupted one is never lost. */
 ZINST_EXPORT __thread __attribute__((tls_model("initial-exec"))) uint64_t *__zinst_site_counters;
-
-/* Where a thread's increments go when it has no counters and cannot get
- * any (its profile could not be mapped, which was reported): written, never
- * read. Every thread may write it; the counts are lost either way. */
-static uint64_t unrecorded_site_counts[ZINST_MAX_MODULE_SITES];
 
 /* The entry's slow path (zinst_abi.h): the thread's first event, or an
  * event after its block was retired (an instrumented destructor at thread

@@ -32,6 +32,11 @@
  *       ...
  *       sites[index]++;                            (at each site)
  *
+ *     In a function with entry code (the hooks, or the inline code below),
+ *     which runs first, `sites = counters + base` without the test: once
+ *     a thread ran entry code, the runtime never leaves the pointer NULL
+ *     (a discard array as long as a thread's own when it has none).
+ *
  *     A function chosen with ZINST_COUNT_ONLY (pass/Options.h) gets no
  *     hooks: the same increment at its entry, of a site flagged
  *     ZINST_SITE_INFO_ENTRY, counts every call of it from anywhere.
@@ -78,7 +83,7 @@
 
 #include <stdint.h>
 
-#define ZINST_ABI_VERSION 7u    /* 7: each context schedules its next timed call */
+#define ZINST_ABI_VERSION 8u    /* 8: no site-counters test after entry code */
 #define ZINST_CTOR_PRIORITY 101 /* earliest priority open to programs */
 
 #define ZINST_FUNCTION_INFO_DEBUG 0x1u   /* file/line from DISubprogram */

@@ -1,23 +1,28 @@
 ; The shape of the site increments at the end of the pipeline. A function
 ; that counts sites computes the address of the thread's counters of its
 ; module once, where its own code starts (after the inline context code or
-; the hooks): a TLS load and the module's site_base, and when the thread
-; has no counters yet (its first event) the slow path, through the module's preserve_most thunk on x86-64 and
-; AArch64 and calling __zinst_site_counters_slow itself elsewhere. Every
-; site is then one increment at a constant offset, also after a call.
+; the hooks): a TLS load and the module's site_base. After entry code the
+; runtime never leaves the TLS pointer NULL, so there is no test. A function
+; without entry code (here: every function excluded) tests it, and when the
+; thread has no counters yet (its first event) takes the slow path, through
+; the module's preserve_most thunk on x86-64 and AArch64 and calling
+; __zinst_site_counters_slow itself elsewhere. Every site is then one
+; increment at a constant offset, also after a call.
 ; RUN: %opt-zinst -passes='default<O2>' -S %s | FileCheck %s
 ; RUN: sed 's/x86_64-unknown-linux-gnu/aarch64-unknown-linux-gnu/' %s \
 ; RUN:   | %opt-zinst -passes='default<O2>' -S | FileCheck %s
+; RUN: %opt-zinst -passes='default<O2>' -zinst-include=no-such-function -S %s \
+; RUN:   | FileCheck %s --check-prefix=THUNK
 ; RUN: sed 's/x86_64-unknown-linux-gnu/riscv64-unknown-linux-gnu/' %s \
 ; RUN:   | %opt-zinst -passes='default<O2>' -zinst-include=no-such-function -S \
 ; RUN:   | FileCheck %s --check-prefix=DIRECT
 ; The hooks build: the address after the enter hook.
 ; RUN: %opt-zinst-hooks -passes='default<O2>' -S %s | FileCheck %s --check-prefix=HOOKS
 ; The code generator takes the thunk's calling convention on both targets.
-; RUN: %opt-zinst -passes='default<O2>' %s -o %t.x86.bc
+; RUN: %opt-zinst -passes='default<O2>' -zinst-include=no-such-function %s -o %t.x86.bc
 ; RUN: %llc %t.x86.bc -o /dev/null
 ; RUN: sed 's/x86_64-unknown-linux-gnu/aarch64-unknown-linux-gnu/' %s \
-; RUN:   | %opt-zinst -passes='default<O2>' -o %t.arm.bc
+; RUN:   | %opt-zinst -passes='default<O2>' -zinst-include=no-such-function -o %t.arm.bc
 ; RUN: %llc %t.arm.bc -o /dev/null
 
 target triple = "x86_64-unknown-linux-gnu"
@@ -43,14 +48,8 @@ define internal i32 @outer(i32 %x) {
 ; CHECK:         [[TLS:%.*]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_site_counters)
 ; CHECK-NEXT:    %zinst.counters = load ptr, ptr [[TLS]]
 ; CHECK-NEXT:    %zinst.site_base = load i32, ptr getelementptr inbounds {{.*}}@__zinst_module, i32 0, i32 7)
-; CHECK-NEXT:    %zinst.no_counters = icmp eq ptr %zinst.counters, null
-; CHECK:         %zinst.sites.fast = getelementptr i64, ptr %zinst.counters, i64
-; CHECK-NEXT:    br i1 %zinst.no_counters, label %[[SLOW:[0-9]+]], label %[[JOIN:[0-9]+]], !prof
-; CHECK:       [[SLOW]]:
-; CHECK-NEXT:    [[GOT:%.*]] = call preserve_mostcc ptr @__zinst_site_counters_thunk()
-; CHECK-NEXT:    br label %[[JOIN]]
-; CHECK:       [[JOIN]]:
-; CHECK-NEXT:    %zinst.sites = phi ptr [ %zinst.sites.fast, %zinst.body ], [ [[GOT]], %[[SLOW]] ]
+; CHECK-NEXT:    [[BASE:%.*]] = zext i32 %zinst.site_base to i64
+; CHECK-NEXT:    %zinst.sites = getelementptr i64, ptr %zinst.counters, i64 [[BASE]]
 ; CHECK-NEXT:    %zinst.counter = getelementptr inbounds i64, ptr %zinst.sites, i64 [[OUTER:[0-9]+]]
 ; CHECK-NEXT:    load i64, ptr %zinst.counter
 ; CHECK-NEXT:    add i64
@@ -135,13 +134,30 @@ done:
 
 !0 = !{!"branch_weights", i32 1, i32 1000}
 
-; One thunk per table, calling the runtime with the module's descriptor.
-; CHECK:       define internal preserve_mostcc ptr @__zinst_site_counters_thunk() [[ATTRS:#[0-9]+]] {
-; CHECK-NEXT:  entry:
-; CHECK-NEXT:    [[SITES:%.*]] = call ptr @__zinst_site_counters_slow(ptr @__zinst_module)
-; CHECK-NEXT:    ret ptr [[SITES]]
-; CHECK-NOT:   define {{.*}}@__zinst_site_counters_thunk
-; CHECK:       attributes [[ATTRS]] = { cold noinline nounwind
+; Every function here has entry code: no slow path, no thunk.
+; CHECK-NOT:   __zinst_site_counters_thunk
+; CHECK-NOT:   call ptr @__zinst_site_counters_slow
+
+; No entry code: the test, the slow path through the thunk, and one thunk
+; per table, calling the runtime with the module's descriptor.
+; THUNK-LABEL: define i32 @grouped(
+; THUNK-NEXT:    [[TLS:%.*]] = {{(tail )?}}call ptr @llvm.threadlocal.address.p0(ptr @__zinst_site_counters)
+; THUNK-NEXT:    %zinst.counters = load ptr, ptr [[TLS]]
+; THUNK-NEXT:    %zinst.site_base = load i32, ptr getelementptr inbounds {{.*}}@__zinst_module, i32 0, i32 7)
+; THUNK-NEXT:    %zinst.no_counters = icmp eq ptr %zinst.counters, null
+; THUNK:         %zinst.sites.fast = getelementptr i64, ptr %zinst.counters, i64
+; THUNK-NEXT:    br i1 %zinst.no_counters, label %[[SLOW:[0-9]+]], label %[[JOIN:[0-9]+]], !prof
+; THUNK:       [[SLOW]]:
+; THUNK-NEXT:    [[GOT:%.*]] = {{(tail )?}}call preserve_mostcc ptr @__zinst_site_counters_thunk()
+; THUNK-NEXT:    br label %[[JOIN]]
+; THUNK:       [[JOIN]]:
+; THUNK-NEXT:    %zinst.sites = phi ptr [ %zinst.sites.fast, %{{[0-9]+}} ], [ [[GOT]], %[[SLOW]] ]
+; THUNK:       define internal preserve_mostcc ptr @__zinst_site_counters_thunk() [[ATTRS:#[0-9]+]] {
+; THUNK-NEXT:  entry:
+; THUNK-NEXT:    [[SITES:%.*]] = {{(tail )?}}call ptr @__zinst_site_counters_slow(ptr @__zinst_module)
+; THUNK-NEXT:    ret ptr [[SITES]]
+; THUNK-NOT:   define {{.*}}@__zinst_site_counters_thunk
+; THUNK:       attributes [[ATTRS]] = { cold noinline nounwind
 
 ; No thunk: the slow path calls the runtime. Uninstrumented functions count
 ; their sites too, from their first instruction.
@@ -156,3 +172,7 @@ done:
 ; HOOKS-NEXT:    notail call void @__zinst_enter(ptr {{(nonnull )?}}@__zinst_module, i32 {{[0-9]+}}, ptr %zinst.frame)
 ; HOOKS-NEXT:    [[TLS:%.*]] = {{(tail )?}}call ptr @llvm.threadlocal.address.p0(ptr @__zinst_site_counters)
 ; HOOKS-NEXT:    %zinst.counters = load ptr, ptr [[TLS]]
+; HOOKS-NEXT:    %zinst.site_base = load i32, ptr getelementptr inbounds {{.*}}@__zinst_module, i32 0, i32 7)
+; HOOKS-NEXT:    [[BASE:%.*]] = zext i32 %zinst.site_base to i64
+; HOOKS-NEXT:    %zinst.sites = getelementptr i64, ptr %zinst.counters, i64 [[BASE]]
+; HOOKS-NOT:     __zinst_site_counters_thunk

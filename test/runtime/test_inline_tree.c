@@ -19,6 +19,8 @@
 
 #include "module_registry.h"
 
+#include <pthread.h>
+
 /* The module registers first: ids are ZINST_ID_BASE_ALIGNMENT (8) +
  * index. F_A's id (12) has slots 4 and 1 of a node's recent children (its
  * low three bits, and the next three: zinst_abi.h); F_A_ALIAS's and
@@ -88,6 +90,27 @@ static void inline_exit(void *saved) {
 NOINLINE static void leaf(uint32_t index) {
   void *saved = inline_enter(&module, index);
   inline_exit(saved);
+}
+
+/* A thread that cannot get a state of its own (here: its first event comes
+ * inside the runtime). Its entry code leaves the thread's site counters
+ * pointer non-NULL, at an array as long as a thread's own: the increments
+ * of a function with entry code follow it untested (zinst_abi.h), at any
+ * module's site_base. The last slot a site can have is written here, where
+ * ASan would see an overflow. */
+static void *stateless_thread(void *unused) {
+  (void)unused;
+  CHECK(__zinst_site_counters == NULL, "no counters before the thread's first event");
+  zinst_tls_in_runtime = 1;
+  void *saved = inline_enter(&module, F_B);
+  zinst_tls_in_runtime = 0;
+  CHECK(zinst_tls_state == NULL, "no state was made inside the runtime");
+  CHECK(__zinst_context == &zinst_no_context, "no context either");
+  CHECK(__zinst_site_counters != NULL, "the site counters pointer is set after entry code");
+  __zinst_site_counters[0]++;
+  __zinst_site_counters[ZINST_MAX_MODULE_SITES + ZINST_MAX_SITES - 1]++;
+  inline_exit(saved);
+  return NULL;
 }
 
 int main(int argc, char **argv) {
@@ -190,6 +213,10 @@ int main(int argc, char **argv) {
         "a refused module's function keeps the caller's context");
   CHECK(__zinst_context == before, "context unchanged");
   CHECK_EQ_U64(hook_module.id_base, 0, "the hooks module was refused");
+
+  pthread_t stateless;
+  CHECK(pthread_create(&stateless, NULL, stateless_thread, NULL) == 0, "create");
+  CHECK(pthread_join(stateless, NULL) == 0, "join");
 
   inline_exit(outer);
   CHECK(__zinst_context == &zinst_no_context, "back to no context after main_loop");
