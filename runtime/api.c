@@ -159,6 +159,7 @@ static void load_config(void) {
             zinst_config.sample_limit, ZINST_DEFAULT_SAMPLE_LIMIT);
     zinst_config.sample_limit = ZINST_DEFAULT_SAMPLE_LIMIT;
   }
+  zinst_config.sample_limit &= ~1u; /* halving at the limit leaves whole samples */
   zinst_config.exact_calls = ZINST_EXACT_CALLS;
   zinst_config.long_activation_ticks = ZINST_LONG_ACTIVATION_TICKS;
   const char *verbose = getenv("ZINST_VERBOSE");
@@ -360,7 +361,7 @@ static int dump_profile(const char *path, uint32_t reason, int from_signal) {
       .sample_interval = zinst_config.mode == ZINST_MODE_TIME ? zinst_config.sample_interval : 0,
       /* As zinst_thread_set_sample_limit applies it. */
       .sample_limit = zinst_config.mode == ZINST_MODE_TIME && zinst_config.sample_interval > 1
-                          ? zinst_config.sample_limit & ~1u
+                          ? zinst_config.sample_limit
                           : 0,
       .exact_calls_per_context =
           zinst_config.mode == ZINST_MODE_TIME ? zinst_config.exact_calls : 0,

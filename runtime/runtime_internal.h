@@ -54,7 +54,7 @@ struct zinst_config {
   uint32_t clock_flags;     /* ZINST_CLOCK_* */
   uint32_t sample_interval; /* ZINST_SAMPLE: R, 1 = time every activation */
   uint32_t exact_calls;     /* K: the first K calls of each context are timed */
-  uint32_t sample_limit;    /* ZINST_SAMPLE_LIMIT: a context's samples before R doubles */
+  uint32_t sample_limit;    /* ZINST_SAMPLE_LIMIT, rounded down to even: samples before R doubles */
   /* Mean ticks of a context's activations that extend its exact stratum
    * (ZINST_LONG_ACTIVATION_TICKS; tests change it). */
   uint32_t long_activation_ticks;

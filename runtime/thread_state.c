@@ -341,7 +341,7 @@ static void make_exit_key(void) {
 
 void zinst_thread_set_sample_limit(struct zinst_thread_state *ts, uint32_t limit) {
   /* Exact timing (R = 1) stays exact. */
-  ts->sample_limit = ts->sample_span > 1 ? limit & ~1u : 0;
+  ts->sample_limit = ts->sample_span > 1 ? limit : 0;
   ts->max_sample_shift = 0;
   while (((uint64_t)ts->sample_span + 1) << (ts->max_sample_shift + 1) <= (UINT64_C(1) << 31))
     ts->max_sample_shift++;

@@ -440,11 +440,11 @@ zinst_context_index(const struct zinst_thread_state *ts, const void *context) {
   return 0;
 }
 
-/* Seed `ts`'s sampling state from its tid and the clock (fork child too). */
-/* Sets ts's sample_limit (ZINST_SAMPLE_LIMIT; 0 = none, and none when
- * every activation is timed) and the widest interval its sample_span
- * allows. */
+/* Sets ts's sample_limit to `limit` (ZINST_SAMPLE_LIMIT, even; 0 = none,
+ * and none when every activation is timed) and the widest interval its
+ * sample_span allows. */
 void zinst_thread_set_sample_limit(struct zinst_thread_state *ts, uint32_t limit);
+/* Seed `ts`'s sampling state from its tid and the clock (fork child too). */
 void zinst_thread_seed_sampling(struct zinst_thread_state *ts);
 
 /* This thread's block, or NULL before its first event. */
