@@ -38,31 +38,30 @@ Instruction *afterStaticAllocas(BasicBlock &Entry) {
   return InsertAfter->getNextNode();
 }
 
-/// Loads Context's recent child in slot Way (an i64 below
+/// Loads Context's recent child in slot Way (below
 /// ZINST_NODE_RECENT_CHILDREN), never null (zinst_abi.h).
-LoadInst *loadRecentChild(IRBuilder<> &B, Value *Context, Value *Way, const Twine &Name) {
-  Type *I64Ty = B.getInt64Ty();
-  Value *Offset =
-      B.CreateAdd(B.CreateShl(Way, 3), ConstantInt::get(I64Ty, ZINST_NODE_RECENT_CHILDREN_OFFSET));
+LoadInst *loadRecentChild(IRBuilder<> &B, Value *Context, uint32_t Way, const Twine &Name) {
+  uint64_t Offset = ZINST_NODE_RECENT_CHILDREN_OFFSET + uint64_t{Way} * 8;
   LoadInst *Child = B.CreateAlignedLoad(
-      B.getPtrTy(), B.CreateInBoundsGEP(B.getInt8Ty(), Context, Offset), Align(8), Name);
+      B.getPtrTy(), B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), Context, Offset), Align(8), Name);
   Child->setAtomic(AtomicOrdering::Monotonic);
   return Child;
 }
 
-/// The first slot of function Index: its low bits, as id_base is a
-/// multiple of ZINST_ID_BASE_ALIGNMENT (zinst_abi.h), so the load does not
-/// wait for id_base.
-Value *firstSlot(IRBuilder<> &B, uint32_t Index) {
-  static_assert(ZINST_ID_BASE_ALIGNMENT % ZINST_NODE_RECENT_CHILDREN == 0,
-                "the first slot is the index's low bits");
-  return B.getInt64(Index & (ZINST_NODE_RECENT_CHILDREN - 1));
+/// The first and second slots of function Index: the id's low bits and its
+/// next ones (zinst_abi.h), which are Index's, as id_base is a multiple of
+/// ZINST_ID_BASE_ALIGNMENT: constants, so the loads do not wait for id_base.
+static_assert(ZINST_ID_BASE_ALIGNMENT %
+                      (ZINST_NODE_RECENT_CHILDREN << ZINST_NODE_SECOND_SLOT_SHIFT) ==
+                  0,
+              "both slots are the index's bits");
+static_assert(ZINST_ID_BASE_UNREGISTERED % ZINST_ID_BASE_ALIGNMENT == 0,
+              "an unregistered module's slots are its registered ones");
+uint32_t firstSlot(uint32_t Index) {
+  return Index & (ZINST_NODE_RECENT_CHILDREN - 1);
 }
-
-/// The second slot of function id Id: its next bits.
-Value *secondSlot(IRBuilder<> &B, Value *Id, const Twine &Name) {
-  Value *Way = B.CreateLShr(Id, B.getInt32(ZINST_NODE_SECOND_SLOT_SHIFT));
-  return B.CreateZExt(B.CreateAnd(Way, ZINST_NODE_RECENT_CHILDREN - 1), B.getInt64Ty(), Name);
+uint32_t secondSlot(uint32_t Index) {
+  return (Index >> ZINST_NODE_SECOND_SLOT_SHIFT) & (ZINST_NODE_RECENT_CHILDREN - 1);
 }
 
 /// The function id of the node Child.
@@ -201,36 +200,36 @@ void emitInlineContextTree(Function &F, uint32_t Index, ArrayRef<Instruction *> 
   IdBase->setAtomic(AtomicOrdering::Monotonic);
   Value *Id = B.CreateAdd(IdBase, ConstantInt::get(I32Ty, Index), "zinst.id");
   // The context's recent child in the first slot of this function's id,
-  // then in its second (zinst_abi.h).
-  LoadInst *First = loadRecentChild(B, Current, firstSlot(B, Index), "zinst.first");
-  Value *Registered = B.CreateICmpNE(IdBase, ConstantInt::get(I32Ty, 0), "zinst.registered");
-  Value *Hit = B.CreateAnd(Registered, B.CreateICmpEQ(childFunction(B, First), Id), "zinst.hit");
+  // then in its second (zinst_abi.h), unless that is the same slot. No test
+  // for registration: an unregistered module's ids match no node.
+  bool TwoSlots = secondSlot(Index) != firstSlot(Index);
+  LoadInst *First = loadRecentChild(B, Current, firstSlot(Index), "zinst.first");
+  Value *Hit = B.CreateICmpEQ(childFunction(B, First), Id, "zinst.hit");
 
   // entry: br %hit, %found, %second; second: br %hit2, %found, %miss;
   // found: count, make current; miss: the runtime; both to the body.
   BasicBlock *Head = Split->getParent();
   BasicBlock *Body = Head->splitBasicBlock(Split->getIterator(), "zinst.entered");
-  BasicBlock *SecondBB = BasicBlock::Create(Ctx, "zinst.second", &F, Body);
+  BasicBlock *SecondBB = TwoSlots ? BasicBlock::Create(Ctx, "zinst.second", &F, Body) : nullptr;
   BasicBlock *FoundBB = BasicBlock::Create(Ctx, "zinst.found", &F, Body);
   BasicBlock *MissBB = BasicBlock::Create(Ctx, "zinst.miss", &F, Body);
   Head->getTerminator()->eraseFromParent();
   MDNode *Likely = MDBuilder(Ctx).createBranchWeights(1u << 20, 1);
   B.SetInsertPoint(Head);
-  B.CreateCondBr(Hit, FoundBB, SecondBB, Likely);
-
-  IRBuilder<> Second(SecondBB);
-  Second.SetCurrentDebugLocation(Loc);
-  LoadInst *Other = loadRecentChild(Second, Current, secondSlot(Second, Id, "zinst.second.way"),
-                                    "zinst.second.child");
-  Value *Hit2 = Second.CreateAnd(Registered, Second.CreateICmpEQ(childFunction(Second, Other), Id),
-                                 "zinst.hit2");
-  Second.CreateCondBr(Hit2, FoundBB, MissBB, Likely);
+  B.CreateCondBr(Hit, FoundBB, TwoSlots ? SecondBB : MissBB, Likely);
 
   IRBuilder<> Fast(FoundBB);
   Fast.SetCurrentDebugLocation(Loc);
   PHINode *Found = Fast.CreatePHI(PtrTy, 2, "zinst.child");
   Found->addIncoming(First, Head);
-  Found->addIncoming(Other, SecondBB);
+  if (TwoSlots) {
+    IRBuilder<> Second(SecondBB);
+    Second.SetCurrentDebugLocation(Loc);
+    LoadInst *Other = loadRecentChild(Second, Current, secondSlot(Index), "zinst.second.child");
+    Value *Hit2 = Second.CreateICmpEQ(childFunction(Second, Other), Id, "zinst.hit2");
+    Second.CreateCondBr(Hit2, FoundBB, MissBB, Likely);
+    Found->addIncoming(Other, SecondBB);
+  }
   // One add to memory in optimized x86-64 code (a signal handler cannot split
   // it); load, add and store at -O0 and on AArch64 (README, Known limits).
   Value *Calls = Fast.CreateAlignedLoad(I64Ty, Found, Align(8), "zinst.calls");

@@ -154,15 +154,16 @@ GlobalVariable *emitModuleTable(Module &M, ArrayRef<FunctionDescription> Functio
   // struct zinst_module_info {abi_version, function_count, functions,
   // source_file, id_base, reserved, site_count, site_base, sites, flags,
   // unused}; the runtime writes id_base, reserved and site_base, so the
-  // descriptor is not constant.
+  // descriptor is not constant. id_base starts as ZINST_ID_BASE_UNREGISTERED,
+  // which the inline code's lookup never matches (zinst_abi.h).
   StructType *ModuleTy = StructType::get(
       Ctx, {I32Ty, I32Ty, PtrTy, PtrTy, I32Ty, I32Ty, I32Ty, I32Ty, PtrTy, I32Ty, I32Ty});
   Constant *ModuleInit = ConstantStruct::get(
-      ModuleTy,
-      {ConstantInt::get(I32Ty, ZINST_ABI_VERSION), ConstantInt::get(I32Ty, Rows.size()), Table,
-       Strings.get(M.getSourceFileName()), ConstantInt::get(I32Ty, 0), ConstantInt::get(I32Ty, 0),
-       ConstantInt::get(I32Ty, SiteRows.size()), ConstantInt::get(I32Ty, 0), SiteTable,
-       ConstantInt::get(I32Ty, ModuleFlags), ConstantInt::get(I32Ty, 0)});
+      ModuleTy, {ConstantInt::get(I32Ty, ZINST_ABI_VERSION), ConstantInt::get(I32Ty, Rows.size()),
+                 Table, Strings.get(M.getSourceFileName()),
+                 ConstantInt::get(I32Ty, ZINST_ID_BASE_UNREGISTERED), ConstantInt::get(I32Ty, 0),
+                 ConstantInt::get(I32Ty, SiteRows.size()), ConstantInt::get(I32Ty, 0), SiteTable,
+                 ConstantInt::get(I32Ty, ModuleFlags), ConstantInt::get(I32Ty, 0)});
   auto *ModuleInfo = new GlobalVariable(M, ModuleTy, /*isConstant=*/false,
                                         GlobalValue::InternalLinkage, ModuleInit, "__zinst_module");
 

@@ -139,7 +139,7 @@ static inline __attribute__((always_inline)) struct leaf_activation leaf_enter(i
   uint32_t id = id_base + LEAF;
   struct zinst_node *child = __atomic_load_n(
       &a.saved->recent_children[LEAF & (ZINST_NODE_RECENT_CHILDREN - 1)], __ATOMIC_RELAXED);
-  if (ZINST_LIKELY(id_base != 0 && child->function == id)) {
+  if (ZINST_LIKELY(child->function == id)) {
     child->calls++;
     __zinst_context = child;
   } else {

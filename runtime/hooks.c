@@ -61,7 +61,7 @@
 static inline __attribute__((always_inline)) uint32_t function_id(struct zinst_module_info *module,
                                                                   uint32_t index) {
   uint32_t id_base = __atomic_load_n(&module->id_base, __ATOMIC_RELAXED);
-  if (ZINST_UNLIKELY(id_base == 0)) {
+  if (ZINST_UNLIKELY(!zinst_id_base_registered(id_base))) {
     id_base = zinst_registry_register_lazily(module);
     if (id_base == 0)
       return 0;
@@ -210,7 +210,8 @@ done:
  *   - ts: set by the thread's first event, cleared only at thread exit;
  *   - depth and unpushed_depth: restored; the top frame, frames[depth - 1]:
  *     never written by the handler; frame_limit: constant;
- *   - id_base and function_count: id_base only goes from 0 to its value;
+ *   - id_base and function_count: id_base only goes from unregistered to
+ *     its value;
  *   - busy: the handler's hooks clear what they set;
  *   - the parent's recent child: NOT stable, since the handler calling
  *     some function from the same context replaces it. Hence one load of the
@@ -229,7 +230,8 @@ ZINST_EXPORT __attribute__((noinline, hot)) void __zinst_enter(struct zinst_modu
   uintptr_t frame_address = (uintptr_t)frame;
   struct zinst_thread_state *ts = zinst_tls_state;
   uint32_t id_base = __atomic_load_n(&module->id_base, __ATOMIC_RELAXED);
-  if (ZINST_UNLIKELY(ts == NULL || ts->busy || id_base == 0 || index >= module->function_count)) {
+  if (ZINST_UNLIKELY(ts == NULL || ts->busy || !zinst_id_base_registered(id_base) ||
+                     index >= module->function_count)) {
     enter_general(module, index, frame_address);
     return;
   }
@@ -283,9 +285,9 @@ ZINST_EXPORT __attribute__((noinline, hot)) void __zinst_exit(struct zinst_modul
    * measured interval. */
   uint64_t now = top->kind != ZINST_FRAME_UNTIMED ? zinst_read_ticks() : 0;
   uint32_t id_base = __atomic_load_n(&module->id_base, __ATOMIC_RELAXED);
-  if (ZINST_UNLIKELY(ts->busy || id_base == 0 || index >= module->function_count ||
-                     ts->unpushed_depth != 0 || top->frame_address != frame_address ||
-                     top->function != id_base + index)) {
+  if (ZINST_UNLIKELY(ts->busy || !zinst_id_base_registered(id_base) ||
+                     index >= module->function_count || ts->unpushed_depth != 0 ||
+                     top->frame_address != frame_address || top->function != id_base + index)) {
     exit_general(module, index, frame_address, now);
     return;
   }
@@ -393,7 +395,8 @@ ZINST_EXPORT __attribute__((noinline, preserve_most)) void *
 __zinst_context_miss(struct zinst_module_info *module, uint32_t index, void *current) {
   struct zinst_thread_state *ts = zinst_tls_state;
   uint32_t id_base = __atomic_load_n(&module->id_base, __ATOMIC_RELAXED);
-  if (ZINST_UNLIKELY(ts == NULL || ts->busy || id_base == 0 || index >= module->function_count))
+  if (ZINST_UNLIKELY(ts == NULL || ts->busy || !zinst_id_base_registered(id_base) ||
+                     index >= module->function_count))
     return context_enter_general(module, index, current);
   uint32_t id = id_base + index;
   uint32_t parent = zinst_context_index(ts, current);
@@ -633,7 +636,8 @@ __zinst_site_counters_slow(struct zinst_module_info *module) {
       return unrecorded_site_counts;
   }
   uint32_t site_base = __atomic_load_n(&module->site_base, __ATOMIC_ACQUIRE);
-  if (site_base == 0 && __atomic_load_n(&module->id_base, __ATOMIC_RELAXED) == 0 &&
+  if (site_base == 0 &&
+      !zinst_id_base_registered(__atomic_load_n(&module->id_base, __ATOMIC_RELAXED)) &&
       zinst_registry_register_lazily(module) != 0)
     site_base = __atomic_load_n(&module->site_base, __ATOMIC_ACQUIRE);
   return ts->site_array + site_base;

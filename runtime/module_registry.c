@@ -173,8 +173,10 @@ static uint32_t reuse_entry(struct registered_module *entry, struct zinst_module
 
 static uint32_t register_locked(struct zinst_module_info *module) {
   uint32_t id_base = __atomic_load_n(&module->id_base, __ATOMIC_RELAXED);
-  if (id_base != 0 || __atomic_load_n(&module->reserved, __ATOMIC_RELAXED) == MODULE_REFUSED)
+  if (zinst_id_base_registered(id_base))
     return id_base;
+  if (__atomic_load_n(&module->reserved, __ATOMIC_RELAXED) == MODULE_REFUSED)
+    return 0;
   if (module->abi_version != ZINST_ABI_VERSION) {
     char why[96];
     snprintf(why, sizeof why, "it was built for zinst ABI version %u, this runtime has version %u",
@@ -204,7 +206,7 @@ static uint32_t register_locked(struct zinst_module_info *module) {
       return reuse_entry(&modules[m], module);
   uint64_t aligned_base = ((uint64_t)next_function_id + ZINST_ID_BASE_ALIGNMENT - 1) /
                           ZINST_ID_BASE_ALIGNMENT * ZINST_ID_BASE_ALIGNMENT;
-  if (aligned_base + module->function_count >= ZINST_NONE) {
+  if (aligned_base + module->function_count >= ZINST_ID_BASE_UNREGISTERED) {
     refuse(module, "the process ran out of 32-bit function ids");
     return 0;
   }
@@ -245,7 +247,7 @@ static uint32_t register_locked(struct zinst_module_info *module) {
                                                        .build_flags = build_flags(module)};
   if (site_base != 0)
     __atomic_store_n(&module->site_base, site_base, __ATOMIC_RELEASE);
-  /* Publish last: a hook that sees a nonzero id_base may use it at once. */
+  /* Publish last: a hook that sees a registered id_base may use it at once. */
   __atomic_store_n(&module->id_base, id_base, __ATOMIC_RELEASE);
   return id_base;
 }

@@ -2,7 +2,8 @@
  * module_registry.h - instrumented modules and process-wide function ids.
  *
  * Each registered module owns the ids [id_base, id_base + function_count);
- * id_base is never 0, so that 0 can mean "not registered", and a multiple
+ * id_base is never 0 nor ZINST_ID_BASE_UNREGISTERED, which mean "not
+ * registered" (zinst_id_base_registered), and it is a multiple
  * of ZINST_ID_BASE_ALIGNMENT (zinst_abi.h): the ids up to it are unused,
  * and profiles number functions without those gaps. A module registered
  * while an identical one is unloaded (a library opened again after
@@ -18,6 +19,12 @@
 
 #include <stdint.h>
 
+/* Whether a module's id_base (read relaxed) is one the runtime gave it:
+ * neither 0 nor ZINST_ID_BASE_UNREGISTERED (zinst_abi.h), nor above. */
+static inline __attribute__((always_inline)) int zinst_id_base_registered(uint32_t id_base) {
+  return id_base - 1u < ZINST_ID_BASE_UNREGISTERED - 1u;
+}
+
 /* Register `module` if it is not yet (idempotent) and return its id_base, or
  * 0 if it is refused (wrong ABI version, no ids left, or not of the
  * process's kind: see zinst_registry_inline_tree): a refused module
@@ -25,7 +32,7 @@
  * the runtime lock unless the answer is known without it. */
 uint32_t zinst_registry_register(struct zinst_module_info *module);
 
-/* The hooks' slow path when module->id_base is still 0. Like
+/* The hooks' slow path when module->id_base is not registered yet. Like
  * zinst_registry_register(), but returns 0 without locking when this thread
  * is inside the runtime (see zinst_tls_in_runtime). */
 uint32_t zinst_registry_register_lazily(struct zinst_module_info *module);

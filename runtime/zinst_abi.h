@@ -47,10 +47,10 @@
  *
  *       cur = __zinst_context;                     (initial-exec TLS)
  *       id = module.id_base + index;
- *       child = cur->recent_children[id & 7];      (never NULL)
+ *       child = cur->recent_children[index & 7];   (never NULL; id & 7)
  *       if (child->function != id)                 (its second slot)
- *         child = cur->recent_children[(id >> 3) & 7];
- *       if (module.id_base != 0 && child->function == id) {
+ *         child = cur->recent_children[(index >> 3) & 7];
+ *       if (child->function == id) {
  *         child->calls++;                          (one add to memory)
  *         __zinst_context = child;
  *       } else {
@@ -58,6 +58,11 @@
  *       }                   __zinst_context_enter on other targets)
  *       ... the function's body ...
  *       __zinst_context = cur;                     (on every way out)
+ *
+ *     Both slots are constants, as id_base is a multiple of
+ *     ZINST_ID_BASE_ALIGNMENT; an unregistered module's id_base is
+ *     ZINST_ID_BASE_UNREGISTERED, whose ids no node has, so such a call
+ *     misses and the runtime registers the module, with no test of its own.
  *
  *     and, after a call that returns twice (setjmp) and at a landing pad,
  *     __zinst_context = child (the function's own context again, whatever
@@ -83,7 +88,7 @@
 
 #include <stdint.h>
 
-#define ZINST_ABI_VERSION 8u    /* 8: no site-counters test after entry code */
+#define ZINST_ABI_VERSION 9u    /* 9: id_base starts at ZINST_ID_BASE_UNREGISTERED */
 #define ZINST_CTOR_PRIORITY 101 /* earliest priority open to programs */
 
 #define ZINST_FUNCTION_INFO_DEBUG 0x1u   /* file/line from DISubprogram */
@@ -153,11 +158,17 @@
 #define ZINST_NODE_RECENT_CHILDREN_OFFSET 64
 #define ZINST_NODE_RECENT_CHILDREN 8
 #define ZINST_NODE_SECOND_SLOT_SHIFT 3 /* log2 of ZINST_NODE_RECENT_CHILDREN */
-/* A registered module's id_base is a multiple of this, so that function
- * `index`'s first slot is index & (ZINST_NODE_RECENT_CHILDREN - 1): a
- * constant in the inline code, which loads the slot without waiting for
- * id_base (0 before registration is a multiple too). */
-#define ZINST_ID_BASE_ALIGNMENT ZINST_NODE_RECENT_CHILDREN
+/* A registered module's id_base is a multiple of this, so that both of
+ * function `index`'s slots are constants in the inline code, index's low
+ * bits and its next ones (the id's: ZINST_NODE_SECOND_SLOT_SHIFT), loaded
+ * without waiting for id_base. */
+#define ZINST_ID_BASE_ALIGNMENT (ZINST_NODE_RECENT_CHILDREN * ZINST_NODE_RECENT_CHILDREN)
+/* The id_base the pass emits, until the runtime registers the module: the
+ * ids it gives are at least this, and no node's function is (registered
+ * ids stay below it), so the inline code's lookup misses without testing
+ * for registration. Runtime code also takes 0 as unregistered: modules
+ * defined in C (zones, tests) start at 0. A multiple of the alignment. */
+#define ZINST_ID_BASE_UNREGISTERED 0x80000000u
 
 /* One instrumented function; emitted as constant data by the pass. */
 struct zinst_function_info {
@@ -191,8 +202,8 @@ struct zinst_module_info {
   uint32_t function_count;
   const struct zinst_function_info *functions; /* function_count entries */
   const char *source_file;                     /* the module's source file name */
-  uint32_t id_base;                            /* written by the runtime; 0 = not registered yet */
-  uint32_t reserved;                           /* written by the runtime */
+  uint32_t id_base;    /* written by the runtime; ZINST_ID_BASE_UNREGISTERED (or 0) until then */
+  uint32_t reserved;   /* written by the runtime */
   uint32_t site_count; /* entries of `sites`, at most ZINST_MAX_MODULE_SITES */
   /* Written by the runtime at registration: the index of the module's first
    * site in every thread's counter array; 0 (the sink) until then. */

@@ -7,7 +7,7 @@
 ; RUN: %opt-zinst -passes=zinst -zinst-inline-tree %s -o - \
 ; RUN:   | %opt-zinst -passes=zinst -zinst-inline-tree -S - | FileCheck %s
 
-; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 } { i32 8, i32 4, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 0, i32 0, i32 0, i32 0, ptr null, i32 1, i32 0 }
+; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 } { i32 9, i32 9, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 -2147483648, i32 0, i32 0, i32 0, ptr null, i32 1, i32 0 }
 ; CHECK: @__zinst_context = external dso_local thread_local(initialexec) global ptr
 ; CHECK-NOT: @__zinst_enter
 ; CHECK-NOT: @__zinst_exit
@@ -18,10 +18,12 @@ declare i32 @__gxx_personality_v0(...)
 declare void @g()
 
 ; Entry: load the context, its recent child in the first slot of the
-; function's id and that child's function (at offset 20), then, if that is
-; not it, the same in the second slot; a hit counts in the child and makes it
-; current, a miss calls the runtime's preserve_most slow path. Every ret puts
-; the saved context back.
+; function's id and that child's function (at offset 20); a hit counts in
+; the child and makes it current, a miss calls the runtime's preserve_most
+; slow path. No test for registration: an unregistered module's id_base
+; (2^31, above) gives ids no node has. The second slot, the id's next three
+; bits, is this function's first (index 0), so there is no second probe
+; (see @ninth). Every ret puts the saved context back.
 define i32 @two_returns(i32 %x) {
 ; CHECK-LABEL: define i32 @two_returns(
 ; CHECK-NEXT:  entry:
@@ -30,32 +32,17 @@ define i32 @two_returns(i32 %x) {
 ; CHECK-NEXT:    %zinst.id.base = load atomic i32, ptr getelementptr inbounds {{(nuw )?}}({ i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 }, ptr @__zinst_module, i32 0, i32 4) monotonic, align 4
 ; CHECK-NEXT:    %zinst.id = add i32 %zinst.id.base, 0
 ; The first slot: id & 7, which is the index's low bits (id_base is a
-; multiple of 8), a constant: slot 0 at offset 64 (the next functions' are
+; multiple of 64), a constant: slot 0 at offset 64 (the next functions' are
 ; at 72, 80 and 88).
 ; CHECK-NEXT:    [[FIRSTP:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.context.saved, i64 64
 ; CHECK-NEXT:    %zinst.first = load atomic ptr, ptr [[FIRSTP]] monotonic, align 8
-; CHECK-NEXT:    %zinst.registered = icmp ne i32 %zinst.id.base, 0
 ; CHECK-NEXT:    [[FNP:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.first, i64 20
 ; CHECK-NEXT:    [[FN:%[0-9]+]] = load i32, ptr [[FNP]], align 4
-; CHECK-NEXT:    [[SAME:%[0-9]+]] = icmp eq i32 [[FN]], %zinst.id
-; CHECK-NEXT:    %zinst.hit = and i1 %zinst.registered, [[SAME]]
-; CHECK-NEXT:    br i1 %zinst.hit, label %zinst.found, label %zinst.second, !prof [[WEIGHTS:![0-9]+]]
-; The second slot: (id >> 3) & 7.
-; CHECK:       zinst.second:
-; CHECK-NEXT:    [[NEXT3:%[0-9]+]] = lshr i32 %zinst.id, 3
-; CHECK-NEXT:    [[LOW2:%[0-9]+]] = and i32 [[NEXT3]], 7
-; CHECK-NEXT:    %zinst.second.way = zext i32 [[LOW2]] to i64
-; CHECK-NEXT:    [[SCALED2:%[0-9]+]] = shl i64 %zinst.second.way, 3
-; CHECK-NEXT:    [[OFFSET2:%[0-9]+]] = add i64 [[SCALED2]], 64
-; CHECK-NEXT:    [[SECONDP:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.context.saved, i64 [[OFFSET2]]
-; CHECK-NEXT:    %zinst.second.child = load atomic ptr, ptr [[SECONDP]] monotonic, align 8
-; CHECK-NEXT:    [[FNP2:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.second.child, i64 20
-; CHECK-NEXT:    [[FN2:%[0-9]+]] = load i32, ptr [[FNP2]], align 4
-; CHECK-NEXT:    [[SAME2:%[0-9]+]] = icmp eq i32 [[FN2]], %zinst.id
-; CHECK-NEXT:    %zinst.hit2 = and i1 %zinst.registered, [[SAME2]]
-; CHECK-NEXT:    br i1 %zinst.hit2, label %zinst.found, label %zinst.miss, !prof [[WEIGHTS]]
+; CHECK-NEXT:    %zinst.hit = icmp eq i32 [[FN]], %zinst.id
+; CHECK-NEXT:    br i1 %zinst.hit, label %zinst.found, label %zinst.miss, !prof [[WEIGHTS:![0-9]+]]
+; CHECK-NOT:   zinst.second
 ; CHECK:       zinst.found:
-; CHECK-NEXT:    %zinst.child = phi ptr [ %zinst.first, %entry ], [ %zinst.second.child, %zinst.second ]
+; CHECK-NEXT:    %zinst.child = phi ptr [ %zinst.first, %entry ]
 ; CHECK-NEXT:    %zinst.calls = load i64, ptr %zinst.child, align 8
 ; CHECK-NEXT:    [[PLUS:%[0-9]+]] = add i64 %zinst.calls, 1
 ; CHECK-NEXT:    store i64 [[PLUS]], ptr %zinst.child, align 8
@@ -144,6 +131,42 @@ ok:
   ret void
 pad:
   %lp = landingpad { ptr, i32 } catch ptr null
+  ret void
+}
+
+; Functions 4 to 8, to reach an index whose two slots differ.
+define void @fifth() {
+  ret void
+}
+define void @sixth() {
+  ret void
+}
+define void @seventh() {
+  ret void
+}
+define void @eighth() {
+  ret void
+}
+
+; Index 8: the first slot is 0 (offset 64), the second, (8 >> 3) & 7, is 1
+; (offset 72), both constants; a miss in the first probes the second.
+define void @ninth() {
+; CHECK-LABEL: define void @ninth(
+; CHECK:         %zinst.first = load atomic ptr, ptr {{%[0-9]+}} monotonic, align 8
+; CHECK:         %zinst.hit = icmp eq i32 {{%[0-9]+}}, %zinst.id
+; CHECK-NEXT:    br i1 %zinst.hit, label %zinst.found, label %zinst.second, !prof [[WEIGHTS]]
+; CHECK:       zinst.second:
+; CHECK-NEXT:    [[SECONDP:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.context.saved, i64 72
+; CHECK-NEXT:    %zinst.second.child = load atomic ptr, ptr [[SECONDP]] monotonic, align 8
+; CHECK-NEXT:    [[FNP2:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.second.child, i64 20
+; CHECK-NEXT:    [[FN2:%[0-9]+]] = load i32, ptr [[FNP2]], align 4
+; CHECK-NEXT:    %zinst.hit2 = icmp eq i32 [[FN2]], %zinst.id
+; CHECK-NEXT:    br i1 %zinst.hit2, label %zinst.found, label %zinst.miss, !prof [[WEIGHTS]]
+; CHECK:       zinst.found:
+; CHECK-NEXT:    %zinst.child = phi ptr [ %zinst.first, %entry ], [ %zinst.second.child, %zinst.second ]
+; CHECK:       zinst.miss:
+; CHECK-NEXT:    {{%[0-9]+}} = call preserve_mostcc ptr @__zinst_context_miss(ptr @__zinst_module, i32 8, ptr %zinst.context.saved)
+entry:
   ret void
 }
 

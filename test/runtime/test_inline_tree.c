@@ -21,11 +21,13 @@
 
 #include <pthread.h>
 
-/* The module registers first: ids are ZINST_ID_BASE_ALIGNMENT (8) +
- * index. F_A's id (12) has slots 4 and 1 of a node's recent children (its
- * low three bits, and the next three: zinst_abi.h); F_A_ALIAS's and
- * F_A_ALIAS2's ids have F_A's first slot and second slots of their own (2
- * and 3); F_A_TWIN's and F_A_TWIN2's have both of F_A's slots. F_D is only
+/* The module registers first: ids are ZINST_ID_BASE_ALIGNMENT (64) +
+ * index, and it starts as the pass emits it, unregistered, which the
+ * lookup below does not test. F_A's id (68) has slots 4 and 0 of a node's
+ * recent children (its low three bits, and the next three: zinst_abi.h);
+ * F_A_ALIAS's and F_A_ALIAS2's ids have F_A's first slot and second slots
+ * of their own (1 and 2); F_A_TWIN's and F_A_TWIN2's have both of F_A's
+ * slots. F_D is only
  * called inside the runtime. The ids in between are functions never called
  * (named in main). */
 enum {
@@ -51,9 +53,17 @@ static struct zinst_function_info functions[F_COUNT] = {
     [F_A_ALIAS2] = {"a_alias2", "a_alias2", "inline.c", 7, 0},
     [F_A_TWIN] = {"a_twin", "a_twin", "inline.c", 8, 0},
     [F_A_TWIN2] = {"a_twin2", "a_twin2", "inline.c", 9, 0}};
-static struct zinst_module_info module = {
-    ZINST_ABI_VERSION,        F_COUNT, functions, "inline.c", 0, 0, 0, 0, NULL,
-    ZINST_MODULE_INLINE_TREE, 0};
+static struct zinst_module_info module = {ZINST_ABI_VERSION,
+                                          F_COUNT,
+                                          functions,
+                                          "inline.c",
+                                          ZINST_ID_BASE_UNREGISTERED,
+                                          0,
+                                          0,
+                                          0,
+                                          NULL,
+                                          ZINST_MODULE_INLINE_TREE,
+                                          0};
 
 static uint64_t slow_calls;
 
@@ -63,13 +73,13 @@ static void *inline_enter(struct zinst_module_info *m, uint32_t index) {
   struct zinst_node *current = __zinst_context;
   uint32_t id_base = __atomic_load_n(&m->id_base, __ATOMIC_RELAXED);
   uint32_t id = id_base + index;
-  struct zinst_node *last = __atomic_load_n(
-      &current->recent_children[index & (ZINST_NODE_RECENT_CHILDREN - 1)], __ATOMIC_RELAXED);
-  if (last->function != id)
-    last = __atomic_load_n(&current->recent_children[(id >> ZINST_NODE_SECOND_SLOT_SHIFT) &
-                                                     (ZINST_NODE_RECENT_CHILDREN - 1)],
-                           __ATOMIC_RELAXED);
-  if (id_base != 0 && last->function == id) {
+  uint32_t first_slot = index & (ZINST_NODE_RECENT_CHILDREN - 1);
+  uint32_t second_slot = (index >> ZINST_NODE_SECOND_SLOT_SHIFT) & (ZINST_NODE_RECENT_CHILDREN - 1);
+  struct zinst_node *last =
+      __atomic_load_n(&current->recent_children[first_slot], __ATOMIC_RELAXED);
+  if (last->function != id && second_slot != first_slot)
+    last = __atomic_load_n(&current->recent_children[second_slot], __ATOMIC_RELAXED);
+  if (last->function == id) {
     last->calls++;
     __zinst_context = last;
   } else {

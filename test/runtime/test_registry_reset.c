@@ -55,12 +55,12 @@ int main(void) {
   __zinst_register_module(&first);
   CHECK_EQ_U64(first.id_base, ZINST_ID_BASE_ALIGNMENT, "first module's ids start aligned");
   __zinst_register_module(&first);
-  CHECK_EQ_U64(first.id_base, 8, "registration is idempotent");
+  CHECK_EQ_U64(first.id_base, 64, "registration is idempotent");
   /* Lazy registration by the first hook. */
   TEST_ENTER(gone, 0);
   TEST_EXIT(gone, 0);
-  /* The first's ids are 8 and 9; 10 to 15 are left unused. */
-  CHECK_EQ_U64(gone->id_base, 16, "second module follows the first's block, aligned");
+  /* The first's ids are 64 and 65; 66 to 127 are left unused. */
+  CHECK_EQ_U64(gone->id_base, 128, "second module follows the first's block, aligned");
   __zinst_unregister_module(gone);
   free_heap_module(gone);
 
@@ -81,21 +81,21 @@ int main(void) {
   CHECK_EQ_U64(snapshot.functions[2].module, 1, "function's module");
   CHECK_EQ_U64(snapshot.functions[0].flags, ZINST_FUNCTION_DEBUG_INFO, "debug flag mapped");
   /* The profile's function table leaves the unused ids out. */
-  CHECK_EQ_U64(snapshot.function_id_count, 17, "ids below the next one");
-  CHECK_EQ_U64(snapshot.function_of_id[8], 0, "first's first function");
-  CHECK_EQ_U64(snapshot.function_of_id[9], 1, "first's second function");
-  for (uint32_t id = 10; id < 16; id++)
+  CHECK_EQ_U64(snapshot.function_id_count, 129, "ids below the next one");
+  CHECK_EQ_U64(snapshot.function_of_id[64], 0, "first's first function");
+  CHECK_EQ_U64(snapshot.function_of_id[65], 1, "first's second function");
+  for (uint32_t id = 66; id < 128; id++)
     CHECK(snapshot.function_of_id[id] == UINT32_MAX, "unused id %u names none", id);
-  CHECK_EQ_U64(snapshot.function_of_id[16], 2, "gone's function, right after first's");
+  CHECK_EQ_U64(snapshot.function_of_id[128], 2, "gone's function, right after first's");
   zinst_registry_free_tables(&snapshot);
 
   /* The same module again, in other memory: its old ids, its old contexts. */
   struct zinst_module_info *again = heap_module(7);
   TEST_ENTER(again, 0);
   TEST_EXIT(again, 0);
-  CHECK_EQ_U64(again->id_base, 16, "the module opened again gets its ids back");
+  CHECK_EQ_U64(again->id_base, 128, "the module opened again gets its ids back");
   struct zinst_tree own = test_own_tree();
-  CHECK_EQ_U64(own.nodes[test_child(&own, 0, 16)].calls, 2, "its calls add to the first load's");
+  CHECK_EQ_U64(own.nodes[test_child(&own, 0, 128)].calls, 2, "its calls add to the first load's");
   zinst_tree_free(&own);
   zinst_runtime_lock();
   CHECK(zinst_registry_fill_snapshot(&snapshot) == 0, "fill");
@@ -109,7 +109,7 @@ int main(void) {
   /* Another line: another build of the library, new ids. */
   struct zinst_module_info *changed = heap_module(8);
   __zinst_register_module(changed);
-  CHECK_EQ_U64(changed->id_base, 24, "a changed module gets new ids");
+  CHECK_EQ_U64(changed->id_base, 192, "a changed module gets new ids");
   __zinst_unregister_module(changed);
   free_heap_module(changed);
   zinst_runtime_lock();
@@ -139,7 +139,7 @@ int main(void) {
   tree = test_own_tree();
   CHECK_EQ_U64(tree.nodes[test_child(&tree, 0, first.id_base + 0)].calls, 3, "calls after reset");
   CHECK_EQ_U64(tree.nodes[test_child(&tree, 0, first.id_base + 1)].calls, 1, "new context");
-  CHECK_EQ_U64(tree.nodes[test_child(&tree, 0, 16)].calls, 0, "unloaded module's context reset");
+  CHECK_EQ_U64(tree.nodes[test_child(&tree, 0, 128)].calls, 0, "unloaded module's context reset");
   zinst_tree_free(&tree);
   printf("registry and reset: ok\n");
   return 0;

@@ -170,10 +170,12 @@ static uint32_t written_sample_limit = ZINST_DEFAULT_SAMPLE_LIMIT;
 /* Serialize `tree` alone; returns the image (free it) and its NODES records. */
 static void *write_tree(const struct zinst_tree *tree, uint32_t sample_interval,
                         const struct zinst_node_record **nodes) {
-  static struct zinst_snapshot_function names[64];
-  for (int f = 0; f < 64; f++)
+  /* Ids up to the module's, which start at ZINST_ID_BASE_ALIGNMENT. */
+  enum { NAMED = 2 * ZINST_ID_BASE_ALIGNMENT };
+  static struct zinst_snapshot_function names[NAMED];
+  for (int f = 0; f < NAMED; f++)
     names[f] = (struct zinst_snapshot_function){"f", "f", "s.c", 1, 0, 0};
-  static const struct zinst_snapshot_module modules[1] = {{"s.c", 0, 64, 0}};
+  static const struct zinst_snapshot_module modules[1] = {{"s.c", 0, NAMED, 0}};
   struct zinst_snapshot_thread thread = {.tid = 1, .name = "t", .thread_count = 1, .tree = *tree};
   struct zinst_snapshot snapshot = {
       .mode = ZINST_MODE_TIME,
@@ -181,7 +183,7 @@ static void *write_tree(const struct zinst_tree *tree, uint32_t sample_interval,
       .exact_calls_per_context = ZINST_EXACT_CALLS,
       .sample_limit = sample_interval > 1 ? written_sample_limit : 0,
       .functions = names,
-      .function_count = 64,
+      .function_count = NAMED,
       .modules = modules,
       .module_count = 1,
       .threads = &thread,
