@@ -1084,9 +1084,15 @@ def check_hook_cost(env, build, exe):
         # (counted 16 times) can inflate the leaf's estimate so much that
         # the caller's self, its total less that estimate, falls below its
         # share (seen in 2 of 40 runs at load average 10): then it gives up
-        # its self time only.
-        leaf_taken = min(leaf_hook, r["leaf"]["self_ticks"])
-        caller_taken = min(caller_hook - leaf_hook, r["caller"]["self_ticks"])
+        # its self time only, and nothing when that is below zero (seen in
+        # CI, the machine loaded: the caller's estimated self time -557,483
+        # ticks, its drop 0). A share below zero (a loaded calibration can
+        # find a timed pair's inner part dearer than an untimed pair) is
+        # given back whole (cli/profile_model.c).
+        def taken(share, self_ticks):
+            return max(0, self_ticks) if share > self_ticks and share > 0 else share
+        leaf_taken = taken(leaf_hook, r["leaf"]["self_ticks"])
+        caller_taken = taken(caller_hook - leaf_hook, r["caller"]["self_ticks"])
         if mode.endswith("exact"):
             expect(leaf_taken == leaf_hook and caller_taken == caller_hook - leaf_hook,
                    "%s: a self time below its share (leaf %d of %d, caller %d of %d)" % (
@@ -1096,10 +1102,16 @@ def check_hook_cost(env, build, exe):
                   r["leaf"]["total_ticks"] - leaf_taken)
         expect_eq("%s: leaf self" % mode, c["leaf"]["self_ticks"],
                   r["leaf"]["self_ticks"] - leaf_taken)
-        expect_eq("%s: caller total" % mode, c["caller"]["total_ticks"],
-                  r["caller"]["total_ticks"] - leaf_taken - caller_taken)
-        expect_eq("%s: caller self drop" % mode,
-                  r["caller"]["self_ticks"] - c["caller"]["self_ticks"], caller_taken)
+        # A leaf estimate above its caller's whole total (one preempted
+        # sample, the machine loaded) leaves the caller a self time below
+        # zero, which the report shows as 0: what the model then takes from
+        # the caller cannot be read back from it. Only the leaf is checked.
+        consistent = r["leaf"]["total_ticks"] <= r["caller"]["total_ticks"]
+        if mode.endswith("exact") or consistent:
+            expect_eq("%s: caller total" % mode, c["caller"]["total_ticks"],
+                      r["caller"]["total_ticks"] - leaf_taken - caller_taken)
+            expect_eq("%s: caller self drop" % mode,
+                      r["caller"]["self_ticks"] - c["caller"]["self_ticks"], caller_taken)
         # Counts and errors are the measurement's.
         for name in ("leaf", "caller", "main"):
             for key in ("calls", "timed_calls", "total_ticks_error", "self_ticks_error"):
