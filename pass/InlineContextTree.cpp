@@ -85,12 +85,11 @@ Value *frameAddress(IRBuilder<> &B, const InlineContextRuntime &RT) {
 
 /// Emits, before Body (the first instruction of the function's body, right
 /// after the context is set), the choice of whether this activation is
-/// timed (zinst_abi.h, ZINST_MODULE_INLINE_TIME). Returns the i32 that the
-/// exits test: nonzero when the runtime started timing the activation.
-Value *emitTimingDecision(Function &F, Instruction *Body, Value *Mine,
-                          const InlineContextRuntime &RT, DebugLoc Loc) {
+/// timed (zinst_abi.h, ZINST_MODULE_INLINE_TIME): the runtime's timed enter
+/// once the context's count reached its timed_from.
+void emitTimingDecision(Function &F, Instruction *Body, Value *Mine, const InlineContextRuntime &RT,
+                        DebugLoc Loc) {
   LLVMContext &Ctx = F.getContext();
-  Type *I32Ty = Type::getInt32Ty(Ctx);
   Type *I64Ty = Type::getInt64Ty(Ctx);
   Type *I8Ty = Type::getInt8Ty(Ctx);
   BasicBlock *Head = Body->getParent();
@@ -110,15 +109,30 @@ Value *emitTimingDecision(Function &F, Instruction *Body, Value *Mine,
 
   IRBuilder<> T(TimedBB);
   T.SetCurrentDebugLocation(Loc);
-  CallInst *Started = T.CreateCall(RT.TimedEnter, {Mine, frameAddress(T, RT)}, "zinst.on");
-  Started->setCallingConv(CallingConv::PreserveMost);
+  T.CreateCall(RT.TimedEnter, {Mine, frameAddress(T, RT)})
+      ->setCallingConv(CallingConv::PreserveMost);
   T.CreateBr(BodyBB);
+}
 
-  IRBuilder<> B(&*BodyBB->begin());
-  PHINode *Timed = B.CreatePHI(I32Ty, 2, "zinst.timed");
-  Timed->addIncoming(ConstantInt::get(I32Ty, 0), Head);
-  Timed->addIncoming(Started, TimedBB);
-  return Timed;
+/// Emits, before At (a way out of F), the timed exit: the runtime's, when
+/// this thread's innermost timed activation is this one, or deeper (then it
+/// was abandoned: zinst_abi.h). The runtime keeps its frame address in a TLS
+/// word, so no flag and no node stay live across F's body.
+void emitTimedExit(Instruction *At, const InlineContextRuntime &RT, DebugLoc Loc) {
+  LLVMContext &Ctx = At->getContext();
+  Type *IntPtrTy = RT.TimedFrame->getValueType();
+  IRBuilder<> Test(At);
+  Test.SetCurrentDebugLocation(Loc);
+  Value *Innermost =
+      Test.CreateLoad(IntPtrTy, Test.CreateThreadLocalAddress(RT.TimedFrame), "zinst.timed.frame");
+  Value *Frame = frameAddress(Test, RT);
+  Value *Mine =
+      Test.CreateICmpULE(Innermost, Test.CreatePtrToInt(Frame, IntPtrTy), "zinst.timed.exit");
+  Instruction *Then =
+      SplitBlockAndInsertIfThen(Mine, At->getIterator(), /*Unreachable=*/false, unlikely(Ctx));
+  IRBuilder<> Close(Then);
+  Close.SetCurrentDebugLocation(Loc);
+  Close.CreateCall(RT.TimedExit, {Frame})->setCallingConv(CallingConv::PreserveMost);
 }
 
 } // namespace
@@ -146,12 +160,13 @@ InlineContextRuntime declareInlineContextRuntime(Module &M, GlobalVariable *Modu
   if (FrameAddress != Intrinsic::not_intrinsic) {
     // Timing needs the frame address, which the targets with preserve_most
     // have (frameAddressIntrinsic): the runtime's timed entry points use it.
-    Type *I32Ty = Type::getInt32Ty(Ctx);
+    Type *VoidTy = Type::getVoidTy(Ctx);
+    RT.TimedFrame =
+        runtimeThreadLocal(M, "__zinst_timed_frame", M.getDataLayout().getIntPtrType(Ctx));
     RT.TimedEnter = M.getOrInsertFunction("__zinst_timed_enter",
-                                          FunctionType::get(I32Ty, {PtrTy, PtrTy}, false), Attrs);
-    RT.TimedExit = M.getOrInsertFunction(
-        "__zinst_timed_exit", FunctionType::get(Type::getVoidTy(Ctx), {PtrTy, PtrTy}, false),
-        Attrs);
+                                          FunctionType::get(VoidTy, {PtrTy, PtrTy}, false), Attrs);
+    RT.TimedExit = M.getOrInsertFunction("__zinst_timed_exit",
+                                         FunctionType::get(VoidTy, {PtrTy}, false), Attrs);
     RT.TimedReenter = M.getOrInsertFunction(
         "__zinst_timed_reenter", FunctionType::get(Type::getVoidTy(Ctx), {PtrTy}, false), Attrs);
     cast<Function>(RT.TimedEnter.getCallee())->setCallingConv(CallingConv::PreserveMost);
@@ -253,7 +268,8 @@ void emitInlineContextTree(Function &F, uint32_t Index, ArrayRef<Instruction *> 
     Mine->addIncoming(Found, FoundBB);
     Mine->addIncoming(Entered, MissBB);
   }
-  Value *Timed = Timing ? emitTimingDecision(F, Split, Mine, RT, Loc) : nullptr;
+  if (Timing)
+    emitTimingDecision(F, Split, Mine, RT, Loc);
   for (Instruction *At : Reentries) {
     IRBuilder<> R(At);
     R.SetCurrentDebugLocation(Loc);
@@ -267,19 +283,10 @@ void emitInlineContextTree(Function &F, uint32_t Index, ArrayRef<Instruction *> 
           ->setCallingConv(CallingConv::PreserveMost);
   }
   for (Instruction *At : ExitPoints) {
-    if (Timed != nullptr) {
-      // A timed activation tells the runtime first: the exit reads the
-      // clock before anything else.
-      IRBuilder<> Test(At);
-      Test.SetCurrentDebugLocation(Loc);
-      Instruction *Then = SplitBlockAndInsertIfThen(
-          Test.CreateICmpNE(Timed, ConstantInt::get(Timed->getType(), 0), "zinst.timed.exit"),
-          At->getIterator(), /*Unreachable=*/false, unlikely(Ctx));
-      IRBuilder<> Close(Then);
-      Close.SetCurrentDebugLocation(Loc);
-      CallInst *Exit = Close.CreateCall(RT.TimedExit, {Mine, frameAddress(Close, RT)});
-      Exit->setCallingConv(CallingConv::PreserveMost);
-    }
+    // A timed activation tells the runtime first: the exit reads the clock
+    // before anything else.
+    if (Timing)
+      emitTimedExit(At, RT, Loc);
     IRBuilder<> R(At);
     R.SetCurrentDebugLocation(Loc);
     R.CreateAlignedStore(Current, R.CreateThreadLocalAddress(RT.Context), Align(8));

@@ -65,9 +65,10 @@ struct InlineContextRuntime {
   llvm::FunctionCallee SlowPath;       // __zinst_context_miss, or __zinst_context_enter
   bool SlowPathIsPreserveMost = false; // __zinst_context_miss, where the target has it
   // Inline timing (-zinst-inline-time); null without it.
-  llvm::FunctionCallee TimedEnter;   // __zinst_timed_enter, preserve_most
-  llvm::FunctionCallee TimedExit;    // __zinst_timed_exit, preserve_most
-  llvm::FunctionCallee TimedReenter; // __zinst_timed_reenter, preserve_most
+  llvm::GlobalVariable *TimedFrame = nullptr; // __zinst_timed_frame, initial-exec TLS
+  llvm::FunctionCallee TimedEnter;            // __zinst_timed_enter, preserve_most
+  llvm::FunctionCallee TimedExit;             // __zinst_timed_exit, preserve_most
+  llvm::FunctionCallee TimedReenter;          // __zinst_timed_reenter, preserve_most
   llvm::Intrinsic::ID FrameAddress = llvm::Intrinsic::not_intrinsic;
 };
 

@@ -122,8 +122,7 @@ static struct zinst_module_info calibration_module = {
  * `inline_code` is a constant wherever these are expanded.
  */
 struct leaf_activation {
-  struct zinst_node *saved, *own; /* inline code: the context found, its own */
-  uint32_t timed;                 /* inline code: the runtime times it */
+  struct zinst_node *saved; /* inline code: the context found */
 };
 
 static inline __attribute__((always_inline)) struct leaf_activation leaf_enter(int inline_code,
@@ -145,9 +144,8 @@ static inline __attribute__((always_inline)) struct leaf_activation leaf_enter(i
   } else {
     child = __zinst_context_miss(&calibration_module, LEAF, a.saved);
   }
-  a.own = child;
   if (zinst_inline_timing_due(child))
-    a.timed = __zinst_timed_enter(child, leaf_frame);
+    __zinst_timed_enter(child, leaf_frame);
 #endif
   return a;
 }
@@ -159,8 +157,8 @@ static inline __attribute__((always_inline)) void leaf_exit(int inline_code, voi
     return;
   }
 #if ZINST_HAVE_CONTEXT_MISS
-  if (ZINST_UNLIKELY(a.timed))
-    __zinst_timed_exit(a.own, leaf_frame);
+  if (ZINST_UNLIKELY(__zinst_timed_frame <= (uintptr_t)leaf_frame))
+    __zinst_timed_exit(leaf_frame);
   __zinst_context = a.saved;
 #endif
 }
@@ -415,11 +413,13 @@ static int calibrate_once(int inline_code, uint32_t interval, struct calibration
   /* The thread's own state, which inline code reaches through TLS too. */
   struct zinst_thread_state *own = zinst_tls_state;
   void *own_context = __zinst_context;
+  uintptr_t own_timed_frame = __zinst_timed_frame;
   zinst_tls_state = ts;
   __zinst_context = &ts->nodes[0];
   int status = calibrate_on(ts, inline_code, interval, out);
   zinst_tls_state = own;
   __zinst_context = own_context;
+  __zinst_timed_frame = own_timed_frame;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   zinst_thread_state_free_private(ts);
   return status;

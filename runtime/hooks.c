@@ -330,6 +330,12 @@ ZINST_EXPORT __attribute__((noinline, hot)) void __zinst_exit(struct zinst_modul
 ZINST_EXPORT __thread __attribute__((tls_model("initial-exec"))) void *__zinst_context =
     &zinst_no_context;
 
+/* Inline timing: zinst_innermost_function_frame of the thread's frames,
+ * set by the owning thread after each change of them below; the root's,
+ * above every frame, before its first. */
+ZINST_EXPORT __thread __attribute__((tls_model("initial-exec"))) uintptr_t __zinst_timed_frame =
+    ZINST_ROOT_FRAME_ADDRESS;
+
 /* node->calls + 1 as one instruction where it can be (see above). */
 static inline __attribute__((always_inline)) void count_call(struct zinst_node *node) {
 #if defined(__x86_64__)
@@ -455,14 +461,14 @@ static inline __attribute__((always_inline)) void push_timed_frame(struct zinst_
 
 /* Every case of a timed enter: an event inside the runtime, no context, a
  * frame to repair, the depth bound, count mode. */
-static __attribute__((noinline, cold)) uint32_t timed_enter_general(void *context,
-                                                                    uintptr_t frame_address) {
+static __attribute__((noinline, cold)) void timed_enter_general(void *context,
+                                                                uintptr_t frame_address) {
   struct zinst_thread_state *ts = zinst_tls_state;
   if (ts == NULL)
-    return 0; /* no thread block: the context is zinst_no_context, never due */
+    return; /* no thread block: the context is zinst_no_context, never due */
   uint32_t index = zinst_context_index(ts, context);
   if (index == 0 || index == ts->sink_node)
-    return 0; /* never due: the root's and the sink's timed_from is UINT64_MAX */
+    return; /* never due: the root's and the sink's timed_from is UINT64_MAX */
   struct zinst_node *node = &ts->nodes[index];
   if (ts->busy) {
     /* Dropped; the next timed call cannot wait for the rng, which the
@@ -470,11 +476,10 @@ static __attribute__((noinline, cold)) uint32_t timed_enter_general(void *contex
     ts->reentrant_events++;
     if (!ts->count_only)
       RELAXED_STORE(node->timed_from, node->calls + ts->sample_span / 2 + 1);
-    return 0;
+    return;
   }
   ts->busy = 1;
   SIGNAL_FENCE();
-  uint32_t timed = 0;
   uint32_t kind = zinst_schedule_timing(ts, node, node->calls);
   if (kind != ZINST_FRAME_UNTIMED) {
     uint32_t depth = ts->depth;
@@ -482,49 +487,59 @@ static __attribute__((noinline, cold)) uint32_t timed_enter_general(void *contex
       depth = zinst_thread_repair_for_enter(ts, frame_address);
     if (depth < ts->frame_limit) {
       push_timed_frame(ts, depth, index, frame_address, kind);
-      timed = 1;
     } else if (kind == ZINST_FRAME_EXACT) {
       zinst_end_exact_stratum(ts, node);
     }
+    __zinst_timed_frame = zinst_innermost_function_frame(ts);
   }
   SIGNAL_FENCE();
   ts->busy = 0;
-  return timed;
 }
 
 /* preserve_most on both sides: the fast path below saves only the
  * registers it uses, and only this call saves the rest. */
-static __attribute__((noinline, cold, preserve_most)) uint32_t
+static __attribute__((noinline, cold, preserve_most)) void
 timed_enter_thunk(void *context, uintptr_t frame_address) {
-  return timed_enter_general(context, frame_address);
+  timed_enter_general(context, frame_address);
 }
 
-ZINST_EXPORT __attribute__((noinline, preserve_most)) uint32_t __zinst_timed_enter(void *context,
-                                                                                   void *frame) {
+ZINST_EXPORT __attribute__((noinline, preserve_most)) void __zinst_timed_enter(void *context,
+                                                                               void *frame) {
   uintptr_t frame_address = (uintptr_t)frame;
   struct zinst_thread_state *ts = zinst_tls_state;
-  if (ZINST_UNLIKELY(ts == NULL || ts->busy || ts->count_only))
-    return timed_enter_thunk(context, frame_address);
+  if (ZINST_UNLIKELY(ts == NULL || ts->busy || ts->count_only)) {
+    timed_enter_thunk(context, frame_address);
+    return;
+  }
   uint32_t index = zinst_context_index(ts, context);
   uint32_t depth = ts->depth;
   if (ZINST_UNLIKELY(index == 0 || index == ts->sink_node ||
                      ts->frames[depth - 1].frame_address <= frame_address ||
-                     depth >= ts->frame_limit))
-    return timed_enter_thunk(context, frame_address);
+                     depth >= ts->frame_limit)) {
+    timed_enter_thunk(context, frame_address);
+    return;
+  }
   ts->busy = 1;
   SIGNAL_FENCE();
   struct zinst_node *node = &ts->nodes[index];
   push_timed_frame(ts, depth, index, frame_address, zinst_schedule_timing(ts, node, node->calls));
+  /* A zone's frame (zones.c) leaves its function's frame the innermost. */
+  if ((frame_address & ZINST_ZONE_ADDRESS_BITS) == 0)
+    __zinst_timed_frame = frame_address;
   SIGNAL_FENCE();
   ts->busy = 0;
-  return 1;
 }
 
-/* Every case of a timed exit but the common one: the top frame is not the
- * activation's (frames above it abandoned, or its own closed already by a
- * repair), or an event inside the runtime. */
-static __attribute__((noinline, cold)) void
-timed_exit_general(void *context, uintptr_t frame_address, uint64_t now) {
+/* Every case of a timed exit but the common one: frames above the
+ * activation's (callees' frames abandoned by a longjmp or an exception
+ * that no instrumented code caught, or a zone left open in it), its own
+ * frame closed already by a repair, an untimed activation below such
+ * abandoned frames (the inline exit calls whenever the innermost timed
+ * frame is at or below its own: zinst_abi.h), or an event inside the
+ * runtime. Everything deeper than the activation ends now, and its own
+ * frame, the one at its address, if there is one. */
+static __attribute__((noinline, cold)) void timed_exit_general(uintptr_t frame_address,
+                                                               uint64_t now) {
   struct zinst_thread_state *ts = zinst_tls_state;
   if (ts == NULL)
     return;
@@ -534,42 +549,48 @@ timed_exit_general(void *context, uintptr_t frame_address, uint64_t now) {
   }
   ts->busy = 1;
   SIGNAL_FENCE();
-  uint32_t index = zinst_context_index(ts, context);
-  uint32_t depth = zinst_thread_repair_for_exit(ts, frame_address, ts->nodes[index].function, now);
-  if (depth != 0) {
-    zinst_credit_frame(ts, &ts->frames[depth - 1], now);
-    RELAXED_STORE(ts->depth, depth - 1);
+  uint32_t own = ts->depth - 1;
+  while (own > 0 && ts->frames[own].frame_address < frame_address)
+    own--;
+  if (own > 0 && ts->frames[own].frame_address == frame_address) {
+    uint32_t depth = zinst_thread_repair_for_exit(ts, frame_address, ts->frames[own].function, now);
+    if (depth != 0) {
+      zinst_credit_frame(ts, &ts->frames[depth - 1], now);
+      RELAXED_STORE(ts->depth, depth - 1);
+    }
+  } else {
+    zinst_thread_repair_for_enter(ts, frame_address); /* the deeper ones only */
   }
+  __zinst_timed_frame = zinst_innermost_function_frame(ts);
   SIGNAL_FENCE();
   ts->busy = 0;
 }
 
-static __attribute__((noinline, cold, preserve_most)) void
-timed_exit_thunk(void *context, uintptr_t frame_address, uint64_t now) {
-  timed_exit_general(context, frame_address, now);
+static __attribute__((noinline, cold, preserve_most)) void timed_exit_thunk(uintptr_t frame_address,
+                                                                            uint64_t now) {
+  timed_exit_general(frame_address, now);
 }
 
-ZINST_EXPORT __attribute__((noinline, preserve_most)) void __zinst_timed_exit(void *context,
-                                                                              void *frame) {
+ZINST_EXPORT __attribute__((noinline, preserve_most)) void __zinst_timed_exit(void *frame) {
   /* First: the runtime's own work stays outside the measured interval. */
   uint64_t now = zinst_read_ticks();
   uintptr_t frame_address = (uintptr_t)frame;
   struct zinst_thread_state *ts = zinst_tls_state;
   if (ZINST_UNLIKELY(ts == NULL || ts->busy)) {
-    timed_exit_thunk(context, frame_address, now);
+    timed_exit_thunk(frame_address, now);
     return;
   }
   uint32_t depth = ts->depth;
   struct zinst_frame *top = &ts->frames[depth - 1];
-  if (ZINST_UNLIKELY(top->frame_address != frame_address ||
-                     &ts->nodes[top->node] != (struct zinst_node *)context)) {
-    timed_exit_thunk(context, frame_address, now);
+  if (ZINST_UNLIKELY(top->frame_address != frame_address)) {
+    timed_exit_thunk(frame_address, now);
     return;
   }
   ts->busy = 1;
   SIGNAL_FENCE();
   zinst_credit_frame(ts, top, now);
   RELAXED_STORE(ts->depth, depth - 1);
+  __zinst_timed_frame = zinst_innermost_function_frame(ts);
   SIGNAL_FENCE();
   ts->busy = 0;
 }
@@ -591,6 +612,7 @@ ZINST_EXPORT __attribute__((noinline, preserve_most)) void __zinst_timed_reenter
   ts->busy = 1;
   SIGNAL_FENCE();
   zinst_thread_repair_for_enter(ts, frame_address - 1);
+  __zinst_timed_frame = zinst_innermost_function_frame(ts);
   SIGNAL_FENCE();
   ts->busy = 0;
 }

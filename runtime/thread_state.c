@@ -281,6 +281,7 @@ static void retire_thread(void *value) {
    * no-context node every one of them takes the slow path, which drops it.
    * It also keeps them off the block, which may go to another thread. */
   __zinst_context = &zinst_no_context;
+  __zinst_timed_frame = ZINST_ROOT_FRAME_ADDRESS; /* no inline exit calls the runtime */
   zinst_tls_in_runtime = 1;
   struct retired_thread thread = {
       .tid = ts->tid, .flags = ZINST_THREAD_EXITED, .mem_slot = ts->mem_slot};

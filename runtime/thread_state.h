@@ -146,10 +146,13 @@ enum zinst_frame_kind {
   ZINST_FRAME_SAMPLED = 2, /* picked by the context's sampling schedule */
 };
 
+/* The low bits of a frame address that only zones' frames have set: a
+ * zone's frame is 1 to 7 below the frame it is in (zones.c). */
+#define ZINST_ZONE_ADDRESS_BITS ((uintptr_t)7)
+
 /* The sentinel frame's address: above every stack, and 8-aligned like every
- * function's frame address, so that only zones have the low bits set
- * (zones.c). */
-#define ZINST_ROOT_FRAME_ADDRESS (UINTPTR_MAX & ~(uintptr_t)7)
+ * function's frame address, so that only zones have the low bits set. */
+#define ZINST_ROOT_FRAME_ADDRESS (UINTPTR_MAX & ~ZINST_ZONE_ADDRESS_BITS)
 
 struct zinst_frame {
   /* The activation's canonical frame address, as the pass passes it to the
@@ -512,5 +515,18 @@ void zinst_threads_after_fork_child(void);
  * subtracted. Safe while `ts`'s thread runs. Returns 0 or -1 (ENOMEM). */
 int zinst_thread_copy_tree(const struct zinst_thread_state *ts, uint64_t now,
                            struct zinst_tree *out);
+
+/* The frame address of `ts`'s innermost function frame, zones' skipped (the
+ * root's when there is none): in a process of inline timing, what the
+ * owning thread keeps in __zinst_timed_frame after each change of its
+ * frames, so that an inline-timed exit knows whether it was timed
+ * (zinst_abi.h). A zone left open above its function's frame keeps that
+ * frame's exit calling the runtime, which closes both. */
+static inline uintptr_t zinst_innermost_function_frame(const struct zinst_thread_state *ts) {
+  uint32_t d = ts->depth - 1;
+  while (d > 0 && (ts->frames[d].frame_address & ZINST_ZONE_ADDRESS_BITS) != 0)
+    d--;
+  return ts->frames[d].frame_address;
+}
 
 #endif /* ZINST_THREAD_STATE_H */

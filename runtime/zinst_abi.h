@@ -88,7 +88,7 @@
 
 #include <stdint.h>
 
-#define ZINST_ABI_VERSION 9u    /* 9: id_base starts at ZINST_ID_BASE_UNREGISTERED */
+#define ZINST_ABI_VERSION 10u   /* 10: the timed exit tests __zinst_timed_frame */
 #define ZINST_CTOR_PRIORITY 101 /* earliest priority open to programs */
 
 #define ZINST_FUNCTION_INFO_DEBUG 0x1u   /* file/line from DISubprogram */
@@ -128,17 +128,22 @@
  *       (at entry, after the context: node = the function's own context,
  *        whose count was just incremented)
  *       if (node->calls >= node->timed_from)
- *         timed = __zinst_timed_enter(node, frame);
- *       else
- *         timed = 0;
+ *         __zinst_timed_enter(node, frame);
  *       ... the function's body ...
- *       if (timed)                                 (on every way out)
- *         __zinst_timed_exit(node, frame);
+ *       if (__zinst_timed_frame <= frame)          (on every way out)
+ *         __zinst_timed_exit(frame);
  *       ...
  *       __zinst_timed_reenter(frame);              (at landing pads and
  *                                                   after setjmp returns)
  *
- * `frame` is the function's canonical frame address, as the hooks get it. */
+ * `frame` is the function's canonical frame address, as the hooks get it.
+ * __zinst_timed_frame (initial-exec TLS) is the frame address of the
+ * thread's innermost timed function activation: the exit asks the runtime
+ * rather than keep a flag and the node live across the body, which cost
+ * two registers in every function, and pushes in those that ran short.
+ * Equal, the activation is timed; below (deeper), the frames there were
+ * abandoned (a longjmp or an exception that no instrumented function
+ * caught), and the exit ends them at once. */
 #define ZINST_MODULE_INLINE_TIME 0x2u
 
 /* What the inline code of ZINST_MODULE_INLINE_TREE reads of a calling
@@ -248,12 +253,13 @@ __attribute__((preserve_most)) void *__zinst_context_miss(struct zinst_module_in
 /* ZINST_MODULE_INLINE_TIME (x86-64 and AArch64 only, like the hooks: they
  * need the frame address). Called when `node` (this thread's
  * __zinst_context) reached its timed_from: the enter schedules the
- * context's next timed call, starts timing the activation at `frame` and
- * returns 1, or returns 0 when it does not (count mode, an event inside
- * the runtime, past ZINST_MAX_DEPTH): then the activation's exit must not
- * call __zinst_timed_exit. The exit closes it. */
-__attribute__((preserve_most)) uint32_t __zinst_timed_enter(void *node, void *frame_address);
-__attribute__((preserve_most)) void __zinst_timed_exit(void *node, void *frame_address);
+ * context's next timed call and starts timing the activation at `frame`,
+ * which sets __zinst_timed_frame to it, unless it does not time it (count
+ * mode, an event inside the runtime, past ZINST_MAX_DEPTH). The exit of
+ * the activation at `frame`, called when __zinst_timed_frame is at or
+ * below `frame`, closes the frames below it, abandoned, and its own. */
+__attribute__((preserve_most)) void __zinst_timed_enter(void *node, void *frame_address);
+__attribute__((preserve_most)) void __zinst_timed_exit(void *frame_address);
 /* At a landing pad or after setjmp returned in an inline-timed function
  * whose frame is at `frame_address`: ends the timed frames below it, which
  * the exception or the longjmp abandoned. */
@@ -268,6 +274,11 @@ __attribute__((preserve_most)) void __zinst_timed_reenter(void *frame_address);
  * (ZINST_MODULE_INLINE_TREE); a node that matches no function before the
  * thread's first event and after its profile was retired. */
 extern __thread void *__zinst_context;
+
+/* The frame address of this thread's innermost timed function activation
+ * in a process of inline timing (ZINST_MODULE_INLINE_TIME; zones' frames
+ * do not count), or one no activation has. */
+extern __thread uintptr_t __zinst_timed_frame;
 
 /* This thread's site counters (NULL before its first event). Initial-exec
  * TLS, so the instrumented code reaches it with one %fs-relative load. */

@@ -30,8 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ZONE_ADDRESS_BITS ((uintptr_t)7)
-
 /* A zone's module: the descriptor the registry keeps a pointer to, its one
  * function, and the copied strings. Never freed: the registry refers to it
  * for the life of the process, as it does to a loaded module. */
@@ -118,7 +116,7 @@ static void time_inline_zone(const struct zinst_module_info *module, struct zins
   if (!zinst_inline_timing_due(node))
     return;
   uintptr_t top = ts->frames[ts->depth - 1].frame_address;
-  if ((top & ZONE_ADDRESS_BITS) == 1) {
+  if ((top & ZINST_ZONE_ADDRESS_BITS) == 1) {
     /* Seven timed zones in one function already: counted, not timed; its
      * time stays in the zone around it. */
     if (!__atomic_exchange_n(&nesting_warned, 1, __ATOMIC_RELAXED))
@@ -143,10 +141,10 @@ static void time_inline_zone(const struct zinst_module_info *module, struct zins
 static void close_inline_zone(struct zinst_thread_state *ts, uint32_t node) {
   for (uint32_t d = ts->depth - 1; d >= 1; d--) {
     const struct zinst_frame *frame = &ts->frames[d];
-    if ((frame->frame_address & ZONE_ADDRESS_BITS) == 0)
+    if ((frame->frame_address & ZINST_ZONE_ADDRESS_BITS) == 0)
       return;
     if (frame->node == node) {
-      __zinst_timed_exit(&ts->nodes[node], (void *)frame->frame_address);
+      __zinst_timed_exit((void *)frame->frame_address);
       return;
     }
   }
@@ -175,7 +173,7 @@ ZINST_EXPORT void zinst_zone_begin(struct zinst_zone *zone) {
   /* Read outside `busy`: a signal handler in between leaves the top frame
    * as it found it (hooks.c), and inside a hook the enter is dropped. */
   uintptr_t top = ts->frames[ts->depth - 1].frame_address;
-  if ((top & ZONE_ADDRESS_BITS) == 1) {
+  if ((top & ZINST_ZONE_ADDRESS_BITS) == 1) {
     warn_nesting(module);
     return;
   }
@@ -219,7 +217,7 @@ ZINST_EXPORT void zinst_zone_end(struct zinst_zone *zone) {
    * it called have returned), the nearest one of this zone. */
   for (uint32_t d = ts->depth - 1; d >= 1; d--) {
     const struct zinst_frame *frame = &ts->frames[d];
-    if ((frame->frame_address & ZONE_ADDRESS_BITS) == 0)
+    if ((frame->frame_address & ZINST_ZONE_ADDRESS_BITS) == 0)
       break;
     if (frame->function == id) {
       __zinst_exit(module, 0, (void *)frame->frame_address);

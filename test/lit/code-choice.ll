@@ -32,7 +32,7 @@
 ; INLINE_TIME, 1 = INLINE_TREE, 0 = the hooks.
 ; TIME:       @__zinst_module = internal global {{.*}} i32 3, i32 0 }
 ; TIME-LABEL: define i32 @work(
-; TIME:         call {{.*}}i32 @__zinst_timed_enter(
+; TIME:         call {{.*}}void @__zinst_timed_enter(
 ; TIME-NOT:     @__zinst_enter(
 ; TREE:       @__zinst_module = internal global {{.*}} i32 1, i32 0 }
 ; TREE-LABEL: define i32 @work(

@@ -2,10 +2,11 @@
 ; context's timing schedule (runtime/zinst_abi.h, ZINST_MODULE_INLINE_TIME):
 ; an activation whose count reaches the context's timed_from (offset 8)
 ; calls the runtime, which picks the stratum and the next timed call; the
-; others cost a compare. Only timed ones call the runtime, and
-; every way out of a timed one calls the timed exit before the context is
-; put back. The module is flagged INLINE_TREE | INLINE_TIME (3). It is the
-; default build.
+; others cost a compare. Only timed ones call the runtime, and every way
+; out calls the timed exit, before the context is put back, when the
+; runtime's innermost timed frame (__zinst_timed_frame) is the function's
+; own or deeper (abandoned): no flag stays live across the body. The module is flagged
+; INLINE_TREE | INLINE_TIME (3). It is the default build.
 ; RUN: %opt-zinst -passes=zinst -S %s | FileCheck %s
 ; RUN: %opt-zinst -passes=zinst -zinst-inline-time -S %s | FileCheck %s
 ; RUN: env ZINST_INLINE_TREE=time %opt-zinst -passes=zinst -S %s | FileCheck %s
@@ -19,7 +20,8 @@
 
 target triple = "x86_64-unknown-linux-gnu"
 
-; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 } { i32 9, i32 3, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 -2147483648, i32 0, i32 0, i32 0, ptr null, i32 3, i32 0 }
+; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 } { i32 10, i32 3, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 -2147483648, i32 0, i32 0, i32 0, ptr null, i32 3, i32 0 }
+; CHECK: @__zinst_timed_frame = external dso_local thread_local(initialexec) global i64
 ; CHECK-NOT: @__zinst_countdown
 ; CHECK-NOT: @__zinst_enter
 
@@ -33,24 +35,26 @@ define i32 @two_returns(i32 %x) {
 ; CHECK-NEXT:    br i1 %zinst.due, label %zinst.time.enter, label %zinst.body, !prof [[RARE:![0-9]+]]
 ; CHECK:       zinst.time.enter:
 ; CHECK-NEXT:    [[FRAME:%[0-9]+]] = call ptr @llvm.addressofreturnaddress.p0()
-; CHECK-NEXT:    %zinst.on = call preserve_mostcc i32 @__zinst_timed_enter(ptr %zinst.context, ptr [[FRAME]])
+; CHECK-NEXT:    call preserve_mostcc void @__zinst_timed_enter(ptr %zinst.context, ptr [[FRAME]])
 ; CHECK-NEXT:    br label %zinst.body
 ; CHECK:       zinst.body:
-; CHECK-NEXT:    [[TIMED:%zinst.timed[0-9]*]] = phi i32 [ 0, %zinst.entered ], [ %zinst.on, %zinst.time.enter ]
 ; CHECK-NEXT:    %cmp = icmp sgt i32 %x, 0
 ; CHECK:       pos:
-; CHECK-NEXT:    [[ISTIMED:%zinst.timed.exit[0-9]*]] = icmp ne i32 [[TIMED]], 0
+; CHECK-NEXT:    [[TFP:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_timed_frame)
+; CHECK-NEXT:    [[TF:%zinst.timed.frame[0-9]*]] = load i64, ptr [[TFP]], align 8
+; CHECK-NEXT:    [[FRAME:%[0-9]+]] = call ptr @llvm.addressofreturnaddress.p0()
+; CHECK-NEXT:    [[FRAMEI:%[0-9]+]] = ptrtoint ptr [[FRAME]] to i64
+; CHECK-NEXT:    [[ISTIMED:%zinst.timed.exit[0-9]*]] = icmp ule i64 [[TF]], [[FRAMEI]]
 ; CHECK-NEXT:    br i1 [[ISTIMED]], label %[[CLOSE:[0-9]+]], label %[[RESTORE:[0-9]+]], !prof [[RARE]]
 ; CHECK:       [[CLOSE]]:
-; CHECK-NEXT:    [[FRAME:%[0-9]+]] = call ptr @llvm.addressofreturnaddress.p0()
-; CHECK-NEXT:    call preserve_mostcc void @__zinst_timed_exit(ptr %zinst.context, ptr [[FRAME]])
+; CHECK-NEXT:    call preserve_mostcc void @__zinst_timed_exit(ptr [[FRAME]])
 ; CHECK-NEXT:    br label %[[RESTORE]]
 ; CHECK:       [[RESTORE]]:
 ; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
 ; CHECK-NEXT:    store ptr %zinst.context.saved, ptr [[TLS]], align 8
 ; CHECK-NEXT:    ret i32 1
 ; CHECK:       neg:
-; CHECK:         call preserve_mostcc void @__zinst_timed_exit(ptr %zinst.context, ptr
+; CHECK:         call preserve_mostcc void @__zinst_timed_exit(ptr
 ; CHECK:         store ptr %zinst.context.saved, ptr
 ; CHECK-NEXT:    ret i32 %r
 entry:
@@ -77,7 +81,7 @@ define i32 @jumps(ptr %buf) {
 ; CHECK-NEXT:    store ptr %zinst.context, ptr [[TLS]], align 8
 ; CHECK-NEXT:    [[FRAME:%[0-9]+]] = call ptr @llvm.addressofreturnaddress.p0()
 ; CHECK-NEXT:    call preserve_mostcc void @__zinst_timed_reenter(ptr [[FRAME]])
-; CHECK-NEXT:    %zinst.timed.exit{{[0-9]*}} = icmp ne i32 %zinst.timed, 0
+; CHECK-NEXT:    call ptr @llvm.threadlocal.address.p0(ptr @__zinst_timed_frame)
 entry:
   %r = call i32 @setjmp(ptr %buf)
   ret i32 %r
@@ -101,8 +105,8 @@ pad:
   ret void
 }
 
-; CHECK: declare preserve_mostcc i32 @__zinst_timed_enter(ptr, ptr) #[[COLD:[0-9]+]]
-; CHECK: declare preserve_mostcc void @__zinst_timed_exit(ptr, ptr) #[[COLD]]
+; CHECK: declare preserve_mostcc void @__zinst_timed_enter(ptr, ptr) #[[COLD:[0-9]+]]
+; CHECK: declare preserve_mostcc void @__zinst_timed_exit(ptr) #[[COLD]]
 ; CHECK: declare preserve_mostcc void @__zinst_timed_reenter(ptr) #[[COLD]]
 ; CHECK: attributes #[[COLD]] = { cold nounwind }
 ; CHECK: [[RARE]] = !{!"branch_weights", {{(!"expected", )?}}i32 1, i32 1048576}
