@@ -8,6 +8,7 @@
 #include "llvm/IR/DebugInfoMetadata.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Instructions.h"
+#include "llvm/IR/IntrinsicInst.h"
 #include "llvm/IR/MDBuilder.h"
 #include "llvm/Transforms/Utils/BasicBlockUtils.h"
 
@@ -71,6 +72,29 @@ Value *childFunction(IRBuilder<> &B, Value *Child) {
       B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), Child, ZINST_NODE_FUNCTION_OFFSET), Align(4));
 }
 
+/// True if F calls nothing that could run instrumented code, so that no
+/// function reads the thread's context while F runs: F is a leaf and need
+/// not make its own context current (InlineContextTree.h). Intrinsics are
+/// not calls, except that memcpy and its kin may become calls of a memcpy
+/// the program defines and zinst instruments, and that a patchpoint or a
+/// statepoint calls its target.
+bool isLeaf(const Function &F) {
+  for (const BasicBlock &BB : F)
+    for (const Instruction &I : BB) {
+      const auto *Call = dyn_cast<CallBase>(&I);
+      if (Call == nullptr)
+        continue;
+      const Function *Callee = Call->getCalledFunction();
+      if (Callee == nullptr || !Callee->isIntrinsic() || isa<MemIntrinsic>(Call))
+        return false;
+      StringRef Name = Callee->getName();
+      if (Name.starts_with("llvm.experimental.patchpoint") ||
+          Name.starts_with("llvm.experimental.gc.statepoint"))
+        return false;
+    }
+  return true;
+}
+
 /// Branch weights for a branch whose "then" side is rare.
 MDNode *unlikely(LLVMContext &Ctx) {
   return MDBuilder(Ctx).createBranchWeights(1, 1u << 20);
@@ -126,10 +150,10 @@ void emitTimedExit(Instruction *At, const InlineContextRuntime &RT, DebugLoc Loc
   Value *Innermost =
       Test.CreateLoad(IntPtrTy, Test.CreateThreadLocalAddress(RT.TimedFrame), "zinst.timed.frame");
   Value *Frame = frameAddress(Test, RT);
-  Value *Mine =
+  Value *AtOrBelow =
       Test.CreateICmpULE(Innermost, Test.CreatePtrToInt(Frame, IntPtrTy), "zinst.timed.exit");
   Instruction *Then =
-      SplitBlockAndInsertIfThen(Mine, At->getIterator(), /*Unreachable=*/false, unlikely(Ctx));
+      SplitBlockAndInsertIfThen(AtOrBelow, At->getIterator(), /*Unreachable=*/false, unlikely(Ctx));
   IRBuilder<> Close(Then);
   Close.SetCurrentDebugLocation(Loc);
   Close.CreateCall(RT.TimedExit, {Frame})->setCallingConv(CallingConv::PreserveMost);
@@ -204,6 +228,11 @@ void emitInlineContextTree(Function &F, uint32_t Index, ArrayRef<Instruction *> 
     }
   }
 
+  // A leaf leaves its caller's context current: no function reads it
+  // before the leaf returns, so it stores nothing at entry or on the way
+  // out. A signal handler that interrupts it counts as its caller's callee.
+  bool Leaf = isLeaf(F);
+
   Instruction *Split = afterStaticAllocas(F.getEntryBlock());
   IRBuilder<> B(Split);
   B.SetCurrentDebugLocation(Loc);
@@ -249,7 +278,8 @@ void emitInlineContextTree(Function &F, uint32_t Index, ArrayRef<Instruction *> 
   // it); load, add and store at -O0 and on AArch64 (README, Known limits).
   Value *Calls = Fast.CreateAlignedLoad(I64Ty, Found, Align(8), "zinst.calls");
   Fast.CreateAlignedStore(Fast.CreateAdd(Calls, ConstantInt::get(I64Ty, 1)), Found, Align(8));
-  Fast.CreateAlignedStore(Found, Fast.CreateThreadLocalAddress(RT.Context), Align(8));
+  if (!Leaf)
+    Fast.CreateAlignedStore(Found, Fast.CreateThreadLocalAddress(RT.Context), Align(8));
   Fast.CreateBr(Body);
 
   IRBuilder<> Slow(MissBB);
@@ -258,6 +288,9 @@ void emitInlineContextTree(Function &F, uint32_t Index, ArrayRef<Instruction *> 
       Slow.CreateCall(RT.SlowPath, {RT.ModuleInfo, ConstantInt::get(I32Ty, Index), Current});
   if (RT.SlowPathIsPreserveMost)
     Entered->setCallingConv(CallingConv::PreserveMost);
+  // The runtime made the new context current; a leaf puts its caller's back.
+  if (Leaf)
+    Slow.CreateAlignedStore(Current, Slow.CreateThreadLocalAddress(RT.Context), Align(8));
   Slow.CreateBr(Body);
 
   bool Timing = RT.FrameAddress != Intrinsic::not_intrinsic;
@@ -287,6 +320,8 @@ void emitInlineContextTree(Function &F, uint32_t Index, ArrayRef<Instruction *> 
     // before anything else.
     if (Timing)
       emitTimedExit(At, RT, Loc);
+    if (Leaf)
+      continue;
     IRBuilder<> R(At);
     R.SetCurrentDebugLocation(Loc);
     R.CreateAlignedStore(Current, R.CreateThreadLocalAddress(RT.Context), Align(8));

@@ -8,20 +8,32 @@
 //     %cur  = load ptr, @__zinst_context               ; initial-exec TLS
 //     %base = load atomic i32, @module.id_base
 //     %id   = %base + Index
-//     %last = load atomic ptr, %cur + RECENT_CHILDREN + 8 * (%id & 7)
+//     %last = load atomic ptr, %cur + RECENT_CHILDREN + 8 * (Index & 7)
 //     %fn   = load i32, %last + FUNCTION                ; %last never null
-//     br (%base != 0 && %fn == %id), %fast, %slow
-//   fast:                                              ; the common case
+//     br (%fn == %id), %found, %second
+//   second:                      ; the second slot, (Index >> 3) & 7, when
+//     ...                        ; it is not the first: br %found, %miss
+//   found:                                             ; the common case
 //     %last.calls += 1
 //     store %last, @__zinst_context
-//   slow:                                              ; cold
+//   miss:                                              ; cold
 //     %new = call preserve_most @__zinst_context_miss(@module, Index, %cur)
 //   ...
 //   store %cur, @__zinst_context                       ; before every exit
 //
-// and `store %mine, @__zinst_context` (the function's own context) after
-// every call that returns twice and at every landing pad, where longjmp or
-// an exception arrives with the context of a frame it skipped.
+// Both slots are constants: id_base is a multiple of 64. There is no test
+// for registration: an unregistered module's id_base is 2^31, whose ids no
+// node has, so its calls miss and the runtime registers it.
+//
+// `store %mine, @__zinst_context` (the function's own context) follows
+// every call that returns twice and starts every landing pad, where
+// longjmp or an exception arrives with the context of a frame it skipped.
+//
+// A leaf, a function that calls nothing (isLeaf), stores no context: no
+// function reads it before the leaf returns. It counts its call in its own
+// context and leaves its caller's current; after a miss, which made its
+// own current, it stores %cur back. A signal handler that interrupts it
+// runs as its caller's callee.
 //
 // No clock is read, so no time is recorded: this is the count-only mode
 // at the cost of a counter and a pointer, not of two calls.
@@ -35,12 +47,17 @@
 //   body.head:                      ; %mine: the function's own context
 //     br (%mine.calls >= %mine.timed_from), %timed, %body
 //   timed:                                             ; cold
-//     %on = call preserve_most @__zinst_timed_enter(%mine, frame)
+//     call preserve_most @__zinst_timed_enter(%mine, frame)
 //   body:
-//     %timed = phi [0, head], [%on, timed]
 //   ...
-//   if (%timed) call preserve_most @__zinst_timed_exit(%mine, frame)
-//   store %cur, @__zinst_context                       ; before every exit
+//   if (@__zinst_timed_frame <= frame)                 ; on every way out
+//     call preserve_most @__zinst_timed_exit(frame)
+//   store %cur, @__zinst_context                       ; unless a leaf
+//
+// The runtime keeps @__zinst_timed_frame, the frame address of the
+// thread's innermost timed activation, so that no flag and no node stay
+// live across the body; one below `frame` was abandoned by a longjmp or an
+// exception, and this exit ends it.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ZINST_PASS_INLINECONTEXTTREE_H

@@ -115,9 +115,13 @@ static struct zinst_module_info calibration_module = {
 /*
  * The leaf's enter and exit as instrumented code makes them: calls of the
  * hooks, or (inline_code, ZINST_MODULE_INLINE_TIME) a C copy of what the
- * pass emits (pass/InlineContextTree.h; test/runtime/test_inline_tree.c
- * has the same copy), which calls the runtime for timed activations only.
- * The copy is compiled by the runtime's compiler, not by the program's: its
+ * pass emits for a leaf, a function that calls nothing
+ * (pass/InlineContextTree.h; test/runtime/test_inline_tree.c has the copy
+ * of a function that calls), which calls the runtime for timed activations
+ * only and leaves its caller's context current. A callee that calls
+ * something also stores its context at entry and its caller's at the way
+ * out: two stores more than the cost subtracted for it. The copy is
+ * compiled by the runtime's compiler, not by the program's: its
  * instructions are those of the pass's IR, their scheduling may differ.
  * `inline_code` is a constant wherever these are expanded.
  */
@@ -140,9 +144,9 @@ static inline __attribute__((always_inline)) struct leaf_activation leaf_enter(i
       &a.saved->recent_children[LEAF & (ZINST_NODE_RECENT_CHILDREN - 1)], __ATOMIC_RELAXED);
   if (ZINST_LIKELY(child->function == id)) {
     child->calls++;
-    __zinst_context = child;
   } else {
     child = __zinst_context_miss(&calibration_module, LEAF, a.saved);
+    __zinst_context = a.saved; /* the miss made the leaf's current */
   }
   if (zinst_inline_timing_due(child))
     __zinst_timed_enter(child, leaf_frame);
@@ -157,9 +161,9 @@ static inline __attribute__((always_inline)) void leaf_exit(int inline_code, voi
     return;
   }
 #if ZINST_HAVE_CONTEXT_MISS
+  (void)a;
   if (ZINST_UNLIKELY(__zinst_timed_frame <= (uintptr_t)leaf_frame))
     __zinst_timed_exit(leaf_frame);
-  __zinst_context = a.saved;
 #endif
 }
 

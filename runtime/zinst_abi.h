@@ -59,6 +59,11 @@
  *       ... the function's body ...
  *       __zinst_context = cur;                     (on every way out)
  *
+ *     A leaf, a function that calls nothing (intrinsics other than memcpy
+ *     and its kin are not calls), stores neither: no function reads the
+ *     context before it returns. After a miss, which made its context
+ *     current, it stores `cur` back at once.
+ *
  *     Both slots are constants, as id_base is a multiple of
  *     ZINST_ID_BASE_ALIGNMENT; an unregistered module's id_base is
  *     ZINST_ID_BASE_UNREGISTERED, whose ids no node has, so such a call

@@ -20,10 +20,12 @@
 
 target triple = "x86_64-unknown-linux-gnu"
 
-; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 } { i32 10, i32 3, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 -2147483648, i32 0, i32 0, i32 0, ptr null, i32 3, i32 0 }
+; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 } { i32 10, i32 4, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 -2147483648, i32 0, i32 0, i32 0, ptr null, i32 3, i32 0 }
 ; CHECK: @__zinst_timed_frame = external dso_local thread_local(initialexec) global i64
 ; CHECK-NOT: @__zinst_countdown
 ; CHECK-NOT: @__zinst_enter
+
+declare void @g()
 
 define i32 @two_returns(i32 %x) {
 ; CHECK-LABEL: define i32 @two_returns(
@@ -40,6 +42,7 @@ define i32 @two_returns(i32 %x) {
 ; CHECK:       zinst.body:
 ; CHECK-NEXT:    %cmp = icmp sgt i32 %x, 0
 ; CHECK:       pos:
+; CHECK-NEXT:    call void @g()
 ; CHECK-NEXT:    [[TFP:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_timed_frame)
 ; CHECK-NEXT:    [[TF:%zinst.timed.frame[0-9]*]] = load i64, ptr [[TFP]], align 8
 ; CHECK-NEXT:    [[FRAME:%[0-9]+]] = call ptr @llvm.addressofreturnaddress.p0()
@@ -61,6 +64,7 @@ entry:
   %cmp = icmp sgt i32 %x, 0
   br i1 %cmp, label %pos, label %neg
 pos:
+  call void @g()
   ret i32 1
 neg:
   %r = sub i32 0, %x
@@ -103,6 +107,25 @@ ok:
 pad:
   %lp = landingpad { ptr, i32 } catch ptr null
   ret void
+}
+
+; A leaf (it calls nothing) is timed alike, and stores no context: after the
+; timed exit's test, it returns.
+define i32 @leaf(i32 %x) {
+; CHECK-LABEL: define i32 @leaf(
+; CHECK:         call preserve_mostcc void @__zinst_timed_enter(ptr %zinst.context, ptr
+; CHECK:       zinst.body:
+; CHECK-NEXT:    %r = add i32 %x, 1
+; CHECK-NEXT:    [[TFP:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_timed_frame)
+; CHECK:         br i1 {{%zinst.timed.exit[0-9]*}}, label %[[CLOSE:[0-9]+]], label %[[OUT:[0-9]+]], !prof [[RARE]]
+; CHECK:       [[CLOSE]]:
+; CHECK-NEXT:    call preserve_mostcc void @__zinst_timed_exit(ptr
+; CHECK-NEXT:    br label %[[OUT]]
+; CHECK:       [[OUT]]:
+; CHECK-NEXT:    ret i32 %r
+entry:
+  %r = add i32 %x, 1
+  ret i32 %r
 }
 
 ; CHECK: declare preserve_mostcc void @__zinst_timed_enter(ptr, ptr) #[[COLD:[0-9]+]]

@@ -7,7 +7,7 @@
 ; RUN: %opt-zinst -passes=zinst -zinst-inline-tree %s -o - \
 ; RUN:   | %opt-zinst -passes=zinst -zinst-inline-tree -S - | FileCheck %s
 
-; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 } { i32 10, i32 9, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 -2147483648, i32 0, i32 0, i32 0, ptr null, i32 1, i32 0 }
+; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 } { i32 10, i32 11, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 -2147483648, i32 0, i32 0, i32 0, ptr null, i32 1, i32 0 }
 ; CHECK: @__zinst_context = external dso_local thread_local(initialexec) global ptr
 ; CHECK-NOT: @__zinst_enter
 ; CHECK-NOT: @__zinst_exit
@@ -23,7 +23,8 @@ declare void @g()
 ; slow path. No test for registration: an unregistered module's id_base
 ; (2^31, above) gives ids no node has. The second slot, the id's next three
 ; bits, is this function's first (index 0), so there is no second probe
-; (see @ninth). Every ret puts the saved context back.
+; (see @ninth). Every ret puts the saved context back. (It calls @g: a
+; function that calls nothing leaves its caller's context current, @leaf.)
 define i32 @two_returns(i32 %x) {
 ; CHECK-LABEL: define i32 @two_returns(
 ; CHECK-NEXT:  entry:
@@ -55,6 +56,7 @@ define i32 @two_returns(i32 %x) {
 ; CHECK:       zinst.entered:
 ; CHECK-NEXT:    %cmp = icmp sgt i32 %x, 0
 ; CHECK:       pos:
+; CHECK-NEXT:    call void @g()
 ; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
 ; CHECK-NEXT:    store ptr %zinst.context.saved, ptr [[TLS]], align 8
 ; CHECK-NEXT:    ret i32 1
@@ -67,6 +69,7 @@ entry:
   %cmp = icmp sgt i32 %x, 0
   br i1 %cmp, label %pos, label %neg
 pos:
+  call void @g()
   ret i32 1
 neg:
   %r = sub i32 0, %x
@@ -167,6 +170,51 @@ define void @ninth() {
 ; CHECK:       zinst.miss:
 ; CHECK-NEXT:    {{%[0-9]+}} = call preserve_mostcc ptr @__zinst_context_miss(ptr @__zinst_module, i32 8, ptr %zinst.context.saved)
 entry:
+  ret void
+}
+
+; A leaf (index 9: slots 1 and 1, one probe at offset 72) calls nothing, so
+; no function reads the context while it runs: it counts its call in its
+; own context and leaves its caller's current. No store at entry, none on
+; the way out; a miss, after which the runtime made the new context current,
+; puts the caller's back. Intrinsics are not calls.
+declare i32 @llvm.smax.i32(i32, i32)
+define i32 @leaf(i32 %x) {
+; CHECK-LABEL: define i32 @leaf(
+; CHECK:         getelementptr inbounds i8, ptr %zinst.context.saved, i64 72
+; CHECK:         br i1 %zinst.hit, label %zinst.found, label %zinst.miss, !prof [[WEIGHTS]]
+; CHECK:       zinst.found:
+; CHECK-NEXT:    %zinst.child = phi ptr [ %zinst.first, %entry ]
+; CHECK-NEXT:    %zinst.calls = load i64, ptr %zinst.child, align 8
+; CHECK-NEXT:    [[PLUS:%[0-9]+]] = add i64 %zinst.calls, 1
+; CHECK-NEXT:    store i64 [[PLUS]], ptr %zinst.child, align 8
+; CHECK-NEXT:    br label %zinst.entered
+; CHECK:       zinst.miss:
+; CHECK-NEXT:    {{%[0-9]+}} = call preserve_mostcc ptr @__zinst_context_miss(ptr @__zinst_module, i32 9, ptr %zinst.context.saved)
+; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
+; CHECK-NEXT:    store ptr %zinst.context.saved, ptr [[TLS]], align 8
+; CHECK-NEXT:    br label %zinst.entered
+; CHECK:       zinst.entered:
+; CHECK-NEXT:    %m = call i32 @llvm.smax.i32(i32 %x, i32 0)
+; CHECK-NEXT:    ret i32 %m
+entry:
+  %m = call i32 @llvm.smax.i32(i32 %x, i32 0)
+  ret i32 %m
+}
+
+; memcpy is an intrinsic that may become a call of a memcpy that the program
+; defines and zinst instruments: not a leaf.
+declare void @llvm.memcpy.p0.p0.i64(ptr, ptr, i64, i1)
+define void @copies(ptr %d, ptr %s) {
+; CHECK-LABEL: define void @copies(
+; CHECK:       zinst.found:
+; CHECK:         store ptr %zinst.child, ptr {{%[0-9]+}}, align 8
+; CHECK:         call void @llvm.memcpy.p0.p0.i64(ptr %d, ptr %s, i64 64, i1 false)
+; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
+; CHECK-NEXT:    store ptr %zinst.context.saved, ptr [[TLS]], align 8
+; CHECK-NEXT:    ret void
+entry:
+  call void @llvm.memcpy.p0.p0.i64(ptr %d, ptr %s, i64 64, i1 false)
   ret void
 }
 
