@@ -107,35 +107,17 @@ Value *frameAddress(IRBuilder<> &B, const InlineContextRuntime &RT) {
   return B.CreateIntrinsic(RT.FrameAddress, {PointerType::getUnqual(B.getContext())}, {});
 }
 
-/// Emits, before Body (the first instruction of the function's body, right
-/// after the context is set), the choice of whether this activation is
-/// timed (zinst_abi.h, ZINST_MODULE_INLINE_TIME): the runtime's timed enter
-/// once the context's count reached its timed_from.
-void emitTimingDecision(Function &F, Instruction *Body, Value *Mine, const InlineContextRuntime &RT,
-                        DebugLoc Loc) {
-  LLVMContext &Ctx = F.getContext();
-  Type *I64Ty = Type::getInt64Ty(Ctx);
-  Type *I8Ty = Type::getInt8Ty(Ctx);
-  BasicBlock *Head = Body->getParent();
-  BasicBlock *BodyBB = Head->splitBasicBlock(Body->getIterator(), "zinst.body");
-  BasicBlock *TimedBB = BasicBlock::Create(Ctx, "zinst.time.enter", &F, BodyBB);
-
-  // The context's schedule: this call (its count was just incremented) is
-  // timed once the count reached timed_from.
-  Head->getTerminator()->eraseFromParent();
-  IRBuilder<> H(Head);
-  H.SetCurrentDebugLocation(Loc);
-  Value *Calls = H.CreateAlignedLoad(I64Ty, Mine, Align(8), "zinst.calls.now");
-  Value *TimedFrom = H.CreateAlignedLoad(
-      I64Ty, H.CreateConstInBoundsGEP1_64(I8Ty, Mine, ZINST_NODE_TIMED_FROM_OFFSET), Align(8),
-      "zinst.timed.from");
-  H.CreateCondBr(H.CreateICmpUGE(Calls, TimedFrom, "zinst.due"), TimedBB, BodyBB, unlikely(Ctx));
-
-  IRBuilder<> T(TimedBB);
-  T.SetCurrentDebugLocation(Loc);
-  T.CreateCall(RT.TimedEnter, {Mine, frameAddress(T, RT)})
-      ->setCallingConv(CallingConv::PreserveMost);
-  T.CreateBr(BodyBB);
+/// Counts this call of Context down toward its next timed one (zinst_abi.h,
+/// ZINST_MODULE_INLINE_TIME) and returns whether this one is it: whether its
+/// untimed_left fell below 0. `decq` and a branch on its sign.
+Value *countDownTiming(IRBuilder<> &B, Value *Context) {
+  Type *I64Ty = B.getInt64Ty();
+  Value *LeftPtr =
+      B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), Context, ZINST_NODE_UNTIMED_LEFT_OFFSET);
+  Value *Left = B.CreateAlignedLoad(I64Ty, LeftPtr, Align(8), "zinst.untimed.left");
+  Value *Next = B.CreateAdd(Left, ConstantInt::getAllOnesValue(I64Ty), "zinst.untimed.next");
+  B.CreateAlignedStore(Next, LeftPtr, Align(8));
+  return B.CreateICmpSLT(Next, ConstantInt::get(I64Ty, 0), "zinst.due");
 }
 
 /// Emits, before At (a way out of F), the timed exit: the runtime's, when
@@ -168,12 +150,19 @@ InlineContextRuntime declareInlineContextRuntime(Module &M, GlobalVariable *Modu
   GlobalVariable *Context = runtimeThreadLocal(M, "__zinst_context", PtrTy);
   AttributeList Attrs =
       AttributeList::get(Ctx, AttributeList::FunctionIndex, {Attribute::NoUnwind, Attribute::Cold});
-  FunctionType *SlowTy = FunctionType::get(PtrTy, {PtrTy, Type::getInt32Ty(Ctx), PtrTy}, false);
   // Where the target has preserve_most, the runtime's entry point of that
-  // convention: a miss saves only the registers the runtime uses.
+  // convention: a miss saves only the registers the runtime uses. With
+  // timing (only there), the one that also times the call when it is due,
+  // so that the code after a miss tests nothing.
   bool PreserveMost = targetHasPreserveMost(M);
-  FunctionCallee Slow = M.getOrInsertFunction(
-      PreserveMost ? "__zinst_context_miss" : "__zinst_context_enter", SlowTy, Attrs);
+  bool Timing = FrameAddress != Intrinsic::not_intrinsic;
+  SmallVector<Type *, 4> SlowArgs = {PtrTy, Type::getInt32Ty(Ctx), PtrTy};
+  if (Timing)
+    SlowArgs.push_back(PtrTy);
+  FunctionCallee Slow = M.getOrInsertFunction(Timing         ? "__zinst_context_miss_timed"
+                                              : PreserveMost ? "__zinst_context_miss"
+                                                             : "__zinst_context_enter",
+                                              FunctionType::get(PtrTy, SlowArgs, false), Attrs);
   if (PreserveMost)
     cast<Function>(Slow.getCallee())->setCallingConv(CallingConv::PreserveMost);
   InlineContextRuntime RT;
@@ -181,7 +170,7 @@ InlineContextRuntime declareInlineContextRuntime(Module &M, GlobalVariable *Modu
   RT.ModuleInfo = ModuleInfo;
   RT.SlowPath = Slow;
   RT.SlowPathIsPreserveMost = PreserveMost;
-  if (FrameAddress != Intrinsic::not_intrinsic) {
+  if (Timing) {
     // Timing needs the frame address, which the targets with preserve_most
     // have (frameAddressIntrinsic): the runtime's timed entry points use it.
     Type *VoidTy = Type::getVoidTy(Ctx);
@@ -274,18 +263,29 @@ void emitInlineContextTree(Function &F, uint32_t Index, ArrayRef<Instruction *> 
     Second.CreateCondBr(Hit2, FoundBB, MissBB, Likely);
     Found->addIncoming(Other, SecondBB);
   }
+  // With timing, a found context's due call (rare) goes on to the
+  // runtime's timed enter before the body; after a miss, the runtime did it.
+  bool Timing = RT.FrameAddress != Intrinsic::not_intrinsic;
+  BasicBlock *TimedBB = Timing ? BasicBlock::Create(Ctx, "zinst.time.enter", &F, Body) : nullptr;
+
   // One add to memory in optimized x86-64 code (a signal handler cannot split
   // it); load, add and store at -O0 and on AArch64 (README, Known limits).
   Value *Calls = Fast.CreateAlignedLoad(I64Ty, Found, Align(8), "zinst.calls");
   Fast.CreateAlignedStore(Fast.CreateAdd(Calls, ConstantInt::get(I64Ty, 1)), Found, Align(8));
   if (!Leaf)
     Fast.CreateAlignedStore(Found, Fast.CreateThreadLocalAddress(RT.Context), Align(8));
-  Fast.CreateBr(Body);
+  // Last, so that the branch tests the decrement's own flags.
+  if (Timing)
+    Fast.CreateCondBr(countDownTiming(Fast, Found), TimedBB, Body, unlikely(Ctx));
+  else
+    Fast.CreateBr(Body);
 
   IRBuilder<> Slow(MissBB);
   Slow.SetCurrentDebugLocation(Loc);
-  CallInst *Entered =
-      Slow.CreateCall(RT.SlowPath, {RT.ModuleInfo, ConstantInt::get(I32Ty, Index), Current});
+  SmallVector<Value *, 4> SlowArgs = {RT.ModuleInfo, ConstantInt::get(I32Ty, Index), Current};
+  if (Timing)
+    SlowArgs.push_back(frameAddress(Slow, RT)); // timed there when due
+  CallInst *Entered = Slow.CreateCall(RT.SlowPath, SlowArgs);
   if (RT.SlowPathIsPreserveMost)
     Entered->setCallingConv(CallingConv::PreserveMost);
   // The runtime made the new context current; a leaf puts its caller's back.
@@ -293,16 +293,19 @@ void emitInlineContextTree(Function &F, uint32_t Index, ArrayRef<Instruction *> 
     Slow.CreateAlignedStore(Current, Slow.CreateThreadLocalAddress(RT.Context), Align(8));
   Slow.CreateBr(Body);
 
-  bool Timing = RT.FrameAddress != Intrinsic::not_intrinsic;
-  PHINode *Mine = nullptr;
-  if (!Reentries.empty() || Timing) {
-    IRBuilder<> Join(Split);
-    Mine = Join.CreatePHI(PtrTy, 2, "zinst.context");
-    Mine->addIncoming(Found, FoundBB);
-    Mine->addIncoming(Entered, MissBB);
+  // The function's own context, where the body begins.
+  IRBuilder<> Join(Split);
+  PHINode *Mine = Join.CreatePHI(PtrTy, 3, "zinst.context");
+  Mine->addIncoming(Found, FoundBB);
+  Mine->addIncoming(Entered, MissBB);
+  if (Timing) {
+    IRBuilder<> T(TimedBB);
+    T.SetCurrentDebugLocation(Loc);
+    T.CreateCall(RT.TimedEnter, {Found, frameAddress(T, RT)})
+        ->setCallingConv(CallingConv::PreserveMost);
+    T.CreateBr(Body);
+    Mine->addIncoming(Found, TimedBB);
   }
-  if (Timing)
-    emitTimingDecision(F, Split, Mine, RT, Loc);
   for (Instruction *At : Reentries) {
     IRBuilder<> R(At);
     R.SetCurrentDebugLocation(Loc);
@@ -326,6 +329,8 @@ void emitInlineContextTree(Function &F, uint32_t Index, ArrayRef<Instruction *> 
     R.SetCurrentDebugLocation(Loc);
     R.CreateAlignedStore(Current, R.CreateThreadLocalAddress(RT.Context), Align(8));
   }
+  if (Mine->use_empty())
+    Mine->eraseFromParent(); // no way back in: nothing needs it
 }
 
 } // namespace zinst

@@ -44,10 +44,14 @@
 // interval). Only those activations call the runtime (zinst_abi.h,
 // ZINST_MODULE_INLINE_TIME):
 //
-//   body.head:                      ; %mine: the function's own context
-//     br (%mine.calls >= %mine.timed_from), %timed, %body
+//   found:                                             ; after the count
+//     %last.untimed_left -= 1                          ; decq, and then
+//     br (%last.untimed_left < 0), %timed, %body       ; js: rare
 //   timed:                                             ; cold
-//     call preserve_most @__zinst_timed_enter(%mine, frame)
+//     call preserve_most @__zinst_timed_enter(%last, frame)
+//   miss:                                              ; cold
+//     %new = call preserve_most @__zinst_context_miss_timed(@module,
+//                                                  Index, %cur, frame)
 //   body:
 //   ...
 //   if (@__zinst_timed_frame <= frame)                 ; on every way out
@@ -79,8 +83,10 @@ namespace zinst {
 struct InlineContextRuntime {
   llvm::GlobalVariable *Context = nullptr; // __zinst_context, initial-exec TLS
   llvm::GlobalVariable *ModuleInfo = nullptr;
-  llvm::FunctionCallee SlowPath;       // __zinst_context_miss, or __zinst_context_enter
-  bool SlowPathIsPreserveMost = false; // __zinst_context_miss, where the target has it
+  // __zinst_context_miss (__zinst_context_miss_timed with inline timing),
+  // or __zinst_context_enter where the target has no preserve_most.
+  llvm::FunctionCallee SlowPath;
+  bool SlowPathIsPreserveMost = false;
   // Inline timing (-zinst-inline-time); null without it.
   llvm::GlobalVariable *TimedFrame = nullptr; // __zinst_timed_frame, initial-exec TLS
   llvm::FunctionCallee TimedEnter;            // __zinst_timed_enter, preserve_most

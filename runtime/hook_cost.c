@@ -144,6 +144,7 @@ static inline __attribute__((always_inline)) struct leaf_activation leaf_enter(i
       &a.saved->recent_children[LEAF & (ZINST_NODE_RECENT_CHILDREN - 1)], __ATOMIC_RELAXED);
   if (ZINST_LIKELY(child->function == id)) {
     child->calls++;
+    child->untimed_left--;
   } else {
     child = __zinst_context_miss(&calibration_module, LEAF, a.saved);
     __zinst_context = a.saved; /* the miss made the leaf's current */
@@ -289,7 +290,10 @@ static void parent_exit(int inline_code, void *parent_frame, struct zinst_thread
 /* Schedules the leaf's next timed call `interval` calls ahead (UINT64_MAX:
  * never); the hooks and the inline code follow the same schedule. */
 static void schedule_leaf(struct zinst_node *leaf, uint64_t interval) {
-  leaf->timed_from = interval == UINT64_MAX ? UINT64_MAX : leaf->calls + interval;
+  if (interval == UINT64_MAX)
+    leaf->untimed_left = ZINST_NEVER_TIMED;
+  else
+    zinst_schedule_in(leaf, interval);
 }
 
 /* The measurement itself, on the private block `ts` (already the thread's

@@ -20,8 +20,9 @@
  *   - sampled stratum: after it, each context times one call in a
  *     pseudo-random interval uniform on [1, 2R-1] (mean R), so that a
  *     periodic call pattern cannot alias with the sampling. The context
- *     keeps the call count of its next timed call (timed_from), so an
- *     untimed enter costs one compare (zinst_schedule_timing).
+ *     keeps how many untimed calls are left before its next timed one
+ *     (untimed_left), so an untimed enter costs a decrement
+ *     (zinst_schedule_timing).
  * Untimed activations read no clock at all. The writer extrapolates each
  * context's sampled stratum and states one standard error
  * (profile_writer.c). R = 1 times every activation: exact, as without
@@ -75,7 +76,7 @@ static inline __attribute__((always_inline)) uint32_t function_id(struct zinst_m
  * in which stratum. Called once per pushed frame, inside `busy`. */
 static inline __attribute__((always_inline)) uint32_t
 choose_frame_kind(struct zinst_thread_state *ts, struct zinst_node *node, uint64_t calls) {
-  if (ZINST_LIKELY(calls < node->timed_from))
+  if (ZINST_LIKELY(!zinst_count_down_timing(node)))
     return ZINST_FRAME_UNTIMED;
   return zinst_schedule_timing(ts, node, calls);
 }
@@ -142,7 +143,9 @@ static __attribute__((noinline, cold)) void enter_general(struct zinst_module_in
     RELAXED_STORE(frame->start_ticks, kind != ZINST_FRAME_UNTIMED ? zinst_read_ticks() : 0);
     RELAXED_STORE(ts->depth, depth + 1);
   } else {
-    /* Past the bound: counted under the deepest frame, not timed. */
+    /* Past the bound: counted under the deepest frame, not timed; counted
+     * down too, so that a call pushed later is timed if it is due. */
+    zinst_count_down_timing(node);
     ts->unpushed_depth++;
     ts->depth_overflow_calls++;
   }
@@ -220,7 +223,7 @@ done:
  *     handler's, each checked, never our function with the handler's
  *     child. The thread's edge cache entry is one 8-byte (function, child)
  *     word, also checked against the child's parent (never changed).
- * Everything else (node->calls, timed_from, rng, frames[depth]) is read
+ * Everything else (node->calls, untimed_left, rng, frames[depth]) is read
  * after `busy` is set. In the exit, `now` may be read before a handler
  * runs: the handler's time then counts in the activation, as it does when
  * the handler interrupts the function's body.
@@ -336,12 +339,16 @@ ZINST_EXPORT __thread __attribute__((tls_model("initial-exec"))) void *__zinst_c
 ZINST_EXPORT __thread __attribute__((tls_model("initial-exec"))) uintptr_t __zinst_timed_frame =
     ZINST_ROOT_FRAME_ADDRESS;
 
-/* node->calls + 1 as one instruction where it can be (see above). */
+/* node->calls + 1, and node->untimed_left - 1 (the inline code tests its
+ * sign after a miss: zinst_abi.h), each as one instruction where it can be
+ * (see above). */
 static inline __attribute__((always_inline)) void count_call(struct zinst_node *node) {
 #if defined(__x86_64__)
   __asm__ volatile("incq %0" : "+m"(node->calls));
+  __asm__ volatile("decq %0" : "+m"(node->untimed_left));
 #else
   RELAXED_STORE(node->calls, node->calls + 1);
+  RELAXED_STORE(node->untimed_left, node->untimed_left - 1);
 #endif
 }
 
@@ -425,8 +432,8 @@ __zinst_context_miss(struct zinst_module_info *module, uint32_t index, void *cur
 
 /*
  * Inline timing (ZINST_MODULE_INLINE_TIME, zinst_abi.h). The inline code
- * keeps the context and the counts as above, and compares each context's
- * count with its timed_from as the hooks do (choose_frame_kind): only the
+ * keeps the context and the counts as above, and counts down each
+ * context's untimed_left as the hooks do (choose_frame_kind): only the
  * activations it reaches come here, where zinst_schedule_timing decides
  * the stratum and schedules the context's next timed call, and push a
  * frame on the thread's shadow stack, which then holds timed activations
@@ -436,9 +443,12 @@ __zinst_context_miss(struct zinst_module_info *module, uint32_t index, void *cur
  * counts open frames up to its moment. Untimed activations leave no frame:
  * a timed one's interval holds its untimed callees whole.
  *
- * Signals: `busy` as in the hooks. The inline code reads timed_from
- * without it; a handler's contexts are the interrupted one's children,
- * never the node whose schedule the interrupted runtime is writing.
+ * Signals: `busy` as in the hooks. The inline code counts untimed_left
+ * down without it. A handler's contexts are the interrupted one's children
+ * (its caller's, when it interrupts a leaf): the node whose schedule the
+ * interrupted runtime is writing only if the handler calls the function
+ * it interrupted, and then only that context's next timed call moves; its
+ * counts stay exact.
  */
 
 #if ZINST_HAVE_CONTEXT_MISS
@@ -468,14 +478,14 @@ static __attribute__((noinline, cold)) void timed_enter_general(void *context,
     return; /* no thread block: the context is zinst_no_context, never due */
   uint32_t index = zinst_context_index(ts, context);
   if (index == 0 || index == ts->sink_node)
-    return; /* never due: the root's and the sink's timed_from is UINT64_MAX */
+    return; /* never due: the root's and the sink's untimed_left is ZINST_NEVER_TIMED */
   struct zinst_node *node = &ts->nodes[index];
   if (ts->busy) {
     /* Dropped; the next timed call cannot wait for the rng, which the
      * interrupted runtime may be using: the mean interval. */
     ts->reentrant_events++;
     if (!ts->count_only)
-      RELAXED_STORE(node->timed_from, node->calls + ts->sample_span / 2 + 1);
+      zinst_schedule_in(node, ts->sample_span / 2 + 1);
     return;
   }
   ts->busy = 1;
@@ -593,6 +603,18 @@ ZINST_EXPORT __attribute__((noinline, preserve_most)) void __zinst_timed_exit(vo
   __zinst_timed_frame = zinst_innermost_function_frame(ts);
   SIGNAL_FENCE();
   ts->busy = 0;
+}
+
+/* The miss of inline timing: __zinst_context_miss, then the timed enter
+ * when the call is due (a new context's first call always is), so that the
+ * inline code after a miss tests nothing. */
+ZINST_EXPORT __attribute__((noinline, preserve_most)) void *
+__zinst_context_miss_timed(struct zinst_module_info *module, uint32_t index, void *current,
+                           void *frame) {
+  void *node = __zinst_context_miss(module, index, current);
+  if (zinst_inline_timing_due(node))
+    __zinst_timed_enter(node, frame);
+  return node;
 }
 
 /* A landing pad, or a return of setjmp, in an inline-timed function whose

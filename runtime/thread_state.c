@@ -31,7 +31,7 @@
 ZINST_TLS_INITIAL_EXEC struct zinst_thread_state *zinst_tls_state;
 
 struct zinst_node zinst_no_context = {
-    .timed_from = UINT64_MAX,
+    .untimed_left = ZINST_NEVER_TIMED,
     .parent = ZINST_NONE,
     .recent_children = {[0 ... ZINST_NODE_RECENT_CHILDREN - 1] = &zinst_no_context}};
 
@@ -426,8 +426,8 @@ static struct zinst_thread_state *map_state(uint32_t max_depth, uint32_t max_nod
   ts->nodes[ts->sink_node].parent = ZINST_NONE;
   /* Never timed: nothing runs in the root, and the sink's calls are lost
    * ones (the inline code enters it, and must not call the runtime). */
-  ts->nodes[0].timed_from = UINT64_MAX;
-  ts->nodes[ts->sink_node].timed_from = UINT64_MAX;
+  ts->nodes[0].untimed_left = ZINST_NEVER_TIMED;
+  ts->nodes[ts->sink_node].untimed_left = ZINST_NEVER_TIMED;
   clear_recent_children(&ts->nodes[0]);
   clear_recent_children(&ts->nodes[ts->sink_node]);
   ts->tid = (uint64_t)syscall(SYS_gettid);
@@ -563,7 +563,7 @@ uint32_t zinst_thread_find_or_add_child(struct zinst_thread_state *ts, uint32_t 
   node->parent = parent;
   node->function = function;
   node->exact_until = ts->count_only ? 0 : UINT64_MAX;
-  node->timed_from = ts->count_only ? UINT64_MAX : 1;
+  node->untimed_left = ts->count_only ? ZINST_NEVER_TIMED : 0; /* its first call is timed */
   clear_recent_children(node);
   ts->hash[slot].key = key;
   ts->hash[slot].node = child;

@@ -33,7 +33,7 @@ struct zinst_mem_counters;
 /*
  * One calling context, two 64-byte cache lines. The first holds what every
  * enter touches of the node it enters (calls; function, checked; and
- * timed_from, compared) and the timing sums, written only
+ * untimed_left, counted down) and the timing sums, written only
  * by timed exits (hooks.c: the exact stratum into exact_ticks, sampled
  * activations into the sampled fields). The second is the node's cache of
  * its recent children, read by every enter of one of its children.
@@ -41,12 +41,15 @@ struct zinst_mem_counters;
  */
 struct zinst_node {
   uint64_t calls; /* every call, timed or not */
-  /* The context's timing schedule: the activation that brings `calls` to
-   * timed_from or past it is timed (zinst_schedule_timing says how, and
-   * when the next one is); the others are not, and cost one compare. 1 for
-   * a new context, UINT64_MAX in count mode and for the root, the sink and
-   * zinst_no_context. Written by the owner only. */
-  uint64_t timed_from;
+  /* The context's timing schedule: how many of its calls are untimed
+   * before the next timed one. Every call counts it down, and the one that
+   * brings it below 0 is timed (zinst_schedule_timing says how, and when
+   * the next one is); the others cost a decrement and a branch on its sign
+   * (zinst_abi.h). A count in its own field, not a count to compare
+   * `calls` with, so that the inline code's test is the decrement's own
+   * flags. 0 for a new context, ZINST_NEVER_TIMED in count mode and for the
+   * root, the sink and zinst_no_context. Written by the owner only. */
+  int64_t untimed_left;
   uint32_t parent;      /* ZINST_NONE for the root */
   uint32_t function;    /* process-wide id; 0 for the root */
   uint64_t exact_ticks; /* closed activations of the exact stratum */
@@ -83,8 +86,9 @@ _Static_assert(1u << ZINST_NODE_SECOND_SLOT_SHIFT == ZINST_NODE_RECENT_CHILDREN,
                "zinst_abi.h: the second slot takes the id's next bits");
 _Static_assert(__builtin_offsetof(struct zinst_node, calls) == ZINST_NODE_CALLS_OFFSET,
                "zinst_abi.h: ZINST_NODE_CALLS_OFFSET");
-_Static_assert(__builtin_offsetof(struct zinst_node, timed_from) == ZINST_NODE_TIMED_FROM_OFFSET,
-               "zinst_abi.h: ZINST_NODE_TIMED_FROM_OFFSET");
+_Static_assert(__builtin_offsetof(struct zinst_node, untimed_left) ==
+                   ZINST_NODE_UNTIMED_LEFT_OFFSET,
+               "zinst_abi.h: ZINST_NODE_UNTIMED_LEFT_OFFSET");
 _Static_assert(__builtin_offsetof(struct zinst_node, function) == ZINST_NODE_FUNCTION_OFFSET,
                "zinst_abi.h: ZINST_NODE_FUNCTION_OFFSET");
 _Static_assert(__builtin_offsetof(struct zinst_node, recent_children) ==
@@ -309,27 +313,45 @@ zinst_next_interval(struct zinst_thread_state *ts, uint32_t shift) {
   return 1 + (uint32_t)(((x >> 32) * span) >> 32);
 }
 
+/* zinst_node.untimed_left of a context that is never timed: 2^63 calls
+ * would take centuries. */
+#define ZINST_NEVER_TIMED INT64_MAX
+
+/* Makes `node`'s next timed call the `interval`-th from now (1 or more). */
+static inline __attribute__((always_inline)) void zinst_schedule_in(struct zinst_node *node,
+                                                                    uint64_t interval) {
+  __atomic_store_n(&node->untimed_left, (int64_t)(interval - 1), __ATOMIC_RELAXED);
+}
+
+/* Counts one call of `node` toward its next timed call; returns whether
+ * this call is the timed one. The hooks' copy of the inline code's test
+ * (zinst_abi.h). Only the owning thread calls this. */
+static inline __attribute__((always_inline)) int zinst_count_down_timing(struct zinst_node *node) {
+  int64_t left = node->untimed_left - 1;
+  __atomic_store_n(&node->untimed_left, left, __ATOMIC_RELAXED);
+  return ZINST_UNLIKELY(left < 0);
+}
+
 /* How the activation that brought `node` to `calls` calls is timed, once
- * `calls` reached the node's timed_from (every call below it is untimed:
- * the hooks and the inline code compare, and call nothing), and when the
+ * it was due (every call before it is untimed: the hooks and the inline
+ * code count it down, and call nothing), and when the
  * context's next timed call is. In the exact stratum, every call is timed
  * and the next one is too. After it, the next timed call is a random
  * interval ahead (mean R, zinst_next_interval): each context draws its
  * own, so that a sample of a context's calls never depends on how often
- * other contexts run, and a call costs only the compare until then. Only
- * the owning thread calls this. */
+ * other contexts run, and a call costs only the count down until then.
+ * Only the owning thread calls this. */
 static inline __attribute__((always_inline)) uint32_t
 zinst_schedule_timing(struct zinst_thread_state *ts, struct zinst_node *node, uint64_t calls) {
   if (ZINST_UNLIKELY(calls <= node->exact_until)) {
-    __atomic_store_n(&node->timed_from, calls + 1, __ATOMIC_RELAXED);
+    zinst_schedule_in(node, 1);
     return ZINST_FRAME_EXACT;
   }
   if (ZINST_UNLIKELY(ts->count_only)) {
-    __atomic_store_n(&node->timed_from, UINT64_MAX, __ATOMIC_RELAXED);
+    __atomic_store_n(&node->untimed_left, ZINST_NEVER_TIMED, __ATOMIC_RELAXED);
     return ZINST_FRAME_UNTIMED;
   }
-  uint32_t shift = zinst_sample_shift_of(node->sampled_calls);
-  __atomic_store_n(&node->timed_from, calls + zinst_next_interval(ts, shift), __ATOMIC_RELAXED);
+  zinst_schedule_in(node, zinst_next_interval(ts, zinst_sample_shift_of(node->sampled_calls)));
   return ZINST_FRAME_SAMPLED;
 }
 
@@ -340,7 +362,7 @@ zinst_schedule_timing(struct zinst_thread_state *ts, struct zinst_node *node, ui
 static inline __attribute__((always_inline)) void
 zinst_end_exact_stratum_at(struct zinst_thread_state *ts, struct zinst_node *node, uint64_t calls) {
   __atomic_store_n(&node->exact_until, calls, __ATOMIC_RELAXED);
-  __atomic_store_n(&node->timed_from, calls + zinst_next_interval(ts, 0), __ATOMIC_RELAXED);
+  zinst_schedule_in(node, zinst_next_interval(ts, 0));
 }
 
 /* A context reached sample_limit samples: its mean interval doubles from
@@ -367,8 +389,7 @@ static __attribute__((noinline, cold)) void zinst_thin_samples(struct zinst_thre
                    __ATOMIC_RELAXED);
   /* The next sample is drawn at the new rate (this exit's call is the
    * context's latest: a context is never active twice in a thread). */
-  __atomic_store_n(&node->timed_from, node->calls + zinst_next_interval(ts, shift + 1),
-                   __ATOMIC_RELAXED);
+  zinst_schedule_in(node, zinst_next_interval(ts, shift + 1));
 }
 
 /* Credit a closing frame's activation, timed or not, to its node at `now`.
@@ -422,13 +443,14 @@ zinst_end_exact_stratum(struct zinst_thread_state *ts, struct zinst_node *node) 
     zinst_end_exact_stratum_at(ts, node, calls - 1);
 }
 
-/* Whether inline timing's code times the activation of `node` whose count
- * it just incremented (zinst_abi.h, ZINST_MODULE_INLINE_TIME): it calls
- * __zinst_timed_enter then. The runtime's C copy of what the pass emits,
- * for zones and the calibration (hook_cost.c). */
+/* Whether inline timing's code times the activation of `node` whose call
+ * it just counted down, or the runtime did (zinst_abi.h,
+ * ZINST_MODULE_INLINE_TIME): it calls __zinst_timed_enter then. The
+ * runtime's C copy of what the pass emits, for zones and the calibration
+ * (hook_cost.c). */
 static inline __attribute__((always_inline)) int
 zinst_inline_timing_due(const struct zinst_node *node) {
-  return ZINST_UNLIKELY(node->calls >= node->timed_from);
+  return ZINST_UNLIKELY(node->untimed_left < 0);
 }
 
 /* The index in `ts`'s node array of `context`, a __zinst_context value

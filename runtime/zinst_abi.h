@@ -93,7 +93,7 @@
 
 #include <stdint.h>
 
-#define ZINST_ABI_VERSION 10u   /* 10: the timed exit tests __zinst_timed_frame */
+#define ZINST_ABI_VERSION 11u   /* 11: the timing schedule counts down (untimed_left) */
 #define ZINST_CTOR_PRIORITY 101 /* earliest priority open to programs */
 
 #define ZINST_FUNCTION_INFO_DEBUG 0x1u   /* file/line from DISubprogram */
@@ -125,15 +125,19 @@
 #define ZINST_MODULE_INLINE_TREE 0x1u /* -zinst-inline-tree: no hooks, __zinst_context */
 /* With ZINST_MODULE_INLINE_TREE (-zinst-inline-time): the inline code also
  * keeps, for the runtime, the timing schedule of each context: a node's
- * timed_from is the call count from which its next activation is timed
- * (1 for a new context in time mode, UINT64_MAX in count mode). Only those
- * activations call the runtime, which decides the stratum (exact or
- * sampled) and schedules the next one:
+ * untimed_left is how many of its calls are untimed before its next timed
+ * one (0 for a new context in time mode, INT64_MAX in count mode), and the
+ * call that brings it below 0 is timed. Only those activations call the
+ * runtime, which decides the stratum (exact or sampled) and schedules the
+ * next one:
  *
  *       (at entry, after the context: node = the function's own context,
  *        whose count was just incremented)
- *       if (node->calls >= node->timed_from)
- *         __zinst_timed_enter(node, frame);
+ *       if (--node->untimed_left < 0)              (one decrement and a
+ *         __zinst_timed_enter(node, frame);         branch on its sign)
+ *
+ * After a miss, the runtime (__zinst_context_miss_timed) counts the call
+ * in both fields and calls the timed enter itself when it is due.
  *       ... the function's body ...
  *       if (__zinst_timed_frame <= frame)          (on every way out)
  *         __zinst_timed_exit(frame);
@@ -153,8 +157,8 @@
 
 /* What the inline code of ZINST_MODULE_INLINE_TREE reads of a calling
  * context (struct zinst_node, runtime/thread_state.h, checks them): its
- * call count (uint64_t), with ZINST_MODULE_INLINE_TIME the count from which
- * it is next timed (uint64_t), its function's process-wide id (uint32_t, 0 for
+ * call count (uint64_t), with ZINST_MODULE_INLINE_TIME its untimed calls
+ * left before the next timed one (int64_t), its function's process-wide id (uint32_t, 0 for
  * no function), and its recent children: ZINST_NODE_RECENT_CHILDREN
  * pointers, never NULL (a node that matches no function until a child is
  * entered there); a child running function id F is at index
@@ -163,7 +167,7 @@
  * other bits of F, so that functions with the same first slot rarely have
  * the same second one too. */
 #define ZINST_NODE_CALLS_OFFSET 0
-#define ZINST_NODE_TIMED_FROM_OFFSET 8 /* uint64_t, ZINST_MODULE_INLINE_TIME */
+#define ZINST_NODE_UNTIMED_LEFT_OFFSET 8 /* int64_t, ZINST_MODULE_INLINE_TIME */
 #define ZINST_NODE_FUNCTION_OFFSET 20
 #define ZINST_NODE_RECENT_CHILDREN_OFFSET 64
 #define ZINST_NODE_RECENT_CHILDREN 8
@@ -257,13 +261,18 @@ __attribute__((preserve_most)) void *__zinst_context_miss(struct zinst_module_in
                                                           uint32_t index, void *current);
 /* ZINST_MODULE_INLINE_TIME (x86-64 and AArch64 only, like the hooks: they
  * need the frame address). Called when `node` (this thread's
- * __zinst_context) reached its timed_from: the enter schedules the
+ * __zinst_context) was due (its untimed_left fell below 0): the enter schedules the
  * context's next timed call and starts timing the activation at `frame`,
  * which sets __zinst_timed_frame to it, unless it does not time it (count
  * mode, an event inside the runtime, past ZINST_MAX_DEPTH). The exit of
  * the activation at `frame`, called when __zinst_timed_frame is at or
  * below `frame`, closes the frames below it, abandoned, and its own. */
 __attribute__((preserve_most)) void __zinst_timed_enter(void *node, void *frame_address);
+/* The inline code's miss with inline timing: __zinst_context_miss, then
+ * __zinst_timed_enter(new context, frame_address) when the call is due. */
+__attribute__((preserve_most)) void *__zinst_context_miss_timed(struct zinst_module_info *module,
+                                                                uint32_t index, void *current,
+                                                                void *frame_address);
 __attribute__((preserve_most)) void __zinst_timed_exit(void *frame_address);
 /* At a landing pad or after setjmp returned in an inline-timed function
  * whose frame is at `frame_address`: ends the timed frames below it, which

@@ -103,7 +103,7 @@ static void warn_nesting(const struct zinst_module_info *module) {
 #if ZINST_HAVE_CONTEXT_MISS
 /* Times the zone whose context `node` was just entered in a process of
  * inline timing, when the inline code would time a function there (the
- * context reached its timed_from). Only timed
+ * context's untimed_left fell below 0). Only timed
  * activations have frames, so the zone's frame address is 1 to 7 below the
  * innermost timed frame, which is the function the zone is in or one of
  * its callers: still above anything that function calls. A zone left open
@@ -128,7 +128,7 @@ static void time_inline_zone(const struct zinst_module_info *module, struct zins
       zinst_end_exact_stratum(ts, node);
     } else {
       /* The next activation takes its sample. */
-      __atomic_store_n(&node->timed_from, node->calls + 1, __ATOMIC_RELAXED);
+      zinst_schedule_in(node, 1);
     }
     return;
   }

@@ -1,12 +1,14 @@
 ; -zinst-inline-time: the inline tree, and the inline code keeps each
 ; context's timing schedule (runtime/zinst_abi.h, ZINST_MODULE_INLINE_TIME):
-; an activation whose count reaches the context's timed_from (offset 8)
-; calls the runtime, which picks the stratum and the next timed call; the
-; others cost a compare. Only timed ones call the runtime, and every way
-; out calls the timed exit, before the context is put back, when the
-; runtime's innermost timed frame (__zinst_timed_frame) is the function's
-; own or deeper (abandoned): no flag stays live across the body. The module is flagged
-; INLINE_TREE | INLINE_TIME (3). It is the default build.
+; every call counts down the context's untimed_left (offset 8), and the one
+; that brings it below 0 calls the runtime, which picks the stratum and the
+; next timed call; the others cost the decrement and a branch on its sign.
+; After a miss, the runtime counted the call down and timed it if it was
+; due (__zinst_context_miss_timed): the code tests nothing. Only timed ones call the runtime, and every way out calls the timed
+; exit, before the context is put back, when the runtime's innermost timed
+; frame (__zinst_timed_frame) is the function's own or deeper (abandoned):
+; no flag stays live across the body. The module is flagged INLINE_TREE |
+; INLINE_TIME (3). It is the default build.
 ; RUN: %opt-zinst -passes=zinst -S %s | FileCheck %s
 ; RUN: %opt-zinst -passes=zinst -zinst-inline-time -S %s | FileCheck %s
 ; RUN: env ZINST_INLINE_TREE=time %opt-zinst -passes=zinst -S %s | FileCheck %s
@@ -20,7 +22,7 @@
 
 target triple = "x86_64-unknown-linux-gnu"
 
-; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 } { i32 10, i32 4, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 -2147483648, i32 0, i32 0, i32 0, ptr null, i32 3, i32 0 }
+; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 } { i32 11, i32 4, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 -2147483648, i32 0, i32 0, i32 0, ptr null, i32 3, i32 0 }
 ; CHECK: @__zinst_timed_frame = external dso_local thread_local(initialexec) global i64
 ; CHECK-NOT: @__zinst_countdown
 ; CHECK-NOT: @__zinst_enter
@@ -29,17 +31,28 @@ declare void @g()
 
 define i32 @two_returns(i32 %x) {
 ; CHECK-LABEL: define i32 @two_returns(
-; CHECK:         %zinst.context = phi ptr [ %zinst.child, %zinst.found ], [ %{{[0-9]+}}, %zinst.miss ]
-; CHECK-NEXT:    %zinst.calls.now = load i64, ptr %zinst.context, align 8
-; CHECK-NEXT:    [[FROMP:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.context, i64 8
-; CHECK-NEXT:    %zinst.timed.from = load i64, ptr [[FROMP]], align 8
-; CHECK-NEXT:    %zinst.due = icmp uge i64 %zinst.calls.now, %zinst.timed.from
-; CHECK-NEXT:    br i1 %zinst.due, label %zinst.time.enter, label %zinst.body, !prof [[RARE:![0-9]+]]
+; CHECK:       zinst.found:
+; CHECK-NEXT:    %zinst.child = phi ptr [ %zinst.first, %entry ]
+; CHECK-NEXT:    %zinst.calls = load i64, ptr %zinst.child, align 8
+; CHECK-NEXT:    [[PLUS:%[0-9]+]] = add i64 %zinst.calls, 1
+; CHECK-NEXT:    store i64 [[PLUS]], ptr %zinst.child, align 8
+; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
+; CHECK-NEXT:    store ptr %zinst.child, ptr [[TLS]], align 8
+; CHECK-NEXT:    [[LEFTP:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.child, i64 8
+; CHECK-NEXT:    %zinst.untimed.left = load i64, ptr [[LEFTP]], align 8
+; CHECK-NEXT:    %zinst.untimed.next = add i64 %zinst.untimed.left, -1
+; CHECK-NEXT:    store i64 %zinst.untimed.next, ptr [[LEFTP]], align 8
+; CHECK-NEXT:    %zinst.due = icmp slt i64 %zinst.untimed.next, 0
+; CHECK-NEXT:    br i1 %zinst.due, label %zinst.time.enter, label %zinst.entered, !prof [[RARE:![0-9]+]]
+; CHECK:       zinst.miss:
+; CHECK-NEXT:    [[FRAME:%[0-9]+]] = call ptr @llvm.addressofreturnaddress.p0()
+; CHECK-NEXT:    {{%[0-9]+}} = call preserve_mostcc ptr @__zinst_context_miss_timed(ptr @__zinst_module, i32 0, ptr %zinst.context.saved, ptr [[FRAME]])
+; CHECK-NEXT:    br label %zinst.entered
 ; CHECK:       zinst.time.enter:
 ; CHECK-NEXT:    [[FRAME:%[0-9]+]] = call ptr @llvm.addressofreturnaddress.p0()
-; CHECK-NEXT:    call preserve_mostcc void @__zinst_timed_enter(ptr %zinst.context, ptr [[FRAME]])
-; CHECK-NEXT:    br label %zinst.body
-; CHECK:       zinst.body:
+; CHECK-NEXT:    call preserve_mostcc void @__zinst_timed_enter(ptr %zinst.child, ptr [[FRAME]])
+; CHECK-NEXT:    br label %zinst.entered
+; CHECK:       zinst.entered:
 ; CHECK-NEXT:    %cmp = icmp sgt i32 %x, 0
 ; CHECK:       pos:
 ; CHECK-NEXT:    call void @g()
@@ -113,8 +126,8 @@ pad:
 ; timed exit's test, it returns.
 define i32 @leaf(i32 %x) {
 ; CHECK-LABEL: define i32 @leaf(
-; CHECK:         call preserve_mostcc void @__zinst_timed_enter(ptr %zinst.context, ptr
-; CHECK:       zinst.body:
+; CHECK:         call preserve_mostcc void @__zinst_timed_enter(ptr %zinst.child, ptr
+; CHECK:       zinst.entered:
 ; CHECK-NEXT:    %r = add i32 %x, 1
 ; CHECK-NEXT:    [[TFP:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_timed_frame)
 ; CHECK:         br i1 {{%zinst.timed.exit[0-9]*}}, label %[[CLOSE:[0-9]+]], label %[[OUT:[0-9]+]], !prof [[RARE]]
@@ -128,7 +141,8 @@ entry:
   ret i32 %r
 }
 
-; CHECK: declare preserve_mostcc void @__zinst_timed_enter(ptr, ptr) #[[COLD:[0-9]+]]
+; CHECK: declare preserve_mostcc ptr @__zinst_context_miss_timed(ptr, i32, ptr, ptr) #[[COLD:[0-9]+]]
+; CHECK: declare preserve_mostcc void @__zinst_timed_enter(ptr, ptr) #[[COLD]]
 ; CHECK: declare preserve_mostcc void @__zinst_timed_exit(ptr) #[[COLD]]
 ; CHECK: declare preserve_mostcc void @__zinst_timed_reenter(ptr) #[[COLD]]
 ; CHECK: attributes #[[COLD]] = { cold nounwind }

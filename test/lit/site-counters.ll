@@ -44,7 +44,7 @@ define internal i32 @outer(i32 %x) {
 ; each ext() call: one address of the counters, four increments, none of
 ; them a test, also the one after the first call.
 ; CHECK-LABEL: define i32 @grouped(
-; CHECK:       zinst.body:
+; CHECK:       zinst.entered:
 ; CHECK:         [[TLS:%.*]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_site_counters)
 ; CHECK-NEXT:    %zinst.counters = load ptr, ptr [[TLS]]
 ; CHECK-NEXT:    %zinst.site_base = load i32, ptr getelementptr inbounds {{.*}}@__zinst_module, i32 0, i32 7)
@@ -54,13 +54,13 @@ define internal i32 @outer(i32 %x) {
 ; CHECK-NEXT:    load i64, ptr %zinst.counter
 ; CHECK-NEXT:    add i64
 ; CHECK-NEXT:    store i64 {{.*}}, ptr %zinst.counter,
-; CHECK-NEXT:    %zinst.counter1 = getelementptr inbounds i64, ptr %zinst.sites, i64 [[INNER:[0-9]+]]
-; CHECK:         %zinst.counter2 = getelementptr inbounds i64, ptr %zinst.sites, i64 [[EXT1:[0-9]+]]
+; CHECK-NEXT:    %zinst.counter{{[0-9]+}} = getelementptr inbounds i64, ptr %zinst.sites, i64 [[INNER:[0-9]+]]
+; CHECK:         %zinst.counter{{[0-9]+}} = getelementptr inbounds i64, ptr %zinst.sites, i64 [[EXT1:[0-9]+]]
 ; CHECK:         call void @ext(
-; CHECK-NEXT:    %zinst.counter3 = getelementptr inbounds i64, ptr %zinst.sites, i64 [[EXT2:[0-9]+]]
-; CHECK-NEXT:    load i64, ptr %zinst.counter3
+; CHECK-NEXT:    [[EXT2P:%zinst.counter[0-9]+]] = getelementptr inbounds i64, ptr %zinst.sites, i64 [[EXT2:[0-9]+]]
+; CHECK-NEXT:    load i64, ptr [[EXT2P]]
 ; CHECK-NEXT:    add i64
-; CHECK-NEXT:    store i64 {{.*}}, ptr %zinst.counter3,
+; CHECK-NEXT:    store i64 {{.*}}, ptr [[EXT2P]],
 ; CHECK-NEXT:    call void @ext(i32 %x)
 ; CHECK-NOT:     @__zinst_site_counters)
 ; CHECK:         ret i32

@@ -55,12 +55,13 @@ static struct activation enter(uint32_t index, uintptr_t frame) {
   if (child->function == id) {
     child->calls++;
     __zinst_context = child;
+    if (--child->untimed_left < 0)
+      __zinst_timed_enter(child, (void *)frame);
   } else {
-    child = __zinst_context_miss(&module, index, a.saved);
+    /* Counts the call, and times it when it is due. */
+    child = __zinst_context_miss_timed(&module, index, a.saved, (void *)frame);
   }
   a.own = child;
-  if (child->calls >= child->timed_from)
-    __zinst_timed_enter(child, (void *)frame);
   return a;
 }
 
@@ -110,7 +111,7 @@ int main(int argc, char **argv) {
    * that is not instrumented. middle's exit ends deep's frame, and outer's
    * exit its own. */
   outer = enter(F_OUTER, OUTER);
-  middle_node->timed_from = UINT64_MAX; /* middle's next activation is not timed */
+  middle_node->untimed_left = ZINST_NEVER_TIMED; /* middle's next activation is not timed */
   middle = enter(F_MIDDLE, MIDDLE);
   CHECK_EQ_U64(__zinst_timed_frame, OUTER, "middle untimed");
   struct activation deep = enter(F_DEEP, DEEP);
@@ -125,7 +126,7 @@ int main(int argc, char **argv) {
   CHECK_EQ_U64(ts->unmatched_exits, unmatched, "middle's exit is no unmatched exit");
 
   /* Abandoned under a timed activation: outer's exit closes both. */
-  middle_node->timed_from = middle_node->calls + 1;
+  middle_node->untimed_left = 0; /* its next one is */
   middle = enter(F_MIDDLE, MIDDLE);
   deep = enter(F_DEEP, DEEP);
   CHECK_EQ_U64(ts->depth, 4, "root, outer, middle, deep");
