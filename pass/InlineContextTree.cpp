@@ -168,6 +168,8 @@ InlineContextRuntime declareInlineContextRuntime(Module &M, GlobalVariable *Modu
   InlineContextRuntime RT;
   RT.Context = Context;
   RT.ModuleInfo = ModuleInfo;
+  RT.FunctionIds = cast<GlobalVariable>(
+      cast<ConstantStruct>(ModuleInfo->getInitializer())->getOperand(ModuleInfoFunctionIdsField));
   RT.SlowPath = Slow;
   RT.SlowPathIsPreserveMost = PreserveMost;
   if (Timing) {
@@ -227,11 +229,12 @@ void emitInlineContextTree(Function &F, uint32_t Index, ArrayRef<Instruction *> 
   B.SetCurrentDebugLocation(Loc);
   Value *Current =
       B.CreateLoad(PtrTy, B.CreateThreadLocalAddress(RT.Context), "zinst.context.saved");
-  LoadInst *IdBase = B.CreateAlignedLoad(
-      I32Ty, B.CreateStructGEP(RT.ModuleInfo->getValueType(), RT.ModuleInfo, ModuleInfoIdBaseField),
-      Align(4), "zinst.id.base");
-  IdBase->setAtomic(AtomicOrdering::Monotonic);
-  Value *Id = B.CreateAdd(IdBase, ConstantInt::get(I32Ty, Index), "zinst.id");
+  // The function's id, id_base + Index, which the runtime wrote into the
+  // module's array at registration: one load, no add (zinst_abi.h).
+  LoadInst *Id = B.CreateAlignedLoad(
+      I32Ty, B.CreateConstInBoundsGEP2_64(RT.FunctionIds->getValueType(), RT.FunctionIds, 0, Index),
+      Align(4), "zinst.id");
+  Id->setAtomic(AtomicOrdering::Monotonic);
   // The context's recent child in the first slot of this function's id,
   // then in its second (zinst_abi.h), unless that is the same slot. No test
   // for registration: an unregistered module's ids match no node.

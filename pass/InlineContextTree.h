@@ -6,8 +6,7 @@
 //
 //   entry:
 //     %cur  = load ptr, @__zinst_context               ; initial-exec TLS
-//     %base = load atomic i32, @module.id_base
-//     %id   = %base + Index
+//     %id   = load atomic i32, @module.function_ids[Index]  ; id_base + Index
 //     %last = load atomic ptr, %cur + RECENT_CHILDREN + 8 * (Index & 7)
 //     %fn   = load i32, %last + FUNCTION                ; %last never null
 //     br (%fn == %id), %found, %second
@@ -22,8 +21,9 @@
 //   store %cur, @__zinst_context                       ; before every exit
 //
 // Both slots are constants: id_base is a multiple of 64. There is no test
-// for registration: an unregistered module's id_base is 2^31, whose ids no
-// node has, so its calls miss and the runtime registers it.
+// for registration: until the runtime registers the module and writes its
+// ids, they are 2^31 + Index, which no node has, so its calls miss and the
+// runtime registers it.
 //
 // `store %mine, @__zinst_context` (the function's own context) follows
 // every call that returns twice and starts every landing pad, where
@@ -83,6 +83,7 @@ namespace zinst {
 struct InlineContextRuntime {
   llvm::GlobalVariable *Context = nullptr; // __zinst_context, initial-exec TLS
   llvm::GlobalVariable *ModuleInfo = nullptr;
+  llvm::GlobalVariable *FunctionIds = nullptr; // the module's function_ids
   // __zinst_context_miss (__zinst_context_miss_timed with inline timing),
   // or __zinst_context_enter where the target has no preserve_most.
   llvm::FunctionCallee SlowPath;

@@ -151,19 +151,31 @@ GlobalVariable *emitModuleTable(Module &M, ArrayRef<FunctionDescription> Functio
                                    ConstantArray::get(SiteTableTy, SiteRows), "__zinst_sites");
   }
 
+  // The inline code's ids: ZINST_ID_BASE_UNREGISTERED + i, which its lookup
+  // never matches (zinst_abi.h), until the runtime writes id_base + i.
+  Constant *FunctionIds = ConstantPointerNull::get(PointerType::getUnqual(Ctx));
+  if ((ModuleFlags & ZINST_MODULE_INLINE_TREE) != 0 && !Rows.empty()) {
+    std::vector<uint32_t> Ids(Rows.size());
+    for (size_t I = 0; I < Ids.size(); ++I)
+      Ids[I] = ZINST_ID_BASE_UNREGISTERED + static_cast<uint32_t>(I);
+    Constant *Init = ConstantDataArray::get(Ctx, Ids);
+    FunctionIds = new GlobalVariable(M, Init->getType(), /*isConstant=*/false,
+                                     GlobalValue::InternalLinkage, Init, "__zinst_function_ids");
+  }
+
   // struct zinst_module_info {abi_version, function_count, functions,
   // source_file, id_base, reserved, site_count, site_base, sites, flags,
-  // unused}; the runtime writes id_base, reserved and site_base, so the
-  // descriptor is not constant. id_base starts as ZINST_ID_BASE_UNREGISTERED,
-  // which the inline code's lookup never matches (zinst_abi.h).
+  // unused, function_ids}; the runtime writes id_base, reserved, site_base
+  // and the ids, so the descriptor is not constant. id_base starts as
+  // ZINST_ID_BASE_UNREGISTERED.
   StructType *ModuleTy = StructType::get(
-      Ctx, {I32Ty, I32Ty, PtrTy, PtrTy, I32Ty, I32Ty, I32Ty, I32Ty, PtrTy, I32Ty, I32Ty});
+      Ctx, {I32Ty, I32Ty, PtrTy, PtrTy, I32Ty, I32Ty, I32Ty, I32Ty, PtrTy, I32Ty, I32Ty, PtrTy});
   Constant *ModuleInit = ConstantStruct::get(
       ModuleTy, {ConstantInt::get(I32Ty, ZINST_ABI_VERSION), ConstantInt::get(I32Ty, Rows.size()),
                  Table, Strings.get(M.getSourceFileName()),
                  ConstantInt::get(I32Ty, ZINST_ID_BASE_UNREGISTERED), ConstantInt::get(I32Ty, 0),
                  ConstantInt::get(I32Ty, SiteRows.size()), ConstantInt::get(I32Ty, 0), SiteTable,
-                 ConstantInt::get(I32Ty, ModuleFlags), ConstantInt::get(I32Ty, 0)});
+                 ConstantInt::get(I32Ty, ModuleFlags), ConstantInt::get(I32Ty, 0), FunctionIds});
   auto *ModuleInfo = new GlobalVariable(M, ModuleTy, /*isConstant=*/false,
                                         GlobalValue::InternalLinkage, ModuleInit, "__zinst_module");
 

@@ -63,6 +63,7 @@ llvm::GlobalVariable *emitModuleTable(llvm::Module &M,
 /// Field indices of zinst_module_info in the emitted descriptor.
 constexpr unsigned ModuleInfoIdBaseField = 4;
 constexpr unsigned ModuleInfoSiteBaseField = 7;
+constexpr unsigned ModuleInfoFunctionIdsField = 11;
 
 } // namespace zinst
 

@@ -102,6 +102,10 @@ static const struct zinst_function_info calibration_functions[2] = {
     {"(zinst calibration leaf)", "(zinst calibration leaf)", "", 0, 0},
 };
 
+/* The ids, as the registration writes them, which the inline code loads. */
+static uint32_t calibration_function_ids[2] = {ZINST_ID_BASE_ALIGNMENT + PARENT,
+                                               ZINST_ID_BASE_ALIGNMENT + LEAF};
+
 /* Never registered: id_base is set, so the hooks take its ids as they are.
  * They name nodes of the private block only. */
 static struct zinst_module_info calibration_module = {
@@ -110,6 +114,7 @@ static struct zinst_module_info calibration_module = {
     .functions = calibration_functions,
     .source_file = "(zinst calibration)",
     .id_base = ZINST_ID_BASE_ALIGNMENT, /* aligned like a registered module's */
+    .function_ids = calibration_function_ids,
 };
 
 /*
@@ -138,8 +143,7 @@ static inline __attribute__((always_inline)) struct leaf_activation leaf_enter(i
   }
 #if ZINST_HAVE_CONTEXT_MISS
   a.saved = __zinst_context;
-  uint32_t id_base = __atomic_load_n(&calibration_module.id_base, __ATOMIC_RELAXED);
-  uint32_t id = id_base + LEAF;
+  uint32_t id = __atomic_load_n(&calibration_module.function_ids[LEAF], __ATOMIC_RELAXED);
   struct zinst_node *child = __atomic_load_n(
       &a.saved->recent_children[LEAF & (ZINST_NODE_RECENT_CHILDREN - 1)], __ATOMIC_RELAXED);
   if (ZINST_LIKELY(child->function == id)) {

@@ -148,6 +148,15 @@ static bool same_module(const struct registered_module *entry,
   return true;
 }
 
+/* Writes `module`'s function_ids (inline code reads its ids there), before
+ * id_base is published. */
+static void write_function_ids(struct zinst_module_info *module, uint32_t id_base) {
+  if (module->function_ids == NULL)
+    return;
+  for (uint32_t i = 0; i < module->function_count; i++)
+    __atomic_store_n(&module->function_ids[i], id_base + i, __ATOMIC_RELAXED);
+}
+
 /* Give `module` the ids and sites of the unloaded `entry` it is the same as
  * (same_module): its calls add to the counts of its earlier load, in the
  * same contexts, instead of appearing as a second copy of every function at
@@ -166,6 +175,7 @@ static uint32_t reuse_entry(struct registered_module *entry, struct zinst_module
   entry->info = module;
   if (entry->site_base != 0)
     __atomic_store_n(&module->site_base, entry->site_base, __ATOMIC_RELEASE);
+  write_function_ids(module, entry->id_base);
   /* Publish last, as for a new module. */
   __atomic_store_n(&module->id_base, entry->id_base, __ATOMIC_RELEASE);
   return entry->id_base;
@@ -247,6 +257,7 @@ static uint32_t register_locked(struct zinst_module_info *module) {
                                                        .build_flags = build_flags(module)};
   if (site_base != 0)
     __atomic_store_n(&module->site_base, site_base, __ATOMIC_RELEASE);
+  write_function_ids(module, id_base);
   /* Publish last: a hook that sees a registered id_base may use it at once. */
   __atomic_store_n(&module->id_base, id_base, __ATOMIC_RELEASE);
   return id_base;

@@ -46,7 +46,7 @@
  *     itself, with no call on the common path and no clock read:
  *
  *       cur = __zinst_context;                     (initial-exec TLS)
- *       id = module.id_base + index;
+ *       id = module.function_ids[index];         (id_base + index)
  *       child = cur->recent_children[index & 7];   (never NULL; id & 7)
  *       if (child->function != id)                 (its second slot)
  *         child = cur->recent_children[(index >> 3) & 7];
@@ -65,9 +65,11 @@
  *     current, it stores `cur` back at once.
  *
  *     Both slots are constants, as id_base is a multiple of
- *     ZINST_ID_BASE_ALIGNMENT; an unregistered module's id_base is
- *     ZINST_ID_BASE_UNREGISTERED, whose ids no node has, so such a call
+ *     ZINST_ID_BASE_ALIGNMENT; an unregistered module's ids are
+ *     ZINST_ID_BASE_UNREGISTERED + index, which no node has, so such a call
  *     misses and the runtime registers the module, with no test of its own.
+ *     The id is one load of the module's own array (function_ids), which
+ *     the runtime writes at registration, not a load and an add.
  *
  *     and, after a call that returns twice (setjmp) and at a landing pad,
  *     __zinst_context = child (the function's own context again, whatever
@@ -93,7 +95,7 @@
 
 #include <stdint.h>
 
-#define ZINST_ABI_VERSION 11u   /* 11: the timing schedule counts down (untimed_left) */
+#define ZINST_ABI_VERSION 12u   /* 12: the inline code loads its id (function_ids) */
 #define ZINST_CTOR_PRIORITY 101 /* earliest priority open to programs */
 
 #define ZINST_FUNCTION_INFO_DEBUG 0x1u   /* file/line from DISubprogram */
@@ -225,6 +227,11 @@ struct zinst_module_info {
   const struct zinst_site_info *sites; /* site_count entries */
   uint32_t flags;                      /* ZINST_MODULE_* */
   uint32_t unused;
+  /* ZINST_MODULE_INLINE_TREE: function_count ids, id_base + i, which the
+   * inline code loads (zinst_abi.h, above); ZINST_ID_BASE_UNREGISTERED + i
+   * until the runtime registers the module, and writes them before
+   * id_base. NULL in other modules. */
+  uint32_t *function_ids;
 };
 
 #ifdef __cplusplus

@@ -42,7 +42,7 @@
 ; CHECK-SAME: i32 0, i32 0, i32 1040, i32 0, i32 0, i32 5 }
 ; CHECK-SAME: { ptr [[GAMMA]], ptr [[GAMMA_SYM]], ptr [[GAMMA]], ptr [[GAMMA_SYM]], ptr {{@__zinst_str[.0-9]*}}, ptr [[REASON]], i32 0, i32 0, i32 1040,
 ; CHECK-SAME: { ptr [[STEP]], ptr [[STEP]], ptr [[STEP]], ptr [[STEP]], ptr {{@__zinst_str[.0-9]*}}, ptr [[REASON]], i32 0, i32 0, i32 1040,
-; CHECK:     @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 } { i32 {{[0-9]+}}, i32 1, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 -2147483648, i32 0, i32 4, i32 0, ptr @__zinst_sites, i32 0, i32 0 }
+; CHECK:     @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32, ptr } { i32 {{[0-9]+}}, i32 1, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 -2147483648, i32 0, i32 4, i32 0, ptr @__zinst_sites, i32 0, i32 0, ptr null }
 
 ; The increment of site 0 first thing in tiny, through the address of the
 ; thread's counters of the module (the slow path when the thread has none

@@ -7,7 +7,10 @@
 ; RUN: %opt-zinst -passes=zinst -zinst-inline-tree %s -o - \
 ; RUN:   | %opt-zinst -passes=zinst -zinst-inline-tree -S - | FileCheck %s
 
-; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 } { i32 11, i32 11, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 -2147483648, i32 0, i32 0, i32 0, ptr null, i32 1, i32 0 }
+; Until the runtime registers the module, its ids are 2^31 + index, which no
+; node has: the lookup misses, and the miss registers it.
+; CHECK: @__zinst_function_ids = internal global [11 x i32] [i32 -2147483648, i32 -2147483647, i32 -2147483646, i32 -2147483645, i32 -2147483644, i32 -2147483643, i32 -2147483642, i32 -2147483641, i32 -2147483640, i32 -2147483639, i32 -2147483638]
+; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32, ptr } { i32 12, i32 11, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 -2147483648, i32 0, i32 0, i32 0, ptr null, i32 1, i32 0, ptr @__zinst_function_ids }
 ; CHECK: @__zinst_context = external dso_local thread_local(initialexec) global ptr
 ; CHECK-NOT: @__zinst_enter
 ; CHECK-NOT: @__zinst_exit
@@ -20,8 +23,8 @@ declare void @g()
 ; Entry: load the context, its recent child in the first slot of the
 ; function's id and that child's function (at offset 20); a hit counts in
 ; the child and makes it current, a miss calls the runtime's preserve_most
-; slow path. No test for registration: an unregistered module's id_base
-; (2^31, above) gives ids no node has. The second slot, the id's next three
+; slow path. No test for registration: an unregistered module's ids
+; (2^31 + index, above) match no node. The second slot, the id's next three
 ; bits, is this function's first (index 0), so there is no second probe
 ; (see @ninth). Every ret puts the saved context back. (It calls @g: a
 ; function that calls nothing leaves its caller's context current, @leaf.)
@@ -30,8 +33,9 @@ define i32 @two_returns(i32 %x) {
 ; CHECK-NEXT:  entry:
 ; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
 ; CHECK-NEXT:    %zinst.context.saved = load ptr, ptr [[TLS]], align 8
-; CHECK-NEXT:    %zinst.id.base = load atomic i32, ptr getelementptr inbounds {{(nuw )?}}({ i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32 }, ptr @__zinst_module, i32 0, i32 4) monotonic, align 4
-; CHECK-NEXT:    %zinst.id = add i32 %zinst.id.base, 0
+; The function's id: the module's array holds id_base + index, written by
+; the runtime at registration; one load (index 0: the array's first word).
+; CHECK-NEXT:    %zinst.id = load atomic i32, ptr @__zinst_function_ids monotonic, align 4
 ; The first slot: id & 7, which is the index's low bits (id_base is a
 ; multiple of 64), a constant: slot 0 at offset 64 (the next functions' are
 ; at 72, 80 and 88).
@@ -181,6 +185,7 @@ entry:
 declare i32 @llvm.smax.i32(i32, i32)
 define i32 @leaf(i32 %x) {
 ; CHECK-LABEL: define i32 @leaf(
+; CHECK:         %zinst.id = load atomic i32, ptr getelementptr inbounds {{(nuw )?}}([11 x i32], ptr @__zinst_function_ids, i64 0, i64 9) monotonic, align 4
 ; CHECK:         getelementptr inbounds i8, ptr %zinst.context.saved, i64 72
 ; CHECK:         br i1 %zinst.hit, label %zinst.found, label %zinst.miss, !prof [[WEIGHTS]]
 ; CHECK:       zinst.found:

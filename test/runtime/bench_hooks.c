@@ -16,7 +16,7 @@
 
 static const struct zinst_function_info functions[1] = {{"fib", "fib", "bench.c", 1, 0}};
 static struct zinst_module_info module = {
-    ZINST_ABI_VERSION, 1, functions, "bench.c", 0, 0, 0, 0, NULL, 0, 0};
+    ZINST_ABI_VERSION, 1, functions, "bench.c", 0, 0, 0, 0, NULL, 0, 0, NULL};
 
 __attribute__((noinline)) static long fib_plain(int n) {
   __asm__ __volatile__("" ::: "memory"); /* keep the calls real */

@@ -14,7 +14,7 @@ static const struct zinst_function_info functions[F_COUNT] = {
     {"recurse", "recurse", "depth.c", 1, 0},
 };
 static struct zinst_module_info module = {
-    ZINST_ABI_VERSION, F_COUNT, functions, "depth.c", 0, 0, 0, 0, NULL, 0, 0};
+    ZINST_ABI_VERSION, F_COUNT, functions, "depth.c", 0, 0, 0, 0, NULL, 0, 0, NULL};
 
 static int check_levels;     /* check the shadow stack at every level */
 static uint32_t level_limit; /* frames the runtime may push (max_depth) */

@@ -17,7 +17,7 @@ enum { PARENTS = 2560, LEAVES = 4, ROUNDS = 5, F_COUNT = PARENTS + LEAVES };
 
 static struct zinst_function_info functions[F_COUNT];
 static struct zinst_module_info module = {
-    ZINST_ABI_VERSION, F_COUNT, functions, "edges.c", 0, 0, 0, 0, NULL, 0, 0};
+    ZINST_ABI_VERSION, F_COUNT, functions, "edges.c", 0, 0, 0, 0, NULL, 0, 0, NULL};
 
 static volatile int sink;
 

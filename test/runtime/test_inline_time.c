@@ -26,6 +26,9 @@ static struct zinst_function_info functions[F_COUNT] = {
     [F_OUTER] = {"outer", "outer", "time.c", 1, 0},
     [F_MIDDLE] = {"middle", "middle", "time.c", 2, 0},
     [F_DEEP] = {"deep", "deep", "time.c", 3, 0}};
+static uint32_t function_ids[F_COUNT] = {ZINST_ID_BASE_UNREGISTERED + F_OUTER,
+                                         ZINST_ID_BASE_UNREGISTERED + F_MIDDLE,
+                                         ZINST_ID_BASE_UNREGISTERED + F_DEEP};
 static struct zinst_module_info module = {ZINST_ABI_VERSION,
                                           F_COUNT,
                                           functions,
@@ -36,7 +39,8 @@ static struct zinst_module_info module = {ZINST_ABI_VERSION,
                                           0,
                                           NULL,
                                           ZINST_MODULE_INLINE_TREE | ZINST_MODULE_INLINE_TIME,
-                                          0};
+                                          0,
+                                          function_ids};
 
 /* Frame addresses as the pass's would be: 8-aligned, deeper ones lower. */
 enum { OUTER = 0x7f0000, MIDDLE = OUTER - 64, DEEP = MIDDLE - 64 };
@@ -49,7 +53,7 @@ struct activation {
 /* What the pass emits at a function's entry (pass/InlineContextTree.h). */
 static struct activation enter(uint32_t index, uintptr_t frame) {
   struct activation a = {__zinst_context, NULL, frame};
-  uint32_t id = __atomic_load_n(&module.id_base, __ATOMIC_RELAXED) + index;
+  uint32_t id = __atomic_load_n(&module.function_ids[index], __ATOMIC_RELAXED);
   struct zinst_node *child = __atomic_load_n(
       &a.saved->recent_children[index & (ZINST_NODE_RECENT_CHILDREN - 1)], __ATOMIC_RELAXED);
   if (child->function == id) {

@@ -53,6 +53,9 @@ static struct zinst_function_info functions[F_COUNT] = {
     [F_A_ALIAS2] = {"a_alias2", "a_alias2", "inline.c", 7, 0},
     [F_A_TWIN] = {"a_twin", "a_twin", "inline.c", 8, 0},
     [F_A_TWIN2] = {"a_twin2", "a_twin2", "inline.c", 9, 0}};
+/* As the pass emits them: ZINST_ID_BASE_UNREGISTERED + i until the runtime
+ * registers the module (main sets them). */
+static uint32_t function_ids[F_COUNT];
 static struct zinst_module_info module = {ZINST_ABI_VERSION,
                                           F_COUNT,
                                           functions,
@@ -63,7 +66,8 @@ static struct zinst_module_info module = {ZINST_ABI_VERSION,
                                           0,
                                           NULL,
                                           ZINST_MODULE_INLINE_TREE,
-                                          0};
+                                          0,
+                                          function_ids};
 
 static uint64_t slow_calls;
 
@@ -71,8 +75,7 @@ static uint64_t slow_calls;
  * returns the context to restore on the way out. */
 static void *inline_enter(struct zinst_module_info *m, uint32_t index) {
   struct zinst_node *current = __zinst_context;
-  uint32_t id_base = __atomic_load_n(&m->id_base, __ATOMIC_RELAXED);
-  uint32_t id = id_base + index;
+  uint32_t id = __atomic_load_n(&m->function_ids[index], __ATOMIC_RELAXED);
   uint32_t first_slot = index & (ZINST_NODE_RECENT_CHILDREN - 1);
   uint32_t second_slot = (index >> ZINST_NODE_SECOND_SLOT_SHIFT) & (ZINST_NODE_RECENT_CHILDREN - 1);
   struct zinst_node *last =
@@ -129,6 +132,8 @@ int main(int argc, char **argv) {
   for (uint32_t f = 0; f < F_COUNT; f++)
     if (functions[f].name == NULL)
       functions[f] = (struct zinst_function_info){"unused", "unused", "inline.c", 10 + f, 0};
+  for (uint32_t f = 0; f < F_COUNT; f++)
+    function_ids[f] = ZINST_ID_BASE_UNREGISTERED + f;
 
   /* main_loop calls a, b, c in turn 100 times: only the first call of
    * each misses (it creates the node); their ids have slots of their own. */
@@ -136,6 +141,9 @@ int main(int argc, char **argv) {
   CHECK(zinst_registry_inline_tree(), "the process runs inline trees");
   CHECK_EQ_U64(module.id_base, ZINST_ID_BASE_ALIGNMENT,
                "the first module's ids (the slots below depend on them)");
+  for (uint32_t f = 0; f < F_COUNT; f++)
+    CHECK_EQ_U64(function_ids[f], ZINST_ID_BASE_ALIGNMENT + f,
+                 "the registration wrote the ids the inline code loads");
   CHECK(zinst_config.mode == ZINST_MODE_COUNT, "an inline-tree process records no time");
   uint64_t slow_before = slow_calls;
   for (int i = 0; i < 100; i++) {
@@ -217,7 +225,7 @@ int main(int argc, char **argv) {
    * seen and the context stays main_loop's. */
   static struct zinst_function_info hook_functions[1] = {{"hooked", "hooked", "h.c", 1, 0}};
   static struct zinst_module_info hook_module = {
-      ZINST_ABI_VERSION, 1, hook_functions, "h.c", 0, 0, 0, 0, NULL, 0, 0};
+      ZINST_ABI_VERSION, 1, hook_functions, "h.c", 0, 0, 0, 0, NULL, 0, 0, NULL};
   void *before = __zinst_context;
   CHECK(__zinst_context_enter(&hook_module, 0, before) == before,
         "a refused module's function keeps the caller's context");

@@ -17,7 +17,7 @@ static const struct zinst_function_info functions[F_COUNT] = {
     {"quiet_catcher", "quiet_catcher", "lj.c", 4, 0},
 };
 static struct zinst_module_info module = {
-    ZINST_ABI_VERSION, F_COUNT, functions, "lj.c", 0, 0, 0, 0, NULL, 0, 0};
+    ZINST_ABI_VERSION, F_COUNT, functions, "lj.c", 0, 0, 0, 0, NULL, 0, 0, NULL};
 
 static jmp_buf target;
 static volatile int sink;

@@ -25,7 +25,7 @@ static const char *workdir;
 
 static const struct zinst_function_info functions[1] = {{"only", "only", "out.c", 1, 0}};
 static struct zinst_module_info module = {
-    ZINST_ABI_VERSION, 1, functions, "out.c", 0, 0, 0, 0, NULL, 0, 0};
+    ZINST_ABI_VERSION, 1, functions, "out.c", 0, 0, 0, 0, NULL, 0, 0, NULL};
 
 NOINLINE static void only(void) {
   TEST_ENTER(&module, 0);

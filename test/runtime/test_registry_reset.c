@@ -16,7 +16,7 @@ static const struct zinst_function_info first_functions[2] = {
     {"two", "two", "first.c", 2, 0},
 };
 static struct zinst_module_info first = {
-    ZINST_ABI_VERSION, 2, first_functions, "first.c", 0, 0, 0, 0, NULL, 0, 0};
+    ZINST_ABI_VERSION, 2, first_functions, "first.c", 0, 0, 0, 0, NULL, 0, 0, NULL};
 
 /* A module in heap memory like a library's: "gone_fn" at gone.c:`line`.
  * Release with free_heap_module() (after it unregisters). */
@@ -28,7 +28,7 @@ static struct zinst_module_info *heap_module(uint32_t line) {
   *functions = (struct zinst_function_info){names, names, names + 16, line, 0};
   struct zinst_module_info *module = calloc(1, sizeof *module);
   *module = (struct zinst_module_info){
-      ZINST_ABI_VERSION, 1, functions, names + 16, 0, 0, 0, 0, NULL, 0, 0};
+      ZINST_ABI_VERSION, 1, functions, names + 16, 0, 0, 0, 0, NULL, 0, 0, NULL};
   return module;
 }
 

@@ -43,7 +43,7 @@ static const struct zinst_function_info functions[F_COUNT] = {
     {"phased", "phased", "s.c", 11, 0},
 };
 static struct zinst_module_info module = {
-    ZINST_ABI_VERSION, F_COUNT, functions, "s.c", 0, 0, 0, 0, NULL, 0, 0};
+    ZINST_ABI_VERSION, F_COUNT, functions, "s.c", 0, 0, 0, 0, NULL, 0, 0, NULL};
 
 enum { SPIN_CALLS = 10000, AB_CALLS = 16000, ROUNDS = 2000, DEPTH = 5 };
 

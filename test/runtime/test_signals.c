@@ -36,7 +36,7 @@ static int report_fd = -1; /* a child's notes to its parent */
 
 static const struct zinst_function_info functions[1] = {{"work", "work", "signals.c", 1, 0}};
 static struct zinst_module_info module = {
-    ZINST_ABI_VERSION, 1, functions, "signals.c", 0, 0, 0, 0, NULL, 0, 0};
+    ZINST_ABI_VERSION, 1, functions, "signals.c", 0, 0, 0, 0, NULL, 0, 0, NULL};
 
 NOINLINE static void work(void) {
   TEST_ENTER(&module, 0);

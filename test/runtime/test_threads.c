@@ -16,7 +16,7 @@ static const struct zinst_function_info functions[F_COUNT] = {
     {"leaf", "leaf", "threads.c", 2, 0},
 };
 static struct zinst_module_info module = {
-    ZINST_ABI_VERSION, F_COUNT, functions, "threads.c", 0, 0, 0, 0, NULL, 0, 0};
+    ZINST_ABI_VERSION, F_COUNT, functions, "threads.c", 0, 0, 0, 0, NULL, 0, 0, NULL};
 
 static volatile int sink;
 

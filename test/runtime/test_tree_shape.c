@@ -16,7 +16,7 @@ static const struct zinst_function_info functions[F_COUNT] = {
     {"callee_b", "callee_b", "shape.c", 50, ZINST_FUNCTION_INFO_DEBUG},
 };
 static struct zinst_module_info module = {
-    ZINST_ABI_VERSION, F_COUNT, functions, "shape.c", 0, 0, 0, 0, NULL, 0, 0};
+    ZINST_ABI_VERSION, F_COUNT, functions, "shape.c", 0, 0, 0, 0, NULL, 0, 0, NULL};
 
 static volatile int sink;
 
@@ -115,7 +115,7 @@ int main(int argc, char **argv) {
   /* Refused module: wrong ABI version; its events are ignored. */
   static const struct zinst_function_info other_functions[1] = {{"x", "x", "x.c", 1, 0}};
   struct zinst_module_info refused = {
-      ZINST_ABI_VERSION + 1, 1, other_functions, "x.c", 0, 0, 0, 0, NULL, 0, 0};
+      ZINST_ABI_VERSION + 1, 1, other_functions, "x.c", 0, 0, 0, 0, NULL, 0, 0, NULL};
   TEST_ENTER(&refused, 0);
   TEST_EXIT(&refused, 0);
   CHECK_EQ_U64(refused.id_base, 0, "refused module has no ids");
