@@ -168,7 +168,8 @@ InlineContextRuntime declareInlineContextRuntime(Module &M, GlobalVariable *Modu
   InlineContextRuntime RT;
   RT.Context = Context;
   RT.ModuleInfo = ModuleInfo;
-  RT.FunctionIds = cast<GlobalVariable>(
+  // Null in a module of sites only: it has no function to instrument.
+  RT.FunctionIds = dyn_cast<GlobalVariable>(
       cast<ConstantStruct>(ModuleInfo->getInitializer())->getOperand(ModuleInfoFunctionIdsField));
   RT.SlowPath = Slow;
   RT.SlowPathIsPreserveMost = PreserveMost;
