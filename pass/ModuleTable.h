@@ -61,7 +61,6 @@ llvm::GlobalVariable *emitModuleTable(llvm::Module &M,
                                       uint32_t ModuleFlags = 0);
 
 /// Field indices of zinst_module_info in the emitted descriptor.
-constexpr unsigned ModuleInfoIdBaseField = 4;
 constexpr unsigned ModuleInfoSiteBaseField = 7;
 constexpr unsigned ModuleInfoFunctionIdsField = 11;
 

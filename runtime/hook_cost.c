@@ -134,26 +134,6 @@ struct leaf_activation {
   struct zinst_node *saved; /* inline code: the context found */
 };
 
-/* The count and the count down of a found context as the pass emits them:
- * two adds to memory and a branch on the second's sign. In asm on x86-64:
- * as C, the compiler merged the two adjacent fields into one vector add,
- * which the program never runs, and which made the calibrated call four
- * times as costly (2.31 ns against 0.55 ns) by the latency of storing and
- * reloading a vector. Returns whether the call is due. */
-static inline __attribute__((always_inline)) int count_found(struct zinst_node *child) {
-#if defined(__x86_64__)
-  int negative;
-  __asm__ volatile("incq %1\n\tdecq %2"
-                   : "=@ccs"(negative), "+m"(child->calls), "+m"(child->untimed_left));
-  return negative;
-#else
-  __atomic_store_n(&child->calls, child->calls + 1, __ATOMIC_RELAXED);
-  int64_t left = child->untimed_left - 1;
-  __atomic_store_n(&child->untimed_left, left, __ATOMIC_RELAXED);
-  return left < 0;
-#endif
-}
-
 static inline __attribute__((always_inline)) struct leaf_activation leaf_enter(int inline_code,
                                                                                void *leaf_frame) {
   struct leaf_activation a = {0};
@@ -167,7 +147,7 @@ static inline __attribute__((always_inline)) struct leaf_activation leaf_enter(i
   struct zinst_node *child = __atomic_load_n(
       &a.saved->recent_children[LEAF & (ZINST_NODE_RECENT_CHILDREN - 1)], __ATOMIC_RELAXED);
   if (ZINST_LIKELY(child->function == id)) {
-    if (ZINST_UNLIKELY(count_found(child)))
+    if (ZINST_UNLIKELY(zinst_count_inline_call(child)))
       __zinst_timed_enter(child, leaf_frame);
   } else {
     /* Counted, and timed if it is due, by the runtime. */

@@ -339,17 +339,10 @@ ZINST_EXPORT __thread __attribute__((tls_model("initial-exec"))) void *__zinst_c
 ZINST_EXPORT __thread __attribute__((tls_model("initial-exec"))) uintptr_t __zinst_timed_frame =
     ZINST_ROOT_FRAME_ADDRESS;
 
-/* node->calls + 1, and node->untimed_left - 1 (the inline code tests its
- * sign after a miss: zinst_abi.h), each as one instruction where it can be
- * (see above). */
+/* node->calls + 1 and node->untimed_left - 1, as the inline code counts
+ * (see above); __zinst_context_miss_timed tests whether it was due. */
 static inline __attribute__((always_inline)) void count_call(struct zinst_node *node) {
-#if defined(__x86_64__)
-  __asm__ volatile("incq %0" : "+m"(node->calls));
-  __asm__ volatile("decq %0" : "+m"(node->untimed_left));
-#else
-  RELAXED_STORE(node->calls, node->calls + 1);
-  RELAXED_STORE(node->untimed_left, node->untimed_left - 1);
-#endif
+  (void)zinst_count_inline_call(node);
 }
 
 ZINST_EXPORT __attribute__((noinline)) void *__zinst_context_enter(struct zinst_module_info *module,
