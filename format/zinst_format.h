@@ -36,8 +36,8 @@
 /* 1: PROCESS call_cost_ps; 2: zones, library sites; 3: PROCESS hook costs;
  * 4: the MEMORY section; 5: entry sites (ZINST_SITE_ENTRY, count-only functions);
  * 6: module flags ZINST_MODULE_INLINE_CODE and ZINST_MODULE_INLINE_TIMING;
- * 7: PROCESS sample_limit */
-#define ZINST_PROFILE_MINOR 7u
+ * 7: PROCESS sample_limit; 8: PROCESS sample_error */
+#define ZINST_PROFILE_MINOR 8u
 /* Written as a native uint32_t: reads back as this value only when the
  * reader has the producer's byte order. */
 #define ZINST_BYTE_ORDER_MARK 0x01020304u
@@ -149,12 +149,22 @@ struct zinst_process_record {
   uint32_t hook_timed_pair_ps;
   uint32_t hook_timed_inner_ps;
   uint32_t hook_spread_ps;
+  /* Minor 8 (absent, read as 0, in records of ZINST_PROCESS_RECORD_SIZE_2_3
+   * bytes). Time mode with a sample_limit: a context's interval doubles
+   * earlier, at the first power of two of its samples (from 256 on) where
+   * the 95% interval of its activations' mean is within sample_error
+   * percent of the mean; each context then keeps that limit as its own.
+   * 0 = at sample_limit only. */
+  uint32_t sample_error;
+  uint32_t reserved; /* zero */
 };
 /* PROCESS records of minor 0 end before call_cost_ps. */
 #define ZINST_PROCESS_RECORD_SIZE_2_0 104u
-/* PROCESS records of minors 1 and 2 end before hook_untimed_pair_ps; from
- * minor 3 on they are sizeof(struct zinst_process_record), 128 bytes. */
+/* PROCESS records of minors 1 and 2 end before hook_untimed_pair_ps. */
 #define ZINST_PROCESS_RECORD_SIZE_2_1 112u
+/* PROCESS records of minors 3 to 7 end before sample_error; from minor 8 on
+ * they are sizeof(struct zinst_process_record), 136 bytes. */
+#define ZINST_PROCESS_RECORD_SIZE_2_3 128u
 
 /* module flags */
 #define ZINST_MODULE_UNLOADED 0x1u /* dlclose'd before the dump */
@@ -206,7 +216,7 @@ struct zinst_thread_record {
  *
  * calls is exact. timed_calls of them were timed (the first
  * exact_calls_per_context, then a random 1 in sample_interval, sparser
- * once the context has sample_limit samples: see the PROCESS record);
+ * once the context has enough samples: see the PROCESS record);
  * inclusive_ticks estimates the time of all calls, children included, from
  * the timed ones (exact when timed_calls == calls); frames still open when
  * the file is written count up to that moment. exclusive_ticks =
@@ -314,7 +324,10 @@ struct zinst_memory_record {
 #endif
 ZINST_FORMAT_ASSERT(sizeof(struct zinst_file_header) == 64, "header is 64 bytes");
 ZINST_FORMAT_ASSERT(sizeof(struct zinst_section_entry) == 32, "section entry is 32 bytes");
-ZINST_FORMAT_ASSERT(sizeof(struct zinst_process_record) == 128, "process record is 128 bytes");
+ZINST_FORMAT_ASSERT(sizeof(struct zinst_process_record) == 136, "process record is 136 bytes");
+ZINST_FORMAT_ASSERT(offsetof(struct zinst_process_record, sample_error) ==
+                        ZINST_PROCESS_RECORD_SIZE_2_3,
+                    "minor 8 appends sample_error to the minor 3 record");
 ZINST_FORMAT_ASSERT(offsetof(struct zinst_process_record, call_cost_ps) ==
                         ZINST_PROCESS_RECORD_SIZE_2_0,
                     "minor 1 appends call_cost_ps to the minor 0 record");

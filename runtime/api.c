@@ -159,7 +159,16 @@ static void load_config(void) {
             zinst_config.sample_limit, ZINST_DEFAULT_SAMPLE_LIMIT);
     zinst_config.sample_limit = ZINST_DEFAULT_SAMPLE_LIMIT;
   }
-  zinst_config.sample_limit &= ~1u; /* halving at the limit leaves whole samples */
+  /* The checks come at powers of two (zinst_check_samples). */
+  uint32_t power_of_two = zinst_config.sample_limit;
+  while (power_of_two & (power_of_two - 1))
+    power_of_two &= power_of_two - 1;
+  if (power_of_two != zinst_config.sample_limit) {
+    fprintf(stderr, "zinst: ZINST_SAMPLE_LIMIT=%u rounded down to %u, a power of two\n",
+            zinst_config.sample_limit, power_of_two);
+    zinst_config.sample_limit = power_of_two;
+  }
+  zinst_config.sample_error = env_setting("ZINST_SAMPLE_ERROR", ZINST_DEFAULT_SAMPLE_ERROR, 0, 100);
   zinst_config.exact_calls = ZINST_EXACT_CALLS;
   zinst_config.long_activation_ticks = ZINST_LONG_ACTIVATION_TICKS;
   const char *verbose = getenv("ZINST_VERBOSE");
@@ -362,6 +371,10 @@ static int dump_profile(const char *path, uint32_t reason, int from_signal) {
       /* As zinst_thread_set_sample_limit applies it. */
       .sample_limit = zinst_config.mode == ZINST_MODE_TIME && zinst_config.sample_interval > 1
                           ? zinst_config.sample_limit
+                          : 0,
+      .sample_error = zinst_config.mode == ZINST_MODE_TIME && zinst_config.sample_interval > 1 &&
+                              zinst_config.sample_limit != 0
+                          ? zinst_config.sample_error
                           : 0,
       .exact_calls_per_context =
           zinst_config.mode == ZINST_MODE_TIME ? zinst_config.exact_calls : 0,

@@ -168,6 +168,7 @@ static void thin_sampled(struct zinst_tree_node *node, uint32_t shift) {
   uint64_t ticks = node->sampled_ticks >> shift;
   node->inclusive_ticks -= node->sampled_ticks - ticks;
   node->sampled_ticks = ticks;
+  node->samples_thinned += node->sampled_calls - (node->sampled_calls >> shift);
   node->sampled_calls >>= shift;
   node->sampled_sq /= (double)(UINT64_C(1) << shift);
   node->sample_shift += shift;
@@ -184,6 +185,7 @@ void zinst_tree_node_add(struct zinst_tree_node *target, const struct zinst_tree
   target->sampled_calls += added.sampled_calls;
   target->sampled_ticks += added.sampled_ticks;
   target->sampled_sq += added.sampled_sq;
+  target->samples_thinned += added.samples_thinned;
 }
 
 static void subtract_floor(uint64_t *value, uint64_t baseline) {
@@ -203,6 +205,7 @@ void zinst_tree_node_subtract(struct zinst_tree_node *target,
   subtract_floor(&target->exact_calls, baseline->exact_calls);
   subtract_floor(&target->sampled_calls, baseline->sampled_calls);
   subtract_floor(&target->sampled_ticks, baseline->sampled_ticks);
+  subtract_floor(&target->samples_thinned, baseline->samples_thinned);
   /* Keep sampled_ticks a part of inclusive_ticks whatever the flooring did. */
   if (target->sampled_ticks > target->inclusive_ticks)
     target->sampled_ticks = target->inclusive_ticks;

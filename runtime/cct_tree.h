@@ -38,6 +38,10 @@ struct zinst_tree_node {
    * taken at 1 in R. Nodes with different shifts add and subtract after
    * the smaller one is thinned to the larger. */
   uint32_t sample_shift;
+  /* Sampled activations whose weight thinning took out of sampled_calls
+   * (each halving, the half it took): with sampled_calls, how many
+   * activations were sampled. */
+  uint64_t samples_thinned;
 };
 
 struct zinst_tree {

@@ -319,8 +319,8 @@ static int calibrate_on(struct zinst_thread_state *ts, int inline_code, uint32_t
   ts->count_only = 0;
   ts->exact_limit = UINT32_MAX;
   ts->long_ticks = 0;
-  ts->rng |= 1;         /* never 0 */
-  ts->sample_limit = 0; /* the leaf's rate is steered by hand */
+  ts->rng |= 1;                            /* never 0 */
+  zinst_thread_set_sample_limit(ts, 0, 0); /* the leaf's rate is steered by hand */
   /* Frame addresses as the pass passes them: 8-aligned, the callee's lower. */
   uintptr_t here = (uintptr_t)__builtin_frame_address(0) & ~(uintptr_t)7;
   void *parent_frame = (void *)(here - 64), *leaf_frame = (void *)(here - 128);

@@ -255,27 +255,22 @@ static double square_root(double v) {
   return x;
 }
 
-/* The activations of `node` that were timed, weights aside: every
- * doubling of its interval (sample_shift) came after sample_limit / 2
- * samples more than its sampled_calls (weighted) now holds (thread_state.h,
- * zinst_thin_samples). Exact for a thread's own node; for nodes summed
- * from several threads, the same count for the thinned sum. */
-static uint64_t timed_activations(const struct zinst_tree_node *node, uint32_t sample_limit) {
+/* The activations of `node` that were timed, weights aside: its sampled
+ * count and what thinning took out of it (zinst_tree_node.samples_thinned).
+ * Exact for a thread's own node and for sums of several threads' nodes. */
+static uint64_t timed_activations(const struct zinst_tree_node *node) {
   uint64_t exact_calls = node->exact_calls < node->calls ? node->exact_calls : node->calls;
-  uint64_t timed =
-      exact_calls + node->sampled_calls + (uint64_t)node->sample_shift * (sample_limit / 2);
+  uint64_t timed = exact_calls + node->sampled_calls + node->samples_thinned;
   return timed < node->calls ? timed : node->calls;
 }
 
-static struct node_estimate estimate_node(const struct zinst_tree_node *node,
-                                          uint32_t sample_limit) {
+static struct node_estimate estimate_node(const struct zinst_tree_node *node) {
   const uint64_t calls = node->calls;
   const uint64_t measured = node->inclusive_ticks;
   const uint64_t exact_calls = node->exact_calls < calls ? node->exact_calls : calls;
   const uint64_t n = node->sampled_calls;    /* weighted */
   const uint64_t rest = calls - exact_calls; /* N' */
-  struct node_estimate e = {.timed_calls = timed_activations(node, sample_limit),
-                            .inclusive = measured};
+  struct node_estimate e = {.timed_calls = timed_activations(node), .inclusive = measured};
   if (rest == 0 || n >= rest)
     return e; /* every call measured */
   const double sampled = (double)(node->sampled_ticks < measured ? node->sampled_ticks : measured);
@@ -323,7 +318,7 @@ static void write_thread_nodes(const struct zinst_snapshot *s, const struct zins
     child_variance[n] = 0;
   for (uint32_t n = tree->count; n-- > 1;) {
     struct node_estimate *e = &estimates[n - 1];
-    *e = estimate_node(&tree->nodes[n], s->sample_limit);
+    *e = estimate_node(&tree->nodes[n]);
     if (e->timed_calls < tree->nodes[n].calls && e->inclusive < child_ticks[n - 1]) {
       e->inclusive = child_ticks[n - 1];
       if (e->variance < child_variance[n - 1])
@@ -465,6 +460,7 @@ int zinst_build_profile_image(const struct zinst_snapshot *s, void **image_out, 
       .exact_calls_per_context = s->exact_calls_per_context,
       .call_cost_ps = s->call_cost_ps,
       .sample_limit = s->sample_limit,
+      .sample_error = s->sample_error,
       .hook_untimed_pair_ps = s->hook_untimed_pair_ps,
       .hook_timed_pair_ps = s->hook_timed_pair_ps,
       .hook_timed_inner_ps = s->hook_timed_inner_ps,

@@ -92,6 +92,7 @@ struct zinst_snapshot {
   uint32_t sample_interval;         /* R (1 = exact); 0 in count mode */
   uint32_t exact_calls_per_context; /* K; 0 in count mode */
   uint32_t sample_limit;            /* ZINST_SAMPLE_LIMIT; 0 = none, or count mode */
+  uint32_t sample_error;            /* ZINST_SAMPLE_ERROR; 0 = none, or no thinning */
   uint32_t call_cost_ps;            /* one non-inlined call; 0 = not measured */
   /* The hooks' own costs (hook_cost.h); all 0 = not calibrated. */
   uint32_t hook_untimed_pair_ps;

@@ -30,11 +30,18 @@
 #define ZINST_DEFAULT_SAMPLE_INTERVAL 16u
 #define ZINST_LIMIT_SAMPLE_INTERVAL (1u << 24)
 #define ZINST_EXACT_CALLS 16u
-/* A context's samples before its sampling interval doubles (ZINST_SAMPLE_LIMIT,
- * thread_state.h: zinst_thin_samples); from then on it keeps between half
- * this and this many samples' worth. 0 keeps 1 in R for ever. */
+/* A context's sampling interval doubles, and its samples count half, once
+ * its mean is known well enough (thread_state.h: zinst_check_samples): at
+ * the first power of two of its samples, from ZINST_FIRST_SAMPLE_CHECK on,
+ * where the mean's 95% interval is within ZINST_SAMPLE_ERROR percent of it,
+ * and at ZINST_SAMPLE_LIMIT samples (a power of two) at the latest. The
+ * context then keeps between half that many and that many samples' worth.
+ * ZINST_SAMPLE_LIMIT=0 keeps 1 in R for ever; ZINST_SAMPLE_ERROR=0 waits for
+ * the limit. */
 #define ZINST_DEFAULT_SAMPLE_LIMIT 4096u
 #define ZINST_LIMIT_SAMPLE_LIMIT (1u << 30)
+#define ZINST_DEFAULT_SAMPLE_ERROR 5u
+#define ZINST_FIRST_SAMPLE_CHECK 256u
 /* A context's exact stratum goes on past ZINST_EXACT_CALLS calls while its
  * activations average at least this many ticks (~3 us at 2.6 GHz; two
  * clock reads, ~50 ticks, cost them under 1%). Sampling a few such long,
@@ -54,7 +61,8 @@ struct zinst_config {
   uint32_t clock_flags;     /* ZINST_CLOCK_* */
   uint32_t sample_interval; /* ZINST_SAMPLE: R, 1 = time every activation */
   uint32_t exact_calls;     /* K: the first K calls of each context are timed */
-  uint32_t sample_limit;    /* ZINST_SAMPLE_LIMIT, rounded down to even: samples before R doubles */
+  uint32_t sample_limit;    /* ZINST_SAMPLE_LIMIT, a power of two: samples before R doubles */
+  uint32_t sample_error;    /* ZINST_SAMPLE_ERROR: percent, or 0 (R doubles at the limit only) */
   /* Mean ticks of a context's activations that extend its exact stratum
    * (ZINST_LONG_ACTIVATION_TICKS; tests change it). */
   uint32_t long_activation_ticks;

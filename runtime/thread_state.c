@@ -226,6 +226,7 @@ int zinst_thread_copy_tree(const struct zinst_thread_state *ts, uint64_t now,
         .sampled_ticks = sampled_ticks,
         .sampled_sq = sampled_sq,
         .sample_shift = zinst_sample_shift_of(sampled_calls),
+        .samples_thinned = zinst_samples_thinned_of(sampled_calls),
     };
   }
   out->count = count;
@@ -340,9 +341,15 @@ static void make_exit_key(void) {
   exit_key_ok = pthread_key_create(&exit_key, retire_thread) == 0;
 }
 
-void zinst_thread_set_sample_limit(struct zinst_thread_state *ts, uint32_t limit) {
+void zinst_thread_set_sample_limit(struct zinst_thread_state *ts, uint32_t limit,
+                                   uint32_t error_percent) {
   /* Exact timing (R = 1) stays exact. */
   ts->sample_limit = ts->sample_span > 1 ? limit : 0;
+  uint32_t first_check =
+      ts->sample_limit < ZINST_FIRST_SAMPLE_CHECK ? ts->sample_limit : ZINST_FIRST_SAMPLE_CHECK;
+  ts->sample_check_mask = first_check == 0 ? UINT64_MAX : first_check - 1;
+  double error = error_percent / 100.0 / 1.96;
+  ts->sample_precision = error * error;
   ts->max_sample_shift = 0;
   while (((uint64_t)ts->sample_span + 1) << (ts->max_sample_shift + 1) <= (UINT64_C(1) << 31))
     ts->max_sample_shift++;
@@ -435,11 +442,12 @@ static struct zinst_thread_state *map_state(uint32_t max_depth, uint32_t max_nod
   if (ts->count_only) {
     ts->exact_limit = 0;
     ts->long_ticks = 0; /* no exact stratum */
+    zinst_thread_set_sample_limit(ts, 0, 0);
   } else {
     ts->exact_limit = zinst_config.exact_calls;
     ts->long_ticks = zinst_config.long_activation_ticks;
     ts->sample_span = 2 * zinst_config.sample_interval - 1;
-    zinst_thread_set_sample_limit(ts, zinst_config.sample_limit);
+    zinst_thread_set_sample_limit(ts, zinst_config.sample_limit, zinst_config.sample_error);
     zinst_thread_seed_sampling(ts);
   }
   if (__lsan_register_root_region)

@@ -53,8 +53,8 @@ struct zinst_node {
   uint32_t parent;      /* ZINST_NONE for the root */
   uint32_t function;    /* process-wide id; 0 for the root */
   uint64_t exact_ticks; /* closed activations of the exact stratum */
-  /* The sampled stratum's sums. Once a context has sample_limit samples,
-   * its mean interval doubles and these are halved (zinst_thin_samples):
+  /* The sampled stratum's sums. Once a context has enough samples,
+   * its mean interval doubles and these are halved (zinst_check_samples):
    * a sample then counts in proportion to the calls it stands for, and the
    * writer's mean of them stays the stratum's. */
   uint64_t sampled_ticks; /* closed sampled activations, weighted */
@@ -198,11 +198,18 @@ struct zinst_thread_state {
    * xorshift state `rng` (sample_span = 2R - 1, mean interval R). */
   uint32_t exact_limit;
   uint32_t sample_span;
-  /* A context's samples before its interval doubles (an even number; 0:
-   * never, the interval stays R), and how often it may double (so that
-   * the widest interval still fits 31 bits). */
+  /* A context's samples before its interval doubles at the latest (a power
+   * of two; 0: never, the interval stays R), and how often it may double
+   * (so that the widest interval still fits 31 bits). Its samples are
+   * checked (zinst_check_samples) each time their count is a multiple of
+   * sample_check_mask + 1 (all ones: never). */
   uint32_t sample_limit;
   uint32_t max_sample_shift;
+  uint64_t sample_check_mask;
+  /* (ZINST_SAMPLE_ERROR / 100 / 1.96)^2: a context whose mean's 95%
+   * interval is within ZINST_SAMPLE_ERROR percent has
+   * variance x n <= this x sum^2; 0 = never (only the limit counts). */
+  double sample_precision;
   uint64_t rng; /* never 0 */
   /* A context's exact stratum lasts past exact_limit calls while its
    * activations average at least this many ticks (at most 2^32: the test
@@ -287,14 +294,26 @@ zinst_edge_cache_find(const struct zinst_thread_state *ts, uint32_t parent, uint
   return child;
 }
 
-/* zinst_node.sampled_calls: the weighted count below this bit, the shift
- * above. */
+/* zinst_node.sampled_calls: the weighted count below bit 48; above it, the
+ * log2 of the context's own sample limit (0 until its first thinning
+ * chose it), and above bit 56 how many times its interval doubled. */
+#define ZINST_SAMPLE_LIMIT_AT 48
 #define ZINST_SAMPLE_SHIFT_AT 56
 static inline uint64_t zinst_samples_of(uint64_t sampled_calls) {
-  return sampled_calls & ((UINT64_C(1) << ZINST_SAMPLE_SHIFT_AT) - 1);
+  return sampled_calls & ((UINT64_C(1) << ZINST_SAMPLE_LIMIT_AT) - 1);
 }
 static inline uint32_t zinst_sample_shift_of(uint64_t sampled_calls) {
   return (uint32_t)(sampled_calls >> ZINST_SAMPLE_SHIFT_AT);
+}
+static inline uint32_t zinst_sample_limit_log2_of(uint64_t sampled_calls) {
+  return (uint32_t)(sampled_calls >> ZINST_SAMPLE_LIMIT_AT) & 0xff;
+}
+/* The samples' worth the thinnings of a context took out of its weighted
+ * count: each took half its own limit. With the count, the activations
+ * that were sampled. */
+static inline uint64_t zinst_samples_thinned_of(uint64_t sampled_calls) {
+  uint32_t log2 = zinst_sample_limit_log2_of(sampled_calls);
+  return log2 == 0 ? 0 : (uint64_t)zinst_sample_shift_of(sampled_calls) << (log2 - 1);
 }
 
 /* The next sampling interval of a context whose interval doubled `shift`
@@ -365,19 +384,20 @@ zinst_end_exact_stratum_at(struct zinst_thread_state *ts, struct zinst_node *nod
   zinst_schedule_in(node, zinst_next_interval(ts, 0));
 }
 
-/* A context reached sample_limit samples: its mean interval doubles from
- * now on, and its sums are halved. A sample taken before then stood for
- * half as many calls as one taken after, so it now counts half: each
- * sample's weight stays in proportion to the calls it stands for (the
+/* A context's samples are enough (zinst_check_samples): its mean interval
+ * doubles from now on, and its sums are halved. A sample taken before then
+ * stood for half as many calls as one taken after, so it now counts half:
+ * each sample's weight stays in proportion to the calls it stands for (the
  * writer's mean is the weighted one, and its variance, from the weighted
- * count, is no smaller than the true one). A context then keeps between
- * sample_limit / 2 and sample_limit samples' worth of weight, and the
- * timed share of its calls falls as it runs: the clock reads of a hot
- * context stop growing with the run's length. Only the owning thread
- * calls this; a dump on another thread may read the sums mid-halving (one
- * context off by up to 2x, in that dump only). */
-static __attribute__((noinline, cold)) void zinst_thin_samples(struct zinst_thread_state *ts,
-                                                               struct zinst_node *node) {
+ * count, is no smaller than the true one). The context's limit, 2^log2,
+ * is its own from its first thinning on: it then keeps between half that
+ * and that many samples' worth, and the timed share of its calls falls as
+ * it runs: the clock reads of a hot context stop growing with the run's
+ * length. Only the owning thread calls this; a dump on another thread may
+ * read the sums mid-halving (one context off by up to 2x, in that dump
+ * only). */
+static void zinst_thin_samples(struct zinst_thread_state *ts, struct zinst_node *node,
+                               uint32_t log2) {
   uint32_t shift = zinst_sample_shift_of(node->sampled_calls);
   if (shift >= ts->max_sample_shift)
     return; /* widest interval: the count grows on */
@@ -385,11 +405,41 @@ static __attribute__((noinline, cold)) void zinst_thin_samples(struct zinst_thre
   __atomic_store_n(&node->sampled_ticks, node->sampled_ticks / 2, __ATOMIC_RELAXED);
   __atomic_store(&node->sampled_sq, &square, __ATOMIC_RELAXED);
   __atomic_store_n(&node->sampled_calls,
-                   ((uint64_t)(shift + 1) << ZINST_SAMPLE_SHIFT_AT) | (ts->sample_limit / 2),
+                   ((uint64_t)(shift + 1) << ZINST_SAMPLE_SHIFT_AT) |
+                       ((uint64_t)log2 << ZINST_SAMPLE_LIMIT_AT) | (UINT64_C(1) << (log2 - 1)),
                    __ATOMIC_RELAXED);
   /* The next sample is drawn at the new rate (this exit's call is the
    * context's latest: a context is never active twice in a thread). */
   zinst_schedule_in(node, zinst_next_interval(ts, shift + 1));
+}
+
+/* A context's sample count reached a multiple of sample_check_mask + 1:
+ * whether its interval doubles now. Before its first thinning, at each
+ * power of two of its samples: when its mean's 95% interval is within
+ * ZINST_SAMPLE_ERROR percent (a context whose activations are alike needs
+ * a few hundred samples; one whose lengths spread as widely as their mean,
+ * about 1500 at 5%), or at sample_limit. After it, at its own limit. The
+ * precision is judged on the samples so far, and the writer states the
+ * error of all of them. Only the owning thread calls this. */
+static __attribute__((noinline, cold)) void zinst_check_samples(struct zinst_thread_state *ts,
+                                                                struct zinst_node *node) {
+  uint64_t word = node->sampled_calls;
+  uint64_t samples = zinst_samples_of(word);
+  uint32_t own = zinst_sample_limit_log2_of(word);
+  if (own != 0) {
+    if (samples == UINT64_C(1) << own)
+      zinst_thin_samples(ts, node, own);
+    return;
+  }
+  if (samples < 2 || (samples & (samples - 1)) != 0)
+    return;
+  if (samples < ts->sample_limit) {
+    double n = (double)samples, sum = (double)node->sampled_ticks;
+    double variance = (node->sampled_sq - sum * sum / n) / (n - 1);
+    if (ts->sample_precision == 0 || !(variance * n <= ts->sample_precision * sum * sum))
+      return;
+  }
+  zinst_thin_samples(ts, node, (uint32_t)__builtin_ctzll(samples));
 }
 
 /* Credit a closing frame's activation, timed or not, to its node at `now`.
@@ -426,8 +476,8 @@ zinst_credit_frame(struct zinst_thread_state *ts, const struct zinst_frame *fram
     __atomic_store_n(&node->sampled_ticks, node->sampled_ticks + duration, __ATOMIC_RELAXED);
     __atomic_store(&node->sampled_sq, &square, __ATOMIC_RELAXED);
     __atomic_store_n(&node->sampled_calls, sampled_calls, __ATOMIC_RELAXED);
-    if (ZINST_UNLIKELY(zinst_samples_of(sampled_calls) == ts->sample_limit))
-      zinst_thin_samples(ts, node);
+    if (ZINST_UNLIKELY((sampled_calls & ts->sample_check_mask) == 0))
+      zinst_check_samples(ts, node);
   }
 }
 
@@ -487,10 +537,12 @@ zinst_context_index(const struct zinst_thread_state *ts, const void *context) {
   return 0;
 }
 
-/* Sets ts's sample_limit to `limit` (ZINST_SAMPLE_LIMIT, even; 0 = none,
- * and none when every activation is timed) and the widest interval its
- * sample_span allows. */
-void zinst_thread_set_sample_limit(struct zinst_thread_state *ts, uint32_t limit);
+/* Sets ts's sample_limit to `limit` (ZINST_SAMPLE_LIMIT, a power of two;
+ * 0 = none, and none when every activation is timed), the widest interval
+ * its sample_span allows, and the checks of zinst_check_samples for
+ * ZINST_SAMPLE_ERROR `error_percent` (0: at the limit only). */
+void zinst_thread_set_sample_limit(struct zinst_thread_state *ts, uint32_t limit,
+                                   uint32_t error_percent);
 /* Seed `ts`'s sampling state from its tid and the clock (fork child too). */
 void zinst_thread_seed_sampling(struct zinst_thread_state *ts);
 

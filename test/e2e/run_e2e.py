@@ -201,6 +201,7 @@ def check_sampled_estimates(env, exact_runs, sampled_runs, depth):
     for report in exact_reports:
         expect_eq("exact run's sample_interval", report["profile"]["sample_interval"], 1)
         expect_eq("exact run's sample_limit", report["profile"]["sample_limit"], 0)
+        expect_eq("exact run's sample_error", report["profile"]["sample_error"], 0)
         for f in report["functions"]:
             expect_eq("exact run: %s timed calls" % f["name"], f["timed_calls"], f["calls"])
             expect_eq("exact run: %s total error" % f["name"], f["total_ticks_error"], 0)
@@ -208,6 +209,7 @@ def check_sampled_estimates(env, exact_runs, sampled_runs, depth):
     for report in sampled_reports:
         expect_eq("default sample_interval", report["profile"]["sample_interval"], 16)
         expect_eq("default sample_limit", report["profile"]["sample_limit"], 4096)
+        expect_eq("default sample_error", report["profile"]["sample_error"], 5)
         expect_eq("exact calls per context", report["profile"]["exact_calls_per_context"], 16)
         by_name = {f["name"]: f for f in report["functions"]}
         walk, main = by_name["walk"], by_name["main"]
@@ -218,6 +220,10 @@ def check_sampled_estimates(env, exact_runs, sampled_runs, depth):
         expect_eq("main calls", main["calls"], 1)
         expect_eq("main timed calls", main["timed_calls"], 1)
         expect_eq("main total error", main["total_ticks_error"], 0)
+    # The text report states the sampling rule the runtime applied.
+    text = env.run([env.zinst, "report", sampled_runs[0]]).stdout
+    expect("half as often each time a context has enough samples (its mean within \u00b15%, "
+           "or 4096 samples)" in text, "sampling rule in the header:\n" + text)
 
     # Estimates against the exact runs. They are separate processes, so
     # their true times differ by run-to-run noise (frequency, caches,

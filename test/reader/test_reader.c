@@ -462,7 +462,7 @@ static const struct damage damages[] = {
     {"table misaligned", table_misaligned, "section table offset 68 is not 8-byte aligned"},
     {"section offset past end", section_offset_past_end, "section 3 (FUNCTIONS) starts at"},
     {"section size past end", section_size_past_end,
-     "section 3 (FUNCTIONS) extends to 24536, past the end of the file (1632 bytes)"},
+     "section 3 (FUNCTIONS) extends to 24544, past the end of the file (1640 bytes)"},
     {"count x entry_size overflows", section_size_overflows,
      "section 3 (FUNCTIONS): count 4611686018427387904 x entry_size 24 overflows 64 bits"},
     {"offset + size overflows", section_end_overflows, "overflows 64 bits"},

@@ -27,6 +27,9 @@ enum {
   F_LEAF,
   F_LONG_THEN_SHORT,
   F_PHASED,
+  F_STEADY,
+  F_SPREAD,
+  F_HEAVY,
   F_COUNT
 };
 static const struct zinst_function_info functions[F_COUNT] = {
@@ -41,6 +44,9 @@ static const struct zinst_function_info functions[F_COUNT] = {
     {"leaf", "leaf", "s.c", 9, 0},
     {"long_then_short", "long_then_short", "s.c", 10, 0},
     {"phased", "phased", "s.c", 11, 0},
+    {"steady", "steady", "s.c", 12, 0},
+    {"spread", "spread", "s.c", 13, 0},
+    {"heavy", "heavy", "s.c", 14, 0},
 };
 static struct zinst_module_info module = {
     ZINST_ABI_VERSION, F_COUNT, functions, "s.c", 0, 0, 0, 0, NULL, 0, 0, NULL};
@@ -85,6 +91,20 @@ NOINLINE static void phased(uint64_t ticks) {
   phased_body_ticks += ticks;
   TEST_EXIT(&module, F_PHASED);
 }
+
+/* Like spin, as contexts of their own; their bodies are summed in
+ * own_body_ticks[id]. */
+static uint64_t own_body_ticks[F_COUNT];
+#define TIMED(name, id)                                                                            \
+  NOINLINE static void name(uint64_t ticks) {                                                      \
+    TEST_ENTER(&module, id);                                                                       \
+    __atomic_fetch_add(&zinst_test_fake_ticks, ticks, __ATOMIC_RELAXED);                           \
+    own_body_ticks[id] += ticks;                                                                   \
+    TEST_EXIT(&module, id);                                                                        \
+  }
+TIMED(steady, F_STEADY)
+TIMED(spread, F_SPREAD)
+TIMED(heavy, F_HEAVY)
 
 #define SIMPLE(name, id)                                                                           \
   NOINLINE static void name(void) {                                                                \
@@ -274,7 +294,12 @@ static void check_sampled_share(const char *what, uint64_t timed, uint64_t calls
  */
 static void default_mode(void) {
   zinst_config.long_activation_ticks = UINT32_MAX;
+  /* 1 in R throughout: the contexts here stay below the sample limit, and
+   * thinning once a context's mean is known (precise_contexts below) would
+   * take A and B, whose activations are alike, off the rate checked here. */
+  zinst_config.sample_error = 0;
   struct result r = run_scenario(ZINST_DEFAULT_SAMPLE_INTERVAL);
+  zinst_config.sample_error = ZINST_DEFAULT_SAMPLE_ERROR;
   zinst_config.long_activation_ticks = ZINST_LONG_ACTIVATION_TICKS;
   check_counts(&r);
   const struct zinst_tree *t = &r.tree;
@@ -467,6 +492,96 @@ static void thinned_samples(void) {
   zinst_tree_free(&r.tree);
 }
 
+/*
+ * ZINST_SAMPLE_ERROR: a context's interval doubles at the first power of
+ * two of its samples, from 256 on, where its mean's 95% interval is within
+ * 5% (the default), and at 4096 samples at the latest; that power is then
+ * the context's own limit. Three contexts at 1 in 16:
+ *   - steady, 1000 to 1099 ticks (spread 3% of the mean): enough at 256
+ *     samples; thinned at about 4,100, 8,200, 16,400 and 32,800 calls;
+ *   - spread, 300 or 1700 ticks (spread 70%): 1.96 x 0.7 / sqrt(n) <= 5%
+ *     needs n >= 753, so not at 512 but at 1024 samples, near call 16,400,
+ *     and again near 32,800;
+ *   - heavy, 1 call in 10 of 20,000 ticks, else 100 (285%): never enough
+ *     before the limit, 4096 samples, near call 65,500.
+ * The call counts keep every thinning far from the end of the run. The file
+ * must count the activations timed exactly, and each estimate hold within
+ * its stated error.
+ */
+enum { STEADY_CALLS = 48000, SPREAD_CALLS = 48000, HEAVY_CALLS = 100000 };
+
+static void *precise_scenario(void *out) {
+  struct result *result = out;
+  memset(own_body_ticks, 0, sizeof own_body_ticks);
+  uint64_t start = __atomic_load_n(&zinst_test_fake_ticks, __ATOMIC_RELAXED);
+  TEST_ENTER(&module, F_DRIVER);
+  for (int i = 0; i < STEADY_CALLS; i++)
+    steady(1000 + test_random() % 100);
+  for (int i = 0; i < SPREAD_CALLS; i++)
+    spread(test_random() % 2 ? 300 : 1700);
+  for (int i = 0; i < HEAVY_CALLS; i++)
+    heavy(test_random() % 10 == 0 ? 20000 : 100);
+  TEST_EXIT(&module, F_DRIVER);
+  result->elapsed = __atomic_load_n(&zinst_test_fake_ticks, __ATOMIC_RELAXED) - start;
+  result->spin_body_ticks =
+      own_body_ticks[F_STEADY] + own_body_ticks[F_SPREAD] + own_body_ticks[F_HEAVY];
+  result->tree = test_own_tree();
+  return NULL;
+}
+
+static void precise_contexts(void) {
+  zinst_config.sample_interval = ZINST_DEFAULT_SAMPLE_INTERVAL;
+  zinst_config.long_activation_ticks = UINT32_MAX;
+  CHECK_EQ_U64(zinst_config.sample_error, ZINST_DEFAULT_SAMPLE_ERROR, "default error");
+  struct result r;
+  pthread_t thread;
+  CHECK(pthread_create(&thread, NULL, precise_scenario, &r) == 0, "create");
+  CHECK(pthread_join(thread, NULL) == 0, "join");
+  zinst_config.long_activation_ticks = ZINST_LONG_ACTIVATION_TICKS;
+  static const struct {
+    uint32_t function;
+    const char *name;
+    uint64_t calls, limit;
+    uint32_t shift;
+  } expected[] = {
+      {F_STEADY, "steady", STEADY_CALLS, 256, 4},
+      {F_SPREAD, "spread", SPREAD_CALLS, 1024, 2},
+      {F_HEAVY, "heavy", HEAVY_CALLS, 4096, 1},
+  };
+  const struct zinst_tree *t = &r.tree;
+  const struct zinst_node_record *nodes;
+  void *image = write_tree(t, ZINST_DEFAULT_SAMPLE_INTERVAL, &nodes);
+  uint64_t timed = 0;
+  for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++) {
+    uint32_t index = under_driver(t, expected[i].function);
+    const struct zinst_tree_node *node = &t->nodes[index];
+    printf("precise contexts: %s\n", expected[i].name);
+    CHECK_EQ_U64(node->calls, expected[i].calls, "every call counted");
+    CHECK_EQ_U64(node->sample_shift, expected[i].shift, "times the interval doubled");
+    CHECK_EQ_U64(node->samples_thinned, expected[i].shift * (expected[i].limit / 2),
+                 "each thinning took half of the context's own limit");
+    CHECK(node->sampled_calls >= expected[i].limit / 2 && node->sampled_calls <= expected[i].limit,
+          "%s: %" PRIu64 " samples' worth kept, between half its limit and its limit",
+          expected[i].name, node->sampled_calls);
+    const struct zinst_node_record *record = &nodes[index - 1];
+    timed += record->timed_calls;
+    const double estimate = (double)record->inclusive_ticks;
+    const double error = (double)record->inclusive_error_ticks;
+    const double truth = (double)own_body_ticks[expected[i].function];
+    CHECK(fabs(estimate - truth) <= 4 * error,
+          "%s: estimate %.0f vs true %.0f: %.1f standard errors off (stated error %.0f)",
+          expected[i].name, estimate, truth, fabs(estimate - truth) / error, error);
+    printf("precise contexts: %s thinned %u times at %" PRIu64 " samples; estimate %.4g, "
+           "true %.4g ticks (1 SE = %.2f%%)\n",
+           expected[i].name, node->sample_shift, expected[i].limit, estimate, truth,
+           100 * error / truth);
+  }
+  /* Two clock reads per timed activation (the driver's is the one other). */
+  CHECK_EQ_U64(timed, (r.elapsed - r.spin_body_ticks) / 2 - 1, "timed activations in the file");
+  free(image);
+  zinst_tree_free(&r.tree);
+}
+
 /* zinst_reset() subtracts every sampling field: a hot context starts over
  * with no exact stratum (its first K calls are long gone). */
 static void *reset_scenario(void *unused) {
@@ -510,7 +625,11 @@ int main(void) {
       {"ZINST_SAMPLE", NULL, &zinst_config.sample_interval, 16},
       {"ZINST_SAMPLE_LIMIT", "8", &zinst_config.sample_limit, ZINST_DEFAULT_SAMPLE_LIMIT},
       {"ZINST_SAMPLE_LIMIT", "0", &zinst_config.sample_limit, 0},
+      {"ZINST_SAMPLE_LIMIT", "1000", &zinst_config.sample_limit, 512},
       {"ZINST_SAMPLE_LIMIT", NULL, &zinst_config.sample_limit, 4096},
+      {"ZINST_SAMPLE_ERROR", "101", &zinst_config.sample_error, ZINST_DEFAULT_SAMPLE_ERROR},
+      {"ZINST_SAMPLE_ERROR", "0", &zinst_config.sample_error, 0},
+      {"ZINST_SAMPLE_ERROR", NULL, &zinst_config.sample_error, 5},
   };
   for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
     if (settings[i].value)
@@ -528,6 +647,7 @@ int main(void) {
   default_mode();
   long_contexts();
   thinned_samples();
+  precise_contexts();
   zinst_config.sample_interval = ZINST_DEFAULT_SAMPLE_INTERVAL;
   pthread_t thread;
   CHECK(pthread_create(&thread, NULL, reset_scenario, NULL) == 0, "create");

@@ -165,7 +165,7 @@ int main(void) {
     previous_end = table[i].offset + table[i].size;
   }
   CHECK_EQ_U64(find_section(file, ZINST_SECTION_PROCESS)->count, 1, "process records");
-  CHECK_EQ_U64(find_section(file, ZINST_SECTION_PROCESS)->entry_size, 128, "process size");
+  CHECK_EQ_U64(find_section(file, ZINST_SECTION_PROCESS)->entry_size, 136, "process size");
   CHECK_EQ_U64(find_section(file, ZINST_SECTION_NODES)->entry_size, 56, "node size");
   CHECK_EQ_U64(find_section(file, ZINST_SECTION_MODULES)->count, 2, "modules");
   CHECK_EQ_U64(find_section(file, ZINST_SECTION_FUNCTIONS)->count, 3, "functions");
