@@ -397,6 +397,7 @@ def main():
     text = ["Machine: %s, %d cores; clang %s; %d interleaved round(s), medians.\n" % (
         os.uname().machine, os.cpu_count(), clang.rsplit("-", 1)[-1], args.rounds)]
     summary, inline_summary, hooks_summary, sample64_summary = [], [], [], []
+    fixed_limit_summary = []
     largest_profile = None
     for w in selected:
         wdir = os.path.join(work, w.name)
@@ -440,6 +441,10 @@ def main():
                     output=zinst_profile("hooks")),
             Variant("zinst (1 in 64)", "zinst", {"ZINST_OUTPUT": "%e.zinst", "ZINST_SAMPLE": "64"},
                     "the default build, ZINST_SAMPLE=64: a quarter of the timed activations",
+                    output=zinst_profile("zinst")),
+            Variant("zinst (fixed limit)", "zinst",
+                    {"ZINST_OUTPUT": "%e.zinst", "ZINST_SAMPLE_ERROR": "0"},
+                    "the default build, ZINST_SAMPLE_ERROR=0: a context samples on to 4096",
                     output=zinst_profile("zinst")),
             Variant("zinst (exact)", "zinst", {"ZINST_OUTPUT": "%e.zinst", "ZINST_SAMPLE": "1"},
                     "every activation timed", output=zinst_profile("zinst")),
@@ -519,6 +524,8 @@ def main():
                 inline_summary.append((w.name, med / base, (med - base) / calls * 1e9))
             if v.name == "zinst (1 in 64)":
                 sample64_summary.append((w.name, med / base, (med - base) / calls * 1e9))
+            if v.name == "zinst (fixed limit)":
+                fixed_limit_summary.append((w.name, med / base, (med - base) / calls * 1e9))
             if v.name == "zinst (hooks)":
                 hooks_summary.append((w.name, med / base, (med - base) / calls * 1e9))
         text.append("\nBuild time with the plugin: %.2fx (%.2f s vs %.2f s, one build each).\n" % (
@@ -542,6 +549,10 @@ def main():
         if sample64_summary:
             text.append("\nzinst default build, ZINST_SAMPLE=64: " + "; ".join(
                 "%s %.2fx (%.1f ns/call)" % s for s in sample64_summary) + "\n")
+        if fixed_limit_summary:
+            text.append("\nzinst default build, ZINST_SAMPLE_ERROR=0 (thinning at 4096 samples "
+                        "only): " + "; ".join(
+                "%s %.2fx (%.1f ns/call)" % s for s in fixed_limit_summary) + "\n")
         if hooks_summary:
             text.append("\nzinst hooks (counts and sampled time): " + "; ".join(
                 "%s %.2fx (%.1f ns/call)" % s for s in hooks_summary) + "\n")
