@@ -195,7 +195,7 @@ static int build_rows(const struct zinst_profile *profile, const uint64_t *site_
     if (kept > 0 && compare_rows_by_key(&rows[kept - 1], &rows[s]) == 0) {
       rows[kept - 1].count += rows[s].count;
       rows[kept - 1].copies++;
-      rows[kept - 1].flags |= rows[s].flags & ZINST_SITE_COUNTED;
+      rows[kept - 1].flags |= rows[s].flags & (ZINST_SITE_COUNTED | ZINST_SITE_TREE);
       continue;
     }
     rows[kept++] = rows[s];
@@ -474,6 +474,10 @@ static void json_rows(struct zinst_json *json, const struct site_row *rows, uint
     zinst_json_uint(json, row->callee_instructions);
     zinst_json_key(json, "counted");
     zinst_json_bool(json, (row->flags & ZINST_SITE_COUNTED) != 0);
+    /* Counted without a counter: the tree's calls of the callee under the
+     * caller (format minor 9). */
+    zinst_json_key(json, "counted_from_tree");
+    zinst_json_bool(json, (row->flags & ZINST_SITE_TREE) != 0);
     zinst_json_key(json, "count");
     zinst_json_uint(json, row->count);
     zinst_json_key(json, "copies");

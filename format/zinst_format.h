@@ -36,8 +36,9 @@
 /* 1: PROCESS call_cost_ps; 2: zones, library sites; 3: PROCESS hook costs;
  * 4: the MEMORY section; 5: entry sites (ZINST_SITE_ENTRY, count-only functions);
  * 6: module flags ZINST_MODULE_INLINE_CODE and ZINST_MODULE_INLINE_TIMING;
- * 7: PROCESS sample_limit; 8: PROCESS sample_error */
-#define ZINST_PROFILE_MINOR 8u
+ * 7: PROCESS sample_limit; 8: PROCESS sample_error; 9: sites counted from the
+ * call tree (ZINST_SITE_TREE) */
+#define ZINST_PROFILE_MINOR 9u
 /* Written as a native uint32_t: reads back as this value only when the
  * reader has the producer's byte order. */
 #define ZINST_BYTE_ORDER_MARK 0x01020304u
@@ -248,7 +249,8 @@ struct zinst_node_record {
 #define ZINST_SITE_LIBRARY 0x100u        /* minor 2: the call is in library code (Zig's std) */
 #define ZINST_SITE_CALLEE_LIBRARY 0x200u /* minor 2: the callee is library code */
 #define ZINST_SITE_ENTRY 0x400u          /* minor 5: a count-only function's entry counter */
-#define ZINST_SITE_KNOWN_FLAGS 0x7FFu
+#define ZINST_SITE_TREE 0x800u /* minor 9: counted, from the call tree, not by a counter */
+#define ZINST_SITE_KNOWN_FLAGS 0xFFFu
 
 /*
  * One call site the inliner decided about (a site of an always_inline callee

@@ -259,6 +259,16 @@ PreservedAnalyses FunctionInstrumenterPass::run(Module &M, ModuleAnalysisManager
                              " need the frame address, available on x86-64 and AArch64 only");
     return PreservedAnalyses::all();
   }
+  // Calls whose count the tree holds get no counter: with the functions'
+  // indices, before the table is emitted.
+  std::vector<Function *> WithEntryCodeInOrder;
+  SmallPtrSet<const Instruction *, 32> FrameEnds;
+  for (const FunctionDescription &Desc : Selected) {
+    WithEntryCodeInOrder.push_back(Desc.Function);
+    for (Instruction *End : exitPoints(*Desc.Function))
+      FrameEnds.insert(End);
+  }
+  Sites.countFromTree(WithEntryCodeInOrder, FrameEnds);
   // Calls in library code, and calls of library code, are flagged by the
   // same rule as functions: by the file the call, or the callee, is written
   // in, whatever was inlined into what.

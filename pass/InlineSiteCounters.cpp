@@ -212,6 +212,137 @@ Instruction *firstAfterAllocas(Function &F) {
   llvm_unreachable("a basic block ends with its terminator");
 }
 
+/// True for an intrinsic that never becomes a call of a function: one that
+/// only informs the optimizer, or integer and address arithmetic. (Others,
+/// such as memcpy or pow, may become a call of a function of that name,
+/// which the program may define.)
+bool neverCalls(const IntrinsicInst &II) {
+  if (II.isAssumeLikeIntrinsic())
+    return true;
+  switch (II.getIntrinsicID()) {
+  case Intrinsic::abs:
+  case Intrinsic::smax:
+  case Intrinsic::smin:
+  case Intrinsic::umax:
+  case Intrinsic::umin:
+  case Intrinsic::ctlz:
+  case Intrinsic::cttz:
+  case Intrinsic::ctpop:
+  case Intrinsic::bswap:
+  case Intrinsic::bitreverse:
+  case Intrinsic::fshl:
+  case Intrinsic::fshr:
+  case Intrinsic::sadd_with_overflow:
+  case Intrinsic::uadd_with_overflow:
+  case Intrinsic::ssub_with_overflow:
+  case Intrinsic::usub_with_overflow:
+  case Intrinsic::smul_with_overflow:
+  case Intrinsic::umul_with_overflow:
+  case Intrinsic::sadd_sat:
+  case Intrinsic::uadd_sat:
+  case Intrinsic::ssub_sat:
+  case Intrinsic::usub_sat:
+  case Intrinsic::expect:
+  case Intrinsic::threadlocal_address:
+  case Intrinsic::frameaddress:
+  case Intrinsic::returnaddress:
+  case Intrinsic::addressofreturnaddress:
+  case Intrinsic::sponentry:
+  case Intrinsic::prefetch:
+  case Intrinsic::fabs:
+  case Intrinsic::copysign:
+    return true;
+  default:
+    return false;
+  }
+}
+
+/// True if, while Call's caller F runs with its own context current, no
+/// context of Callee can begin under it but through Call: then the calls of
+/// Callee's contexts under F's are exactly Call's, and the site needs no
+/// counter. Instrumented: F's and Callee's module-local indices' functions
+/// (those with entry code, which makes its own context current first thing).
+///
+/// Other ways in, each ruled out:
+///  - another call of Callee in F (each site would get the other's calls);
+///  - a call in F of code that is not instrumented, which could call Callee
+///    (directly, through a pointer, or back from a library) in F's context;
+///    unless Callee cannot be reached from there: local to the module, its
+///    address never taken, and all its callers instrumented;
+///  - an instrumented function calling Callee: only after its own context
+///    became current, so never under F's;
+///  - a call where F's frame ends (a sibling call, FunctionInstrumenter.cpp's
+///    frameEndBefore): F's context ends before it, so Callee counts under
+///    F's caller;
+///  - a sibling call of an instrumented function that F calls: its target
+///    runs in F's context (siblingCallsMayReach).
+/// A signal handler outside instrumented code that calls Callee while F runs
+/// would count in the tree and not at the site (README, Known limits).
+using SiblingCallMap = DenseMap<const Function *, SmallVector<const CallBase *, 2>>;
+
+/// True if a sibling call of H (a call where H's frame ends, which runs in
+/// the context of H's caller), or one of its target's, and so on, may run
+/// Callee or code that is not instrumented.
+bool siblingCallsMayReach(const Function &H, const Function &Callee,
+                          const DenseMap<const Function *, uint32_t> &Instrumented,
+                          const SiblingCallMap &SiblingCalls,
+                          SmallPtrSetImpl<const Function *> &Seen) {
+  if (!Seen.insert(&H).second)
+    return false;
+  auto It = SiblingCalls.find(&H);
+  if (It == SiblingCalls.end())
+    return false;
+  for (const CallBase *Sibling : It->second) {
+    const Function *Target = Sibling->getCalledFunction();
+    if (Target == nullptr || Target == &Callee || !Instrumented.count(Target) ||
+        siblingCallsMayReach(*Target, Callee, Instrumented, SiblingCalls, Seen))
+      return true;
+  }
+  return false;
+}
+
+bool onlyWayIntoCallee(const CallBase &Call, const Function &Callee,
+                       const DenseMap<const Function *, uint32_t> &Instrumented,
+                       const SmallPtrSetImpl<const Instruction *> &ExitPoints,
+                       const SiblingCallMap &SiblingCalls) {
+  const Function &F = *Call.getFunction();
+  if (ExitPoints.contains(&Call))
+    return false;
+  for (const User *U : Callee.users())
+    if (const auto *Other = dyn_cast<CallBase>(U);
+        Other != nullptr && Other != &Call && Other->getFunction() == &F)
+      return false;
+  bool Unreachable = Callee.hasLocalLinkage() && !Callee.hasAddressTaken();
+  if (Unreachable) {
+    // Every use is then a call of it: each from an instrumented function,
+    // in that function's own context (no sibling call).
+    for (const User *U : Callee.users())
+      if (const auto *Caller = dyn_cast<CallBase>(U); Caller == nullptr ||
+                                                      !Instrumented.count(Caller->getFunction()) ||
+                                                      ExitPoints.contains(Caller))
+        return false;
+    return true;
+  }
+  for (const BasicBlock &BB : F)
+    for (const Instruction &I : BB) {
+      const auto *Other = dyn_cast<CallBase>(&I);
+      if (Other == nullptr || Other == &Call)
+        continue;
+      if (const auto *II = dyn_cast<IntrinsicInst>(Other)) {
+        if (!neverCalls(*II))
+          return false;
+        continue;
+      }
+      const Function *Target = Other->getCalledFunction();
+      SmallPtrSet<const Function *, 8> Seen;
+      if (Target == nullptr || !Instrumented.count(Target) ||
+          (!ExitPoints.contains(Other) &&
+           siblingCallsMayReach(*Target, Callee, Instrumented, SiblingCalls, Seen)))
+        return false;
+    }
+  return true;
+}
+
 SiteDecision describeCallWithoutDefinition(CallBase &Call) {
   SiteDecision Decision = describeCall(Call, *Call.getCalledFunction());
   Decision.Reason = "definition unavailable";
@@ -294,6 +425,39 @@ InlineSiteLowering::InlineSiteLowering(Module &M) : M(M) {
   }
 }
 
+void InlineSiteLowering::countFromTree(ArrayRef<Function *> WithEntryCode,
+                                       const SmallPtrSetImpl<const Instruction *> &ExitPoints) {
+  DenseMap<const Function *, uint32_t> Instrumented;
+  for (size_t Index = 0; Index < WithEntryCode.size(); ++Index)
+    Instrumented.try_emplace(WithEntryCode[Index], static_cast<uint32_t>(Index));
+  // A site with several points (a call the optimizer copied after the
+  // inliner decided, or a function cloned) adds them up: it keeps counters.
+  DenseMap<uint32_t, unsigned> PointsOfRow;
+  for (const CounterPoint &Point : Points)
+    ++PointsOfRow[Point.Index];
+  SiblingCallMap SiblingCalls;
+  for (const Instruction *End : ExitPoints)
+    if (const auto *Sibling = dyn_cast<CallBase>(End))
+      SiblingCalls[Sibling->getFunction()].push_back(Sibling);
+  for (CounterPoint &Point : Points) {
+    auto *Call = dyn_cast<CallBase>(Point.At);
+    if (Call == nullptr || isMarker(*Call) || Point.Index >= ZINST_MAX_MODULE_SITES ||
+        PointsOfRow.lookup(Point.Index) != 1)
+      continue;
+    const Function *Callee = Call->getCalledFunction();
+    auto CallerIt = Instrumented.find(Call->getFunction());
+    auto CalleeIt = Instrumented.find(Callee);
+    if (CallerIt == Instrumented.end() || CalleeIt == Instrumented.end() ||
+        !onlyWayIntoCallee(*Call, *Callee, Instrumented, ExitPoints, SiblingCalls))
+      continue;
+    SiteDecision &Row = Rows[Point.Index];
+    Row.Flags |= ZINST_SITE_INFO_TREE;
+    Row.CallerIndex = CallerIt->second;
+    Row.CalleeIndex = CalleeIt->second;
+    Point.FromTree = true;
+  }
+}
+
 void InlineSiteLowering::addEntryCounter(const FunctionDescription &F) {
   Function &Fn = *F.Function;
   SiteDecision Row;
@@ -330,7 +494,7 @@ void InlineSiteLowering::lower(GlobalVariable *ModuleInfo,
   DenseMap<Function *, size_t> SlotOf;
   for (const std::vector<CounterPoint> *List : {&EntryPoints, &Points})
     for (const CounterPoint &Point : *List) {
-      if (Point.Index >= ZINST_MAX_MODULE_SITES)
+      if (Point.Index >= ZINST_MAX_MODULE_SITES || Point.FromTree)
         continue;
       Function *F = Point.At->getFunction();
       auto [It, Inserted] = SlotOf.try_emplace(F, ByFunction.size());

@@ -82,6 +82,16 @@ public:
   /// flagged ENTRY naming F, counted at F's entry, after its static allocas.
   void addEntryCounter(const FunctionDescription &F);
 
+  /// Flags COUNTED sites of calls that were not inlined, whose count the
+  /// calling-context tree holds exactly, ZINST_SITE_INFO_TREE: they get no
+  /// counter (zinst_abi.h). WithEntryCode: the functions that get the hooks
+  /// or the inline context code, in the order of their module-local
+  /// indices; ExitPoints: where their frames end (a call there, a sibling
+  /// call, runs in the caller's caller's context). Call before rows() is
+  /// emitted, and before lower().
+  void countFromTree(llvm::ArrayRef<llvm::Function *> WithEntryCode,
+                     const llvm::SmallPtrSetImpl<const llvm::Instruction *> &ExitPoints);
+
   /// Replaces markers and tags by increments of the counters of ModuleInfo
   /// (the descriptor emitModuleTable returned for rows()), and removes the
   /// module's site list. WithEntryCode: the functions that got the hooks or
@@ -94,6 +104,7 @@ private:
   struct CounterPoint {
     llvm::Instruction *At; // a marker (replaced) or a call (counted before it)
     uint32_t Index;        // the site's row
+    bool FromTree = false; // counted from the tree: no increment (countFromTree)
   };
   llvm::Module &M;
   std::vector<SiteDecision> Rows;

@@ -65,6 +65,9 @@ struct SiteDecision {
   uint32_t Flags = 0;
   int32_t Cost = 0, Threshold = 0;
   uint32_t CalleeInstructions = 0;
+  /// With ZINST_SITE_INFO_TREE (set at lowering, never stored in the site's
+  /// metadata): the module-local indices of caller and callee.
+  uint32_t CallerIndex = 0, CalleeIndex = 0;
 };
 
 /// Names and locates the call CB to Callee (caller and callee names as the

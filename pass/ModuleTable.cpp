@@ -130,20 +130,23 @@ GlobalVariable *emitModuleTable(Module &M, ArrayRef<FunctionDescription> Functio
   }
 
   // struct zinst_site_info {caller, caller_linkage, callee, callee_linkage,
-  // file, reason, line, column, flags, cost, threshold, callee_instructions}
-  StructType *SiteTy = StructType::get(
-      Ctx, {PtrTy, PtrTy, PtrTy, PtrTy, PtrTy, PtrTy, I32Ty, I32Ty, I32Ty, I32Ty, I32Ty, I32Ty});
+  // file, reason, line, column, flags, cost, threshold, callee_instructions,
+  // caller_index, callee_index}
+  StructType *SiteTy = StructType::get(Ctx, {PtrTy, PtrTy, PtrTy, PtrTy, PtrTy, PtrTy, I32Ty, I32Ty,
+                                             I32Ty, I32Ty, I32Ty, I32Ty, I32Ty, I32Ty});
   std::vector<Constant *> SiteRows;
   SiteRows.reserve(Sites.size());
   for (const SiteDecision &Site : Sites)
     SiteRows.push_back(ConstantStruct::get(
-        SiteTy, {Strings.get(Site.Caller), Strings.get(Site.CallerLinkage),
-                 Strings.get(Site.Callee), Strings.get(Site.CalleeLinkage), Strings.get(Site.File),
-                 Strings.get(Site.Reason), ConstantInt::get(I32Ty, Site.Line),
-                 ConstantInt::get(I32Ty, Site.Column), ConstantInt::get(I32Ty, Site.Flags),
-                 ConstantInt::get(I32Ty, static_cast<uint32_t>(Site.Cost)),
-                 ConstantInt::get(I32Ty, static_cast<uint32_t>(Site.Threshold)),
-                 ConstantInt::get(I32Ty, Site.CalleeInstructions)}));
+        SiteTy,
+        {Strings.get(Site.Caller), Strings.get(Site.CallerLinkage), Strings.get(Site.Callee),
+         Strings.get(Site.CalleeLinkage), Strings.get(Site.File), Strings.get(Site.Reason),
+         ConstantInt::get(I32Ty, Site.Line), ConstantInt::get(I32Ty, Site.Column),
+         ConstantInt::get(I32Ty, Site.Flags),
+         ConstantInt::get(I32Ty, static_cast<uint32_t>(Site.Cost)),
+         ConstantInt::get(I32Ty, static_cast<uint32_t>(Site.Threshold)),
+         ConstantInt::get(I32Ty, Site.CalleeInstructions),
+         ConstantInt::get(I32Ty, Site.CallerIndex), ConstantInt::get(I32Ty, Site.CalleeIndex)}));
   Constant *SiteTable = ConstantPointerNull::get(PointerType::getUnqual(Ctx));
   if (!SiteRows.empty()) {
     ArrayType *SiteTableTy = ArrayType::get(SiteTy, SiteRows.size());

@@ -138,6 +138,7 @@ static bool same_module(const struct registered_module *entry,
     if (saved->line != site->line || saved->column != site->column || saved->flags != site->flags ||
         saved->cost != site->cost || saved->threshold != site->threshold ||
         saved->callee_instructions != site->callee_instructions ||
+        saved->caller_index != site->caller_index || saved->callee_index != site->callee_index ||
         !same_string(saved->caller, site->caller) ||
         !same_string(saved->caller_linkage, site->caller_linkage) ||
         !same_string(saved->callee, site->callee) ||
@@ -452,6 +453,18 @@ int zinst_registry_fill_snapshot(struct zinst_snapshot *snapshot) {
       out->cost = site->cost;
       out->threshold = site->threshold;
       out->callee_instructions = site->callee_instructions;
+      /* Counted from the tree: which functions' contexts hold its count. A
+       * site naming functions its module does not have is written
+       * uncounted, never with another's count. */
+      if (site->flags & ZINST_SITE_INFO_TREE) {
+        if (site->caller_index < entry->function_count &&
+            site->callee_index < entry->function_count) {
+          out->tree_caller = table[m].first_function + site->caller_index;
+          out->tree_callee = table[m].first_function + site->callee_index;
+        } else {
+          out->flags &= ~(uint32_t)(ZINST_SITE_INFO_TREE | ZINST_SITE_INFO_COUNTED);
+        }
+      }
     }
   }
   snapshot->functions = functions;

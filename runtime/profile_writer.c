@@ -138,6 +138,105 @@ static uint32_t function_index(const struct zinst_snapshot *s, uint32_t id) {
   return id < s->function_id_count ? s->function_of_id[id] : UINT32_MAX;
 }
 
+/* The sites counted from the call tree (ZINST_SITE_TREE), by the pair of
+ * functions whose contexts hold their counts: an open-addressing table of
+ * keys (caller + 1) << 32 | (callee + 1), 0 for an empty slot. */
+struct tree_site_index {
+  uint64_t *keys;  /* owned; mask + 1 entries */
+  uint32_t *sites; /* owned; the site of each key */
+  uint32_t mask;
+  uint32_t count; /* sites in the table */
+};
+
+static uint64_t tree_site_key(uint32_t caller, uint32_t callee) {
+  return ((uint64_t)caller + 1) << 32 | ((uint64_t)callee + 1);
+}
+
+static uint32_t tree_site_slot(uint64_t key, uint32_t mask) {
+  return (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> 32) & mask;
+}
+
+/* Fill `index` (owned by the caller afterwards, release with
+ * tree_site_index_free) with the snapshot's tree-counted sites. Returns 0,
+ * or -1 (ENOMEM) with `index` empty. The pass never gives two such sites
+ * one pair of functions (one call of the callee in the caller); a second
+ * would count 0 rather than the first's calls twice. */
+static int tree_site_index_build(const struct zinst_snapshot *s, struct tree_site_index *index) {
+  *index = (struct tree_site_index){0};
+  uint32_t wanted = 0;
+  for (uint32_t k = 0; k < s->site_count; k++)
+    wanted += (s->sites[k].flags & ZINST_SITE_TREE) != 0;
+  if (wanted == 0)
+    return 0;
+  uint32_t size = 16;
+  while (size < 2 * (uint64_t)wanted)
+    size *= 2;
+  index->keys = calloc(size, sizeof *index->keys);
+  index->sites = calloc(size, sizeof *index->sites);
+  if (!index->keys || !index->sites) {
+    free(index->keys);
+    free(index->sites);
+    *index = (struct tree_site_index){0};
+    errno = ENOMEM;
+    return -1;
+  }
+  index->mask = size - 1;
+  for (uint32_t k = 0; k < s->site_count; k++) {
+    const struct zinst_snapshot_site *site = &s->sites[k];
+    if (!(site->flags & ZINST_SITE_TREE))
+      continue;
+    uint64_t key = tree_site_key(site->tree_caller, site->tree_callee);
+    uint32_t slot = tree_site_slot(key, index->mask);
+    while (index->keys[slot] != 0 && index->keys[slot] != key)
+      slot = (slot + 1) & index->mask;
+    if (index->keys[slot] == 0) {
+      index->keys[slot] = key;
+      index->sites[slot] = k;
+      index->count++;
+    }
+  }
+  return 0;
+}
+
+static void tree_site_index_free(struct tree_site_index *index) {
+  free(index->keys);
+  free(index->sites);
+  *index = (struct tree_site_index){0};
+}
+
+/* Thread t's count of every site into counts[0..site_count): its counters'
+ * for the others, and for the tree-counted ones the calls of the callee's
+ * contexts whose parent is a context of the caller. */
+static void thread_site_counts(const struct zinst_snapshot *s, uint32_t t,
+                               const struct tree_site_index *index, uint64_t *counts) {
+  const struct zinst_snapshot_thread *thread = &s->threads[t];
+  for (uint32_t k = 0; k < s->site_count; k++)
+    counts[k] = k < thread->sites.count ? thread->sites.counts[k] : 0;
+  if (index->count == 0)
+    return;
+  for (uint32_t k = 0; k < s->site_count; k++)
+    if (s->sites[k].flags & ZINST_SITE_TREE)
+      counts[k] = 0;
+  const struct zinst_tree *tree = &thread->tree;
+  for (uint32_t n = 1; n < tree->count; n++) {
+    const struct zinst_tree_node *node = &tree->nodes[n];
+    if (node->parent == 0 || node->parent >= tree->count)
+      continue; /* under the root: no caller */
+    uint32_t caller = function_index(s, tree->nodes[node->parent].function);
+    uint32_t callee = function_index(s, node->function);
+    if (caller == UINT32_MAX || callee == UINT32_MAX)
+      continue;
+    uint64_t key = tree_site_key(caller, callee);
+    for (uint32_t slot = tree_site_slot(key, index->mask); index->keys[slot] != 0;
+         slot = (slot + 1) & index->mask) {
+      if (index->keys[slot] == key) {
+        counts[index->sites[slot]] += node->calls;
+        break;
+      }
+    }
+  }
+}
+
 /* Check what the format promises readers: indices in range, parents before
  * children. Returns the total node count to write, or -1 with a message. */
 static int64_t validate_snapshot(const struct zinst_snapshot *s, char *err, size_t errlen) {
@@ -160,6 +259,12 @@ static int64_t validate_snapshot(const struct zinst_snapshot *s, char *err, size
     if (s->sites[k].module >= s->module_count) {
       set_error(err, errlen, "site %u names module %u of %u", k, s->sites[k].module,
                 s->module_count);
+      return -1;
+    }
+    if ((s->sites[k].flags & ZINST_SITE_TREE) && (s->sites[k].tree_caller >= s->function_count ||
+                                                  s->sites[k].tree_callee >= s->function_count)) {
+      set_error(err, errlen, "site %u is counted from the tree by functions %u and %u of %u", k,
+                s->sites[k].tree_caller, s->sites[k].tree_callee, s->function_count);
       return -1;
     }
   }
@@ -370,6 +475,8 @@ int zinst_build_profile_image(const struct zinst_snapshot *s, void **image_out, 
   unsigned char *image = NULL;
   uint64_t *child_ticks = NULL;
   double *child_variance = NULL;
+  uint64_t *site_counts_scratch = NULL;
+  struct tree_site_index tree_sites = {0};
   struct node_estimate *estimates = NULL;
   int ok = string_table_init(&strings) == 0;
   if (ok) {
@@ -403,13 +510,20 @@ int zinst_build_profile_image(const struct zinst_snapshot *s, void **image_out, 
          string_table_intern(&strings, site->file, &out[4]) == 0 &&
          string_table_intern(&strings, site->reason, &out[5]) == 0;
   }
-  uint64_t site_count_total = 0;
-  for (uint32_t t = 0; t < s->thread_count; t++)
-    for (uint32_t k = 0; k < s->threads[t].sites.count; k++)
-      site_count_total += s->threads[t].sites.counts[k] != 0;
   if (!ok) {
     set_error(err, errlen, "out of memory building the string table");
     goto fail;
+  }
+  site_counts_scratch = malloc(((size_t)s->site_count + 1) * sizeof *site_counts_scratch);
+  if (!site_counts_scratch || tree_site_index_build(s, &tree_sites) != 0) {
+    set_error(err, errlen, "out of memory counting the sites");
+    goto fail;
+  }
+  uint64_t site_count_total = 0;
+  for (uint32_t t = 0; t < s->thread_count; t++) {
+    thread_site_counts(s, t, &tree_sites, site_counts_scratch);
+    for (uint32_t k = 0; k < s->site_count; k++)
+      site_count_total += site_counts_scratch[k] != 0;
   }
 
   const int section_count = s->memory_traced ? MAX_SECTION_COUNT : BASE_SECTION_COUNT;
@@ -528,11 +642,11 @@ int zinst_build_profile_image(const struct zinst_snapshot *s, void **image_out, 
   struct zinst_site_count_record *site_counts = (void *)(image + sections[6].offset);
   uint64_t next_count = 0;
   for (uint32_t t = 0; t < s->thread_count; t++) {
-    const struct zinst_site_counts *counts = &s->threads[t].sites;
-    for (uint32_t k = 0; k < counts->count; k++)
-      if (counts->counts[k] != 0)
-        site_counts[next_count++] =
-            (struct zinst_site_count_record){.thread = t, .site = k, .count = counts->counts[k]};
+    thread_site_counts(s, t, &tree_sites, site_counts_scratch);
+    for (uint32_t k = 0; k < s->site_count; k++)
+      if (site_counts_scratch[k] != 0)
+        site_counts[next_count++] = (struct zinst_site_count_record){
+            .thread = t, .site = k, .count = site_counts_scratch[k]};
   }
   memcpy(image + sections[7].offset, strings.bytes, strings.size);
   if (s->memory_traced) {
@@ -568,6 +682,8 @@ int zinst_build_profile_image(const struct zinst_snapshot *s, void **image_out, 
   free(child_ticks);
   free(child_variance);
   free(estimates);
+  free(site_counts_scratch);
+  tree_site_index_free(&tree_sites);
   free(function_strings);
   free(module_strings);
   free(thread_strings);
@@ -582,6 +698,8 @@ fail:
   free(child_ticks);
   free(child_variance);
   free(estimates);
+  free(site_counts_scratch);
+  tree_site_index_free(&tree_sites);
   free(function_strings);
   free(module_strings);
   free(thread_strings);

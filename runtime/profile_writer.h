@@ -46,6 +46,10 @@ struct zinst_snapshot_site {
   int32_t cost;
   int32_t threshold;
   uint32_t callee_instructions;
+  /* With ZINST_SITE_TREE: indices into zinst_snapshot.functions of the
+   * caller and the callee, whose contexts' calls are the site's count
+   * (zinst_count_tree_sites). */
+  uint32_t tree_caller, tree_callee;
 };
 
 struct zinst_snapshot_thread {

@@ -95,7 +95,7 @@
 
 #include <stdint.h>
 
-#define ZINST_ABI_VERSION 12u   /* 12: the inline code loads its id (function_ids) */
+#define ZINST_ABI_VERSION 13u   /* 13: sites counted from the call tree (caller/callee_index) */
 #define ZINST_CTOR_PRIORITY 101 /* earliest priority open to programs */
 
 #define ZINST_FUNCTION_INFO_DEBUG 0x1u   /* file/line from DISubprogram */
@@ -122,6 +122,14 @@
  * callee both name it, file and line are its definition's); its counter
  * counts every call of the function, from anywhere. */
 #define ZINST_SITE_INFO_ENTRY 0x400u
+/* A call that was not inlined, whose count the calling-context tree already
+ * holds exactly, so it has no counter: the calls of the callee's contexts
+ * whose parent is a context of the caller (functions caller_index and
+ * callee_index of the module, both instrumented with entry code). The pass
+ * flags a site so only where nothing else can make such a context
+ * (pass/InlineSiteCounters.cpp, countFromTree); the runtime adds the counts
+ * up when it writes a profile. Also flagged ZINST_SITE_INFO_COUNTED. */
+#define ZINST_SITE_INFO_TREE 0x800u
 
 /* zinst_module_info.flags */
 #define ZINST_MODULE_INLINE_TREE 0x1u /* -zinst-inline-tree: no hooks, __zinst_context */
@@ -210,6 +218,9 @@ struct zinst_site_info {
   uint32_t flags;               /* ZINST_SITE_INFO_* */
   int32_t cost, threshold;      /* the inline cost analysis (valid with _COST) */
   uint32_t callee_instructions; /* IR instructions of the callee when decided */
+  /* With ZINST_SITE_INFO_TREE: the module-local indices of the caller and
+   * the callee in `functions`; 0 otherwise. */
+  uint32_t caller_index, callee_index;
 };
 
 /* One instrumented module (translation unit, or LTO partition). */

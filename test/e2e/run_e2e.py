@@ -567,6 +567,40 @@ def source_line(env, source, text):
     raise Failure("%s has no line containing %r" % (source, text))
 
 
+def case_sites_from_tree(env):
+    """Sites counted from the call tree (no counter) are exact: a
+    self-recursion and a call from a function that calls nothing else, over
+    several contexts and four threads, as a whole and per thread."""
+    exe = env.zinst_cc(["tree_sites.c"], "tree_sites", extra=("-lpthread",))
+    profile, _ = env.profile_run(exe, [50])
+    sites, callees = inline_sites(env, profile)
+    by_pair = {}
+    for s in sites:
+        if not s["inlined"] and s["counted"]:
+            by_pair.setdefault((s["caller"], s["callee"]), []).append(s)
+    sizes = {"main": 50, "workers": [100, 200, 300]}
+    all_sizes = [sizes["main"]] + sizes["workers"]
+    # down(i % 7) makes i % 7 calls through down's own site.
+    want_down = sum(i % 7 for n in all_sizes for i in range(n))
+    for pair, want in ((("down", "down"), want_down),
+                       (("twice_step", "step"), sum(all_sizes))):
+        found = by_pair.get(pair, [])
+        expect_eq("sites %s -> %s" % pair, len(found), 1)
+        expect(found[0]["counted_from_tree"], "%s -> %s is counted from the tree" % pair)
+        expect_eq("%s -> %s count" % pair, found[0]["count"], want)
+    # The tree's own numbers agree: step is called from twice_step only.
+    calls = calls_by_name(env.report(profile))
+    expect_eq("step calls", calls.get("step"), sum(all_sizes))
+    # Per thread: each thread's count is its own.
+    per_thread = env.report(profile, "--per-thread")
+    got = []
+    for t in per_thread["threads"]:
+        thread_sites, _ = inline_sites(env, profile, "--thread", str(t["tid"]))
+        got.extend(s["count"] for s in thread_sites
+                   if (s["caller"], s["callee"]) == ("twice_step", "step") and s["count"])
+    expect_eq("per-thread twice_step -> step", sorted(got), sorted(all_sizes))
+
+
 def case_inline_counts(env):
     """Exact counts at inlined sites (an unrolled loop included) and at two
     non-inlined calls of one callee from one caller, kept apart."""

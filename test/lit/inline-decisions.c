@@ -104,7 +104,9 @@ int main(int argc, char **argv) {
 // CHECK-NEXT:   decision cost=[[SQUARES_COST]] threshold=[[SQUARES_T]] reason=
 // CHECK-NEXT: site main->top at 57:14 flags=0x39 count=10
 // CHECK-NEXT:   decision cost=[[TOP_COST]] threshold=[[TOP_T]] reason=
-// CHECK-NEXT: site main->cube at 57:23 flags=0x34 count=10
+// cube is static, its address not taken, and main its only caller: the
+// tree's calls of cube under main are the site's, which has no counter.
+// CHECK-NEXT: site main->cube at 57:23 flags=0x834 count=10
 // CHECK-NEXT:   decision cost=0 threshold=0 reason=noinline function attribute
 // CHECK-NEXT: site main->heavy at 57:33 flags=0x39 count=10
 // CHECK-NEXT:   decision cost=[[HEAVY1_COST]] threshold=[[HEAVY1_T]] reason=

@@ -49,7 +49,11 @@ int main(void) {
 // a loop: its decision is kept, uncounted (0x24).
 // CHECK-NEXT: site forward->leaf at 15:55 flags=0x34 count=5
 // CHECK-NEXT: site recurse->recurse at 20:14 flags=0x24 count=0
-// CHECK-NEXT: site pick->forward at 25:12 flags=0x34 count=5
+// pick's calls of forward are the tree's forward-under-pick calls: pick
+// calls nothing else but leaf, which calls nothing; so the site has no
+// counter and its count is the tree's (0x800). Not so its call of leaf:
+// forward's sibling call runs leaf in pick's context too.
+// CHECK-NEXT: site pick->forward at 25:12 flags=0x834 count=5
 // CHECK-NEXT: site pick->leaf at 26:10 flags=0x34 count=5
 // CHECK-NEXT: site main->recurse at 33:12 flags=0x34 count=1
 // CHECK-NEXT: site main->pick at 32:14 flags=0x34 count=10

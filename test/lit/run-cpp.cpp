@@ -53,8 +53,10 @@ int main() {
 // The call sites (0x14: never inlined, counted) and the destructor inlined
 // twice into with_cleanup (0x19: inlined by cost, counted), once on the
 // normal path and once in the landing pad: 3 + 3 = 6 cleanups. No -g, so no
-// source positions.
-// CHECK-NEXT: site with_cleanup(int, int*)->thrower(int) at 0:0 flags=0x14 count=6
+// source positions. with_cleanup calls nothing but thrower: that site's
+// count is the tree's (0x800), with no counter, and stays exact when the
+// call throws.
+// CHECK-NEXT: site with_cleanup(int, int*)->thrower(int) at 0:0 flags=0x814 count=6
 // CHECK-NEXT: site with_cleanup(int, int*)->Guard::~Guard() at 0:0 flags=0x19 count=3
 // CHECK-NEXT: site with_cleanup(int, int*)->Guard::~Guard() at 0:0 flags=0x19 count=3
 // CHECK-NEXT: site catcher(int, int*)->with_cleanup(int, int*) at 0:0 flags=0x14 count=6

@@ -68,11 +68,16 @@ int main(void) {
   };
   static const struct zinst_snapshot_site sites[] = {
       {"alpha", "_Z5alphav", "beta", "beta", "a.c", "", 12, 7, 0,
-       ZINST_SITE_INLINED | ZINST_SITE_COST | ZINST_SITE_COUNTED | ZINST_SITE_DEBUG, 45, 225, 9},
+       ZINST_SITE_INLINED | ZINST_SITE_COST | ZINST_SITE_COUNTED | ZINST_SITE_DEBUG, 45, 225, 9, 0,
+       0},
       {"alpha", "_Z5alphav", "gamma", NULL, "a.c", "noinline function attribute", 13, 3, 0,
-       ZINST_SITE_NEVER | ZINST_SITE_COUNTED | ZINST_SITE_DEBUG, 0, 0, 4},
+       ZINST_SITE_NEVER | ZINST_SITE_COUNTED | ZINST_SITE_DEBUG, 0, 0, 4, 0, 0},
       {"gamma", NULL, "beta", "beta", NULL, "too costly to inline", 0, 0, 1, ZINST_SITE_COST, 400,
-       225, 30},
+       225, 30, 0, 0},
+      /* Counted from the tree: the calls of beta's contexts under gamma's. */
+      {"gamma", NULL, "beta", "beta", "b.c", "noinline function attribute", 5, 2, 1,
+       ZINST_SITE_NEVER | ZINST_SITE_COUNTED | ZINST_SITE_DEBUG | ZINST_SITE_TREE, 0, 0, 30,
+       .tree_caller = 2, .tree_callee = 1},
   };
   struct zinst_snapshot_thread threads[2] = {
       {.tid = 100, .name = "main", .flags = ZINST_THREAD_MAIN, .thread_count = 1},
@@ -92,12 +97,14 @@ int main(void) {
   uint32_t gamma = zinst_tree_append(&threads[1].tree, 0, 3, 7, 70);
   zinst_tree_append(&threads[1].tree, gamma, 2, 1, 100);
 
-  /* Thread 0 counted site 0 five times and site 1 twice; thread 1 counted
-   * site 1 once and has no entry for site 2 (shorter arrays mean 0). */
+  /* Thread 0 counted site 0 five times and site 1 twice, and has no entry
+   * for site 3 (shorter arrays mean 0); thread 1 counted site 1 once. Site
+   * 3's counts are its tree's (thread 1: gamma -> beta once, thread 0:
+   * none), whatever its slot holds. */
   uint64_t thread0_sites[3] = {5, 2, 0};
-  uint64_t thread1_sites[2] = {0, 1};
+  uint64_t thread1_sites[4] = {0, 1, 0, 9};
   threads[0].sites = (struct zinst_site_counts){thread0_sites, 3};
-  threads[1].sites = (struct zinst_site_counts){thread1_sites, 2};
+  threads[1].sites = (struct zinst_site_counts){thread1_sites, 4};
 
   struct zinst_snapshot snapshot = {
       .pid = 4242,
@@ -131,7 +138,7 @@ int main(void) {
       .threads = threads,
       .thread_count = 2,
       .sites = sites,
-      .site_count = 3,
+      .site_count = 4,
   };
   struct memory_sink sink = {0};
   CHECK(zinst_write_profile(&snapshot, write_to_memory, &sink) == 0, "serialize");
@@ -270,7 +277,7 @@ int main(void) {
   }
 
   /* Sites, and only the nonzero counts, sorted by (thread, site). */
-  CHECK_EQ_U64(find_section(file, ZINST_SECTION_SITES)->count, 3, "sites");
+  CHECK_EQ_U64(find_section(file, ZINST_SECTION_SITES)->count, 4, "sites");
   CHECK_EQ_U64(find_section(file, ZINST_SECTION_SITES)->entry_size, 56, "site size");
   const struct zinst_site_record *site =
       (const void *)(file + find_section(file, ZINST_SECTION_SITES)->offset);
@@ -292,12 +299,18 @@ int main(void) {
   CHECK_EQ_U64(site[1].callee_linkage, 0, "NULL callee linkage is offset 0");
   CHECK_EQ_U64(site[2].module, 1, "site module");
   CHECK_EQ_U64(site[2].cost, 400, "site 2 cost");
-  CHECK_EQ_U64(find_section(file, ZINST_SECTION_SITE_COUNTS)->count, 3, "site counts");
+  CHECK_EQ_U64(site[3].flags,
+               ZINST_SITE_NEVER | ZINST_SITE_COUNTED | ZINST_SITE_DEBUG | ZINST_SITE_TREE,
+               "tree-counted site flags");
+  CHECK_EQ_U64(find_section(file, ZINST_SECTION_SITE_COUNTS)->count, 4, "site counts");
   const struct zinst_site_count_record *count =
       (const void *)(file + find_section(file, ZINST_SECTION_SITE_COUNTS)->offset);
   CHECK(count[0].thread == 0 && count[0].site == 0 && count[0].count == 5, "count 0");
   CHECK(count[1].thread == 0 && count[1].site == 1 && count[1].count == 2, "count 1");
   CHECK(count[2].thread == 1 && count[2].site == 1 && count[2].count == 1, "count 2");
+  CHECK(count[3].thread == 1 && count[3].site == 3 && count[3].count == 1,
+        "count 3 (from the tree): thread %u site %u count %llu", count[3].thread, count[3].site,
+        (unsigned long long)count[3].count);
 
   /* An inconsistent snapshot is refused with a message, not written. */
   zinst_tree_append(&threads[1].tree, gamma, 9, 1, 1);

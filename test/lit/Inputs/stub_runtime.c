@@ -2,7 +2,8 @@
  * A minimal stand-in for the zinst runtime, for the lit tests only: it checks
  * that instrumented code calls the hooks as runtime/zinst_abi.h promises and
  * prints, when the module unregisters, each table row with its call counts,
- * then each inline/call site with its count.
+ * then each inline/call site with its count (from its counter, or for a site
+ * counted from the tree, the calls of its callee under its caller).
  * Single module, single thread; it owns no heap memory.
  */
 #include "zinst_abi.h"
@@ -15,6 +16,10 @@ enum { MAX_FUNCTIONS = 64 };
 static struct zinst_module_info *registered;
 static unsigned long enter_count[MAX_FUNCTIONS];
 static unsigned long exit_count[MAX_FUNCTIONS];
+/* Calls of function j while function i's activation was the innermost
+ * open one: what the tree holds for sites counted from it
+ * (ZINST_SITE_INFO_TREE). */
+static unsigned long calls_under[MAX_FUNCTIONS][MAX_FUNCTIONS];
 static long depth;
 
 /* Site counters: the sink, then room for MAX_SITES sites of the module. */
@@ -74,6 +79,8 @@ void __zinst_enter(struct zinst_module_info *module, uint32_t index, void *frame
     open_count--; /* abandoned: the new frame is not below them */
   if (open_count == MAX_OPEN)
     fail("too deep for the stub");
+  if (open_count > 0)
+    ++calls_under[open_frames[open_count - 1].index][index];
   open_frames[open_count].frame_address = frame;
   open_frames[open_count].index = index;
   open_count++;
@@ -111,8 +118,17 @@ void __zinst_unregister_module(struct zinst_module_info *module) {
   }
   for (uint32_t i = 0; i < module->site_count; ++i) {
     const struct zinst_site_info *site = &module->sites[i];
+    unsigned long long count = site_array[ZINST_MAX_MODULE_SITES + i];
+    if (site->flags & ZINST_SITE_INFO_TREE) {
+      if (count != 0)
+        fail("a site counted from the tree has a counter");
+      if (site->caller_index >= module->function_count ||
+          site->callee_index >= module->function_count)
+        fail("a site counted from the tree names no function");
+      count = calls_under[site->caller_index][site->callee_index];
+    }
     printf("site %s->%s at %u:%u flags=%#x count=%llu\n", site->caller, site->callee, site->line,
-           site->column, site->flags, (unsigned long long)site_array[ZINST_MAX_MODULE_SITES + i]);
+           site->column, site->flags, count);
     if (getenv("STUB_SITE_DECISIONS"))
       printf("  decision cost=%d threshold=%d reason=%s\n", site->cost, site->threshold,
              site->reason);
