@@ -257,27 +257,6 @@ bool neverCalls(const IntrinsicInst &II) {
   }
 }
 
-/// True if, while Call's caller F runs with its own context current, no
-/// context of Callee can begin under it but through Call: then the calls of
-/// Callee's contexts under F's are exactly Call's, and the site needs no
-/// counter. Instrumented: F's and Callee's module-local indices' functions
-/// (those with entry code, which makes its own context current first thing).
-///
-/// Other ways in, each ruled out:
-///  - another call of Callee in F (each site would get the other's calls);
-///  - a call in F of code that is not instrumented, which could call Callee
-///    (directly, through a pointer, or back from a library) in F's context;
-///    unless Callee cannot be reached from there: local to the module, its
-///    address never taken, and all its callers instrumented;
-///  - an instrumented function calling Callee: only after its own context
-///    became current, so never under F's;
-///  - a call where F's frame ends (a sibling call, FunctionInstrumenter.cpp's
-///    frameEndBefore): F's context ends before it, so Callee counts under
-///    F's caller;
-///  - a sibling call of an instrumented function that F calls: its target
-///    runs in F's context (siblingCallsMayReach).
-/// A signal handler outside instrumented code that calls Callee while F runs
-/// would count in the tree and not at the site (README, Known limits).
 using SiblingCallMap = DenseMap<const Function *, SmallVector<const CallBase *, 2>>;
 
 /// True if a sibling call of H (a call where H's frame ends, which runs in
@@ -301,6 +280,27 @@ bool siblingCallsMayReach(const Function &H, const Function &Callee,
   return false;
 }
 
+/// True if, while Call's caller F runs with its own context current, no
+/// context of Callee can begin under it but through Call: then the calls of
+/// Callee's contexts under F's are exactly Call's, and the site needs no
+/// counter. Instrumented: F's and Callee's module-local indices' functions
+/// (those with entry code, which makes its own context current first thing).
+///
+/// Other ways in, each ruled out:
+///  - another call of Callee in F (each site would get the other's calls);
+///  - a call in F of code that is not instrumented, which could call Callee
+///    (directly, through a pointer, or back from a library) in F's context;
+///    unless Callee cannot be reached from there: local to the module, its
+///    address never taken, and all its callers instrumented;
+///  - an instrumented function calling Callee: only after its own context
+///    became current, so never under F's;
+///  - a call where F's frame ends (a sibling call, FunctionInstrumenter.cpp's
+///    frameEndBefore): F's context ends before it, so Callee counts under
+///    F's caller;
+///  - a sibling call of an instrumented function that F calls, Callee
+///    included: its target runs in F's context (siblingCallsMayReach).
+/// A signal handler outside instrumented code that calls Callee while F runs
+/// would count in the tree and not at the site (README, Known limits).
 bool onlyWayIntoCallee(const CallBase &Call, const Function &Callee,
                        const DenseMap<const Function *, uint32_t> &Instrumented,
                        const SmallPtrSetImpl<const Instruction *> &ExitPoints,
@@ -323,6 +323,9 @@ bool onlyWayIntoCallee(const CallBase &Call, const Function &Callee,
         return false;
     return true;
   }
+  SmallPtrSet<const Function *, 8> Seen;
+  if (siblingCallsMayReach(Callee, Callee, Instrumented, SiblingCalls, Seen))
+    return false;
   for (const BasicBlock &BB : F)
     for (const Instruction &I : BB) {
       const auto *Other = dyn_cast<CallBase>(&I);
@@ -334,7 +337,7 @@ bool onlyWayIntoCallee(const CallBase &Call, const Function &Callee,
         continue;
       }
       const Function *Target = Other->getCalledFunction();
-      SmallPtrSet<const Function *, 8> Seen;
+      Seen.clear();
       if (Target == nullptr || !Instrumented.count(Target) ||
           (!ExitPoints.contains(Other) &&
            siblingCallsMayReach(*Target, Callee, Instrumented, SiblingCalls, Seen)))

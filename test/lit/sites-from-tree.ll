@@ -21,11 +21,14 @@
 ; CHECK-DAG: [[CEXCL:@__zinst_str[.0-9]*]] = private unnamed_addr constant [15 x i8] c"calls_excluded\00"
 ; CHECK-DAG: [[TAILER:@__zinst_str[.0-9]*]] = private unnamed_addr constant [7 x i8] c"tailer\00"
 ; CHECK-DAG: [[PICK:@__zinst_str[.0-9]*]] = private unnamed_addr constant [5 x i8] c"pick\00"
+; CHECK-DAG: [[SIBEXT:@__zinst_str[.0-9]*]] = private unnamed_addr constant [8 x i8] c"sib_ext\00"
+; CHECK-DAG: [[CSIBEXT:@__zinst_str[.0-9]*]] = private unnamed_addr constant [14 x i8] c"calls_sib_ext\00"
 ;
 ; Function indices, in the module's order (excluded has none): rec 0,
 ; leaf 1, two_calls 2, with_ext 3, hidden 4, with_ext_hidden 5, taken 6,
-; with_ext_taken 7, calls_excluded 8, tailer 9, pick 10.
-; CHECK-DAG: @__zinst_functions = private constant [11 x
+; with_ext_taken 7, calls_excluded 8, tailer 9, pick 10, sib_ext 11,
+; calls_sib_ext 12.
+; CHECK-DAG: @__zinst_functions = private constant [13 x
 ;
 ; A self-recursion that calls nothing else: from the tree.
 ; CHECK-DAG: { ptr [[REC]], ptr [[REC]], ptr [[REC]], ptr [[REC]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 2068, i32 0, i32 0, i32 {{[0-9]+}}, i32 0, i32 0 }
@@ -47,6 +50,8 @@
 ; (tailer's sibling call is another); its call of tailer is.
 ; CHECK-DAG: { ptr [[PICK]], ptr [[PICK]], ptr [[TAILER]], ptr [[TAILER]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 2068, i32 0, i32 0, i32 2, i32 10, i32 9 }
 ; CHECK-DAG: { ptr [[PICK]], ptr [[PICK]], ptr [[LEAF]], ptr [[LEAF]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 20, i32 0, i32 0, i32 2, i32 0, i32 0 }
+; The callee's own sibling calls count too.
+; CHECK-DAG: { ptr [[CSIBEXT]], ptr [[CSIBEXT]], ptr [[SIBEXT]], ptr [[SIBEXT]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 20, i32 0, i32 0, i32 {{[0-9]+}}, i32 0, i32 0 }
 
 ; No counter where every site comes from the tree; in pick, only that of
 ; its call of leaf, on that call's path.
@@ -150,4 +155,19 @@ e:
   %b = call i32 @leaf(i32 %x)
   %b2 = sub i32 %x, %b
   ret i32 %b2
+}
+
+declare i32 @ext_value(i32)
+
+; Its sibling call runs ext_value in the caller's context: code that is not
+; instrumented, which could call sib_ext again.
+define i32 @sib_ext(i32 %x) noinline {
+  %r = call i32 @ext_value(i32 %x)
+  ret i32 %r
+}
+
+define i32 @calls_sib_ext(i32 %x) noinline {
+  %r = call i32 @sib_ext(i32 %x)
+  %s = sub i32 %x, %r
+  ret i32 %s
 }
