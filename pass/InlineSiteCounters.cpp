@@ -259,6 +259,14 @@ bool neverCalls(const IntrinsicInst &II) {
 
 using SiblingCallMap = DenseMap<const Function *, SmallVector<const CallBase *, 2>>;
 
+/// True if the calls of Fn in this module run this module's Fn: not a copy
+/// another module's the linker may pick instead (linkonce, weak), nor a
+/// definition the dynamic linker may interpose (not dso_local: a shared
+/// library's default-visibility function).
+bool bindsHere(const Function &Fn) {
+  return Fn.hasLocalLinkage() || (Fn.isDSOLocal() && Fn.hasExactDefinition());
+}
+
 /// True if a sibling call of H (a call where H's frame ends, which runs in
 /// the context of H's caller), or one of its target's, and so on, may run
 /// Callee or code that is not instrumented.
@@ -274,6 +282,7 @@ bool siblingCallsMayReach(const Function &H, const Function &Callee,
   for (const CallBase *Sibling : It->second) {
     const Function *Target = Sibling->getCalledFunction();
     if (Target == nullptr || Target == &Callee || !Instrumented.count(Target) ||
+        !bindsHere(*Target) ||
         siblingCallsMayReach(*Target, Callee, Instrumented, SiblingCalls, Seen))
       return true;
   }
@@ -293,7 +302,9 @@ bool siblingCallsMayReach(const Function &H, const Function &Callee,
 ///    unless Callee cannot be reached from there: local to the module, its
 ///    address never taken, and all its callers instrumented;
 ///  - an instrumented function calling Callee: only after its own context
-///    became current, so never under F's;
+///    became current, so never under F's; unless the linker or the dynamic
+///    linker may run another copy of it, or of Callee, which may not be
+///    instrumented or not be this module's (bindsHere);
 ///  - a call where F's frame ends (a sibling call, FunctionInstrumenter.cpp's
 ///    frameEndBefore): F's context ends before it, so Callee counts under
 ///    F's caller;
@@ -306,7 +317,7 @@ bool onlyWayIntoCallee(const CallBase &Call, const Function &Callee,
                        const SmallPtrSetImpl<const Instruction *> &ExitPoints,
                        const SiblingCallMap &SiblingCalls) {
   const Function &F = *Call.getFunction();
-  if (ExitPoints.contains(&Call))
+  if (ExitPoints.contains(&Call) || !bindsHere(Callee))
     return false;
   for (const User *U : Callee.users())
     if (const auto *Other = dyn_cast<CallBase>(U);
@@ -338,7 +349,7 @@ bool onlyWayIntoCallee(const CallBase &Call, const Function &Callee,
       }
       const Function *Target = Other->getCalledFunction();
       Seen.clear();
-      if (Target == nullptr || !Instrumented.count(Target) ||
+      if (Target == nullptr || !Instrumented.count(Target) || !bindsHere(*Target) ||
           (!ExitPoints.contains(Other) &&
            siblingCallsMayReach(*Target, Callee, Instrumented, SiblingCalls, Seen)))
         return false;

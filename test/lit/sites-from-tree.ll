@@ -23,12 +23,17 @@
 ; CHECK-DAG: [[PICK:@__zinst_str[.0-9]*]] = private unnamed_addr constant [5 x i8] c"pick\00"
 ; CHECK-DAG: [[SIBEXT:@__zinst_str[.0-9]*]] = private unnamed_addr constant [8 x i8] c"sib_ext\00"
 ; CHECK-DAG: [[CSIBEXT:@__zinst_str[.0-9]*]] = private unnamed_addr constant [14 x i8] c"calls_sib_ext\00"
+; CHECK-DAG: [[PREEMPT:@__zinst_str[.0-9]*]] = private unnamed_addr constant [12 x i8] c"preemptible\00"
+; CHECK-DAG: [[CPREEMPT:@__zinst_str[.0-9]*]] = private unnamed_addr constant [18 x i8] c"calls_preemptible\00"
+; CHECK-DAG: [[COPY:@__zinst_str[.0-9]*]] = private unnamed_addr constant [12 x i8] c"inline_copy\00"
+; CHECK-DAG: [[CCOPY:@__zinst_str[.0-9]*]] = private unnamed_addr constant [11 x i8] c"calls_copy\00"
 ;
 ; Function indices, in the module's order (excluded has none): rec 0,
 ; leaf 1, two_calls 2, with_ext 3, hidden 4, with_ext_hidden 5, taken 6,
 ; with_ext_taken 7, calls_excluded 8, tailer 9, pick 10, sib_ext 11,
-; calls_sib_ext 12.
-; CHECK-DAG: @__zinst_functions = private constant [13 x
+; calls_sib_ext 12, preemptible 13, calls_preemptible 14, inline_copy 15,
+; calls_copy 16.
+; CHECK-DAG: @__zinst_functions = private constant [17 x
 ;
 ; A self-recursion that calls nothing else: from the tree.
 ; CHECK-DAG: { ptr [[REC]], ptr [[REC]], ptr [[REC]], ptr [[REC]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 2068, i32 0, i32 0, i32 {{[0-9]+}}, i32 0, i32 0 }
@@ -50,17 +55,20 @@
 ; (tailer's sibling call is another); its call of tailer is.
 ; CHECK-DAG: { ptr [[PICK]], ptr [[PICK]], ptr [[TAILER]], ptr [[TAILER]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 2068, i32 0, i32 0, i32 2, i32 10, i32 9 }
 ; CHECK-DAG: { ptr [[PICK]], ptr [[PICK]], ptr [[LEAF]], ptr [[LEAF]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 20, i32 0, i32 0, i32 2, i32 0, i32 0 }
+; A callee that may not be the one that runs: a counter.
+; CHECK-DAG: { ptr [[CPREEMPT]], ptr [[CPREEMPT]], ptr [[PREEMPT]], ptr [[PREEMPT]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 20, i32 0, i32 0, i32 2, i32 0, i32 0 }
+; CHECK-DAG: { ptr [[CCOPY]], ptr [[CCOPY]], ptr [[COPY]], ptr [[COPY]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 20, i32 0, i32 0, i32 2, i32 0, i32 0 }
 ; The callee's own sibling calls count too.
 ; CHECK-DAG: { ptr [[CSIBEXT]], ptr [[CSIBEXT]], ptr [[SIBEXT]], ptr [[SIBEXT]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 20, i32 0, i32 0, i32 {{[0-9]+}}, i32 0, i32 0 }
 
 ; No counter where every site comes from the tree; in pick, only that of
 ; its call of leaf, on that call's path.
-; CHECK-LABEL: define i64 @rec(
+; CHECK-LABEL: define dso_local i64 @rec(
 ; CHECK-NOT:     @__zinst_site_counters
 ; CHECK:         call i64 @rec(
 ; CHECK-NOT:     @__zinst_site_counters
-; CHECK-LABEL: define i32 @leaf(
-; CHECK-LABEL: define i32 @pick(
+; CHECK-LABEL: define dso_local i32 @leaf(
+; CHECK-LABEL: define dso_local i32 @pick(
 ; CHECK-NOT:     @__zinst_site_counters
 ; CHECK:         call i32 @tailer(
 ; CHECK-NOT:     @__zinst_site_counters
@@ -74,7 +82,7 @@ declare void @ext(i32)
 
 @table = global ptr @taken
 
-define i64 @rec(i64 %n) noinline {
+define dso_local i64 @rec(i64 %n) noinline {
 entry:
   %small = icmp slt i64 %n, 2
   br i1 %small, label %done, label %more
@@ -87,19 +95,19 @@ done:
   ret i64 %n
 }
 
-define i32 @leaf(i32 %x) noinline {
+define dso_local i32 @leaf(i32 %x) noinline {
   %y = mul i32 %x, %x
   ret i32 %y
 }
 
-define i32 @two_calls(i32 %x) noinline {
+define dso_local i32 @two_calls(i32 %x) noinline {
   %a = call i32 @leaf(i32 %x)
   %b = call i32 @leaf(i32 %a)
   %c = sub i32 %a, %b
   ret i32 %c
 }
 
-define i32 @with_ext(i32 %x) noinline {
+define dso_local i32 @with_ext(i32 %x) noinline {
   %a = call i32 @leaf(i32 %x)
   call void @ext(i32 %a)
   ret i32 %a
@@ -110,7 +118,7 @@ define internal i32 @hidden(i32 %x) noinline {
   ret i32 %y
 }
 
-define i32 @with_ext_hidden(i32 %x) noinline {
+define dso_local i32 @with_ext_hidden(i32 %x) noinline {
   %a = call i32 @hidden(i32 %x)
   call void @ext(i32 %a)
   ret i32 %a
@@ -121,29 +129,29 @@ define internal i32 @taken(i32 %x) noinline {
   ret i32 %y
 }
 
-define i32 @with_ext_taken(i32 %x) noinline {
+define dso_local i32 @with_ext_taken(i32 %x) noinline {
   %a = call i32 @taken(i32 %x)
   call void @ext(i32 %a)
   ret i32 %a
 }
 
-define i32 @excluded(i32 %x) noinline {
+define dso_local i32 @excluded(i32 %x) noinline {
   %y = add i32 %x, 3
   ret i32 %y
 }
 
-define i32 @calls_excluded(i32 %x) noinline {
+define dso_local i32 @calls_excluded(i32 %x) noinline {
   %a = call i32 @excluded(i32 %x)
   %b = sub i32 %x, %a
   ret i32 %b
 }
 
-define i32 @tailer(i32 %x) noinline {
+define dso_local i32 @tailer(i32 %x) noinline {
   %a = tail call i32 @leaf(i32 %x)
   ret i32 %a
 }
 
-define i32 @pick(i32 %x) noinline {
+define dso_local i32 @pick(i32 %x) noinline {
   %odd = and i32 %x, 1
   %isodd = icmp ne i32 %odd, 0
   br i1 %isodd, label %o, label %e
@@ -161,13 +169,38 @@ declare i32 @ext_value(i32)
 
 ; Its sibling call runs ext_value in the caller's context: code that is not
 ; instrumented, which could call sib_ext again.
-define i32 @sib_ext(i32 %x) noinline {
+define dso_local i32 @sib_ext(i32 %x) noinline {
   %r = call i32 @ext_value(i32 %x)
   ret i32 %r
 }
 
-define i32 @calls_sib_ext(i32 %x) noinline {
+define dso_local i32 @calls_sib_ext(i32 %x) noinline {
   %r = call i32 @sib_ext(i32 %x)
+  %s = sub i32 %x, %r
+  ret i32 %s
+}
+
+; A shared library's default-visibility function (not dso_local): the
+; dynamic linker may run another definition in its place.
+define i32 @preemptible(i32 %x) noinline {
+  %y = add i32 %x, 5
+  ret i32 %y
+}
+
+define dso_local i32 @calls_preemptible(i32 %x) noinline {
+  %r = call i32 @preemptible(i32 %x)
+  %s = sub i32 %x, %r
+  ret i32 %s
+}
+
+; A copy the linker may drop for another module's (linkonce_odr).
+define linkonce_odr dso_local i32 @inline_copy(i32 %x) noinline {
+  %y = add i32 %x, 6
+  ret i32 %y
+}
+
+define dso_local i32 @calls_copy(i32 %x) noinline {
+  %r = call i32 @inline_copy(i32 %x)
   %s = sub i32 %x, %r
   ret i32 %s
 }
