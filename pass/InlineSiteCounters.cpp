@@ -257,8 +257,6 @@ bool neverCalls(const IntrinsicInst &II) {
   }
 }
 
-using SiblingCallMap = DenseMap<const Function *, SmallVector<const CallBase *, 2>>;
-
 /// True if the calls of Fn in this module run this module's Fn: not a copy
 /// another module's the linker may pick instead (linkonce, weak), nor a
 /// definition the dynamic linker may interpose (not dso_local: a shared
@@ -267,35 +265,15 @@ bool bindsHere(const Function &Fn) {
   return Fn.hasLocalLinkage() || (Fn.isDSOLocal() && Fn.hasExactDefinition());
 }
 
-/// True if a sibling call of H (a call where H's frame ends, which runs in
-/// the context of H's caller), or one of its target's, and so on, may run
-/// Callee or code that is not instrumented.
-bool siblingCallsMayReach(const Function &H, const Function &Callee,
-                          const DenseMap<const Function *, uint32_t> &Instrumented,
-                          const SiblingCallMap &SiblingCalls,
-                          SmallPtrSetImpl<const Function *> &Seen) {
-  if (!Seen.insert(&H).second)
-    return false;
-  auto It = SiblingCalls.find(&H);
-  if (It == SiblingCalls.end())
-    return false;
-  for (const CallBase *Sibling : It->second) {
-    const Function *Target = Sibling->getCalledFunction();
-    if (Target == nullptr || Target == &Callee || !Instrumented.count(Target) ||
-        !bindsHere(*Target) ||
-        siblingCallsMayReach(*Target, Callee, Instrumented, SiblingCalls, Seen))
-      return true;
-  }
-  return false;
-}
-
-/// True if, while Call's caller F runs with its own context current, no
-/// context of Callee can begin under it but through Call: then the calls of
-/// Callee's contexts under F's are exactly Call's, and the site needs no
-/// counter. Instrumented: F's and Callee's module-local indices' functions
-/// (those with entry code, which makes its own context current first thing).
+/// Which call sites countFromTree may leave to the tree. Each function's
+/// calls are read once (Reach, Summary), so that the rules cost a lookup
+/// per site, not a walk of its caller.
 ///
-/// Other ways in, each ruled out:
+/// A site of a call Call in F of Callee counts from the tree if, while F
+/// runs with its own context current, no context of Callee can begin under
+/// it but through Call: then the calls of Callee's contexts under F's are
+/// exactly Call's. Instrumented functions have entry code, which makes
+/// their own context current first thing. Other ways in, each ruled out:
 ///  - another call of Callee in F (each site would get the other's calls);
 ///  - a call in F of code that is not instrumented, which could call Callee
 ///    (directly, through a pointer, or back from a library) in F's context;
@@ -309,53 +287,114 @@ bool siblingCallsMayReach(const Function &H, const Function &Callee,
 ///    frameEndBefore): F's context ends before it, so Callee counts under
 ///    F's caller;
 ///  - a sibling call of an instrumented function that F calls, Callee
-///    included: its target runs in F's context (siblingCallsMayReach).
+///    included: its target runs in F's context (Reach).
 /// A signal handler outside instrumented code that calls Callee while F runs
 /// would count in the tree and not at the site (README, Known limits).
-bool onlyWayIntoCallee(const CallBase &Call, const Function &Callee,
-                       const DenseMap<const Function *, uint32_t> &Instrumented,
-                       const SmallPtrSetImpl<const Instruction *> &ExitPoints,
-                       const SiblingCallMap &SiblingCalls) {
-  const Function &F = *Call.getFunction();
-  if (ExitPoints.contains(&Call) || !bindsHere(Callee))
-    return false;
-  for (const User *U : Callee.users())
-    if (const auto *Other = dyn_cast<CallBase>(U);
-        Other != nullptr && Other != &Call && Other->getFunction() == &F)
-      return false;
-  bool Unreachable = Callee.hasLocalLinkage() && !Callee.hasAddressTaken();
-  if (Unreachable) {
-    // Every use is then a call of it: each from an instrumented function,
-    // in that function's own context (no sibling call).
-    for (const User *U : Callee.users())
-      if (const auto *Caller = dyn_cast<CallBase>(U); Caller == nullptr ||
-                                                      !Instrumented.count(Caller->getFunction()) ||
-                                                      ExitPoints.contains(Caller))
-        return false;
-    return true;
+class TreeCountRules {
+public:
+  TreeCountRules(const DenseMap<const Function *, uint32_t> &Instrumented,
+                 const SmallPtrSetImpl<const Instruction *> &ExitPoints)
+      : Instrumented(Instrumented), ExitPoints(ExitPoints) {
+    for (const Instruction *End : ExitPoints)
+      if (const auto *Sibling = dyn_cast<CallBase>(End))
+        SiblingCalls[Sibling->getFunction()].push_back(Sibling);
   }
-  SmallPtrSet<const Function *, 8> Seen;
-  if (siblingCallsMayReach(Callee, Callee, Instrumented, SiblingCalls, Seen))
-    return false;
-  for (const BasicBlock &BB : F)
-    for (const Instruction &I : BB) {
-      const auto *Other = dyn_cast<CallBase>(&I);
-      if (Other == nullptr || Other == &Call)
-        continue;
-      if (const auto *II = dyn_cast<IntrinsicInst>(Other)) {
-        if (!neverCalls(*II))
-          return false;
-        continue;
-      }
-      const Function *Target = Other->getCalledFunction();
-      Seen.clear();
-      if (Target == nullptr || !Instrumented.count(Target) || !bindsHere(*Target) ||
-          (!ExitPoints.contains(Other) &&
-           siblingCallsMayReach(*Target, Callee, Instrumented, SiblingCalls, Seen)))
+
+  bool countsFromTree(const CallBase &Call, const Function &Callee) {
+    const Function &F = *Call.getFunction();
+    if (ExitPoints.contains(&Call) || !bindsHere(Callee))
+      return false;
+    for (const User *U : Callee.users())
+      if (const auto *Other = dyn_cast<CallBase>(U);
+          Other != nullptr && Other != &Call && Other->getFunction() == &F)
         return false;
+    if (Callee.hasLocalLinkage() && !Callee.hasAddressTaken()) {
+      // Every use is then a call of it: each from an instrumented function,
+      // in that function's own context (no sibling call).
+      for (const User *U : Callee.users())
+        if (const auto *Caller = dyn_cast<CallBase>(U);
+            Caller == nullptr || !Instrumented.count(Caller->getFunction()) ||
+            ExitPoints.contains(Caller))
+          return false;
+      return true;
     }
-  return true;
-}
+    const Reached &InF = summary(F);
+    return !InF.Unknown && !InF.Functions.contains(&Callee);
+  }
+
+private:
+  /// What runs in some function's context besides its own code: the
+  /// instrumented functions, and whether any code that is not.
+  struct Reached {
+    bool Unknown = false;
+    SmallPtrSet<const Function *, 4> Functions;
+  };
+
+  /// What the sibling calls of H, and of their targets, and so on, run in
+  /// the context of H's caller.
+  const Reached &reach(const Function &H) {
+    auto [It, Inserted] = ReachOf.try_emplace(&H);
+    if (!Inserted)
+      return It->second;
+    Reached Result;
+    SmallVector<const Function *, 4> Work = {&H};
+    SmallPtrSet<const Function *, 8> Seen = {&H};
+    while (!Work.empty()) {
+      auto Found = SiblingCalls.find(Work.pop_back_val());
+      if (Found == SiblingCalls.end())
+        continue;
+      for (const CallBase *Sibling : Found->second) {
+        const Function *Target = Sibling->getCalledFunction();
+        if (Target == nullptr || !Instrumented.count(Target) || !bindsHere(*Target)) {
+          Result.Unknown = true;
+          continue;
+        }
+        Result.Functions.insert(Target);
+        if (Seen.insert(Target).second)
+          Work.push_back(Target);
+      }
+    }
+    It->second = std::move(Result);
+    return It->second;
+  }
+
+  /// What F's calls run in F's context: code that is not instrumented, or
+  /// the sibling calls' targets of the instrumented functions it calls.
+  const Reached &summary(const Function &F) {
+    auto [It, Inserted] = SummaryOf.try_emplace(&F);
+    if (!Inserted)
+      return It->second;
+    Reached Result;
+    for (const BasicBlock &BB : F)
+      for (const Instruction &I : BB) {
+        const auto *Call = dyn_cast<CallBase>(&I);
+        if (Call == nullptr)
+          continue;
+        if (const auto *II = dyn_cast<IntrinsicInst>(Call)) {
+          Result.Unknown |= !neverCalls(*II);
+          continue;
+        }
+        const Function *Target = Call->getCalledFunction();
+        if (Target == nullptr || !Instrumented.count(Target) || !bindsHere(*Target)) {
+          Result.Unknown = true;
+          continue;
+        }
+        if (ExitPoints.contains(Call))
+          continue; // runs in F's caller's context
+        const Reached &Sibling = reach(*Target);
+        Result.Unknown |= Sibling.Unknown;
+        Result.Functions.insert(Sibling.Functions.begin(), Sibling.Functions.end());
+      }
+    // reach() adds to ReachOf only: It is still valid.
+    It->second = std::move(Result);
+    return It->second;
+  }
+
+  const DenseMap<const Function *, uint32_t> &Instrumented;
+  const SmallPtrSetImpl<const Instruction *> &ExitPoints;
+  DenseMap<const Function *, SmallVector<const CallBase *, 2>> SiblingCalls;
+  DenseMap<const Function *, Reached> ReachOf, SummaryOf;
+};
 
 SiteDecision describeCallWithoutDefinition(CallBase &Call) {
   SiteDecision Decision = describeCall(Call, *Call.getCalledFunction());
@@ -449,10 +488,7 @@ void InlineSiteLowering::countFromTree(ArrayRef<Function *> WithEntryCode,
   DenseMap<uint32_t, unsigned> PointsOfRow;
   for (const CounterPoint &Point : Points)
     ++PointsOfRow[Point.Index];
-  SiblingCallMap SiblingCalls;
-  for (const Instruction *End : ExitPoints)
-    if (const auto *Sibling = dyn_cast<CallBase>(End))
-      SiblingCalls[Sibling->getFunction()].push_back(Sibling);
+  TreeCountRules Rules(Instrumented, ExitPoints);
   for (CounterPoint &Point : Points) {
     auto *Call = dyn_cast<CallBase>(Point.At);
     if (Call == nullptr || isMarker(*Call) || Point.Index >= ZINST_MAX_MODULE_SITES ||
@@ -462,7 +498,7 @@ void InlineSiteLowering::countFromTree(ArrayRef<Function *> WithEntryCode,
     auto CallerIt = Instrumented.find(Call->getFunction());
     auto CalleeIt = Instrumented.find(Callee);
     if (CallerIt == Instrumented.end() || CalleeIt == Instrumented.end() ||
-        !onlyWayIntoCallee(*Call, *Callee, Instrumented, ExitPoints, SiblingCalls))
+        !Rules.countsFromTree(*Call, *Callee))
       continue;
     SiteDecision &Row = Rows[Point.Index];
     Row.Flags |= ZINST_SITE_INFO_TREE;
