@@ -7,7 +7,9 @@ XRay profiling and flight-recorder modes, gprof, uftrace, the naive
 (round-robin, so drift on a noisy VM hits all of them alike). For each it
 prints the median wall time, the ratio to the uninstrumented build, the time
 added per call (the call count is the optimized binary's own, from zinst's
-exact count-mode profile) and the size of what the tool wrote. Every tool's
+exact count-mode profile) and the size of what the tool wrote. A variant that
+runs for less than MIN_SECONDS_PER_ROUND runs several times in each round, so
+that its median covers many process layouts (see run_variant). Every tool's
 output is checked to exist (and zinst's to parse), so a tool that silently
 recorded nothing cannot look fast. Also: the plugin's compile-time overhead
 and how long `zinst report` takes on the largest profile.
@@ -26,6 +28,7 @@ fetched by bench/fetch_sources.sh into build/bench-src/.
 import argparse
 import glob
 import json
+import math
 import os
 import shutil
 import statistics
@@ -143,6 +146,7 @@ class Variant:
         self.wrap = wrap      # command prefix (uftrace, valgrind)
         self.output = output  # callable(run_dir) -> path of what the tool wrote
         self.times = []
+        self.runs_per_round = None  # set after the first run (run_variant)
 
 
 # The default build is inline timing: the calling-context tree in inline
@@ -169,6 +173,32 @@ def c_builds(w, clang, flags, zinst, naive_obj, xray_obj, exe):
                                    "-fxray-modes=xray-profiling,xray-fdr"] + w.sources +
                 [xray_obj] + w.libs + ["-lstdc++", "-o", exe("xray")],
     }
+
+
+# A process's layout (ASLR) changes how fast instrumented code runs on these
+# VMs: fib(36) in count mode ran 0.11 s or 0.17 s, depending on the run,
+# where `setarch -R` ran it at 0.11 s every time. A variant that runs for
+# milliseconds is therefore run several times in each round (as many times
+# as fill MIN_SECONDS_PER_ROUND, at most MAX_RUNS_PER_ROUND), so that its
+# median is over many layouts, not over as many as there are rounds.
+MIN_SECONDS_PER_ROUND = 0.3
+MAX_RUNS_PER_ROUND = 10
+# Builds of the uninstrumented and the zinst variant timed for the ratio.
+BUILD_ROUNDS = 3
+
+
+def run_variant(v, rdir, cmd, workload):
+    """Runs the variant once in a clean rdir, appends its wall time to
+    v.times and checks that the tool wrote something."""
+    for stale in glob.glob(os.path.join(rdir, "*")):
+        shutil.rmtree(stale) if os.path.isdir(stale) else os.remove(stale)
+    t0 = time.perf_counter()
+    subprocess.run((v.wrap or []) + cmd, check=True, cwd=rdir, env=dict(os.environ, **v.env),
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    v.times.append(time.perf_counter() - t0)
+    v.out_size = size_of(v.output(rdir)) if v.output else None
+    if v.output and v.out_size == 0:
+        sys.exit("bench: %s wrote no output on %s" % (v.name, workload))
 
 
 def zinst_profile(name):
@@ -394,8 +424,10 @@ def main():
     sh([clang, "-O2", "-c", os.path.join(HERE, "naive_hook.c"), "-o", naive_obj])
     sh([clangxx, "-O2", "-c", os.path.join(HERE, "xray_session.cpp"), "-o", xray_obj])
 
-    text = ["Machine: %s, %d cores; clang %s; %d interleaved round(s), medians.\n" % (
-        os.uname().machine, os.cpu_count(), clang.rsplit("-", 1)[-1], args.rounds)]
+    text = ["Machine: %s, %d cores; clang %s; %d interleaved round(s), medians; a variant "
+            "that runs under %.1f s runs several times a round (`runs`: in all).\n" % (
+                os.uname().machine, os.cpu_count(), clang.rsplit("-", 1)[-1], args.rounds,
+                MIN_SECONDS_PER_ROUND)]
     summary, inline_summary, hooks_summary, sample64_summary = [], [], [], []
     fixed_limit_summary = []
     largest_profile = None
@@ -418,12 +450,22 @@ def main():
             desc += " (Zig %s; the peers cannot instrument Zig code)" % zig_version
         else:
             builds = c_builds(w, clang, flags, zinst, naive_obj, xray_obj, exe)
-        build_seconds = {}
-        for key, cmd in builds.items():
-            cmd, build_env = cmd if isinstance(cmd, tuple) else (cmd, {})
+        build_seconds = {"base": [], "zinst": []}
+
+        def build(key):
+            cmd, build_env = builds[key] if isinstance(builds[key], tuple) else (builds[key], {})
             t0 = time.perf_counter()
             sh(cmd, cwd=wdir, env=dict(os.environ, **build_env) if build_env else None)
-            build_seconds[key] = time.perf_counter() - t0
+            if key in build_seconds:
+                build_seconds[key].append(time.perf_counter() - t0)
+        for key in builds:
+            build(key)
+        # The build-time ratio from one build each moved between 0.6x and
+        # 1.4x on this VM: the two builds it compares are timed again,
+        # interleaved, and compared by their medians.
+        for _ in range(0 if args.smoke else BUILD_ROUNDS - 1):
+            build("base")
+            build("zinst")
 
         variants = [
             Variant("uninstrumented", "base"),
@@ -471,16 +513,15 @@ def main():
                 rdir = os.path.join(wdir, "run-" + v.name.replace(" ", "_").replace("(", "")
                                     .replace(")", ""))
                 os.makedirs(rdir, exist_ok=True)
-                for stale in glob.glob(os.path.join(rdir, "*")):
-                    shutil.rmtree(stale) if os.path.isdir(stale) else os.remove(stale)
-                cmd = (v.wrap or []) + [exe(v.binary)] + run_args
-                t0 = time.perf_counter()
-                subprocess.run(cmd, check=True, cwd=rdir, env=dict(os.environ, **v.env),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                v.times.append(time.perf_counter() - t0)
-                v.out_size = size_of(v.output(rdir)) if v.output else None
-                if v.output and v.out_size == 0:
-                    sys.exit("bench: %s wrote no output on %s" % (v.name, w.name))
+                rep = 0
+                while rep < (v.runs_per_round or 1):
+                    run_variant(v, rdir, [exe(v.binary)] + run_args, w.name)
+                    rep += 1
+                    if v.runs_per_round is None:
+                        # Fixed after the variant's first run, so that every
+                        # round runs it as often.
+                        v.runs_per_round = 1 if args.smoke else max(1, min(
+                            MAX_RUNS_PER_ROUND, math.ceil(MIN_SECONDS_PER_ROUND / v.times[0])))
                 if v.binary in ("zinst", "inline", "hooks"):
                     sh([zinst, "report", "--top", "1", v.output(rdir)])  # must parse
                     # Each build is what it claims: the default and the hooks
@@ -511,12 +552,13 @@ def main():
         base = statistics.median(variants[0].times)
         text.append("\n### %s: %s\n\n%s calls of instrumented functions; uninstrumented %.3f s.\n\n"
                     % (w.name, desc, "{:,}".format(calls), base))
-        text.append("| variant | median | ratio | ns added per call | output | note |\n"
-                    "|---|---:|---:|---:|---:|---|\n")
+        text.append("| variant | runs | median | ratio | ns added per call | output | note |\n"
+                    "|---|---:|---:|---:|---:|---:|---|\n")
         for v in variants:
             med = statistics.median(v.times)
-            text.append("| %s | %.3f s | %.2fx | %.1f | %s | %s |\n" % (
-                v.name, med, med / base, (med - base) / calls * 1e9 if calls else 0.0,
+            text.append("| %s | %d | %.3f s | %.2fx | %.1f | %s | %s |\n" % (
+                v.name, len(v.times), med, med / base,
+                (med - base) / calls * 1e9 if calls else 0.0,
                 human_size(v.out_size) if v.out_size is not None else "-", v.note))
             if v.name == "zinst (default)":
                 summary.append((w.name, med / base, (med - base) / calls * 1e9))
@@ -528,9 +570,11 @@ def main():
                 fixed_limit_summary.append((w.name, med / base, (med - base) / calls * 1e9))
             if v.name == "zinst (hooks)":
                 hooks_summary.append((w.name, med / base, (med - base) / calls * 1e9))
-        text.append("\nBuild time with the plugin: %.2fx (%.2f s vs %.2f s, one build each).\n" % (
-            build_seconds["zinst"] / build_seconds["base"], build_seconds["zinst"],
-            build_seconds["base"]))
+        zinst_build = statistics.median(build_seconds["zinst"])
+        base_build = statistics.median(build_seconds["base"])
+        text.append("\nBuild time with the plugin: %.2fx (%.2f s vs %.2f s, medians of %d "
+                    "interleaved build(s) each).\n" % (zinst_build / base_build, zinst_build,
+                                                        base_build, len(build_seconds["base"])))
 
     if largest_profile and selected:
         times = []
