@@ -262,11 +262,12 @@ PreservedAnalyses FunctionInstrumenterPass::run(Module &M, ModuleAnalysisManager
   // Calls whose count the tree holds get no counter: with the functions'
   // indices, before the table is emitted.
   std::vector<Function *> WithEntryCodeInOrder;
+  std::vector<SmallVector<Instruction *, 8>> ExitPointsOf; // by index in Selected
   SmallPtrSet<const Instruction *, 32> FrameEnds;
   for (const FunctionDescription &Desc : Selected) {
     WithEntryCodeInOrder.push_back(Desc.Function);
-    for (Instruction *End : exitPoints(*Desc.Function))
-      FrameEnds.insert(End);
+    ExitPointsOf.push_back(exitPoints(*Desc.Function));
+    FrameEnds.insert(ExitPointsOf.back().begin(), ExitPointsOf.back().end());
   }
   Sites.countFromTree(WithEntryCodeInOrder, FrameEnds);
   // Calls in library code, and calls of library code, are flagged by the
@@ -287,7 +288,7 @@ PreservedAnalyses FunctionInstrumenterPass::run(Module &M, ModuleAnalysisManager
         M, ModuleInfo, InlineTime ? *FrameAddress : Intrinsic::not_intrinsic);
     for (size_t Index = 0; Index < Selected.size(); ++Index) {
       Function &F = *Selected[Index].Function;
-      emitInlineContextTree(F, static_cast<uint32_t>(Index), exitPoints(F), RT);
+      emitInlineContextTree(F, static_cast<uint32_t>(Index), ExitPointsOf[Index], RT);
       markInstrumented(F);
     }
   } else {

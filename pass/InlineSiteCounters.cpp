@@ -266,7 +266,7 @@ bool bindsHere(const Function &Fn) {
 }
 
 /// Which call sites countFromTree may leave to the tree. Each function's
-/// calls are read once (Reach, Summary), so that the rules cost a lookup
+/// calls are read once (reach(), summary()), so that the rules cost a lookup
 /// per site, not a walk of its caller.
 ///
 /// A site of a call Call in F of Callee counts from the tree if, while F
@@ -287,7 +287,7 @@ bool bindsHere(const Function &Fn) {
 ///    frameEndBefore): F's context ends before it, so Callee counts under
 ///    F's caller;
 ///  - a sibling call of an instrumented function that F calls, Callee
-///    included: its target runs in F's context (Reach).
+///    included: its target runs in F's context (reach()).
 /// A signal handler outside instrumented code that calls Callee while F runs
 /// would count in the tree and not at the site (README, Known limits).
 class TreeCountRules {

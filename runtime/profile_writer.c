@@ -519,6 +519,9 @@ int zinst_build_profile_image(const struct zinst_snapshot *s, void **image_out, 
     set_error(err, errlen, "out of memory counting the sites");
     goto fail;
   }
+  /* Counted here to size the section, and again below to write it: one
+   * thread's counts at a time (O(sites + nodes) each), rather than keeping
+   * threads x sites of them. */
   uint64_t site_count_total = 0;
   for (uint32_t t = 0; t < s->thread_count; t++) {
     thread_site_counts(s, t, &tree_sites, site_counts_scratch);

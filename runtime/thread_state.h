@@ -556,6 +556,12 @@ extern ZINST_TLS_INITIAL_EXEC struct zinst_thread_state *zinst_tls_state;
  * until the thread exits. */
 struct zinst_thread_state *zinst_thread_state_create(void);
 
+/* How many bytes (a multiple of 4096, less than 32 pages) a thread's nodes
+ * that would start at `nodes` (4096-aligned) move so that the first node
+ * page whose line in `hot_line`'s L1 set has its way-predictor tag comes as
+ * late as it can (thread_state.c, where the tag is explained). */
+uint64_t zinst_node_shift(uintptr_t nodes, uintptr_t hot_line);
+
 /* A block like a thread's, for `max_depth` frames and `max_nodes` contexts
  * and without site counters, that no list and no TLS pointer knows: the
  * hook calibration (hook_cost.c) runs the real hooks on it and no dump ever
