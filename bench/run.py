@@ -181,7 +181,7 @@ def c_builds(w, clang, flags, zinst, naive_obj, xray_obj, exe):
 # milliseconds is therefore run several times in each round (as many times
 # as fill MIN_SECONDS_PER_ROUND, at most MAX_RUNS_PER_ROUND), so that its
 # median is over many layouts, not over as many as there are rounds.
-MIN_SECONDS_PER_ROUND = 0.3
+MIN_SECONDS_PER_ROUND = 1.0
 MAX_RUNS_PER_ROUND = 10
 # Builds of the uninstrumented and the zinst variant timed for the ratio.
 BUILD_ROUNDS = 3

@@ -464,10 +464,11 @@ static struct zinst_thread_state *map_state(uint32_t max_depth, uint32_t max_nod
     return NULL;
   }
   ts->frames = (struct zinst_frame *)((char *)ts + frames_offset);
-  /* A spare's nodes may move: it was scrubbed wherever they were. */
-  uint64_t shift = for_thread ? zinst_node_shift((uintptr_t)ts + nodes_offset,
-                                                 (uintptr_t)&__zinst_context & ~(uintptr_t)63)
-                              : 0;
+  /* For the calling thread's TLS line: a private block is the hook
+   * calibration's, which runs on this thread too. A spare's nodes may
+   * move: it was scrubbed wherever they were. */
+  uint64_t shift =
+      zinst_node_shift((uintptr_t)ts + nodes_offset, (uintptr_t)&__zinst_context & ~(uintptr_t)63);
   ts->nodes = (struct zinst_node *)((char *)ts + nodes_offset + shift);
   ts->depth = 1;
   ts->frame_limit = max_depth + 1;
