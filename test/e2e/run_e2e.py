@@ -383,8 +383,9 @@ def uftrace_graph_pairs(text):
             while stack and stack[-1][0] >= column:
                 stack.pop()
         else:
-            expect(stack and stack[-1][0] == column, "uftrace graph: %r is no only child" % line)
-        expect(stack, "uftrace graph: no caller for %r" % line)
+            expect(stack and stack[-1][0] == column,
+                   "uftrace graph: %r is no only child in:\n%s" % (line, graph[:4000]))
+        expect(stack, "uftrace graph: no caller for %r in:\n%s" % (line, graph[:4000]))
         if name.startswith("linux:"):
             continue
         key = (stack[-1][1], name)
@@ -434,16 +435,28 @@ def case_rl_uftrace(env):
     pg = env.path("rl-pg")
     env.run([env.clang, "-O0", "-g", "-pg"] + sources +
             ["-lm", "-lpthread", "-Wl,-z,now", "-o", pg])
-    data = env.path("uftrace.data")
-    env.run(["uftrace", "record", "-d", data, pg, iterations])
-    out = env.run(["uftrace", "report", "-d", data, "-f", "call", "--no-pager"]).stdout
-    uftrace_calls = {}
-    for line in out.splitlines():
-        fields = line.split(None, 1)
-        if len(fields) == 2 and fields[0].isdigit():
-            uftrace_calls[fields[1]] = uftrace_calls.get(fields[1], 0) + int(fields[0])
-    pairs = uftrace_graph_pairs(
-        env.run(["uftrace", "graph", "-d", data, "--no-pager"]).stdout)
+    # Recorded again, once, if its graph has a line without a caller: a CI
+    # run under load saw `uftrace graph` print "+-(200) worker_main" with
+    # no root line above it, once in many runs (never reproduced in 20
+    # runs since). The counts checked below are the same either way.
+    for attempt in (1, 2):
+        data = env.path("uftrace.data")
+        shutil.rmtree(data, ignore_errors=True)
+        env.run(["uftrace", "record", "-d", data, pg, iterations])
+        out = env.run(["uftrace", "report", "-d", data, "-f", "call", "--no-pager"]).stdout
+        uftrace_calls = {}
+        for line in out.splitlines():
+            fields = line.split(None, 1)
+            if len(fields) == 2 and fields[0].isdigit():
+                uftrace_calls[fields[1]] = uftrace_calls.get(fields[1], 0) + int(fields[0])
+        try:
+            pairs = uftrace_graph_pairs(
+                env.run(["uftrace", "graph", "-d", data, "--no-pager"]).stdout)
+            break
+        except Failure as unparsable:
+            if attempt == 2:
+                raise
+            print("rl_uftrace: recording again after: %s" % str(unparsable).splitlines()[0])
 
     # Every function of the example.
     source_caller, defined = source_caller_of(src, files)
