@@ -92,6 +92,18 @@ Function *emitRegistrationCall(Module &M, StringRef Name, StringRef HookName,
   Function *F = Function::Create(FunctionType::get(VoidTy, /*isVarArg=*/false),
                                  GlobalValue::InternalLinkage, Name, M);
   F->addFnAttr(Attribute::NoUnwind);
+  // The attributes that select the module's subtarget: without them the
+  // code generator builds a second one for this function alone, which
+  // costs more than the rest of the table in a small file.
+  for (const Function &Other : M) {
+    if (Other.isDeclaration() || &Other == F)
+      continue;
+    for (StringRef Kind : {"target-cpu", "target-features", "tune-cpu", "min-legal-vector-width",
+                           "prefer-vector-width", "use-soft-float"})
+      if (Other.hasFnAttribute(Kind))
+        F->addFnAttr(Other.getFnAttribute(Kind));
+    break;
+  }
   IRBuilder<> B(BasicBlock::Create(Ctx, "entry", F));
   B.CreateCall(Hook, {ModuleInfo});
   B.CreateRetVoid();
