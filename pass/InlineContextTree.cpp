@@ -5,6 +5,7 @@
 
 #include "zinst_abi.h"
 
+#include "llvm/IR/CFG.h"
 #include "llvm/IR/DebugInfoMetadata.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Instructions.h"
@@ -152,14 +153,15 @@ InlineContextRuntime declareInlineContextRuntime(Module &M, GlobalVariable *Modu
       AttributeList::get(Ctx, AttributeList::FunctionIndex, {Attribute::NoUnwind, Attribute::Cold});
   // Where the target has preserve_most, the runtime's entry point of that
   // convention: a miss saves only the registers the runtime uses. With
-  // timing (only there), the one that also times the call when it is due,
-  // so that the code after a miss tests nothing.
+  // timing (only there), the one that also takes a found context's due
+  // call, and times a new context's call when it is due, so that the code
+  // after it tests nothing.
   bool PreserveMost = targetHasPreserveMost(M);
   bool Timing = FrameAddress != Intrinsic::not_intrinsic;
-  SmallVector<Type *, 4> SlowArgs = {PtrTy, Type::getInt32Ty(Ctx), PtrTy};
+  SmallVector<Type *, 5> SlowArgs = {PtrTy, Type::getInt32Ty(Ctx), PtrTy};
   if (Timing)
-    SlowArgs.push_back(PtrTy);
-  FunctionCallee Slow = M.getOrInsertFunction(Timing         ? "__zinst_context_miss_timed"
+    SlowArgs.append({PtrTy, PtrTy});
+  FunctionCallee Slow = M.getOrInsertFunction(Timing         ? "__zinst_context_miss_or_due"
                                               : PreserveMost ? "__zinst_context_miss"
                                                              : "__zinst_context_enter",
                                               FunctionType::get(PtrTy, SlowArgs, false), Attrs);
@@ -179,13 +181,10 @@ InlineContextRuntime declareInlineContextRuntime(Module &M, GlobalVariable *Modu
     Type *VoidTy = Type::getVoidTy(Ctx);
     RT.TimedFrame =
         runtimeThreadLocal(M, "__zinst_timed_frame", M.getDataLayout().getIntPtrType(Ctx));
-    RT.TimedEnter = M.getOrInsertFunction("__zinst_timed_enter",
-                                          FunctionType::get(VoidTy, {PtrTy, PtrTy}, false), Attrs);
     RT.TimedExit = M.getOrInsertFunction("__zinst_timed_exit",
                                          FunctionType::get(VoidTy, {PtrTy}, false), Attrs);
     RT.TimedReenter = M.getOrInsertFunction(
         "__zinst_timed_reenter", FunctionType::get(Type::getVoidTy(Ctx), {PtrTy}, false), Attrs);
-    cast<Function>(RT.TimedEnter.getCallee())->setCallingConv(CallingConv::PreserveMost);
     cast<Function>(RT.TimedExit.getCallee())->setCallingConv(CallingConv::PreserveMost);
     cast<Function>(RT.TimedReenter.getCallee())->setCallingConv(CallingConv::PreserveMost);
     RT.FrameAddress = FrameAddress;
@@ -244,12 +243,16 @@ void emitInlineContextTree(Function &F, uint32_t Index, ArrayRef<Instruction *> 
   Value *Hit = B.CreateICmpEQ(childFunction(B, First), Id, "zinst.hit");
 
   // entry: br %hit, %found, %second; second: br %hit2, %found, %miss;
-  // found: count, make current; miss: the runtime; both to the body.
+  // found: count, make current; miss: the runtime; both to the body. With
+  // timing, found goes on to the same block (%slow) when the call is due.
   BasicBlock *Head = Split->getParent();
   BasicBlock *Body = Head->splitBasicBlock(Split->getIterator(), "zinst.entered");
   BasicBlock *SecondBB = TwoSlots ? BasicBlock::Create(Ctx, "zinst.second", &F, Body) : nullptr;
   BasicBlock *FoundBB = BasicBlock::Create(Ctx, "zinst.found", &F, Body);
-  BasicBlock *MissBB = BasicBlock::Create(Ctx, "zinst.miss", &F, Body);
+  // With timing, also a found context's due call (rare) goes to this block:
+  // one call of the runtime, which tells the two apart by %due.
+  bool Timing = RT.FrameAddress != Intrinsic::not_intrinsic;
+  BasicBlock *MissBB = BasicBlock::Create(Ctx, Timing ? "zinst.slow" : "zinst.miss", &F, Body);
   Head->getTerminator()->eraseFromParent();
   MDNode *Likely = MDBuilder(Ctx).createBranchWeights(1u << 20, 1);
   B.SetInsertPoint(Head);
@@ -267,11 +270,6 @@ void emitInlineContextTree(Function &F, uint32_t Index, ArrayRef<Instruction *> 
     Second.CreateCondBr(Hit2, FoundBB, MissBB, Likely);
     Found->addIncoming(Other, SecondBB);
   }
-  // With timing, a found context's due call (rare) goes on to the
-  // runtime's timed enter before the body; after a miss, the runtime did it.
-  bool Timing = RT.FrameAddress != Intrinsic::not_intrinsic;
-  BasicBlock *TimedBB = Timing ? BasicBlock::Create(Ctx, "zinst.time.enter", &F, Body) : nullptr;
-
   // One add to memory in optimized x86-64 code (a signal handler cannot split
   // it); load, add and store at -O0 and on AArch64 (README, Known limits).
   Value *Calls = Fast.CreateAlignedLoad(I64Ty, Found, Align(8), "zinst.calls");
@@ -280,36 +278,37 @@ void emitInlineContextTree(Function &F, uint32_t Index, ArrayRef<Instruction *> 
     Fast.CreateAlignedStore(Found, Fast.CreateThreadLocalAddress(RT.Context), Align(8));
   // Last, so that the branch tests the decrement's own flags.
   if (Timing)
-    Fast.CreateCondBr(countDownTiming(Fast, Found), TimedBB, Body, unlikely(Ctx));
+    Fast.CreateCondBr(countDownTiming(Fast, Found), MissBB, Body, unlikely(Ctx));
   else
     Fast.CreateBr(Body);
 
   IRBuilder<> Slow(MissBB);
   Slow.SetCurrentDebugLocation(Loc);
-  SmallVector<Value *, 4> SlowArgs = {RT.ModuleInfo, ConstantInt::get(I32Ty, Index), Current};
-  if (Timing)
+  SmallVector<Value *, 5> SlowArgs = {RT.ModuleInfo, ConstantInt::get(I32Ty, Index), Current};
+  if (Timing) {
+    // The found context whose call is due, or null after a miss.
+    PHINode *Due = Slow.CreatePHI(PtrTy, 3, "zinst.due.context");
+    for (BasicBlock *Pred : predecessors(MissBB))
+      Due->addIncoming(Pred == FoundBB ? static_cast<Value *>(Found)
+                                       : ConstantPointerNull::get(cast<PointerType>(PtrTy)),
+                       Pred);
+    SlowArgs.push_back(Due);
     SlowArgs.push_back(frameAddress(Slow, RT)); // timed there when due
+  }
   CallInst *Entered = Slow.CreateCall(RT.SlowPath, SlowArgs);
   if (RT.SlowPathIsPreserveMost)
     Entered->setCallingConv(CallingConv::PreserveMost);
-  // The runtime made the new context current; a leaf puts its caller's back.
+  // After a miss the runtime made the new context current; a leaf puts its
+  // caller's back (after a due call, it is its caller's already).
   if (Leaf)
     Slow.CreateAlignedStore(Current, Slow.CreateThreadLocalAddress(RT.Context), Align(8));
   Slow.CreateBr(Body);
 
   // The function's own context, where the body begins.
   IRBuilder<> Join(Split);
-  PHINode *Mine = Join.CreatePHI(PtrTy, 3, "zinst.context");
+  PHINode *Mine = Join.CreatePHI(PtrTy, 2, "zinst.context");
   Mine->addIncoming(Found, FoundBB);
   Mine->addIncoming(Entered, MissBB);
-  if (Timing) {
-    IRBuilder<> T(TimedBB);
-    T.SetCurrentDebugLocation(Loc);
-    T.CreateCall(RT.TimedEnter, {Found, frameAddress(T, RT)})
-        ->setCallingConv(CallingConv::PreserveMost);
-    T.CreateBr(Body);
-    Mine->addIncoming(Found, TimedBB);
-  }
   for (Instruction *At : Reentries) {
     IRBuilder<> R(At);
     R.SetCurrentDebugLocation(Loc);

@@ -46,12 +46,11 @@
 //
 //   found:                                             ; after the count
 //     %last.untimed_left -= 1                          ; decq, and then
-//     br (%last.untimed_left < 0), %timed, %body       ; js: rare
-//   timed:                                             ; cold
-//     call preserve_most @__zinst_timed_enter(%last, frame)
-//   miss:                                              ; cold
-//     %new = call preserve_most @__zinst_context_miss_timed(@module,
-//                                                  Index, %cur, frame)
+//     br (%last.untimed_left < 0), %slow, %body        ; js: rare
+//   slow:                                              ; cold: a miss, or
+//     %due = phi [null, miss], [%last, found]          ; a due call
+//     %new = call preserve_most @__zinst_context_miss_or_due(@module,
+//                                            Index, %cur, %due, frame)
 //   body:
 //   ...
 //   if (@__zinst_timed_frame <= frame)                 ; on every way out
@@ -84,13 +83,12 @@ struct InlineContextRuntime {
   llvm::GlobalVariable *Context = nullptr; // __zinst_context, initial-exec TLS
   llvm::GlobalVariable *ModuleInfo = nullptr;
   llvm::GlobalVariable *FunctionIds = nullptr; // the module's function_ids
-  // __zinst_context_miss (__zinst_context_miss_timed with inline timing),
+  // __zinst_context_miss (__zinst_context_miss_or_due with inline timing),
   // or __zinst_context_enter where the target has no preserve_most.
   llvm::FunctionCallee SlowPath;
   bool SlowPathIsPreserveMost = false;
   // Inline timing (-zinst-inline-time); null without it.
   llvm::GlobalVariable *TimedFrame = nullptr; // __zinst_timed_frame, initial-exec TLS
-  llvm::FunctionCallee TimedEnter;            // __zinst_timed_enter, preserve_most
   llvm::FunctionCallee TimedExit;             // __zinst_timed_exit, preserve_most
   llvm::FunctionCallee TimedReenter;          // __zinst_timed_reenter, preserve_most
   llvm::Intrinsic::ID FrameAddress = llvm::Intrinsic::not_intrinsic;

@@ -22,7 +22,7 @@
  * Inline timing is calibrated the same way, on the leaf's enter and exit
  * as the pass emits them (leaf_enter): the context's lookup and count, the
  * timing decision, and for a timed activation the runtime's
- * __zinst_timed_enter and __zinst_timed_exit. The process's kind
+ * __zinst_context_miss_or_due and __zinst_timed_exit. The process's kind
  * (module_registry.h) says which code its modules run; each kind keeps its
  * own best calibration.
  *
@@ -148,10 +148,10 @@ static inline __attribute__((always_inline)) struct leaf_activation leaf_enter(i
       &a.saved->recent_children[LEAF & (ZINST_NODE_RECENT_CHILDREN - 1)], __ATOMIC_RELAXED);
   if (ZINST_LIKELY(child->function == id)) {
     if (ZINST_UNLIKELY(zinst_count_inline_call(child)))
-      __zinst_timed_enter(child, leaf_frame);
+      __zinst_context_miss_or_due(&calibration_module, LEAF, a.saved, child, leaf_frame);
   } else {
     /* Counted, and timed if it is due, by the runtime. */
-    __zinst_context_miss_timed(&calibration_module, LEAF, a.saved, leaf_frame);
+    __zinst_context_miss_or_due(&calibration_module, LEAF, a.saved, NULL, leaf_frame);
     __zinst_context = a.saved; /* the miss made the leaf's current */
   }
 #endif

@@ -340,7 +340,7 @@ ZINST_EXPORT __thread __attribute__((tls_model("initial-exec"))) uintptr_t __zin
     ZINST_ROOT_FRAME_ADDRESS;
 
 /* node->calls + 1 and node->untimed_left - 1, as the inline code counts
- * (see above); __zinst_context_miss_timed tests whether it was due. */
+ * (see above); __zinst_context_miss_or_due tests whether it was due. */
 static inline __attribute__((always_inline)) void count_call(struct zinst_node *node) {
   (void)zinst_count_inline_call(node);
 }
@@ -506,9 +506,9 @@ timed_enter_thunk(void *context, uintptr_t frame_address) {
   timed_enter_general(context, frame_address);
 }
 
-ZINST_EXPORT __attribute__((noinline, preserve_most)) void __zinst_timed_enter(void *context,
-                                                                               void *frame) {
-  uintptr_t frame_address = (uintptr_t)frame;
+/* The timed enter, expanded in both entry points that start one. */
+static inline __attribute__((always_inline)) void timed_enter_inline(void *context,
+                                                                     uintptr_t frame_address) {
   struct zinst_thread_state *ts = zinst_tls_state;
   if (ZINST_UNLIKELY(ts == NULL || ts->busy || ts->count_only)) {
     timed_enter_thunk(context, frame_address);
@@ -531,6 +531,11 @@ ZINST_EXPORT __attribute__((noinline, preserve_most)) void __zinst_timed_enter(v
     __zinst_timed_frame = frame_address;
   SIGNAL_FENCE();
   ts->busy = 0;
+}
+
+ZINST_EXPORT __attribute__((noinline, preserve_most)) void __zinst_timed_enter(void *context,
+                                                                               void *frame) {
+  timed_enter_inline(context, (uintptr_t)frame);
 }
 
 /* Every case of a timed exit but the common one: frames above the
@@ -598,12 +603,19 @@ ZINST_EXPORT __attribute__((noinline, preserve_most)) void __zinst_timed_exit(vo
   ts->busy = 0;
 }
 
-/* The miss of inline timing: __zinst_context_miss, then the timed enter
- * when the call is due (a new context's first call always is), so that the
- * inline code after a miss tests nothing. */
+/* The one call of inline timing's entry code: after a miss (due is
+ * null), __zinst_context_miss, then the timed enter when the new context's
+ * call is due (a new context's first call always is); else the timed enter
+ * of `due`, the context the inline code found, whose call is due. One entry
+ * point for both, so that the inline code has one call and one cold block,
+ * not two: less code for the compiler to generate in every function. */
 ZINST_EXPORT __attribute__((noinline, preserve_most)) void *
-__zinst_context_miss_timed(struct zinst_module_info *module, uint32_t index, void *current,
-                           void *frame) {
+__zinst_context_miss_or_due(struct zinst_module_info *module, uint32_t index, void *current,
+                            void *due, void *frame) {
+  if (due != NULL) {
+    timed_enter_inline(due, (uintptr_t)frame);
+    return due;
+  }
   void *node = __zinst_context_miss(module, index, current);
   if (zinst_inline_timing_due(node))
     __zinst_timed_enter(node, frame);

@@ -517,7 +517,7 @@ static inline __attribute__((always_inline)) int zinst_count_inline_call(struct 
 
 /* Whether inline timing's code times the activation of `node` whose call
  * it just counted down, or the runtime did (zinst_abi.h,
- * ZINST_MODULE_INLINE_TIME): it calls __zinst_timed_enter then. The
+ * ZINST_MODULE_INLINE_TIME): it calls __zinst_context_miss_or_due then. The
  * runtime's C copy of what the pass emits, for zones and the calibration
  * (hook_cost.c). */
 static inline __attribute__((always_inline)) int

@@ -144,10 +144,11 @@
  *       (at entry, after the context: node = the function's own context,
  *        whose count was just incremented)
  *       if (--node->untimed_left < 0)              (one decrement and a
- *         __zinst_timed_enter(node, frame);         branch on its sign)
+ *         __zinst_context_miss_or_due(module,       branch on its sign)
+ *                             index, current, node, frame);
  *
- * After a miss, the runtime (__zinst_context_miss_timed) counts the call
- * in both fields and calls the timed enter itself when it is due.
+ * After a miss, the same call with a null `due`: the runtime counts the
+ * call in both fields and times it itself when it is due.
  *       ... the function's body ...
  *       if (__zinst_timed_frame <= frame)          (on every way out)
  *         __zinst_timed_exit(frame);
@@ -286,11 +287,14 @@ __attribute__((preserve_most)) void *__zinst_context_miss(struct zinst_module_in
  * the activation at `frame`, called when __zinst_timed_frame is at or
  * below `frame`, closes the frames below it, abandoned, and its own. */
 __attribute__((preserve_most)) void __zinst_timed_enter(void *node, void *frame_address);
-/* The inline code's miss with inline timing: __zinst_context_miss, then
- * __zinst_timed_enter(new context, frame_address) when the call is due. */
-__attribute__((preserve_most)) void *__zinst_context_miss_timed(struct zinst_module_info *module,
-                                                                uint32_t index, void *current,
-                                                                void *frame_address);
+/* The inline code's one call at entry with inline timing. After a miss
+ * (`due` null): __zinst_context_miss, then __zinst_timed_enter(new context,
+ * frame_address) when the call is due. Else `due` is the context the inline
+ * code found and counted, whose call is due: its timed enter. Returns the
+ * function's context. */
+__attribute__((preserve_most)) void *__zinst_context_miss_or_due(struct zinst_module_info *module,
+                                                                 uint32_t index, void *current,
+                                                                 void *due, void *frame_address);
 __attribute__((preserve_most)) void __zinst_timed_exit(void *frame_address);
 /* At a landing pad or after setjmp returned in an inline-timed function
  * whose frame is at `frame_address`: ends the timed frames below it, which

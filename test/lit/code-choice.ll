@@ -32,17 +32,17 @@
 ; INLINE_TIME, 1 = INLINE_TREE, 0 = the hooks.
 ; TIME:       @__zinst_module = internal global {{.*}} i32 3, i32 0, ptr @__zinst_function_ids }
 ; TIME-LABEL: define i32 @work(
-; TIME:         call {{.*}}void @__zinst_timed_enter(
+; TIME:         call {{.*}}ptr @__zinst_context_miss_or_due(
 ; TIME-NOT:     @__zinst_enter(
 ; TREE:       @__zinst_module = internal global {{.*}} i32 1, i32 0, ptr @__zinst_function_ids }
 ; TREE-LABEL: define i32 @work(
-; TREE-NOT:     __zinst_timed_enter
+; TREE-NOT:     __zinst_context_miss_or_due
 ; TREE-NOT:     @__zinst_enter(
 ; TREE:         ret i32
 ; HOOKS:       @__zinst_module = internal global {{.*}} i32 0, i32 0, ptr null }
 ; HOOKS-LABEL: define i32 @work(
 ; HOOKS:         call void @__zinst_enter(
-; HOOKS-NOT:     __zinst_timed_enter
+; HOOKS-NOT:     __zinst_context_miss_or_due
 ; HOOKS-NOT:     __zinst_context
 
 ;--- plain.ll

@@ -3,8 +3,10 @@
 ; every call counts down the context's untimed_left (offset 8), and the one
 ; that brings it below 0 calls the runtime, which picks the stratum and the
 ; next timed call; the others cost the decrement and a branch on its sign.
-; After a miss, the runtime counted the call down and timed it if it was
-; due (__zinst_context_miss_timed): the code tests nothing. Only timed ones call the runtime, and every way out calls the timed
+; A due call and a miss share one cold block and one call of the runtime
+; (__zinst_context_miss_or_due: the found context, or null after a miss, when
+; the runtime counts the call down and times it if it is due; the code after
+; it tests nothing). Only timed ones call the runtime, and every way out calls the timed
 ; exit, before the context is put back, when the runtime's innermost timed
 ; frame (__zinst_timed_frame) is the function's own or deeper (abandoned):
 ; no flag stays live across the body. The module is flagged INLINE_TREE |
@@ -43,14 +45,11 @@ define i32 @two_returns(i32 %x) {
 ; CHECK-NEXT:    %zinst.untimed.next = add i64 %zinst.untimed.left, -1
 ; CHECK-NEXT:    store i64 %zinst.untimed.next, ptr [[LEFTP]], align 8
 ; CHECK-NEXT:    %zinst.due = icmp slt i64 %zinst.untimed.next, 0
-; CHECK-NEXT:    br i1 %zinst.due, label %zinst.time.enter, label %zinst.entered, !prof [[RARE:![0-9]+]]
-; CHECK:       zinst.miss:
+; CHECK-NEXT:    br i1 %zinst.due, label %zinst.slow, label %zinst.entered, !prof [[RARE:![0-9]+]]
+; CHECK:       zinst.slow:
+; CHECK-NEXT:    %zinst.due.context = phi ptr [ %zinst.child, %zinst.found ], [ null, %entry ]
 ; CHECK-NEXT:    [[FRAME:%[0-9]+]] = call ptr @llvm.addressofreturnaddress.p0()
-; CHECK-NEXT:    {{%[0-9]+}} = call preserve_mostcc ptr @__zinst_context_miss_timed(ptr @__zinst_module, i32 0, ptr %zinst.context.saved, ptr [[FRAME]])
-; CHECK-NEXT:    br label %zinst.entered
-; CHECK:       zinst.time.enter:
-; CHECK-NEXT:    [[FRAME:%[0-9]+]] = call ptr @llvm.addressofreturnaddress.p0()
-; CHECK-NEXT:    call preserve_mostcc void @__zinst_timed_enter(ptr %zinst.child, ptr [[FRAME]])
+; CHECK-NEXT:    {{%[0-9]+}} = call preserve_mostcc ptr @__zinst_context_miss_or_due(ptr @__zinst_module, i32 0, ptr %zinst.context.saved, ptr %zinst.due.context, ptr [[FRAME]])
 ; CHECK-NEXT:    br label %zinst.entered
 ; CHECK:       zinst.entered:
 ; CHECK-NEXT:    %cmp = icmp sgt i32 %x, 0
@@ -122,11 +121,18 @@ pad:
   ret void
 }
 
-; A leaf (it calls nothing) is timed alike, and stores no context: after the
-; timed exit's test, it returns.
+; A leaf (it calls nothing) is timed alike, and stores no context but its
+; caller's after the runtime's call (a miss made its own current): after the
+; timed exit's test, it returns. Its second slot is a third way to %slow.
 define i32 @leaf(i32 %x) {
 ; CHECK-LABEL: define i32 @leaf(
-; CHECK:         call preserve_mostcc void @__zinst_timed_enter(ptr %zinst.child, ptr
+; CHECK:       zinst.slow:
+; CHECK-NEXT:    %zinst.due.context = phi ptr [ %zinst.child, %zinst.found ], [ null, %zinst.second ]
+; CHECK-NEXT:    [[FRAME:%[0-9]+]] = call ptr @llvm.addressofreturnaddress.p0()
+; CHECK-NEXT:    {{%[0-9]+}} = call preserve_mostcc ptr @__zinst_context_miss_or_due(ptr @__zinst_module, i32 3, ptr %zinst.context.saved, ptr %zinst.due.context, ptr [[FRAME]])
+; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
+; CHECK-NEXT:    store ptr %zinst.context.saved, ptr [[TLS]], align 8
+; CHECK-NEXT:    br label %zinst.entered
 ; CHECK:       zinst.entered:
 ; CHECK-NEXT:    %r = add i32 %x, 1
 ; CHECK-NEXT:    [[TFP:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_timed_frame)
@@ -141,8 +147,8 @@ entry:
   ret i32 %r
 }
 
-; CHECK: declare preserve_mostcc ptr @__zinst_context_miss_timed(ptr, i32, ptr, ptr) #[[COLD:[0-9]+]]
-; CHECK: declare preserve_mostcc void @__zinst_timed_enter(ptr, ptr) #[[COLD]]
+; CHECK: declare preserve_mostcc ptr @__zinst_context_miss_or_due(ptr, i32, ptr, ptr, ptr) #[[COLD:[0-9]+]]
+; CHECK-NOT: @__zinst_timed_enter
 ; CHECK: declare preserve_mostcc void @__zinst_timed_exit(ptr) #[[COLD]]
 ; CHECK: declare preserve_mostcc void @__zinst_timed_reenter(ptr) #[[COLD]]
 ; CHECK: attributes #[[COLD]] = { cold nounwind }

@@ -60,10 +60,10 @@ static struct activation enter(uint32_t index, uintptr_t frame) {
     child->calls++;
     __zinst_context = child;
     if (--child->untimed_left < 0)
-      __zinst_timed_enter(child, (void *)frame);
+      child = __zinst_context_miss_or_due(&module, index, a.saved, child, (void *)frame);
   } else {
     /* Counts the call, and times it when it is due. */
-    child = __zinst_context_miss_timed(&module, index, a.saved, (void *)frame);
+    child = __zinst_context_miss_or_due(&module, index, a.saved, NULL, (void *)frame);
   }
   a.own = child;
   return a;
