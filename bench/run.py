@@ -183,8 +183,12 @@ def c_builds(w, clang, flags, zinst, naive_obj, xray_obj, exe):
 # median is over many layouts, not over as many as there are rounds.
 MIN_SECONDS_PER_ROUND = 1.0
 MAX_RUNS_PER_ROUND = 10
-# Builds of the uninstrumented and the zinst variant timed for the ratio.
+# Builds of every variant, timed for the build-time ratios.
 BUILD_ROUNDS = 3
+# What each build is, in the build-time line.
+BUILD_LABELS = {"zinst": "zinst (default)", "inline": "zinst (inline tree)",
+                "hooks": "zinst (hooks)", "naive": "naive hook (-finstrument-functions)",
+                "pg": "gprof and uftrace (-pg)", "xray": "XRay"}
 
 
 def run_variant(v, rdir, cmd, workload):
@@ -450,22 +454,19 @@ def main():
             desc += " (Zig %s; the peers cannot instrument Zig code)" % zig_version
         else:
             builds = c_builds(w, clang, flags, zinst, naive_obj, xray_obj, exe)
-        build_seconds = {"base": [], "zinst": []}
+        build_seconds = {key: [] for key in builds}
 
         def build(key):
             cmd, build_env = builds[key] if isinstance(builds[key], tuple) else (builds[key], {})
             t0 = time.perf_counter()
             sh(cmd, cwd=wdir, env=dict(os.environ, **build_env) if build_env else None)
-            if key in build_seconds:
-                build_seconds[key].append(time.perf_counter() - t0)
-        for key in builds:
-            build(key)
+            build_seconds[key].append(time.perf_counter() - t0)
         # The build-time ratio from one build each moved between 0.6x and
-        # 1.4x on this VM: the two builds it compares are timed again,
-        # interleaved, and compared by their medians.
-        for _ in range(0 if args.smoke else BUILD_ROUNDS - 1):
-            build("base")
-            build("zinst")
+        # 1.4x on this VM: every build is timed BUILD_ROUNDS times,
+        # interleaved, and compared by its median.
+        for _ in range(1 if args.smoke else BUILD_ROUNDS):
+            for key in builds:
+                build(key)
 
         variants = [
             Variant("uninstrumented", "base"),
@@ -570,11 +571,15 @@ def main():
                 fixed_limit_summary.append((w.name, med / base, (med - base) / calls * 1e9))
             if v.name == "zinst (hooks)":
                 hooks_summary.append((w.name, med / base, (med - base) / calls * 1e9))
-        zinst_build = statistics.median(build_seconds["zinst"])
-        base_build = statistics.median(build_seconds["base"])
+        build_median = {key: statistics.median(t) for key, t in build_seconds.items()}
+        base_build = build_median["base"]
         text.append("\nBuild time with the plugin: %.2fx (%.2f s vs %.2f s, medians of %d "
-                    "interleaved build(s) each).\n" % (zinst_build / base_build, zinst_build,
-                                                        base_build, len(build_seconds["base"])))
+                    "interleaved build(s) each). The other builds, against the uninstrumented "
+                    "one: %s.\n" % (
+                        build_median["zinst"] / base_build, build_median["zinst"], base_build,
+                        len(build_seconds["base"]),
+                        "; ".join("%s %.2fx" % (BUILD_LABELS[key], build_median[key] / base_build)
+                                  for key in builds if key not in ("base", "zinst"))))
 
     if largest_profile and selected:
         times = []
