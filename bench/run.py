@@ -137,7 +137,11 @@ def zig_builds(w, zinst, llvm_major, exe):
                      "inline": ([a.replace(exe("zinst"), exe("inline")) for a in instrumented],
                                 INLINE_TREE_ENV),
                      "hooks": ([a.replace(exe("zinst"), exe("hooks")) for a in instrumented],
-                               HOOKS_ENV)}
+                               HOOKS_ENV),
+                     # Built for its build time only: what the route through
+                     # bitcode and clang costs without the plugin's work.
+                     "route": ([a.replace(exe("zinst"), exe("route")) for a in instrumented],
+                               {"ZINST_DISABLE": "1"})}
 
 
 class Variant:
@@ -188,7 +192,8 @@ BUILD_ROUNDS = 3
 # What each build is, in the build-time line.
 BUILD_LABELS = {"zinst": "zinst (default)", "inline": "zinst (inline tree)",
                 "hooks": "zinst (hooks)", "naive": "naive hook (-finstrument-functions)",
-                "pg": "gprof and uftrace (-pg)", "xray": "XRay"}
+                "pg": "gprof and uftrace (-pg)", "xray": "XRay",
+                "route": "zinst zig with ZINST_DISABLE=1 (the route alone)"}
 
 
 def run_variant(v, rdir, cmd, workload):
