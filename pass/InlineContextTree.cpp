@@ -149,8 +149,13 @@ InlineContextRuntime declareInlineContextRuntime(Module &M, GlobalVariable *Modu
   LLVMContext &Ctx = M.getContext();
   auto *PtrTy = PointerType::getUnqual(Ctx);
   GlobalVariable *Context = runtimeThreadLocal(M, "__zinst_context", PtrTy);
+  // nonlazybind: in a shared library the calls go through the GOT, bound at
+  // load time, not through a lazily bound PLT entry, whose first call runs
+  // the dynamic linker's resolver: that saves the argument registers only,
+  // and a preserve_most caller keeps values in the others (r10 on x86-64).
   AttributeList Attrs =
-      AttributeList::get(Ctx, AttributeList::FunctionIndex, {Attribute::NoUnwind, Attribute::Cold});
+      AttributeList::get(Ctx, AttributeList::FunctionIndex,
+                         {Attribute::NoUnwind, Attribute::Cold, Attribute::NonLazyBind});
   // Where the target has preserve_most, the runtime's entry point of that
   // convention: a miss saves only the registers the runtime uses. With
   // timing (only there), the one that also takes a found context's due

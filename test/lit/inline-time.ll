@@ -151,5 +151,5 @@ entry:
 ; CHECK-NOT: @__zinst_timed_enter
 ; CHECK: declare preserve_mostcc void @__zinst_timed_exit(ptr) #[[COLD]]
 ; CHECK: declare preserve_mostcc void @__zinst_timed_reenter(ptr) #[[COLD]]
-; CHECK: attributes #[[COLD]] = { cold nounwind }
+; CHECK: attributes #[[COLD]] = { cold nounwind nonlazybind }
 ; CHECK: [[RARE]] = !{!"branch_weights", {{(!"expected", )?}}i32 1, i32 1048576}

@@ -223,7 +223,9 @@ entry:
   ret void
 }
 
-; The slow path is the runtime's preserve_most entry point (x86-64, AArch64).
+; The slow path is the runtime's preserve_most entry point (x86-64, AArch64),
+; nonlazybind: a lazily bound PLT entry's resolver would clobber registers
+; that a preserve_most caller keeps (in a shared library).
 ; CHECK: declare preserve_mostcc ptr @__zinst_context_miss(ptr, i32, ptr) #[[COLD:[0-9]+]]
-; CHECK: attributes #[[COLD]] = { cold nounwind }
+; CHECK: attributes #[[COLD]] = { cold nounwind nonlazybind }
 ; CHECK: [[WEIGHTS]] = !{!"branch_weights", {{(!"expected", )?}}i32 1048576, i32 1}
