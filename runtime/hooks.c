@@ -405,10 +405,14 @@ __zinst_context_miss(struct zinst_module_info *module, uint32_t index, void *cur
                      index >= module->function_count))
     return context_enter_general(module, index, current);
   uint32_t id = id_base + index;
+  /* Index 0, the thread's root, stands for the no-context node too: the
+   * caller's context of a call from uninstrumented code. The inline code
+   * misses on every such call (the no-context node is shared by all
+   * threads, so nothing is remembered in it), which makes this the path
+   * of every call from an uninstrumented thread function or from an
+   * excluded caller; the edge cache serves it as any other. */
   uint32_t parent = zinst_context_index(ts, current);
-  /* The root stands for the no-context node too (a thread's first event):
-   * that one goes the general way, which also creates the thread's block. */
-  uint32_t child = parent != 0 ? zinst_edge_cache_find(ts, parent, id) : 0;
+  uint32_t child = zinst_edge_cache_find(ts, parent, id);
   if (ZINST_UNLIKELY(child == 0))
     return context_enter_general(module, index, current);
   ts->busy = 1;
@@ -612,13 +616,13 @@ ZINST_EXPORT __attribute__((noinline, preserve_most)) void __zinst_timed_exit(vo
 ZINST_EXPORT __attribute__((noinline, preserve_most)) void *
 __zinst_context_miss_or_due(struct zinst_module_info *module, uint32_t index, void *current,
                             void *due, void *frame) {
-  if (due != NULL) {
-    timed_enter_inline(due, (uintptr_t)frame);
-    return due;
+  void *node = due;
+  if (node == NULL) {
+    node = __zinst_context_miss(module, index, current);
+    if (!zinst_inline_timing_due(node))
+      return node;
   }
-  void *node = __zinst_context_miss(module, index, current);
-  if (zinst_inline_timing_due(node))
-    __zinst_timed_enter(node, frame);
+  timed_enter_inline(node, (uintptr_t)frame);
   return node;
 }
 

@@ -10,6 +10,8 @@
  *     every count stays exact;
  *   - a hit in the edge cache makes the child the recent child of its first
  *     slot, and the one there moves to the second;
+ *   - calls from no context (uninstrumented callers) miss inline, as the
+ *     no-context node is shared by all threads, and are counted exactly;
  *   - an event inside the runtime (`busy`) is dropped and counted, and so
  *     is every event nested in it;
  *   - a module built with the hooks is refused in this process, and its
@@ -240,6 +242,27 @@ int main(int argc, char **argv) {
   CHECK(__zinst_context == &zinst_no_context, "back to no context after main_loop");
   tree = test_own_tree();
   CHECK_EQ_U64(tree.count, 9, "nodes (the dropped call of d made none)");
+  zinst_tree_free(&tree);
+
+  /* Calls from uninstrumented code (an excluded caller, a thread function
+   * built without zinst) start at the no-context node, which all threads
+   * share and so remembers nothing: each misses inline, and the edge
+   * cache, not the general path, finds the root's child. Counts stay
+   * exact, and the shared node's slots still point at itself. */
+  slow_before = slow_calls;
+  for (int i = 0; i < 40; i++) {
+    leaf(F_B);
+    leaf(F_C);
+  }
+  CHECK_EQ_U64(slow_calls - slow_before, 80, "every call from no context misses inline");
+  CHECK(__zinst_context == &zinst_no_context, "no context after the calls from it");
+  for (uint32_t i = 0; i < ZINST_NODE_RECENT_CHILDREN; i++)
+    CHECK(zinst_no_context.recent_children[i] == &zinst_no_context,
+          "the shared no-context node remembers no thread's child");
+  tree = test_own_tree();
+  CHECK_EQ_U64(tree.nodes[test_child(&tree, 0, id + F_B)].calls, 40, "b calls from the root");
+  CHECK_EQ_U64(tree.nodes[test_child(&tree, 0, id + F_C)].calls, 40, "c calls from the root");
+  CHECK_EQ_U64(tree.count, 11, "nodes (b and c under the root)");
   zinst_tree_free(&tree);
   printf("inline tree: ok\n");
   return 0;
