@@ -649,8 +649,38 @@ ZINST_EXPORT __attribute__((noinline, preserve_most)) void __zinst_timed_reenter
 }
 #endif
 
+/*
+ * The registering thread (the main thread, for an executable's modules; the
+ * one that called dlopen, for a library's) starts with its own root as its
+ * context, not the no-context node. All threads share that node, so it
+ * remembers no thread's children, and the inline code misses on every call
+ * made from it: from uninstrumented code, such as a program calling an
+ * instrumented library, or a main() left out by ZINST_EXCLUDE. The thread's
+ * root remembers them: those calls hit after their first. Other threads
+ * still start at the no-context node (nothing runs on a new thread before
+ * its own code), and their calls from uninstrumented code take
+ * __zinst_context_miss.
+ *
+ * This makes the thread's block now, before its first event, as the first
+ * event would. Only for a module with inline trees that the process took;
+ * and never from inside the runtime, nor when the thread has a context
+ * already (a constructor that runs instrumented code, then registers).
+ */
+static void start_at_own_root(const struct zinst_module_info *module) {
+  if (!(module->flags & ZINST_MODULE_INLINE_TREE) ||
+      !zinst_id_base_registered(__atomic_load_n(&module->id_base, __ATOMIC_RELAXED)) ||
+      __zinst_context != &zinst_no_context || zinst_tls_in_runtime)
+    return;
+  struct zinst_thread_state *ts = zinst_tls_state;
+  if (ts == NULL)
+    ts = zinst_thread_state_create();
+  if (ts != NULL && !ts->busy)
+    __zinst_context = &ts->nodes[0];
+}
+
 ZINST_EXPORT void __zinst_register_module(struct zinst_module_info *module) {
   zinst_registry_register(module);
+  start_at_own_root(module);
 }
 
 ZINST_EXPORT void __zinst_unregister_module(struct zinst_module_info *module) {

@@ -73,29 +73,9 @@ static struct zinst_module_info module = {ZINST_ABI_VERSION,
 
 static uint64_t slow_calls;
 
-/* What the pass emits at a function's entry (pass/InlineContextTree.h);
- * returns the context to restore on the way out. */
+/* The entry code (test_support.h), its misses counted in slow_calls. */
 static void *inline_enter(struct zinst_module_info *m, uint32_t index) {
-  struct zinst_node *current = __zinst_context;
-  uint32_t id = __atomic_load_n(&m->function_ids[index], __ATOMIC_RELAXED);
-  uint32_t first_slot = index & (ZINST_NODE_RECENT_CHILDREN - 1);
-  uint32_t second_slot = (index >> ZINST_NODE_SECOND_SLOT_SHIFT) & (ZINST_NODE_RECENT_CHILDREN - 1);
-  struct zinst_node *last =
-      __atomic_load_n(&current->recent_children[first_slot], __ATOMIC_RELAXED);
-  if (last->function != id && second_slot != first_slot)
-    last = __atomic_load_n(&current->recent_children[second_slot], __ATOMIC_RELAXED);
-  if (last->function == id) {
-    last->calls++;
-    __zinst_context = last;
-  } else {
-    slow_calls++;
-#if ZINST_HAVE_CONTEXT_MISS
-    __zinst_context_miss(m, index, current);
-#else
-    __zinst_context_enter(m, index, current);
-#endif
-  }
-  return current;
+  return test_inline_enter(m, index, &slow_calls);
 }
 
 static void inline_exit(void *saved) {

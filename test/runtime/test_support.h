@@ -92,6 +92,34 @@ static inline struct zinst_tree test_own_tree(void) {
   return tree;
 }
 
+/* What the pass emits at the entry of an inline-tree function
+ * (pass/InlineContextTree.h), in C: the lookup in the current context's
+ * recent children, the count on a hit, the runtime's miss path otherwise
+ * (counted in *misses). Returns the context to restore on the way out. */
+static inline void *test_inline_enter(struct zinst_module_info *m, uint32_t index,
+                                      uint64_t *misses) {
+  struct zinst_node *current = __zinst_context;
+  uint32_t id = __atomic_load_n(&m->function_ids[index], __ATOMIC_RELAXED);
+  uint32_t first_slot = index & (ZINST_NODE_RECENT_CHILDREN - 1);
+  uint32_t second_slot = (index >> ZINST_NODE_SECOND_SLOT_SHIFT) & (ZINST_NODE_RECENT_CHILDREN - 1);
+  struct zinst_node *last =
+      __atomic_load_n(&current->recent_children[first_slot], __ATOMIC_RELAXED);
+  if (last->function != id && second_slot != first_slot)
+    last = __atomic_load_n(&current->recent_children[second_slot], __ATOMIC_RELAXED);
+  if (last->function == id) {
+    last->calls++;
+    __zinst_context = last;
+  } else {
+    ++*misses;
+#if ZINST_HAVE_CONTEXT_MISS
+    __zinst_context_miss(m, index, current);
+#else
+    __zinst_context_enter(m, index, current);
+#endif
+  }
+  return current;
+}
+
 /* Parents come before children in every tree the runtime produces. */
 static inline void test_check_order(const struct zinst_tree *tree) {
   CHECK(tree->count >= 1 && tree->nodes[0].function == 0, "root missing");
