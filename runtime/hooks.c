@@ -406,11 +406,11 @@ __zinst_context_miss(struct zinst_module_info *module, uint32_t index, void *cur
     return context_enter_general(module, index, current);
   uint32_t id = id_base + index;
   /* Index 0, the thread's root, stands for the no-context node too: the
-   * caller's context of a call from uninstrumented code. The inline code
+   * caller's context of a call from uninstrumented code on a thread that
+   * did not register the modules (start_at_own_root). The inline code
    * misses on every such call (the no-context node is shared by all
    * threads, so nothing is remembered in it), which makes this the path
-   * of every call from an uninstrumented thread function or from an
-   * excluded caller; the edge cache serves it as any other. */
+   * of every one of them; the edge cache serves it as any other. */
   uint32_t parent = zinst_context_index(ts, current);
   uint32_t child = zinst_edge_cache_find(ts, parent, id);
   if (ZINST_UNLIKELY(child == 0))

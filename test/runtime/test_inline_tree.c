@@ -224,9 +224,10 @@ int main(int argc, char **argv) {
   CHECK_EQ_U64(tree.count, 9, "nodes (the dropped call of d made none)");
   zinst_tree_free(&tree);
 
-  /* Calls from uninstrumented code (an excluded caller, a thread function
-   * built without zinst) start at the no-context node, which all threads
-   * share and so remembers nothing: each misses inline (the miss path finds
+  /* Calls from uninstrumented code on a thread that did not register the
+   * module in a constructor (here: it registered lazily, at its first
+   * call) start at the no-context node, which all threads share and so
+   * remembers nothing: each misses inline (the miss path finds
    * the root's child in the edge cache; bench/levers.py measures what that
    * saves). Counts stay exact, and the shared node's slots still point at
    * itself. */
