@@ -1506,6 +1506,32 @@ def case_cmake_recipe(env):
     expect_eq("work calls", calls_by_name(env.report(profile)).get("work"), 8 * 1000)
 
 
+def case_install_tree(env):
+    """`cmake --install` gives a tree whose zinst builds and reads a profiled
+    program on its own: the plugin, the runtime and zinst.h are where the
+    installed `zinst cc` looks for them (../lib and ../include beside its
+    bin), not in the build tree."""
+    build_dir = os.path.dirname(os.path.dirname(env.zinst))
+    if not os.path.exists(os.path.join(build_dir, "cmake_install.cmake")):
+        raise Skip("%s is not a CMake build tree" % build_dir)
+    prefix = env.path("prefix")
+    env.run(["cmake", "--install", build_dir, "--prefix", prefix])
+    zinst = os.path.join(prefix, "bin", "zinst")
+    flags = env.run([zinst, "flags", "--compile", "--link"]).stdout
+    for name in ("libzinst.so", "libzinst_rt.a"):
+        path = os.path.join(prefix, "lib", name)
+        expect(os.path.exists(path), "the install has no %s" % path)
+        expect(path in flags, "`zinst flags` of the install does not name %s:\n%s" % (path, flags))
+    for built in ("lib", "include"):
+        expect(os.path.join(build_dir, built) + os.sep not in flags,
+               "`zinst flags` of the install names the build tree's %s:\n%s" % (built, flags))
+    exe = env.path("threads")
+    env.run([zinst, "cc", "-O2", os.path.join(env.src, "threads.c"), "-o", exe])
+    profile, _ = env.profile_run(exe, [1000])
+    report = json.loads(env.run([zinst, "report", "--json", "--top", "0", profile]).stdout)
+    expect_eq("work calls", calls_by_name(report).get("work"), 8 * 1000)
+
+
 def memory_contexts(env, profile):
     """`zinst mem --json`: {(path...): record} and {(path...): (blocks, bytes)}."""
     proc = env.run([env.zinst, "mem", "--json", profile])
