@@ -293,24 +293,29 @@ static void print_header(FILE *out, const char *path, const struct zinst_profile
   if (p->mode == ZINST_MODE_TIME) {
     if (p->sample_interval <= 1)
       fprintf(out, "timing:   every activation (exact)\n");
-    else if (p->sample_limit == 0)
-      fprintf(out,
-              "timing:   1 in %" PRIu32 " activations sampled (first %" PRIu32
-              " calls of each context exact); \u00b1 is a 95%% interval\n",
-              p->sample_interval, p->exact_calls_per_context);
-    else if (p->sample_error == 0)
-      fprintf(out,
-              "timing:   1 in %" PRIu32 " activations sampled, half as often each time a context "
-              "has %" PRIu32 " samples, earlier ones weighted (first %" PRIu32
-              " calls of each context exact); \u00b1 is a 95%% interval\n",
-              p->sample_interval, p->sample_limit, p->exact_calls_per_context);
-    else
-      fprintf(out,
-              "timing:   1 in %" PRIu32 " activations sampled, half as often each time a context "
-              "has enough samples (its mean within \u00b1%" PRIu32 "%%, or %" PRIu32
-              " samples), earlier ones weighted (first %" PRIu32
-              " calls of each context exact); \u00b1 is a 95%% interval\n",
-              p->sample_interval, p->sample_error, p->sample_limit, p->exact_calls_per_context);
+    else {
+      if (p->sample_limit == 0)
+        fprintf(out,
+                "timing:   1 in %" PRIu32 " activations sampled (first %" PRIu32
+                " calls of each context exact)",
+                p->sample_interval, p->exact_calls_per_context);
+      else if (p->sample_error == 0)
+        fprintf(out,
+                "timing:   1 in %" PRIu32 " activations sampled, half as often each time a context "
+                "has %" PRIu32 " samples, earlier ones weighted (first %" PRIu32
+                " calls of each context exact)",
+                p->sample_interval, p->sample_limit, p->exact_calls_per_context);
+      else
+        fprintf(out,
+                "timing:   1 in %" PRIu32 " activations sampled, half as often each time a context "
+                "has enough samples (its mean within \u00b1%" PRIu32 "%%, or %" PRIu32
+                " samples), earlier ones weighted (first %" PRIu32 " calls of each context exact)",
+                p->sample_interval, p->sample_error, p->sample_limit, p->exact_calls_per_context);
+      if (p->sample_outlier != 0)
+        fprintf(out, "; a sample over %" PRIu32 "x its context's mean counts its excess once",
+                p->sample_outlier);
+      fprintf(out, "; \u00b1 is a 95%% interval\n");
+    }
     if (times) {
       char line[512];
       zinst_describe_times(profile, *times, line, sizeof line);
@@ -368,6 +373,8 @@ void zinst_json_profile_object(struct zinst_json *json, const char *path,
   zinst_json_uint(json, p->sample_limit);
   zinst_json_key(json, "sample_error");
   zinst_json_uint(json, p->sample_error);
+  zinst_json_key(json, "sample_outlier");
+  zinst_json_uint(json, p->sample_outlier);
   zinst_json_key(json, "exact_calls_per_context");
   zinst_json_uint(json, p->exact_calls_per_context);
   /* What the hooks cost (picoseconds), as the runtime calibrated it; null

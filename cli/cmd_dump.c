@@ -98,6 +98,7 @@ static void dump_process(FILE *out, const struct zinst_profile *profile) {
   fprintf(out, "  sample_interval       %" PRIu32 "\n", p->sample_interval);
   fprintf(out, "  sample_limit          %" PRIu32 "\n", p->sample_limit);
   fprintf(out, "  sample_error          %" PRIu32 "\n", p->sample_error);
+  fprintf(out, "  sample_outlier        %" PRIu32 "\n", p->sample_outlier);
   fprintf(out, "  exact_calls_per_context %" PRIu32 "\n", p->exact_calls_per_context);
   fprintf(out, "  call_cost_ps          %" PRIu32 "\n", p->call_cost_ps);
   fprintf(out, "  hook_untimed_pair_ps  %" PRIu32 "\n", p->hook_untimed_pair_ps);

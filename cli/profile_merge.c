@@ -694,13 +694,18 @@ static int build_process(struct merged *m, const struct zinst_profile *inputs, u
     frequencies_differ |= in->ticks_per_second != first->ticks_per_second;
     if (in->sample_interval != first->sample_interval ||
         in->exact_calls_per_context != first->exact_calls_per_context ||
-        in->sample_limit != first->sample_limit || in->sample_error != first->sample_error)
+        in->sample_limit != first->sample_limit || in->sample_error != first->sample_error ||
+        in->sample_outlier != first->sample_outlier)
       sampling_differs = true;
     /* The sparsest sampling any input had. */
     if (in->sample_limit != 0 && (out->sample_limit == 0 || in->sample_limit < out->sample_limit))
       out->sample_limit = in->sample_limit;
     if (in->sample_error > out->sample_error)
       out->sample_error = in->sample_error;
+    /* The strongest clipping any input had. */
+    if (in->sample_outlier != 0 &&
+        (out->sample_outlier == 0 || in->sample_outlier < out->sample_outlier))
+      out->sample_outlier = in->sample_outlier;
     if (in->sample_interval > out->sample_interval)
       out->sample_interval = in->sample_interval;
     if (in->exact_calls_per_context < out->exact_calls_per_context)

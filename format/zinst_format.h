@@ -37,8 +37,8 @@
  * 4: the MEMORY section; 5: entry sites (ZINST_SITE_ENTRY, count-only functions);
  * 6: module flags ZINST_MODULE_INLINE_CODE and ZINST_MODULE_INLINE_TIMING;
  * 7: PROCESS sample_limit; 8: PROCESS sample_error; 9: sites counted from the
- * call tree (ZINST_SITE_TREE) */
-#define ZINST_PROFILE_MINOR 9u
+ * call tree (ZINST_SITE_TREE); 10: PROCESS sample_outlier */
+#define ZINST_PROFILE_MINOR 10u
 /* Written as a native uint32_t: reads back as this value only when the
  * reader has the producer's byte order. */
 #define ZINST_BYTE_ORDER_MARK 0x01020304u
@@ -157,7 +157,11 @@ struct zinst_process_record {
    * percent of the mean; each context then keeps that limit as its own.
    * 0 = at sample_limit only. */
   uint32_t sample_error;
-  uint32_t reserved; /* zero */
+  /* Minor 10 (zero before: the word was reserved). Time mode: a sampled
+   * activation longer than sample_outlier times its context's mean (and
+   * than 8192 ticks) counted as a sample of that length, its excess once,
+   * as measured; the sum of squares kept its whole length. 0 = none. */
+  uint32_t sample_outlier;
 };
 /* PROCESS records of minor 0 end before call_cost_ps. */
 #define ZINST_PROCESS_RECORD_SIZE_2_0 104u

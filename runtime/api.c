@@ -171,6 +171,8 @@ static void load_config(void) {
   zinst_config.sample_error = env_setting("ZINST_SAMPLE_ERROR", ZINST_DEFAULT_SAMPLE_ERROR, 0, 100);
   zinst_config.exact_calls = ZINST_EXACT_CALLS;
   zinst_config.long_activation_ticks = ZINST_LONG_ACTIVATION_TICKS;
+  zinst_config.sample_outlier =
+      env_setting("ZINST_SAMPLE_OUTLIER", ZINST_DEFAULT_SAMPLE_OUTLIER, 0, 1u << 20);
   const char *verbose = getenv("ZINST_VERBOSE");
   zinst_config.verbose = verbose && strcmp(verbose, "1") == 0;
 }
@@ -376,6 +378,9 @@ static int dump_profile(const char *path, uint32_t reason, int from_signal) {
                               zinst_config.sample_limit != 0
                           ? zinst_config.sample_error
                           : 0,
+      .sample_outlier = zinst_config.mode == ZINST_MODE_TIME && zinst_config.sample_interval > 1
+                            ? zinst_config.sample_outlier
+                            : 0,
       .exact_calls_per_context =
           zinst_config.mode == ZINST_MODE_TIME ? zinst_config.exact_calls : 0,
   };

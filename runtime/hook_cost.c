@@ -319,6 +319,7 @@ static int calibrate_on(struct zinst_thread_state *ts, int inline_code, uint32_t
   ts->count_only = 0;
   ts->exact_limit = UINT32_MAX;
   ts->long_ticks = 0;
+  ts->outlier_factor = 0;                  /* the leaf's samples are kept whole */
   ts->rng |= 1;                            /* never 0 */
   zinst_thread_set_sample_limit(ts, 0, 0); /* the leaf's rate is steered by hand */
   /* Frame addresses as the pass passes them: 8-aligned, the callee's lower. */

@@ -97,6 +97,7 @@ struct zinst_snapshot {
   uint32_t exact_calls_per_context; /* K; 0 in count mode */
   uint32_t sample_limit;            /* ZINST_SAMPLE_LIMIT; 0 = none, or count mode */
   uint32_t sample_error;            /* ZINST_SAMPLE_ERROR; 0 = none, or no thinning */
+  uint32_t sample_outlier;          /* ZINST_SAMPLE_OUTLIER; 0 = none, or not sampled */
   uint32_t call_cost_ps;            /* one non-inlined call; 0 = not measured */
   /* The hooks' own costs (hook_cost.h); all 0 = not calibrated. */
   uint32_t hook_untimed_pair_ps;

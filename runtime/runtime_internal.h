@@ -47,6 +47,8 @@
  * clock reads, ~50 ticks, cost them under 1%). Sampling a few such long,
  * uneven activations (thread joins, I/O) gave errors near 100%. */
 #define ZINST_LONG_ACTIVATION_TICKS 8192u
+/* ZINST_SAMPLE_OUTLIER's default (thread_state.h, zinst_sample_part). */
+#define ZINST_DEFAULT_SAMPLE_OUTLIER 64u
 /* Counted sites per process (inline and call sites, runtime/site_counters.h):
  * each thread reserves 8 bytes of virtual memory per site, touched as used. */
 #define ZINST_MAX_SITES (1u << 20)
@@ -66,6 +68,9 @@ struct zinst_config {
   /* Mean ticks of a context's activations that extend its exact stratum
    * (ZINST_LONG_ACTIVATION_TICKS; tests change it). */
   uint32_t long_activation_ticks;
+  /* ZINST_SAMPLE_OUTLIER: a sampled activation longer than this many times
+   * its context's mean counts its excess once (zinst_sample_part); 0 = never. */
+  uint32_t sample_outlier;
   int verbose;          /* ZINST_VERBOSE=1 */
   uint64_t start_ticks; /* zinst_read_ticks() at start */
   uint64_t start_mono_ns;

@@ -247,7 +247,7 @@ int zinst_thread_copy_tree(const struct zinst_thread_state *ts, uint64_t now,
       target->inclusive_ticks += duration;
       if (kind == ZINST_FRAME_SAMPLED) {
         target->sampled_calls++;
-        target->sampled_ticks += duration;
+        target->sampled_ticks += zinst_sample_part(ts, &ts->nodes[node], duration);
         target->sampled_sq += (double)duration * (double)duration;
       }
     }
@@ -500,6 +500,7 @@ static struct zinst_thread_state *map_state(uint32_t max_depth, uint32_t max_nod
   } else {
     ts->exact_limit = zinst_config.exact_calls;
     ts->long_ticks = zinst_config.long_activation_ticks;
+    ts->outlier_factor = zinst_config.sample_outlier;
     ts->sample_span = 2 * zinst_config.sample_interval - 1;
     zinst_thread_set_sample_limit(ts, zinst_config.sample_limit, zinst_config.sample_error);
     zinst_thread_seed_sampling(ts);

@@ -50,9 +50,11 @@ struct zinst_node {
    * flags. 0 for a new context, ZINST_NEVER_TIMED in count mode and for the
    * root, the sink and zinst_no_context. Written by the owner only. */
   int64_t untimed_left;
-  uint32_t parent;      /* ZINST_NONE for the root */
-  uint32_t function;    /* process-wide id; 0 for the root */
-  uint64_t exact_ticks; /* closed activations of the exact stratum */
+  uint32_t parent;   /* ZINST_NONE for the root */
+  uint32_t function; /* process-wide id; 0 for the root */
+  /* Closed activations of the exact stratum, and the excess of sampled
+   * outliers, measured once (zinst_sample_part). */
+  uint64_t exact_ticks;
   /* The sampled stratum's sums. Once a context has enough samples,
    * its mean interval doubles and these are halved (zinst_check_samples):
    * a sample then counts in proportion to the calls it stands for, and the
@@ -215,6 +217,9 @@ struct zinst_thread_state {
    * activations average at least this many ticks (at most 2^32: the test
    * multiplies it by a call count). */
   uint64_t long_ticks;
+  /* A sampled activation longer than long_ticks and than outlier_factor
+   * times its context's mean is an outlier (zinst_sample_part); 0: none. */
+  uint32_t outlier_factor;
 
   /* Slow path: creating nodes. */
   struct zinst_hash_slot *hash;
@@ -442,6 +447,51 @@ static __attribute__((noinline, cold)) void zinst_check_samples(struct zinst_thr
   zinst_thin_samples(ts, node, (uint32_t)__builtin_ctzll(samples));
 }
 
+/*
+ * The part of a sampled activation of `duration` ticks that counts as a
+ * sample, scaled to the calls the sample stands for; the rest is measured
+ * once (added to exact_ticks, which the writer never scales).
+ *
+ * A sampled activation stands for the hundreds or thousands of calls of
+ * its context that were not timed. One that the host's scheduler stopped
+ * for a few milliseconds, or that ran a rare garbage-collector step in a
+ * callee, then adds seconds to a function of nanoseconds: on Lua with the
+ * CPUs shared with busy processes, 6 runs in 8 put some function's self
+ * time above the run's (bench/outliers.py). So a sample
+ * longer than both long_ticks (a clock-read pair costs such an activation
+ * under 1%; interrupts and page faults, which recur in proportion to the
+ * time run, are shorter) and outlier_factor times its context's mean so
+ * far counts as a sample of that length, and its excess counts once, as
+ * measured. Time is not lost: the excess of an outlier that was not
+ * sampled stays in the totals that hold it measured (a caller timed
+ * exactly, or a callee's own context, which the writer raises its
+ * callers' estimates to). What this understates is a function's own rare
+ * long work (a buffer that grows by copying, inline), counted once per
+ * sample rather than for every call the sample stands for; the sum of
+ * squares keeps the whole duration, so the stated error stays as wide as
+ * the unclipped sample's. The mean is that of the context's samples once
+ * it has 16, else its exact stratum's; with neither nothing is clipped.
+ */
+static inline __attribute__((always_inline)) uint64_t zinst_sample_part(
+    const struct zinst_thread_state *ts, const struct zinst_node *node, uint64_t duration) {
+  if (duration <= ts->long_ticks || ts->outlier_factor == 0)
+    return duration;
+  uint64_t samples = zinst_samples_of(node->sampled_calls), sum, count;
+  if (samples >= 16) {
+    sum = node->sampled_ticks;
+    count = samples;
+  } else if (node->exact_until != 0 && node->exact_until != UINT64_MAX) {
+    sum = node->exact_ticks;
+    count = node->exact_until;
+  } else {
+    return duration;
+  }
+  double limit = (double)ts->outlier_factor * (double)sum / (double)count;
+  if (limit < (double)ts->long_ticks)
+    limit = (double)ts->long_ticks;
+  return (double)duration > limit ? (uint64_t)limit : duration;
+}
+
 /* Credit a closing frame's activation, timed or not, to its node at `now`.
  * A counter that stepped back (a core with another TSC) adds a duration of
  * 0; a sampled activation still counts as a sample, so that dropping it
@@ -471,9 +521,12 @@ zinst_credit_frame(struct zinst_thread_state *ts, const struct zinst_frame *fram
         ticks < calls * ts->long_ticks)
       zinst_end_exact_stratum_at(ts, node, calls);
   } else {
+    uint64_t part = zinst_sample_part(ts, node, duration);
+    if (ZINST_UNLIKELY(part < duration))
+      __atomic_store_n(&node->exact_ticks, node->exact_ticks + (duration - part), __ATOMIC_RELAXED);
     double square = node->sampled_sq + (double)duration * (double)duration;
     uint64_t sampled_calls = node->sampled_calls + 1;
-    __atomic_store_n(&node->sampled_ticks, node->sampled_ticks + duration, __ATOMIC_RELAXED);
+    __atomic_store_n(&node->sampled_ticks, node->sampled_ticks + part, __ATOMIC_RELAXED);
     __atomic_store(&node->sampled_sq, &square, __ATOMIC_RELAXED);
     __atomic_store_n(&node->sampled_calls, sampled_calls, __ATOMIC_RELAXED);
     if (ZINST_UNLIKELY((sampled_calls & ts->sample_check_mask) == 0))

@@ -202,6 +202,7 @@ def check_sampled_estimates(env, exact_runs, sampled_runs, depth):
         expect_eq("exact run's sample_interval", report["profile"]["sample_interval"], 1)
         expect_eq("exact run's sample_limit", report["profile"]["sample_limit"], 0)
         expect_eq("exact run's sample_error", report["profile"]["sample_error"], 0)
+        expect_eq("exact run's sample_outlier", report["profile"]["sample_outlier"], 0)
         for f in report["functions"]:
             expect_eq("exact run: %s timed calls" % f["name"], f["timed_calls"], f["calls"])
             expect_eq("exact run: %s total error" % f["name"], f["total_ticks_error"], 0)
@@ -210,6 +211,7 @@ def check_sampled_estimates(env, exact_runs, sampled_runs, depth):
         expect_eq("default sample_interval", report["profile"]["sample_interval"], 16)
         expect_eq("default sample_limit", report["profile"]["sample_limit"], 4096)
         expect_eq("default sample_error", report["profile"]["sample_error"], 5)
+        expect_eq("default sample_outlier", report["profile"]["sample_outlier"], 64)
         expect_eq("exact calls per context", report["profile"]["exact_calls_per_context"], 16)
         by_name = {f["name"]: f for f in report["functions"]}
         walk, main = by_name["walk"], by_name["main"]
@@ -224,6 +226,8 @@ def check_sampled_estimates(env, exact_runs, sampled_runs, depth):
     text = env.run([env.zinst, "report", sampled_runs[0]]).stdout
     expect("half as often each time a context has enough samples (its mean within \u00b15%, "
            "or 4096 samples)" in text, "sampling rule in the header:\n" + text)
+    expect("a sample over 64x its context's mean counts its excess once" in text,
+           "outlier rule in the header:\n" + text)
 
     # Estimates against the exact runs. They are separate processes, so
     # their true times differ by run-to-run noise (frequency, caches,

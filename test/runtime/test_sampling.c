@@ -30,6 +30,7 @@ enum {
   F_STEADY,
   F_SPREAD,
   F_HEAVY,
+  F_STALLED,
   F_COUNT
 };
 static const struct zinst_function_info functions[F_COUNT] = {
@@ -47,6 +48,7 @@ static const struct zinst_function_info functions[F_COUNT] = {
     {"steady", "steady", "s.c", 12, 0},
     {"spread", "spread", "s.c", 13, 0},
     {"heavy", "heavy", "s.c", 14, 0},
+    {"stalled", "stalled", "s.c", 15, 0},
 };
 static struct zinst_module_info module = {
     ZINST_ABI_VERSION, F_COUNT, functions, "s.c", 0, 0, 0, 0, NULL, 0, 0, NULL};
@@ -175,13 +177,19 @@ static void *scenario(void *out) {
   return NULL;
 }
 
-static struct result run_scenario(uint32_t sample_interval) {
-  zinst_config.sample_interval = sample_interval;
+/* Runs `body` on a thread of its own (whose sampling settings are the
+ * config's now) and returns what it left. */
+static struct result run_on_thread(void *(*body)(void *)) {
   struct result result;
   pthread_t thread;
-  CHECK(pthread_create(&thread, NULL, scenario, &result) == 0, "create");
+  CHECK(pthread_create(&thread, NULL, body, &result) == 0, "create");
   CHECK(pthread_join(thread, NULL) == 0, "join");
   return result;
+}
+
+static struct result run_scenario(uint32_t sample_interval) {
+  zinst_config.sample_interval = sample_interval;
+  return run_on_thread(scenario);
 }
 
 /* The sample limit the trees written below were sampled with. */
@@ -383,10 +391,7 @@ static void *long_scenario(void *out) {
  * ends its stratum once the average drops below T. */
 static void long_contexts(void) {
   zinst_config.sample_interval = ZINST_DEFAULT_SAMPLE_INTERVAL;
-  struct result r;
-  pthread_t thread;
-  CHECK(pthread_create(&thread, NULL, long_scenario, &r) == 0, "create");
-  CHECK(pthread_join(thread, NULL) == 0, "join");
+  struct result r = run_on_thread(long_scenario);
   const struct zinst_tree *t = &r.tree;
   const struct zinst_tree_node *spin_node = &t->nodes[under_driver(t, F_SPIN)];
   CHECK_EQ_U64(spin_node->calls, 200, "spin calls");
@@ -451,10 +456,7 @@ static void thinned_samples(void) {
   zinst_config.sample_interval = ZINST_DEFAULT_SAMPLE_INTERVAL;
   zinst_config.sample_limit = THIN_LIMIT;
   zinst_config.long_activation_ticks = UINT32_MAX;
-  struct result r;
-  pthread_t thread;
-  CHECK(pthread_create(&thread, NULL, phased_scenario, &r) == 0, "create");
-  CHECK(pthread_join(thread, NULL) == 0, "join");
+  struct result r = run_on_thread(phased_scenario);
   zinst_config.sample_limit = ZINST_DEFAULT_SAMPLE_LIMIT;
   zinst_config.long_activation_ticks = ZINST_LONG_ACTIVATION_TICKS;
   const struct zinst_tree *t = &r.tree;
@@ -533,10 +535,7 @@ static void precise_contexts(void) {
   zinst_config.sample_interval = ZINST_DEFAULT_SAMPLE_INTERVAL;
   zinst_config.long_activation_ticks = UINT32_MAX;
   CHECK_EQ_U64(zinst_config.sample_error, ZINST_DEFAULT_SAMPLE_ERROR, "default error");
-  struct result r;
-  pthread_t thread;
-  CHECK(pthread_create(&thread, NULL, precise_scenario, &r) == 0, "create");
-  CHECK(pthread_join(thread, NULL) == 0, "join");
+  struct result r = run_on_thread(precise_scenario);
   zinst_config.long_activation_ticks = ZINST_LONG_ACTIVATION_TICKS;
   static const struct {
     uint32_t function;
@@ -580,6 +579,108 @@ static void precise_contexts(void) {
   CHECK_EQ_U64(timed, (r.elapsed - r.spin_body_ticks) / 2 - 1, "timed activations in the file");
   free(image);
   zinst_tree_free(&r.tree);
+}
+
+/*
+ * An outlier (thread_state.h, zinst_sample_part): a context of 20,000
+ * activations of 100 ticks, one of which, sampled, stalls for 10 M ticks,
+ * as a thread the host stopped does. The truth is 12 M ticks; the stall,
+ * weighted as a sample of 1 in 16 calls, would make it about 162 M. With
+ * ZINST_SAMPLE_OUTLIER at its default (64) the sample counts as one of
+ * 8192 ticks (the floor: 64 x 100 is below it) and its excess once; with
+ * 0, whole. Each time the stated 95% interval must reach the other
+ * estimate: clipping moves the value, not what the error admits.
+ */
+enum { STALLED_CALLS = 20000, STALLED_BODY = 100, STALL = 10000000, STALL_AT = 10000 };
+
+static uint64_t stalled_body_ticks;
+
+/* Lasts STALLED_BODY ticks, or STALL if `may_stall` and its activation is
+ * sampled; returns whether it stalled. */
+NOINLINE static int stalled(int may_stall) {
+  TEST_ENTER(&module, F_STALLED);
+  const struct zinst_thread_state *ts = zinst_tls_state;
+  uint64_t body = STALLED_BODY;
+  if (may_stall && ts->frames[ts->depth - 1].kind == ZINST_FRAME_SAMPLED)
+    body = STALL;
+  __atomic_fetch_add(&zinst_test_fake_ticks, body, __ATOMIC_RELAXED);
+  stalled_body_ticks += body;
+  TEST_EXIT(&module, F_STALLED);
+  return body == STALL;
+}
+
+static void *stalled_scenario(void *out) {
+  struct result *result = out;
+  stalled_body_ticks = 0;
+  int stalls = 0;
+  TEST_ENTER(&module, F_DRIVER);
+  /* The first sampled activation from STALL_AT on stalls. */
+  for (int i = 0; i < STALLED_CALLS; i++)
+    stalls += stalled(i >= STALL_AT && stalls == 0);
+  TEST_EXIT(&module, F_DRIVER);
+  CHECK_EQ_U64(stalls, 1, "one activation stalled");
+  result->spin_body_ticks = stalled_body_ticks;
+  result->tree = test_own_tree();
+  return NULL;
+}
+
+struct stalled_estimate {
+  double estimate, error, truth, weight;
+};
+
+static struct stalled_estimate stalled_run(uint32_t outlier) {
+  zinst_config.sample_interval = ZINST_DEFAULT_SAMPLE_INTERVAL;
+  zinst_config.sample_outlier = outlier;
+  /* 1 in R throughout: alike before the stall, the samples would have
+   * enough at 256 (precise_contexts) and thin. */
+  zinst_config.sample_error = 0;
+  struct result r = run_on_thread(stalled_scenario);
+  zinst_config.sample_outlier = ZINST_DEFAULT_SAMPLE_OUTLIER;
+  zinst_config.sample_error = ZINST_DEFAULT_SAMPLE_ERROR;
+  const struct zinst_tree *t = &r.tree;
+  uint32_t index = under_driver(t, F_STALLED);
+  const struct zinst_tree_node *node = &t->nodes[index];
+  CHECK_EQ_U64(node->calls, STALLED_CALLS, "every call counted");
+  CHECK_EQ_U64(node->exact_calls, ZINST_EXACT_CALLS, "the exact stratum");
+  CHECK_EQ_U64(node->sample_shift, 0, "no thinning below the limit");
+  const struct zinst_node_record *nodes;
+  void *image = write_tree(t, ZINST_DEFAULT_SAMPLE_INTERVAL, &nodes);
+  const struct zinst_node_record *record = &nodes[index - 1];
+  struct stalled_estimate e = {
+      .estimate = (double)record->inclusive_ticks,
+      .error = (double)record->inclusive_error_ticks,
+      .truth = (double)r.spin_body_ticks,
+      .weight = (double)(node->calls - node->exact_calls) / (double)node->sampled_calls,
+  };
+  CHECK(e.weight > 8 && e.weight < 32, "a sample stands for %.1f calls", e.weight);
+  free(image);
+  zinst_tree_free(&r.tree);
+  return e;
+}
+
+static void outliers(void) {
+  struct stalled_estimate whole = stalled_run(0);
+  struct stalled_estimate clipped = stalled_run(ZINST_DEFAULT_SAMPLE_OUTLIER);
+  /* Each run's clock reads add 2 ticks per timed activation: far below
+   * the bounds here. */
+  CHECK(whole.estimate > 8 * whole.truth,
+        "unclipped, the stall counts for every call its sample stands for: %.4g against %.4g",
+        whole.estimate, whole.truth);
+  CHECK(fabs(clipped.estimate - clipped.truth) <= 0.02 * clipped.truth,
+        "clipped: estimate %.4g within 2%% of the true %.4g", clipped.estimate, clipped.truth);
+  /* The unclipped estimate of the clipped run: its sample's excess
+   * (STALL - 8192) weighted as a sample instead of once. */
+  const double unclipped =
+      clipped.estimate + (double)(STALL - ZINST_LONG_ACTIVATION_TICKS) * (clipped.weight - 1);
+  CHECK(unclipped - clipped.estimate <= 1.96 * clipped.error,
+        "the clipped run's interval (%.4g) reaches its unclipped estimate %.4g from %.4g",
+        1.96 * clipped.error, unclipped, clipped.estimate);
+  CHECK(whole.estimate - whole.truth <= 1.96 * whole.error,
+        "the unclipped run's interval (%.4g) reaches the truth %.4g from %.4g", 1.96 * whole.error,
+        whole.truth, whole.estimate);
+  printf("outliers: a 10 M-tick stall among 20,000 calls of 100: estimate %.4g unclipped, "
+         "%.4g clipped, true %.4g (clipped run's 95%% interval %.3g)\n",
+         whole.estimate, clipped.estimate, clipped.truth, 1.96 * clipped.error);
 }
 
 /* zinst_reset() subtracts every sampling field: a hot context starts over
@@ -630,6 +731,10 @@ int main(void) {
       {"ZINST_SAMPLE_ERROR", "101", &zinst_config.sample_error, ZINST_DEFAULT_SAMPLE_ERROR},
       {"ZINST_SAMPLE_ERROR", "0", &zinst_config.sample_error, 0},
       {"ZINST_SAMPLE_ERROR", NULL, &zinst_config.sample_error, 5},
+      {"ZINST_SAMPLE_OUTLIER", "-3", &zinst_config.sample_outlier, ZINST_DEFAULT_SAMPLE_OUTLIER},
+      {"ZINST_SAMPLE_OUTLIER", "0", &zinst_config.sample_outlier, 0},
+      {"ZINST_SAMPLE_OUTLIER", "16", &zinst_config.sample_outlier, 16},
+      {"ZINST_SAMPLE_OUTLIER", NULL, &zinst_config.sample_outlier, 64},
   };
   for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
     if (settings[i].value)
@@ -648,6 +753,7 @@ int main(void) {
   long_contexts();
   thinned_samples();
   precise_contexts();
+  outliers();
   zinst_config.sample_interval = ZINST_DEFAULT_SAMPLE_INTERVAL;
   pthread_t thread;
   CHECK(pthread_create(&thread, NULL, reset_scenario, NULL) == 0, "create");

@@ -125,6 +125,8 @@ int main(void) {
       .dump_reason = ZINST_DUMP_API,
       .sample_interval = 16,
       .sample_limit = 4096,
+      .sample_error = 5,
+      .sample_outlier = 64,
       .exact_calls_per_context = 16,
       .call_cost_ps = 1100,
       .hook_untimed_pair_ps = 5600,
@@ -204,6 +206,8 @@ int main(void) {
   CHECK_EQ_U64(process->dump_reason, ZINST_DUMP_API, "reason");
   CHECK_EQ_U64(process->sample_interval, 16, "sample interval");
   CHECK_EQ_U64(process->sample_limit, 4096, "sample limit");
+  CHECK_EQ_U64(process->sample_error, 5, "sample error");
+  CHECK_EQ_U64(process->sample_outlier, 64, "sample outlier");
   CHECK_EQ_U64(process->exact_calls_per_context, 16, "exact calls per context");
   CHECK_EQ_U64(process->call_cost_ps, 1100, "call cost");
   CHECK_EQ_U64(process->hook_untimed_pair_ps, 5600, "untimed pair");
