@@ -5,7 +5,8 @@
 #                again in a sanitizer build (ASan + UBSan) of LLVM 22
 #   make bench   zinst against its peers on every workload (README figures)
 #   make levers  threshold, exclude and count-only measured against each other
-.PHONY: demo check bench levers clean format
+#   make outliers  sampled estimates with the CPUs taken away, clipped or not
+.PHONY: demo check bench levers outliers clean format
 
 # Rounds of the bench. With 5, one slow stretch of this VM moved a ratio by
 # a third: Lua's inline tree read 1.74x in a 5-round run, and 1.32x in 40
@@ -28,6 +29,11 @@ levers:
 	scripts/install-deps.sh bench
 	scripts/build.sh 19
 	python3 bench/levers.py --callgrind --readme README.md
+
+outliers:
+	scripts/install-deps.sh bench
+	scripts/build.sh 19
+	python3 bench/outliers.py --readme README.md
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' '*.cpp' '*.cc')

@@ -61,13 +61,6 @@ README_BEGIN = "<!-- levers results: begin (written by bench/levers.py --readme)
 README_END = "<!-- levers results: end -->"
 
 
-def workload(name):
-    for w in suite.WORKLOADS:
-        if w.name == name:
-            return w
-    sys.exit("levers: no workload %s" % name)
-
-
 def profile_functions(zinst, profile):
     """{name: (calls, count_only)} of every function that ran, library code included."""
     data = json.loads(suite.sh([zinst, "report", "--json", "--top", "0", profile]).stdout)
@@ -272,7 +265,7 @@ def main():
     names = args.only.split(",")
     if "lua" in names:
         suite.sh([os.path.join(HERE, "fetch_sources.sh")])
-        workload("lua").sources = suite.lua_sources()
+        suite.workload("lua", "levers").sources = suite.lua_sources()
     work = tempfile.mkdtemp(prefix="zinst-levers-")
     load = os.getloadavg()
     text = ["Machine: %s, %d cores, load average %.1f / %.1f / %.1f (1/5/15 min) at the start; "
@@ -281,7 +274,7 @@ def main():
                 clang.rsplit("-", 1)[-1], args.rounds)]
     try:
         for name in names:
-            text.append(measure(workload(name), args, zinst, clang, work))
+            text.append(measure(suite.workload(name, "levers"), args, zinst, clang, work))
             print(text[-1], flush=True)  # a long run shows each workload as it ends
     finally:
         shutil.rmtree(work, ignore_errors=True)

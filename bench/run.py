@@ -58,6 +58,14 @@ class Workload:
         self.zig_root = zig_root  # a Zig program: built with Zig, not clang (zig_builds)
 
 
+def workload(name, tool="bench"):
+    """The workload called `name`; exits naming `tool` if there is none."""
+    for w in WORKLOADS:
+        if w.name == name:
+            return w
+    sys.exit("%s: no workload %s" % (tool, name))
+
+
 def lua_sources():
     return sorted(f for f in glob.glob(os.path.join(SRC, "lua", "src", "*.c"))
                   if not f.endswith(("luac.c",)))
