@@ -400,50 +400,107 @@ static struct node_estimate estimate_node(const struct zinst_tree_node *node) {
   return e;
 }
 
+/* Scratch space for write_thread_nodes: one entry per node of a tree,
+ * root aside. */
+struct estimate_scratch {
+  struct node_estimate *estimates;
+  uint64_t *child_ticks;        /* the node's children's estimates, summed */
+  double *child_variance;       /* and their variances */
+  uint64_t *child_extrapolated; /* of child_ticks, what estimated children hold beyond their
+                                 * measured ticks */
+  double *fit;                  /* the share of it kept (1, or less to fit the node's own total) */
+};
+
+static void estimate_scratch_free(struct estimate_scratch *scratch) {
+  free(scratch->estimates);
+  free(scratch->child_ticks);
+  free(scratch->child_variance);
+  free(scratch->child_extrapolated);
+  free(scratch->fit);
+}
+
+/* An estimated node: not every call timed. */
+static int is_estimated(const struct zinst_tree_node *node, const struct node_estimate *e) {
+  return e->timed_calls < node->calls;
+}
+
 /* Write one thread's nodes (without its root) at `out`, renumbered so that
  * tree node k becomes file node first + k - 1, with estimates, exclusive
- * ticks and errors. Scratch arrays hold tree->count - 1 entries each.
+ * ticks and errors.
  *
- * A context's inclusive time is at least the sum of its children's, and an
- * estimate below that sum is raised to it (with the children's error, if
- * larger); a measured one (every call timed) is kept. Sampling can miss a context's one long
- * activation among many short ones: in Lua's interpreter, one of the 200,000 calls of the C-call
- * path ran the whole table sort, 65% of the run, and, unsampled, left its
- * context estimated at a quarter of its own child, and the interpreter's
- * loop above it with a self time of more than its total. Children come
- * after their parents in the tree, so one backward pass raises each
- * context after all its children were. */
+ * A context's inclusive time is at least the sum of its children's, and at
+ * most its own. Sampling can break either way:
+ *   - it can miss a context's one long activation among many short ones:
+ *     in Lua's interpreter, one of the 200,000 calls of the C-call path ran
+ *     the whole table sort, 65% of the run, and, unsampled, left its
+ *     context estimated at a quarter of its own child, and the
+ *     interpreter's loop above it with a self time of more than its total.
+ *     So an estimate below its children's sum is raised to it (with the
+ *     children's error, if larger); a measured one (every call timed) is
+ *     kept. Children come after their parents in the tree, so one backward
+ *     pass raises each context after all its children were;
+ *   - it can weigh a few slow samples of a short function by thousands of
+ *     calls: a leaf whose timed calls ran slower than the calibration (the
+ *     processor's predictors, which sparse timing leaves cold) was
+ *     estimated at three times its measured caller. So where the children
+ *     sum to more than their parent's total, which is then measured (an
+ *     estimate was raised to their sum), the estimated children's
+ *     extrapolated parts, beyond the ticks their timed calls measured,
+ *     are scaled down by one factor until they fit; the measured parts,
+ *     true lower bounds, stay. One forward pass fits each context to its
+ *     parent's final total before its own children are fitted to it.
+ * The errors stay as estimated. */
 static void write_thread_nodes(const struct zinst_snapshot *s, const struct zinst_tree *tree,
                                uint32_t first, struct zinst_node_record *out,
-                               struct node_estimate *estimates, uint64_t *child_ticks,
-                               double *child_variance) {
+                               const struct estimate_scratch *scratch) {
   uint32_t count = tree->count ? tree->count - 1 : 0;
+  struct node_estimate *estimates = scratch->estimates;
+  uint64_t *child_ticks = scratch->child_ticks, *child_extrapolated = scratch->child_extrapolated;
+  double *child_variance = scratch->child_variance, *fit = scratch->fit;
   memset(child_ticks, 0, (size_t)count * sizeof *child_ticks);
+  memset(child_extrapolated, 0, (size_t)count * sizeof *child_extrapolated);
   for (uint32_t n = 0; n < count; n++)
     child_variance[n] = 0;
   for (uint32_t n = tree->count; n-- > 1;) {
+    const struct zinst_tree_node *node = &tree->nodes[n];
     struct node_estimate *e = &estimates[n - 1];
-    *e = estimate_node(&tree->nodes[n]);
-    if (e->timed_calls < tree->nodes[n].calls && e->inclusive < child_ticks[n - 1]) {
+    *e = estimate_node(node);
+    int estimated = is_estimated(node, e);
+    if (estimated && e->inclusive < child_ticks[n - 1]) {
       e->inclusive = child_ticks[n - 1];
       if (e->variance < child_variance[n - 1])
         e->variance = child_variance[n - 1];
     }
-    uint32_t parent = tree->nodes[n].parent;
+    uint32_t parent = node->parent;
     if (parent != 0) {
       child_ticks[parent - 1] += e->inclusive;
       child_variance[parent - 1] += e->variance;
+      if (estimated && e->inclusive > node->inclusive_ticks)
+        child_extrapolated[parent - 1] += e->inclusive - node->inclusive_ticks;
     }
   }
   for (uint32_t n = 1; n < tree->count; n++) {
     const struct zinst_tree_node *node = &tree->nodes[n];
-    const struct node_estimate *e = &estimates[n - 1];
+    struct node_estimate *e = &estimates[n - 1];
+    uint32_t parent = node->parent;
+    if (parent != 0 && fit[parent - 1] < 1 && is_estimated(node, e) &&
+        e->inclusive > node->inclusive_ticks) {
+      uint64_t extrapolated = e->inclusive - node->inclusive_ticks;
+      e->inclusive =
+          node->inclusive_ticks + ticks_from_double(fit[parent - 1] * (double)extrapolated);
+    }
     uint64_t inclusive = e->inclusive;
-    uint64_t children = child_ticks[n - 1];
+    uint64_t children = child_ticks[n - 1], extrapolated = child_extrapolated[n - 1];
+    fit[n - 1] = 1;
+    if (children > inclusive && extrapolated > 0) {
+      uint64_t measured = children - extrapolated;
+      fit[n - 1] = inclusive > measured ? (double)(inclusive - measured) / (double)extrapolated : 0;
+      children = measured + ticks_from_double(fit[n - 1] * (double)extrapolated);
+    }
     /* Exclusive = inclusive - children: the errors add in quadrature. */
     double exclusive_variance = e->variance + child_variance[n - 1];
     out[n - 1] = (struct zinst_node_record){
-        .parent = node->parent == 0 ? ZINST_NONE : first + node->parent - 1,
+        .parent = parent == 0 ? ZINST_NONE : first + parent - 1,
         .function = function_index(s, node->function),
         .calls = node->calls,
         .timed_calls = e->timed_calls,
@@ -473,11 +530,9 @@ int zinst_build_profile_image(const struct zinst_snapshot *s, void **image_out, 
   uint32_t *site_strings = NULL; /* 6 per site */
   uint32_t process_strings[4];
   unsigned char *image = NULL;
-  uint64_t *child_ticks = NULL;
-  double *child_variance = NULL;
+  struct estimate_scratch scratch = {0};
   uint64_t *site_counts_scratch = NULL;
   struct tree_site_index tree_sites = {0};
-  struct node_estimate *estimates = NULL;
   int ok = string_table_init(&strings) == 0;
   if (ok) {
     function_strings = malloc((3 * (size_t)s->function_count + 1) * sizeof *function_strings);
@@ -604,10 +659,14 @@ int zinst_build_profile_image(const struct zinst_snapshot *s, void **image_out, 
   for (uint32_t t = 0; t < s->thread_count; t++)
     if (s->threads[t].tree.count > largest_tree)
       largest_tree = s->threads[t].tree.count;
-  child_ticks = malloc(((size_t)largest_tree + 1) * sizeof *child_ticks);
-  child_variance = malloc(((size_t)largest_tree + 1) * sizeof *child_variance);
-  estimates = malloc(((size_t)largest_tree + 1) * sizeof *estimates);
-  if (!child_ticks || !child_variance || !estimates) {
+  const size_t scratch_entries = (size_t)largest_tree + 1;
+  scratch.estimates = malloc(scratch_entries * sizeof *scratch.estimates);
+  scratch.child_ticks = malloc(scratch_entries * sizeof *scratch.child_ticks);
+  scratch.child_variance = malloc(scratch_entries * sizeof *scratch.child_variance);
+  scratch.child_extrapolated = malloc(scratch_entries * sizeof *scratch.child_extrapolated);
+  scratch.fit = malloc(scratch_entries * sizeof *scratch.fit);
+  if (!scratch.estimates || !scratch.child_ticks || !scratch.child_variance ||
+      !scratch.child_extrapolated || !scratch.fit) {
     set_error(err, errlen, "out of memory for exclusive times");
     goto fail;
   }
@@ -621,8 +680,7 @@ int zinst_build_profile_image(const struct zinst_snapshot *s, void **image_out, 
                                               .first_node = first_node,
                                               .node_count = count,
                                               .thread_count = thread->thread_count};
-    write_thread_nodes(s, &thread->tree, first_node, nodes + first_node, estimates, child_ticks,
-                       child_variance);
+    write_thread_nodes(s, &thread->tree, first_node, nodes + first_node, &scratch);
     first_node += count;
   }
   struct zinst_site_record *sites = (void *)(image + sections[5].offset);
@@ -683,9 +741,7 @@ int zinst_build_profile_image(const struct zinst_snapshot *s, void **image_out, 
   header->file_size = file_size;
   header->checksum = zinst_profile_checksum(image, file_size);
 
-  free(child_ticks);
-  free(child_variance);
-  free(estimates);
+  estimate_scratch_free(&scratch);
   free(site_counts_scratch);
   tree_site_index_free(&tree_sites);
   free(function_strings);
@@ -699,9 +755,7 @@ int zinst_build_profile_image(const struct zinst_snapshot *s, void **image_out, 
 
 fail:
   free(image);
-  free(child_ticks);
-  free(child_variance);
-  free(estimates);
+  estimate_scratch_free(&scratch);
   free(site_counts_scratch);
   tree_site_index_free(&tree_sites);
   free(function_strings);

@@ -31,6 +31,8 @@ enum {
   F_SPREAD,
   F_HEAVY,
   F_STALLED,
+  F_INFLATED,
+  F_INFLATED_INNER,
   F_COUNT
 };
 static const struct zinst_function_info functions[F_COUNT] = {
@@ -49,6 +51,8 @@ static const struct zinst_function_info functions[F_COUNT] = {
     {"spread", "spread", "s.c", 13, 0},
     {"heavy", "heavy", "s.c", 14, 0},
     {"stalled", "stalled", "s.c", 15, 0},
+    {"inflated", "inflated", "s.c", 16, 0},
+    {"inflated_inner", "inflated_inner", "s.c", 17, 0},
 };
 static struct zinst_module_info module = {
     ZINST_ABI_VERSION, F_COUNT, functions, "s.c", 0, 0, 0, 0, NULL, 0, 0, NULL};
@@ -430,10 +434,11 @@ static void *phased_scenario(void *out) {
   struct result *result = out;
   phased_body_ticks = 0;
   uint64_t start = __atomic_load_n(&zinst_test_fake_ticks, __ATOMIC_RELAXED);
-  TEST_ENTER(&module, F_DRIVER);
+  /* From the root: under a measured caller, an estimate that came out
+   * high would be fitted to it (fitted_children), and the check below
+   * would not see it. */
   for (int i = 0; i < SHORT_PHASE + LONG_PHASE; i++)
     phased(test_random() % (i < SHORT_PHASE ? 2000 : 20000));
-  TEST_EXIT(&module, F_DRIVER);
   /* The clock moved by the bodies and one tick per read: two reads per
    * timed activation. */
   result->elapsed = __atomic_load_n(&zinst_test_fake_ticks, __ATOMIC_RELAXED) - start;
@@ -460,7 +465,7 @@ static void thinned_samples(void) {
   zinst_config.sample_limit = ZINST_DEFAULT_SAMPLE_LIMIT;
   zinst_config.long_activation_ticks = ZINST_LONG_ACTIVATION_TICKS;
   const struct zinst_tree *t = &r.tree;
-  const struct zinst_tree_node *node = &t->nodes[under_driver(t, F_PHASED)];
+  const struct zinst_tree_node *node = &t->nodes[test_child(t, 0, module.id_base + F_PHASED)];
   CHECK_EQ_U64(node->calls, SHORT_PHASE + LONG_PHASE, "every call counted");
   CHECK_EQ_U64(node->exact_calls, ZINST_EXACT_CALLS, "the exact stratum");
   CHECK_EQ_U64(node->sample_shift, 5, "the interval doubled 5 times");
@@ -471,11 +476,10 @@ static void thinned_samples(void) {
   written_sample_limit = THIN_LIMIT;
   void *image = write_tree(t, ZINST_DEFAULT_SAMPLE_INTERVAL, &nodes);
   written_sample_limit = ZINST_DEFAULT_SAMPLE_LIMIT;
-  const struct zinst_node_record *record = &nodes[under_driver(t, F_PHASED) - 1];
-  /* The file counts the activations timed, weights aside (the driver's
-   * is the one other). */
+  const struct zinst_node_record *record = &nodes[test_child(t, 0, module.id_base + F_PHASED) - 1];
+  /* The file counts the activations timed, weights aside. */
   const uint64_t clock_reads = r.elapsed - r.spin_body_ticks;
-  CHECK_EQ_U64(record->timed_calls, clock_reads / 2 - 1, "timed activations in the file");
+  CHECK_EQ_U64(record->timed_calls, clock_reads / 2, "timed activations in the file");
   CHECK(record->timed_calls < (SHORT_PHASE + LONG_PHASE) / 64,
         "%" PRIu64 " activations timed: far fewer than 1 in 16", record->timed_calls);
   const double estimate = (double)record->inclusive_ticks;
@@ -516,14 +520,13 @@ static void *precise_scenario(void *out) {
   struct result *result = out;
   memset(own_body_ticks, 0, sizeof own_body_ticks);
   uint64_t start = __atomic_load_n(&zinst_test_fake_ticks, __ATOMIC_RELAXED);
-  TEST_ENTER(&module, F_DRIVER);
+  /* From the root, as phased_scenario. */
   for (int i = 0; i < STEADY_CALLS; i++)
     steady(1000 + test_random() % 100);
   for (int i = 0; i < SPREAD_CALLS; i++)
     spread(test_random() % 2 ? 300 : 1700);
   for (int i = 0; i < HEAVY_CALLS; i++)
     heavy(test_random() % 10 == 0 ? 20000 : 100);
-  TEST_EXIT(&module, F_DRIVER);
   result->elapsed = __atomic_load_n(&zinst_test_fake_ticks, __ATOMIC_RELAXED) - start;
   result->spin_body_ticks =
       own_body_ticks[F_STEADY] + own_body_ticks[F_SPREAD] + own_body_ticks[F_HEAVY];
@@ -552,7 +555,7 @@ static void precise_contexts(void) {
   void *image = write_tree(t, ZINST_DEFAULT_SAMPLE_INTERVAL, &nodes);
   uint64_t timed = 0;
   for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++) {
-    uint32_t index = under_driver(t, expected[i].function);
+    uint32_t index = test_child(t, 0, module.id_base + expected[i].function);
     const struct zinst_tree_node *node = &t->nodes[index];
     printf("precise contexts: %s\n", expected[i].name);
     CHECK_EQ_U64(node->calls, expected[i].calls, "every call counted");
@@ -575,8 +578,8 @@ static void precise_contexts(void) {
            expected[i].name, node->sample_shift, expected[i].limit, estimate, truth,
            100 * error / truth);
   }
-  /* Two clock reads per timed activation (the driver's is the one other). */
-  CHECK_EQ_U64(timed, (r.elapsed - r.spin_body_ticks) / 2 - 1, "timed activations in the file");
+  /* Two clock reads per timed activation. */
+  CHECK_EQ_U64(timed, (r.elapsed - r.spin_body_ticks) / 2, "timed activations in the file");
   free(image);
   zinst_tree_free(&r.tree);
 }
@@ -613,11 +616,11 @@ static void *stalled_scenario(void *out) {
   struct result *result = out;
   stalled_body_ticks = 0;
   int stalls = 0;
-  TEST_ENTER(&module, F_DRIVER);
-  /* The first sampled activation from STALL_AT on stalls. */
+  /* The first sampled activation from STALL_AT on stalls. Called with
+   * nothing instrumented on the stack: no measured caller bounds the
+   * estimate (fitted_children). */
   for (int i = 0; i < STALLED_CALLS; i++)
     stalls += stalled(i >= STALL_AT && stalls == 0);
-  TEST_EXIT(&module, F_DRIVER);
   CHECK_EQ_U64(stalls, 1, "one activation stalled");
   result->spin_body_ticks = stalled_body_ticks;
   result->tree = test_own_tree();
@@ -638,7 +641,7 @@ static struct stalled_estimate stalled_run(uint32_t outlier) {
   zinst_config.sample_outlier = ZINST_DEFAULT_SAMPLE_OUTLIER;
   zinst_config.sample_error = ZINST_DEFAULT_SAMPLE_ERROR;
   const struct zinst_tree *t = &r.tree;
-  uint32_t index = under_driver(t, F_STALLED);
+  uint32_t index = test_child(t, 0, module.id_base + F_STALLED);
   const struct zinst_tree_node *node = &t->nodes[index];
   CHECK_EQ_U64(node->calls, STALLED_CALLS, "every call counted");
   CHECK_EQ_U64(node->exact_calls, ZINST_EXACT_CALLS, "the exact stratum");
@@ -681,6 +684,106 @@ static void outliers(void) {
   printf("outliers: a 10 M-tick stall among 20,000 calls of 100: estimate %.4g unclipped, "
          "%.4g clipped, true %.4g (clipped run's 95%% interval %.3g)\n",
          whole.estimate, clipped.estimate, clipped.truth, 1.96 * clipped.error);
+}
+
+/*
+ * Estimated children never add up to more than their parent's total
+ * (profile_writer.c, write_thread_nodes). `inflated` and the
+ * `inflated_inner` it calls each last 100 ticks, or 1000 when their
+ * activation is sampled, as a timed call that runs slower than the
+ * calibration does: scaled to all calls, each estimate is about ten times
+ * its truth, and inflated's is far above its measured caller's total.
+ * The written estimates must fit: inflated's and cold's (exact) within the
+ * driver's, inflated_inner's within inflated's, each still at least what
+ * its timed calls measured, and cold's unchanged.
+ */
+enum { INFLATED_CALLS = 20000, INFLATED_BODY = 100, INFLATED_SAMPLE = 1000 };
+
+/* Lasts INFLATED_BODY ticks, or INFLATED_SAMPLE if its activation is
+ * sampled. */
+static void inflated_body(void) {
+  const struct zinst_thread_state *ts = zinst_tls_state;
+  int sampled = ts->frames[ts->depth - 1].kind == ZINST_FRAME_SAMPLED;
+  __atomic_fetch_add(&zinst_test_fake_ticks, sampled ? INFLATED_SAMPLE : INFLATED_BODY,
+                     __ATOMIC_RELAXED);
+}
+
+NOINLINE static void inflated_inner(void) {
+  TEST_ENTER(&module, F_INFLATED_INNER);
+  inflated_body();
+  TEST_EXIT(&module, F_INFLATED_INNER);
+}
+
+NOINLINE static void inflated(void) {
+  TEST_ENTER(&module, F_INFLATED);
+  inflated_body();
+  inflated_inner();
+  TEST_EXIT(&module, F_INFLATED);
+}
+
+static void *fitted_scenario(void *out) {
+  struct result *result = out;
+  TEST_ENTER(&module, F_DRIVER);
+  for (int i = 0; i < INFLATED_CALLS; i++)
+    inflated();
+  for (int i = 0; i < 10; i++)
+    cold();
+  TEST_EXIT(&module, F_DRIVER);
+  result->tree = test_own_tree();
+  return NULL;
+}
+
+/* The estimate the writer starts from (profile_writer.c, estimate_node):
+ * the exact stratum plus the samples scaled to all later calls. */
+static double unfitted_estimate(const struct zinst_tree_node *node) {
+  double exact = (double)(node->inclusive_ticks - node->sampled_ticks);
+  return exact + (double)node->sampled_ticks * (double)(node->calls - node->exact_calls) /
+                     (double)node->sampled_calls;
+}
+
+static void fitted_children(void) {
+  zinst_config.sample_interval = ZINST_DEFAULT_SAMPLE_INTERVAL;
+  zinst_config.sample_error = 0; /* 1 in R throughout */
+  struct result r = run_on_thread(fitted_scenario);
+  zinst_config.sample_error = ZINST_DEFAULT_SAMPLE_ERROR;
+  const struct zinst_tree *t = &r.tree;
+  uint32_t driver = test_child(t, 0, module.id_base + F_DRIVER);
+  uint32_t outer = test_child(t, driver, module.id_base + F_INFLATED);
+  uint32_t inner = test_child(t, outer, module.id_base + F_INFLATED_INNER);
+  uint32_t cold_node = test_child(t, driver, module.id_base + F_COLD);
+  CHECK_EQ_U64(t->nodes[outer].calls, INFLATED_CALLS, "inflated calls");
+  CHECK_EQ_U64(t->nodes[inner].calls, INFLATED_CALLS, "inflated_inner calls");
+  CHECK(t->nodes[outer].sampled_calls > 0 && t->nodes[inner].sampled_calls > 0, "both sampled");
+  const double driver_measured = (double)t->nodes[driver].inclusive_ticks;
+  CHECK(unfitted_estimate(&t->nodes[outer]) > 2 * driver_measured,
+        "the scenario inflates: inflated estimated at %.4g, its caller measured %.4g",
+        unfitted_estimate(&t->nodes[outer]), driver_measured);
+
+  const struct zinst_node_record *nodes;
+  void *image = write_tree(t, ZINST_DEFAULT_SAMPLE_INTERVAL, &nodes);
+  const struct zinst_node_record *d = &nodes[driver - 1], *o = &nodes[outer - 1],
+                                 *i = &nodes[inner - 1], *c = &nodes[cold_node - 1];
+  CHECK_EQ_U64(d->timed_calls, 1, "the driver is measured");
+  CHECK_EQ_U64(d->inclusive_ticks, t->nodes[driver].inclusive_ticks, "the driver as measured");
+  CHECK_EQ_U64(c->inclusive_ticks, t->nodes[cold_node].inclusive_ticks, "cold (exact) as measured");
+  /* One tick of rounding per fitted child at most. */
+  CHECK(o->inclusive_ticks + c->inclusive_ticks <= d->inclusive_ticks + 1,
+        "the driver's children (%" PRIu64 " + %" PRIu64 ") fit its %" PRIu64, o->inclusive_ticks,
+        c->inclusive_ticks, d->inclusive_ticks);
+  CHECK(d->exclusive_ticks <= 1, "the driver's self time is what the children left: %" PRIu64,
+        d->exclusive_ticks);
+  CHECK(i->inclusive_ticks <= o->inclusive_ticks + 1,
+        "inflated_inner (%" PRIu64 ") fits inflated's %" PRIu64, i->inclusive_ticks,
+        o->inclusive_ticks);
+  CHECK(o->inclusive_ticks >= t->nodes[outer].inclusive_ticks &&
+            i->inclusive_ticks >= t->nodes[inner].inclusive_ticks,
+        "each at least what its timed calls measured");
+  CHECK(o->inclusive_error_ticks > 0, "inflated is still an estimate, with its error");
+  printf("fitted children: inflated estimated %.4g, written %" PRIu64 " within its caller's "
+         "measured %" PRIu64 "\n",
+         unfitted_estimate(&t->nodes[outer]), o->inclusive_ticks, d->inclusive_ticks);
+  free(image);
+  zinst_tree_free(&r.tree);
 }
 
 /* zinst_reset() subtracts every sampling field: a hot context starts over
@@ -754,6 +857,7 @@ int main(void) {
   thinned_samples();
   precise_contexts();
   outliers();
+  fitted_children();
   zinst_config.sample_interval = ZINST_DEFAULT_SAMPLE_INTERVAL;
   pthread_t thread;
   CHECK(pthread_create(&thread, NULL, reset_scenario, NULL) == 0, "create");
