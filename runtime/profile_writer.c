@@ -440,9 +440,9 @@ static int is_estimated(const struct zinst_tree_node *node, const struct node_es
  *     kept. Children come after their parents in the tree, so one backward
  *     pass raises each context after all its children were;
  *   - it can weigh a few slow samples of a short function by thousands of
- *     calls: a leaf whose timed calls ran slower than the calibration (the
- *     processor's predictors, which sparse timing leaves cold) was
- *     estimated at three times its measured caller. So where the children
+ *     calls: an empty leaf whose timed calls, on a loaded machine, ran
+ *     slower than the calibrated cost of a timed call was estimated at
+ *     three times its measured caller. So where the children
  *     sum to more than their parent's total, which is then measured (an
  *     estimate was raised to their sum), the estimated children's
  *     extrapolated parts, beyond the ticks their timed calls measured,
