@@ -21,9 +21,10 @@ flat profile and records every function's self time as a share of the run
 (`zinst report --json`, self_percent). The table gives, per setting and
 condition, the largest share any function had in each run (median and
 maximum over the runs), how many runs put some function above 100% of
-the run, and for the functions with the most self time the median share
-and its range. The calls of every function must be the same in every run
-(the workload is deterministic): the script fails otherwise.
+the run, the function whose share moved most from run to run, and for
+the functions with the most self time the median share and its range.
+The calls of every function must be the same in every run (the workload
+is deterministic): the script fails otherwise.
 
     bench/outliers.py [--build build/llvm-19] [--rounds 8] [--load N]
                       [--only lua] [--readme README.md]
@@ -120,17 +121,22 @@ def table(results, rounds, title):
     # The functions with the most self time in the default setting, quiet.
     names = sorted(clipped_quiet[0], key=lambda n: -statistics.median(
         run.get(n, (0, 0.0))[1] for run in clipped_quiet))[:SHOWN_FUNCTIONS]
-    head = "| setting | condition | largest self share in a run: median (max) | runs with a function over 100% |"
+    head = ("| setting | condition | largest self share in a run: median (max) | runs with a "
+            "function over 100% | widest range of one function's share over the runs |")
     lines = [title, "", head + "".join(" %s |" % n for n in names),
-             "|---|---|---:|---:|" + "---:|" * len(names)]
+             "|---|---|---:|---:|---|" + "---:|" * len(names)]
     for key, label, _ in SETTINGS:
         for condition in conditions:
             runs = results[condition][key]
             largest = [max(s for _, s in run.values()) for run in runs]
             over = sum(1 for x in largest if x > 100)
+            everywhere = set().union(*runs)
+            spreads = {n: [run.get(n, (0, 0.0))[1] for run in runs] for n in everywhere}
+            widest = max(everywhere, key=lambda n: max(spreads[n]) - min(spreads[n]))
             cells = [share_range([run.get(n, (0, 0.0))[1] for run in runs]) for n in names]
-            lines.append("| %s | %s | %.1f%% (%.1f%%) | %d of %d |" % (
-                label, condition, statistics.median(largest), max(largest), over, rounds) +
+            lines.append("| %s | %s | %.1f%% (%.1f%%) | %d of %d | %s %.1f-%.1f%% |" % (
+                label, condition, statistics.median(largest), max(largest), over, rounds,
+                widest, min(spreads[widest]), max(spreads[widest])) +
                 "".join(" %s |" % c for c in cells))
     lines.append("")
     lines.append("Per function: the median self share over the runs (min-max).")

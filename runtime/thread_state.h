@@ -455,9 +455,11 @@ static __attribute__((noinline, cold)) void zinst_check_samples(struct zinst_thr
  * A sampled activation stands for the hundreds or thousands of calls of
  * its context that were not timed. One that the host's scheduler stopped
  * for a few milliseconds, or that ran a rare garbage-collector step in a
- * callee, then adds seconds to a function of nanoseconds: on Lua with the
- * CPUs shared with busy processes, 6 runs in 8 put some function's self
- * time above the run's (bench/outliers.py). So a sample
+ * callee, then adds seconds to a function of nanoseconds: on Lua beside
+ * busy processes, 6 runs in 8 put some function's self time above the
+ * run's; the writer now fits estimates to their callers' measured totals
+ * (profile_writer.c), and a short function's share still moved by 20
+ * points from run to run (bench/outliers.py). So a sample
  * longer than both long_ticks (a clock-read pair costs such an activation
  * under 1%; interrupts and page faults, which recur in proportion to the
  * time run, are shorter) and outlier_factor times its context's mean so
