@@ -411,6 +411,8 @@ struct estimate_scratch {
   double *fit;                  /* the share of it kept (1, or less to fit the node's own total) */
 };
 
+/* Free the scratch arrays (each may be NULL); `scratch` itself is the
+ * caller's. */
 static void estimate_scratch_free(struct estimate_scratch *scratch) {
   free(scratch->estimates);
   free(scratch->child_ticks);

@@ -47,8 +47,11 @@
  * clock reads, ~50 ticks, cost them under 1%). Sampling a few such long,
  * uneven activations (thread joins, I/O) gave errors near 100%. */
 #define ZINST_LONG_ACTIVATION_TICKS 8192u
-/* ZINST_SAMPLE_OUTLIER's default (thread_state.h, zinst_sample_part). */
+/* ZINST_SAMPLE_OUTLIER's default (thread_state.h, zinst_sample_part), and
+ * the samples a context's mean is taken from once it has them (its exact
+ * stratum's before). */
 #define ZINST_DEFAULT_SAMPLE_OUTLIER 64u
+#define ZINST_OUTLIER_MEAN_SAMPLES 16u
 /* Counted sites per process (inline and call sites, runtime/site_counters.h):
  * each thread reserves 8 bytes of virtual memory per site, touched as used. */
 #define ZINST_MAX_SITES (1u << 20)

@@ -472,14 +472,15 @@ static __attribute__((noinline, cold)) void zinst_check_samples(struct zinst_thr
  * sample rather than for every call the sample stands for; the sum of
  * squares keeps the whole duration, so the stated error stays as wide as
  * the unclipped sample's. The mean is that of the context's samples once
- * it has 16, else its exact stratum's; with neither nothing is clipped.
+ * it has ZINST_OUTLIER_MEAN_SAMPLES, else its exact stratum's; with
+ * neither nothing is clipped.
  */
 static inline __attribute__((always_inline)) uint64_t zinst_sample_part(
     const struct zinst_thread_state *ts, const struct zinst_node *node, uint64_t duration) {
   if (duration <= ts->long_ticks || ts->outlier_factor == 0)
     return duration;
   uint64_t samples = zinst_samples_of(node->sampled_calls), sum, count;
-  if (samples >= 16) {
+  if (samples >= ZINST_OUTLIER_MEAN_SAMPLES) {
     sum = node->sampled_ticks;
     count = samples;
   } else if (node->exact_until != 0 && node->exact_until != UINT64_MAX) {
