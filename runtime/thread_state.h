@@ -470,15 +470,15 @@ static __attribute__((noinline, cold)) void zinst_check_samples(struct zinst_thr
  * callers' estimates to). What this understates is a function's own rare
  * long work (a buffer that grows by copying, inline), counted once per
  * sample rather than for every call the sample stands for; the sum of
- * squares keeps the whole duration, so the stated error stays as wide as
- * the unclipped sample's. The mean is that of the context's samples once
- * it has ZINST_OUTLIER_MEAN_SAMPLES, else its exact stratum's; with
- * neither nothing is clipped.
+ * squares keeps the whole duration, so the stated error is at least as
+ * wide as the unclipped sample's. The mean is that of the context's
+ * samples once it has ZINST_OUTLIER_MEAN_SAMPLES, else its exact
+ * stratum's; with neither nothing is clipped. Only a sample longer than
+ * long_ticks pays for the mean (zinst_clip_outlier, out of line): timed
+ * exits of short functions pay one compare.
  */
-static inline __attribute__((always_inline)) uint64_t zinst_sample_part(
+static __attribute__((noinline, cold)) uint64_t zinst_clip_outlier(
     const struct zinst_thread_state *ts, const struct zinst_node *node, uint64_t duration) {
-  if (duration <= ts->long_ticks || ts->outlier_factor == 0)
-    return duration;
   uint64_t samples = zinst_samples_of(node->sampled_calls), sum, count;
   if (samples >= ZINST_OUTLIER_MEAN_SAMPLES) {
     sum = node->sampled_ticks;
@@ -493,6 +493,13 @@ static inline __attribute__((always_inline)) uint64_t zinst_sample_part(
   if (limit < (double)ts->long_ticks)
     limit = (double)ts->long_ticks;
   return (double)duration > limit ? (uint64_t)limit : duration;
+}
+
+static inline __attribute__((always_inline)) uint64_t zinst_sample_part(
+    const struct zinst_thread_state *ts, const struct zinst_node *node, uint64_t duration) {
+  if (ZINST_LIKELY(duration <= ts->long_ticks || ts->outlier_factor == 0))
+    return duration;
+  return zinst_clip_outlier(ts, node, duration);
 }
 
 /* Credit a closing frame's activation, timed or not, to its node at `now`.
