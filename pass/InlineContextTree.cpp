@@ -232,8 +232,7 @@ void emitInlineContextTree(Function &F, uint32_t Index, ArrayRef<Instruction *> 
   Instruction *Split = afterStaticAllocas(F.getEntryBlock());
   IRBuilder<> B(Split);
   B.SetCurrentDebugLocation(Loc);
-  Value *Current =
-      B.CreateLoad(PtrTy, B.CreateThreadLocalAddress(RT.Context), "zinst.context.saved");
+  Value *Current = B.CreateLoad(PtrTy, B.CreateThreadLocalAddress(RT.Context), "zinst.current");
   // The function's id, id_base + Index, which the runtime wrote into the
   // module's array at registration: one load, no add (zinst_abi.h).
   LoadInst *Id = B.CreateAlignedLoad(
@@ -300,20 +299,39 @@ void emitInlineContextTree(Function &F, uint32_t Index, ArrayRef<Instruction *> 
     SlowArgs.push_back(Due);
     SlowArgs.push_back(frameAddress(Slow, RT)); // timed there when due
   }
-  CallInst *Entered = Slow.CreateCall(RT.SlowPath, SlowArgs);
+  // The runtime returns the context to put back on the way out: Current,
+  // or the thread's own root in place of the no-context node (zinst_abi.h),
+  // so that calls from uninstrumented code on a thread that started there
+  // hit after the first.
+  CallInst *Restore = Slow.CreateCall(RT.SlowPath, SlowArgs, "zinst.restore");
   if (RT.SlowPathIsPreserveMost)
-    Entered->setCallingConv(CallingConv::PreserveMost);
+    Restore->setCallingConv(CallingConv::PreserveMost);
   // After a miss the runtime made the new context current; a leaf puts its
   // caller's back (after a due call, it is its caller's already).
   if (Leaf)
-    Slow.CreateAlignedStore(Current, Slow.CreateThreadLocalAddress(RT.Context), Align(8));
+    Slow.CreateAlignedStore(Restore, Slow.CreateThreadLocalAddress(RT.Context), Align(8));
+  // The function's own context, which the miss made current, for the ways
+  // back into the body (only functions that call have them: no leaf).
+  Value *Entered = nullptr;
+  if (!Reentries.empty())
+    Entered =
+        Slow.CreateLoad(PtrTy, Slow.CreateThreadLocalAddress(RT.Context), "zinst.new.context");
   Slow.CreateBr(Body);
 
-  // The function's own context, where the body begins.
   IRBuilder<> Join(Split);
-  PHINode *Mine = Join.CreatePHI(PtrTy, 2, "zinst.context");
-  Mine->addIncoming(Found, FoundBB);
-  Mine->addIncoming(Entered, MissBB);
+  PHINode *Saved = nullptr;
+  if (!Leaf) {
+    Saved = Join.CreatePHI(PtrTy, 2, "zinst.saved");
+    Saved->addIncoming(Current, FoundBB);
+    Saved->addIncoming(Restore, MissBB);
+  }
+  // The function's own context, where the body begins.
+  PHINode *Mine = nullptr;
+  if (Entered != nullptr) {
+    Mine = Join.CreatePHI(PtrTy, 2, "zinst.context");
+    Mine->addIncoming(Found, FoundBB);
+    Mine->addIncoming(Entered, MissBB);
+  }
   for (Instruction *At : Reentries) {
     IRBuilder<> R(At);
     R.SetCurrentDebugLocation(Loc);
@@ -335,10 +353,8 @@ void emitInlineContextTree(Function &F, uint32_t Index, ArrayRef<Instruction *> 
       continue;
     IRBuilder<> R(At);
     R.SetCurrentDebugLocation(Loc);
-    R.CreateAlignedStore(Current, R.CreateThreadLocalAddress(RT.Context), Align(8));
+    R.CreateAlignedStore(Saved, R.CreateThreadLocalAddress(RT.Context), Align(8));
   }
-  if (Mine->use_empty())
-    Mine->eraseFromParent(); // no way back in: nothing needs it
 }
 
 } // namespace zinst

@@ -131,7 +131,7 @@ static struct zinst_module_info calibration_module = {
  * `inline_code` is a constant wherever these are expanded.
  */
 struct leaf_activation {
-  struct zinst_node *saved; /* inline code: the context found */
+  struct zinst_node *saved; /* inline code: the caller's context, to put back */
 };
 
 static inline __attribute__((always_inline)) struct leaf_activation leaf_enter(int inline_code,
@@ -150,9 +150,10 @@ static inline __attribute__((always_inline)) struct leaf_activation leaf_enter(i
     if (ZINST_UNLIKELY(zinst_count_inline_call(child)))
       __zinst_context_miss_or_due(&calibration_module, LEAF, a.saved, child, leaf_frame);
   } else {
-    /* Counted, and timed if it is due, by the runtime. */
-    __zinst_context_miss_or_due(&calibration_module, LEAF, a.saved, NULL, leaf_frame);
-    __zinst_context = a.saved; /* the miss made the leaf's current */
+    /* Counted, and timed if it is due, by the runtime, which made the
+     * leaf's context current and says what to put back. */
+    a.saved = __zinst_context_miss_or_due(&calibration_module, LEAF, a.saved, NULL, leaf_frame);
+    __zinst_context = a.saved;
   }
 #endif
   return a;

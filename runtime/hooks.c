@@ -345,6 +345,21 @@ static inline __attribute__((always_inline)) void count_call(struct zinst_node *
   (void)zinst_count_inline_call(node);
 }
 
+/*
+ * What an activation entered from `current` puts back on its way out, once
+ * the runtime counted it in a context of `ts` (zinst_abi.h): `current`,
+ * unless that is the no-context node. A thread that did not register the
+ * modules starts there, and calls from uninstrumented code on it (a thread
+ * function built without zinst, a callback from a library's worker) find
+ * no child in that node, which all threads share: each would miss. Its own
+ * root remembers them, so the thread's context becomes its root for good,
+ * as the registering thread's is from the start (start_at_own_root).
+ */
+static inline __attribute__((always_inline)) void *context_to_restore(struct zinst_thread_state *ts,
+                                                                      void *current) {
+  return current == &zinst_no_context ? &ts->nodes[0] : current;
+}
+
 ZINST_EXPORT __attribute__((noinline)) void *__zinst_context_enter(struct zinst_module_info *module,
                                                                    uint32_t index, void *current) {
   struct zinst_node *context = current;
@@ -357,12 +372,14 @@ ZINST_EXPORT __attribute__((noinline)) void *__zinst_context_enter(struct zinst_
     else
       no_site_counters();
     __zinst_context = &zinst_no_context;
-    return &zinst_no_context;
+    return current;
   }
   ts->busy = 1;
   SIGNAL_FENCE();
   uint32_t id = function_id(module, index);
+  void *restore = current;
   if (id != 0) {
+    restore = context_to_restore(ts, current);
     uint32_t parent = zinst_context_index(ts, context);
     uint32_t child = zinst_edge_cache_find(ts, parent, id);
     if (child != 0) {
@@ -378,7 +395,7 @@ ZINST_EXPORT __attribute__((noinline)) void *__zinst_context_enter(struct zinst_
   __zinst_context = context;
   SIGNAL_FENCE();
   ts->busy = 0;
-  return context;
+  return restore;
 }
 
 #if ZINST_HAVE_CONTEXT_MISS
@@ -406,11 +423,10 @@ __zinst_context_miss(struct zinst_module_info *module, uint32_t index, void *cur
     return context_enter_general(module, index, current);
   uint32_t id = id_base + index;
   /* Index 0, the thread's root, stands for the no-context node too: the
-   * caller's context of a call from uninstrumented code on a thread that
-   * did not register the modules (start_at_own_root). The inline code
-   * misses on every such call (the no-context node is shared by all
-   * threads, so nothing is remembered in it), which makes this the path
-   * of every one of them; the edge cache serves it as any other. */
+   * caller's context of a thread's first call from uninstrumented code,
+   * on a thread that did not register the modules. The child is
+   * remembered in the root, which the caller puts back on its way out
+   * (context_to_restore): the next such call hits inline. */
   uint32_t parent = zinst_context_index(ts, current);
   uint32_t child = zinst_edge_cache_find(ts, parent, id);
   if (ZINST_UNLIKELY(child == 0))
@@ -423,7 +439,7 @@ __zinst_context_miss(struct zinst_module_info *module, uint32_t index, void *cur
   __zinst_context = node;
   SIGNAL_FENCE();
   ts->busy = 0;
-  return node;
+  return context_to_restore(ts, current);
 }
 #endif
 
@@ -617,13 +633,15 @@ ZINST_EXPORT __attribute__((noinline, preserve_most)) void *
 __zinst_context_miss_or_due(struct zinst_module_info *module, uint32_t index, void *current,
                             void *due, void *frame) {
   void *node = due;
+  void *restore = current; /* a found context's caller is a real context */
   if (node == NULL) {
-    node = __zinst_context_miss(module, index, current);
+    restore = __zinst_context_miss(module, index, current);
+    node = __zinst_context; /* the miss made the new context current */
     if (!zinst_inline_timing_due(node))
-      return node;
+      return restore;
   }
   timed_enter_inline(node, (uintptr_t)frame);
-  return node;
+  return restore;
 }
 
 /* A landing pad, or a return of setjmp, in an inline-timed function whose
@@ -657,9 +675,9 @@ ZINST_EXPORT __attribute__((noinline, preserve_most)) void __zinst_timed_reenter
  * made from it: from uninstrumented code, such as a program calling an
  * instrumented library, or a main() left out by ZINST_EXCLUDE. The thread's
  * root remembers them: those calls hit after their first. Other threads
- * still start at the no-context node (nothing runs on a new thread before
- * its own code), and their calls from uninstrumented code take
- * __zinst_context_miss.
+ * start at the no-context node (nothing runs on a new thread before its
+ * own code) and move to their own root when their first call returns
+ * (context_to_restore).
  *
  * This makes the thread's block now, before its first event, as the first
  * event would. Only for a module with inline trees that the process took;

@@ -50,19 +50,26 @@
  *       child = cur->recent_children[index & 7];   (never NULL; id & 7)
  *       if (child->function != id)                 (its second slot)
  *         child = cur->recent_children[(index >> 3) & 7];
+ *       saved = cur;
  *       if (child->function == id) {
  *         child->calls++;                          (one add to memory)
  *         __zinst_context = child;
  *       } else {
- *         __zinst_context_miss(&module, index, cur);    (preserve_most;
+ *         saved = __zinst_context_miss(&module, index, cur);  (preserve_most;
  *       }                   __zinst_context_enter on other targets)
  *       ... the function's body ...
- *       __zinst_context = cur;                     (on every way out)
+ *       __zinst_context = saved;                   (on every way out)
+ *
+ *     The miss returns what to put back: `cur`, or the thread's own root
+ *     when `cur` was the no-context node, where a thread that did not
+ *     register the modules starts, which all threads share and which
+ *     remembers no child: calls from uninstrumented code on such a thread
+ *     then hit after their first, in the root.
  *
  *     A leaf, a function that calls nothing (intrinsics other than memcpy
  *     and its kin are not calls), stores neither: no function reads the
  *     context before it returns. After a miss, which made its context
- *     current, it stores `cur` back at once.
+ *     current, it stores `saved` back at once.
  *
  *     Both slots are constants, as id_base is a multiple of
  *     ZINST_ID_BASE_ALIGNMENT; an unregistered module's ids are
@@ -95,7 +102,7 @@
 
 #include <stdint.h>
 
-#define ZINST_ABI_VERSION 13u   /* 13: sites counted from the call tree (caller/callee_index) */
+#define ZINST_ABI_VERSION 14u   /* 14: the inline slow path returns the context to put back */
 #define ZINST_CTOR_PRIORITY 101 /* earliest priority open to programs */
 
 #define ZINST_FUNCTION_INFO_DEBUG 0x1u   /* file/line from DISubprogram */
@@ -263,10 +270,13 @@ uint64_t *__zinst_site_counters_slow(struct zinst_module_info *module);
 
 /* The slow path of an inline enter (ZINST_MODULE_INLINE_TREE): counts the
  * call of `module`'s function `index` in the context `current` and makes
- * its context this thread's __zinst_context. Returns the new context:
- * `current` itself for a module the runtime refused (its functions are not
- * seen, their callees count under the caller), the no-context node for an
- * event dropped inside the runtime (and then every nested one). */
+ * its context this thread's __zinst_context: `current` itself for a module
+ * the runtime refused (its functions are not seen, their callees count
+ * under the caller), the no-context node for an event dropped inside the
+ * runtime (and then every nested one). Returns the context the caller
+ * puts back on its way out: `current`, or the thread's own root when
+ * `current` was the no-context node and the call was counted (a thread's
+ * first call from uninstrumented code: its later ones then hit inline). */
 void *__zinst_context_enter(struct zinst_module_info *module, uint32_t index, void *current);
 
 /* The same where the compiler has the preserve_most calling convention
@@ -291,7 +301,7 @@ __attribute__((preserve_most)) void __zinst_timed_enter(void *node, void *frame_
  * (`due` null): __zinst_context_miss, then __zinst_timed_enter(new context,
  * frame_address) when the call is due. Else `due` is the context the inline
  * code found and counted, whose call is due: its timed enter. Returns the
- * function's context. */
+ * context to put back on the way out, as __zinst_context_enter. */
 __attribute__((preserve_most)) void *__zinst_context_miss_or_due(struct zinst_module_info *module,
                                                                  uint32_t index, void *current,
                                                                  void *due, void *frame_address);

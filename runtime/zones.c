@@ -158,7 +158,8 @@ ZINST_EXPORT void zinst_zone_begin(struct zinst_zone *zone) {
   if (zinst_registry_inline_tree()) {
     /* The zone is a context like a function's (hooks.c), timed as one
      * where the inline code times functions. */
-    struct zinst_node *node = __zinst_context_enter(module, 0, __zinst_context);
+    (void)__zinst_context_enter(module, 0, __zinst_context);
+    struct zinst_node *node = __zinst_context; /* the zone's context, made current */
 #if ZINST_HAVE_CONTEXT_MISS
     if (zinst_registry_inline_time())
       time_inline_zone(module, node);

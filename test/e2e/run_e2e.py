@@ -698,6 +698,16 @@ def case_inline_counts_slow_path(env):
     expect("work" not in calls and "worker" not in calls, "excluded functions have no hooks: %s"
            % sorted(calls))
     expect_eq("slow real calls", calls.get("slow"), 21)
+    # On each worker thread every call of slow() comes from uninstrumented
+    # code: the thread's first starts at the shared no-context node and
+    # puts the thread's own root back, where the later ones hit. All are
+    # counted as roots of the thread's tree.
+    # The main thread's root is main (instrumented), with slow() below it.
+    roots = sorted([(n["name"], n["calls"]) for n in
+                    env.tree(profile, "--thread", str(t["tid"]))["roots"]]
+                   for t in env.report(profile, "--per-thread")["threads"])
+    expect_eq("each thread's roots", roots,
+              [[("main", 1)], [("slow", 6)], [("slow", 6)], [("slow", 6)]])
 
 
 def case_inline_conservation(env):

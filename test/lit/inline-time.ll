@@ -24,7 +24,7 @@
 
 target triple = "x86_64-unknown-linux-gnu"
 
-; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32, ptr } { i32 13, i32 4, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 -2147483648, i32 0, i32 0, i32 0, ptr null, i32 3, i32 0, ptr @__zinst_function_ids }
+; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32, ptr } { i32 14, i32 4, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 -2147483648, i32 0, i32 0, i32 0, ptr null, i32 3, i32 0, ptr @__zinst_function_ids }
 ; CHECK: @__zinst_timed_frame = external dso_local thread_local(initialexec) global i64
 ; CHECK-NOT: @__zinst_countdown
 ; CHECK-NOT: @__zinst_enter
@@ -49,9 +49,10 @@ define i32 @two_returns(i32 %x) {
 ; CHECK:       zinst.slow:
 ; CHECK-NEXT:    %zinst.due.context = phi ptr [ %zinst.child, %zinst.found ], [ null, %entry ]
 ; CHECK-NEXT:    [[FRAME:%[0-9]+]] = call ptr @llvm.addressofreturnaddress.p0()
-; CHECK-NEXT:    {{%[0-9]+}} = call preserve_mostcc ptr @__zinst_context_miss_or_due(ptr @__zinst_module, i32 0, ptr %zinst.context.saved, ptr %zinst.due.context, ptr [[FRAME]])
+; CHECK-NEXT:    %zinst.restore = call preserve_mostcc ptr @__zinst_context_miss_or_due(ptr @__zinst_module, i32 0, ptr %zinst.current, ptr %zinst.due.context, ptr [[FRAME]])
 ; CHECK-NEXT:    br label %zinst.entered
 ; CHECK:       zinst.entered:
+; CHECK-NEXT:    %zinst.saved = phi ptr [ %zinst.current, %zinst.found ], [ %zinst.restore, %zinst.slow ]
 ; CHECK-NEXT:    %cmp = icmp sgt i32 %x, 0
 ; CHECK:       pos:
 ; CHECK-NEXT:    call void @g()
@@ -66,11 +67,11 @@ define i32 @two_returns(i32 %x) {
 ; CHECK-NEXT:    br label %[[RESTORE]]
 ; CHECK:       [[RESTORE]]:
 ; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
-; CHECK-NEXT:    store ptr %zinst.context.saved, ptr [[TLS]], align 8
+; CHECK-NEXT:    store ptr %zinst.saved, ptr [[TLS]], align 8
 ; CHECK-NEXT:    ret i32 1
 ; CHECK:       neg:
 ; CHECK:         call preserve_mostcc void @__zinst_timed_exit(ptr
-; CHECK:         store ptr %zinst.context.saved, ptr
+; CHECK:         store ptr %zinst.saved, ptr
 ; CHECK-NEXT:    ret i32 %r
 entry:
   %cmp = icmp sgt i32 %x, 0
@@ -121,17 +122,17 @@ pad:
   ret void
 }
 
-; A leaf (it calls nothing) is timed alike, and stores no context but its
-; caller's after the runtime's call (a miss made its own current): after the
+; A leaf (it calls nothing) is timed alike, and stores no context but the
+; one the runtime's call returns (a miss made its own current): after the
 ; timed exit's test, it returns. Its second slot is a third way to %slow.
 define i32 @leaf(i32 %x) {
 ; CHECK-LABEL: define i32 @leaf(
 ; CHECK:       zinst.slow:
 ; CHECK-NEXT:    %zinst.due.context = phi ptr [ %zinst.child, %zinst.found ], [ null, %zinst.second ]
 ; CHECK-NEXT:    [[FRAME:%[0-9]+]] = call ptr @llvm.addressofreturnaddress.p0()
-; CHECK-NEXT:    {{%[0-9]+}} = call preserve_mostcc ptr @__zinst_context_miss_or_due(ptr @__zinst_module, i32 3, ptr %zinst.context.saved, ptr %zinst.due.context, ptr [[FRAME]])
+; CHECK-NEXT:    %zinst.restore = call preserve_mostcc ptr @__zinst_context_miss_or_due(ptr @__zinst_module, i32 3, ptr %zinst.current, ptr %zinst.due.context, ptr [[FRAME]])
 ; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
-; CHECK-NEXT:    store ptr %zinst.context.saved, ptr [[TLS]], align 8
+; CHECK-NEXT:    store ptr %zinst.restore, ptr [[TLS]], align 8
 ; CHECK-NEXT:    br label %zinst.entered
 ; CHECK:       zinst.entered:
 ; CHECK-NEXT:    %r = add i32 %x, 1

@@ -10,7 +10,7 @@
 ; Until the runtime registers the module, its ids are 2^31 + index, which no
 ; node has: the lookup misses, and the miss registers it.
 ; CHECK: @__zinst_function_ids = internal global [11 x i32] [i32 -2147483648, i32 -2147483647, i32 -2147483646, i32 -2147483645, i32 -2147483644, i32 -2147483643, i32 -2147483642, i32 -2147483641, i32 -2147483640, i32 -2147483639, i32 -2147483638]
-; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32, ptr } { i32 13, i32 11, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 -2147483648, i32 0, i32 0, i32 0, ptr null, i32 1, i32 0, ptr @__zinst_function_ids }
+; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32, ptr } { i32 14, i32 11, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 -2147483648, i32 0, i32 0, i32 0, ptr null, i32 1, i32 0, ptr @__zinst_function_ids }
 ; CHECK: @__zinst_context = external dso_local thread_local(initialexec) global ptr
 ; CHECK-NOT: @__zinst_enter
 ; CHECK-NOT: @__zinst_exit
@@ -32,14 +32,14 @@ define i32 @two_returns(i32 %x) {
 ; CHECK-LABEL: define i32 @two_returns(
 ; CHECK-NEXT:  entry:
 ; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
-; CHECK-NEXT:    %zinst.context.saved = load ptr, ptr [[TLS]], align 8
+; CHECK-NEXT:    %zinst.current = load ptr, ptr [[TLS]], align 8
 ; The function's id: the module's array holds id_base + index, written by
 ; the runtime at registration; one load (index 0: the array's first word).
 ; CHECK-NEXT:    %zinst.id = load atomic i32, ptr @__zinst_function_ids monotonic, align 4
 ; The first slot: id & 7, which is the index's low bits (id_base is a
 ; multiple of 64), a constant: slot 0 at offset 64 (the next functions' are
 ; at 72, 80 and 88).
-; CHECK-NEXT:    [[FIRSTP:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.context.saved, i64 64
+; CHECK-NEXT:    [[FIRSTP:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.current, i64 64
 ; CHECK-NEXT:    %zinst.first = load atomic ptr, ptr [[FIRSTP]] monotonic, align 8
 ; CHECK-NEXT:    [[FNP:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.first, i64 20
 ; CHECK-NEXT:    [[FN:%[0-9]+]] = load i32, ptr [[FNP]], align 4
@@ -55,19 +55,24 @@ define i32 @two_returns(i32 %x) {
 ; CHECK-NEXT:    store ptr %zinst.child, ptr [[TLS]], align 8
 ; CHECK-NEXT:    br label %zinst.entered
 ; CHECK:       zinst.miss:
-; CHECK-NEXT:    {{%[0-9]+}} = call preserve_mostcc ptr @__zinst_context_miss(ptr @__zinst_module, i32 0, ptr %zinst.context.saved)
+; CHECK-NEXT:    %zinst.restore = call preserve_mostcc ptr @__zinst_context_miss(ptr @__zinst_module, i32 0, ptr %zinst.current)
 ; CHECK-NEXT:    br label %zinst.entered
+; What every way out puts back: the caller's context, or after a miss what
+; the runtime says (the thread's own root in place of the shared
+; no-context node, so that calls from uninstrumented code hit after their
+; first).
 ; CHECK:       zinst.entered:
+; CHECK-NEXT:    %zinst.saved = phi ptr [ %zinst.current, %zinst.found ], [ %zinst.restore, %zinst.miss ]
 ; CHECK-NEXT:    %cmp = icmp sgt i32 %x, 0
 ; CHECK:       pos:
 ; CHECK-NEXT:    call void @g()
 ; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
-; CHECK-NEXT:    store ptr %zinst.context.saved, ptr [[TLS]], align 8
+; CHECK-NEXT:    store ptr %zinst.saved, ptr [[TLS]], align 8
 ; CHECK-NEXT:    ret i32 1
 ; CHECK:       neg:
 ; CHECK-NEXT:    %r = sub i32 0, %x
 ; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
-; CHECK-NEXT:    store ptr %zinst.context.saved, ptr [[TLS]], align 8
+; CHECK-NEXT:    store ptr %zinst.saved, ptr [[TLS]], align 8
 ; CHECK-NEXT:    ret i32 %r
 entry:
   %cmp = icmp sgt i32 %x, 0
@@ -87,13 +92,13 @@ define void @with_alloca() {
 ; CHECK-NEXT:    %slot = alloca i32
 ; CHECK-NEXT:    %late = alloca i64
 ; CHECK-NEXT:    call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
-; CHECK:         getelementptr inbounds i8, ptr %zinst.context.saved, i64 72
+; CHECK:         getelementptr inbounds i8, ptr %zinst.current, i64 72
 ; CHECK:         call preserve_mostcc ptr @__zinst_context_miss(ptr @__zinst_module, i32 1,
 ; CHECK:         store volatile i32 1, ptr %slot
 ; CHECK-NEXT:    call void @g()
 ; CHECK-NEXT:    store volatile i64 2, ptr %late
 ; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
-; CHECK-NEXT:    store ptr %zinst.context.saved, ptr [[TLS]], align 8
+; CHECK-NEXT:    store ptr %zinst.saved, ptr [[TLS]], align 8
 ; CHECK-NEXT:    ret void
   %slot = alloca i32
   store volatile i32 1, ptr %slot
@@ -107,14 +112,18 @@ define void @with_alloca() {
 ; longjmp back to it skipped the restores of the frames in between.
 define i32 @jumps(ptr %buf) {
 ; CHECK-LABEL: define i32 @jumps(
-; CHECK:         getelementptr inbounds i8, ptr %zinst.context.saved, i64 80
-; CHECK:         [[SLOWCTX:%[0-9]+]] = call preserve_mostcc ptr @__zinst_context_miss(ptr @__zinst_module, i32 2,
-; CHECK:         %zinst.context = phi ptr [ %zinst.child, %zinst.found ], [ [[SLOWCTX]], %zinst.miss ]
+; CHECK:         getelementptr inbounds i8, ptr %zinst.current, i64 80
+; The miss made the function's context current: it is read back from there.
+; CHECK:         %zinst.restore = call preserve_mostcc ptr @__zinst_context_miss(ptr @__zinst_module, i32 2,
+; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
+; CHECK-NEXT:    %zinst.new.context = load ptr, ptr [[TLS]], align 8
+; CHECK:         %zinst.saved = phi ptr [ %zinst.current, %zinst.found ], [ %zinst.restore, %zinst.miss ]
+; CHECK-NEXT:    %zinst.context = phi ptr [ %zinst.child, %zinst.found ], [ %zinst.new.context, %zinst.miss ]
 ; CHECK-NEXT:    %r = call i32 @setjmp(ptr %buf)
 ; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
 ; CHECK-NEXT:    store ptr %zinst.context, ptr [[TLS]], align 8
 ; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
-; CHECK-NEXT:    store ptr %zinst.context.saved, ptr [[TLS]], align 8
+; CHECK-NEXT:    store ptr %zinst.saved, ptr [[TLS]], align 8
 ; CHECK-NEXT:    ret i32 %r
 entry:
   %r = call i32 @setjmp(ptr %buf)
@@ -130,7 +139,7 @@ define void @catches() personality ptr @__gxx_personality_v0 {
 ; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
 ; CHECK-NEXT:    store ptr %zinst.context, ptr [[TLS]], align 8
 ; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
-; CHECK-NEXT:    store ptr %zinst.context.saved, ptr [[TLS]], align 8
+; CHECK-NEXT:    store ptr %zinst.saved, ptr [[TLS]], align 8
 ; CHECK-NEXT:    ret void
 entry:
   invoke void @may_throw() to label %ok unwind label %pad
@@ -163,7 +172,7 @@ define void @ninth() {
 ; CHECK:         %zinst.hit = icmp eq i32 {{%[0-9]+}}, %zinst.id
 ; CHECK-NEXT:    br i1 %zinst.hit, label %zinst.found, label %zinst.second, !prof [[WEIGHTS]]
 ; CHECK:       zinst.second:
-; CHECK-NEXT:    [[SECONDP:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.context.saved, i64 72
+; CHECK-NEXT:    [[SECONDP:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.current, i64 72
 ; CHECK-NEXT:    %zinst.second.child = load atomic ptr, ptr [[SECONDP]] monotonic, align 8
 ; CHECK-NEXT:    [[FNP2:%[0-9]+]] = getelementptr inbounds i8, ptr %zinst.second.child, i64 20
 ; CHECK-NEXT:    [[FN2:%[0-9]+]] = load i32, ptr [[FNP2]], align 4
@@ -172,7 +181,7 @@ define void @ninth() {
 ; CHECK:       zinst.found:
 ; CHECK-NEXT:    %zinst.child = phi ptr [ %zinst.first, %entry ], [ %zinst.second.child, %zinst.second ]
 ; CHECK:       zinst.miss:
-; CHECK-NEXT:    {{%[0-9]+}} = call preserve_mostcc ptr @__zinst_context_miss(ptr @__zinst_module, i32 8, ptr %zinst.context.saved)
+; CHECK-NEXT:    %zinst.restore = call preserve_mostcc ptr @__zinst_context_miss(ptr @__zinst_module, i32 8, ptr %zinst.current)
 entry:
   ret void
 }
@@ -181,12 +190,12 @@ entry:
 ; no function reads the context while it runs: it counts its call in its
 ; own context and leaves its caller's current. No store at entry, none on
 ; the way out; a miss, after which the runtime made the new context current,
-; puts the caller's back. Intrinsics are not calls.
+; puts back the context the runtime returns. Intrinsics are not calls.
 declare i32 @llvm.smax.i32(i32, i32)
 define i32 @leaf(i32 %x) {
 ; CHECK-LABEL: define i32 @leaf(
 ; CHECK:         %zinst.id = load atomic i32, ptr getelementptr inbounds {{(nuw )?}}([11 x i32], ptr @__zinst_function_ids, i64 0, i64 9) monotonic, align 4
-; CHECK:         getelementptr inbounds i8, ptr %zinst.context.saved, i64 72
+; CHECK:         getelementptr inbounds i8, ptr %zinst.current, i64 72
 ; CHECK:         br i1 %zinst.hit, label %zinst.found, label %zinst.miss, !prof [[WEIGHTS]]
 ; CHECK:       zinst.found:
 ; CHECK-NEXT:    %zinst.child = phi ptr [ %zinst.first, %entry ]
@@ -195,9 +204,9 @@ define i32 @leaf(i32 %x) {
 ; CHECK-NEXT:    store i64 [[PLUS]], ptr %zinst.child, align 8
 ; CHECK-NEXT:    br label %zinst.entered
 ; CHECK:       zinst.miss:
-; CHECK-NEXT:    {{%[0-9]+}} = call preserve_mostcc ptr @__zinst_context_miss(ptr @__zinst_module, i32 9, ptr %zinst.context.saved)
+; CHECK-NEXT:    %zinst.restore = call preserve_mostcc ptr @__zinst_context_miss(ptr @__zinst_module, i32 9, ptr %zinst.current)
 ; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
-; CHECK-NEXT:    store ptr %zinst.context.saved, ptr [[TLS]], align 8
+; CHECK-NEXT:    store ptr %zinst.restore, ptr [[TLS]], align 8
 ; CHECK-NEXT:    br label %zinst.entered
 ; CHECK:       zinst.entered:
 ; CHECK-NEXT:    %m = call i32 @llvm.smax.i32(i32 %x, i32 0)
@@ -216,7 +225,7 @@ define void @copies(ptr %d, ptr %s) {
 ; CHECK:         store ptr %zinst.child, ptr {{%[0-9]+}}, align 8
 ; CHECK:         call void @llvm.memcpy.p0.p0.i64(ptr %d, ptr %s, i64 64, i1 false)
 ; CHECK-NEXT:    [[TLS:%[0-9]+]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_context)
-; CHECK-NEXT:    store ptr %zinst.context.saved, ptr [[TLS]], align 8
+; CHECK-NEXT:    store ptr %zinst.saved, ptr [[TLS]], align 8
 ; CHECK-NEXT:    ret void
 entry:
   call void @llvm.memcpy.p0.p0.i64(ptr %d, ptr %s, i64 64, i1 false)

@@ -1,15 +1,17 @@
 /*
  * test_root_context.c - where calls from uninstrumented code start: the
  * registering thread at its own root, other threads at the no-context node
- * (runtime/hooks.c, start_at_own_root).
+ * until their first call returns, then at their own root
+ * (runtime/hooks.c, start_at_own_root and context_to_restore).
  *
  *   - the module registers as its constructor registers it, and the thread
  *     then has its block and its root as its context;
  *   - calls from there (no instrumented caller) miss inline only the first
  *     time per function: the root remembers its children;
- *   - on another thread, calls from its thread function miss every time
- *     (the no-context node is shared and remembers nothing), are counted
- *     exactly, and leave the shared node's slots untouched;
+ *   - on another thread, calls from its thread function miss only the
+ *     first time per function too: the first one's exit puts the thread's
+ *     root back, not the no-context node (which is shared and remembers
+ *     nothing, and whose slots stay untouched); counts exact;
  *   - a second module's registration changes nothing.
  *
  * The inline code is test_support.h's C copy of it.
@@ -71,15 +73,20 @@ static void call_both(void) {
 static void *worker(void *unused) {
   (void)unused;
   CHECK(__zinst_context == &zinst_no_context, "a new thread starts at no context");
+  leaf(F_B);
+  CHECK(zinst_tls_state != NULL, "the first call made the thread's block");
+  struct zinst_node *root = &zinst_tls_state->nodes[0];
+  CHECK(__zinst_context == root, "and its exit made the thread's root its context");
   call_both();
-  CHECK_EQ_U64(slow_calls, 2 * CALLS, "a new thread's calls from no context all miss inline");
-  CHECK(__zinst_context == &zinst_no_context, "still no context after them");
+  CHECK_EQ_U64(slow_calls, 2,
+               "a new thread's calls from uninstrumented code miss only the first time");
+  CHECK(__zinst_context == root, "the root is the context after them");
   for (uint32_t i = 0; i < ZINST_NODE_RECENT_CHILDREN; i++)
     CHECK(zinst_no_context.recent_children[i] == &zinst_no_context,
           "the shared no-context node remembers no thread's child");
   struct zinst_tree tree = test_own_tree();
   uint32_t id = module.id_base;
-  CHECK_EQ_U64(tree.nodes[test_child(&tree, 0, id + F_B)].calls, CALLS, "the worker's b calls");
+  CHECK_EQ_U64(tree.nodes[test_child(&tree, 0, id + F_B)].calls, CALLS + 1, "the worker's b calls");
   CHECK_EQ_U64(tree.nodes[test_child(&tree, 0, id + F_C)].calls, CALLS, "the worker's c calls");
   zinst_tree_free(&tree);
   return NULL;

@@ -109,15 +109,14 @@ static inline void *test_inline_enter(struct zinst_module_info *m, uint32_t inde
   if (last->function == id) {
     last->calls++;
     __zinst_context = last;
-  } else {
-    ++*misses;
-#if ZINST_HAVE_CONTEXT_MISS
-    __zinst_context_miss(m, index, current);
-#else
-    __zinst_context_enter(m, index, current);
-#endif
+    return current;
   }
-  return current;
+  ++*misses;
+#if ZINST_HAVE_CONTEXT_MISS
+  return __zinst_context_miss(m, index, current);
+#else
+  return __zinst_context_enter(m, index, current);
+#endif
 }
 
 /* Parents come before children in every tree the runtime produces. */
