@@ -270,6 +270,7 @@ PreservedAnalyses FunctionInstrumenterPass::run(Module &M, ModuleAnalysisManager
     FrameEnds.insert(ExitPointsOf.back().begin(), ExitPointsOf.back().end());
   }
   Sites.countFromTree(WithEntryCodeInOrder, FrameEnds);
+  Sites.shareCounters();
   // Calls in library code, and calls of library code, are flagged by the
   // same rule as functions: by the file the call, or the callee, is written
   // in, whatever was inlined into what.

@@ -23,6 +23,7 @@
 #include "llvm/TargetParser/Triple.h"
 #include "llvm/Transforms/Utils/BasicBlockUtils.h"
 
+#include <map>
 #include <vector>
 
 using namespace llvm;
@@ -508,6 +509,73 @@ void InlineSiteLowering::countFromTree(ArrayRef<Function *> WithEntryCode,
   }
 }
 
+/// True if execution always goes on past I once it starts: I is no call, or
+/// a call that returns normally whatever it is given (an intrinsic such as a
+/// marker or llvm.memcpy, a library function LLVM knows). A call that may
+/// exit, longjmp or unwind ends a run of sites that share a counter.
+static bool alwaysContinues(const Instruction &I) {
+  const auto *Call = dyn_cast<CallBase>(&I);
+  return Call == nullptr || (Call->willReturn() && Call->doesNotThrow());
+}
+
+void InlineSiteLowering::shareCounters() {
+  // Runs: the points of one block with nothing between them that may not
+  // come back, which all run exactly as often. A call that is itself a
+  // point is counted before it runs, so it still joins the run, and ends
+  // it after. Numbered in the module's order, so the IR is deterministic.
+  DenseMap<const Instruction *, SmallVector<CounterPoint *, 1>> PointsAt;
+  for (CounterPoint &Point : Points)
+    if (!Point.FromTree && Point.Index < ZINST_MAX_MODULE_SITES)
+      PointsAt[Point.At].push_back(&Point);
+  if (PointsAt.size() < 2)
+    return;
+  DenseMap<const CounterPoint *, uint32_t> RunOf;
+  uint32_t Runs = 0;
+  for (Function &F : M)
+    for (BasicBlock &BB : F) {
+      bool Open = false;
+      for (Instruction &I : BB) {
+        if (auto It = PointsAt.find(&I); It != PointsAt.end()) {
+          if (!Open)
+            ++Runs;
+          Open = true;
+          for (const CounterPoint *Point : It->second)
+            RunOf[Point] = Runs;
+        }
+        if (!alwaysContinues(I))
+          Open = false;
+      }
+    }
+  // A site's count is the sum of its points' runs. Sites whose points lie
+  // in the same runs (as many in each) therefore count alike: the sites a
+  // function inlined, copied with it wherever it was inlined in turn, or
+  // sites of one block. The first keeps its counter; the others share it
+  // and their points add nothing.
+  std::vector<SmallVector<uint32_t, 2>> RunsOfRow(Rows.size());
+  std::vector<SmallVector<CounterPoint *, 2>> PointsOfRow(Rows.size());
+  for (CounterPoint &Point : Points) {
+    if (Point.Index >= Rows.size())
+      continue;
+    auto It = RunOf.find(&Point);
+    // A point outside any run (counted from the tree) keeps its site apart.
+    RunsOfRow[Point.Index].push_back(It != RunOf.end() ? It->second : 0);
+    PointsOfRow[Point.Index].push_back(&Point);
+  }
+  std::map<SmallVector<uint32_t, 2>, uint32_t> FirstWithRuns;
+  for (uint32_t Row = 0; Row < Rows.size(); ++Row) {
+    SmallVector<uint32_t, 2> &Key = RunsOfRow[Row];
+    if (Key.empty() || llvm::is_contained(Key, 0u))
+      continue;
+    llvm::sort(Key);
+    auto [It, Inserted] = FirstWithRuns.try_emplace(Key, Row);
+    if (Inserted)
+      continue;
+    Rows[Row].SharedCounter = It->second + 1;
+    for (CounterPoint *Point : PointsOfRow[Row])
+      Point->Shared = true;
+  }
+}
+
 void InlineSiteLowering::addEntryCounter(const FunctionDescription &F) {
   Function &Fn = *F.Function;
   SiteDecision Row;
@@ -544,7 +612,7 @@ void InlineSiteLowering::lower(GlobalVariable *ModuleInfo,
   DenseMap<Function *, size_t> SlotOf;
   for (const std::vector<CounterPoint> *List : {&EntryPoints, &Points})
     for (const CounterPoint &Point : *List) {
-      if (Point.Index >= ZINST_MAX_MODULE_SITES || Point.FromTree)
+      if (Point.Index >= ZINST_MAX_MODULE_SITES || Point.FromTree || Point.Shared)
         continue;
       Function *F = Point.At->getFunction();
       auto [It, Inserted] = SlotOf.try_emplace(F, ByFunction.size());

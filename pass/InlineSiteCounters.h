@@ -92,6 +92,17 @@ public:
   void countFromTree(llvm::ArrayRef<llvm::Function *> WithEntryCode,
                      const llvm::SmallPtrSetImpl<const llvm::Instruction *> &ExitPoints);
 
+  /// Lets sites that run exactly as often share one counter. Points of one
+  /// basic block with nothing between them that may not come back (a call
+  /// that may exit, longjmp or unwind) run alike; sites whose points lie in
+  /// the same such runs count alike. The first of them keeps its counter;
+  /// the others get SharedCounter and no increment. In straight-line code
+  /// of inlined helpers (a compressor's bit writer: six sites in a row,
+  /// copied wherever the writer was inlined) that is one add to memory
+  /// where there were six. Call after countFromTree, before rows() is
+  /// emitted and before lower().
+  void shareCounters();
+
   /// Replaces markers and tags by increments of the counters of ModuleInfo
   /// (the descriptor emitModuleTable returned for rows()), and removes the
   /// module's site list. WithEntryCode: the functions that got the hooks or
@@ -105,6 +116,7 @@ private:
     llvm::Instruction *At; // a marker (replaced) or a call (counted before it)
     uint32_t Index;        // the site's row
     bool FromTree = false; // counted from the tree: no increment (countFromTree)
+    bool Shared = false;   // counted by an earlier site's counter (shareCounters)
   };
   llvm::Module &M;
   std::vector<SiteDecision> Rows;

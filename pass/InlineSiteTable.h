@@ -68,6 +68,10 @@ struct SiteDecision {
   /// With ZINST_SITE_INFO_TREE (set at lowering, never stored in the site's
   /// metadata): the module-local indices of caller and callee.
   uint32_t CallerIndex = 0, CalleeIndex = 0;
+  /// Set at lowering (InlineSiteLowering::shareCounters): 0 when the site
+  /// has its own counter, else 1 + the row of the site whose counter holds
+  /// its count.
+  uint32_t SharedCounter = 0;
 };
 
 /// Names and locates the call CB to Callee (caller and callee names as the

@@ -143,9 +143,9 @@ GlobalVariable *emitModuleTable(Module &M, ArrayRef<FunctionDescription> Functio
 
   // struct zinst_site_info {caller, caller_linkage, callee, callee_linkage,
   // file, reason, line, column, flags, cost, threshold, callee_instructions,
-  // caller_index, callee_index}
+  // caller_index, callee_index, shared_counter}
   StructType *SiteTy = StructType::get(Ctx, {PtrTy, PtrTy, PtrTy, PtrTy, PtrTy, PtrTy, I32Ty, I32Ty,
-                                             I32Ty, I32Ty, I32Ty, I32Ty, I32Ty, I32Ty});
+                                             I32Ty, I32Ty, I32Ty, I32Ty, I32Ty, I32Ty, I32Ty});
   std::vector<Constant *> SiteRows;
   SiteRows.reserve(Sites.size());
   for (const SiteDecision &Site : Sites)
@@ -158,7 +158,8 @@ GlobalVariable *emitModuleTable(Module &M, ArrayRef<FunctionDescription> Functio
          ConstantInt::get(I32Ty, static_cast<uint32_t>(Site.Cost)),
          ConstantInt::get(I32Ty, static_cast<uint32_t>(Site.Threshold)),
          ConstantInt::get(I32Ty, Site.CalleeInstructions),
-         ConstantInt::get(I32Ty, Site.CallerIndex), ConstantInt::get(I32Ty, Site.CalleeIndex)}));
+         ConstantInt::get(I32Ty, Site.CallerIndex), ConstantInt::get(I32Ty, Site.CalleeIndex),
+         ConstantInt::get(I32Ty, Site.SharedCounter)}));
   Constant *SiteTable = ConstantPointerNull::get(PointerType::getUnqual(Ctx));
   if (!SiteRows.empty()) {
     ArrayType *SiteTableTy = ArrayType::get(SiteTy, SiteRows.size());

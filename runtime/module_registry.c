@@ -139,6 +139,7 @@ static bool same_module(const struct registered_module *entry,
         saved->cost != site->cost || saved->threshold != site->threshold ||
         saved->callee_instructions != site->callee_instructions ||
         saved->caller_index != site->caller_index || saved->callee_index != site->callee_index ||
+        saved->shared_counter != site->shared_counter ||
         !same_string(saved->caller, site->caller) ||
         !same_string(saved->caller_linkage, site->caller_linkage) ||
         !same_string(saved->callee, site->callee) ||
@@ -464,6 +465,17 @@ int zinst_registry_fill_snapshot(struct zinst_snapshot *snapshot) {
         } else {
           out->flags &= ~(uint32_t)(ZINST_SITE_INFO_TREE | ZINST_SITE_INFO_COUNTED);
         }
+      }
+      /* Counted by another site's counter of the module: one that has its
+       * own. A reference to anything else is written uncounted, never with
+       * a wrong count. */
+      if (site->shared_counter != 0) {
+        uint32_t leader = site->shared_counter - 1;
+        if (leader < entry->site_count && leader != k && infos[leader].shared_counter == 0 &&
+            !(infos[leader].flags & ZINST_SITE_INFO_TREE))
+          out->shared_counter = entry->site_base - ZINST_MAX_MODULE_SITES + leader + 1;
+        else
+          out->flags &= ~(uint32_t)ZINST_SITE_INFO_COUNTED;
       }
     }
   }

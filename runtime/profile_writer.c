@@ -212,6 +212,11 @@ static void thread_site_counts(const struct zinst_snapshot *s, uint32_t t,
   const struct zinst_snapshot_thread *thread = &s->threads[t];
   for (uint32_t k = 0; k < s->site_count; k++)
     counts[k] = k < thread->sites.count ? thread->sites.counts[k] : 0;
+  /* A site that shares another's counter (validated: that one has its own)
+   * has its count; its own slot was never incremented. */
+  for (uint32_t k = 0; k < s->site_count; k++)
+    if (s->sites[k].shared_counter != 0)
+      counts[k] = counts[s->sites[k].shared_counter - 1];
   if (index->count == 0)
     return;
   for (uint32_t k = 0; k < s->site_count; k++)
@@ -265,6 +270,15 @@ static int64_t validate_snapshot(const struct zinst_snapshot *s, char *err, size
                                                   s->sites[k].tree_callee >= s->function_count)) {
       set_error(err, errlen, "site %u is counted from the tree by functions %u and %u of %u", k,
                 s->sites[k].tree_caller, s->sites[k].tree_callee, s->function_count);
+      return -1;
+    }
+    uint32_t shared = s->sites[k].shared_counter;
+    if (shared != 0 && (shared - 1 >= s->site_count || shared - 1 == k ||
+                        s->sites[shared - 1].shared_counter != 0 ||
+                        (s->sites[shared - 1].flags & ZINST_SITE_TREE) != 0)) {
+      set_error(err, errlen,
+                "site %u shares the counter of site %u of %u, which has none of its own", k,
+                shared - 1, s->site_count);
       return -1;
     }
   }

@@ -50,6 +50,10 @@ struct zinst_snapshot_site {
    * caller and the callee, whose contexts' calls are the site's count
    * (zinst_count_tree_sites). */
   uint32_t tree_caller, tree_callee;
+  /* 0: the thread's counts of this site are its own (sites.counts[s]).
+   * Else 1 + the index of the site whose counts are this one's too
+   * (zinst_site_info.shared_counter), itself counted on its own. */
+  uint32_t shared_counter;
 };
 
 struct zinst_snapshot_thread {

@@ -30,7 +30,9 @@
  *       else
  *         sites = counters + base;
  *       ...
- *       sites[index]++;                            (at each site)
+ *       sites[index]++;                            (at each site; sites
+ *                                                   of one block share one:
+ *                                                   shared_counter)
  *
  *     In a function with entry code (the hooks, or the inline code below),
  *     which runs first, `sites = counters + base` without the test: once
@@ -102,7 +104,7 @@
 
 #include <stdint.h>
 
-#define ZINST_ABI_VERSION 14u   /* 14: the inline slow path returns the context to put back */
+#define ZINST_ABI_VERSION 15u   /* 15: sites of one block share a counter (shared_counter) */
 #define ZINST_CTOR_PRIORITY 101 /* earliest priority open to programs */
 
 #define ZINST_FUNCTION_INFO_DEBUG 0x1u   /* file/line from DISubprogram */
@@ -229,6 +231,12 @@ struct zinst_site_info {
   /* With ZINST_SITE_INFO_TREE: the module-local indices of the caller and
    * the callee in `functions`; 0 otherwise. */
   uint32_t caller_index, callee_index;
+  /* 0: the site has a counter of its own (or none). Else 1 + the
+   * module-local index of the site whose counter counts this one too: an
+   * earlier site of the same basic block, with nothing between them that
+   * may not come back, so both run exactly as often
+   * (pass/InlineSiteCounters.cpp, shareCounters). Its own counter stays 0. */
+  uint32_t shared_counter;
 };
 
 /* One instrumented module (translation unit, or LTO partition). */

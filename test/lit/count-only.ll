@@ -38,8 +38,8 @@
 ; CHECK-DAG: [[STEP:@__zinst_str[.0-9]*]] = private unnamed_addr constant [14 x i8] c"main.Env.step\00"
 ; CHECK-DAG: @__zinst_functions = private constant [1 x
 ; CHECK:     @__zinst_sites = private constant [4 x
-; CHECK-SAME: { ptr [[TINY]], ptr [[TINY]], ptr [[TINY]], ptr [[TINY]], ptr [[FILE]], ptr [[REASON]], i32 5, i32 0, i32 1072, i32 0, i32 0, i32 2, i32 0, i32 0 }
-; CHECK-SAME: i32 0, i32 0, i32 1040, i32 0, i32 0, i32 5, i32 0, i32 0 }
+; CHECK-SAME: { ptr [[TINY]], ptr [[TINY]], ptr [[TINY]], ptr [[TINY]], ptr [[FILE]], ptr [[REASON]], i32 5, i32 0, i32 1072, i32 0, i32 0, i32 2, i32 0, i32 0, i32 0 }
+; CHECK-SAME: i32 0, i32 0, i32 1040, i32 0, i32 0, i32 5, i32 0, i32 0, i32 0 }
 ; CHECK-SAME: { ptr [[GAMMA]], ptr [[GAMMA_SYM]], ptr [[GAMMA]], ptr [[GAMMA_SYM]], ptr {{@__zinst_str[.0-9]*}}, ptr [[REASON]], i32 0, i32 0, i32 1040,
 ; CHECK-SAME: { ptr [[STEP]], ptr [[STEP]], ptr [[STEP]], ptr [[STEP]], ptr {{@__zinst_str[.0-9]*}}, ptr [[REASON]], i32 0, i32 0, i32 1040,
 ; CHECK:     @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32, ptr } { i32 {{[0-9]+}}, i32 1, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 -2147483648, i32 0, i32 4, i32 0, ptr @__zinst_sites, i32 0, i32 0, ptr null }

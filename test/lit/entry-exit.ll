@@ -2,7 +2,7 @@
 ; before every ret. The index is the function's row in the module table.
 ; RUN: %opt-zinst-hooks -passes=zinst -S %s | FileCheck %s
 
-; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32, ptr } { i32 14, i32 4, ptr @__zinst_functions,
+; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32, ptr } { i32 15, i32 4, ptr @__zinst_functions,
 
 define i32 @two_returns(i32 %x) {
 ; CHECK-LABEL: define i32 @two_returns(

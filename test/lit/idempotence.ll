@@ -35,9 +35,9 @@
 ; RUN: %opt-zinst-hooks -passes=zinst -zinst-include=f -S %s \
 ; RUN:   | %opt-zinst-hooks -passes=zinst -S | FileCheck %s --check-prefix=SECOND
 ; SECOND: @__zinst_functions = private constant [1 x { ptr, ptr, ptr, i32, i32 }]
-; SECOND: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32, ptr } { i32 14, i32 1, ptr @__zinst_functions,
+; SECOND: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32, ptr } { i32 15, i32 1, ptr @__zinst_functions,
 ; SECOND: [[TABLE2:@__zinst_functions\.[0-9]+]] = private constant [1 x { ptr, ptr, ptr, i32, i32 }]
-; SECOND: [[MODULE2:@__zinst_module\.[0-9]+]] = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32, ptr } { i32 14, i32 1, ptr [[TABLE2]],
+; SECOND: [[MODULE2:@__zinst_module\.[0-9]+]] = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32, ptr } { i32 15, i32 1, ptr [[TABLE2]],
 ; SECOND: @llvm.global_ctors = appending global [2 x { i32, ptr, ptr }] [{ i32, ptr, ptr } { i32 101, ptr @__zinst_ctor, ptr null }, { i32, ptr, ptr } { i32 101, ptr [[CTOR2:@__zinst_ctor\.[0-9]+]], ptr null }]
 ; SECOND: @llvm.global_dtors = appending global [2 x { i32, ptr, ptr }] [{ i32, ptr, ptr } { i32 101, ptr @__zinst_dtor, ptr null }, { i32, ptr, ptr } { i32 101, ptr [[DTOR2:@__zinst_dtor\.[0-9]+]], ptr null }]
 ; SECOND-LABEL: define i32 @f(

@@ -24,7 +24,7 @@
 
 target triple = "x86_64-unknown-linux-gnu"
 
-; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32, ptr } { i32 14, i32 4, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 -2147483648, i32 0, i32 0, i32 0, ptr null, i32 3, i32 0, ptr @__zinst_function_ids }
+; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32, ptr } { i32 15, i32 4, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 -2147483648, i32 0, i32 0, i32 0, ptr null, i32 3, i32 0, ptr @__zinst_function_ids }
 ; CHECK: @__zinst_timed_frame = external dso_local thread_local(initialexec) global i64
 ; CHECK-NOT: @__zinst_countdown
 ; CHECK-NOT: @__zinst_enter

@@ -10,7 +10,7 @@
 ; Until the runtime registers the module, its ids are 2^31 + index, which no
 ; node has: the lookup misses, and the miss registers it.
 ; CHECK: @__zinst_function_ids = internal global [11 x i32] [i32 -2147483648, i32 -2147483647, i32 -2147483646, i32 -2147483645, i32 -2147483644, i32 -2147483643, i32 -2147483642, i32 -2147483641, i32 -2147483640, i32 -2147483639, i32 -2147483638]
-; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32, ptr } { i32 14, i32 11, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 -2147483648, i32 0, i32 0, i32 0, ptr null, i32 1, i32 0, ptr @__zinst_function_ids }
+; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32, ptr } { i32 15, i32 11, ptr @__zinst_functions, ptr {{@__zinst_str[.0-9]*}}, i32 -2147483648, i32 0, i32 0, i32 0, ptr null, i32 1, i32 0, ptr @__zinst_function_ids }
 ; CHECK: @__zinst_context = external dso_local thread_local(initialexec) global ptr
 ; CHECK-NOT: @__zinst_enter
 ; CHECK-NOT: @__zinst_exit

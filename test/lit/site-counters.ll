@@ -41,8 +41,23 @@ define internal i32 @outer(i32 %x) {
 }
 
 ; outer's marker, the marker of inner inlined into outer, and the counter of
-; each ext() call: one address of the counters, four increments, none of
-; them a test, also the one after the first call.
+; each ext() call: one address of the counters, no test, also after the
+; first call. The first ext() call runs whenever outer's code does (nothing
+; between them can stop it), so its site shares the counter of outer's
+; (shared_counter, the table's last field: 1 + that site's row). inner's
+; site keeps a counter of its own: its code was copied into split too, where
+; it runs a different number of times. ext() may not come back (exit,
+; longjmp), so the second call's site has its own: three increments for
+; four sites.
+; CHECK-DAG: [[GROUPED:@__zinst_str[.0-9]*]] = private unnamed_addr constant [8 x i8] c"grouped\00"
+; CHECK-DAG: [[SPLIT:@__zinst_str[.0-9]*]] = private unnamed_addr constant [6 x i8] c"split\00"
+; CHECK-DAG: [[OUTERS:@__zinst_str[.0-9]*]] = private unnamed_addr constant [6 x i8] c"outer\00"
+; CHECK-DAG: [[INNERS:@__zinst_str[.0-9]*]] = private unnamed_addr constant [6 x i8] c"inner\00"
+; CHECK-DAG: [[EXTS:@__zinst_str[.0-9]*]] = private unnamed_addr constant [4 x i8] c"ext\00"
+; The sites in the order the pass met them: outer -> inner (0), grouped ->
+; outer (1), split -> outer (2), grouped -> ext twice (3, 4), split -> ext
+; (5), looped's (6), cold_sites' (7).
+; CHECK-DAG: @__zinst_sites = private constant [8 x {{.*}}] [{{.*}} { ptr [[OUTERS]], ptr [[OUTERS]], ptr [[INNERS]], {{[^}]*}}, i32 0, i32 0, i32 0 }, {{.*}} { ptr [[GROUPED]], ptr [[GROUPED]], ptr [[OUTERS]], {{[^}]*}}, i32 0, i32 0, i32 0 }, {{.*}} { ptr [[SPLIT]], ptr [[SPLIT]], ptr [[OUTERS]], {{[^}]*}}, i32 0, i32 0, i32 0 }, {{.*}} { ptr [[GROUPED]], ptr [[GROUPED]], ptr [[EXTS]], {{[^}]*}}, i32 0, i32 0, i32 2 }, {{.*}} { ptr [[GROUPED]], ptr [[GROUPED]], ptr [[EXTS]], {{[^}]*}}, i32 0, i32 0, i32 0 }, {{.*}} { ptr [[SPLIT]], ptr [[SPLIT]], ptr [[EXTS]], {{[^}]*}}, i32 0, i32 0, i32 3 }, {{.*}}, i32 0, i32 0, i32 0 }, {{.*}}, i32 0, i32 0, i32 0 }]
 ; CHECK-LABEL: define i32 @grouped(
 ; CHECK:       zinst.entered:
 ; CHECK:         [[TLS:%.*]] = call ptr @llvm.threadlocal.address.p0(ptr @__zinst_site_counters)
@@ -50,14 +65,17 @@ define internal i32 @outer(i32 %x) {
 ; CHECK-NEXT:    %zinst.site_base = load i32, ptr getelementptr inbounds {{.*}}@__zinst_module, i32 0, i32 7)
 ; CHECK-NEXT:    [[BASE:%.*]] = zext i32 %zinst.site_base to i64
 ; CHECK-NEXT:    %zinst.sites = getelementptr i64, ptr %zinst.counters, i64 [[BASE]]
-; CHECK-NEXT:    %zinst.counter = getelementptr inbounds i64, ptr %zinst.sites, i64 [[OUTER:[0-9]+]]
+; CHECK-NEXT:    %zinst.counter = getelementptr inbounds i64, ptr %zinst.sites, i64 1
 ; CHECK-NEXT:    load i64, ptr %zinst.counter
 ; CHECK-NEXT:    add i64
 ; CHECK-NEXT:    store i64 {{.*}}, ptr %zinst.counter,
-; CHECK-NEXT:    %zinst.counter{{[0-9]+}} = getelementptr inbounds i64, ptr %zinst.sites, i64 [[INNER:[0-9]+]]
-; CHECK:         %zinst.counter{{[0-9]+}} = getelementptr inbounds i64, ptr %zinst.sites, i64 [[EXT1:[0-9]+]]
+; CHECK-NEXT:    [[INNERP:%zinst.counter[0-9]+]] = getelementptr inbounds i64, ptr %zinst.sites, i64 0
+; CHECK-NEXT:    load i64, ptr [[INNERP]]
+; CHECK-NEXT:    add i64
+; CHECK-NEXT:    store i64 {{.*}}, ptr [[INNERP]],
+; CHECK-NOT:     %zinst.counter
 ; CHECK:         call void @ext(
-; CHECK-NEXT:    [[EXT2P:%zinst.counter[0-9]+]] = getelementptr inbounds i64, ptr %zinst.sites, i64 [[EXT2:[0-9]+]]
+; CHECK-NEXT:    [[EXT2P:%zinst.counter[0-9]+]] = getelementptr inbounds i64, ptr %zinst.sites, i64 4
 ; CHECK-NEXT:    load i64, ptr [[EXT2P]]
 ; CHECK-NEXT:    add i64
 ; CHECK-NEXT:    store i64 {{.*}}, ptr [[EXT2P]],
@@ -71,11 +89,15 @@ define i32 @grouped(i32 %x) {
   ret i32 %r
 }
 
-; A store between the markers and the call changes nothing: one address.
+; A store between the markers and the call changes nothing: one address,
+; and the call's site shares the counter of outer's (a store always goes
+; on), incremented before the store.
 ; CHECK-LABEL: define i32 @split(
 ; CHECK:         call ptr @llvm.threadlocal.address.p0(ptr @__zinst_site_counters)
 ; CHECK-NOT:     @__zinst_site_counters)
+; CHECK:         getelementptr inbounds i64, ptr %zinst.sites, i64 2
 ; CHECK:         store i32 {{.*}}, ptr %p
+; CHECK-NOT:     %zinst.counter
 ; CHECK-NOT:     @__zinst_site_counters)
 ; CHECK:         call void @ext(
 ; CHECK-NOT:     @__zinst_site_counters)

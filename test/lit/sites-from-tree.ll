@@ -36,30 +36,32 @@
 ; CHECK-DAG: @__zinst_functions = private constant [17 x
 ;
 ; A self-recursion that calls nothing else: from the tree.
-; CHECK-DAG: { ptr [[REC]], ptr [[REC]], ptr [[REC]], ptr [[REC]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 2068, i32 0, i32 0, i32 {{[0-9]+}}, i32 0, i32 0 }
-; Two calls of one callee: each site counts its own.
-; CHECK-DAG: { ptr [[TWO]], ptr [[TWO]], ptr [[LEAF]], ptr [[LEAF]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 20, i32 0, i32 0, i32 2, i32 0, i32 0 }, { ptr, {{[^}]*}} } { ptr [[TWO]], ptr [[TWO]], ptr [[LEAF]], ptr [[LEAF]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 20, i32 0, i32 0, i32 2, i32 0, i32 0 }
+; CHECK-DAG: { ptr [[REC]], ptr [[REC]], ptr [[REC]], ptr [[REC]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 2068, i32 0, i32 0, i32 {{[0-9]+}}, i32 0, i32 0, i32 0 }
+; Two calls of one callee: each is a site of its own, not from the tree.
+; leaf always returns, so both calls run as often: the second shares the
+; first's counter (shared_counter: 1 + the first's row, the one before).
+; CHECK-DAG: { ptr [[TWO]], ptr [[TWO]], ptr [[LEAF]], ptr [[LEAF]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 20, i32 0, i32 0, i32 2, i32 0, i32 0, i32 0 }, { ptr, {{[^}]*}} } { ptr [[TWO]], ptr [[TWO]], ptr [[LEAF]], ptr [[LEAF]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 20, i32 0, i32 0, i32 2, i32 0, i32 0, i32 {{[1-9][0-9]*}} }
 ; A call of code that is not instrumented (ext could call leaf) ...
-; CHECK-DAG: { ptr [[WEXT]], ptr [[WEXT]], ptr [[LEAF]], ptr [[LEAF]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 20, i32 0, i32 0, i32 2, i32 0, i32 0 }
+; CHECK-DAG: { ptr [[WEXT]], ptr [[WEXT]], ptr [[LEAF]], ptr [[LEAF]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 20, i32 0, i32 0, i32 2, i32 0, i32 0, i32 0 }
 ; ... unless the callee is local, its address never taken, and all its
 ; callers instrumented ...
-; CHECK-DAG: { ptr [[WHIDDEN]], ptr [[WHIDDEN]], ptr [[HIDDEN]], ptr [[HIDDEN]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 2068, i32 0, i32 0, i32 2, i32 5, i32 4 }
+; CHECK-DAG: { ptr [[WHIDDEN]], ptr [[WHIDDEN]], ptr [[HIDDEN]], ptr [[HIDDEN]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 2068, i32 0, i32 0, i32 2, i32 5, i32 4, i32 0 }
 ; ... which taken's is (@table).
-; CHECK-DAG: { ptr [[WTAKEN]], ptr [[WTAKEN]], ptr [[TAKEN]], ptr [[TAKEN]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 20, i32 0, i32 0, i32 2, i32 0, i32 0 }
+; CHECK-DAG: { ptr [[WTAKEN]], ptr [[WTAKEN]], ptr [[TAKEN]], ptr [[TAKEN]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 20, i32 0, i32 0, i32 2, i32 0, i32 0, i32 0 }
 ; A callee that is not instrumented has no context to count.
-; CHECK-DAG: { ptr [[CEXCL]], ptr [[CEXCL]], ptr [[EXCL]], ptr [[EXCL]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 20, i32 0, i32 0, i32 2, i32 0, i32 0 }
+; CHECK-DAG: { ptr [[CEXCL]], ptr [[CEXCL]], ptr [[EXCL]], ptr [[EXCL]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 20, i32 0, i32 0, i32 2, i32 0, i32 0, i32 0 }
 ; A sibling call runs after the caller's context ended: its callee counts
 ; under the caller's caller.
-; CHECK-DAG: { ptr [[TAILER]], ptr [[TAILER]], ptr [[LEAF]], ptr [[LEAF]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 20, i32 0, i32 0, i32 2, i32 0, i32 0 }
+; CHECK-DAG: { ptr [[TAILER]], ptr [[TAILER]], ptr [[LEAF]], ptr [[LEAF]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 20, i32 0, i32 0, i32 2, i32 0, i32 0, i32 0 }
 ; So pick's call of leaf is not the only way leaf runs in pick's context
 ; (tailer's sibling call is another); its call of tailer is.
-; CHECK-DAG: { ptr [[PICK]], ptr [[PICK]], ptr [[TAILER]], ptr [[TAILER]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 2068, i32 0, i32 0, i32 2, i32 10, i32 9 }
-; CHECK-DAG: { ptr [[PICK]], ptr [[PICK]], ptr [[LEAF]], ptr [[LEAF]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 20, i32 0, i32 0, i32 2, i32 0, i32 0 }
+; CHECK-DAG: { ptr [[PICK]], ptr [[PICK]], ptr [[TAILER]], ptr [[TAILER]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 2068, i32 0, i32 0, i32 2, i32 10, i32 9, i32 0 }
+; CHECK-DAG: { ptr [[PICK]], ptr [[PICK]], ptr [[LEAF]], ptr [[LEAF]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 20, i32 0, i32 0, i32 2, i32 0, i32 0, i32 0 }
 ; A callee that may not be the one that runs: a counter.
-; CHECK-DAG: { ptr [[CPREEMPT]], ptr [[CPREEMPT]], ptr [[PREEMPT]], ptr [[PREEMPT]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 20, i32 0, i32 0, i32 2, i32 0, i32 0 }
-; CHECK-DAG: { ptr [[CCOPY]], ptr [[CCOPY]], ptr [[COPY]], ptr [[COPY]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 20, i32 0, i32 0, i32 2, i32 0, i32 0 }
+; CHECK-DAG: { ptr [[CPREEMPT]], ptr [[CPREEMPT]], ptr [[PREEMPT]], ptr [[PREEMPT]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 20, i32 0, i32 0, i32 2, i32 0, i32 0, i32 0 }
+; CHECK-DAG: { ptr [[CCOPY]], ptr [[CCOPY]], ptr [[COPY]], ptr [[COPY]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 20, i32 0, i32 0, i32 2, i32 0, i32 0, i32 0 }
 ; The callee's own sibling calls count too.
-; CHECK-DAG: { ptr [[CSIBEXT]], ptr [[CSIBEXT]], ptr [[SIBEXT]], ptr [[SIBEXT]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 20, i32 0, i32 0, i32 {{[0-9]+}}, i32 0, i32 0 }
+; CHECK-DAG: { ptr [[CSIBEXT]], ptr [[CSIBEXT]], ptr [[SIBEXT]], ptr [[SIBEXT]], ptr {{@[^,]*}}, ptr {{@[^,]*}}, i32 0, i32 0, i32 20, i32 0, i32 0, i32 {{[0-9]+}}, i32 0, i32 0, i32 0 }
 
 ; No counter where every site comes from the tree; in pick, only that of
 ; its call of leaf, on that call's path.
@@ -68,6 +70,27 @@
 ; CHECK:         call i64 @rec(
 ; CHECK-NOT:     @__zinst_site_counters
 ; CHECK-LABEL: define dso_local i32 @leaf(
+; Both calls of leaf, one increment, of the first's counter, before them.
+; CHECK-LABEL: define dso_local i32 @two_calls(
+; CHECK:         %zinst.counter = getelementptr inbounds i64, ptr %zinst.sites, i64 [[TWO_FIRST:[0-9]+]]
+; CHECK-NEXT:    load i64, ptr %zinst.counter
+; CHECK-NEXT:    add i64
+; CHECK-NEXT:    store i64 {{.*}}, ptr %zinst.counter,
+; CHECK-NEXT:    %a = tail call i32 @leaf(i32 %x)
+; CHECK-NEXT:    %b = tail call i32 @leaf(i32 %a)
+; CHECK-NOT:     %zinst.counter
+; CHECK:         ret i32
+; The call of ext (definition unavailable) comes after leaf's, which
+; always returns: it shares that counter too.
+; CHECK-LABEL: define dso_local i32 @with_ext(
+; CHECK:         %zinst.counter = getelementptr inbounds i64, ptr %zinst.sites, i64 [[WEXT_LEAF:[0-9]+]]
+; CHECK-NEXT:    load i64, ptr %zinst.counter
+; CHECK-NEXT:    add i64
+; CHECK-NEXT:    store i64 {{.*}}, ptr %zinst.counter,
+; CHECK-NEXT:    %a = tail call i32 @leaf(i32 %x)
+; CHECK-NEXT:    tail call void @ext(i32 %a)
+; CHECK-NOT:     %zinst.counter
+; CHECK:         ret i32
 ; CHECK-LABEL: define dso_local i32 @pick(
 ; CHECK-NOT:     @__zinst_site_counters
 ; CHECK:         call i32 @tailer(

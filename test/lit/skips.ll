@@ -3,7 +3,7 @@
 
 ; Only @plain is instrumented: the table has one row.
 ; CHECK: @__zinst_functions = private constant [1 x { ptr, ptr, ptr, i32, i32 }]
-; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32, ptr } { i32 14, i32 1,
+; CHECK: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32, ptr } { i32 15, i32 1,
 
 ; A declaration stays a declaration.
 ; CHECK: declare void @external()

@@ -16,7 +16,7 @@ extern "C" __attribute__((noinline)) int plain_c(int x) { return ns::f(x) + 2; }
 // DEBUG-DAG: [[C_NAME:@__zinst_str[.0-9]*]] = private unnamed_addr constant [8 x i8] c"plain_c\00", align 1
 // DEBUG: @__zinst_functions = private constant [2 x { ptr, ptr, ptr, i32, i32 }] [{ ptr, ptr, ptr, i32, i32 } { ptr [[F_NAME]], ptr [[F_LINK]], ptr [[FILE_STR]], i32 7, i32 1 }, { ptr, ptr, ptr, i32, i32 } { ptr [[C_NAME]], ptr [[C_NAME]], ptr [[FILE_STR]], i32 10, i32 1 }]
 // One site: plain_c's call of the noinline ns::f (test/lit/inline-*.c test sites).
-// DEBUG: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32, ptr } { i32 14, i32 2, ptr @__zinst_functions, ptr [[FILE_STR]], i32 -2147483648, i32 0, i32 1, i32 0, ptr @__zinst_sites, i32 0, i32 0, ptr null }
+// DEBUG: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32, ptr } { i32 15, i32 2, ptr @__zinst_functions, ptr [[FILE_STR]], i32 -2147483648, i32 0, i32 1, i32 0, ptr @__zinst_sites, i32 0, i32 0, ptr null }
 // DEBUG: @llvm.global_ctors = appending global [1 x { i32, ptr, ptr }] [{ i32, ptr, ptr } { i32 101, ptr @__zinst_ctor, ptr null }]
 // DEBUG: @llvm.global_dtors = appending global [1 x { i32, ptr, ptr }] [{ i32, ptr, ptr } { i32 101, ptr @__zinst_dtor, ptr null }]
 
@@ -38,7 +38,7 @@ extern "C" __attribute__((noinline)) int plain_c(int x) { return ns::f(x) + 2; }
 // NODEBUG-DAG: [[FILE_STR:@__zinst_str[.0-9]*]] = private unnamed_addr constant [{{[0-9]+}} x i8] c"[[SRC]]\00", align 1
 // NODEBUG-DAG: [[C_NAME:@__zinst_str[.0-9]*]] = private unnamed_addr constant [8 x i8] c"plain_c\00", align 1
 // NODEBUG: @__zinst_functions = private constant [2 x { ptr, ptr, ptr, i32, i32 }] [{ ptr, ptr, ptr, i32, i32 } { ptr [[F_NAME]], ptr [[F_LINK]], ptr [[FILE_STR]], i32 0, i32 0 }, { ptr, ptr, ptr, i32, i32 } { ptr [[C_NAME]], ptr [[C_NAME]], ptr [[FILE_STR]], i32 0, i32 0 }]
-// NODEBUG: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32, ptr } { i32 14, i32 2, ptr @__zinst_functions, ptr [[FILE_STR]], i32 -2147483648, i32 0, i32 1, i32 0, ptr @__zinst_sites, i32 0, i32 0, ptr null }
+// NODEBUG: @__zinst_module = internal global { i32, i32, ptr, ptr, i32, i32, i32, i32, ptr, i32, i32, ptr } { i32 15, i32 2, ptr @__zinst_functions, ptr [[FILE_STR]], i32 -2147483648, i32 0, i32 1, i32 0, ptr @__zinst_sites, i32 0, i32 0, ptr null }
 // NODEBUG-LABEL: define {{.*}} @_ZN2ns1fEi(
 // NODEBUG-NEXT:    [[FRAME:%[a-z0-9._]+]] = call ptr @llvm.{{addressofreturnaddress|sponentry}}.p0()
 // NODEBUG-NEXT:    call void @__zinst_enter(ptr @__zinst_module, i32 0, ptr [[FRAME]]){{$}}

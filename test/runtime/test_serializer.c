@@ -69,11 +69,11 @@ int main(void) {
   static const struct zinst_snapshot_site sites[] = {
       {"alpha", "_Z5alphav", "beta", "beta", "a.c", "", 12, 7, 0,
        ZINST_SITE_INLINED | ZINST_SITE_COST | ZINST_SITE_COUNTED | ZINST_SITE_DEBUG, 45, 225, 9, 0,
-       0},
+       0, 0},
       {"alpha", "_Z5alphav", "gamma", NULL, "a.c", "noinline function attribute", 13, 3, 0,
-       ZINST_SITE_NEVER | ZINST_SITE_COUNTED | ZINST_SITE_DEBUG, 0, 0, 4, 0, 0},
+       ZINST_SITE_NEVER | ZINST_SITE_COUNTED | ZINST_SITE_DEBUG, 0, 0, 4, 0, 0, 0},
       {"gamma", NULL, "beta", "beta", NULL, "too costly to inline", 0, 0, 1, ZINST_SITE_COST, 400,
-       225, 30, 0, 0},
+       225, 30, 0, 0, 0},
       /* Counted from the tree: the calls of beta's contexts under gamma's. */
       {"gamma", NULL, "beta", "beta", "b.c", "noinline function attribute", 5, 2, 1,
        ZINST_SITE_NEVER | ZINST_SITE_COUNTED | ZINST_SITE_DEBUG | ZINST_SITE_TREE, 0, 0, 30,
@@ -315,6 +315,51 @@ int main(void) {
   CHECK(count[3].thread == 1 && count[3].site == 3 && count[3].count == 1,
         "count 3 (from the tree): thread %u site %u count %llu", count[3].thread, count[3].site,
         (unsigned long long)count[3].count);
+
+  /* A site that shares another's counter (the pass's shareCounters: two
+   * sites of one block) is written with that site's count in every thread;
+   * its own slot is never counted. Site 2 shares site 0's: thread 0's 5,
+   * and nothing for thread 1, which counted site 0 zero times. */
+  struct zinst_snapshot_site shared_sites[4];
+  memcpy(shared_sites, sites, sizeof shared_sites);
+  shared_sites[2].flags |= ZINST_SITE_COUNTED;
+  shared_sites[2].shared_counter = 1;
+  uint64_t shared_thread0[3] = {5, 2, 7}; /* a stray 7 in site 2's own slot */
+  threads[0].sites = (struct zinst_site_counts){shared_thread0, 3};
+  snapshot.sites = shared_sites;
+  struct memory_sink shared_sink = {0};
+  CHECK(zinst_write_profile(&snapshot, write_to_memory, &shared_sink) == 0, "serialize shared");
+  const unsigned char *shared_file = shared_sink.data;
+  CHECK_EQ_U64(find_section(shared_file, ZINST_SECTION_SITE_COUNTS)->count, 5,
+               "site counts with a shared counter");
+  count =
+      (const void *)(shared_file + find_section(shared_file, ZINST_SECTION_SITE_COUNTS)->offset);
+  CHECK(count[0].thread == 0 && count[0].site == 0 && count[0].count == 5, "shared: count 0");
+  CHECK(count[1].thread == 0 && count[1].site == 1 && count[1].count == 2, "shared: count 1");
+  CHECK(count[2].thread == 0 && count[2].site == 2 && count[2].count == 5,
+        "shared: site 2 has site 0's count: thread %u site %u count %llu", count[2].thread,
+        count[2].site, (unsigned long long)count[2].count);
+  CHECK(count[3].thread == 1 && count[3].site == 1 && count[3].count == 1, "shared: count 3");
+  CHECK(count[4].thread == 1 && count[4].site == 3 && count[4].count == 1, "shared: count 4");
+  free(shared_sink.data);
+  /* A share of a counter that is not a site's own is refused: the
+   * tree-counted site 3 has none, and site 2 cannot share itself. */
+  char shared_err[200] = "";
+  void *refused = NULL;
+  size_t refused_size = 0;
+  shared_sites[2].shared_counter = 4;
+  CHECK(zinst_build_profile_image(&snapshot, &refused, &refused_size, shared_err,
+                                  sizeof shared_err) == -1 &&
+            refused == NULL,
+        "a share of the tree-counted site is refused");
+  CHECK(strstr(shared_err, "site 2 shares the counter of site 3") != NULL, "message: %s",
+        shared_err);
+  shared_sites[2].shared_counter = 3;
+  CHECK(zinst_build_profile_image(&snapshot, &refused, &refused_size, shared_err,
+                                  sizeof shared_err) == -1,
+        "a share of itself is refused");
+  snapshot.sites = sites;
+  threads[0].sites = (struct zinst_site_counts){thread0_sites, 3};
 
   /* An inconsistent snapshot is refused with a message, not written. */
   zinst_tree_append(&threads[1].tree, gamma, 9, 1, 1);

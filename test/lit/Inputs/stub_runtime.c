@@ -119,6 +119,15 @@ void __zinst_unregister_module(struct zinst_module_info *module) {
   for (uint32_t i = 0; i < module->site_count; ++i) {
     const struct zinst_site_info *site = &module->sites[i];
     unsigned long long count = site_array[ZINST_MAX_MODULE_SITES + i];
+    if (site->shared_counter != 0) {
+      /* Counted by an earlier site's counter (zinst_abi.h): its own stays 0. */
+      uint32_t leader = site->shared_counter - 1;
+      if (count != 0)
+        fail("a site that shares a counter was counted in its own");
+      if (leader >= module->site_count || module->sites[leader].shared_counter != 0)
+        fail("a site shares the counter of a site without one of its own");
+      count = site_array[ZINST_MAX_MODULE_SITES + leader];
+    }
     if (site->flags & ZINST_SITE_INFO_TREE) {
       if (count != 0)
         fail("a site counted from the tree has a counter");
