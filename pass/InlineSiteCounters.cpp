@@ -550,16 +550,12 @@ void InlineSiteLowering::shareCounters() {
   // in the same runs (as many in each) therefore count alike: the sites a
   // function inlined, copied with it wherever it was inlined in turn, or
   // sites of one block. The first keeps its counter; the others share it
-  // and their points add nothing.
+  // and their points add nothing (lower).
   std::vector<SmallVector<uint32_t, 2>> RunsOfRow(Rows.size());
-  std::vector<SmallVector<CounterPoint *, 2>> PointsOfRow(Rows.size());
-  for (CounterPoint &Point : Points) {
-    if (Point.Index >= Rows.size())
-      continue;
+  for (const CounterPoint &Point : Points) {
     auto It = RunOf.find(&Point);
     // A point outside any run (counted from the tree) keeps its site apart.
     RunsOfRow[Point.Index].push_back(It != RunOf.end() ? It->second : 0);
-    PointsOfRow[Point.Index].push_back(&Point);
   }
   std::map<SmallVector<uint32_t, 2>, uint32_t> FirstWithRuns;
   for (uint32_t Row = 0; Row < Rows.size(); ++Row) {
@@ -568,11 +564,8 @@ void InlineSiteLowering::shareCounters() {
       continue;
     llvm::sort(Key);
     auto [It, Inserted] = FirstWithRuns.try_emplace(Key, Row);
-    if (Inserted)
-      continue;
-    Rows[Row].SharedCounter = It->second + 1;
-    for (CounterPoint *Point : PointsOfRow[Row])
-      Point->Shared = true;
+    if (!Inserted)
+      Rows[Row].SharedCounter = It->second + 1;
   }
 }
 
@@ -612,7 +605,8 @@ void InlineSiteLowering::lower(GlobalVariable *ModuleInfo,
   DenseMap<Function *, size_t> SlotOf;
   for (const std::vector<CounterPoint> *List : {&EntryPoints, &Points})
     for (const CounterPoint &Point : *List) {
-      if (Point.Index >= ZINST_MAX_MODULE_SITES || Point.FromTree || Point.Shared)
+      if (Point.Index >= ZINST_MAX_MODULE_SITES || Point.FromTree ||
+          Rows[Point.Index].SharedCounter != 0)
         continue;
       Function *F = Point.At->getFunction();
       auto [It, Inserted] = SlotOf.try_emplace(F, ByFunction.size());

@@ -116,7 +116,6 @@ private:
     llvm::Instruction *At; // a marker (replaced) or a call (counted before it)
     uint32_t Index;        // the site's row
     bool FromTree = false; // counted from the tree: no increment (countFromTree)
-    bool Shared = false;   // counted by an earlier site's counter (shareCounters)
   };
   llvm::Module &M;
   std::vector<SiteDecision> Rows;
