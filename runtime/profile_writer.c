@@ -26,14 +26,13 @@
 enum { BASE_SECTION_COUNT = 8, MAX_SECTION_COUNT = 9 };
 
 /* Deduplicating string table. `bytes` holds NUL-terminated strings; offset 0
- * is always the empty string. `slots` maps a string's hash to offset + 1. */
-/* The strings a profile holds, each once. A table of sites names the
- * same few strings (a file, a caller, a reason) many times, through the
- * same pointers (the pass emits each string once per module), so the
- * pointers interned last are remembered by address: zstd's 13 K sites
- * intern 75 K strings, and hashing each one's bytes cost 19 M
- * instructions at exit. The strings do not move while a profile is
- * built. */
+ * is always the empty string. `slots` maps a string's hash to offset + 1.
+ * A table of sites names the same few strings (a file, a caller, a reason)
+ * many times, through the same pointers (the pass emits each string once
+ * per module), so `recent` remembers the pointers interned last by
+ * address: zstd's 13 K sites intern 75 K strings, and hashing each one's
+ * bytes cost 19 M instructions at exit. The strings do not move while a
+ * profile is built. */
 #define STRING_TABLE_RECENT 1024u
 struct string_table {
   char *bytes;

@@ -31,8 +31,8 @@
  *         sites = counters + base;
  *       ...
  *       sites[index]++;                            (at each site; sites
- *                                                   of one block share one:
- *                                                   shared_counter)
+ *                                                   that run alike share
+ *                                                   one: shared_counter)
  *
  *     In a function with entry code (the hooks, or the inline code below),
  *     which runs first, `sites = counters + base` without the test: once
@@ -232,10 +232,11 @@ struct zinst_site_info {
    * the callee in `functions`; 0 otherwise. */
   uint32_t caller_index, callee_index;
   /* 0: the site has a counter of its own (or none). Else 1 + the
-   * module-local index of the site whose counter counts this one too: an
-   * earlier site of the same basic block, with nothing between them that
-   * may not come back, so both run exactly as often
-   * (pass/InlineSiteCounters.cpp, shareCounters). Its own counter stays 0. */
+   * module-local index of the site whose counter counts this one too, which
+   * has one of its own: their code lies in the same runs of basic blocks,
+   * with nothing between them in a run that may not come back, so both
+   * run exactly as often (pass/InlineSiteCounters.cpp, shareCounters).
+   * This site's own counter stays 0. */
   uint32_t shared_counter;
 };
 
