@@ -97,10 +97,9 @@ public:
   /// that may exit, longjmp or unwind) run alike; sites whose points lie in
   /// the same such runs count alike. The first of them keeps its counter;
   /// the others get SharedCounter and no increment. In straight-line code
-  /// of inlined helpers (a compressor's bit writer: six sites in a row,
-  /// copied wherever the writer was inlined) that is one add to memory
-  /// where there were six. Call after countFromTree, before rows() is
-  /// emitted and before lower().
+  /// of inlined helpers (a compressor's bit writer, copied wherever the
+  /// writer was inlined) six adds to memory in a row became two. Call
+  /// after countFromTree, before rows() is emitted and before lower().
   void shareCounters();
 
   /// Replaces markers and tags by increments of the counters of ModuleInfo
