@@ -523,11 +523,12 @@ void InlineSiteLowering::shareCounters() {
   // come back, which all run exactly as often. A call that is itself a
   // point is counted before it runs, so it still joins the run, and ends
   // it after. Numbered in the module's order, so the IR is deterministic.
-  DenseMap<const Instruction *, SmallVector<CounterPoint *, 1>> PointsAt;
-  for (CounterPoint &Point : Points)
+  // One point per instruction: a marker, or a call (the constructor).
+  DenseMap<const Instruction *, const CounterPoint *> PointAt;
+  for (const CounterPoint &Point : Points)
     if (!Point.FromTree && Point.Index < ZINST_MAX_MODULE_SITES)
-      PointsAt[Point.At].push_back(&Point);
-  if (PointsAt.size() < 2)
+      PointAt.try_emplace(Point.At, &Point);
+  if (PointAt.size() < 2)
     return;
   DenseMap<const CounterPoint *, uint32_t> RunOf;
   uint32_t Runs = 0;
@@ -535,12 +536,11 @@ void InlineSiteLowering::shareCounters() {
     for (BasicBlock &BB : F) {
       bool Open = false;
       for (Instruction &I : BB) {
-        if (auto It = PointsAt.find(&I); It != PointsAt.end()) {
+        if (auto It = PointAt.find(&I); It != PointAt.end()) {
           if (!Open)
             ++Runs;
           Open = true;
-          for (const CounterPoint *Point : It->second)
-            RunOf[Point] = Runs;
+          RunOf[It->second] = Runs;
         }
         if (!alwaysContinues(I))
           Open = false;

@@ -91,7 +91,6 @@ static int string_table_intern(struct string_table *table, const char *s, uint32
     *offset = table->recent_offset[recent];
     return 0;
   }
-  table->recent[recent] = NULL; /* until this call has its offset */
   if (2 * (table->used + 1) > (table->slots ? table->mask + 1 : 0) &&
       string_table_grow_slots(table) != 0)
     return -1;
